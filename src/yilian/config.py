@@ -1,0 +1,29 @@
+"""One Settings class; every value comes from the environment with the prefix YILIAN_."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YILIAN_", env_file=None)
+
+    database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'yilian.db'}"
+    # Signs nothing secret by itself; sessions are server-side. Used to sign CSRF tokens.
+    secret_key: str = "change-me-outside-the-demo"
+    session_idle_minutes: int = 30
+    max_failed_logins: int = 5
+    lockout_minutes: int = 30
+    # Web pages set the Secure cookie flag when served over HTTPS behind a proxy.
+    secure_cookies: bool = False
+    audit_batch_size: int = 500
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

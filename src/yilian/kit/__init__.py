@@ -1,0 +1,1 @@
+"""Plumbing with no domain words: database, errors, masking, spreadsheets, audit, clock."""

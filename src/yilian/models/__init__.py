@@ -1,0 +1,30 @@
+"""Every ORM table, one module per aggregate. Importing this package registers them all."""
+
+from yilian.models.audit import AuditLog
+from yilian.models.encounter import Encounter, EncounterDiagnosis
+from yilian.models.institution import AdminDivision, Department, Institution
+from yilian.models.consortium import Consortium, ConsortiumMember, Grid
+from yilian.models.resident import Household, Resident, ResidentMerge
+from yilian.models.staff import Posting, Staff
+from yilian.models.user import ApiToken, User, UserGrid, WebSession
+
+__all__ = [
+    "AdminDivision",
+    "ApiToken",
+    "AuditLog",
+    "Consortium",
+    "ConsortiumMember",
+    "Department",
+    "Encounter",
+    "EncounterDiagnosis",
+    "Grid",
+    "Household",
+    "Institution",
+    "Posting",
+    "Resident",
+    "ResidentMerge",
+    "Staff",
+    "User",
+    "UserGrid",
+    "WebSession",
+]

@@ -1,0 +1,42 @@
+"""Outpatient and inpatient encounters: the raw material for referral, settlement and indicators."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yilian.kit.db import Base
+
+
+class Encounter(Base):
+    __tablename__ = "encounter"
+    __table_args__ = (
+        Index("ix_encounter_institution_start", "institution_id", "start_date"),
+        Index("ix_encounter_resident_start", "resident_id", "start_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # outpatient | inpatient
+    start_date: Mapped[date]
+    end_date: Mapped[date | None]  # discharge date for inpatients
+    # Money in fen (1/100 yuan), integers: exact sums on every engine.
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    fund_fen: Mapped[int] = mapped_column(BigInteger)
+    out_of_county: Mapped[bool] = mapped_column(default=False)
+    leaving_type: Mapped[str | None] = mapped_column(String(2))
+
+
+class EncounterDiagnosis(Base):
+    """ICD-10 diagnoses of an encounter; seq 0 is the principal diagnosis."""
+
+    __tablename__ = "encounter_diagnosis"
+
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounter.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    icd10_code: Mapped[str] = mapped_column(String(16), index=True)

@@ -1,0 +1,1 @@
+"""Master patient index: ID-number rules, registration, merge, health card."""
