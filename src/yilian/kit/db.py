@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from yilian.kit.errors import AppError
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -59,6 +61,9 @@ class Database:
         try:
             yield session
             session.commit()
+        except AppError as error:
+            session.commit() if error.commit_anyway else session.rollback()
+            raise
         except BaseException:
             session.rollback()
             raise

@@ -28,6 +28,8 @@ class AppError(Exception):
     message_en: str
     status: int = 400
     errors: list[FieldError] = field(default_factory=list)
+    # A refusal that must still be recorded (a failed login counts towards the lockout).
+    commit_anyway: bool = False
 
     def __str__(self) -> str:
         return f"{self.message_zh} / {self.message_en}"

@@ -1,0 +1,87 @@
+"""create_app(): API and web routers, static files, error handlers, the audit writer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from yilian.config import Settings, get_settings
+from yilian.kit.audit import AuditWriter
+from yilian.kit.clock import Clock, SystemClock
+from yilian.kit.db import Database
+from yilian.kit.errors import AppError, FieldError, ValidationFailed
+from yilian.web.deps import LoginRequired
+from yilian.web.templating import STATIC_DIR, render
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get("accept", "")
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "body"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, error: AppError) -> Response:
+        if isinstance(error, LoginRequired) and not _wants_json(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        if _wants_json(request):
+            return JSONResponse(error.as_dict(), status_code=error.status)
+        return render(request, "error.html", status_code=error.status, error=error)
+
+    @app.exception_handler(RequestValidationError)
+    async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        errors = [FieldError(_field_name(tuple(e.get("loc", ()))), "格式不正确或缺失", str(e.get("msg", "invalid")))
+                  for e in exc.errors()]
+        return await app_error(request, ValidationFailed(errors, "请求格式不正确", "The request is malformed"))
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None,
+               audit: AuditWriter | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    database = database or Database(settings.database_url)
+    writer = audit or AuditWriter(database.engine, batch_size=settings.audit_batch_size)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.start()
+        yield
+        writer.stop()
+
+    app = FastAPI(title="医联 Yilian", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = database
+    app.state.audit = writer
+    app.state.clock = clock or SystemClock()
+
+    from yilian.auth.api import router as auth_api
+    from yilian.encounters.api import router as encounters_api
+    from yilian.registry.api import router as registry_api
+    from yilian.residents.api import router as residents_api
+    from yilian.web.views import router as pages
+
+    for router in (auth_api, registry_api, residents_api, encounters_api, pages):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path.startswith(("/api/", "/residents")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,1 @@
+"""Users, roles, the acting subject, and scoping of readable rows."""

@@ -1,0 +1,175 @@
+"""Log in and out, sessions with idle expiry, account lockout, API tokens, accounts."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from yilian.auth import repository, rules
+from yilian.auth.passwords import hash_password, verify_password
+from yilian.auth.rules import Subject
+from yilian.config import Settings
+from yilian.kit.errors import AppError, Unauthenticated, ValidationFailed
+from yilian.kit.tokens import digest, new_token
+from yilian.models import ApiToken, User, UserGrid, WebSession
+
+
+
+def bad_login() -> AppError:
+    error = Unauthenticated("用户名或密码错误", "Wrong username or password")
+    error.commit_anyway = True
+    return error
+
+# Touch last_seen_at at most this often, so reading pages is not one write per request.
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class AccountLocked(AppError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(
+            f"连续登录失败次数过多，账户已锁定至{until:%H:%M}",
+            f"Too many failed logins; account locked until {until:%H:%M}",
+            423,
+            commit_anyway=True,
+        )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    session_token: str
+    csrf_token: str
+
+
+def subject_of(session: Session, user: User) -> Subject:
+    grid_ids = repository.grid_ids_of(session, user.id) if user.role == rules.FAMILY_DOCTOR else ()
+    return Subject(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        region_code=user.region_code,
+        consortium_id=user.consortium_id,
+        institution_id=user.institution_id,
+        resident_id=user.resident_id,
+        grid_ids=grid_ids,
+    )
+
+
+def check_credentials(session: Session, *, username: str, password: str, now: datetime, settings: Settings) -> User:
+    """Verify a password; five failures in a row lock the account (等保2.0 level 3)."""
+    user = repository.user_by_username(session, username)
+    if user is None or not user.is_active:
+        verify_password(hash_password("timing-equaliser"), password)
+        raise bad_login()
+    if user.locked_until and user.locked_until > now:
+        raise AccountLocked(user.locked_until)
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_logins = 0
+            session.flush()
+            raise AccountLocked(user.locked_until)
+        session.flush()
+        raise bad_login()
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    return user
+
+
+def do_login(session: Session, *, username: str, password: str, now: datetime, settings: Settings) -> LoginResult:
+    user = check_credentials(session, username=username, password=password, now=now, settings=settings)
+    token = new_token()
+    csrf = secrets.token_hex(16)
+    session.add(WebSession(token_hash=digest(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now))
+    session.flush()
+    return LoginResult(user=user, session_token=token, csrf_token=csrf)
+
+
+def resume_web_session(session: Session, *, token: str, now: datetime, settings: Settings) -> tuple[User, WebSession]:
+    """Find a live session; one idle longer than the limit is ended and refused."""
+    web_session = repository.web_session_by_token_hash(session, digest(token))
+    if web_session is None or web_session.ended_at is not None:
+        raise Unauthenticated()
+    if now - web_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
+        web_session.ended_at = now
+        session.flush()
+        raise Unauthenticated("会话已超时，请重新登录", "Session expired after inactivity; please log in again")
+    user = repository.user_by_id(session, web_session.user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated()
+    if now - web_session.last_seen_at > SESSION_TOUCH_INTERVAL:
+        web_session.last_seen_at = now
+        session.flush()
+    return user, web_session
+
+
+def do_logout(session: Session, *, token: str, now: datetime) -> None:
+    web_session = repository.web_session_by_token_hash(session, digest(token))
+    if web_session is not None and web_session.ended_at is None:
+        web_session.ended_at = now
+        session.flush()
+
+
+def do_create_api_token(session: Session, *, user: User, name: str, now: datetime, days: int | None = 90) -> str:
+    token = "yl_" + new_token()
+    expires = now + timedelta(days=days) if days else None
+    session.add(ApiToken(token_hash=digest(token), user_id=user.id, name=name, created_at=now, expires_at=expires))
+    session.flush()
+    return token
+
+
+def user_for_api_token(session: Session, *, token: str, now: datetime) -> User:
+    api_token = repository.api_token_by_hash(session, digest(token))
+    if api_token is None or api_token.revoked_at is not None or (api_token.expires_at and api_token.expires_at <= now):
+        raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
+    user = repository.user_by_id(session, api_token.user_id)
+    if user is None or not user.is_active:
+        raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
+    return user
+
+
+def do_create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    now: datetime,
+    display_name: str | None = None,
+    region_code: str | None = None,
+    consortium_id: int | None = None,
+    institution_id: int | None = None,
+    staff_id: int | None = None,
+    resident_id: int | None = None,
+    grid_ids: tuple[int, ...] = (),
+) -> User:
+    """Create an account; the password must be strong — there are no default passwords."""
+    if role not in rules.ROLES:
+        raise ValidationFailed.one("role", f"未知角色：{role}", f"unknown role: {role}")
+    scope = rules.ROLE_SCOPE[role]
+    values = {"region_code": region_code, "consortium_id": consortium_id, "institution_id": institution_id,
+              "resident_id": resident_id}
+    if values[scope] is None:
+        raise ValidationFailed.one(scope, f"角色“{role}”必须指定{scope}", f"role {role} requires {scope}")
+    rules.check_password_strength(password, username)
+    if repository.user_by_username(session, username) is not None:
+        raise ValidationFailed.one("username", f"用户名{username}已存在", f"username {username} already exists")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=hash_password(password),
+        role=role,
+        created_at=now,
+        staff_id=staff_id,
+        **values,
+    )
+    session.add(user)
+    session.flush()
+    session.add_all(UserGrid(user_id=user.id, grid_id=g) for g in grid_ids)
+    session.flush()
+    return user

@@ -1,0 +1,128 @@
+"""The `yilian` command. Each domain adds its subcommands here."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from yilian.config import get_settings
+
+app = typer.Typer(help="医联 Yilian — integrated county medical community platform.", no_args_is_help=True,
+                  add_completion=False)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
+residents_app = typer.Typer(help="Master patient index.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(audit_app, name="audit")
+app.add_typer(residents_app, name="residents")
+console = Console()
+
+
+def _url() -> str:
+    url = get_settings().database_url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return url
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default head)."""
+    from yilian.kit.migrate import upgrade
+
+    upgrade(_url(), revision=revision)
+    console.print(f"[green]数据库已迁移到 {revision} / database at {revision}[/green]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="target revision, e.g. base")) -> None:
+    """Revert migrations down to REVISION."""
+    from yilian.kit.migrate import downgrade
+
+    downgrade(_url(), revision=revision)
+
+
+@app.command()
+def synth(
+    residents: int = typer.Option(30_000, help="residents per county"),
+    counties: int = typer.Option(1, help="counties under one city/province"),
+    seed: int = typer.Option(2026, help="random seed; the same seed builds the same county"),
+    years: int = typer.Option(2, help="years of encounters up to today"),
+    demo_password: str = typer.Option("", help="password of the demo accounts (random if empty)"),
+) -> None:
+    """Build a synthetic county (institutions, consortium, grids, staff, residents, encounters)."""
+    from yilian.synth.build import build_synthetic_region
+
+    report = build_synthetic_region(_url(), residents_per_county=residents, counties=counties, seed=seed, years=years,
+                                    demo_password=demo_password or None, console=console)
+    console.print(report.summary())
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
+    """Run the web platform (one process: the audit writer chains rows in one thread)."""
+    import uvicorn
+
+    _url()
+    uvicorn.run("yilian.app:create_app", factory=True, host=host, port=port, reload=reload, workers=1)
+
+
+@user_app.command("create")
+def user_create(
+    username: str, role: str = typer.Option(..., help="卫健局管理员|医共体管理员|机构管理员|医生|家庭医生|医保经办|居民"),
+    region_code: str = "", consortium_id: int = 0, institution_id: int = 0, resident_id: int = 0,
+    display_name: str = "",
+) -> None:
+    """Create an account; the password is asked for (no default passwords)."""
+    from yilian.auth.service import do_create_user
+    from yilian.kit.db import Database
+
+    password = getpass.getpass("密码 / password: ")
+    database = Database(_url())
+    with database.session_factory.begin() as session:
+        user = do_create_user(session, username=username, password=password, role=role, now=datetime.now(),
+                              display_name=display_name or None, region_code=region_code or None,
+                              consortium_id=consortium_id or None, institution_id=institution_id or None,
+                              resident_id=resident_id or None)
+        console.print(f"created user {user.username} ({user.role})")
+
+
+@user_app.command("token")
+def user_token(username: str, name: str = "cli", days: int = 90) -> None:
+    """Issue a bearer token for USERNAME (printed once; only its hash is stored)."""
+    from yilian.auth import repository
+    from yilian.auth.service import do_create_api_token
+    from yilian.kit.db import Database
+
+    database = Database(_url())
+    with database.session_factory.begin() as session:
+        user = repository.user_by_username(session, username)
+        if user is None:
+            raise typer.BadParameter(f"用户不存在 / no such user: {username}")
+        console.print(do_create_api_token(session, user=user, name=name, now=datetime.now(), days=days))
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the hash chain; exit 1 naming the first row that was edited or removed."""
+    from yilian.kit.audit import verify_chain
+    from yilian.kit.db import make_engine
+
+    engine = make_engine(_url())
+    with engine.connect() as connection:
+        report = verify_chain(connection)
+    if report.ok:
+        console.print(f"[green]审计链完整 / chain intact: {report.checked} rows[/green]")
+    else:
+        console.print(f"[red]审计链在第 {report.first_bad_id} 行断开 / chain broken at row {report.first_bad_id}[/red]")
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,1 @@
+"""Outpatient and inpatient encounters."""

@@ -1,0 +1,21 @@
+"""JSON endpoints of encounters."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from yilian.encounters import service
+from yilian.encounters.schemas import EncounterIn, EncounterOut
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/api", tags=["encounters"])
+
+
+@router.post("/encounters", response_model=EncounterOut, status_code=201)
+def record(data: EncounterIn, actor: ApiActor, session: DbSession) -> EncounterOut:
+    return service.do_record_encounter(session, actor=actor, data=data)
+
+
+@router.get("/residents/{resident_id}/encounters", response_model=list[EncounterOut])
+def of_resident(resident_id: int, actor: ApiActor, session: DbSession) -> list[EncounterOut]:
+    return service.list_encounters(session, actor=actor, resident_id=resident_id)

@@ -1,0 +1,162 @@
+"""The audit writer: requests hand events to a queue; one writer thread appends them, hash-chained.
+
+Each row's hash is SHA-256 over the previous row's hash and the row's own fields, so an edited or
+deleted row breaks the chain at that point and `verify_chain` names it. The database refuses
+UPDATE and DELETE on the table (triggers in the migration). One writer per database: run one
+application process per database, or point every process's writer at a single queue service.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import threading
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from yilian.models.audit import AuditLog
+
+GENESIS = "0" * 64
+audit_table = AuditLog.__table__
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    at: datetime
+    user_id: int | None
+    username: str
+    role: str
+    action: str
+    entity: str
+    entity_id: str | None
+    resident_id: int | None
+    endpoint: str
+    client_ip: str | None = None
+    detail: str | None = None
+
+
+def chain_hash(prev_hash: str, event: AuditEvent) -> str:
+    fields = asdict(event)
+    fields["at"] = event.at.isoformat(timespec="microseconds")
+    payload = prev_hash + json.dumps(fields, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def last_hash(connection: Connection) -> str:
+    row = connection.execute(select(audit_table.c.hash).order_by(audit_table.c.id.desc()).limit(1)).first()
+    return row[0] if row else GENESIS
+
+
+def append_events(connection: Connection, events: list[AuditEvent]) -> None:
+    """Append events in order, each chained to the one before (caller owns the transaction)."""
+    if not events:
+        return
+    prev = last_hash(connection)
+    rows = []
+    for event in events:
+        digest = chain_hash(prev, event)
+        rows.append({**asdict(event), "prev_hash": prev, "hash": digest})
+        prev = digest
+    connection.execute(insert(audit_table), rows)
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+
+
+def verify_chain(connection: Connection, batch: int = 5000) -> ChainReport:
+    """Recompute every hash in id order; report the first row whose hash or link does not match."""
+    prev = GENESIS
+    checked = 0
+    after = 0
+    columns = [audit_table.c[name] for name in AuditEvent.__dataclass_fields__]
+    while True:
+        rows = connection.execute(
+            select(audit_table.c.id, audit_table.c.prev_hash, audit_table.c.hash, *columns)
+            .where(audit_table.c.id > after)
+            .order_by(audit_table.c.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return ChainReport(ok=True, checked=checked)
+        for row in rows:
+            event = AuditEvent(**{name: getattr(row, name) for name in AuditEvent.__dataclass_fields__})
+            if row.prev_hash != prev or chain_hash(prev, event) != row.hash:
+                return ChainReport(ok=False, checked=checked, first_bad_id=row.id)
+            prev = row.hash
+            checked += 1
+            after = row.id
+
+
+class AuditWriter:
+    """Queue in front of the audit table. `submit` never touches the database."""
+
+    def __init__(self, engine: Engine | None = None, batch_size: int = 500) -> None:
+        self.engine = engine
+        self.batch_size = batch_size
+        self._queue: queue.Queue[AuditEvent] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._idle = threading.Condition()
+
+    def submit(self, event: AuditEvent) -> None:
+        self._queue.put(event)
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def take(self) -> list[AuditEvent]:
+        events: list[AuditEvent] = []
+        while len(events) < self.batch_size:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return events
+
+    def drain(self, connection: Connection) -> int:
+        """Write everything queued through `connection` (tests call this directly)."""
+        written = 0
+        while events := self.take():
+            append_events(connection, events)
+            written += len(events)
+        return written
+
+    def start(self) -> None:
+        if self.engine is None or self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        assert self.engine is not None
+        while not self._stop.is_set() or not self._queue.empty():
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            events = [first, *self.take()]
+            with self.engine.begin() as connection:
+                append_events(connection, events)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        if self._thread is None:
+            return
+        self._stop.set()
+        self._thread.join(timeout)
+        self._thread = None
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until the queue is written (restarts the thread afterwards)."""
+        if self._thread is None:
+            return
+        self.stop(timeout)
+        self.start()

@@ -1,0 +1,1 @@
+"""Institutions, consortia, grids, staff and postings."""

@@ -1,0 +1,81 @@
+"""Queries of the master patient index; every list starts from the subject's readable rows."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from yilian.auth.rules import Subject
+from yilian.auth.scoping import readable_residents
+from yilian.models import Encounter, Grid, Resident, User
+
+
+def by_id_number(session: Session, id_number: str) -> Resident | None:
+    return session.scalar(select(Resident).where(Resident.id_number == id_number))
+
+
+def existing_by_id_numbers(session: Session, id_numbers: list[str]) -> dict[str, str]:
+    """id_number → name for those already registered (chunked IN lists)."""
+    found: dict[str, str] = {}
+    for start in range(0, len(id_numbers), 900):
+        chunk = id_numbers[start : start + 900]
+        found.update(session.execute(select(Resident.id_number, Resident.name).where(Resident.id_number.in_(chunk))).tuples())
+    return found
+
+
+def readable_by_id(session: Session, subject: Subject, resident_id: int) -> Resident | None:
+    return session.scalar(readable_residents(subject).where(Resident.id == resident_id))
+
+
+def search_statement(subject: Subject, query: str) -> Select[tuple[Resident]]:
+    """Exact ID number, exact phone, or name prefix — each served by an index."""
+    statement = readable_residents(subject)
+    text = query.strip()
+    if not text:
+        return statement
+    if len(text) == 18 and text[:17].isdigit():
+        return statement.where(Resident.id_number == text.upper())
+    if text.isdigit() and len(text) >= 7:
+        return statement.where(Resident.phone == text)
+    # Prefix range instead of LIKE: SQLite's LIKE is case-insensitive and skips the index.
+    return statement.where(Resident.name >= text, Resident.name < text + "\U0010ffff")
+
+
+def search_page(session: Session, subject: Subject, query: str, *, offset: int, limit: int) -> tuple[int, list[tuple[Resident, str | None]]]:
+    statement = search_statement(subject, query)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    page = (
+        statement.add_columns(Grid.name)
+        .outerjoin(Grid, Grid.id == Resident.grid_id)
+        .order_by(Resident.name, Resident.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return total, [(r, g) for r, g in session.execute(page).tuples()]
+
+
+def grid_name(session: Session, grid_id: int | None) -> str | None:
+    return None if grid_id is None else session.scalar(select(Grid.name).where(Grid.id == grid_id))
+
+
+def grids_by_code(session: Session, codes: list[str]) -> dict[str, Grid]:
+    return {g.code: g for g in session.scalars(select(Grid).where(Grid.code.in_(codes)))} if codes else {}
+
+
+def move_encounters(session: Session, *, from_resident_id: int, to_resident_id: int) -> int:
+    result = session.execute(
+        update(Encounter).where(Encounter.resident_id == from_resident_id).values(resident_id=to_resident_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def move_accounts(session: Session, *, from_resident_id: int, to_resident_id: int) -> None:
+    session.execute(update(User).where(User.resident_id == from_resident_id).values(resident_id=to_resident_id))
+
+
+def existing_ids(session: Session, id_numbers: list[str]) -> list[int]:
+    ids: list[int] = []
+    for start in range(0, len(id_numbers), 900):
+        chunk = id_numbers[start : start + 900]
+        ids.extend(session.scalars(select(Resident.id).where(Resident.id_number.in_(chunk))))
+    return ids

@@ -1,0 +1,26 @@
+"""HTML pages of residents: search and the resident page (both audited)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from yilian.encounters import service as encounters_service
+from yilian.residents import service
+from yilian.web.deps import DbSession, PageActor
+from yilian.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/residents", response_class=HTMLResponse)
+def search(request: Request, actor: PageActor, session: DbSession, q: str = "", offset: int = 0) -> Response:
+    page = service.search_residents(session, actor=actor, query=q, offset=offset, limit=20) if q.strip() else None
+    return render(request, "residents.html", q=q, page=page)
+
+
+@router.get("/residents/{resident_id}", response_class=HTMLResponse)
+def resident(request: Request, resident_id: int, actor: PageActor, session: DbSession) -> Response:
+    record = service.read_resident(session, actor=actor, resident_id=resident_id)
+    encounters = encounters_service.list_encounters(session, actor=actor, resident_id=resident_id)
+    return render(request, "resident.html", resident=record, encounters=encounters)

@@ -1,0 +1,1 @@
+"""A synthetic county, built deterministically from a seed. Distributions: docs/synthetic-county.md."""

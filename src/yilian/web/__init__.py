@@ -1,0 +1,1 @@
+"""Web layer: dependencies, templates, static assets, page routes."""

@@ -1,0 +1,90 @@
+"""Request dependencies: the database session, the acting subject, CSRF checks."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from yilian.auth import service as auth_service
+from yilian.auth.context import Actor
+from yilian.kit.errors import AppError, Forbidden, Unauthenticated
+
+SESSION_COOKIE = "yl_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    yield from request.app.state.db.session()
+
+
+DbSession = Annotated[Session, Depends(get_session)]
+
+
+class LoginRequired(AppError):
+    """Raised by page dependencies; the handler redirects to the login page."""
+
+    def __init__(self) -> None:
+        super().__init__("请先登录", "Please log in", 401)
+
+
+def _actor(request: Request, session: Session, user_id_source: str) -> Actor:
+    state = request.app.state
+    return Actor(
+        subject=request.state.subject,
+        endpoint=f"{request.method} {request.url.path}",
+        audit=state.audit,
+        clock=state.clock,
+        client_ip=request.client.host if request.client else None,
+    )
+
+
+def _resolve_web_session(request: Request, session: Session) -> bool:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return False
+    state = request.app.state
+    user, web_session = auth_service.resume_web_session(session, token=token, now=state.clock.now(), settings=state.settings)
+    request.state.subject = auth_service.subject_of(session, user)
+    request.state.user = user
+    request.state.csrf_token = web_session.csrf_token
+    return True
+
+
+def check_csrf(request: Request, supplied: str | None) -> None:
+    expected = getattr(request.state, "csrf_token", None)
+    if not expected or not supplied or not hmac.compare_digest(expected, supplied):
+        raise Forbidden("表单已失效，请刷新页面后重试（CSRF校验失败）", "Form expired, reload and retry (CSRF check failed)")
+
+
+def api_actor(request: Request, session: DbSession) -> Actor:
+    """Bearer token for API clients; a browser session also works, with the CSRF header on writes."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        user = auth_service.user_for_api_token(session, token=header[7:].strip(), now=request.app.state.clock.now())
+        request.state.subject = auth_service.subject_of(session, user)
+        request.state.user = user
+    elif _resolve_web_session(request, session):
+        if request.method in UNSAFE_METHODS:
+            check_csrf(request, request.headers.get("x-csrf-token"))
+    else:
+        raise Unauthenticated("需要访问令牌或登录会话", "A bearer token or a login session is required")
+    return _actor(request, session, "api")
+
+
+def page_actor(request: Request, session: DbSession) -> Actor:
+    """Pages need a live session; forms posted from them carry the session's CSRF token."""
+    try:
+        resolved = _resolve_web_session(request, session)
+    except Unauthenticated:
+        resolved = False
+    if not resolved:
+        raise LoginRequired()
+    return _actor(request, session, "web")
+
+
+ApiActor = Annotated[Actor, Depends(api_actor)]
+PageActor = Annotated[Actor, Depends(page_actor)]

@@ -1,0 +1,112 @@
+"""Pages that belong to no single domain: login, logout, the home page. Domain pages are included."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
+
+from yilian.auth import rules as roles
+from yilian.auth import service as auth_service
+from yilian.auth.scoping import resident_visibility
+from yilian.encounters import repository as encounters_repository
+from yilian.kit.errors import AppError
+from yilian.models import Encounter, Institution, Resident
+from yilian.registry import repository as registry_repository
+from yilian.registry import service as registry_service
+from yilian.registry.views import router as registry_pages
+from yilian.residents.views import router as residents_pages
+from yilian.web.deps import SESSION_COOKIE, DbSession, PageActor, check_csrf
+from yilian.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+router.include_router(registry_pages)
+router.include_router(residents_pages)
+LOGIN_CSRF_COOKIE = "yl_login_csrf"
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> Response:
+    token = secrets.token_hex(16)
+    response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=None)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.app.state.settings.secure_cookies)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request, session: DbSession, username: Annotated[str, Form()], password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()], next: Annotated[str, Form()] = "/",
+) -> Response:
+    state = request.app.state
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, csrf):
+        return render(request, "login.html", status_code=403, login_csrf=cookie, next=_safe_next(next),
+                      error="表单已失效，请刷新后重试 / Form expired, reload the page")
+    try:
+        result = auth_service.do_login(session, username=username, password=password, now=state.clock.now(),
+                                       settings=state.settings)
+    except AppError as error:
+        if error.commit_anyway:
+            session.commit()
+        return render(request, "login.html", status_code=error.status, login_csrf=cookie, next=_safe_next(next),
+                      error=f"{error.message_zh} / {error.message_en}")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True, samesite="lax",
+                        secure=state.settings.secure_cookies)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, actor: PageActor, session: DbSession, csrf: Annotated[str, Form()]) -> Response:
+    check_csrf(request, csrf)
+    auth_service.do_logout(session, token=request.cookies.get(SESSION_COOKIE, ""), now=actor.clock.now())
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, actor: PageActor, session: DbSession) -> Response:
+    """The county at a glance: institutions, residents, visits this year, monthly visits by tier."""
+    subject = actor.subject
+    if subject.role == roles.RESIDENT and subject.resident_id:
+        return RedirectResponse(f"/residents/{subject.resident_id}", status_code=303)
+    today = actor.clock.now().date()
+    region = registry_service.subject_region(session, subject)
+    region_range = roles.region_range(region)
+    by_type = session.execute(
+        select(Institution.type, func.count())
+        .where(Institution.region_code.between(*region_range))
+        .group_by(Institution.type)
+        .order_by(func.count().desc())
+    ).all()
+    residents = session.scalar(select(func.count()).select_from(Resident).where(resident_visibility(subject))) or 0
+    year_start = date(today.year, 1, 1)
+    in_region = select(Institution.id).where(Institution.region_code.between(*region_range))
+    visits = session.scalar(
+        select(func.count()).select_from(Encounter)
+        .where(Encounter.institution_id.in_(in_region), Encounter.start_date >= year_start)
+    ) or 0
+    series = encounters_repository.monthly_volume(
+        session, region_range=region_range, start=date(today.year - 1, today.month, 1), end=today
+    )
+    months = sorted({m for m, _, _ in series})
+    tiers = ["基层", "县级", "县外"]
+    counts = {(m, t): c for m, t, c in series}
+    chart = {t: [counts.get((m, t), 0) for m in months] for t in tiers}
+    total = sum(c for _, _, c in series) or 1
+    shares = {t: sum(chart[t]) / total for t in tiers}
+    division = registry_repository.division(session, region)
+    return render(request, "home.html", division=division, by_type=by_type, institutions=sum(c for _, c in by_type),
+                  residents=residents, visits=visits, months=months, chart=chart, shares=shares, year=today.year)
