@@ -37,11 +37,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # pysqlite's own transaction handling breaks SAVEPOINT; SQLAlchemy emits BEGIN itself.
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -56,16 +62,21 @@ class Database:
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Iterator[Session]:
-        """The request owns the transaction: commit on success, roll back on any error."""
         session = self.session_factory()
         try:
-            yield session
-            session.commit()
-        except AppError as error:
-            session.commit() if error.commit_anyway else session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
+            yield from request_transaction(session)
         finally:
             session.close()
+
+
+def request_transaction(session: Session) -> Iterator[Session]:
+    """The request owns the transaction: commit on success, roll back on any error."""
+    try:
+        yield session
+        session.commit()
+    except AppError as error:
+        session.commit() if error.commit_anyway else session.rollback()
+        raise
+    except BaseException:
+        session.rollback()
+        raise

@@ -19,7 +19,8 @@ def existing_by_id_numbers(session: Session, id_numbers: list[str]) -> dict[str,
     found: dict[str, str] = {}
     for start in range(0, len(id_numbers), 900):
         chunk = id_numbers[start : start + 900]
-        found.update(session.execute(select(Resident.id_number, Resident.name).where(Resident.id_number.in_(chunk))).tuples())
+        rows = session.execute(select(Resident.id_number, Resident.name).where(Resident.id_number.in_(chunk)))
+        found.update((number, name) for number, name in rows.tuples())
     return found
 
 

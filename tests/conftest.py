@@ -1,0 +1,115 @@
+"""Migrations run once per test session; each test runs inside a transaction rolled back at the end.
+
+The database is SQLite by default; set YILIAN_TEST_DATABASE_URL to a PostgreSQL URL to run the same
+tests on PostgreSQL (scripts/test does both).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from yilian.app import create_app
+from yilian.config import Settings
+from yilian.kit.audit import AuditWriter
+from yilian.kit.clock import FixedClock
+from yilian.kit.db import Database, make_engine
+from yilian.kit.errors import AppError
+from yilian.kit.migrate import upgrade
+from yilian.web.deps import get_session
+
+NOW = datetime(2026, 11, 24, 9, 30)
+
+
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("YILIAN_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    url = database_url(tmp_path_factory)
+    engine = make_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    with engine.begin() as connection:
+        upgrade(connection=connection)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        transaction.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def audit() -> AuditWriter:
+    """No thread in tests: tests drain the queue through their own connection."""
+    return AuditWriter(engine=None)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(database_url="sqlite://", secret_key="test")
+
+
+@pytest.fixture
+def client(engine: Engine, session: Session, clock: FixedClock, audit: AuditWriter, settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings, database=Database.__new__(Database), clock=clock, audit=audit)
+
+    def test_session() -> Iterator[Session]:
+        """Each request in its own savepoint, so a failed request undoes only itself."""
+        request = session.begin_nested()
+        try:
+            yield session
+        except AppError as error:
+            if request.is_active:
+                request.commit() if error.commit_anyway else request.rollback()
+            raise
+        except BaseException:
+            if request.is_active:
+                request.rollback()
+            raise
+        else:
+            if request.is_active:
+                request.commit()
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def drain_audit(audit: AuditWriter, session: Session) -> int:
+    return audit.drain(session.connection())
+
+
+@pytest.fixture(scope="session")
+def shared_root() -> Path:
+    """../shared, where the third-party data sets live (configurable)."""
+    return Path(os.environ.get("YILIAN_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))

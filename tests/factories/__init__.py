@@ -1,0 +1,1 @@
+"""Small typed factories per domain: create_x(session, *, field=…) with sensible defaults."""
