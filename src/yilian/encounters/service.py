@@ -9,7 +9,7 @@ from yilian.auth.context import Actor
 from yilian.encounters import repository, rules
 from yilian.encounters.schemas import EncounterIn, EncounterOut
 from yilian.kit.errors import Forbidden, ValidationFailed
-from yilian.models import Encounter, EncounterDiagnosis
+from yilian.models import Encounter, EncounterDiagnosis, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
 
@@ -66,7 +66,11 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
 
 
 def list_encounters(session: Session, *, actor: Actor, resident_id: int) -> list[EncounterOut]:
-    resident = access_resident(session, actor, resident_id)
+    return history(session, resident=access_resident(session, actor, resident_id))
+
+
+def history(session: Session, *, resident: Resident) -> list[EncounterOut]:
+    """Encounters of a resident already opened (and audited) through `access_resident`."""
     rows = repository.of_resident(session, resident.id)
     diagnoses = repository.diagnoses_of(session, [e.id for e, _ in rows])
     return [_out(e, name, diagnoses[e.id]) for e, name in rows]

@@ -65,7 +65,11 @@ def access_resident(session: Session, actor: Actor, resident_id: int) -> Residen
 
 
 def read_resident(session: Session, *, actor: Actor, resident_id: int) -> ResidentOut:
-    resident = access_resident(session, actor, resident_id)
+    return present_resident(session, actor=actor, resident=access_resident(session, actor, resident_id))
+
+
+def present_resident(session: Session, *, actor: Actor, resident: Resident) -> ResidentOut:
+    """The record as this viewer may see it (call only with a resident from `access_resident`)."""
     full = actor.subject.may(roles.FULL_IDENTIFIERS_ON_RECORD)
     return to_out(resident, grid_name=repository.grid_name(session, resident.grid_id),
                   today=actor.clock.now().date(), full_identifiers=full)

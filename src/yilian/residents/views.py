@@ -21,6 +21,6 @@ def search(request: Request, actor: PageActor, session: DbSession, q: str = "", 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
 def resident(request: Request, resident_id: int, actor: PageActor, session: DbSession) -> Response:
-    record = service.read_resident(session, actor=actor, resident_id=resident_id)
-    encounters = encounters_service.list_encounters(session, actor=actor, resident_id=resident_id)
-    return render(request, "resident.html", resident=record, encounters=encounters)
+    resident = service.access_resident(session, actor, resident_id)
+    return render(request, "resident.html", resident=service.present_resident(session, actor=actor, resident=resident),
+                  encounters=encounters_service.history(session, resident=resident))

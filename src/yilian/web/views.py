@@ -56,8 +56,7 @@ def login_submit(
         result = auth_service.do_login(session, username=username, password=password, now=state.clock.now(),
                                        settings=state.settings)
     except AppError as error:
-        if error.commit_anyway:
-            session.commit()
+        # The page is a normal response, so the request still commits the failure count.
         return render(request, "login.html", status_code=error.status, login_csrf=cookie, next=_safe_next(next),
                       error=f"{error.message_zh} / {error.message_en}")
     response = RedirectResponse(_safe_next(next), status_code=303)

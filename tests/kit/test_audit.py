@@ -1,0 +1,84 @@
+"""The audit log: hash chain, tamper detection, append-only in the database, the writer thread."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import DBAPIError
+
+from yilian.kit.audit import GENESIS, AuditEvent, AuditWriter, append_events, chain_hash, verify_chain
+from yilian.kit.db import make_engine
+from yilian.kit.migrate import upgrade
+from yilian.models import AuditLog
+
+
+def event(n: int, resident_id: int = 7) -> AuditEvent:
+    return AuditEvent(at=datetime(2026, 11, 24, 9, n), user_id=1, username="jtys1", role="家庭医生", action="read",
+                      entity="resident", entity_id=str(resident_id), resident_id=resident_id,
+                      endpoint=f"GET /api/residents/{resident_id}")
+
+
+def test_chain_links_each_row_to_the_previous(connection: Connection) -> None:
+    append_events(connection, [event(1), event(2), event(3)])
+    rows = connection.execute(select(AuditLog.prev_hash, AuditLog.hash).order_by(AuditLog.id)).all()[-3:]
+    assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
+    assert rows[1].hash == chain_hash(rows[0].hash, event(2))
+    report = verify_chain(connection)
+    assert report.ok and report.checked >= 3
+
+
+def _drop_guards(connection: Connection) -> None:
+    """What an attacker with DBA rights would do first."""
+    if connection.dialect.name == "sqlite":
+        connection.execute(text("DROP TRIGGER audit_log_no_update"))
+        connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+    else:
+        connection.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
+
+
+def test_edited_row_is_detected(connection: Connection) -> None:
+    append_events(connection, [event(1), event(2), event(3)])
+    middle = connection.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()[-1].id
+    _drop_guards(connection)
+    connection.execute(text("UPDATE audit_log SET username = 'someone-else' WHERE id = :id"), {"id": middle})
+    report = verify_chain(connection)
+    assert not report.ok and report.first_bad_id == middle
+
+
+def test_deleted_row_is_detected(connection: Connection) -> None:
+    append_events(connection, [event(1), event(2), event(3)])
+    last_two = connection.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()
+    _drop_guards(connection)
+    connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": last_two[1].id})
+    report = verify_chain(connection)
+    assert not report.ok and report.first_bad_id == last_two[0].id
+
+
+def test_database_refuses_update_and_delete(connection: Connection) -> None:
+    append_events(connection, [event(1)])
+    for statement in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):
+        savepoint = connection.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            connection.execute(text(statement))
+        savepoint.rollback()
+
+
+def test_writer_thread_writes_without_the_request_waiting(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    writer = AuditWriter(engine, batch_size=50)
+    writer.start()
+    for n in range(120):
+        writer.submit(event(n % 60, resident_id=n))
+    writer.stop()
+    with engine.connect() as connection:
+        resident_ids = connection.scalars(select(AuditLog.resident_id).order_by(AuditLog.id)).all()
+        assert resident_ids == list(range(120))
+        first = connection.scalar(select(AuditLog.prev_hash).order_by(AuditLog.id).limit(1))
+        assert first == GENESIS
+        assert verify_chain(connection).ok
+    engine.dispose()

@@ -1,0 +1,54 @@
+"""HTML pages: home with the chart data, resident search (masked), resident page (audited)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tests.auth.test_web_login import login
+from tests.conftest import drain_audit
+from tests.factories.auth import PASSWORD
+from tests.factories.world import build_world
+from yilian.kit.audit import AuditWriter
+from yilian.models import AuditLog, Encounter
+
+
+def test_home_counts_the_county(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    session.add_all([
+        Encounter(resident_id=world.resident_a.id, institution_id=world.township_a.id, kind="outpatient",
+                  start_date=date(2026, 10, 3), end_date=date(2026, 10, 3), total_fen=5000, fund_fen=2500),
+        Encounter(resident_id=world.resident_a.id, institution_id=world.hospital.id, kind="outpatient",
+                  start_date=date(2026, 11, 3), end_date=date(2026, 11, 3), total_fen=20000, fund_fen=9000),
+    ])
+    session.flush()
+    login(client, world.commission.username, PASSWORD)
+    page = client.get("/").text
+    assert re.search(r'data-testid="institutions">4<', page)
+    assert re.search(r'data-testid="residents">2<', page)
+    assert re.search(r'data-testid="visits">2<', page)
+    assert "50.0%" in page  # one grassroots visit of two
+    assert '"2026-10"' in page and "echarts.init" in page
+
+
+def test_search_page_masks_and_resident_page_audits(client: TestClient, session: Session, audit: AuditWriter) -> None:
+    world = build_world(session)
+    login(client, world.family_doctor_a.username, PASSWORD)
+    drain_audit(audit, session)
+    listing = client.get("/residents", params={"q": "张"}).text
+    masked = world.resident_a.id_number[:6] + "********" + world.resident_a.id_number[-4:]
+    assert masked in listing and world.resident_a.id_number not in listing
+    record = client.get(f"/residents/{world.resident_a.id}")
+    assert record.status_code == 200 and world.resident_a.id_number in record.text
+    denied = client.get(f"/residents/{world.resident_b.id}")
+    assert denied.status_code == 404 and "无权" in denied.text
+    drain_audit(audit, session)
+    actions = session.execute(select(AuditLog.action, AuditLog.endpoint).where(AuditLog.resident_id == world.resident_a.id)
+                              .order_by(AuditLog.id)).all()
+    assert [a for a, _ in actions] == ["list", "read"]
+    assert actions[1].endpoint == f"GET /residents/{world.resident_a.id}"
+    assert not session.scalars(select(AuditLog).where(AuditLog.resident_id == world.resident_b.id)).all()
