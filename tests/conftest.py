@@ -59,7 +59,9 @@ def connection(engine: Engine) -> Iterator[Connection]:
 
 @pytest.fixture
 def session(connection: Connection) -> Iterator[Session]:
-    with Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False) as session:
+    with Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
         yield session
 
 
@@ -80,7 +82,9 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def client(engine: Engine, session: Session, clock: FixedClock, audit: AuditWriter, settings: Settings) -> Iterator[TestClient]:
+def client(
+    engine: Engine, session: Session, clock: FixedClock, audit: AuditWriter, settings: Settings
+) -> Iterator[TestClient]:
     app = create_app(settings, database=Database.__new__(Database), clock=clock, audit=audit)
 
     def test_session() -> Iterator[Session]:
@@ -113,3 +117,19 @@ def drain_audit(audit: AuditWriter, session: Session) -> int:
 def shared_root() -> Path:
     """../shared, where the third-party data sets live (configurable)."""
     return Path(os.environ.get("YILIAN_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+@pytest.fixture
+def fresh_database_url(engine: Engine, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the engine under test, for work that needs its own (synth, migrations)."""
+    if engine.dialect.name == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    name = f"yilian_fresh_{os.getpid()}"
+    admin = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    yield engine.url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))

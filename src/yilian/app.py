@@ -21,7 +21,9 @@ from yilian.web.templating import STATIC_DIR, render
 
 
 def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get("accept", "")
+    return request.url.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get(
+        "accept", ""
+    )
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -40,13 +42,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
-        errors = [FieldError(_field_name(tuple(e.get("loc", ()))), "格式不正确或缺失", str(e.get("msg", "invalid")))
-                  for e in exc.errors()]
-        return await app_error(request, ValidationFailed(errors, "请求格式不正确", "The request is malformed"))
+        errors = [
+            FieldError(_field_name(tuple(e.get("loc", ()))), "格式不正确或缺失", str(e.get("msg", "invalid")))
+            for e in exc.errors()
+        ]
+        return await app_error(
+            request, ValidationFailed(errors, "请求格式不正确", "The request is malformed")
+        )
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None, clock: Clock | None = None,
-               audit: AuditWriter | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Clock | None = None,
+    audit: AuditWriter | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(settings.database_url)
     writer = audit or AuditWriter(database.engine, batch_size=settings.audit_batch_size)

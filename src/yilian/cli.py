@@ -11,8 +11,11 @@ from rich.console import Console
 
 from yilian.config import get_settings
 
-app = typer.Typer(help="医联 Yilian — integrated county medical community platform.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="医联 Yilian — integrated county medical community platform.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
@@ -59,8 +62,15 @@ def synth(
     """Build a synthetic county (institutions, consortium, grids, staff, residents, encounters)."""
     from yilian.synth.build import build_synthetic_region
 
-    report = build_synthetic_region(_url(), residents_per_county=residents, counties=counties, seed=seed, years=years,
-                                    demo_password=demo_password or None, console=console)
+    report = build_synthetic_region(
+        _url(),
+        residents_per_county=residents,
+        counties=counties,
+        seed=seed,
+        years=years,
+        demo_password=demo_password or None,
+        console=console,
+    )
     console.print(report.summary())
 
 
@@ -75,8 +85,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> No
 
 @user_app.command("create")
 def user_create(
-    username: str, role: str = typer.Option(..., help="卫健局管理员|医共体管理员|机构管理员|医生|家庭医生|医保经办|居民"),
-    region_code: str = "", consortium_id: int = 0, institution_id: int = 0, resident_id: int = 0,
+    username: str,
+    role: str = typer.Option(..., help="卫健局管理员|医共体管理员|机构管理员|医生|家庭医生|医保经办|居民"),
+    region_code: str = "",
+    consortium_id: int = 0,
+    institution_id: int = 0,
+    resident_id: int = 0,
     display_name: str = "",
 ) -> None:
     """Create an account; the password is asked for (no default passwords)."""
@@ -86,10 +100,18 @@ def user_create(
     password = getpass.getpass("密码 / password: ")
     database = Database(_url())
     with database.session_factory.begin() as session:
-        user = do_create_user(session, username=username, password=password, role=role, now=datetime.now(),
-                              display_name=display_name or None, region_code=region_code or None,
-                              consortium_id=consortium_id or None, institution_id=institution_id or None,
-                              resident_id=resident_id or None)
+        user = do_create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            now=datetime.now(),
+            display_name=display_name or None,
+            region_code=region_code or None,
+            consortium_id=consortium_id or None,
+            institution_id=institution_id or None,
+            resident_id=resident_id or None,
+        )
         console.print(f"created user {user.username} ({user.role})")
 
 
@@ -120,7 +142,9 @@ def audit_verify() -> None:
     if report.ok:
         console.print(f"[green]审计链完整 / chain intact: {report.checked} rows[/green]")
     else:
-        console.print(f"[red]审计链在第 {report.first_bad_id} 行断开 / chain broken at row {report.first_bad_id}[/red]")
+        console.print(
+            f"[red]审计链在第 {report.first_bad_id} 行断开 / chain broken at row {report.first_bad_id}[/red]"
+        )
         raise typer.Exit(1)
 
 

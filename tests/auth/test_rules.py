@@ -10,7 +10,9 @@ def test_region_range_covers_the_divisions_below() -> None:
     assert region_range("640181") == ("640181", "640181")
 
 
-@pytest.mark.parametrize("password", ["short1A!", "alllowercaseletters", "NoDigitsOrSymbols", "admin-Pass-2026"])
+@pytest.mark.parametrize(
+    "password", ["short1A!", "alllowercaseletters", "NoDigitsOrSymbols", "admin-Pass-2026"]
+)
 def test_weak_passwords_are_refused(password: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
         check_password_strength(password, "admin")

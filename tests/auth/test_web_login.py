@@ -16,8 +16,11 @@ from yilian.kit.clock import FixedClock
 def login(client: TestClient, username: str, password: str) -> int:
     page = client.get("/login")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    response = client.post("/login", data={"username": username, "password": password, "csrf": token, "next": "/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf": token, "next": "/"},
+        follow_redirects=False,
+    )
     return response.status_code
 
 
@@ -62,7 +65,9 @@ def test_idle_session_expires(client: TestClient, session: Session, clock: Fixed
 def test_login_form_without_csrf_is_refused(client: TestClient, session: Session) -> None:
     world = build_world(session)
     client.get("/login")
-    response = client.post("/login", data={"username": world.doctor.username, "password": PASSWORD, "csrf": "forged"})
+    response = client.post(
+        "/login", data={"username": world.doctor.username, "password": PASSWORD, "csrf": "forged"}
+    )
     assert response.status_code == 403
 
 

@@ -13,8 +13,14 @@ _seq = itertools.count(1)
 
 
 def create_user(session: Session, *, role: str, username: str | None = None, **scope: object) -> User:
-    return do_create_user(session, username=username or f"user{next(_seq)}", password=PASSWORD, role=role,
-                          now=datetime(2026, 1, 1), **scope)  # type: ignore[arg-type]
+    return do_create_user(
+        session,
+        username=username or f"user{next(_seq)}",
+        password=PASSWORD,
+        role=role,
+        now=datetime(2026, 1, 1),
+        **scope,
+    )  # type: ignore[arg-type]
 
 
 def bearer(session: Session, user: User) -> dict[str, str]:

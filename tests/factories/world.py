@@ -39,20 +39,32 @@ def build_world(session: Session) -> World:
     hospital = create_institution(session, name="灵武市人民医院", type="综合医院", level="二级")
     township_a = create_institution(session, name="崇兴镇卫生院")
     township_b = create_institution(session, name="郝家桥镇卫生院")
-    clinic_a = create_institution(session, name="崇兴镇台子村卫生室", type="村卫生室", level="未定级", parent_id=township_a.id)
+    clinic_a = create_institution(
+        session, name="崇兴镇台子村卫生室", type="村卫生室", level="未定级", parent_id=township_a.id
+    )
     consortium = create_consortium(session, lead=hospital, members=[township_a, township_b, clinic_a])
-    grid_a = create_grid(session, consortium=consortium, institution=township_a, clinic=clinic_a, name="台子村")
+    grid_a = create_grid(
+        session, consortium=consortium, institution=township_a, clinic=clinic_a, name="台子村"
+    )
     grid_b = create_grid(session, consortium=consortium, institution=township_b, name="郝家桥村")
     resident_a = create_resident(session, grid=grid_a, name="张桂兰")
     resident_b = create_resident(session, grid=grid_b, name="李建国", sex="M")
     return World(
-        hospital=hospital, township_a=township_a, township_b=township_b, clinic_a=clinic_a, consortium=consortium,
-        grid_a=grid_a, grid_b=grid_b, resident_a=resident_a, resident_b=resident_b,
+        hospital=hospital,
+        township_a=township_a,
+        township_b=township_b,
+        clinic_a=clinic_a,
+        consortium=consortium,
+        grid_a=grid_a,
+        grid_b=grid_b,
+        resident_a=resident_a,
+        resident_b=resident_b,
         commission=create_user(session, role=roles.COMMISSION, region_code="640181"),
         consortium_admin=create_user(session, role=roles.CONSORTIUM_ADMIN, consortium_id=consortium.id),
         doctor=create_user(session, role=roles.DOCTOR, institution_id=hospital.id),
-        family_doctor_a=create_user(session, role=roles.FAMILY_DOCTOR, institution_id=township_a.id,
-                                    grid_ids=(grid_a.id,)),
+        family_doctor_a=create_user(
+            session, role=roles.FAMILY_DOCTOR, institution_id=township_a.id, grid_ids=(grid_a.id,)
+        ),
         insurance=create_user(session, role=roles.INSURANCE, region_code="640181"),
         resident_user_a=create_user(session, role=roles.RESIDENT, resident_id=resident_a.id),
     )

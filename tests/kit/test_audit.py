@@ -16,9 +16,17 @@ from yilian.models import AuditLog
 
 
 def event(n: int, resident_id: int = 7) -> AuditEvent:
-    return AuditEvent(at=datetime(2026, 11, 24, 9, n), user_id=1, username="jtys1", role="家庭医生", action="read",
-                      entity="resident", entity_id=str(resident_id), resident_id=resident_id,
-                      endpoint=f"GET /api/residents/{resident_id}")
+    return AuditEvent(
+        at=datetime(2026, 11, 24, 9, n),
+        user_id=1,
+        username="jtys1",
+        role="家庭医生",
+        action="read",
+        entity="resident",
+        entity_id=str(resident_id),
+        resident_id=resident_id,
+        endpoint=f"GET /api/residents/{resident_id}",
+    )
 
 
 def test_chain_links_each_row_to_the_previous(connection: Connection) -> None:

@@ -41,8 +41,11 @@ def test_same_number_under_another_name_is_a_conflict(client: TestClient, sessio
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
     before = count_residents(session)
-    response = client.post("/api/residents", json={"id_number": world.resident_a.id_number, "name": "王某",
-                                                    "grid_id": world.grid_a.id}, headers=headers)
+    response = client.post(
+        "/api/residents",
+        json={"id_number": world.resident_a.id_number, "name": "王某", "grid_id": world.grid_a.id},
+        headers=headers,
+    )
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["fields"][0]["field"] == "id_number"
@@ -53,16 +56,25 @@ def test_same_number_under_another_name_is_a_conflict(client: TestClient, sessio
 def test_invalid_id_number_gets_422_naming_the_field(client: TestClient, session: Session) -> None:
     world = build_world(session)
     bad = NEW_ID[:-1] + ("0" if NEW_ID[-1] != "0" else "1")
-    response = client.post("/api/residents", json={"id_number": bad, "name": "马福贵", "grid_id": world.grid_a.id},
-                           headers=bearer(session, world.family_doctor_a))
+    response = client.post(
+        "/api/residents",
+        json={"id_number": bad, "name": "马福贵", "grid_id": world.grid_a.id},
+        headers=bearer(session, world.family_doctor_a),
+    )
     assert response.status_code == 422
     field = response.json()["error"]["fields"][0]
-    assert field["field"] == "id_number" and "校验码" in field["message_zh"] and "check digit" in field["message_en"]
+    assert (
+        field["field"] == "id_number"
+        and "校验码" in field["message_zh"]
+        and "check digit" in field["message_en"]
+    )
 
 
 def test_malformed_request_names_the_missing_field(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    response = client.post("/api/residents", json={"id_number": NEW_ID}, headers=bearer(session, world.family_doctor_a))
+    response = client.post(
+        "/api/residents", json={"id_number": NEW_ID}, headers=bearer(session, world.family_doctor_a)
+    )
     assert response.status_code == 422
     assert response.json()["error"]["fields"][0]["field"] == "name"
 
@@ -89,7 +101,9 @@ def test_commission_sees_the_county_but_masked_on_the_record(client: TestClient,
     world = build_world(session)
     headers = bearer(session, world.commission)
     record = client.get(f"/api/residents/{world.resident_b.id}", headers=headers).json()
-    assert record["id_number"] == world.resident_b.id_number[:6] + "********" + world.resident_b.id_number[-4:]
+    assert (
+        record["id_number"] == world.resident_b.id_number[:6] + "********" + world.resident_b.id_number[-4:]
+    )
     assert record["phone"] == "139****5678"
 
 
@@ -117,42 +131,64 @@ def test_reads_and_lists_are_audited(client: TestClient, session: Session, audit
     client.get(f"/api/residents/{world.resident_a.id}", headers=headers)
     client.get("/api/residents?q=张", headers=headers)
     assert drain_audit(audit, session) == 2
-    rows = session.scalars(select(AuditLog).where(AuditLog.resident_id == world.resident_a.id).order_by(AuditLog.id)).all()
+    rows = session.scalars(
+        select(AuditLog).where(AuditLog.resident_id == world.resident_a.id).order_by(AuditLog.id)
+    ).all()
     assert [(r.action, r.username, r.endpoint) for r in rows] == [
         ("read", world.family_doctor_a.username, f"GET /api/residents/{world.resident_a.id}"),
         ("list", world.family_doctor_a.username, "GET /api/residents"),
     ]
 
 
-def test_refused_read_writes_no_audit_of_a_read(client: TestClient, session: Session, audit: AuditWriter) -> None:
+def test_refused_read_writes_no_audit_of_a_read(
+    client: TestClient, session: Session, audit: AuditWriter
+) -> None:
     world = build_world(session)
     client.get(f"/api/residents/{world.resident_b.id}", headers=bearer(session, world.family_doctor_a))
     assert drain_audit(audit, session) == 0
 
 
-def test_merge_moves_encounters_and_keeps_history(client: TestClient, session: Session, audit: AuditWriter) -> None:
+def test_merge_moves_encounters_and_keeps_history(
+    client: TestClient, session: Session, audit: AuditWriter
+) -> None:
     world = build_world(session)
     duplicate = world.resident_b
-    session.add(Encounter(resident_id=duplicate.id, institution_id=world.township_b.id, kind="outpatient",
-                          start_date=date(2026, 3, 1), end_date=date(2026, 3, 1), total_fen=8000, fund_fen=4400))
+    session.add(
+        Encounter(
+            resident_id=duplicate.id,
+            institution_id=world.township_b.id,
+            kind="outpatient",
+            start_date=date(2026, 3, 1),
+            end_date=date(2026, 3, 1),
+            total_fen=8000,
+            fund_fen=4400,
+        )
+    )
     session.flush()
-    response = client.post("/api/residents/merge", json={"survivor_id": world.resident_a.id, "merged_id": duplicate.id,
-                                                          "reason": "同一人重复建档"},
-                           headers=bearer(session, world.consortium_admin))
+    response = client.post(
+        "/api/residents/merge",
+        json={"survivor_id": world.resident_a.id, "merged_id": duplicate.id, "reason": "同一人重复建档"},
+        headers=bearer(session, world.consortium_admin),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["moved_encounters"] == 1
     session.refresh(duplicate)
     assert duplicate.status == "merged" and duplicate.merged_into_id == world.resident_a.id
     history = session.scalar(select(ResidentMerge).where(ResidentMerge.merged_id == duplicate.id))
     assert history is not None and "李建国" in history.snapshot_json and history.moved_encounters == 1
-    owner = session.scalar(select(Encounter.resident_id).where(Encounter.institution_id == world.township_b.id))
+    owner = session.scalar(
+        select(Encounter.resident_id).where(Encounter.institution_id == world.township_b.id)
+    )
     assert owner == world.resident_a.id
     drain_audit(audit, session)
     actions = session.scalars(select(AuditLog.action).where(AuditLog.action == "merge")).all()
     assert len(actions) == 2
     # Registering the merged person's number again lands on the survivor.
-    again = client.post("/api/residents", json={"id_number": duplicate.id_number, "name": "李建国"},
-                        headers=bearer(session, world.family_doctor_a))
+    again = client.post(
+        "/api/residents",
+        json={"id_number": duplicate.id_number, "name": "李建国"},
+        headers=bearer(session, world.family_doctor_a),
+    )
     assert again.status_code == 200 and again.json()["resident"]["id"] == world.resident_a.id
 
 
@@ -168,7 +204,12 @@ def test_merge_twice_is_refused(client: TestClient, session: Session) -> None:
 def test_family_doctor_cannot_merge(client: TestClient, session: Session) -> None:
     world = build_world(session)
     body = {"survivor_id": world.resident_a.id, "merged_id": world.resident_b.id, "reason": "重复建档"}
-    assert client.post("/api/residents/merge", json=body, headers=bearer(session, world.family_doctor_a)).status_code == 403
+    assert (
+        client.post(
+            "/api/residents/merge", json=body, headers=bearer(session, world.family_doctor_a)
+        ).status_code
+        == 403
+    )
 
 
 def csv_bytes(rows: list[str]) -> bytes:
@@ -180,10 +221,19 @@ def test_half_valid_import_writes_nothing(client: TestClient, session: Session) 
     good = make_id_number("640181", date(1970, 1, 1), 1, "M")
     bad = make_id_number("640181", date(1971, 1, 1), 2, "F")[:-1] + "0"
     before = count_residents(session)
-    content = csv_bytes([f"{good},王一,13900000001,{world.grid_a.code}", f"{bad},王二,,{world.grid_a.code}",
-                         f"{good},王一,,{world.grid_a.code}", f"{make_id_number('640181', date(1972, 1, 1), 3, 'M')},,,NOPE"])
-    response = client.post("/api/residents/import", files={"file": ("居民.csv", content, "text/csv")},
-                           headers=bearer(session, world.consortium_admin))
+    content = csv_bytes(
+        [
+            f"{good},王一,13900000001,{world.grid_a.code}",
+            f"{bad},王二,,{world.grid_a.code}",
+            f"{good},王一,,{world.grid_a.code}",
+            f"{make_id_number('640181', date(1972, 1, 1), 3, 'M')},,,NOPE",
+        ]
+    )
+    response = client.post(
+        "/api/residents/import",
+        files={"file": ("居民.csv", content, "text/csv")},
+        headers=bearer(session, world.consortium_admin),
+    )
     assert response.status_code == 422
     fields = {(f["row"], f["field"]) for f in response.json()["error"]["fields"]}
     assert fields == {(3, "id_number"), (4, "id_number"), (5, "name"), (5, "grid_code")}
@@ -191,14 +241,21 @@ def test_half_valid_import_writes_nothing(client: TestClient, session: Session) 
     assert count_residents(session) == before
 
 
-def test_valid_import_writes_every_row_and_skips_known_people(client: TestClient, session: Session,
-                                                             audit: AuditWriter) -> None:
+def test_valid_import_writes_every_row_and_skips_known_people(
+    client: TestClient, session: Session, audit: AuditWriter
+) -> None:
     world = build_world(session)
-    rows = [f"{make_id_number('640181', date(1980, 1, 1), n, 'F')},赵{n},,{world.grid_a.code}" for n in range(1, 6)]
+    rows = [
+        f"{make_id_number('640181', date(1980, 1, 1), n, 'F')},赵{n},,{world.grid_a.code}"
+        for n in range(1, 6)
+    ]
     rows.append(f"{world.resident_a.id_number},张桂兰,,{world.grid_a.code}")
     before = count_residents(session)
-    response = client.post("/api/residents/import", files={"file": ("r.csv", csv_bytes(rows), "text/csv")},
-                           headers=bearer(session, world.consortium_admin))
+    response = client.post(
+        "/api/residents/import",
+        files={"file": ("r.csv", csv_bytes(rows), "text/csv")},
+        headers=bearer(session, world.consortium_admin),
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"created": 5, "already_registered": 1}
     assert count_residents(session) == before + 5
@@ -209,9 +266,14 @@ def test_excel_import_reads_the_first_sheet(client: TestClient, session: Session
     from yilian.kit.tabular import write_xlsx
 
     world = build_world(session)
-    content = write_xlsx(["身份证号", "姓名", "网格编码"],
-                         [[make_id_number("640181", date(1990, 6, 1), 9, "M"), "周强", world.grid_a.code]])
-    response = client.post("/api/residents/import", files={"file": ("r.xlsx", content, "application/octet-stream")},
-                           headers=bearer(session, world.consortium_admin))
+    content = write_xlsx(
+        ["身份证号", "姓名", "网格编码"],
+        [[make_id_number("640181", date(1990, 6, 1), 9, "M"), "周强", world.grid_a.code]],
+    )
+    response = client.post(
+        "/api/residents/import",
+        files={"file": ("r.xlsx", content, "application/octet-stream")},
+        headers=bearer(session, world.consortium_admin),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 1

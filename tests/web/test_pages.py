@@ -19,12 +19,28 @@ from yilian.models import AuditLog, Encounter
 
 def test_home_counts_the_county(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    session.add_all([
-        Encounter(resident_id=world.resident_a.id, institution_id=world.township_a.id, kind="outpatient",
-                  start_date=date(2026, 10, 3), end_date=date(2026, 10, 3), total_fen=5000, fund_fen=2500),
-        Encounter(resident_id=world.resident_a.id, institution_id=world.hospital.id, kind="outpatient",
-                  start_date=date(2026, 11, 3), end_date=date(2026, 11, 3), total_fen=20000, fund_fen=9000),
-    ])
+    session.add_all(
+        [
+            Encounter(
+                resident_id=world.resident_a.id,
+                institution_id=world.township_a.id,
+                kind="outpatient",
+                start_date=date(2026, 10, 3),
+                end_date=date(2026, 10, 3),
+                total_fen=5000,
+                fund_fen=2500,
+            ),
+            Encounter(
+                resident_id=world.resident_a.id,
+                institution_id=world.hospital.id,
+                kind="outpatient",
+                start_date=date(2026, 11, 3),
+                end_date=date(2026, 11, 3),
+                total_fen=20000,
+                fund_fen=9000,
+            ),
+        ]
+    )
     session.flush()
     login(client, world.commission.username, PASSWORD)
     page = client.get("/").text
@@ -35,7 +51,9 @@ def test_home_counts_the_county(client: TestClient, session: Session) -> None:
     assert '"2026-10"' in page and "echarts.init" in page
 
 
-def test_search_page_masks_and_resident_page_audits(client: TestClient, session: Session, audit: AuditWriter) -> None:
+def test_search_page_masks_and_resident_page_audits(
+    client: TestClient, session: Session, audit: AuditWriter
+) -> None:
     world = build_world(session)
     login(client, world.family_doctor_a.username, PASSWORD)
     drain_audit(audit, session)
@@ -47,8 +65,25 @@ def test_search_page_masks_and_resident_page_audits(client: TestClient, session:
     denied = client.get(f"/residents/{world.resident_b.id}")
     assert denied.status_code == 404 and "无权" in denied.text
     drain_audit(audit, session)
-    actions = session.execute(select(AuditLog.action, AuditLog.endpoint).where(AuditLog.resident_id == world.resident_a.id)
-                              .order_by(AuditLog.id)).all()
+    actions = session.execute(
+        select(AuditLog.action, AuditLog.endpoint)
+        .where(AuditLog.resident_id == world.resident_a.id)
+        .order_by(AuditLog.id)
+    ).all()
     assert [a for a, _ in actions] == ["list", "read"]
     assert actions[1].endpoint == f"GET /residents/{world.resident_a.id}"
     assert not session.scalars(select(AuditLog).where(AuditLog.resident_id == world.resident_b.id)).all()
+
+
+def test_registry_pages_render(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    login(client, world.consortium_admin.username, PASSWORD)
+    consortia = client.get("/consortia")
+    assert consortia.status_code == 200 and world.consortium.name in consortia.text
+    assert re.search(r"<td>4</td>", consortia.text)  # lead + three members
+    detail = client.get(f"/consortia/{world.consortium.id}").text
+    assert "牵头" in detail and "崇兴镇台子村卫生室" in detail
+    institutions = client.get("/institutions", params={"type": "乡镇卫生院"}).text
+    assert "崇兴镇卫生院" in institutions and "灵武市人民医院" not in institutions
+    township = client.get(f"/institutions/{world.township_a.id}").text
+    assert "台子村" in township and world.consortium.name in township

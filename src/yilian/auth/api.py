@@ -36,7 +36,9 @@ class MeOut(BaseModel):
 def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOut:
     state = request.app.state
     now = state.clock.now()
-    user = service.check_credentials(session, username=data.username, password=data.password, now=now, settings=state.settings)
+    user = service.check_credentials(
+        session, username=data.username, password=data.password, now=now, settings=state.settings
+    )
     token = service.do_create_api_token(session, user=user, name=data.name, now=now)
     return TokenOut(access_token=token, role=user.role)
 
@@ -44,5 +46,11 @@ def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOu
 @router.get("/me", response_model=MeOut)
 def me(actor: ApiActor) -> MeOut:
     s = actor.subject
-    return MeOut(username=s.username, role=s.role, region_code=s.region_code, consortium_id=s.consortium_id,
-                 institution_id=s.institution_id, grid_ids=list(s.grid_ids))
+    return MeOut(
+        username=s.username,
+        role=s.role,
+        region_code=s.region_code,
+        consortium_id=s.consortium_id,
+        institution_id=s.institution_id,
+        grid_ids=list(s.grid_ids),
+    )

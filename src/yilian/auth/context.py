@@ -23,7 +23,9 @@ class Actor:
     clock: Clock
     client_ip: str | None = None
 
-    def _event(self, action: str, entity: str, entity_id: Any, resident_id: int | None, detail: str | None) -> AuditEvent:
+    def _event(
+        self, action: str, entity: str, entity_id: Any, resident_id: int | None, detail: str | None
+    ) -> AuditEvent:
         return AuditEvent(
             at=self.clock.now(),
             user_id=self.subject.user_id,
@@ -38,13 +40,21 @@ class Actor:
             detail=detail,
         )
 
-    def record_read(self, *, entity: str, resident_ids: list[int], action: str = "read", detail: str | None = None) -> None:
+    def record_read(
+        self, *, entity: str, resident_ids: list[int], action: str = "read", detail: str | None = None
+    ) -> None:
         """A read happened: audit it now, whatever becomes of the transaction."""
         for resident_id in resident_ids:
             self.audit.submit(self._event(action, entity, resident_id, resident_id, detail))
 
     def record_change(
-        self, session: Session, *, action: str, entity: str, entity_id: Any, resident_id: int | None,
+        self,
+        session: Session,
+        *,
+        action: str,
+        entity: str,
+        entity_id: Any,
+        resident_id: int | None,
         detail: str | None = None,
     ) -> None:
         """A change: audited once the transaction commits; forgotten if it rolls back."""

@@ -10,7 +10,9 @@ from yilian.models import Encounter, Grid, Institution, Resident
 
 
 def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
-    grid_ids = select(Grid.id).where(or_(Grid.institution_id == institution_id, Grid.clinic_id == institution_id))
+    grid_ids = select(Grid.id).where(
+        or_(Grid.institution_id == institution_id, Grid.clinic_id == institution_id)
+    )
     cared_for = exists().where(
         and_(Encounter.resident_id == Resident.id, Encounter.institution_id == institution_id)
     )
@@ -34,7 +36,7 @@ def resident_visibility(subject: Subject) -> ColumnElement[bool]:
     return false()
 
 
-def readable_residents(subject: Subject) -> Select[tuple[Resident]]:
+def readable_residents(subject: Subject) -> Select[Resident]:
     return select(Resident).where(resident_visibility(subject))
 
 

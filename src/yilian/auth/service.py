@@ -17,11 +17,11 @@ from yilian.kit.tokens import digest, new_token
 from yilian.models import ApiToken, User, UserGrid, WebSession
 
 
-
 def bad_login() -> AppError:
     error = Unauthenticated("用户名或密码错误", "Wrong username or password")
     error.commit_anyway = True
     return error
+
 
 # Touch last_seen_at at most this often, so reading pages is not one write per request.
 SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
@@ -58,7 +58,9 @@ def subject_of(session: Session, user: User) -> Subject:
     )
 
 
-def check_credentials(session: Session, *, username: str, password: str, now: datetime, settings: Settings) -> User:
+def check_credentials(
+    session: Session, *, username: str, password: str, now: datetime, settings: Settings
+) -> User:
     """Verify a password; five failures in a row lock the account (等保2.0 level 3)."""
     user = repository.user_by_username(session, username)
     if user is None or not user.is_active:
@@ -81,16 +83,24 @@ def check_credentials(session: Session, *, username: str, password: str, now: da
     return user
 
 
-def do_login(session: Session, *, username: str, password: str, now: datetime, settings: Settings) -> LoginResult:
+def do_login(
+    session: Session, *, username: str, password: str, now: datetime, settings: Settings
+) -> LoginResult:
     user = check_credentials(session, username=username, password=password, now=now, settings=settings)
     token = new_token()
     csrf = secrets.token_hex(16)
-    session.add(WebSession(token_hash=digest(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now))
+    session.add(
+        WebSession(
+            token_hash=digest(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now
+        )
+    )
     session.flush()
     return LoginResult(user=user, session_token=token, csrf_token=csrf)
 
 
-def resume_web_session(session: Session, *, token: str, now: datetime, settings: Settings) -> tuple[User, WebSession]:
+def resume_web_session(
+    session: Session, *, token: str, now: datetime, settings: Settings
+) -> tuple[User, WebSession]:
     """Find a live session; one idle longer than the limit is ended and refused."""
     web_session = repository.web_session_by_token_hash(session, digest(token))
     if web_session is None or web_session.ended_at is not None:
@@ -98,7 +108,9 @@ def resume_web_session(session: Session, *, token: str, now: datetime, settings:
     if now - web_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes):
         web_session.ended_at = now
         session.flush()
-        raise Unauthenticated("会话已超时，请重新登录", "Session expired after inactivity; please log in again")
+        raise Unauthenticated(
+            "会话已超时，请重新登录", "Session expired after inactivity; please log in again"
+        )
     user = repository.user_by_id(session, web_session.user_id)
     if user is None or not user.is_active:
         raise Unauthenticated()
@@ -115,17 +127,25 @@ def do_logout(session: Session, *, token: str, now: datetime) -> None:
         session.flush()
 
 
-def do_create_api_token(session: Session, *, user: User, name: str, now: datetime, days: int | None = 90) -> str:
+def do_create_api_token(
+    session: Session, *, user: User, name: str, now: datetime, days: int | None = 90
+) -> str:
     token = "yl_" + new_token()
     expires = now + timedelta(days=days) if days else None
-    session.add(ApiToken(token_hash=digest(token), user_id=user.id, name=name, created_at=now, expires_at=expires))
+    session.add(
+        ApiToken(token_hash=digest(token), user_id=user.id, name=name, created_at=now, expires_at=expires)
+    )
     session.flush()
     return token
 
 
 def user_for_api_token(session: Session, *, token: str, now: datetime) -> User:
     api_token = repository.api_token_by_hash(session, digest(token))
-    if api_token is None or api_token.revoked_at is not None or (api_token.expires_at and api_token.expires_at <= now):
+    if (
+        api_token is None
+        or api_token.revoked_at is not None
+        or (api_token.expires_at and api_token.expires_at <= now)
+    ):
         raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
     user = repository.user_by_id(session, api_token.user_id)
     if user is None or not user.is_active:
@@ -152,13 +172,19 @@ def do_create_user(
     if role not in rules.ROLES:
         raise ValidationFailed.one("role", f"未知角色：{role}", f"unknown role: {role}")
     scope = rules.ROLE_SCOPE[role]
-    values = {"region_code": region_code, "consortium_id": consortium_id, "institution_id": institution_id,
-              "resident_id": resident_id}
+    values = {
+        "region_code": region_code,
+        "consortium_id": consortium_id,
+        "institution_id": institution_id,
+        "resident_id": resident_id,
+    }
     if values[scope] is None:
         raise ValidationFailed.one(scope, f"角色“{role}”必须指定{scope}", f"role {role} requires {scope}")
     rules.check_password_strength(password, username)
     if repository.user_by_username(session, username) is not None:
-        raise ValidationFailed.one("username", f"用户名{username}已存在", f"username {username} already exists")
+        raise ValidationFailed.one(
+            "username", f"用户名{username}已存在", f"username {username} already exists"
+        )
     user = User(
         username=username,
         display_name=display_name or username,

@@ -19,7 +19,7 @@ def of_resident(session: Session, resident_id: int, limit: int = 200) -> list[tu
         .order_by(Encounter.start_date.desc(), Encounter.id.desc())
         .limit(limit)
     )
-    return [(e, n) for e, n in rows.tuples()]
+    return [(e, n) for e, n in rows]
 
 
 def diagnoses_of(session: Session, encounter_ids: list[int]) -> dict[int, list[str]]:
@@ -31,7 +31,7 @@ def diagnoses_of(session: Session, encounter_ids: list[int]) -> dict[int, list[s
         .where(EncounterDiagnosis.encounter_id.in_(encounter_ids))
         .order_by(EncounterDiagnosis.encounter_id, EncounterDiagnosis.seq)
     )
-    for encounter_id, code in rows.tuples():
+    for encounter_id, code in rows:
         out[encounter_id].append(code)
     return out
 
@@ -49,7 +49,9 @@ def is_member_of_consortium_in_county(session: Session, institution_id: int, cou
     return bool(found)
 
 
-def monthly_volume(session: Session, *, region_range: tuple[str, str], start: date, end: date) -> list[tuple[str, str, int]]:
+def monthly_volume(
+    session: Session, *, region_range: tuple[str, str], start: date, end: date
+) -> list[tuple[str, str, int]]:
     """(month, tier, visits) for residents' care, tier = 基层 / 县级 / 县外. One grouped query."""
     tier = case(
         (Encounter.out_of_county.is_(True), "县外"),
@@ -66,7 +68,7 @@ def monthly_volume(session: Session, *, region_range: tuple[str, str], start: da
         .group_by(month, tier)
         .order_by(month)
     )
-    return [(m, t, c) for m, t, c in rows.tuples()]
+    return [(m, t, c) for m, t, c in rows]
 
 
 def _residents_in(region_range: tuple[str, str]):  # type: ignore[no-untyped-def]

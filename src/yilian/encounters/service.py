@@ -41,8 +41,15 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
     if institution is None:
         raise ValidationFailed.one("institution_id", "机构不存在", "institution does not exist")
     total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
-    rules.check_encounter(kind=data.kind, start_date=data.start_date, end_date=data.end_date, diagnoses=data.diagnoses,
-                          total_fen=total_fen, fund_fen=fund_fen, today=actor.clock.now().date())
+    rules.check_encounter(
+        kind=data.kind,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        diagnoses=data.diagnoses,
+        total_fen=total_fen,
+        fund_fen=fund_fen,
+        today=actor.clock.now().date(),
+    )
     resident = access_resident(session, actor, data.resident_id)
     in_county = repository.is_member_of_consortium_in_county(session, institution.id, resident.region_code)
     encounter = Encounter(
@@ -59,9 +66,14 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
     )
     session.add(encounter)
     session.flush()
-    session.add_all(EncounterDiagnosis(encounter_id=encounter.id, seq=i, icd10_code=c) for i, c in enumerate(data.diagnoses))
+    session.add_all(
+        EncounterDiagnosis(encounter_id=encounter.id, seq=i, icd10_code=c)
+        for i, c in enumerate(data.diagnoses)
+    )
     session.flush()
-    actor.record_change(session, action="create", entity="encounter", entity_id=encounter.id, resident_id=resident.id)
+    actor.record_change(
+        session, action="create", entity="encounter", entity_id=encounter.id, resident_id=resident.id
+    )
     return _out(encounter, institution.name, data.diagnoses)
 
 

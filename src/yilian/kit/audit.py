@@ -15,12 +15,12 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select
 
 from yilian.models.audit import AuditLog
 
 GENESIS = "0" * 64
-audit_table = AuditLog.__table__
+audit_table: Table = AuditLog.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ plain: int, str, bool, None, or ISO date/datetime strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -23,7 +23,7 @@ class BulkLoader:
             cursor.execute("PRAGMA foreign_keys=OFF")
             cursor.close()
 
-    def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         cursor = self.raw.cursor()
         if self.sqlite:
             marks = ", ".join("?" for _ in columns)
@@ -51,8 +51,10 @@ class BulkLoader:
         with self.engine.begin() as connection:
             for table in tables:
                 connection.execute(
-                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                         f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)")
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+                    )
                 )
 
 

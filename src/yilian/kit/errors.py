@@ -14,7 +14,11 @@ class FieldError:
     row: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"field": self.field, "message_zh": self.message_zh, "message_en": self.message_en}
+        out: dict[str, Any] = {
+            "field": self.field,
+            "message_zh": self.message_zh,
+            "message_en": self.message_en,
+        }
         if self.row is not None:
             out["row"] = self.row
         return out
@@ -47,12 +51,16 @@ class AppError(Exception):
 class ValidationFailed(AppError):
     """Input that names one or more bad fields (HTTP 422)."""
 
-    def __init__(self, errors: list[FieldError], message_zh: str = "输入有误", message_en: str = "Invalid input"):
+    def __init__(
+        self, errors: list[FieldError], message_zh: str = "输入有误", message_en: str = "Invalid input"
+    ):
         super().__init__(message_zh, message_en, 422, errors)
 
     @classmethod
     def one(cls, field: str, message_zh: str, message_en: str) -> ValidationFailed:
-        return cls([FieldError(field, message_zh, message_en)], f"{field}：{message_zh}", f"{field}: {message_en}")
+        return cls(
+            [FieldError(field, message_zh, message_en)], f"{field}：{message_zh}", f"{field}: {message_en}"
+        )
 
 
 class NotFound(AppError):
@@ -61,7 +69,9 @@ class NotFound(AppError):
 
 
 class Forbidden(AppError):
-    def __init__(self, message_zh: str = "无权执行此操作", message_en: str = "You are not allowed to do this"):
+    def __init__(
+        self, message_zh: str = "无权执行此操作", message_en: str = "You are not allowed to do this"
+    ):
         super().__init__(message_zh, message_en, 403)
 
 

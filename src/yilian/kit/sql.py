@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Date
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy.sql.expression import FunctionElement
 
 
 class add_months(FunctionElement[Any]):  # noqa: N801  reads as a SQL function
@@ -15,7 +15,7 @@ class add_months(FunctionElement[Any]):  # noqa: N801  reads as a SQL function
     type = Date()
     inherit_cache = True
 
-    def __init__(self, value: ColumnElement[Any], months: int) -> None:
+    def __init__(self, value: Any, months: int) -> None:
         self.months = months
         super().__init__(value)
 

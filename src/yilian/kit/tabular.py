@@ -36,7 +36,9 @@ def _decode(data: bytes) -> str:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise ValidationFailed.one("file", "文件编码无法识别（请用UTF-8或GBK）", "file encoding not recognised (use UTF-8 or GBK)")
+    raise ValidationFailed.one(
+        "file", "文件编码无法识别（请用UTF-8或GBK）", "file encoding not recognised (use UTF-8 or GBK)"
+    )
 
 
 def read_rows(filename: str, data: bytes, aliases: dict[str, str]) -> list[dict[str, str]]:
@@ -48,14 +50,20 @@ def read_rows(filename: str, data: bytes, aliases: dict[str, str]) -> list[dict[
         try:
             book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a broken file
-            raise ValidationFailed.one("file", "无法读取Excel文件", f"cannot read the Excel file: {exc}") from None
+            raise ValidationFailed.one(
+                "file", "无法读取Excel文件", f"cannot read the Excel file: {exc}"
+            ) from None
         sheet = book.worksheets[0]
-        raw = [["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)]
+        raw = [
+            ["" if v is None else str(v).strip() for v in row] for row in sheet.iter_rows(values_only=True)
+        ]
         book.close()
     elif name.endswith(".csv"):
         raw = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(_decode(data)))]
     else:
-        raise ValidationFailed.one("file", "只支持 .csv 或 .xlsx 文件", "only .csv and .xlsx files are accepted")
+        raise ValidationFailed.one(
+            "file", "只支持 .csv 或 .xlsx 文件", "only .csv and .xlsx files are accepted"
+        )
     raw = [row for row in raw if any(row)]
     if not raw:
         raise ValidationFailed.one("file", "文件为空", "file is empty")

@@ -1,9 +1,9 @@
 """Every ORM table, one module per aggregate. Importing this package registers them all."""
 
 from yilian.models.audit import AuditLog
+from yilian.models.consortium import Consortium, ConsortiumMember, Grid
 from yilian.models.encounter import Encounter, EncounterDiagnosis
 from yilian.models.institution import AdminDivision, Department, Institution
-from yilian.models.consortium import Consortium, ConsortiumMember, Grid
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession

@@ -17,8 +17,7 @@ class Encounter(Base):
         Index("ix_encounter_resident_start", "resident_id", "start_date"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
-                                    primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
@@ -37,6 +36,8 @@ class EncounterDiagnosis(Base):
 
     __tablename__ = "encounter_diagnosis"
 
-    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounter.id", ondelete="CASCADE"), primary_key=True)
+    encounter_id: Mapped[int] = mapped_column(
+        ForeignKey("encounter.id", ondelete="CASCADE"), primary_key=True
+    )
     seq: Mapped[int] = mapped_column(primary_key=True)
     icd10_code: Mapped[str] = mapped_column(String(16), index=True)

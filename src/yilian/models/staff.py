@@ -19,7 +19,9 @@ class Staff(Base):
     sex: Mapped[str] = mapped_column(String(1))
     id_number: Mapped[str | None] = mapped_column(String(18), unique=True)
     phone: Mapped[str | None] = mapped_column(String(20))
-    practitioner_type: Mapped[str] = mapped_column(String(16))  # 执业医师 | 执业助理医师 | 乡村医生 | 护士 | 药师 | 技师
+    practitioner_type: Mapped[str] = mapped_column(
+        String(16)
+    )  # 执业医师 | 执业助理医师 | 乡村医生 | 护士 | 药师 | 技师
     title: Mapped[str | None] = mapped_column(String(16))
     specialty: Mapped[str | None] = mapped_column(String(32))
     licensed: Mapped[bool] = mapped_column(default=True)

@@ -32,8 +32,12 @@ router = APIRouter(prefix="/api", tags=["registry"])
 
 @router.get("/institutions")
 def list_institutions(
-    actor: ApiActor, session: DbSession, type: str | None = None, level: str | None = None,
-    offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500),
+    actor: ApiActor,
+    session: DbSession,
+    type: str | None = None,
+    level: str | None = None,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, object]:
     statement = repository.readable_institutions(actor.subject)
     if type:
@@ -47,7 +51,9 @@ def list_institutions(
 
 @router.post("/institutions", response_model=InstitutionOut, status_code=201)
 def create_institution(data: InstitutionIn, actor: ApiActor, session: DbSession) -> InstitutionOut:
-    return InstitutionOut.model_validate(service.do_create_institution(session, subject=actor.subject, data=data))
+    return InstitutionOut.model_validate(
+        service.do_create_institution(session, subject=actor.subject, data=data)
+    )
 
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionOut)
@@ -60,33 +66,49 @@ def institution_staff(institution_id: int, actor: ApiActor, session: DbSession) 
     institution = service.access_institution(session, actor.subject, institution_id)
     full = actor.subject.may(roles.FULL_IDENTIFIERS_IN_LISTS)
     return [
-        StaffOut(id=s.id, code=s.code, name=s.name, sex=s.sex,
-                 id_number=(s.id_number or "") if full else mask_id_number(s.id_number),
-                 phone=(s.phone or "") if full else mask_phone(s.phone), practitioner_type=s.practitioner_type,
-                 title=s.title, home_institution_id=s.home_institution_id)
+        StaffOut(
+            id=s.id,
+            code=s.code,
+            name=s.name,
+            sex=s.sex,
+            id_number=(s.id_number or "") if full else mask_id_number(s.id_number),
+            phone=(s.phone or "") if full else mask_phone(s.phone),
+            practitioner_type=s.practitioner_type,
+            title=s.title,
+            home_institution_id=s.home_institution_id,
+        )
         for s in repository.staff_of_institution(session, institution.id)
     ]
 
 
 @router.get("/consortia", response_model=list[ConsortiumOut])
 def list_consortia(actor: ApiActor, session: DbSession) -> list[ConsortiumOut]:
-    return [ConsortiumOut.model_validate(c) for c in session.scalars(repository.readable_consortia(actor.subject))]
+    return [
+        ConsortiumOut.model_validate(c) for c in session.scalars(repository.readable_consortia(actor.subject))
+    ]
 
 
 @router.post("/consortia", response_model=ConsortiumOut, status_code=201)
 def create_consortium(data: ConsortiumIn, actor: ApiActor, session: DbSession) -> ConsortiumOut:
-    return ConsortiumOut.model_validate(service.do_create_consortium(session, subject=actor.subject, data=data))
+    return ConsortiumOut.model_validate(
+        service.do_create_consortium(session, subject=actor.subject, data=data)
+    )
 
 
 @router.get("/consortia/{consortium_id}", response_model=ConsortiumDetail)
 def get_consortium(consortium_id: int, actor: ApiActor, session: DbSession) -> ConsortiumDetail:
     consortium = service.access_consortium(session, actor.subject, consortium_id)
     members = [
-        MemberOut(institution_id=i.id, institution_name=i.name, institution_type=i.type, level=i.level, role=m.role)
+        MemberOut(
+            institution_id=i.id, institution_name=i.name, institution_type=i.type, level=i.level, role=m.role
+        )
         for m, i in repository.members_of(session, consortium.id)
     ]
-    return ConsortiumDetail(**ConsortiumOut.model_validate(consortium).model_dump(), members=members,
-                            grid_count=repository.grid_count(session, consortium.id))
+    return ConsortiumDetail(
+        **ConsortiumOut.model_validate(consortium).model_dump(),
+        members=members,
+        grid_count=repository.grid_count(session, consortium.id),
+    )
 
 
 @router.post("/consortia/{consortium_id}/members", status_code=201)

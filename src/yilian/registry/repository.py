@@ -14,7 +14,7 @@ from yilian.models import AdminDivision, Consortium, ConsortiumMember, Grid, Ins
 from yilian.registry.rules import LONG_DISPATCH_MONTHS
 
 
-def readable_institutions(subject: Subject) -> Select[tuple[Institution]]:
+def readable_institutions(subject: Subject) -> Select[Institution]:
     return select(Institution).where(institution_visibility(subject))
 
 
@@ -42,7 +42,7 @@ def consortium_by_code(session: Session, code: str) -> Consortium | None:
     return session.scalar(select(Consortium).where(Consortium.code == code))
 
 
-def readable_consortia(subject: Subject) -> Select[tuple[Consortium]]:
+def readable_consortia(subject: Subject) -> Select[Consortium]:
     visible_leads = select(Institution.id).where(institution_visibility(subject))
     return select(Consortium).where(Consortium.lead_institution_id.in_(visible_leads)).order_by(Consortium.id)
 
@@ -54,7 +54,7 @@ def members_of(session: Session, consortium_id: int) -> list[tuple[ConsortiumMem
         .where(ConsortiumMember.consortium_id == consortium_id, ConsortiumMember.left_on.is_(None))
         .order_by(Institution.level.desc(), Institution.code)
     )
-    return [(m, i) for m, i in rows.tuples()]
+    return [(m, i) for m, i in rows]
 
 
 def membership(session: Session, consortium_id: int, institution_id: int) -> ConsortiumMember | None:
@@ -66,7 +66,9 @@ def membership(session: Session, consortium_id: int, institution_id: int) -> Con
 
 
 def grid_count(session: Session, consortium_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Grid).where(Grid.consortium_id == consortium_id)) or 0
+    return (
+        session.scalar(select(func.count()).select_from(Grid).where(Grid.consortium_id == consortium_id)) or 0
+    )
 
 
 def grid(session: Session, grid_id: int) -> Grid | None:
@@ -85,7 +87,9 @@ def staff_of_institution(session: Session, institution_id: int, limit: int = 200
     )
 
 
-def long_dispatch_counts(session: Session, *, region_code_range: tuple[str, str], as_of: date) -> dict[str, int]:
+def long_dispatch_counts(
+    session: Session, *, region_code_range: tuple[str, str], as_of: date
+) -> dict[str, int]:
     """Postings that have lasted six months by `as_of`, per kind, inside a region (one query)."""
     # A posting still open, or ending after as_of, is measured up to as_of.
     until = case((Posting.end_on.is_not(None) & (Posting.end_on < as_of), Posting.end_on), else_=as_of)
@@ -99,4 +103,4 @@ def long_dispatch_counts(session: Session, *, region_code_range: tuple[str, str]
         )
         .group_by(Posting.kind)
     )
-    return {kind: count for kind, count in rows.tuples()}
+    return {kind: count for kind, count in rows}

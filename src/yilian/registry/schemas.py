@@ -113,7 +113,7 @@ class PostingIn(BaseModel):
 
 
 class PostingSummary(BaseModel):
-    """"县管乡用" and dispatches of six months or more, per receiving institution type."""
+    """ "县管乡用" and dispatches of six months or more, per receiving institution type."""
 
     as_of: date
     long_dispatches: int

@@ -11,7 +11,15 @@ from yilian.auth.rules import Subject
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
 from yilian.registry import repository, rules
-from yilian.registry.schemas import ConsortiumIn, GridIn, InstitutionIn, MemberIn, PostingIn, PostingSummary, StaffIn
+from yilian.registry.schemas import (
+    ConsortiumIn,
+    GridIn,
+    InstitutionIn,
+    MemberIn,
+    PostingIn,
+    PostingSummary,
+    StaffIn,
+)
 
 
 def _require_manager(subject: Subject) -> None:
@@ -36,14 +44,18 @@ def access_consortium(session: Session, subject: Subject, consortium_id: int) ->
 def _existing_division(session: Session, field: str, code: str) -> str:
     rules.check_region_code(field, code)
     if repository.division(session, code) is None:
-        raise ValidationFailed.one(field, f"行政区划代码{code}未登记", f"region code {code} is not registered")
+        raise ValidationFailed.one(
+            field, f"行政区划代码{code}未登记", f"region code {code} is not registered"
+        )
     return code
 
 
 def _existing_institution(session: Session, field: str, institution_id: int) -> Institution:
     found = repository.institution(session, institution_id)
     if found is None:
-        raise ValidationFailed.one(field, f"机构{institution_id}不存在", f"institution {institution_id} does not exist")
+        raise ValidationFailed.one(
+            field, f"机构{institution_id}不存在", f"institution {institution_id} does not exist"
+        )
     return found
 
 
@@ -77,20 +89,28 @@ def do_create_consortium(session: Session, *, subject: Subject, data: Consortium
     session.add(consortium)
     session.flush()
     session.add(
-        ConsortiumMember(consortium_id=consortium.id, institution_id=data.lead_institution_id, role="牵头",
-                         joined_on=data.established_on)
+        ConsortiumMember(
+            consortium_id=consortium.id,
+            institution_id=data.lead_institution_id,
+            role="牵头",
+            joined_on=data.established_on,
+        )
     )
     session.flush()
     return consortium
 
 
-def do_add_member(session: Session, *, subject: Subject, consortium_id: int, data: MemberIn) -> ConsortiumMember:
+def do_add_member(
+    session: Session, *, subject: Subject, consortium_id: int, data: MemberIn
+) -> ConsortiumMember:
     """Add an institution to a consortium (it may already belong to others)."""
     _require_manager(subject)
     consortium = access_consortium(session, subject, consortium_id)
     rules.check_choice("role", data.role, rules.MEMBER_ROLES, "成员角色")
     if data.role == "牵头":
-        raise ValidationFailed.one("role", "牵头单位在创建医联体时指定", "the lead is set when the consortium is created")
+        raise ValidationFailed.one(
+            "role", "牵头单位在创建医联体时指定", "the lead is set when the consortium is created"
+        )
     _existing_institution(session, "institution_id", data.institution_id)
     if repository.membership(session, consortium.id, data.institution_id) is not None:
         raise Conflict("该机构已是本医联体成员", "institution is already a member of this consortium")
@@ -106,7 +126,9 @@ def do_create_grid(session: Session, *, subject: Subject, consortium_id: int, da
     consortium = access_consortium(session, subject, consortium_id)
     _existing_division(session, "region_code", data.region_code)
     if repository.membership(session, consortium.id, data.institution_id) is None:
-        raise ValidationFailed.one("institution_id", "网格只能分配给本医联体成员机构", "grid must be served by a member")
+        raise ValidationFailed.one(
+            "institution_id", "网格只能分配给本医联体成员机构", "grid must be served by a member"
+        )
     if data.clinic_id is not None:
         _existing_institution(session, "clinic_id", data.clinic_id)
     grid = Grid(consortium_id=consortium.id, **data.model_dump())
@@ -150,9 +172,15 @@ def do_add_posting(session: Session, *, subject: Subject, staff_id: int, data: P
 
 def posting_summary(session: Session, *, subject: Subject, as_of: date) -> PostingSummary:
     region = subject_region(session, subject)
-    counts = repository.long_dispatch_counts(session, region_code_range=roles.region_range(region), as_of=as_of)
-    return PostingSummary(as_of=as_of, long_dispatches=sum(counts.values()),
-                          county_managed_township_used=counts.get("县管乡用", 0), by_kind=counts)
+    counts = repository.long_dispatch_counts(
+        session, region_code_range=roles.region_range(region), as_of=as_of
+    )
+    return PostingSummary(
+        as_of=as_of,
+        long_dispatches=sum(counts.values()),
+        county_managed_township_used=counts.get("县管乡用", 0),
+        by_kind=counts,
+    )
 
 
 def subject_region(session: Session, subject: Subject) -> str:

@@ -21,8 +21,13 @@ def institutions(request: Request, actor: PageActor, session: DbSession, type: s
         statement = statement.where(Institution.type == type)
     rows = session.scalars(statement.order_by(Institution.level, Institution.code).limit(500)).all()
     types = session.scalars(
-        select(Institution.type).where(Institution.id.in_(repository.readable_institutions(actor.subject)
-                                                          .with_only_columns(Institution.id))).distinct()
+        select(Institution.type)
+        .where(
+            Institution.id.in_(
+                repository.readable_institutions(actor.subject).with_only_columns(Institution.id)
+            )
+        )
+        .distinct()
     ).all()
     return render(request, "institutions.html", institutions=rows, types=sorted(types), selected=type)
 
@@ -38,8 +43,15 @@ def institution(request: Request, institution_id: int, actor: PageActor, session
     ).all()
     grids = session.scalars(select(Grid).where(Grid.institution_id == found.id).order_by(Grid.code)).all()
     parent = repository.institution(session, found.parent_id) if found.parent_id else None
-    return render(request, "institution.html", institution=found, staff=staff, consortia=consortia, grids=grids,
-                  parent=parent)
+    return render(
+        request,
+        "institution.html",
+        institution=found,
+        staff=staff,
+        consortia=consortia,
+        grids=grids,
+        parent=parent,
+    )
 
 
 @router.get("/consortia", response_class=HTMLResponse)
@@ -50,7 +62,7 @@ def consortia(request: Request, actor: PageActor, session: DbSession) -> Respons
             select(ConsortiumMember.consortium_id, func.count())
             .where(ConsortiumMember.consortium_id.in_([c.id for c in rows]))
             .group_by(ConsortiumMember.consortium_id)
-        ).tuples()
+        ).all()
     )
     return render(request, "consortia.html", consortia=rows, sizes=sizes)
 
@@ -60,5 +72,11 @@ def consortium(request: Request, consortium_id: int, actor: PageActor, session: 
     found = service.access_consortium(session, actor.subject, consortium_id)
     members = repository.members_of(session, found.id)
     lead = repository.institution(session, found.lead_institution_id)
-    return render(request, "consortium.html", consortium=found, members=members, lead=lead,
-                  grid_count=repository.grid_count(session, found.id))
+    return render(
+        request,
+        "consortium.html",
+        consortium=found,
+        members=members,
+        lead=lead,
+        grid_count=repository.grid_count(session, found.id),
+    )

@@ -5,15 +5,28 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from yilian.residents import service
-from yilian.residents.schemas import ImportResult, MergeIn, MergeOut, RegistrationOut, ResidentIn, ResidentOut, ResidentPage
+from yilian.residents.schemas import (
+    ImportResult,
+    MergeIn,
+    MergeOut,
+    RegistrationOut,
+    ResidentIn,
+    ResidentOut,
+    ResidentPage,
+)
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
 
 
 @router.get("", response_model=ResidentPage)
-def search(actor: ApiActor, session: DbSession, q: str = "", offset: int = Query(0, ge=0),
-           limit: int = Query(20, ge=1, le=100)) -> ResidentPage:
+def search(
+    actor: ApiActor,
+    session: DbSession,
+    q: str = "",
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20, ge=1, le=100),
+) -> ResidentPage:
     return service.search_residents(session, actor=actor, query=q, offset=offset, limit=limit)
 
 
@@ -23,7 +36,9 @@ def register(data: ResidentIn, actor: ApiActor, session: DbSession, response: Re
     resident, created = service.do_register_resident(session, actor=actor, data=data)
     if not created:
         response.status_code = 200
-    return RegistrationOut(created=created, resident=service.read_resident(session, actor=actor, resident_id=resident.id))
+    return RegistrationOut(
+        created=created, resident=service.read_resident(session, actor=actor, resident_id=resident.id)
+    )
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)
@@ -33,11 +48,14 @@ def read(resident_id: int, actor: ApiActor, session: DbSession) -> ResidentOut:
 
 @router.post("/merge", response_model=MergeOut)
 def merge(data: MergeIn, actor: ApiActor, session: DbSession) -> MergeOut:
-    return service.do_merge_residents(session, actor=actor, survivor_id=data.survivor_id, merged_id=data.merged_id,
-                                      reason=data.reason)
+    return service.do_merge_residents(
+        session, actor=actor, survivor_id=data.survivor_id, merged_id=data.merged_id, reason=data.reason
+    )
 
 
 @router.post("/import", response_model=ImportResult)
 def import_file(file: UploadFile, actor: ApiActor, session: DbSession) -> ImportResult:
     """CSV or Excel; all rows are written or none."""
-    return service.do_import_residents(session, actor=actor, filename=file.filename or "", data=file.file.read())
+    return service.do_import_residents(
+        session, actor=actor, filename=file.filename or "", data=file.file.read()
+    )

@@ -20,7 +20,7 @@ def existing_by_id_numbers(session: Session, id_numbers: list[str]) -> dict[str,
     for start in range(0, len(id_numbers), 900):
         chunk = id_numbers[start : start + 900]
         rows = session.execute(select(Resident.id_number, Resident.name).where(Resident.id_number.in_(chunk)))
-        found.update((number, name) for number, name in rows.tuples())
+        found.update((number, name) for number, name in rows)
     return found
 
 
@@ -28,7 +28,7 @@ def readable_by_id(session: Session, subject: Subject, resident_id: int) -> Resi
     return session.scalar(readable_residents(subject).where(Resident.id == resident_id))
 
 
-def search_statement(subject: Subject, query: str) -> Select[tuple[Resident]]:
+def search_statement(subject: Subject, query: str) -> Select[Resident]:
     """Exact ID number, exact phone, or name prefix — each served by an index."""
     statement = readable_residents(subject)
     text = query.strip()
@@ -42,7 +42,9 @@ def search_statement(subject: Subject, query: str) -> Select[tuple[Resident]]:
     return statement.where(Resident.name >= text, Resident.name < text + "\U0010ffff")
 
 
-def search_page(session: Session, subject: Subject, query: str, *, offset: int, limit: int) -> tuple[int, list[tuple[Resident, str | None]]]:
+def search_page(
+    session: Session, subject: Subject, query: str, *, offset: int, limit: int
+) -> tuple[int, list[tuple[Resident, str | None]]]:
     statement = search_statement(subject, query)
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     page = (
@@ -52,7 +54,7 @@ def search_page(session: Session, subject: Subject, query: str, *, offset: int, 
         .offset(offset)
         .limit(limit)
     )
-    return total, [(r, g) for r, g in session.execute(page).tuples()]
+    return total, [(r, g) for r, g in session.execute(page)]
 
 
 def grid_name(session: Session, grid_id: int | None) -> str | None:
@@ -71,7 +73,9 @@ def move_encounters(session: Session, *, from_resident_id: int, to_resident_id: 
 
 
 def move_accounts(session: Session, *, from_resident_id: int, to_resident_id: int) -> None:
-    session.execute(update(User).where(User.resident_id == from_resident_id).values(resident_id=to_resident_id))
+    session.execute(
+        update(User).where(User.resident_id == from_resident_id).values(resident_id=to_resident_id)
+    )
 
 
 def existing_ids(session: Session, id_numbers: list[str]) -> list[int]:

@@ -14,18 +14,34 @@ from yilian.auth.context import Actor
 from yilian.kit.errors import AppError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.masking import mask_id_number, mask_phone
 from yilian.kit.tabular import read_rows
-from yilian.models import Resident, ResidentMerge
+from yilian.models import Grid, Resident, ResidentMerge
 from yilian.registry import repository as registry_repository
 from yilian.residents import repository
 from yilian.residents.rules import age_on, normalise_phone, parse_id_number
-from yilian.residents.schemas import ImportResult, MergeOut, ResidentIn, ResidentOut, ResidentPage, ResidentRow
+from yilian.residents.schemas import (
+    ImportResult,
+    MergeOut,
+    ResidentIn,
+    ResidentOut,
+    ResidentPage,
+    ResidentRow,
+)
 
 IMPORT_ALIASES = {
-    "身份证号": "id_number", "身份证号码": "id_number", "id_number": "id_number",
-    "姓名": "name", "name": "name",
-    "电话": "phone", "手机号": "phone", "联系电话": "phone", "phone": "phone",
-    "住址": "address", "地址": "address", "address": "address",
-    "网格编码": "grid_code", "grid_code": "grid_code",
+    "身份证号": "id_number",
+    "身份证号码": "id_number",
+    "id_number": "id_number",
+    "姓名": "name",
+    "name": "name",
+    "电话": "phone",
+    "手机号": "phone",
+    "联系电话": "phone",
+    "phone": "phone",
+    "住址": "address",
+    "地址": "address",
+    "address": "address",
+    "网格编码": "grid_code",
+    "grid_code": "grid_code",
 }
 MAX_REPORTED_ERRORS = 200
 
@@ -71,11 +87,17 @@ def read_resident(session: Session, *, actor: Actor, resident_id: int) -> Reside
 def present_resident(session: Session, *, actor: Actor, resident: Resident) -> ResidentOut:
     """The record as this viewer may see it (call only with a resident from `access_resident`)."""
     full = actor.subject.may(roles.FULL_IDENTIFIERS_ON_RECORD)
-    return to_out(resident, grid_name=repository.grid_name(session, resident.grid_id),
-                  today=actor.clock.now().date(), full_identifiers=full)
+    return to_out(
+        resident,
+        grid_name=repository.grid_name(session, resident.grid_id),
+        today=actor.clock.now().date(),
+        full_identifiers=full,
+    )
 
 
-def search_residents(session: Session, *, actor: Actor, query: str, offset: int = 0, limit: int = 20) -> ResidentPage:
+def search_residents(
+    session: Session, *, actor: Actor, query: str, offset: int = 0, limit: int = 20
+) -> ResidentPage:
     """Search within the subject's scope; IDs and phones masked; each listed resident audited."""
     limit = max(1, min(limit, 100))
     total, rows = repository.search_page(session, actor.subject, query, offset=max(0, offset), limit=limit)
@@ -94,7 +116,9 @@ def search_residents(session: Session, *, actor: Actor, query: str, offset: int 
         )
         for r, grid_name in rows
     ]
-    actor.record_read(entity="resident", resident_ids=[i.id for i in items], action="list", detail=f"q={query}")
+    actor.record_read(
+        entity="resident", resident_ids=[i.id for i in items], action="list", detail=f"q={query}"
+    )
     return ResidentPage(total=total, offset=offset, limit=limit, items=items)
 
 
@@ -123,7 +147,13 @@ def do_register_resident(session: Session, *, actor: Actor, data: ResidentIn) ->
             raise Conflict(
                 "该身份证号已登记为另一姓名，请核对或走合并流程",
                 "This ID number is registered under another name; check it or merge the records",
-                [FieldError("id_number", "身份证号已登记为其他姓名", "ID number already registered under another name")],
+                [
+                    FieldError(
+                        "id_number",
+                        "身份证号已登记为其他姓名",
+                        "ID number already registered under another name",
+                    )
+                ],
             )
         survivor = existing
         if existing.merged_into_id is not None:
@@ -148,7 +178,9 @@ def do_register_resident(session: Session, *, actor: Actor, data: ResidentIn) ->
     )
     session.add(resident)
     session.flush()
-    actor.record_change(session, action="create", entity="resident", entity_id=resident.id, resident_id=resident.id)
+    actor.record_change(
+        session, action="create", entity="resident", entity_id=resident.id, resident_id=resident.id
+    )
     return resident, True
 
 
@@ -164,10 +196,15 @@ def _fallback_region(session: Session, actor: Actor) -> str:
     raise ValidationFailed.one("grid_id", "请指定居民所属网格", "grid_id is required for this resident")
 
 
-def do_merge_residents(session: Session, *, actor: Actor, survivor_id: int, merged_id: int, reason: str) -> MergeOut:
+def do_merge_residents(
+    session: Session, *, actor: Actor, survivor_id: int, merged_id: int, reason: str
+) -> MergeOut:
     """Merge a duplicate into the survivor: encounters and accounts move, the duplicate stays as history."""
     if not actor.subject.may(roles.RECORD_MERGERS):
-        raise Forbidden("只有医共体或机构管理员可以合并档案", "Only consortium or institution administrators merge records")
+        raise Forbidden(
+            "只有医共体或机构管理员可以合并档案",
+            "Only consortium or institution administrators merge records",
+        )
     if survivor_id == merged_id:
         raise ValidationFailed.one("merged_id", "不能与自身合并", "cannot merge a record into itself")
     survivor = access_resident(session, actor, survivor_id)
@@ -177,9 +214,14 @@ def do_merge_residents(session: Session, *, actor: Actor, survivor_id: int, merg
             raise ValidationFailed.one(field, "该档案已被合并或注销", "record is already merged or closed")
     now = actor.clock.now()
     snapshot = {
-        "id_number": merged.id_number, "name": merged.name, "sex": merged.sex,
-        "birth_date": merged.birth_date.isoformat(), "phone": merged.phone, "address": merged.address,
-        "grid_id": merged.grid_id, "health_card_no": merged.health_card_no,
+        "id_number": merged.id_number,
+        "name": merged.name,
+        "sex": merged.sex,
+        "birth_date": merged.birth_date.isoformat(),
+        "phone": merged.phone,
+        "address": merged.address,
+        "grid_id": merged.grid_id,
+        "health_card_no": merged.health_card_no,
     }
     moved = repository.move_encounters(session, from_resident_id=merged.id, to_resident_id=survivor.id)
     repository.move_accounts(session, from_resident_id=merged.id, to_resident_id=survivor.id)
@@ -189,14 +231,25 @@ def do_merge_residents(session: Session, *, actor: Actor, survivor_id: int, merg
     survivor.updated_at = now
     session.add(
         ResidentMerge(
-            survivor_id=survivor.id, merged_id=merged.id, merged_at=now, merged_by_user_id=actor.subject.user_id,
-            reason=reason, moved_encounters=moved, snapshot_json=json.dumps(snapshot, ensure_ascii=False),
+            survivor_id=survivor.id,
+            merged_id=merged.id,
+            merged_at=now,
+            merged_by_user_id=actor.subject.user_id,
+            reason=reason,
+            moved_encounters=moved,
+            snapshot_json=json.dumps(snapshot, ensure_ascii=False),
         )
     )
     session.flush()
     for resident_id in (survivor.id, merged.id):
-        actor.record_change(session, action="merge", entity="resident", entity_id=merged.id, resident_id=resident_id,
-                            detail=f"{merged.id}→{survivor.id}: {reason}")
+        actor.record_change(
+            session,
+            action="merge",
+            entity="resident",
+            entity_id=merged.id,
+            resident_id=resident_id,
+            detail=f"{merged.id}→{survivor.id}: {reason}",
+        )
     return MergeOut(survivor_id=survivor.id, merged_id=merged.id, moved_encounters=moved)
 
 
@@ -209,8 +262,11 @@ def do_import_residents(session: Session, *, actor: Actor, filename: str, data: 
         raise ValidationFailed.one("file", "文件没有数据行", "file has no data rows")
     missing = [c for c in ("id_number", "name") if c not in rows[0]]
     if missing:
-        raise ValidationFailed([FieldError(c, "缺少必需列", "required column is missing") for c in missing],
-                               "导入文件缺少必需列", "Import file lacks required columns")
+        raise ValidationFailed(
+            [FieldError(c, "缺少必需列", "required column is missing") for c in missing],
+            "导入文件缺少必需列",
+            "Import file lacks required columns",
+        )
     now = actor.clock.now()
     today = now.date()
     grids = repository.grids_by_code(session, sorted({r.get("grid_code", "") for r in rows} - {""}))
@@ -225,7 +281,11 @@ def do_import_residents(session: Session, *, actor: Actor, filename: str, data: 
             continue
         id_number = str(record["id_number"])
         if id_number in seen:
-            errors.append(FieldError("id_number", f"与第{seen[id_number]}行重复", f"duplicates row {seen[id_number]}", row=line))
+            errors.append(
+                FieldError(
+                    "id_number", f"与第{seen[id_number]}行重复", f"duplicates row {seen[id_number]}", row=line
+                )
+            )
             continue
         seen[id_number] = line
         parsed.append(record)
@@ -233,11 +293,20 @@ def do_import_residents(session: Session, *, actor: Actor, filename: str, data: 
     for record in parsed:
         known_name = existing.get(str(record["id_number"]))
         if known_name is not None and known_name != record["name"]:
-            errors.append(FieldError("id_number", "身份证号已登记为其他姓名", "ID number registered under another name",
-                                     row=seen[str(record["id_number"])]))
+            errors.append(
+                FieldError(
+                    "id_number",
+                    "身份证号已登记为其他姓名",
+                    "ID number registered under another name",
+                    row=seen[str(record["id_number"])],
+                )
+            )
     if errors:
-        raise ValidationFailed(errors[:MAX_REPORTED_ERRORS], f"导入失败：{len(errors)}处错误，未写入任何数据",
-                               f"Import failed with {len(errors)} errors; nothing was written")
+        raise ValidationFailed(
+            errors[:MAX_REPORTED_ERRORS],
+            f"导入失败：{len(errors)}处错误，未写入任何数据",
+            f"Import failed with {len(errors)} errors; nothing was written",
+        )
     new_rows = [r for r in parsed if str(r["id_number"]) not in existing]
     fallback = _fallback_region(session, actor) if any(r["region_code"] is None for r in new_rows) else None
     for record in new_rows:
@@ -246,13 +315,20 @@ def do_import_residents(session: Session, *, actor: Actor, filename: str, data: 
         session.execute(insert(Resident), new_rows)
         created = repository.existing_ids(session, [str(r["id_number"]) for r in new_rows])
         for resident_id in created:
-            actor.record_change(session, action="import", entity="resident", entity_id=resident_id,
-                                resident_id=resident_id, detail=filename)
+            actor.record_change(
+                session,
+                action="import",
+                entity="resident",
+                entity_id=resident_id,
+                resident_id=resident_id,
+                detail=filename,
+            )
     return ImportResult(created=len(new_rows), already_registered=len(parsed) - len(new_rows))
 
 
-def _parse_import_row(row: dict[str, str], grids: dict[str, object], actor: Actor, today: date,
-                      now: datetime) -> dict[str, object]:
+def _parse_import_row(
+    row: dict[str, str], grids: dict[str, Grid], actor: Actor, today: date, now: datetime
+) -> dict[str, object]:
     errors: list[FieldError] = []
     facts = None
     try:
@@ -261,7 +337,9 @@ def _parse_import_row(row: dict[str, str], grids: dict[str, object], actor: Acto
         errors.extend(error.errors)
     name = row.get("name", "").strip()
     if not name or len(name) > 32:
-        errors.append(FieldError("name", "姓名不能为空且不超过32字", "name is required, at most 32 characters"))
+        errors.append(
+            FieldError("name", "姓名不能为空且不超过32字", "name is required, at most 32 characters")
+        )
     phone = None
     try:
         phone = normalise_phone(row.get("phone"))
@@ -270,15 +348,28 @@ def _parse_import_row(row: dict[str, str], grids: dict[str, object], actor: Acto
     grid_code = row.get("grid_code", "")
     grid = grids.get(grid_code) if grid_code else None
     if grid_code and grid is None:
-        errors.append(FieldError("grid_code", f"网格编码{grid_code}不存在", f"grid code {grid_code} does not exist"))
-    if grid is not None and actor.subject.role == roles.FAMILY_DOCTOR and grid.id not in actor.subject.grid_ids:  # type: ignore[attr-defined]
+        errors.append(
+            FieldError("grid_code", f"网格编码{grid_code}不存在", f"grid code {grid_code} does not exist")
+        )
+    if (
+        grid is not None
+        and actor.subject.role == roles.FAMILY_DOCTOR
+        and grid.id not in actor.subject.grid_ids
+    ):
         errors.append(FieldError("grid_code", "不是本人服务的网格", "not one of your grids"))
     if errors or facts is None:
         raise ValidationFailed(errors)
     return {
-        "id_number": facts.id_number, "name": name, "sex": facts.sex, "birth_date": facts.birth_date,
-        "phone": phone, "address": row.get("address") or None,
-        "region_code": grid.region_code if grid is not None else None,  # type: ignore[attr-defined]
-        "grid_id": grid.id if grid is not None else None,  # type: ignore[attr-defined]
-        "health_card_no": new_health_card_no(), "status": "active", "created_at": now, "updated_at": now,
+        "id_number": facts.id_number,
+        "name": name,
+        "sex": facts.sex,
+        "birth_date": facts.birth_date,
+        "phone": phone,
+        "address": row.get("address") or None,
+        "region_code": grid.region_code if grid is not None else None,
+        "grid_id": grid.id if grid is not None else None,
+        "health_card_no": new_health_card_no(),
+        "status": "active",
+        "created_at": now,
+        "updated_at": now,
     }

@@ -15,12 +15,20 @@ router = APIRouter()
 
 @router.get("/residents", response_class=HTMLResponse)
 def search(request: Request, actor: PageActor, session: DbSession, q: str = "", offset: int = 0) -> Response:
-    page = service.search_residents(session, actor=actor, query=q, offset=offset, limit=20) if q.strip() else None
+    page = (
+        service.search_residents(session, actor=actor, query=q, offset=offset, limit=20)
+        if q.strip()
+        else None
+    )
     return render(request, "residents.html", q=q, page=page)
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
 def resident(request: Request, resident_id: int, actor: PageActor, session: DbSession) -> Response:
     resident = service.access_resident(session, actor, resident_id)
-    return render(request, "resident.html", resident=service.present_resident(session, actor=actor, resident=resident),
-                  encounters=encounters_service.history(session, resident=resident))
+    return render(
+        request,
+        "resident.html",
+        resident=service.present_resident(session, actor=actor, resident=resident),
+        encounters=encounters_service.history(session, resident=resident),
+    )

@@ -12,6 +12,7 @@ import random
 import secrets
 import time
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -30,9 +31,38 @@ from yilian.residents.rules import make_id_number
 from yilian.synth import geography
 from yilian.synth import rules as dist
 
-HOSPITAL_DEPARTMENTS = ["全科", "心血管内科", "内分泌科", "呼吸内科", "消化内科", "肾内科", "神经内科", "普通外科", "骨科",
-                        "妇产科", "儿科", "急诊科", "肿瘤科", "皮肤科", "眼科", "康复医学科", "中医科", "医学影像科", "检验科"]
-TCM_DEPARTMENTS = ["中医内科", "针灸推拿科", "骨伤科", "康复医学科", "心血管内科", "呼吸内科", "消化内科", "医学影像科", "检验科"]
+HOSPITAL_DEPARTMENTS = [
+    "全科",
+    "心血管内科",
+    "内分泌科",
+    "呼吸内科",
+    "消化内科",
+    "肾内科",
+    "神经内科",
+    "普通外科",
+    "骨科",
+    "妇产科",
+    "儿科",
+    "急诊科",
+    "肿瘤科",
+    "皮肤科",
+    "眼科",
+    "康复医学科",
+    "中医科",
+    "医学影像科",
+    "检验科",
+]
+TCM_DEPARTMENTS = [
+    "中医内科",
+    "针灸推拿科",
+    "骨伤科",
+    "康复医学科",
+    "心血管内科",
+    "呼吸内科",
+    "消化内科",
+    "医学影像科",
+    "检验科",
+]
 MCH_DEPARTMENTS = ["妇产科", "儿科", "妇女保健科", "儿童保健科", "医学影像科", "检验科"]
 TOWNSHIP_DEPARTMENTS = ["全科", "中医科", "公共卫生科", "康复医学科", "医学影像科", "检验科"]
 RURAL_SHARE = 0.75
@@ -41,8 +71,11 @@ CHUNK_RESIDENTS = 5_000
 
 class DatabaseNotEmpty(AppError):
     def __init__(self) -> None:
-        super().__init__("数据库中已有机构数据，请使用新数据库生成模拟县", "The database already holds institutions; "
-                         "build the synthetic county into a fresh database", 409)
+        super().__init__(
+            "数据库中已有机构数据，请使用新数据库生成模拟县",
+            "The database already holds institutions; build the synthetic county into a fresh database",
+            409,
+        )
 
 
 @dataclass
@@ -67,7 +100,7 @@ class SynthReport:
             f"{self.rows} rows in {self.seconds:.1f} s = {self.rows / max(self.seconds, 1e-9):,.0f} rows/s",
         ]
         if self.logins:
-            lines.append("演示账号 / demo accounts (password for all: %s):" % self.logins[0][2])
+            lines.append(f"演示账号 / demo accounts (password for all: {self.logins[0][2]}):")
             lines += [f"  {username:<10} {role}" for username, role, _ in self.logins]
         return "\n".join(lines)
 
@@ -110,6 +143,16 @@ class CountyPlace:
     departments: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CountyAccounts:
+    """Ids the demo accounts of one county are scoped to."""
+
+    consortium_id: int
+    people: int
+    township: int
+    grid_ids: tuple[int, ...]
+
+
 @dataclass
 class GridPlan:
     id: int
@@ -134,7 +177,9 @@ class Builder:
         self.report = SynthReport()
         self.used_id_numbers: set[str] = set()
         self.provincial_hospitals: list[int] = []
-        self.period_start = date(today.year - years, today.month, 1) if today.day > 1 else date(today.year - years, 1, 1)
+        self.period_start = (
+            date(today.year - years, today.month, 1) if today.day > 1 else date(today.year - years, 1, 1)
+        )
         self.days = (today - self.period_start).days + 1
         weights = dist.month_weights(self.period_start, self.days)
         total, cumulative = 0.0, []
@@ -145,7 +190,9 @@ class Builder:
 
     # -- helpers -------------------------------------------------------------------------------
     def random_day(self, rng: random.Random) -> date:
-        return self.period_start + timedelta(days=min(bisect_left(self.day_cumulative, rng.random()), self.days - 1))
+        return self.period_start + timedelta(
+            days=min(bisect_left(self.day_cumulative, rng.random()), self.days - 1)
+        )
 
     def new_id_number(self, rng: random.Random, region: str, born: date, sex: str) -> str:
         for attempt in range(1000):
@@ -155,14 +202,39 @@ class Builder:
                 return candidate
         raise RuntimeError("ID sequence space exhausted")
 
-    def institution(self, loader: BulkLoader, *, code: str, name: str, level: str, grade: str | None, type_: str,
-                    region: str, township: str | None = None, parent: int | None = None,
-                    departments: list[str] = ()) -> tuple[int, dict[str, int]]:  # type: ignore[assignment]
+    def institution(
+        self,
+        loader: BulkLoader,
+        *,
+        code: str,
+        name: str,
+        level: str,
+        grade: str | None,
+        type_: str,
+        region: str,
+        township: str | None = None,
+        parent: int | None = None,
+        departments: Sequence[str] = (),
+    ) -> tuple[int, dict[str, int]]:
         institution_id = self.ids("institution")
         grassroots = type_ in ("乡镇卫生院", "社区卫生服务中心", "社区卫生服务站", "村卫生室")
-        loader.insert("institution", ["id", "code", "name", "level", "grade", "type", "region_code", "township",
-                                      "parent_id", "is_grassroots", "is_active"],
-                      [(institution_id, code, name, level, grade, type_, region, township, parent, grassroots, True)])
+        loader.insert(
+            "institution",
+            [
+                "id",
+                "code",
+                "name",
+                "level",
+                "grade",
+                "type",
+                "region_code",
+                "township",
+                "parent_id",
+                "is_grassroots",
+                "is_active",
+            ],
+            [(institution_id, code, name, level, grade, type_, region, township, parent, grassroots, True)],
+        )
         depts = {}
         rows = []
         for n, dept in enumerate(departments, start=1):
@@ -174,20 +246,45 @@ class Builder:
         self.report.institutions += 1
         return institution_id, depts
 
-    def consortium(self, loader: BulkLoader, *, code: str, name: str, kind: str, region: str, lead: int,
-                   members: list[tuple[int, str]]) -> int:
+    def consortium(
+        self,
+        loader: BulkLoader,
+        *,
+        code: str,
+        name: str,
+        kind: str,
+        region: str,
+        lead: int,
+        members: list[tuple[int, str]],
+    ) -> int:
         consortium_id = self.ids("consortium")
         established = date(2019, 1, 1)
-        loader.insert("consortium", ["id", "code", "name", "kind", "region_code", "lead_institution_id", "established_on"],
-                      [(consortium_id, code, name, kind, region, lead, established.isoformat())])
-        loader.insert("consortium_member", ["id", "consortium_id", "institution_id", "role", "joined_on"],
-                      [(self.ids("consortium_member"), consortium_id, inst, role, established.isoformat())
-                       for inst, role in [(lead, "牵头"), *members]])
+        loader.insert(
+            "consortium",
+            ["id", "code", "name", "kind", "region_code", "lead_institution_id", "established_on"],
+            [(consortium_id, code, name, kind, region, lead, established.isoformat())],
+        )
+        loader.insert(
+            "consortium_member",
+            ["id", "consortium_id", "institution_id", "role", "joined_on"],
+            [
+                (self.ids("consortium_member"), consortium_id, inst, role, established.isoformat())
+                for inst, role in [(lead, "牵头"), *members]
+            ],
+        )
         return consortium_id
 
     # -- staff -----------------------------------------------------------------------------------
-    def staff_rows(self, rng: random.Random, institution_id: int, code_prefix: str, count: int, kind: str,
-                   region: str, departments: dict[str, int]) -> list[tuple[object, ...]]:
+    def staff_rows(
+        self,
+        rng: random.Random,
+        institution_id: int,
+        code_prefix: str,
+        count: int,
+        kind: str,
+        region: str,
+        departments: dict[str, int],
+    ) -> list[tuple[object, ...]]:
         mixes = {
             "hospital": [("执业医师", 40), ("执业助理医师", 4), ("护士", 42), ("药师", 6), ("技师", 8)],
             "township": [("执业医师", 32), ("执业助理医师", 16), ("护士", 34), ("药师", 8), ("技师", 10)],
@@ -195,13 +292,15 @@ class Builder:
         }
         titles = {
             "执业医师": [("主任医师", 5), ("副主任医师", 15), ("主治医师", 35), ("医师", 45)],
-            "执业助理医师": [("医士", 1)], "乡村医生": [("医士", 1)],
+            "执业助理医师": [("医士", 1)],
+            "乡村医生": [("医士", 1)],
             "护士": [("主任护师", 2), ("副主任护师", 8), ("主管护师", 35), ("护师", 35), ("护士", 20)],
-            "药师": [("主管药师", 40), ("药师", 60)], "技师": [("主管技师", 40), ("技师", 40), ("技士", 20)],
+            "药师": [("主管药师", 40), ("药师", 60)],
+            "技师": [("主管技师", 40), ("技师", 40), ("技士", 20)],
         }
         mix = dist.WeightedChoice.of(mixes[kind])
         dept_ids = list(departments.values())
-        rows = []
+        rows: list[tuple[object, ...]] = []
         for n in range(count):
             practitioner = mix.pick(rng)
             sex = "F" if rng.random() < (0.9 if practitioner == "护士" else 0.45) else "M"
@@ -210,34 +309,94 @@ class Builder:
             title = dist.WeightedChoice.of(titles[practitioner]).pick(rng)
             licensed = practitioner != "乡村医生" or rng.random() < 0.7
             hired = date(max(1990, self.today.year - (age - 22)), rng.randint(1, 12), 1)
-            rows.append((self.ids("staff"), f"{code_prefix}{n + 1:04d}", self.names.make(rng, sex), sex,
-                         self.new_id_number(rng, region, born, sex), dist.mobile_number(rng), practitioner, title,
-                         None, licensed, institution_id, rng.choice(dept_ids) if dept_ids else None, hired.isoformat()))
+            rows.append(
+                (
+                    self.ids("staff"),
+                    f"{code_prefix}{n + 1:04d}",
+                    self.names.make(rng, sex),
+                    sex,
+                    self.new_id_number(rng, region, born, sex),
+                    dist.mobile_number(rng),
+                    practitioner,
+                    title,
+                    None,
+                    licensed,
+                    institution_id,
+                    rng.choice(dept_ids) if dept_ids else None,
+                    hired.isoformat(),
+                )
+            )
         self.report.staff += len(rows)
         return rows
 
     # -- one county ----------------------------------------------------------------------------
-    def build_county(self, loader: BulkLoader, progress: Progress, index: int, residents: int) -> dict[str, int]:
+    def build_county(
+        self, loader: BulkLoader, progress: Progress, index: int, residents: int
+    ) -> CountyAccounts:
         code, county_name = geography.COUNTIES[index]
         rng = random.Random(self.seed * 1_000 + index)
         place = CountyPlace(code=code)
-        staff_cols = ["id", "code", "name", "sex", "id_number", "phone", "practitioner_type", "title", "specialty",
-                      "licensed", "home_institution_id", "department_id", "hired_on"]
+        staff_cols = [
+            "id",
+            "code",
+            "name",
+            "sex",
+            "id_number",
+            "phone",
+            "practitioner_type",
+            "title",
+            "specialty",
+            "licensed",
+            "home_institution_id",
+            "department_id",
+            "hired_on",
+        ]
         staff: list[tuple[object, ...]] = []
-        place.people, depts = self.institution(loader, code=f"{code}H01", name=f"{county_name}人民医院", level="二级",
-                                               grade="甲等", type_="综合医院", region=code, departments=HOSPITAL_DEPARTMENTS)
+        place.people, depts = self.institution(
+            loader,
+            code=f"{code}H01",
+            name=f"{county_name}人民医院",
+            level="二级",
+            grade="甲等",
+            type_="综合医院",
+            region=code,
+            departments=HOSPITAL_DEPARTMENTS,
+        )
         place.departments[place.people] = depts
         staff += self.staff_rows(rng, place.people, f"{code}H01", 380, "hospital", code, depts)
-        place.tcm, depts = self.institution(loader, code=f"{code}H02", name=f"{county_name}中医医院", level="二级",
-                                            grade="甲等", type_="中医医院", region=code, departments=TCM_DEPARTMENTS)
+        place.tcm, depts = self.institution(
+            loader,
+            code=f"{code}H02",
+            name=f"{county_name}中医医院",
+            level="二级",
+            grade="甲等",
+            type_="中医医院",
+            region=code,
+            departments=TCM_DEPARTMENTS,
+        )
         place.departments[place.tcm] = depts
         staff += self.staff_rows(rng, place.tcm, f"{code}H02", 150, "hospital", code, depts)
-        place.mch, depts = self.institution(loader, code=f"{code}H03", name=f"{county_name}妇幼保健院", level="二级",
-                                            grade=None, type_="妇幼保健院", region=code, departments=MCH_DEPARTMENTS)
+        place.mch, depts = self.institution(
+            loader,
+            code=f"{code}H03",
+            name=f"{county_name}妇幼保健院",
+            level="二级",
+            grade=None,
+            type_="妇幼保健院",
+            region=code,
+            departments=MCH_DEPARTMENTS,
+        )
         place.departments[place.mch] = depts
         staff += self.staff_rows(rng, place.mch, f"{code}H03", 70, "hospital", code, depts)
-        cdc, _ = self.institution(loader, code=f"{code}D01", name=f"{county_name}疾病预防控制中心", level="未定级",
-                                  grade=None, type_="疾控中心", region=code)
+        cdc, _ = self.institution(
+            loader,
+            code=f"{code}D01",
+            name=f"{county_name}疾病预防控制中心",
+            level="未定级",
+            grade=None,
+            type_="疾控中心",
+            region=code,
+        )
         staff += self.staff_rows(rng, cdc, f"{code}D01", 25, "township", code, {})
 
         members: list[tuple[int, str]] = [(place.tcm, "成员"), (place.mch, "成员")]
@@ -247,42 +406,105 @@ class Builder:
         for t, town in enumerate(town_names):
             hub = t < 2
             township_id, depts = self.institution(
-                loader, code=f"{code}T{t + 1:02d}", name=f"{county_name}{town}{'中心' if hub else ''}卫生院", level="一级",
-                grade="甲等" if hub else None, type_="乡镇卫生院", region=code, township=town, departments=TOWNSHIP_DEPARTMENTS)
+                loader,
+                code=f"{code}T{t + 1:02d}",
+                name=f"{county_name}{town}{'中心' if hub else ''}卫生院",
+                level="一级",
+                grade="甲等" if hub else None,
+                type_="乡镇卫生院",
+                region=code,
+                township=town,
+                departments=TOWNSHIP_DEPARTMENTS,
+            )
             place.townships.append(township_id)
             place.departments[township_id] = depts
             members.append((township_id, "次中心" if hub else "成员"))
-            staff += self.staff_rows(rng, township_id, f"{code}T{t + 1:02d}", 34 if hub else 22, "township", code, depts)
+            staff += self.staff_rows(
+                rng, township_id, f"{code}T{t + 1:02d}", 34 if hub else 22, "township", code, depts
+            )
             villages = self.place_names(rng, clinics_per_town[t], dist.VILLAGE_SYLLABLES, ("村",))
             for v, village in enumerate(villages):
                 clinic_code = f"{code}T{t + 1:02d}V{v + 1:02d}"
-                clinic_id, _ = self.institution(loader, code=clinic_code, name=f"{town}{village}卫生室", level="未定级",
-                                                grade=None, type_="村卫生室", region=code, township=town, parent=township_id)
+                clinic_id, _ = self.institution(
+                    loader,
+                    code=clinic_code,
+                    name=f"{town}{village}卫生室",
+                    level="未定级",
+                    grade=None,
+                    type_="村卫生室",
+                    region=code,
+                    township=town,
+                    parent=township_id,
+                )
                 members.append((clinic_id, "成员"))
-                staff += self.staff_rows(rng, clinic_id, clinic_code, 1 + (rng.random() < 0.35), "village", code, {})
-                grids.append(GridPlan(self.ids("grid"), f"{clinic_code}G", f"{town}{village}", town, township_id,
-                                      clinic_id, True))
+                staff += self.staff_rows(
+                    rng, clinic_id, clinic_code, 1 + (rng.random() < 0.35), "village", code, {}
+                )
+                grids.append(
+                    GridPlan(
+                        self.ids("grid"),
+                        f"{clinic_code}G",
+                        f"{town}{village}",
+                        town,
+                        township_id,
+                        clinic_id,
+                        True,
+                    )
+                )
         for c, community in enumerate(self.place_names(rng, 4, dist.TOWN_SYLLABLES, ("街道",))):
-            centre_id, depts = self.institution(loader, code=f"{code}C{c + 1:02d}", name=f"{county_name}{community}社区卫生服务中心",
-                                                level="一级", grade=None, type_="社区卫生服务中心", region=code,
-                                                township=community, departments=TOWNSHIP_DEPARTMENTS[:4])
+            centre_id, depts = self.institution(
+                loader,
+                code=f"{code}C{c + 1:02d}",
+                name=f"{county_name}{community}社区卫生服务中心",
+                level="一级",
+                grade=None,
+                type_="社区卫生服务中心",
+                region=code,
+                township=community,
+                departments=TOWNSHIP_DEPARTMENTS[:4],
+            )
             place.departments[centre_id] = depts
             members.append((centre_id, "成员"))
             staff += self.staff_rows(rng, centre_id, f"{code}C{c + 1:02d}", 16, "township", code, depts)
             for g in range(3):
-                grids.append(GridPlan(self.ids("grid"), f"{code}C{c + 1:02d}G{g + 1}", f"{community}第{g + 1}社区",
-                                      community, centre_id, None, False))
+                grids.append(
+                    GridPlan(
+                        self.ids("grid"),
+                        f"{code}C{c + 1:02d}G{g + 1}",
+                        f"{community}第{g + 1}社区",
+                        community,
+                        centre_id,
+                        None,
+                        False,
+                    )
+                )
         loader.insert("staff", staff_cols, staff)
-        consortium_id = self.consortium(loader, code=f"{code}YGT", name=f"{county_name}医疗健康总院（紧密型县域医共体）",
-                                        kind="县域医共体", region=code, lead=place.people, members=members)
-        loader.insert("grid", ["id", "code", "name", "region_code", "consortium_id", "institution_id", "clinic_id"],
-                      [(g.id, g.code, g.name, code, consortium_id, g.institution_id, g.clinic_id) for g in grids])
+        consortium_id = self.consortium(
+            loader,
+            code=f"{code}YGT",
+            name=f"{county_name}医疗健康总院（紧密型县域医共体）",
+            kind="县域医共体",
+            region=code,
+            lead=place.people,
+            members=members,
+        )
+        loader.insert(
+            "grid",
+            ["id", "code", "name", "region_code", "consortium_id", "institution_id", "clinic_id"],
+            [(g.id, g.code, g.name, code, consortium_id, g.institution_id, g.clinic_id) for g in grids],
+        )
         self.postings(loader, rng, staff, place)
         self.residents_and_encounters(loader, progress, rng, place, grids, residents, county_name)
-        return {"consortium_id": consortium_id, "people": place.people, "township": place.townships[0],
-                "grid_ids": [g.id for g in grids if g.institution_id == place.townships[0]]}  # type: ignore[dict-item]
+        return CountyAccounts(
+            consortium_id=consortium_id,
+            people=place.people,
+            township=place.townships[0],
+            grid_ids=tuple(g.id for g in grids if g.institution_id == place.townships[0]),
+        )
 
-    def place_names(self, rng: random.Random, count: int, syllables: str, suffixes: tuple[str, ...]) -> list[str]:
+    def place_names(
+        self, rng: random.Random, count: int, syllables: str, suffixes: tuple[str, ...]
+    ) -> list[str]:
         names: list[str] = []
         while len(names) < count:
             name = rng.choice(dist.TOWN_SYLLABLES) + rng.choice(syllables) + rng.choice(suffixes)
@@ -297,7 +519,9 @@ class Builder:
         counts[0] += total - sum(counts)
         return counts
 
-    def postings(self, loader: BulkLoader, rng: random.Random, staff: list[tuple[object, ...]], place: CountyPlace) -> None:
+    def postings(
+        self, loader: BulkLoader, rng: random.Random, staff: list[tuple[object, ...]], place: CountyPlace
+    ) -> None:
         """县管乡用: county doctors posted to townships for 3–18 months; 乡聘村用: township doctors to villages."""
         county_doctors = [s for s in staff if s[10] in (place.people, place.tcm) and s[6] == "执业医师"]
         rows = []
@@ -305,12 +529,28 @@ class Builder:
             start = self.today - timedelta(days=rng.randint(30, 700))
             months = rng.choice((3, 4, 6, 6, 9, 12, 18))
             end = start + timedelta(days=int(months * 30.4))
-            rows.append((self.ids("posting"), s[0], rng.choice(place.townships), "县管乡用", start.isoformat(),
-                         end.isoformat() if end < self.today else None))
+            rows.append(
+                (
+                    self.ids("posting"),
+                    s[0],
+                    rng.choice(place.townships),
+                    "县管乡用",
+                    start.isoformat(),
+                    end.isoformat() if end < self.today else None,
+                )
+            )
         loader.insert("posting", ["id", "staff_id", "institution_id", "kind", "start_on", "end_on"], rows)
 
-    def residents_and_encounters(self, loader: BulkLoader, progress: Progress, rng: random.Random, place: CountyPlace,
-                                 grids: list[GridPlan], total: int, county_name: str) -> None:
+    def residents_and_encounters(
+        self,
+        loader: BulkLoader,
+        progress: Progress,
+        rng: random.Random,
+        place: CountyPlace,
+        grids: list[GridPlan],
+        total: int,
+        county_name: str,
+    ) -> None:
         rural = [g for g in grids if g.rural]
         urban = [g for g in grids if not g.rural]
         weights = [rng.uniform(0.5, 1.5) for _ in rural] + [rng.uniform(0.8, 1.2) * 2.5 for _ in urban]
@@ -318,20 +558,48 @@ class Builder:
         counts = [0] * len(plan)
         for i in rng.choices(range(len(plan)), weights=weights, k=total):
             counts[i] += 1
-        mean_rate = sum(dist.piecewise(dist.VISIT_RATE_BY_AGE, start + 2) * w for start, w in dist.AGE_BANDS) / sum(
-            w for _, w in dist.AGE_BANDS)
+        mean_rate = sum(
+            dist.piecewise(dist.VISIT_RATE_BY_AGE, start + 2) * w for start, w in dist.AGE_BANDS
+        ) / sum(w for _, w in dist.AGE_BANDS)
         scale = dist.VISITS_PER_RESIDENT_YEAR / mean_rate * self.days / 365.25
         task = progress.add_task(f"{county_name} 居民与就诊", total=total)
         out_tiers = dist.WeightedChoice.of(dist.OUTPATIENT_TIERS)
         in_tiers = dist.WeightedChoice.of(dist.INPATIENT_TIERS)
         acute = dist.WeightedChoice.of(dist.OUTPATIENT_DIAGNOSES)
-        inpatient_dx = {tier: dist.WeightedChoice.of(pairs) for tier, pairs in dist.INPATIENT_DIAGNOSES.items()}
+        inpatient_dx = {
+            tier: dist.WeightedChoice.of(pairs) for tier, pairs in dist.INPATIENT_DIAGNOSES.items()
+        }
         leaving = dist.WeightedChoice.of(dist.LEAVING_TYPES)
         other_ningxia = [c for c, _ in geography.COUNTIES if c != place.code]
-        resident_cols = ["id", "id_number", "name", "sex", "birth_date", "phone", "address", "region_code", "grid_id",
-                         "household_id", "health_card_no", "status", "created_at", "updated_at"]
-        encounter_cols = ["id", "resident_id", "institution_id", "department_id", "kind", "start_date", "end_date",
-                          "total_fen", "fund_fen", "out_of_county", "leaving_type"]
+        resident_cols = [
+            "id",
+            "id_number",
+            "name",
+            "sex",
+            "birth_date",
+            "phone",
+            "address",
+            "region_code",
+            "grid_id",
+            "household_id",
+            "health_card_no",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+        encounter_cols = [
+            "id",
+            "resident_id",
+            "institution_id",
+            "department_id",
+            "kind",
+            "start_date",
+            "end_date",
+            "total_fen",
+            "fund_fen",
+            "out_of_county",
+            "leaving_type",
+        ]
         created = sqlite_datetime(self.now)
         residents: list[tuple[object, ...]] = []
         households: list[tuple[object, ...]] = []
@@ -363,14 +631,34 @@ class Builder:
                 sex = "M" if rng.random() < dist.male_probability(age) else "F"
                 born = dist.birth_date_for(age, self.today, rng)
                 roll = rng.random()
-                birth_region = place.code if roll < 0.88 else (
-                    rng.choice(other_ningxia) if roll < 0.97 else rng.choice(geography.OTHER_BIRTH_REGIONS))
+                birth_region = (
+                    place.code
+                    if roll < 0.88
+                    else (
+                        rng.choice(other_ningxia)
+                        if roll < 0.97
+                        else rng.choice(geography.OTHER_BIRTH_REGIONS)
+                    )
+                )
                 resident_id = self.ids("resident")
-                residents.append((
-                    resident_id, self.new_id_number(rng, birth_region, born, sex), self.names.make(rng, sex), sex,
-                    born.isoformat(), dist.mobile_number(rng) if age >= 14 and rng.random() < 0.9 else None, address,
-                    place.code, grid.id, household_id, f"{rng.getrandbits(128):032X}", "active", created, created,
-                ))
+                residents.append(
+                    (
+                        resident_id,
+                        self.new_id_number(rng, birth_region, born, sex),
+                        self.names.make(rng, sex),
+                        sex,
+                        born.isoformat(),
+                        dist.mobile_number(rng) if age >= 14 and rng.random() < 0.9 else None,
+                        address,
+                        place.code,
+                        grid.id,
+                        household_id,
+                        f"{rng.getrandbits(128):032X}",
+                        "active",
+                        created,
+                        created,
+                    )
+                )
                 chronic = []
                 if age >= 18:
                     if rng.random() < dist.piecewise(dist.HYPERTENSION_BY_AGE, age):
@@ -380,27 +668,61 @@ class Builder:
                 rate = dist.piecewise(dist.VISIT_RATE_BY_AGE, age) * scale * (1.5 if chronic else 1.0)
                 inpatient_share = dist.piecewise(dist.INPATIENT_SHARE_BY_AGE, age)
                 for _ in range(dist.poisson(rng, rate)):
-                    self.encounter(rng, place, grid, resident_id, age, sex, chronic, inpatient_share, out_tiers, in_tiers,
-                                   acute, inpatient_dx, leaving, encounters, diagnoses)
+                    self.encounter(
+                        rng,
+                        place,
+                        grid,
+                        resident_id,
+                        age,
+                        sex,
+                        chronic,
+                        inpatient_share,
+                        out_tiers,
+                        in_tiers,
+                        acute,
+                        inpatient_dx,
+                        leaving,
+                        encounters,
+                        diagnoses,
+                    )
                 if len(residents) >= CHUNK_RESIDENTS:
                     flush()
         flush()
 
-    def encounter(self, rng: random.Random, place: CountyPlace, grid: GridPlan, resident_id: int, age: int, sex: str,
-                  chronic: list[str], inpatient_share: float, out_tiers: dist.WeightedChoice,
-                  in_tiers: dist.WeightedChoice, acute: dist.WeightedChoice,
-                  inpatient_dx: dict[str, dist.WeightedChoice], leaving: dist.WeightedChoice,
-                  encounters: list[tuple[object, ...]], diagnoses: list[tuple[object, ...]]) -> None:
+    def encounter(
+        self,
+        rng: random.Random,
+        place: CountyPlace,
+        grid: GridPlan,
+        resident_id: int,
+        age: int,
+        sex: str,
+        chronic: list[str],
+        inpatient_share: float,
+        out_tiers: dist.WeightedChoice,
+        in_tiers: dist.WeightedChoice,
+        acute: dist.WeightedChoice,
+        inpatient_dx: dict[str, dist.WeightedChoice],
+        leaving: dist.WeightedChoice,
+        encounters: list[tuple[object, ...]],
+        diagnoses: list[tuple[object, ...]],
+    ) -> None:
         inpatient = rng.random() < inpatient_share
         tier = (in_tiers if inpatient else out_tiers).pick(rng)
         if tier == "village":
             institution_id = grid.clinic_id or grid.institution_id
         elif tier == "township":
-            institution_id = grid.institution_id if rng.random() < 0.85 or not grid.rural else rng.choice(place.townships)
+            institution_id = (
+                grid.institution_id if rng.random() < 0.85 or not grid.rural else rng.choice(place.townships)
+            )
         elif tier == "county":
             mch_bonus = 0.15 if (sex == "F" and 15 <= age <= 49) or age < 14 else 0.0
             roll = rng.random()
-            institution_id = place.mch if roll < 0.10 + mch_bonus else (place.tcm if roll < 0.34 + mch_bonus else place.people)
+            institution_id = (
+                place.mch
+                if roll < 0.10 + mch_bonus
+                else (place.tcm if roll < 0.34 + mch_bonus else place.people)
+            )
         else:
             institution_id = rng.choice(self.provincial_hospitals)
         start = self.random_day(rng)
@@ -412,7 +734,9 @@ class Builder:
             total = dist.lognormal_fen(rng, median, sigma)
             share = dist.INPATIENT_FUND_SHARE[tier]
             los_median, los_sigma = dist.LENGTH_OF_STAY[tier]
-            end: date | None = start + timedelta(days=max(1, int(rng.lognormvariate(0, los_sigma) * los_median)))
+            end: date | None = start + timedelta(
+                days=max(1, int(rng.lognormvariate(0, los_sigma) * los_median))
+            )
             if end is not None and end > self.today:
                 end = None  # still in hospital
             leaving_type = leaving.pick(rng) if end else None
@@ -429,11 +753,25 @@ class Builder:
         departments = place.departments.get(institution_id)
         department_id = None
         if departments:
-            department_id = departments.get(dist.DEPARTMENT_OF_CHAPTER.get(principal[0], "全科")) or departments.get("全科")
+            department_id = departments.get(
+                dist.DEPARTMENT_OF_CHAPTER.get(principal[0], "全科")
+            ) or departments.get("全科")
         encounter_id = self.ids("encounter")
-        encounters.append((encounter_id, resident_id, institution_id, department_id,
-                           "inpatient" if inpatient else "outpatient", start.isoformat(),
-                           end.isoformat() if end else None, total, fund, tier == "outside", leaving_type))
+        encounters.append(
+            (
+                encounter_id,
+                resident_id,
+                institution_id,
+                department_id,
+                "inpatient" if inpatient else "outpatient",
+                start.isoformat(),
+                end.isoformat() if end else None,
+                total,
+                fund,
+                tier == "outside",
+                leaving_type,
+            )
+        )
         diagnoses.append((encounter_id, 0, principal))
         if inpatient:
             for seq, code in enumerate((c for c in chronic if c != principal), start=1):
@@ -445,21 +783,41 @@ class Builder:
             if connection.scalar(select(func.count()).select_from(Institution)):
                 raise DatabaseNotEmpty()
         if not 1 <= counties <= len(geography.COUNTIES):
-            raise AppError(f"县的数量应在1到{len(geography.COUNTIES)}之间",
-                           f"counties must be between 1 and {len(geography.COUNTIES)}", 422)
+            raise AppError(
+                f"县的数量应在1到{len(geography.COUNTIES)}之间",
+                f"counties must be between 1 and {len(geography.COUNTIES)}",
+                422,
+            )
         started = time.perf_counter()
         loader = BulkLoader(self.engine)
         chosen = geography.COUNTIES[:counties]
-        loader.insert("admin_division", ["code", "name", "level", "parent_code"], [(*geography.PROVINCE, "province", None)])
-        loader.insert("admin_division", ["code", "name", "level", "parent_code"],
-                      [(code, name, "city", geography.PROVINCE[0]) for code, name in geography.CITIES])
-        loader.insert("admin_division", ["code", "name", "level", "parent_code"],
-                      [(code, name, "county", geography.city_of(code)) for code, name in geography.COUNTIES])
+        loader.insert(
+            "admin_division",
+            ["code", "name", "level", "parent_code"],
+            [(*geography.PROVINCE, "province", None)],
+        )
+        loader.insert(
+            "admin_division",
+            ["code", "name", "level", "parent_code"],
+            [(code, name, "city", geography.PROVINCE[0]) for code, name in geography.CITIES],
+        )
+        loader.insert(
+            "admin_division",
+            ["code", "name", "level", "parent_code"],
+            [(code, name, "county", geography.city_of(code)) for code, name in geography.COUNTIES],
+        )
         provincial_depts = HOSPITAL_DEPARTMENTS
         for n, (name, type_) in enumerate(geography.PROVINCIAL_HOSPITALS, start=1):
-            hospital_id, _ = self.institution(loader, code=f"{geography.PROVINCIAL_SEAT}P{n:02d}", name=name, level="三级",
-                                              grade="甲等", type_=type_, region=geography.PROVINCIAL_SEAT,
-                                              departments=provincial_depts)
+            hospital_id, _ = self.institution(
+                loader,
+                code=f"{geography.PROVINCIAL_SEAT}P{n:02d}",
+                name=name,
+                level="三级",
+                grade="甲等",
+                type_=type_,
+                region=geography.PROVINCIAL_SEAT,
+                departments=provincial_depts,
+            )
             self.provincial_hospitals.append(hospital_id)
         accounts = []
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
@@ -468,22 +826,49 @@ class Builder:
                 accounts.append(self.build_county(loader, progress, index, residents_per_county))
                 loader.commit()
         # A specialist alliance and a telemedicine network across counties: institutions in several consortia.
-        county_hospitals = [(a["people"], "成员") for a in accounts]
-        self.consortium(loader, code="640000ZKLM01", name="宁夏胸痛专科联盟", kind="专科联盟", region=geography.PROVINCE[0],
-                        lead=self.provincial_hospitals[0], members=county_hospitals)
-        self.consortium(loader, code="640000YCXZ01", name="宁夏远程医疗协作网", kind="远程医疗协作网",
-                        region=geography.PROVINCE[0], lead=self.provincial_hospitals[1], members=county_hospitals)
+        county_hospitals = [(a.people, "成员") for a in accounts]
+        self.consortium(
+            loader,
+            code="640000ZKLM01",
+            name="宁夏胸痛专科联盟",
+            kind="专科联盟",
+            region=geography.PROVINCE[0],
+            lead=self.provincial_hospitals[0],
+            members=county_hospitals,
+        )
+        self.consortium(
+            loader,
+            code="640000YCXZ01",
+            name="宁夏远程医疗协作网",
+            kind="远程医疗协作网",
+            region=geography.PROVINCE[0],
+            lead=self.provincial_hospitals[1],
+            members=county_hospitals,
+        )
         loader.commit()
         loader.close()
-        loader.reset_sequences(["institution", "department", "consortium", "consortium_member", "grid", "staff",
-                                "posting", "household", "resident", "encounter"])
+        loader.reset_sequences(
+            [
+                "institution",
+                "department",
+                "consortium",
+                "consortium_member",
+                "grid",
+                "staff",
+                "posting",
+                "household",
+                "resident",
+                "encounter",
+            ]
+        )
         self.report.counties = counties
         self.report.logins = self.demo_accounts(chosen, accounts, demo_password)
         self.report.seconds = time.perf_counter() - started
         return self.report
 
-    def demo_accounts(self, chosen: list[tuple[str, str]], accounts: list[dict[str, int]],
-                      demo_password: str | None) -> list[tuple[str, str, str]]:
+    def demo_accounts(
+        self, chosen: list[tuple[str, str]], accounts: list[CountyAccounts], demo_password: str | None
+    ) -> list[tuple[str, str, str]]:
         """One account per role and county; the password is random unless given (printed once)."""
         from sqlalchemy.orm import Session
 
@@ -493,31 +878,59 @@ class Builder:
         logins: list[tuple[str, str, str]] = []
         with Session(self.engine) as session, session.begin():
             region = chosen[0][0] if len(chosen) == 1 else geography.PROVINCE[0]
-            do_create_user(session, username="admin", password=password, role=roles.COMMISSION, now=self.now,
-                           display_name="卫健局管理员", region_code=region)
+            do_create_user(
+                session,
+                username="admin",
+                password=password,
+                role=roles.COMMISSION,
+                now=self.now,
+                display_name="卫健局管理员",
+                region_code=region,
+            )
             logins.append(("admin", roles.COMMISSION, password))
             for n, ((code, name), ids) in enumerate(zip(chosen, accounts, strict=True), start=1):
-                grid_ids = tuple(ids["grid_ids"])  # type: ignore[arg-type]
-                resident_id = session.scalar(select(Resident.id).where(Resident.grid_id.in_(grid_ids)).order_by(Resident.id))
+                grid_ids = ids.grid_ids
+                resident_id = session.scalar(
+                    select(Resident.id).where(Resident.grid_id.in_(grid_ids)).order_by(Resident.id)
+                )
                 specs = [
                     (f"wjj{n}", roles.COMMISSION, {"region_code": code}),
-                    (f"ygt{n}", roles.CONSORTIUM_ADMIN, {"consortium_id": ids["consortium_id"]}),
-                    (f"yy{n}", roles.INSTITUTION_ADMIN, {"institution_id": ids["people"]}),
-                    (f"ys{n}", roles.DOCTOR, {"institution_id": ids["people"]}),
-                    (f"jtys{n}", roles.FAMILY_DOCTOR, {"institution_id": ids["township"], "grid_ids": grid_ids}),
+                    (f"ygt{n}", roles.CONSORTIUM_ADMIN, {"consortium_id": ids.consortium_id}),
+                    (f"yy{n}", roles.INSTITUTION_ADMIN, {"institution_id": ids.people}),
+                    (f"ys{n}", roles.DOCTOR, {"institution_id": ids.people}),
+                    (
+                        f"jtys{n}",
+                        roles.FAMILY_DOCTOR,
+                        {"institution_id": ids.township, "grid_ids": grid_ids},
+                    ),
                     (f"yb{n}", roles.INSURANCE, {"region_code": code}),
                 ]
                 if resident_id is not None:
                     specs.append((f"jm{n}", roles.RESIDENT, {"resident_id": resident_id}))
                 for username, role, scope in specs:
-                    do_create_user(session, username=username, password=password, role=role, now=self.now,
-                                   display_name=f"{name}{role}", **scope)  # type: ignore[arg-type]
+                    do_create_user(
+                        session,
+                        username=username,
+                        password=password,
+                        role=role,
+                        now=self.now,
+                        display_name=f"{name}{role}",
+                        **scope,
+                    )  # type: ignore[arg-type]
                     logins.append((username, f"{role}（{name}）", password))
         return logins
 
 
-def build_synthetic_region(url: str, *, residents_per_county: int, counties: int = 1, seed: int = 2026, years: int = 2,
-                           demo_password: str | None = None, console: Console | None = None,
-                           today: date | None = None) -> SynthReport:
+def build_synthetic_region(
+    url: str,
+    *,
+    residents_per_county: int,
+    counties: int = 1,
+    seed: int = 2026,
+    years: int = 2,
+    demo_password: str | None = None,
+    console: Console | None = None,
+    today: date | None = None,
+) -> SynthReport:
     builder = Builder(url, seed=seed, years=years, today=today or date.today(), console=console or Console())
     return builder.build(counties, residents_per_county, demo_password)

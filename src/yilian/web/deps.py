@@ -47,7 +47,9 @@ def _resolve_web_session(request: Request, session: Session) -> bool:
     if not token:
         return False
     state = request.app.state
-    user, web_session = auth_service.resume_web_session(session, token=token, now=state.clock.now(), settings=state.settings)
+    user, web_session = auth_service.resume_web_session(
+        session, token=token, now=state.clock.now(), settings=state.settings
+    )
     request.state.subject = auth_service.subject_of(session, user)
     request.state.user = user
     request.state.csrf_token = web_session.csrf_token
@@ -57,14 +59,19 @@ def _resolve_web_session(request: Request, session: Session) -> bool:
 def check_csrf(request: Request, supplied: str | None) -> None:
     expected = getattr(request.state, "csrf_token", None)
     if not expected or not supplied or not hmac.compare_digest(expected, supplied):
-        raise Forbidden("表单已失效，请刷新页面后重试（CSRF校验失败）", "Form expired, reload and retry (CSRF check failed)")
+        raise Forbidden(
+            "表单已失效，请刷新页面后重试（CSRF校验失败）",
+            "Form expired, reload and retry (CSRF check failed)",
+        )
 
 
 def api_actor(request: Request, session: DbSession) -> Actor:
     """Bearer token for API clients; a browser session also works, with the CSRF header on writes."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = auth_service.user_for_api_token(session, token=header[7:].strip(), now=request.app.state.clock.now())
+        user = auth_service.user_for_api_token(
+            session, token=header[7:].strip(), now=request.app.state.clock.now()
+        )
         request.state.subject = auth_service.subject_of(session, user)
         request.state.user = user
     elif _resolve_web_session(request, session):

@@ -37,31 +37,58 @@ def _safe_next(target: str | None) -> str:
 def login_form(request: Request, next: str = "/") -> Response:
     token = secrets.token_hex(16)
     response = render(request, "login.html", login_csrf=token, next=_safe_next(next), error=None)
-    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
-                        secure=request.app.state.settings.secure_cookies)
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.secure_cookies,
+    )
     return response
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(
-    request: Request, session: DbSession, username: Annotated[str, Form()], password: Annotated[str, Form()],
-    csrf: Annotated[str, Form()], next: Annotated[str, Form()] = "/",
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     state = request.app.state
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie, csrf):
-        return render(request, "login.html", status_code=403, login_csrf=cookie, next=_safe_next(next),
-                      error="表单已失效，请刷新后重试 / Form expired, reload the page")
+        return render(
+            request,
+            "login.html",
+            status_code=403,
+            login_csrf=cookie,
+            next=_safe_next(next),
+            error="表单已失效，请刷新后重试 / Form expired, reload the page",
+        )
     try:
-        result = auth_service.do_login(session, username=username, password=password, now=state.clock.now(),
-                                       settings=state.settings)
+        result = auth_service.do_login(
+            session, username=username, password=password, now=state.clock.now(), settings=state.settings
+        )
     except AppError as error:
         # The page is a normal response, so the request still commits the failure count.
-        return render(request, "login.html", status_code=error.status, login_csrf=cookie, next=_safe_next(next),
-                      error=f"{error.message_zh} / {error.message_en}")
+        return render(
+            request,
+            "login.html",
+            status_code=error.status,
+            login_csrf=cookie,
+            next=_safe_next(next),
+            error=f"{error.message_zh} / {error.message_en}",
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, result.session_token, httponly=True, samesite="lax",
-                        secure=state.settings.secure_cookies)
+    response.set_cookie(
+        SESSION_COOKIE,
+        result.session_token,
+        httponly=True,
+        samesite="lax",
+        secure=state.settings.secure_cookies,
+    )
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
@@ -90,13 +117,19 @@ def home(request: Request, actor: PageActor, session: DbSession) -> Response:
         .group_by(Institution.type)
         .order_by(func.count().desc())
     ).all()
-    residents = session.scalar(select(func.count()).select_from(Resident).where(resident_visibility(subject))) or 0
+    residents = (
+        session.scalar(select(func.count()).select_from(Resident).where(resident_visibility(subject))) or 0
+    )
     year_start = date(today.year, 1, 1)
     in_region = select(Institution.id).where(Institution.region_code.between(*region_range))
-    visits = session.scalar(
-        select(func.count()).select_from(Encounter)
-        .where(Encounter.institution_id.in_(in_region), Encounter.start_date >= year_start)
-    ) or 0
+    visits = (
+        session.scalar(
+            select(func.count())
+            .select_from(Encounter)
+            .where(Encounter.institution_id.in_(in_region), Encounter.start_date >= year_start)
+        )
+        or 0
+    )
     series = encounters_repository.monthly_volume(
         session, region_range=region_range, start=date(today.year - 1, today.month, 1), end=today
     )
@@ -107,5 +140,16 @@ def home(request: Request, actor: PageActor, session: DbSession) -> Response:
     total = sum(c for _, _, c in series) or 1
     shares = {t: sum(chart[t]) / total for t in tiers}
     division = registry_repository.division(session, region)
-    return render(request, "home.html", division=division, by_type=by_type, institutions=sum(c for _, c in by_type),
-                  residents=residents, visits=visits, months=months, chart=chart, shares=shares, year=today.year)
+    return render(
+        request,
+        "home.html",
+        division=division,
+        by_type=by_type,
+        institutions=sum(c for _, c in by_type),
+        residents=residents,
+        visits=visits,
+        months=months,
+        chart=chart,
+        shares=shares,
+        year=today.year,
+    )

@@ -1,0 +1,107 @@
+"""End to end in Debian's Chromium: log in, search a resident, open the resident page."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import uvicorn
+from rich.console import Console
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yilian.app import create_app
+from yilian.config import Settings
+from yilian.kit.db import make_engine
+from yilian.kit.migrate import upgrade
+from yilian.models import Resident, User
+from yilian.synth.build import build_synthetic_region
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "Demo-Pass-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'live.db'}"
+    upgrade(url)
+    build_synthetic_region(
+        url,
+        residents_per_county=600,
+        seed=3,
+        demo_password=PASSWORD,
+        console=Console(quiet=True),
+        today=date.today(),
+    )
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(database_url=url)), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", url
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_family_doctor_logs_in_searches_and_opens_a_resident(
+    live_server: tuple[str, str], tmp_path: Path
+) -> None:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: scripts/test installs it (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    base, url = live_server
+    engine = make_engine(url)
+    with Session(engine) as session:
+        grid_ids = session.scalars(
+            select(Resident.grid_id).join(User, User.resident_id == Resident.id).where(User.username == "jm1")
+        ).all()
+        resident = session.scalar(
+            select(Resident).where(Resident.grid_id.in_(grid_ids)).order_by(Resident.id)
+        )
+        assert resident is not None
+    engine.dispose()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        page = browser.new_page(locale="zh-CN")
+        page.goto(f"{base}/residents")
+        expect(page).to_have_url(re.compile(r"/login"))
+        page.get_by_label("用户名").fill("jtys1")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.get_by_label("查询条件").fill(resident.name)
+        page.get_by_role("button", name="查询").click()
+        masked = resident.id_number[:6] + "********" + resident.id_number[-4:]
+        expect(page.get_by_role("cell", name=masked).first).to_be_visible()
+        page.get_by_role("link", name=resident.name).first.click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(resident.name)
+        expect(page.get_by_test_id("id-number")).to_have_text(resident.id_number)
+        page.screenshot(path=str(tmp_path / "resident.png"), full_page=True)
+        browser.close()
