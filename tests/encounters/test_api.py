@@ -117,3 +117,40 @@ def test_recording_at_another_institution_is_refused(client: TestClient, session
         "fund_paid": "20",
     }
     assert client.post("/api/encounters", json=body, headers=bearer(session, gp)).status_code == 403
+
+
+def test_summary_counted_on_recording_equals_the_rebuilt_summary(
+    client: TestClient, session: Session
+) -> None:
+    from datetime import date
+
+    from yilian.encounters.repository import refresh_visit_summary
+    from yilian.models import VisitSummary
+
+    world = build_world(session)
+    gp = create_user(session, role=roles.DOCTOR, institution_id=world.township_a.id)
+    headers = bearer(session, gp)
+    for day, cost in (("2026-11-02", "30.00"), ("2026-11-05", "45.50"), ("2026-10-30", "12.00")):
+        body = {
+            "resident_id": world.resident_a.id,
+            "institution_id": world.township_a.id,
+            "kind": "outpatient",
+            "start_date": day,
+            "diagnoses": ["J06.900"],
+            "total_cost": cost,
+            "fund_paid": "10.00",
+        }
+        assert client.post("/api/encounters", json=body, headers=headers).status_code == 201
+
+    def summary() -> list[tuple[object, ...]]:
+        rows = session.execute(
+            select(
+                VisitSummary.month, VisitSummary.visits, VisitSummary.total_fen, VisitSummary.fund_fen
+            ).order_by(VisitSummary.month)
+        )
+        return [tuple(r) for r in rows]
+
+    counted = summary()
+    assert counted == [("2026-10", 1, 1200, 1000), ("2026-11", 2, 7550, 2000)]
+    refresh_visit_summary(session, start=date(2026, 10, 1), end=date(2026, 11, 30))
+    assert summary() == counted

@@ -13,6 +13,7 @@ from tests.auth.test_web_login import login
 from tests.conftest import drain_audit
 from tests.factories.auth import PASSWORD
 from tests.factories.world import build_world
+from yilian.encounters.repository import refresh_visit_summary
 from yilian.kit.audit import AuditWriter
 from yilian.models import AuditLog, Encounter
 
@@ -42,7 +43,9 @@ def test_home_counts_the_county(client: TestClient, session: Session) -> None:
         ]
     )
     session.flush()
+    refresh_visit_summary(session, start=date(2026, 1, 1), end=date(2026, 11, 30))
     login(client, world.commission.username, PASSWORD)
+
     page = client.get("/").text
     assert re.search(r'data-testid="institutions">4<', page)
     assert re.search(r'data-testid="residents">2<', page)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from yilian.kit.sql import year_month
-from yilian.models import ConsortiumMember, Encounter, EncounterDiagnosis, Institution
+from yilian.models import ConsortiumMember, Encounter, EncounterDiagnosis, Institution, Resident, VisitSummary
 
 
 def of_resident(session: Session, resident_id: int, limit: int = 200) -> list[tuple[Encounter, str]]:
@@ -52,26 +54,106 @@ def is_member_of_consortium_in_county(session: Session, institution_id: int, cou
 def monthly_volume(
     session: Session, *, region_range: tuple[str, str], start: date, end: date
 ) -> list[tuple[str, str, int]]:
-    """(month, tier, visits) for residents' care, tier = 基层 / 县级 / 县外. One grouped query."""
+    """(month, tier, visits) of the region's residents, tier = 基层 / 县级 / 县外, from the summary."""
     tier = case(
-        (Encounter.out_of_county.is_(True), "县外"),
+        (VisitSummary.out_of_county.is_(True), "县外"),
         (Institution.is_grassroots.is_(True), "基层"),
         else_="县级",
     )
-    month = year_month(Encounter.start_date)
     rows = session.execute(
-        select(month, tier, func.count())
-        .select_from(Encounter)
-        .join(Institution, Institution.id == Encounter.institution_id)
-        .where(Encounter.start_date >= start, Encounter.start_date < end)
-        .where(Encounter.resident_id.in_(_residents_in(region_range)))
-        .group_by(month, tier)
-        .order_by(month)
+        select(VisitSummary.month, tier, func.sum(VisitSummary.visits))
+        .join(Institution, Institution.id == VisitSummary.institution_id)
+        .where(
+            VisitSummary.resident_region_code.between(*region_range),
+            VisitSummary.month >= f"{start:%Y-%m}",
+            VisitSummary.month <= f"{end:%Y-%m}",
+        )
+        .group_by(VisitSummary.month, tier)
+        .order_by(VisitSummary.month)
     )
-    return [(m, t, c) for m, t, c in rows]
+    return [(m, t, int(c)) for m, t, c in rows]
 
 
-def _residents_in(region_range: tuple[str, str]):  # type: ignore[no-untyped-def]
-    from yilian.models import Resident
+def visits_at_institutions(session: Session, *, region_range: tuple[str, str], since: date) -> int:
+    """Visits at the region's institutions since a month's start (whoever the patient)."""
+    in_region = select(Institution.id).where(Institution.region_code.between(*region_range))
+    total = session.scalar(
+        select(func.sum(VisitSummary.visits)).where(
+            VisitSummary.institution_id.in_(in_region), VisitSummary.month >= f"{since:%Y-%m}"
+        )
+    )
+    return int(total or 0)
 
-    return select(Resident.id).where(Resident.region_code.between(*region_range))
+
+def refresh_visit_summary(session: Session, *, start: date, end: date) -> None:
+    """Rebuild the summary for whole months from start to end: one DELETE and one INSERT … SELECT."""
+    first = date(start.year, start.month, 1)
+    after = date(end.year + end.month // 12, end.month % 12 + 1, 1)
+    session.execute(
+        delete(VisitSummary).where(
+            VisitSummary.month >= f"{first:%Y-%m}", VisitSummary.month < f"{after:%Y-%m}"
+        )
+    )
+    month = year_month(Encounter.start_date)
+    grouped = (
+        select(
+            month,
+            Encounter.institution_id,
+            Resident.region_code,
+            Encounter.kind,
+            Encounter.out_of_county,
+            func.count(),
+            func.sum(Encounter.total_fen),
+            func.sum(Encounter.fund_fen),
+        )
+        .join(Resident, Resident.id == Encounter.resident_id)
+        .where(Encounter.start_date >= first, Encounter.start_date < after)
+        .group_by(
+            month, Encounter.institution_id, Resident.region_code, Encounter.kind, Encounter.out_of_county
+        )
+    )
+    columns = [
+        "month",
+        "institution_id",
+        "resident_region_code",
+        "kind",
+        "out_of_county",
+        "visits",
+        "total_fen",
+        "fund_fen",
+    ]
+    session.execute(insert(VisitSummary).from_select(columns, grouped))
+
+
+def count_visit(session: Session, *, encounter: Encounter, resident_region_code: str) -> None:
+    """Add one encounter to its summary row (an upsert, safe under concurrent recording)."""
+    values = {
+        "month": f"{encounter.start_date:%Y-%m}",
+        "institution_id": encounter.institution_id,
+        "resident_region_code": resident_region_code,
+        "kind": encounter.kind,
+        "out_of_county": encounter.out_of_county,
+        "visits": 1,
+        "total_fen": encounter.total_fen,
+        "fund_fen": encounter.fund_fen,
+    }
+    dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    statement = dialect_insert(VisitSummary).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["month", "institution_id", "resident_region_code", "kind", "out_of_county"],
+        set_={
+            "visits": VisitSummary.visits + 1,
+            "total_fen": VisitSummary.total_fen + encounter.total_fen,
+            "fund_fen": VisitSummary.fund_fen + encounter.fund_fen,
+        },
+    )
+    session.execute(statement)
+
+
+def month_span_of(session: Session, *, resident_id: int) -> tuple[date | None, date | None]:
+    first, last = session.execute(
+        select(func.min(Encounter.start_date), func.max(Encounter.start_date)).where(
+            Encounter.resident_id == resident_id
+        )
+    ).one()
+    return first, last

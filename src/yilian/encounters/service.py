@@ -71,6 +71,7 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
         for i, c in enumerate(data.diagnoses)
     )
     session.flush()
+    repository.count_visit(session, encounter=encounter, resident_region_code=resident.region_code)
     actor.record_change(
         session, action="create", entity="encounter", entity_id=encounter.id, resident_id=resident.id
     )

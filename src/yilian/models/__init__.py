@@ -2,7 +2,7 @@
 
 from yilian.models.audit import AuditLog
 from yilian.models.consortium import Consortium, ConsortiumMember, Grid
-from yilian.models.encounter import Encounter, EncounterDiagnosis
+from yilian.models.encounter import Encounter, EncounterDiagnosis, VisitSummary
 from yilian.models.institution import AdminDivision, Department, Institution
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.staff import Posting, Staff
@@ -26,5 +26,6 @@ __all__ = [
     "Staff",
     "User",
     "UserGrid",
+    "VisitSummary",
     "WebSession",
 ]

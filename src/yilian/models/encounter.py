@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yilian.kit.db import Base
@@ -41,3 +41,27 @@ class EncounterDiagnosis(Base):
     )
     seq: Mapped[int] = mapped_column(primary_key=True)
     icd10_code: Mapped[str] = mapped_column(String(16), index=True)
+
+
+class VisitSummary(Base):
+    """Visits and money per month, institution and residents' county: what dashboards read.
+
+    Kept exact: recording an encounter increments its row; bulk loads and merges rebuild the
+    months they touch with one INSERT … SELECT … GROUP BY.
+    """
+
+    __tablename__ = "visit_summary"
+    __table_args__ = (
+        UniqueConstraint("month", "institution_id", "resident_region_code", "kind", "out_of_county"),
+        Index("ix_visit_summary_region_month", "resident_region_code", "month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    resident_region_code: Mapped[str] = mapped_column(String(6))
+    kind: Mapped[str] = mapped_column(String(12))
+    out_of_county: Mapped[bool]
+    visits: Mapped[int] = mapped_column(BigInteger)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    fund_fen: Mapped[int] = mapped_column(BigInteger)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
+from yilian.encounters import repository as encounters_repository
 from yilian.kit.errors import AppError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.masking import mask_id_number, mask_phone
 from yilian.kit.tabular import read_rows
@@ -223,7 +224,11 @@ def do_merge_residents(
         "grid_id": merged.grid_id,
         "health_card_no": merged.health_card_no,
     }
+    first, last = encounters_repository.month_span_of(session, resident_id=merged.id)
     moved = repository.move_encounters(session, from_resident_id=merged.id, to_resident_id=survivor.id)
+    if first is not None and last is not None and merged.region_code != survivor.region_code:
+        # The moved visits now count for the survivor's county.
+        encounters_repository.refresh_visit_summary(session, start=first, end=last)
     repository.move_accounts(session, from_resident_id=merged.id, to_resident_id=survivor.id)
     merged.status = "merged"
     merged.merged_into_id = survivor.id

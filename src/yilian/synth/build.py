@@ -614,6 +614,8 @@ class Builder:
             self.report.residents += len(residents)
             self.report.encounters += len(encounters)
             self.report.diagnoses += len(diagnoses)
+            # Commit per chunk: one multi-GB transaction makes SQLite's WAL (and every page lookup) slow.
+            loader.commit()
             progress.advance(task, len(residents))
             for rows in (residents, households, encounters, diagnoses):
                 rows.clear()
@@ -847,6 +849,7 @@ class Builder:
         )
         loader.commit()
         loader.close()
+        self.summarise_visits(progress_console=self.console)
         loader.reset_sequences(
             [
                 "institution",
@@ -865,6 +868,19 @@ class Builder:
         self.report.logins = self.demo_accounts(chosen, accounts, demo_password)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    def summarise_visits(self, progress_console: Console) -> None:
+        """Dashboards read the monthly summary: build it once, set-based, after the load."""
+        from sqlalchemy.orm import Session
+
+        from yilian.encounters.repository import refresh_visit_summary
+
+        with (
+            progress_console.status("汇总月度就诊 / summarising visits by month"),
+            Session(self.engine) as session,
+        ):
+            refresh_visit_summary(session, start=self.period_start, end=self.today)
+            session.commit()
 
     def demo_accounts(
         self, chosen: list[tuple[str, str]], accounts: list[CountyAccounts], demo_password: str | None

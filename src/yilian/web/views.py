@@ -15,7 +15,7 @@ from yilian.auth import service as auth_service
 from yilian.auth.scoping import resident_visibility
 from yilian.encounters import repository as encounters_repository
 from yilian.kit.errors import AppError
-from yilian.models import Encounter, Institution, Resident
+from yilian.models import Institution, Resident
 from yilian.registry import repository as registry_repository
 from yilian.registry import service as registry_service
 from yilian.registry.views import router as registry_pages
@@ -102,6 +102,12 @@ def logout(request: Request, actor: PageActor, session: DbSession, csrf: Annotat
     return response
 
 
+def last_months(today: date, count: int) -> list[str]:
+    """'YYYY-MM' of the last `count` months, oldest first, ending with today's month."""
+    index = today.year * 12 + today.month - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - count + 1, index + 1)]
+
+
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: PageActor, session: DbSession) -> Response:
     """The county at a glance: institutions, residents, visits this year, monthly visits by tier."""
@@ -120,20 +126,13 @@ def home(request: Request, actor: PageActor, session: DbSession) -> Response:
     residents = (
         session.scalar(select(func.count()).select_from(Resident).where(resident_visibility(subject))) or 0
     )
-    year_start = date(today.year, 1, 1)
-    in_region = select(Institution.id).where(Institution.region_code.between(*region_range))
-    visits = (
-        session.scalar(
-            select(func.count())
-            .select_from(Encounter)
-            .where(Encounter.institution_id.in_(in_region), Encounter.start_date >= year_start)
-        )
-        or 0
+    visits = encounters_repository.visits_at_institutions(
+        session, region_range=region_range, since=date(today.year, 1, 1)
     )
+    months = last_months(today, 12)
     series = encounters_repository.monthly_volume(
-        session, region_range=region_range, start=date(today.year - 1, today.month, 1), end=today
+        session, region_range=region_range, start=date.fromisoformat(months[0] + "-01"), end=today
     )
-    months = sorted({m for m, _, _ in series})
     tiers = ["基层", "县级", "县外"]
     counts = {(m, t): c for m, t, c in series}
     chart = {t: [counts.get((m, t), 0) for m in months] for t in tiers}
