@@ -277,3 +277,47 @@ def test_excel_import_reads_the_first_sheet(client: TestClient, session: Session
     )
     assert response.status_code == 200, response.text
     assert response.json()["created"] == 1
+
+
+def test_export_masks_neutralises_formulas_and_is_audited(
+    client: TestClient, session: Session, audit: AuditWriter
+) -> None:
+    import csv
+    import io
+
+    world = build_world(session)
+    world.resident_a.address = '=HYPERLINK("http://evil")'
+    session.flush()
+    response = client.get(
+        "/api/residents/export",
+        params={"q": "张", "format": "csv"},
+        headers=bearer(session, world.consortium_admin),
+    )
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["姓名", "性别", "年龄", "身份证号"]
+    name, sex, age, id_number, phone, grid, address, status = rows[1]
+    assert (name, sex, age) == ("张桂兰", "女", "66")
+    assert id_number == world.resident_a.id_number[:6] + "********" + world.resident_a.id_number[-4:]
+    assert phone == "139****5678" and address.startswith("'=")
+    assert drain_audit(audit, session) == 1
+    assert (
+        session.scalar(select(AuditLog.action).where(AuditLog.resident_id == world.resident_a.id)) == "export"
+    )
+
+
+def test_excel_export_opens_with_openpyxl(client: TestClient, session: Session) -> None:
+    import io
+
+    import openpyxl
+
+    world = build_world(session)
+    response = client.get(
+        "/api/residents/export", params={"q": "李"}, headers=bearer(session, world.insurance)
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    assert sheet is not None
+    values = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert (
+        values[1][0] == "李建国" and values[1][3] == world.resident_b.id_number
+    )  # insurance sees full numbers

@@ -15,7 +15,7 @@ from tests.factories.auth import PASSWORD
 from tests.factories.world import build_world
 from yilian.encounters.repository import refresh_visit_summary
 from yilian.kit.audit import AuditWriter
-from yilian.models import AuditLog, Encounter
+from yilian.models import AuditLog, Encounter, EncounterDiagnosis
 
 
 def test_home_counts_the_county(client: TestClient, session: Session) -> None:
@@ -58,13 +58,29 @@ def test_search_page_masks_and_resident_page_audits(
     client: TestClient, session: Session, audit: AuditWriter
 ) -> None:
     world = build_world(session)
+    visit = Encounter(
+        resident_id=world.resident_a.id,
+        institution_id=world.township_a.id,
+        kind="outpatient",
+        start_date=date(2026, 9, 1),
+        end_date=date(2026, 9, 1),
+        total_fen=8650,
+        fund_fen=4758,
+    )
+    session.add(visit)
+    session.flush()
+    session.add(EncounterDiagnosis(encounter_id=visit.id, seq=0, icd10_code="I10.x00"))
+    session.flush()
     login(client, world.family_doctor_a.username, PASSWORD)
     drain_audit(audit, session)
+
     listing = client.get("/residents", params={"q": "张"}).text
     masked = world.resident_a.id_number[:6] + "********" + world.resident_a.id_number[-4:]
     assert masked in listing and world.resident_a.id_number not in listing
     record = client.get(f"/residents/{world.resident_a.id}")
     assert record.status_code == 200 and world.resident_a.id_number in record.text
+    assert "高血压（I10.x00）" in record.text and "86.50" in record.text
+
     denied = client.get(f"/residents/{world.resident_b.id}")
     assert denied.status_code == 404 and "无权" in denied.text
     drain_audit(audit, session)

@@ -14,7 +14,7 @@ from yilian.auth.context import Actor
 from yilian.encounters import repository as encounters_repository
 from yilian.kit.errors import AppError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.masking import mask_id_number, mask_phone
-from yilian.kit.tabular import read_rows
+from yilian.kit.tabular import read_rows, write_csv, write_xlsx
 from yilian.models import Grid, Resident, ResidentMerge
 from yilian.registry import repository as registry_repository
 from yilian.residents import repository
@@ -378,3 +378,42 @@ def _parse_import_row(
         "created_at": now,
         "updated_at": now,
     }
+
+
+EXPORT_LIMIT = 10_000
+EXPORT_HEADER = ["姓名", "性别", "年龄", "身份证号", "电话", "网格", "住址", "状态"]
+
+
+def export_residents(session: Session, *, actor: Actor, query: str, file_format: str) -> bytes:
+    """Residents matching the query, masked unless the role needs full numbers; every row audited."""
+    total, rows = repository.search_page(session, actor.subject, query, offset=0, limit=EXPORT_LIMIT)
+    if total > EXPORT_LIMIT:
+        raise ValidationFailed.one(
+            "q",
+            f"导出结果超过{EXPORT_LIMIT}条，请缩小查询范围",
+            f"more than {EXPORT_LIMIT} rows; narrow the query",
+        )
+    full = actor.subject.may(roles.FULL_IDENTIFIERS_IN_LISTS)
+    today = actor.clock.now().date()
+    table = [
+        [
+            r.name,
+            "男" if r.sex == "M" else "女",
+            age_on(r.birth_date, today),
+            r.id_number if full else mask_id_number(r.id_number),
+            (r.phone or "") if full else mask_phone(r.phone),
+            grid_name or "",
+            r.address or "",
+            "已合并" if r.status == "merged" else "正常",
+        ]
+        for r, grid_name in rows
+    ]
+    actor.record_read(
+        entity="resident",
+        resident_ids=[r.id for r, _ in rows],
+        action="export",
+        detail=f"q={query} format={file_format}",
+    )
+    return (
+        write_csv(EXPORT_HEADER, table) if file_format == "csv" else write_xlsx(EXPORT_HEADER, table, "居民")
+    )
