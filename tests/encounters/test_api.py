@@ -154,3 +154,20 @@ def test_summary_counted_on_recording_equals_the_rebuilt_summary(
     assert counted == [("2026-10", 1, 1200, 1000), ("2026-11", 2, 7550, 2000)]
     refresh_visit_summary(session, start=date(2026, 10, 1), end=date(2026, 11, 30))
     assert summary() == counted
+
+
+def test_unknown_institution_is_named(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    gp = create_user(session, role=roles.DOCTOR, institution_id=world.township_a.id)
+    body = {
+        "resident_id": world.resident_a.id,
+        "institution_id": 987654,
+        "kind": "outpatient",
+        "start_date": "2026-11-20",
+        "diagnoses": ["J06.900"],
+        "total_cost": "50",
+        "fund_paid": "20",
+    }
+    response = client.post("/api/encounters", json=body, headers=bearer(session, gp))
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0]["field"] == "institution_id"

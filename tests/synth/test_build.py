@@ -54,6 +54,16 @@ def test_default_county_shape(fresh_database_url: str) -> None:
         assert 900 <= staff <= 1300
         assert session.scalar(select(func.count()).select_from(Resident)) == 3000
         assert session.scalar(select(func.count()).select_from(Grid)) == 150 + 12
+        rural = (
+            session.scalar(
+                select(func.count())
+                .select_from(Resident)
+                .join(Grid, Grid.id == Resident.grid_id)
+                .where(Grid.clinic_id.is_not(None))
+            )
+            or 0
+        )
+        assert 0.72 <= rural / 3000 <= 0.78
         encounters = session.scalar(select(func.count()).select_from(Encounter)) or 0
         assert 3000 * 2 * 4 <= encounters <= 3000 * 2 * 7  # ≈ 5 visits a resident a year
         grassroots = (

@@ -12,37 +12,31 @@ from sqlalchemy.orm import Session
 from tests.auth.test_web_login import login
 from tests.conftest import drain_audit
 from tests.factories.auth import PASSWORD
+from tests.factories.encounters import create_encounter
 from tests.factories.world import build_world
 from yilian.encounters.repository import refresh_visit_summary
 from yilian.kit.audit import AuditWriter
-from yilian.models import AuditLog, Encounter, EncounterDiagnosis
+from yilian.models import AuditLog
 
 
 def test_home_counts_the_county(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    session.add_all(
-        [
-            Encounter(
-                resident_id=world.resident_a.id,
-                institution_id=world.township_a.id,
-                kind="outpatient",
-                start_date=date(2026, 10, 3),
-                end_date=date(2026, 10, 3),
-                total_fen=5000,
-                fund_fen=2500,
-            ),
-            Encounter(
-                resident_id=world.resident_a.id,
-                institution_id=world.hospital.id,
-                kind="outpatient",
-                start_date=date(2026, 11, 3),
-                end_date=date(2026, 11, 3),
-                total_fen=20000,
-                fund_fen=9000,
-            ),
-        ]
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.township_a,
+        on=date(2026, 10, 3),
+        total_fen=5000,
+        fund_fen=2500,
     )
-    session.flush()
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.hospital,
+        on=date(2026, 11, 3),
+        total_fen=20000,
+        fund_fen=9000,
+    )
     refresh_visit_summary(session, start=date(2026, 1, 1), end=date(2026, 11, 30))
     login(client, world.commission.username, PASSWORD)
 
@@ -58,19 +52,15 @@ def test_search_page_masks_and_resident_page_audits(
     client: TestClient, session: Session, audit: AuditWriter
 ) -> None:
     world = build_world(session)
-    visit = Encounter(
-        resident_id=world.resident_a.id,
-        institution_id=world.township_a.id,
-        kind="outpatient",
-        start_date=date(2026, 9, 1),
-        end_date=date(2026, 9, 1),
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.township_a,
+        on=date(2026, 9, 1),
         total_fen=8650,
         fund_fen=4758,
+        diagnoses=("I10.x00",),
     )
-    session.add(visit)
-    session.flush()
-    session.add(EncounterDiagnosis(encounter_id=visit.id, seq=0, icd10_code="I10.x00"))
-    session.flush()
     login(client, world.family_doctor_a.username, PASSWORD)
     drain_audit(audit, session)
 

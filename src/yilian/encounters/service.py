@@ -35,11 +35,15 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
     subject = actor.subject
     if not subject.may(roles.ENCOUNTER_RECORDERS):
         raise Forbidden("当前角色不能登记就诊", "Your role cannot record encounters")
-    if subject.institution_id != data.institution_id:
-        raise Forbidden("只能登记本机构的就诊", "You can record encounters of your own institution only")
     institution = registry_repository.institution(session, data.institution_id)
     if institution is None:
-        raise ValidationFailed.one("institution_id", "机构不存在", "institution does not exist")
+        raise ValidationFailed.one(
+            "institution_id",
+            f"机构{data.institution_id}不存在",
+            f"institution {data.institution_id} does not exist",
+        )
+    if subject.institution_id != data.institution_id:
+        raise Forbidden("只能登记本机构的就诊", "You can record encounters of your own institution only")
     total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
     rules.check_encounter(
         kind=data.kind,

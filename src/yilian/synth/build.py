@@ -65,6 +65,13 @@ TCM_DEPARTMENTS = [
 ]
 MCH_DEPARTMENTS = ["妇产科", "儿科", "妇女保健科", "儿童保健科", "医学影像科", "检验科"]
 TOWNSHIP_DEPARTMENTS = ["全科", "中医科", "公共卫生科", "康复医学科", "医学影像科", "检验科"]
+# The county-level institutions: code suffix, name, grade, type, departments, staff, staffing mix.
+COUNTY_LEVEL_INSTITUTIONS = [
+    ("H01", "人民医院", "甲等", "综合医院", HOSPITAL_DEPARTMENTS, 380, "hospital"),
+    ("H02", "中医医院", "甲等", "中医医院", TCM_DEPARTMENTS, 150, "hospital"),
+    ("H03", "妇幼保健院", None, "妇幼保健院", MCH_DEPARTMENTS, 70, "hospital"),
+    ("D01", "疾病预防控制中心", None, "疾控中心", [], 25, "township"),
+]
 RURAL_SHARE = 0.75
 CHUNK_RESIDENTS = 5_000
 
@@ -352,52 +359,23 @@ class Builder:
             "hired_on",
         ]
         staff: list[tuple[object, ...]] = []
-        place.people, depts = self.institution(
-            loader,
-            code=f"{code}H01",
-            name=f"{county_name}人民医院",
-            level="二级",
-            grade="甲等",
-            type_="综合医院",
-            region=code,
-            departments=HOSPITAL_DEPARTMENTS,
-        )
-        place.departments[place.people] = depts
-        staff += self.staff_rows(rng, place.people, f"{code}H01", 380, "hospital", code, depts)
-        place.tcm, depts = self.institution(
-            loader,
-            code=f"{code}H02",
-            name=f"{county_name}中医医院",
-            level="二级",
-            grade="甲等",
-            type_="中医医院",
-            region=code,
-            departments=TCM_DEPARTMENTS,
-        )
-        place.departments[place.tcm] = depts
-        staff += self.staff_rows(rng, place.tcm, f"{code}H02", 150, "hospital", code, depts)
-        place.mch, depts = self.institution(
-            loader,
-            code=f"{code}H03",
-            name=f"{county_name}妇幼保健院",
-            level="二级",
-            grade=None,
-            type_="妇幼保健院",
-            region=code,
-            departments=MCH_DEPARTMENTS,
-        )
-        place.departments[place.mch] = depts
-        staff += self.staff_rows(rng, place.mch, f"{code}H03", 70, "hospital", code, depts)
-        cdc, _ = self.institution(
-            loader,
-            code=f"{code}D01",
-            name=f"{county_name}疾病预防控制中心",
-            level="未定级",
-            grade=None,
-            type_="疾控中心",
-            region=code,
-        )
-        staff += self.staff_rows(rng, cdc, f"{code}D01", 25, "township", code, {})
+        county_level = {}
+        for suffix, name, grade, type_, departments, headcount, mix in COUNTY_LEVEL_INSTITUTIONS:
+            level = "未定级" if type_ == "疾控中心" else "二级"
+            institution_id, depts = self.institution(
+                loader,
+                code=f"{code}{suffix}",
+                name=f"{county_name}{name}",
+                level=level,
+                grade=grade,
+                type_=type_,
+                region=code,
+                departments=departments,
+            )
+            place.departments[institution_id] = depts
+            staff += self.staff_rows(rng, institution_id, f"{code}{suffix}", headcount, mix, code, depts)
+            county_level[type_] = institution_id
+        place.people, place.tcm, place.mch = (county_level[t] for t in ("综合医院", "中医医院", "妇幼保健院"))
 
         members: list[tuple[int, str]] = [(place.tcm, "成员"), (place.mch, "成员")]
         town_names = self.place_names(rng, 12, dist.TOWN_SYLLABLES, ("镇", "乡"))
@@ -553,7 +531,12 @@ class Builder:
     ) -> None:
         rural = [g for g in grids if g.rural]
         urban = [g for g in grids if not g.rural]
-        weights = [rng.uniform(0.5, 1.5) for _ in rural] + [rng.uniform(0.8, 1.2) * 2.5 for _ in urban]
+        rural_sizes = [rng.uniform(0.5, 1.5) for _ in rural]
+        urban_sizes = [rng.uniform(0.8, 1.2) for _ in urban]
+        # Village sizes vary; together the villages hold RURAL_SHARE of the people.
+        weights = [w * RURAL_SHARE / sum(rural_sizes) for w in rural_sizes] + [
+            w * (1 - RURAL_SHARE) / sum(urban_sizes) for w in urban_sizes
+        ]
         plan = rural + urban
         counts = [0] * len(plan)
         for i in rng.choices(range(len(plan)), weights=weights, k=total):
