@@ -44,3 +44,24 @@ def _ym_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
 @compiles(year_month, "postgresql")
 def _ym_pg(element: year_month, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+class add_days(FunctionElement[Any]):  # noqa: N801
+    """date + n days: SQLite date(d, '+n days'); PostgreSQL d + n."""
+
+    type = Date()
+    inherit_cache = True
+
+    def __init__(self, value: Any, days: int) -> None:
+        self.days = days
+        super().__init__(value)
+
+
+@compiles(add_days, "sqlite")
+def _add_days_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '{element.days:+d} days')"
+
+
+@compiles(add_days, "postgresql")
+def _add_days_pg(element: add_days, compiler: Any, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} + {element.days}) AS DATE)"

@@ -1,14 +1,44 @@
 """Every ORM table, one module per aggregate. Importing this package registers them all."""
 
 from yilian.models.audit import AuditLog
+from yilian.models.chronic import (
+    ChronicRegister,
+    ChronicVisit,
+    Drug,
+    Prescription,
+    PrescriptionItem,
+    RiskAssessment,
+    RiskRuleSet,
+)
 from yilian.models.consortium import Consortium, ConsortiumMember, Grid
 from yilian.models.encounter import Encounter, EncounterDiagnosis, VisitSummary
+from yilian.models.family_doctor import (
+    Contract,
+    FamilyDoctorTeam,
+    FeeRule,
+    ServicePackage,
+    TeamGrid,
+    TeamMember,
+)
 from yilian.models.institution import AdminDivision, Department, Institution
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "ChronicRegister",
+    "ChronicVisit",
+    "Contract",
+    "Drug",
+    "FamilyDoctorTeam",
+    "FeeRule",
+    "Prescription",
+    "PrescriptionItem",
+    "RiskAssessment",
+    "RiskRuleSet",
+    "ServicePackage",
+    "TeamGrid",
+    "TeamMember",
     "AdminDivision",
     "ApiToken",
     "AuditLog",

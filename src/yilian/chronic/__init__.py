@@ -1,0 +1,1 @@
+"""Chronic-disease management (医防融合): registers, visits, risk colours, follow-up plans, long prescriptions."""

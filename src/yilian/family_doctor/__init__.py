@@ -1,0 +1,1 @@
+"""Family-doctor teams, service packages, contracts and the signing-fee distribution."""

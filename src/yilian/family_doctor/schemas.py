@@ -1,0 +1,124 @@
+"""Pydantic shapes of teams, packages, contracts and fee distribution."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, Field
+
+
+class MemberIn(BaseModel):
+    staff_id: int
+    role: str
+
+
+class TeamIn(BaseModel):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=64)
+    consortium_id: int
+    institution_id: int
+    members: list[MemberIn]
+    grid_ids: list[int] = []
+
+
+class TeamOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    institution_id: int
+    members: list[dict[str, object]]
+    grid_ids: list[int]
+
+
+class PackageIn(BaseModel):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=64)
+    category: str
+    contents: str = ""
+    price: Decimal = Field(ge=0, decimal_places=2)
+    insurance_share: Decimal = Field(description="percent, e.g. 40 for 40 %")
+    public_share: Decimal = Field(description="percent paid from public-health funds")
+    valid_from: date
+    valid_to: date | None = None
+
+
+class PackageOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    category: str
+    contents: str
+    price: str
+    insurance_share: str
+    public_share: str
+    resident_pays: str
+    valid_from: date
+    valid_to: date | None
+
+
+class ContractIn(BaseModel):
+    resident_id: int
+    team_id: int
+    package_id: int
+    start_on: date | None = None
+    months: int = 12
+
+
+class ContractOut(BaseModel):
+    id: int
+    resident_id: int
+    team_id: int
+    team_name: str
+    package_id: int
+    package_name: str
+    start_on: date
+    end_on: date
+    fee: str
+    status: str
+    ended_on: date | None
+    end_reason: str | None
+    previous_contract_id: int | None
+
+
+class RenewIn(BaseModel):
+    months: int = 12
+    package_id: int | None = None
+
+
+class ChangeTeamIn(BaseModel):
+    team_id: int
+    reason: str = Field(min_length=2, max_length=200)
+
+
+class TerminateIn(BaseModel):
+    reason: str = Field(min_length=2, max_length=200)
+
+
+class FeeRuleIn(BaseModel):
+    team_share: Decimal = Field(description="percent of signing fees to the team, ≥ 70")
+    role_weights: dict[str, int]
+    base: Decimal = Decimal("0.4")
+    work: Decimal = Decimal("0.4")
+    quality: Decimal = Decimal("0.2")
+
+
+class DistributionRow(BaseModel):
+    team_id: int
+    team_name: str
+    staff_id: int | None
+    staff_name: str
+    role: str
+    services: int
+    controlled_patients: int
+    amount: str
+
+
+class Distribution(BaseModel):
+    start: date
+    end: date
+    team_share: str
+    fees: str
+    team_pool: str
+    institutions: str
+    rows: list[DistributionRow]
