@@ -75,12 +75,14 @@ def create_app(
     app.state.clock = clock or SystemClock()
 
     from yilian.auth.api import router as auth_api
+    from yilian.chronic.api import router as chronic_api
     from yilian.encounters.api import router as encounters_api
+    from yilian.family_doctor.api import router as family_doctor_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
     from yilian.web.views import router as pages
 
-    for router in (auth_api, registry_api, residents_api, encounters_api, pages):
+    for router in (auth_api, registry_api, residents_api, encounters_api, family_doctor_api, chronic_api, pages):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 from decimal import Decimal
-from typing import Any
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy.orm import Session
 

@@ -1,0 +1,41 @@
+"""JSON endpoints of chronic care."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from yilian.chronic import service
+from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkItem
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/api", tags=["chronic care"])
+
+
+@router.post("/chronic/visits", response_model=ChronicRecord, status_code=201)
+def record_visit(data: VisitIn, actor: ApiActor, session: DbSession) -> ChronicRecord:
+    return service.do_record_visit(session, actor=actor, data=data)
+
+
+@router.get("/residents/{resident_id}/chronic", response_model=ChronicRecord)
+def record(resident_id: int, actor: ApiActor, session: DbSession) -> ChronicRecord:
+    return service.read_record(session, actor=actor, resident_id=resident_id)
+
+
+@router.get("/chronic/worklist/{kind}", response_model=list[WorkItem])
+def worklist(kind: str, actor: ApiActor, session: DbSession) -> list[WorkItem]:
+    return service.worklist(session, actor=actor, kind=kind)
+
+
+@router.get("/chronic/figures", response_model=Figures)
+def figures(actor: ApiActor, session: DbSession) -> Figures:
+    return service.figures(session, actor=actor)
+
+
+@router.post("/chronic/assess")
+def assess(actor: ApiActor, session: DbSession) -> dict[str, int]:
+    return service.do_assess_county(session, actor=actor)
+
+
+@router.post("/prescriptions", response_model=PrescriptionOut, status_code=201)
+def prescribe(data: PrescriptionIn, actor: ApiActor, session: DbSession) -> PrescriptionOut:
+    return service.do_prescribe(session, actor=actor, data=data)

@@ -1,0 +1,151 @@
+"""Queries of chronic care: registers, visits, work lists, figures. Lists start from readable residents."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy.orm import Session
+
+from yilian.auth.rules import Subject
+from yilian.auth.scoping import resident_visibility
+from yilian.chronic import rules
+from yilian.chronic.assessment import _code_in
+from yilian.models import (
+    ChronicRegister,
+    ChronicVisit,
+    Contract,
+    Drug,
+    Encounter,
+    EncounterDiagnosis,
+    Grid,
+    Resident,
+    RiskAssessment,
+)
+
+
+def refresh_registers_from_diagnoses(session: Session) -> int:
+    """Put everyone with a 三高 diagnosis on its register (set-based; existing entries are kept)."""
+    added = 0
+    for disease, prefixes in rules.REGISTER_ICD_PREFIXES.items():
+        already = exists().where(ChronicRegister.resident_id == Encounter.resident_id, ChronicRegister.disease == disease)
+        first_seen = (
+            select(Encounter.resident_id, func.min(Encounter.start_date))
+            .join(EncounterDiagnosis, EncounterDiagnosis.encounter_id == Encounter.id)
+            .where(_code_in(EncounterDiagnosis.icd10_code, prefixes), ~already)
+            .group_by(Encounter.resident_id)
+        )
+        sub = first_seen.subquery()
+        result = session.execute(insert(ChronicRegister).from_select(
+            ["resident_id", "disease", "source", "registered_on"],
+            select(sub.c.resident_id, _literal(disease), _literal("diagnosis"), sub.c[1]),
+        ))
+        added += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return added
+
+
+def _literal(value: str) -> Any:
+    from sqlalchemy import literal
+
+    return literal(value)
+
+
+def registers_of(session: Session, resident_id: int) -> list[ChronicRegister]:
+    return list(session.scalars(select(ChronicRegister).where(ChronicRegister.resident_id == resident_id)
+                                .order_by(ChronicRegister.disease)))
+
+
+def register(session: Session, resident_id: int, disease: str) -> ChronicRegister | None:
+    return session.scalar(select(ChronicRegister).where(ChronicRegister.resident_id == resident_id,
+                                                        ChronicRegister.disease == disease))
+
+
+def latest_explanations(session: Session, resident_id: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    rows = session.execute(select(RiskAssessment.disease, RiskAssessment.explanation)
+                           .where(RiskAssessment.resident_id == resident_id).order_by(RiskAssessment.id))
+    for disease, explanation in rows:
+        out[disease] = explanation
+    return out
+
+
+def visits_of(session: Session, resident_id: int, limit: int = 100) -> list[ChronicVisit]:
+    return list(session.scalars(select(ChronicVisit).where(ChronicVisit.resident_id == resident_id)
+                                .order_by(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc()).limit(limit)))
+
+
+def _active_on(day: date) -> Any:
+    return exists().where(Contract.resident_id == Resident.id, Contract.status == "active", Contract.start_on <= day,
+                          Contract.end_on >= day)
+
+
+def worklist(session: Session, subject: Subject, *, kind: str, today: date, limit: int = 200) -> list[Any]:
+    """unsigned: on a register or screened positive, not signed (应签尽签); overdue: follow-up past due; red."""
+    columns = (Resident.id, Resident.name, Resident.birth_date, Grid.name, ChronicRegister.disease,
+               ChronicRegister.colour, ChronicRegister.next_due_on)
+    statement = (
+        select(*columns)
+        .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
+        .outerjoin(Grid, Grid.id == Resident.grid_id)
+        .where(resident_visibility(subject), Resident.status == "active")
+    )
+    if kind == "unsigned":
+        statement = statement.where(~_active_on(today)).order_by(ChronicRegister.registered_on.desc(), Resident.id)
+    elif kind == "overdue":
+        statement = statement.where(ChronicRegister.next_due_on < today).order_by(ChronicRegister.next_due_on,
+                                                                                  Resident.id)
+    else:
+        statement = statement.where(ChronicRegister.colour == "red").order_by(ChronicRegister.next_due_on, Resident.id)
+    return list(session.execute(statement.limit(limit)))
+
+
+def count_worklist(session: Session, subject: Subject, *, kind: str, today: date) -> int:
+    statement = (select(func.count()).select_from(Resident)
+                 .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
+                 .where(resident_visibility(subject), Resident.status == "active"))
+    if kind == "unsigned":
+        statement = statement.where(~_active_on(today))
+    elif kind == "overdue":
+        statement = statement.where(ChronicRegister.next_due_on < today)
+    else:
+        statement = statement.where(ChronicRegister.colour == "red")
+    return session.scalar(statement) or 0
+
+
+def figures(session: Session, subject: Subject, *, today: date, key_age_cutoff: date) -> dict[str, Any]:
+    """Signing rate, key-population signing, registered, on-time, controlled, colours — grouped queries."""
+    visible = resident_visibility(subject)
+    active = and_(visible, Resident.status == "active")
+    residents, signed = session.execute(
+        select(func.count(), func.sum(func.cast(_active_on(today), _int())))
+        .select_from(Resident).where(active)
+    ).one()
+    key = or_(Resident.birth_date <= key_age_cutoff, exists().where(ChronicRegister.resident_id == Resident.id))
+    key_total, key_signed = session.execute(
+        select(func.count(), func.sum(func.cast(_active_on(today), _int()))).select_from(Resident).where(active, key)
+    ).one()
+    per_disease = session.execute(
+        select(
+            ChronicRegister.disease,
+            ChronicRegister.colour,
+            func.count(),
+            func.sum(func.cast(ChronicRegister.next_due_on >= today, _int())),
+            func.sum(func.cast(ChronicRegister.controlled.is_(True), _int())),
+        )
+        .join(Resident, Resident.id == ChronicRegister.resident_id)
+        .where(active)
+        .group_by(ChronicRegister.disease, ChronicRegister.colour)
+    ).all()
+    return {"residents": int(residents or 0), "signed": int(signed or 0), "key": int(key_total or 0),
+            "key_signed": int(key_signed or 0), "per_disease": per_disease}
+
+
+def _int() -> Any:
+    from sqlalchemy import Integer
+
+    return Integer
+
+
+def drug(session: Session, drug_id: int) -> Drug | None:
+    return session.get(Drug, drug_id)

@@ -1,0 +1,112 @@
+"""JSON endpoints of family-doctor contracting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Query, Response, UploadFile
+
+from yilian.family_doctor import repository, service
+from yilian.family_doctor.schemas import (
+    ChangeTeamIn,
+    ContractIn,
+    ContractOut,
+    Distribution,
+    FeeRuleIn,
+    PackageIn,
+    PackageOut,
+    RenewIn,
+    TeamIn,
+    TeamOut,
+    TerminateIn,
+)
+from yilian.residents.service import access_resident
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/api", tags=["family doctor"])
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(content: bytes, filename: str) -> Response:
+    return Response(content, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"})
+
+
+@router.get("/teams", response_model=list[TeamOut])
+def teams(actor: ApiActor, session: DbSession) -> list[TeamOut]:
+    return service.team_out(session, list(session.scalars(repository.readable_teams(actor.subject))))
+
+
+@router.post("/teams", response_model=TeamOut, status_code=201)
+def create_team(data: TeamIn, actor: ApiActor, session: DbSession) -> TeamOut:
+    return service.team_out(session, [service.do_create_team(session, actor=actor, data=data)])[0]
+
+
+@router.get("/packages", response_model=list[PackageOut])
+def packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
+    consortium_id = actor.subject.consortium_id
+    if consortium_id is None:
+        teams = list(session.scalars(repository.readable_teams(actor.subject).limit(1)))
+        consortium_id = teams[0].consortium_id if teams else None
+    return [service.package_out(p) for p in repository.packages_of(session, consortium_id)] if consortium_id else []
+
+
+@router.post("/packages", response_model=PackageOut, status_code=201)
+def save_package(data: PackageIn, actor: ApiActor, session: DbSession) -> PackageOut:
+    return service.package_out(service.do_save_package(session, actor=actor, data=data))
+
+
+@router.get("/packages/export")
+def export_packages(actor: ApiActor, session: DbSession) -> Response:
+    return _xlsx(service.export_packages(session, actor=actor), "packages.xlsx")
+
+
+@router.post("/packages/import")
+def import_packages(file: UploadFile, actor: ApiActor, session: DbSession) -> dict[str, int]:
+    return {"saved": service.do_import_packages(session, actor=actor, filename=file.filename or "",
+                                                data=file.file.read())}
+
+
+@router.post("/contracts", response_model=ContractOut, status_code=201)
+def sign(data: ContractIn, actor: ApiActor, session: DbSession) -> ContractOut:
+    return service.contract_out(session, service.do_sign_contract(session, actor=actor, data=data))
+
+
+@router.post("/contracts/{contract_id}/renew", response_model=ContractOut, status_code=201)
+def renew(contract_id: int, data: RenewIn, actor: ApiActor, session: DbSession) -> ContractOut:
+    contract = service.do_renew(session, actor=actor, contract_id=contract_id, months=data.months,
+                                package_id=data.package_id)
+    return service.contract_out(session, contract)
+
+
+@router.post("/contracts/{contract_id}/change-team", response_model=ContractOut, status_code=201)
+def change_team(contract_id: int, data: ChangeTeamIn, actor: ApiActor, session: DbSession) -> ContractOut:
+    contract = service.do_change_team(session, actor=actor, contract_id=contract_id, team_id=data.team_id,
+                                      reason=data.reason)
+    return service.contract_out(session, contract)
+
+
+@router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
+def terminate(contract_id: int, data: TerminateIn, actor: ApiActor, session: DbSession) -> ContractOut:
+    return service.contract_out(session, service.do_terminate(session, actor=actor, contract_id=contract_id,
+                                                              reason=data.reason))
+
+
+@router.get("/residents/{resident_id}/contracts", response_model=list[ContractOut])
+def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ContractOut]:
+    resident = access_resident(session, actor, resident_id)
+    return [service.contract_out(session, c) for c, _, _ in repository.contracts_of_resident(session, resident.id)]
+
+
+@router.put("/fee-rule")
+def set_fee_rule(data: FeeRuleIn, actor: ApiActor, session: DbSession) -> dict[str, str]:
+    rule = service.do_set_fee_rule(session, actor=actor, data=data)
+    return {"team_share": f"{rule.team_permille / 10:g}%"}
+
+
+@router.get("/fees/distribution", response_model=Distribution)
+def distribution(actor: ApiActor, session: DbSession, start: date, end: date,
+                 format: str = Query("json", pattern="^(json|xlsx)$")) -> Distribution | Response:
+    result = service.distribute_fees(session, actor=actor, start=start, end=end)
+    if format == "xlsx":
+        return _xlsx(service.distribution_xlsx(result), f"signing-fees-{start}-{end}.xlsx")
+    return result
