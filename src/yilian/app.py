@@ -82,7 +82,15 @@ def create_app(
     from yilian.residents.api import router as residents_api
     from yilian.web.views import router as pages
 
-    for router in (auth_api, registry_api, residents_api, encounters_api, family_doctor_api, chronic_api, pages):
+    for router in (
+        auth_api,
+        registry_api,
+        residents_api,
+        encounters_api,
+        family_doctor_api,
+        chronic_api,
+        pages,
+    ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)

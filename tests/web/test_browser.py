@@ -40,7 +40,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     upgrade(url)
     build_synthetic_region(
         url,
-        residents_per_county=600,
+        residents_per_county=3000,
         seed=3,
         demo_password=PASSWORD,
         console=Console(quiet=True),
@@ -104,4 +104,50 @@ def test_family_doctor_logs_in_searches_and_opens_a_resident(
         expect(page.get_by_role("heading", level=1)).to_contain_text(resident.name)
         expect(page.get_by_test_id("id-number")).to_have_text(resident.id_number)
         page.screenshot(path=str(tmp_path / "resident.png"), full_page=True)
+        browser.close()
+
+
+def test_family_doctor_follows_up_a_red_patient(live_server: tuple[str, str]) -> None:
+    from datetime import timedelta
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from yilian.models import ChronicRegister, RiskAssessment, UserGrid
+
+    base, url = live_server
+    engine = make_engine(url)
+    with Session(engine) as session:
+        grids = select(UserGrid.grid_id).join(User, User.id == UserGrid.user_id).where(User.username == "jtys1")
+        patient = session.execute(
+            select(Resident.id, Resident.name)
+            .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
+            .join(RiskAssessment, (RiskAssessment.resident_id == Resident.id)
+                  & (RiskAssessment.disease == ChronicRegister.disease))
+            .where(Resident.grid_id.in_(grids), ChronicRegister.disease == "hypertension",
+                   ChronicRegister.colour == "red", RiskAssessment.rule_id != "HTN-T4")
+            .order_by(Resident.id)
+        ).first()
+    engine.dispose()
+    assert patient is not None, "the synthetic county should give jtys1 a red hypertensive patient"
+    today = date.today()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"],
+        )
+        page = browser.new_page(locale="zh-CN")
+        page.goto(f"{base}/login?next=/family-doctor")
+        page.get_by_label("用户名").fill("jtys1")
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_role("heading", name="家庭医生工作台")).to_be_visible()
+        page.goto(f"{base}/residents/{patient.id}/chronic")
+        expect(page.get_by_test_id("colour-hypertension")).to_have_text("红")
+        page.get_by_label("收缩压").fill("126")
+        page.get_by_label("舒张压").fill("78")
+        page.get_by_role("button", name="保存随访").click()
+        expect(page.get_by_test_id("colour-hypertension")).to_have_text("绿")
+        expect(page.get_by_test_id("due-hypertension")).to_have_text((today + timedelta(days=90)).isoformat())
+        expect(page.get_by_role("cell", name="126/78")).to_be_visible()
         browser.close()

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Date,
     and_,
     case,
-    cast,
     func,
     insert,
     literal,
@@ -58,7 +57,14 @@ CKD = {3: ("N18.3",), 4: ("N18.4",), 5: ("N18.5",)}
 def diagnosis_flags() -> Any:
     """Per resident: flags from every diagnosis ever recorded (one pass over the relevant codes)."""
     code = EncounterDiagnosis.icd10_code
-    relevant = (*CLINICAL, *TARGET_ORGAN, *DM_COMPLICATIONS, "N18", "E78", *rules.REGISTER_ICD_PREFIXES[rules.DIABETES])
+    relevant = (
+        *CLINICAL,
+        *TARGET_ORGAN,
+        *DM_COMPLICATIONS,
+        "N18",
+        "E78",
+        *rules.REGISTER_ICD_PREFIXES[rules.DIABETES],
+    )
     flag = lambda prefixes: func.max(case((_code_in(code, prefixes), 1), else_=0))  # noqa: E731
     return (
         select(
@@ -78,9 +84,16 @@ def diagnosis_flags() -> Any:
 
 def _latest(value_filter: ColumnElement[bool], *columns: Any) -> Any:
     ranked = (
-        select(ChronicVisit.resident_id, *columns,
-               func.row_number().over(partition_by=ChronicVisit.resident_id,
-                                      order_by=(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc())).label("rn"))
+        select(
+            ChronicVisit.resident_id,
+            *columns,
+            func.row_number()
+            .over(
+                partition_by=ChronicVisit.resident_id,
+                order_by=(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc()),
+            )
+            .label("rn"),
+        )
         .where(value_filter)
         .subquery()
     )
@@ -90,21 +103,36 @@ def _latest(value_filter: ColumnElement[bool], *columns: Any) -> Any:
 def facts_statement(disease: str, today: date, resident_ids: list[int] | None = None) -> Any:
     """One row per register entry of `disease`: the columns the rule tables read."""
     bp = _latest(ChronicVisit.sbp.is_not(None), ChronicVisit.sbp, ChronicVisit.dbp, ChronicVisit.visited_on)
-    glucose = _latest(or_(ChronicVisit.fasting_glucose.is_not(None), ChronicVisit.hba1c.is_not(None)),
-                      ChronicVisit.fasting_glucose, ChronicVisit.hba1c)
-    body = _latest(and_(ChronicVisit.weight_kg.is_not(None), ChronicVisit.height_cm.is_not(None)),
-                   ChronicVisit.weight_kg, ChronicVisit.height_cm)
+    glucose = _latest(
+        or_(ChronicVisit.fasting_glucose.is_not(None), ChronicVisit.hba1c.is_not(None)),
+        ChronicVisit.fasting_glucose,
+        ChronicVisit.hba1c,
+    )
+    body = _latest(
+        and_(ChronicVisit.weight_kg.is_not(None), ChronicVisit.height_cm.is_not(None)),
+        ChronicVisit.weight_kg,
+        ChronicVisit.height_cm,
+    )
     smoke = _latest(ChronicVisit.smoker.is_not(None), ChronicVisit.smoker)
     flags = diagnosis_flags()
     if resident_ids is not None:
         flags = flags.where(Encounter.resident_id.in_(resident_ids))
     flag_q = flags.subquery()
     other = ChronicRegister.__table__.alias("other_register")
-    on_register = lambda d: select(other.c.id).where(other.c.resident_id == ChronicRegister.resident_id,  # noqa: E731
-                                                      other.c.disease == d).exists()
+
+    def on_register(disease_name: str) -> Any:
+        return (
+            select(other.c.id)
+            .where(other.c.resident_id == ChronicRegister.resident_id, other.c.disease == disease_name)
+            .exists()
+        )
+
     bmi = body.c.weight_kg / ((body.c.height_cm / 100.0) * (body.c.height_cm / 100.0))
-    old = case((and_(Resident.sex == "M", Resident.birth_date <= _years_before(today, 56)), 1),
-               (and_(Resident.sex == "F", Resident.birth_date <= _years_before(today, 66)), 1), else_=0)
+    old = case(
+        (and_(Resident.sex == "M", Resident.birth_date <= _years_before(today, 56)), 1),
+        (and_(Resident.sex == "F", Resident.birth_date <= _years_before(today, 66)), 1),
+        else_=0,
+    )
     smoker = case((smoke.c.smoker.is_(True), 1), else_=0)
     dyslipidaemia = case((or_(on_register(rules.HYPERLIPIDAEMIA), flag_q.c.lipid_dx == 1), 1), else_=0)
     obese = case((bmi >= 28, 1), else_=0)
@@ -122,18 +150,28 @@ def facts_statement(disease: str, today: date, resident_ids: list[int] | None = 
     )
     grade_of = lambda v, cuts: sum((case((v >= c, 1), else_=0) for c in cuts), literal(0))  # noqa: E731
     grade_index = case(
-        (grade_of(bp.c.sbp, (130, 140, 160, 180)) >= grade_of(bp.c.dbp, (85, 90, 100, 110)),
-         grade_of(bp.c.sbp, (130, 140, 160, 180))),
+        (
+            grade_of(bp.c.sbp, (130, 140, 160, 180)) >= grade_of(bp.c.dbp, (85, 90, 100, 110)),
+            grade_of(bp.c.sbp, (130, 140, 160, 180)),
+        ),
         else_=grade_of(bp.c.dbp, (85, 90, 100, 110)),
     )
-    bp_grade = case(*((grade_index == i, name) for i, name in enumerate(
-        ["normal", "high_normal", "grade1", "grade2", "grade3"])), else_=None)
+    bp_grade = case(
+        *(
+            (grade_index == i, name)
+            for i, name in enumerate(["normal", "high_normal", "grade1", "grade2", "grade3"])
+        ),
+        else_=None,
+    )
     bp_grade = case((bp.c.sbp.is_(None), None), else_=bp_grade)
     statement = (
         select(
             ChronicRegister.id.label("register_id"),
             ChronicRegister.resident_id,
-            bp.c.sbp, bp.c.dbp, glucose.c.fasting_glucose, glucose.c.hba1c,
+            bp.c.sbp,
+            bp.c.dbp,
+            glucose.c.fasting_glucose,
+            glucose.c.hba1c,
             bp_grade.label("bp_grade"),
             tier.label("tier"),
             case((dm_comp == 1, True), else_=False).label("diabetes_complications"),
@@ -153,40 +191,91 @@ def facts_statement(disease: str, today: date, resident_ids: list[int] | None = 
 
 
 SQL_OPS = {
-    "==": lambda c, v: c == v, "<": lambda c, v: c < v, "<=": lambda c, v: c <= v,
-    ">": lambda c, v: c > v, ">=": lambda c, v: c >= v, "in": lambda c, v: c.in_(v),
+    "==": lambda c, v: c == v,
+    "<": lambda c, v: c < v,
+    "<=": lambda c, v: c <= v,
+    ">": lambda c, v: c > v,
+    ">=": lambda c, v: c >= v,
+    "in": lambda c, v: c.in_(v),
 }
 
 
 def compile_table(table: rules.RuleTable, facts: Any) -> ColumnElement[str]:
     """The rule table as one CASE over the facts columns: first matching rule wins, as in `evaluate`."""
-    whens = [(and_(*(SQL_OPS[op](facts.c[field], value) for field, op, value in rule["when"])), rule["id"])
-             for rule in table.rules]
+    whens = [
+        (and_(*(SQL_OPS[op](facts.c[field], value) for field, op, value in rule["when"])), rule["id"])
+        for rule in table.rules
+    ]
     return case(*whens, else_=table.default["id"])
 
 
-def assess_all(session: Session, *, table: rules.RuleTable, rule_set_id: int, today: date,
-               resident_ids: list[int] | None = None) -> int:
+def assess_all(
+    session: Session,
+    *,
+    table: rules.RuleTable,
+    rule_set_id: int,
+    today: date,
+    resident_ids: list[int] | None = None,
+) -> int:
     """Assess every register entry of the table's disease: history rows, then the register's plan. Set-based."""
     facts = facts_statement(table.disease, today, resident_ids).subquery()
     fired = compile_table(table, facts)
     by_id = {r["id"]: r for r in (*table.rules, table.default)}
     level = case(*((fired == rid, r["level"]) for rid, r in by_id.items()))
     colour = case(*((fired == rid, rules.COLOURS[r["level"]]) for rid, r in by_id.items()))
-    why = case(*((fired == rid, f"{table.code}-{table.version} {rid}：{r['why']}（指南分层：{r['guideline']}）")
-                 for rid, r in by_id.items()))
-    rows = select(facts.c.resident_id, literal(table.disease), literal(rule_set_id), fired, level, colour, why,
-                  cast(literal(today), Date))
-    result = session.execute(insert(RiskAssessment).from_select(
-        ["resident_id", "disease", "rule_set_id", "rule_id", "level", "colour", "explanation", "assessed_on"], rows))
-    latest = (select(RiskAssessment.colour)
-              .where(RiskAssessment.resident_id == ChronicRegister.resident_id,
-                     RiskAssessment.disease == ChronicRegister.disease, RiskAssessment.assessed_on == today)
-              .order_by(RiskAssessment.id.desc()).limit(1).scalar_subquery())
-    latest_level = (select(RiskAssessment.level)
-                    .where(RiskAssessment.resident_id == ChronicRegister.resident_id,
-                           RiskAssessment.disease == ChronicRegister.disease, RiskAssessment.assessed_on == today)
-                    .order_by(RiskAssessment.id.desc()).limit(1).scalar_subquery())
+    why = case(
+        *(
+            (fired == rid, f"{table.code}-{table.version} {rid}：{r['why']}（指南分层：{r['guideline']}）")
+            for rid, r in by_id.items()
+        )
+    )
+    rows = select(
+        facts.c.resident_id,
+        literal(table.disease),
+        literal(rule_set_id),
+        fired,
+        level,
+        colour,
+        why,
+        literal(today, Date),
+    )
+    result = session.execute(
+        insert(RiskAssessment).from_select(
+            [
+                "resident_id",
+                "disease",
+                "rule_set_id",
+                "rule_id",
+                "level",
+                "colour",
+                "explanation",
+                "assessed_on",
+            ],
+            rows,
+        )
+    )
+    latest = (
+        select(RiskAssessment.colour)
+        .where(
+            RiskAssessment.resident_id == ChronicRegister.resident_id,
+            RiskAssessment.disease == ChronicRegister.disease,
+            RiskAssessment.assessed_on == today,
+        )
+        .order_by(RiskAssessment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    latest_level = (
+        select(RiskAssessment.level)
+        .where(
+            RiskAssessment.resident_id == ChronicRegister.resident_id,
+            RiskAssessment.disease == ChronicRegister.disease,
+            RiskAssessment.assessed_on == today,
+        )
+        .order_by(RiskAssessment.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     base = func.coalesce(ChronicRegister.last_visit_on, ChronicRegister.registered_on)
     register = update(ChronicRegister).where(ChronicRegister.disease == table.disease)
     if resident_ids is not None:
@@ -194,8 +283,15 @@ def assess_all(session: Session, *, table: rules.RuleTable, rule_set_id: int, to
     session.execute(register.values(risk_level=latest_level, colour=latest, assessed_on=today))
     session.execute(
         register.values(
-            next_due_on=case(*((ChronicRegister.colour == c, add_days(base, p.interval_days)) for c, p in rules.PLANS.items())),
-            responsible_role=case(*((ChronicRegister.colour == c, p.responsible_role) for c, p in rules.PLANS.items())),
+            next_due_on=case(
+                *(
+                    (ChronicRegister.colour == c, add_days(base, p.interval_days))
+                    for c, p in rules.PLANS.items()
+                )
+            ),
+            responsible_role=case(
+                *((ChronicRegister.colour == c, p.responsible_role) for c, p in rules.PLANS.items())
+            ),
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -219,18 +315,34 @@ class FactsRow:
 
     def facts(self) -> rules.PatientFacts:
         r = self.row
-        return rules.PrecomputedFacts(age=self.age, sex=self.sex, sbp=r.sbp, dbp=r.dbp, fasting_glucose=r.fasting_glucose,
-                                      hba1c=r.hba1c, diabetes_complications=bool(r.diabetes_complications),
-                                      clinical_complications=bool(r.clinical_complications), sql_tier=int(r.tier))
+        return rules.PrecomputedFacts(
+            age=self.age,
+            sex=self.sex,
+            sbp=r.sbp,
+            dbp=r.dbp,
+            fasting_glucose=r.fasting_glucose,
+            hba1c=r.hba1c,
+            diabetes_complications=bool(r.diabetes_complications),
+            clinical_complications=bool(r.clinical_complications),
+            sql_tier=int(r.tier),
+        )
 
 
 def active_rule_set(session: Session, disease: str) -> tuple[int, rules.RuleTable]:
-    row = session.scalar(select(RiskRuleSet).where(RiskRuleSet.disease == disease, RiskRuleSet.is_active.is_(True))
-                         .order_by(RiskRuleSet.id.desc()))
+    row = session.scalar(
+        select(RiskRuleSet)
+        .where(RiskRuleSet.disease == disease, RiskRuleSet.is_active.is_(True))
+        .order_by(RiskRuleSet.id.desc())
+    )
     if row is None:
         table = rules.builtin_tables()[disease]
-        row = RiskRuleSet(code=table.code, version=table.version, disease=disease, source=table.source,
-                          rules_json=(rules.RULESET_DIR / f"{table.code.lower()}-{table.version}.json").read_text("utf-8"))
+        row = RiskRuleSet(
+            code=table.code,
+            version=table.version,
+            disease=disease,
+            source=table.source,
+            rules_json=(rules.RULESET_DIR / f"{table.code.lower()}-{table.version}.json").read_text("utf-8"),
+        )
         session.add(row)
         session.flush()
     return row.id, rules.RuleTable.from_json(row.rules_json)

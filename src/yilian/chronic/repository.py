@@ -29,7 +29,9 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
     """Put everyone with a 三高 diagnosis on its register (set-based; existing entries are kept)."""
     added = 0
     for disease, prefixes in rules.REGISTER_ICD_PREFIXES.items():
-        already = exists().where(ChronicRegister.resident_id == Encounter.resident_id, ChronicRegister.disease == disease)
+        already = exists().where(
+            ChronicRegister.resident_id == Encounter.resident_id, ChronicRegister.disease == disease
+        )
         first_seen = (
             select(Encounter.resident_id, func.min(Encounter.start_date))
             .join(EncounterDiagnosis, EncounterDiagnosis.encounter_id == Encounter.id)
@@ -37,10 +39,12 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
             .group_by(Encounter.resident_id)
         )
         sub = first_seen.subquery()
-        result = session.execute(insert(ChronicRegister).from_select(
-            ["resident_id", "disease", "source", "registered_on"],
-            select(sub.c.resident_id, _literal(disease), _literal("diagnosis"), sub.c[1]),
-        ))
+        result = session.execute(
+            insert(ChronicRegister).from_select(
+                ["resident_id", "disease", "source", "registered_on"],
+                select(sub.c.resident_id, _literal(disease), _literal("diagnosis"), sub.c[1]),
+            )
+        )
         added += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return added
 
@@ -52,38 +56,66 @@ def _literal(value: str) -> Any:
 
 
 def registers_of(session: Session, resident_id: int) -> list[ChronicRegister]:
-    return list(session.scalars(select(ChronicRegister).where(ChronicRegister.resident_id == resident_id)
-                                .order_by(ChronicRegister.disease)))
+    return list(
+        session.scalars(
+            select(ChronicRegister)
+            .where(ChronicRegister.resident_id == resident_id)
+            .order_by(ChronicRegister.disease)
+        )
+    )
 
 
 def register(session: Session, resident_id: int, disease: str) -> ChronicRegister | None:
-    return session.scalar(select(ChronicRegister).where(ChronicRegister.resident_id == resident_id,
-                                                        ChronicRegister.disease == disease))
+    return session.scalar(
+        select(ChronicRegister).where(
+            ChronicRegister.resident_id == resident_id, ChronicRegister.disease == disease
+        )
+    )
 
 
 def latest_explanations(session: Session, resident_id: int) -> dict[str, str]:
     out: dict[str, str] = {}
-    rows = session.execute(select(RiskAssessment.disease, RiskAssessment.explanation)
-                           .where(RiskAssessment.resident_id == resident_id).order_by(RiskAssessment.id))
+    rows = session.execute(
+        select(RiskAssessment.disease, RiskAssessment.explanation)
+        .where(RiskAssessment.resident_id == resident_id)
+        .order_by(RiskAssessment.id)
+    )
     for disease, explanation in rows:
         out[disease] = explanation
     return out
 
 
 def visits_of(session: Session, resident_id: int, limit: int = 100) -> list[ChronicVisit]:
-    return list(session.scalars(select(ChronicVisit).where(ChronicVisit.resident_id == resident_id)
-                                .order_by(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc()).limit(limit)))
+    return list(
+        session.scalars(
+            select(ChronicVisit)
+            .where(ChronicVisit.resident_id == resident_id)
+            .order_by(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def _active_on(day: date) -> Any:
-    return exists().where(Contract.resident_id == Resident.id, Contract.status == "active", Contract.start_on <= day,
-                          Contract.end_on >= day)
+    return exists().where(
+        Contract.resident_id == Resident.id,
+        Contract.status == "active",
+        Contract.start_on <= day,
+        Contract.end_on >= day,
+    )
 
 
 def worklist(session: Session, subject: Subject, *, kind: str, today: date, limit: int = 200) -> list[Any]:
     """unsigned: on a register or screened positive, not signed (应签尽签); overdue: follow-up past due; red."""
-    columns = (Resident.id, Resident.name, Resident.birth_date, Grid.name, ChronicRegister.disease,
-               ChronicRegister.colour, ChronicRegister.next_due_on)
+    columns = (
+        Resident.id,
+        Resident.name,
+        Resident.birth_date,
+        Grid.name,
+        ChronicRegister.disease,
+        ChronicRegister.colour,
+        ChronicRegister.next_due_on,
+    )
     statement = (
         select(*columns)
         .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
@@ -91,19 +123,27 @@ def worklist(session: Session, subject: Subject, *, kind: str, today: date, limi
         .where(resident_visibility(subject), Resident.status == "active")
     )
     if kind == "unsigned":
-        statement = statement.where(~_active_on(today)).order_by(ChronicRegister.registered_on.desc(), Resident.id)
+        statement = statement.where(~_active_on(today)).order_by(
+            ChronicRegister.registered_on.desc(), Resident.id
+        )
     elif kind == "overdue":
-        statement = statement.where(ChronicRegister.next_due_on < today).order_by(ChronicRegister.next_due_on,
-                                                                                  Resident.id)
+        statement = statement.where(ChronicRegister.next_due_on < today).order_by(
+            ChronicRegister.next_due_on, Resident.id
+        )
     else:
-        statement = statement.where(ChronicRegister.colour == "red").order_by(ChronicRegister.next_due_on, Resident.id)
+        statement = statement.where(ChronicRegister.colour == "red").order_by(
+            ChronicRegister.next_due_on, Resident.id
+        )
     return list(session.execute(statement.limit(limit)))
 
 
 def count_worklist(session: Session, subject: Subject, *, kind: str, today: date) -> int:
-    statement = (select(func.count()).select_from(Resident)
-                 .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
-                 .where(resident_visibility(subject), Resident.status == "active"))
+    statement = (
+        select(func.count())
+        .select_from(Resident)
+        .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
+        .where(resident_visibility(subject), Resident.status == "active")
+    )
     if kind == "unsigned":
         statement = statement.where(~_active_on(today))
     elif kind == "overdue":
@@ -119,11 +159,16 @@ def figures(session: Session, subject: Subject, *, today: date, key_age_cutoff: 
     active = and_(visible, Resident.status == "active")
     residents, signed = session.execute(
         select(func.count(), func.sum(func.cast(_active_on(today), _int())))
-        .select_from(Resident).where(active)
+        .select_from(Resident)
+        .where(active)
     ).one()
-    key = or_(Resident.birth_date <= key_age_cutoff, exists().where(ChronicRegister.resident_id == Resident.id))
+    key = or_(
+        Resident.birth_date <= key_age_cutoff, exists().where(ChronicRegister.resident_id == Resident.id)
+    )
     key_total, key_signed = session.execute(
-        select(func.count(), func.sum(func.cast(_active_on(today), _int()))).select_from(Resident).where(active, key)
+        select(func.count(), func.sum(func.cast(_active_on(today), _int())))
+        .select_from(Resident)
+        .where(active, key)
     ).one()
     per_disease = session.execute(
         select(
@@ -137,8 +182,13 @@ def figures(session: Session, subject: Subject, *, today: date, key_age_cutoff: 
         .where(active)
         .group_by(ChronicRegister.disease, ChronicRegister.colour)
     ).all()
-    return {"residents": int(residents or 0), "signed": int(signed or 0), "key": int(key_total or 0),
-            "key_signed": int(key_signed or 0), "per_disease": per_disease}
+    return {
+        "residents": int(residents or 0),
+        "signed": int(signed or 0),
+        "key": int(key_total or 0),
+        "key_signed": int(key_signed or 0),
+        "per_disease": per_disease,
+    }
 
 
 def _int() -> Any:
@@ -149,3 +199,42 @@ def _int() -> Any:
 
 def drug(session: Session, drug_id: int) -> Drug | None:
     return session.get(Drug, drug_id)
+
+
+def refresh_control(session: Session, *, today: date) -> None:
+    """Each register entry's last visit and whether its latest measurement met the target (set-based)."""
+    from sqlalchemy import case, update
+
+    from yilian.chronic.assessment import _years_before
+
+    last_visit = (
+        select(func.max(ChronicVisit.visited_on))
+        .where(ChronicVisit.resident_id == ChronicRegister.resident_id)
+        .scalar_subquery()
+    )
+    session.execute(update(ChronicRegister).values(last_visit_on=last_visit))
+
+    def latest(column: Any, having: Any) -> Any:
+        return (
+            select(column)
+            .where(ChronicVisit.resident_id == ChronicRegister.resident_id, having)
+            .order_by(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    sbp = latest(ChronicVisit.sbp, ChronicVisit.sbp.is_not(None))
+    dbp = latest(ChronicVisit.dbp, ChronicVisit.sbp.is_not(None))
+    glucose = latest(ChronicVisit.fasting_glucose, ChronicVisit.fasting_glucose.is_not(None))
+    born = select(Resident.birth_date).where(Resident.id == ChronicRegister.resident_id).scalar_subquery()
+    limit = case((born <= _years_before(today, 80), 150), else_=140)
+    session.execute(
+        update(ChronicRegister)
+        .where(ChronicRegister.disease == rules.HYPERTENSION)
+        .values(controlled=case((sbp.is_(None), None), else_=and_(sbp < limit, dbp < 90)))
+    )
+    session.execute(
+        update(ChronicRegister)
+        .where(ChronicRegister.disease == rules.DIABETES)
+        .values(controlled=case((glucose.is_(None), None), else_=glucose < 7.0))
+    )

@@ -69,12 +69,22 @@ def check_measurements(values: dict[str, Any]) -> None:
     for field, (low, high, label, unit) in PLAUSIBLE.items():
         value = values.get(field)
         if value is not None and not low <= value <= high:
-            errors.append(FieldError(field, f"{label}{value}{unit}不在合理范围{low}–{high}内",
-                                     f"{field} {value} is outside {low}–{high} {unit}"))
+            errors.append(
+                FieldError(
+                    field,
+                    f"{label}{value}{unit}不在合理范围{low}–{high}内",
+                    f"{field} {value} is outside {low}–{high} {unit}",
+                )
+            )
     sbp, dbp = values.get("sbp"), values.get("dbp")
     if (sbp is None) != (dbp is None):
-        errors.append(FieldError("dbp" if dbp is None else "sbp", "收缩压与舒张压须同时填写",
-                                 "systolic and diastolic pressure go together"))
+        errors.append(
+            FieldError(
+                "dbp" if dbp is None else "sbp",
+                "收缩压与舒张压须同时填写",
+                "systolic and diastolic pressure go together",
+            )
+        )
     elif sbp is not None and dbp is not None and sbp <= dbp:
         errors.append(FieldError("dbp", "舒张压应低于收缩压", "diastolic must be below systolic"))
     if errors:
@@ -127,14 +137,22 @@ class PatientFacts:
 
     @property
     def tier(self) -> int:
-        return risk_tier(risk_factor_count=self.risk_factor_count, target_organ_damage=self.target_organ_damage,
-                         ckd_stage=self.ckd_stage, diabetes=self.diabetes,
-                         diabetes_complications=self.diabetes_complications,
-                         clinical_complications=self.clinical_complications)
+        return risk_tier(
+            risk_factor_count=self.risk_factor_count,
+            target_organ_damage=self.target_organ_damage,
+            ckd_stage=self.ckd_stage,
+            diabetes=self.diabetes,
+            diabetes_complications=self.diabetes_complications,
+            clinical_complications=self.clinical_complications,
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "bp_grade": bp_grade(self.sbp, self.dbp), "tier": self.tier,
-                "risk_factor_count": self.risk_factor_count}
+        return {
+            **self.__dict__,
+            "bp_grade": bp_grade(self.sbp, self.dbp),
+            "tier": self.tier,
+            "risk_factor_count": self.risk_factor_count,
+        }
 
 
 @dataclass(frozen=True)
@@ -152,8 +170,15 @@ def age_of(born: date, on: date) -> int:
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
-def risk_tier(*, risk_factor_count: int, target_organ_damage: bool, ckd_stage: int, diabetes: bool,
-              diabetes_complications: bool, clinical_complications: bool) -> int:
+def risk_tier(
+    *,
+    risk_factor_count: int,
+    target_organ_damage: bool,
+    ckd_stage: int,
+    diabetes: bool,
+    diabetes_complications: bool,
+    clinical_complications: bool,
+) -> int:
     """The row of the 2018 table: 4 clinical complications…, 3 ≥3 factors/TOD/CKD3/diabetes, 2 1–2 factors, 1 none."""
     if clinical_complications or ckd_stage >= 4 or (diabetes and diabetes_complications):
         return 4
@@ -187,8 +212,14 @@ class RuleTable:
     @classmethod
     def from_json(cls, text: str) -> RuleTable:
         data = json.loads(text)
-        table = cls(code=data["code"], version=data["version"], disease=data["disease"], source=data["source"],
-                    rules=tuple(data["rules"]), default=data["default"])
+        table = cls(
+            code=data["code"],
+            version=data["version"],
+            disease=data["disease"],
+            source=data["source"],
+            rules=tuple(data["rules"]),
+            default=data["default"],
+        )
         table.check()
         return table
 
@@ -199,7 +230,9 @@ class RuleTable:
             raise ValidationFailed.one("rules", "规则编号重复", "duplicate rule ids")
         for rule in (*self.rules, self.default):
             if rule["level"] not in COLOURS:
-                raise ValidationFailed.one("level", f"未知风险等级{rule['level']}", f"unknown level {rule['level']}")
+                raise ValidationFailed.one(
+                    "level", f"未知风险等级{rule['level']}", f"unknown level {rule['level']}"
+                )
             for _field, op, _value in rule.get("when", []):
                 if op not in OPERATORS:
                     raise ValidationFailed.one("when", f"未知运算符{op}", f"unknown operator {op}")
@@ -235,16 +268,27 @@ def evaluate(table: RuleTable, facts: PatientFacts) -> Assessment:
     values = facts.as_dict()
     fired = next((r for r in table.rules if all(_holds(values, c) for c in r["when"])), table.default)
     colour = COLOURS[fired["level"]]
-    explanation = f"{table.code}-{table.version} {fired['id']}：{fired['why']}（指南分层：{fired['guideline']}）"
-    return Assessment(table.disease, fired["id"], fired["level"], colour, fired["guideline"], explanation, PLANS[colour])
+    explanation = (
+        f"{table.code}-{table.version} {fired['id']}：{fired['why']}（指南分层：{fired['guideline']}）"
+    )
+    return Assessment(
+        table.disease, fired["id"], fired["level"], colour, fired["guideline"], explanation, PLANS[colour]
+    )
 
 
 def next_due(assessed_on: date, colour: str) -> date:
     return assessed_on + timedelta(days=PLANS[colour].interval_days)
 
 
-def is_controlled(disease: str, *, age: int, sbp: int | None = None, dbp: int | None = None,
-                  fasting_glucose: float | None = None, hba1c: float | None = None) -> bool | None:
+def is_controlled(
+    disease: str,
+    *,
+    age: int,
+    sbp: int | None = None,
+    dbp: int | None = None,
+    fasting_glucose: float | None = None,
+    hba1c: float | None = None,
+) -> bool | None:
     """Control targets: BP < 140/90 (< 150/90 at 80+); FPG < 7.0 mmol/L or HbA1c < 7 %. None if unmeasured."""
     if disease == HYPERTENSION:
         if sbp is None or dbp is None:
@@ -257,8 +301,14 @@ def is_controlled(disease: str, *, age: int, sbp: int | None = None, dbp: int | 
     return None
 
 
-def screened_positive(*, sbp: int | None, dbp: int | None, fasting_glucose: float | None,
-                      total_cholesterol: float | None, ldl: float | None) -> list[str]:
+def screened_positive(
+    *,
+    sbp: int | None,
+    dbp: int | None,
+    fasting_glucose: float | None,
+    total_cholesterol: float | None,
+    ldl: float | None,
+) -> list[str]:
     """Health-check thresholds: BP ≥ 140/90, FPG ≥ 7.0, TC ≥ 6.2 or LDL-C ≥ 4.1 mmol/L."""
     found = []
     if (sbp is not None and sbp >= 140) or (dbp is not None and dbp >= 90):
@@ -281,15 +331,30 @@ def check_prescription_days(days: int, *, on_register: bool, signed: bool, stabl
     if days < 1:
         raise ValidationFailed.one("days", "用药天数至少为1天", "at least one day")
     if days > LONG_PRESCRIPTION_MAX_DAYS:
-        raise ValidationFailed.one("days", f"长处方最长12周（84天），本处方{days}天",
-                                   f"long prescriptions are limited to 12 weeks (84 days); got {days}")
+        raise ValidationFailed.one(
+            "days",
+            f"长处方最长12周（84天），本处方{days}天",
+            f"long prescriptions are limited to 12 weeks (84 days); got {days}",
+        )
     if days > CHRONIC_MAX_DAYS:
         if not (on_register and signed and stable):
-            missing = [w for w, ok in (("在慢病登记中", on_register), ("已签约家庭医生", signed), ("病情稳定（绿色）", stable))
-                       if not ok]
-            raise ValidationFailed.one("days", f"超过30天的长处方须满足：{'、'.join(missing)}",
-                                       "over 30 days needs a registered, signed, stable (green) chronic patient")
+            missing = [
+                w
+                for w, ok in (
+                    ("在慢病登记中", on_register),
+                    ("已签约家庭医生", signed),
+                    ("病情稳定（绿色）", stable),
+                )
+                if not ok
+            ]
+            raise ValidationFailed.one(
+                "days",
+                f"超过30天的长处方须满足：{'、'.join(missing)}",
+                "over 30 days needs a registered, signed, stable (green) chronic patient",
+            )
         return True
     if days > ORDINARY_MAX_DAYS and not on_register:
-        raise ValidationFailed.one("days", "非慢病患者处方一般不超过7天", "ordinary prescriptions are limited to 7 days")
+        raise ValidationFailed.one(
+            "days", "非慢病患者处方一般不超过7天", "ordinary prescriptions are limited to 7 days"
+        )
     return False

@@ -40,7 +40,9 @@ def reassess(session: Session, *, resident_ids: list[int], today: date) -> None:
     """Re-assess the given patients on every assessed register (the batch path, narrowed)."""
     for disease in rules.ASSESSED_DISEASES:
         rule_set_id, table = assessment.active_rule_set(session, disease)
-        assessment.assess_all(session, table=table, rule_set_id=rule_set_id, today=today, resident_ids=resident_ids)
+        assessment.assess_all(
+            session, table=table, rule_set_id=rule_set_id, today=today, resident_ids=resident_ids
+        )
 
 
 def do_record_visit(session: Session, *, actor: Actor, data: VisitIn) -> ChronicRecord:
@@ -54,35 +56,65 @@ def do_record_visit(session: Session, *, actor: Actor, data: VisitIn) -> Chronic
         raise ValidationFailed.one("visited_on", "随访日期不能晚于今天", "visit date is in the future")
     if data.disease is not None and data.disease not in rules.DISEASES:
         raise ValidationFailed.one("disease", "病种应为高血压、糖尿病或高脂血症", "unknown disease")
-    values = data.model_dump(exclude={"resident_id", "kind", "disease", "visited_on", "smoker", "adherence", "note"})
+    values = data.model_dump(
+        exclude={"resident_id", "kind", "disease", "visited_on", "smoker", "adherence", "note"}
+    )
     rules.check_measurements(values)
     if not any(v is not None for v in values.values()):
         raise ValidationFailed.one("sbp", "至少填写一项测量值", "record at least one measurement")
     resident = access_resident(session, actor, data.resident_id)
-    visit = ChronicVisit(resident_id=resident.id, kind=data.kind, disease=data.disease, visited_on=data.visited_on,
-                         staff_id=_staff_id(session, actor), institution_id=actor.subject.institution_id,
-                         recorded_at=actor.clock.now(), smoker=data.smoker, adherence=data.adherence, note=data.note,
-                         **values)
+    visit = ChronicVisit(
+        resident_id=resident.id,
+        kind=data.kind,
+        disease=data.disease,
+        visited_on=data.visited_on,
+        staff_id=_staff_id(session, actor),
+        institution_id=actor.subject.institution_id,
+        recorded_at=actor.clock.now(),
+        smoker=data.smoker,
+        adherence=data.adherence,
+        note=data.note,
+        **values,
+    )
     session.add(visit)
     session.flush()
     if data.kind == "health_check":
-        for disease in rules.screened_positive(sbp=data.sbp, dbp=data.dbp, fasting_glucose=data.fasting_glucose,
-                                               total_cholesterol=data.total_cholesterol, ldl=data.ldl):
+        for disease in rules.screened_positive(
+            sbp=data.sbp,
+            dbp=data.dbp,
+            fasting_glucose=data.fasting_glucose,
+            total_cholesterol=data.total_cholesterol,
+            ldl=data.ldl,
+        ):
             if repository.register(session, resident.id, disease) is None:
-                session.add(ChronicRegister(resident_id=resident.id, disease=disease, source="screening",
-                                            registered_on=data.visited_on))
+                session.add(
+                    ChronicRegister(
+                        resident_id=resident.id,
+                        disease=disease,
+                        source="screening",
+                        registered_on=data.visited_on,
+                    )
+                )
         session.flush()
     age = age_on(resident.birth_date, data.visited_on)
     for entry in repository.registers_of(session, resident.id):
         if entry.last_visit_on is None or entry.last_visit_on <= data.visited_on:
             entry.last_visit_on = data.visited_on
-            measured = rules.is_controlled(entry.disease, age=age, sbp=data.sbp, dbp=data.dbp,
-                                           fasting_glucose=data.fasting_glucose, hba1c=data.hba1c)
+            measured = rules.is_controlled(
+                entry.disease,
+                age=age,
+                sbp=data.sbp,
+                dbp=data.dbp,
+                fasting_glucose=data.fasting_glucose,
+                hba1c=data.hba1c,
+            )
             if measured is not None:
                 entry.controlled = measured
     session.flush()
     reassess(session, resident_ids=[resident.id], today=today)
-    actor.record_change(session, action="create", entity="chronic_visit", entity_id=visit.id, resident_id=resident.id)
+    actor.record_change(
+        session, action="create", entity="chronic_visit", entity_id=visit.id, resident_id=resident.id
+    )
     return record_of(session, resident=resident, today=today)
 
 
@@ -91,17 +123,42 @@ def record_of(session: Session, *, resident: Resident, today: date) -> ChronicRe
     session.expire_all()
     explanations = repository.latest_explanations(session, resident.id)
     registers = [
-        RegisterOut(disease=r.disease, disease_label=rules.DISEASE_LABELS[r.disease], source=r.source,
-                    registered_on=r.registered_on, risk_level=r.risk_level, colour=r.colour, assessed_on=r.assessed_on,
-                    next_due_on=r.next_due_on, responsible_role=r.responsible_role, last_visit_on=r.last_visit_on,
-                    controlled=r.controlled, explanation=explanations.get(r.disease))
+        RegisterOut(
+            disease=r.disease,
+            disease_label=rules.DISEASE_LABELS[r.disease],
+            source=r.source,
+            registered_on=r.registered_on,
+            risk_level=r.risk_level,
+            colour=r.colour,
+            assessed_on=r.assessed_on,
+            next_due_on=r.next_due_on,
+            responsible_role=r.responsible_role,
+            last_visit_on=r.last_visit_on,
+            controlled=r.controlled,
+            explanation=explanations.get(r.disease),
+        )
         for r in repository.registers_of(session, resident.id)
     ]
-    visits = [VisitOut(id=v.id, kind=v.kind, visited_on=v.visited_on, sbp=v.sbp, dbp=v.dbp,
-                       fasting_glucose=v.fasting_glucose, hba1c=v.hba1c, weight_kg=v.weight_kg, adherence=v.adherence)
-              for v in repository.visits_of(session, resident.id)]
-    return ChronicRecord(resident_id=resident.id, signed=contracts.is_signed(session, resident.id, today),
-                         registers=registers, visits=visits)
+    visits = [
+        VisitOut(
+            id=v.id,
+            kind=v.kind,
+            visited_on=v.visited_on,
+            sbp=v.sbp,
+            dbp=v.dbp,
+            fasting_glucose=v.fasting_glucose,
+            hba1c=v.hba1c,
+            weight_kg=v.weight_kg,
+            adherence=v.adherence,
+        )
+        for v in repository.visits_of(session, resident.id)
+    ]
+    return ChronicRecord(
+        resident_id=resident.id,
+        signed=contracts.is_signed(session, resident.id, today),
+        registers=registers,
+        visits=visits,
+    )
 
 
 def read_record(session: Session, *, actor: Actor, resident_id: int) -> ChronicRecord:
@@ -111,14 +168,30 @@ def read_record(session: Session, *, actor: Actor, resident_id: int) -> ChronicR
 
 def worklist(session: Session, *, actor: Actor, kind: str) -> list[WorkItem]:
     if kind not in WORKLISTS:
-        raise ValidationFailed.one("kind", "工作清单应为 unsigned、overdue 或 red", "kind must be unsigned, overdue or red")
+        raise ValidationFailed.one(
+            "kind", "工作清单应为 unsigned、overdue 或 red", "kind must be unsigned, overdue or red"
+        )
     today = actor.clock.now().date()
     rows = repository.worklist(session, actor.subject, kind=kind, today=today)
-    items = [WorkItem(resident_id=rid, name=name, age=age_on(born, today), grid_name=grid, disease=disease,
-                      colour=colour, next_due_on=due, days_overdue=(today - due).days if due and due < today else None)
-             for rid, name, born, grid, disease, colour, due in rows]
-    actor.record_read(entity="resident", resident_ids=sorted({i.resident_id for i in items}), action="list",
-                      detail=f"worklist={kind}")
+    items = [
+        WorkItem(
+            resident_id=rid,
+            name=name,
+            age=age_on(born, today),
+            grid_name=grid,
+            disease=disease,
+            colour=colour,
+            next_due_on=due,
+            days_overdue=(today - due).days if due and due < today else None,
+        )
+        for rid, name, born, grid, disease, colour, due in rows
+    ]
+    actor.record_read(
+        entity="resident",
+        resident_ids=sorted({i.resident_id for i in items}),
+        action="list",
+        detail=f"worklist={kind}",
+    )
     return items
 
 
@@ -140,11 +213,19 @@ def figures(session: Session, *, actor: Actor) -> Figures:
         return round(part / whole, 4) if whole else None
 
     return Figures(
-        as_of=today, residents=raw["residents"], signed=raw["signed"], signing_rate=rate(raw["signed"], raw["residents"]),
-        key_population=raw["key"], key_population_signed=raw["key_signed"],
-        key_population_signing_rate=rate(raw["key_signed"], raw["key"]), registered=registered,
-        managed_on_time=on_time, on_time_rate={d: rate(on_time[d], n) for d, n in registered.items()},
-        controlled=controlled, control_rate={d: rate(controlled[d], n) for d, n in registered.items()}, colours=colours,
+        as_of=today,
+        residents=raw["residents"],
+        signed=raw["signed"],
+        signing_rate=rate(raw["signed"], raw["residents"]),
+        key_population=raw["key"],
+        key_population_signed=raw["key_signed"],
+        key_population_signing_rate=rate(raw["key_signed"], raw["key"]),
+        registered=registered,
+        managed_on_time=on_time,
+        on_time_rate={d: rate(on_time[d], n) for d, n in registered.items()},
+        controlled=controlled,
+        control_rate={d: rate(controlled[d], n) for d, n in registered.items()},
+        colours=colours,
     )
 
 
@@ -154,11 +235,17 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
         raise Forbidden("只有医生可以开具处方", "Only doctors prescribe")
     resident = access_resident(session, actor, data.resident_id)
     today = actor.clock.now().date()
-    disease = next((d for d, prefixes in rules.REGISTER_ICD_PREFIXES.items() if data.diagnosis.startswith(prefixes)), None)
+    disease = next(
+        (d for d, prefixes in rules.REGISTER_ICD_PREFIXES.items() if data.diagnosis.startswith(prefixes)),
+        None,
+    )
     entry = repository.register(session, resident.id, disease) if disease else None
-    is_long = rules.check_prescription_days(data.days, on_register=entry is not None,
-                                            signed=contracts.is_signed(session, resident.id, today),
-                                            stable=entry is not None and entry.colour == "green")
+    is_long = rules.check_prescription_days(
+        data.days,
+        on_register=entry is not None,
+        signed=contracts.is_signed(session, resident.id, today),
+        stable=entry is not None and entry.colour == "green",
+    )
     from yilian.registry import repository as registry_repository
 
     institution = registry_repository.institution(session, actor.subject.institution_id)
@@ -167,21 +254,45 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
     for index, item in enumerate(data.items):
         drug = repository.drug(session, item.drug_id)
         if drug is None or not registry_repository.membership(session, drug.consortium_id, institution.id):
-            raise ValidationFailed.one(f"items[{index}].drug_id", "药品不在本医联体统一目录中",
-                                       "drug is not in the consortium's unified catalogue")
+            raise ValidationFailed.one(
+                f"items[{index}].drug_id",
+                "药品不在本医联体统一目录中",
+                "drug is not in the consortium's unified catalogue",
+            )
         items.append((drug, item.daily_dose))
-    prescription = Prescription(resident_id=resident.id, staff_id=_staff_id(session, actor), institution_id=institution.id,
-                                prescribed_on=today, days=data.days, is_long=is_long, diagnosis=data.diagnosis)
+    prescription = Prescription(
+        resident_id=resident.id,
+        staff_id=_staff_id(session, actor),
+        institution_id=institution.id,
+        prescribed_on=today,
+        days=data.days,
+        is_long=is_long,
+        diagnosis=data.diagnosis,
+    )
     session.add(prescription)
     session.flush()
-    session.add_all(PrescriptionItem(prescription_id=prescription.id, drug_id=drug.id, daily_dose=dose,
-                                     quantity=int(dose * data.days + 0.999)) for drug, dose in items)
+    session.add_all(
+        PrescriptionItem(
+            prescription_id=prescription.id,
+            drug_id=drug.id,
+            daily_dose=dose,
+            quantity=int(dose * data.days + 0.999),
+        )
+        for drug, dose in items
+    )
     session.flush()
-    actor.record_change(session, action="create", entity="prescription", entity_id=prescription.id,
-                        resident_id=resident.id)
-    return PrescriptionOut(id=prescription.id, days=data.days, is_long=is_long,
-                           items=[{"drug": d.name, "daily_dose": dose, "quantity": int(dose * data.days + 0.999)}
-                                  for d, dose in items])
+    actor.record_change(
+        session, action="create", entity="prescription", entity_id=prescription.id, resident_id=resident.id
+    )
+    return PrescriptionOut(
+        id=prescription.id,
+        days=data.days,
+        is_long=is_long,
+        items=[
+            {"drug": d.name, "daily_dose": dose, "quantity": int(dose * data.days + 0.999)}
+            for d, dose in items
+        ],
+    )
 
 
 def do_assess_county(session: Session, *, actor: Actor) -> dict[str, int]:

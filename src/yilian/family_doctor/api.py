@@ -28,7 +28,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _xlsx(content: bytes, filename: str) -> Response:
-    return Response(content, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(
+        content, media_type=XLSX, headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
 
 
 @router.get("/teams", response_model=list[TeamOut])
@@ -47,7 +49,11 @@ def packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
     if consortium_id is None:
         teams = list(session.scalars(repository.readable_teams(actor.subject).limit(1)))
         consortium_id = teams[0].consortium_id if teams else None
-    return [service.package_out(p) for p in repository.packages_of(session, consortium_id)] if consortium_id else []
+    return (
+        [service.package_out(p) for p in repository.packages_of(session, consortium_id)]
+        if consortium_id
+        else []
+    )
 
 
 @router.post("/packages", response_model=PackageOut, status_code=201)
@@ -62,8 +68,11 @@ def export_packages(actor: ApiActor, session: DbSession) -> Response:
 
 @router.post("/packages/import")
 def import_packages(file: UploadFile, actor: ApiActor, session: DbSession) -> dict[str, int]:
-    return {"saved": service.do_import_packages(session, actor=actor, filename=file.filename or "",
-                                                data=file.file.read())}
+    return {
+        "saved": service.do_import_packages(
+            session, actor=actor, filename=file.filename or "", data=file.file.read()
+        )
+    }
 
 
 @router.post("/contracts", response_model=ContractOut, status_code=201)
@@ -73,28 +82,33 @@ def sign(data: ContractIn, actor: ApiActor, session: DbSession) -> ContractOut:
 
 @router.post("/contracts/{contract_id}/renew", response_model=ContractOut, status_code=201)
 def renew(contract_id: int, data: RenewIn, actor: ApiActor, session: DbSession) -> ContractOut:
-    contract = service.do_renew(session, actor=actor, contract_id=contract_id, months=data.months,
-                                package_id=data.package_id)
+    contract = service.do_renew(
+        session, actor=actor, contract_id=contract_id, months=data.months, package_id=data.package_id
+    )
     return service.contract_out(session, contract)
 
 
 @router.post("/contracts/{contract_id}/change-team", response_model=ContractOut, status_code=201)
 def change_team(contract_id: int, data: ChangeTeamIn, actor: ApiActor, session: DbSession) -> ContractOut:
-    contract = service.do_change_team(session, actor=actor, contract_id=contract_id, team_id=data.team_id,
-                                      reason=data.reason)
+    contract = service.do_change_team(
+        session, actor=actor, contract_id=contract_id, team_id=data.team_id, reason=data.reason
+    )
     return service.contract_out(session, contract)
 
 
 @router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
 def terminate(contract_id: int, data: TerminateIn, actor: ApiActor, session: DbSession) -> ContractOut:
-    return service.contract_out(session, service.do_terminate(session, actor=actor, contract_id=contract_id,
-                                                              reason=data.reason))
+    return service.contract_out(
+        session, service.do_terminate(session, actor=actor, contract_id=contract_id, reason=data.reason)
+    )
 
 
 @router.get("/residents/{resident_id}/contracts", response_model=list[ContractOut])
 def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ContractOut]:
     resident = access_resident(session, actor, resident_id)
-    return [service.contract_out(session, c) for c, _, _ in repository.contracts_of_resident(session, resident.id)]
+    return [
+        service.contract_out(session, c) for c, _, _ in repository.contracts_of_resident(session, resident.id)
+    ]
 
 
 @router.put("/fee-rule")
@@ -104,8 +118,13 @@ def set_fee_rule(data: FeeRuleIn, actor: ApiActor, session: DbSession) -> dict[s
 
 
 @router.get("/fees/distribution", response_model=Distribution)
-def distribution(actor: ApiActor, session: DbSession, start: date, end: date,
-                 format: str = Query("json", pattern="^(json|xlsx)$")) -> Distribution | Response:
+def distribution(
+    actor: ApiActor,
+    session: DbSession,
+    start: date,
+    end: date,
+    format: str = Query("json", pattern="^(json|xlsx)$"),
+) -> Distribution | Response:
     result = service.distribute_fees(session, actor=actor, start=start, end=end)
     if format == "xlsx":
         return _xlsx(service.distribution_xlsx(result), f"signing-fees-{start}-{end}.xlsx")

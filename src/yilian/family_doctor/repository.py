@@ -55,7 +55,9 @@ def members_of(session: Session, team_ids: list[int]) -> list[tuple[int, int, st
 
 def grids_of(session: Session, team_ids: list[int]) -> dict[int, list[int]]:
     out: dict[int, list[int]] = {t: [] for t in team_ids}
-    for team_id, grid_id in session.execute(select(TeamGrid.team_id, TeamGrid.grid_id).where(TeamGrid.team_id.in_(team_ids))):
+    for team_id, grid_id in session.execute(
+        select(TeamGrid.team_id, TeamGrid.grid_id).where(TeamGrid.team_id.in_(team_ids))
+    ):
         out[team_id].append(grid_id)
     return out
 
@@ -69,13 +71,21 @@ def package(session: Session, package_id: int) -> ServicePackage | None:
 
 
 def packages_of(session: Session, consortium_id: int) -> list[ServicePackage]:
-    return list(session.scalars(select(ServicePackage).where(ServicePackage.consortium_id == consortium_id)
-                                .order_by(ServicePackage.code)))
+    return list(
+        session.scalars(
+            select(ServicePackage)
+            .where(ServicePackage.consortium_id == consortium_id)
+            .order_by(ServicePackage.code)
+        )
+    )
 
 
 def package_by_code(session: Session, consortium_id: int, code: str) -> ServicePackage | None:
-    return session.scalar(select(ServicePackage).where(ServicePackage.consortium_id == consortium_id,
-                                                       ServicePackage.code == code))
+    return session.scalar(
+        select(ServicePackage).where(
+            ServicePackage.consortium_id == consortium_id, ServicePackage.code == code
+        )
+    )
 
 
 def contract(session: Session, contract_id: int) -> Contract | None:
@@ -83,8 +93,13 @@ def contract(session: Session, contract_id: int) -> Contract | None:
 
 
 def active_contract(session: Session, resident_id: int, consortium_id: int) -> Contract | None:
-    return session.scalar(select(Contract).where(Contract.resident_id == resident_id,
-                                                 Contract.consortium_id == consortium_id, Contract.status == "active"))
+    return session.scalar(
+        select(Contract).where(
+            Contract.resident_id == resident_id,
+            Contract.consortium_id == consortium_id,
+            Contract.status == "active",
+        )
+    )
 
 
 def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Contract, str, str]]:
@@ -100,22 +115,37 @@ def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Cont
 
 def is_signed(session: Session, resident_id: int, on: date) -> bool:
     """Signed residents get priority everywhere: any active contract covering the day."""
-    return bool(session.scalar(select(func.count()).select_from(Contract).where(
-        Contract.resident_id == resident_id, Contract.status == "active", Contract.start_on <= on, Contract.end_on >= on)))
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Contract)
+            .where(
+                Contract.resident_id == resident_id,
+                Contract.status == "active",
+                Contract.start_on <= on,
+                Contract.end_on >= on,
+            )
+        )
+    )
 
 
 def signed_clause(resident_id_column: ColumnElement[int], on: date) -> ColumnElement[bool]:
     """For lists: EXISTS an active contract of that resident covering `on`."""
     from sqlalchemy import exists
 
-    return exists().where(Contract.resident_id == resident_id_column, Contract.status == "active",
-                          Contract.start_on <= on, Contract.end_on >= on)
+    return exists().where(
+        Contract.resident_id == resident_id_column,
+        Contract.status == "active",
+        Contract.start_on <= on,
+        Contract.end_on >= on,
+    )
 
 
 def expire_contracts(session: Session, *, today: date) -> int:
     """Set-based: every active contract whose end has passed becomes expired."""
     result = session.execute(
-        update(Contract).where(Contract.status == "active", Contract.end_on < today)
+        update(Contract)
+        .where(Contract.status == "active", Contract.end_on < today)
         .values(status="expired", ended_on=Contract.end_on, end_reason="到期")
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -129,15 +159,20 @@ def fees_by_team(session: Session, *, team_ids: list[int], start: date, end: dat
     """Signing fees of contracts that start in the period (fees are paid at signing), per team."""
     rows = session.execute(
         select(Contract.team_id, func.sum(Contract.fee_fen))
-        .where(Contract.team_id.in_(team_ids), Contract.start_on.between(start, end),
-               # A contract terminated on its first day was never served: its fee is refunded.
-               or_(Contract.ended_on.is_(None), Contract.ended_on > Contract.start_on))
+        .where(
+            Contract.team_id.in_(team_ids),
+            Contract.start_on.between(start, end),
+            # A contract terminated on its first day was never served: its fee is refunded.
+            or_(Contract.ended_on.is_(None), Contract.ended_on > Contract.start_on),
+        )
         .group_by(Contract.team_id)
     )
     return {t: int(f or 0) for t, f in rows}
 
 
-def member_work(session: Session, *, staff_ids: list[int], start: date, end: date) -> dict[int, tuple[int, int]]:
+def member_work(
+    session: Session, *, staff_ids: list[int], start: date, end: date
+) -> dict[int, tuple[int, int]]:
     """staff_id → (services, controlled follow-ups) in the period: one grouped query each."""
     controlled = case(
         (and_(ChronicVisit.sbp.is_not(None), ChronicVisit.sbp < 140, ChronicVisit.dbp < 90), 1),
@@ -160,4 +195,3 @@ def member_work(session: Session, *, staff_ids: list[int], start: date, end: dat
             services, ok = visits[signer_id]
             visits[signer_id] = (services + int(count), ok)
     return visits
-

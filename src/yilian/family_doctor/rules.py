@@ -16,19 +16,36 @@ DEFAULT_MONTHS = 12
 KEY_POPULATION_AGE = 65
 
 
-def check_package(*, price_fen: int, insurance_permille: int, public_permille: int, valid_from: date,
-                  valid_to: date | None, category: str) -> None:
+def check_package(
+    *,
+    price_fen: int,
+    insurance_permille: int,
+    public_permille: int,
+    valid_from: date,
+    valid_to: date | None,
+    category: str,
+) -> None:
     errors = []
     if category not in PACKAGE_CATEGORIES:
-        errors.append(FieldError("category", f"服务包类别应为：{'、'.join(PACKAGE_CATEGORIES)}",
-                                 f"category must be one of {', '.join(PACKAGE_CATEGORIES)}"))
+        errors.append(
+            FieldError(
+                "category",
+                f"服务包类别应为：{'、'.join(PACKAGE_CATEGORIES)}",
+                f"category must be one of {', '.join(PACKAGE_CATEGORIES)}",
+            )
+        )
     if price_fen < 0:
         errors.append(FieldError("price", "价格不能为负", "price cannot be negative"))
     if insurance_permille < 0 or public_permille < 0:
         errors.append(FieldError("insurance_share", "分担比例不能为负", "shares cannot be negative"))
     if insurance_permille + public_permille > 1000:
-        errors.append(FieldError("insurance_share", "医保与公卫分担合计超过100%",
-                                 "insurance and public shares exceed 100 % together"))
+        errors.append(
+            FieldError(
+                "insurance_share",
+                "医保与公卫分担合计超过100%",
+                "insurance and public shares exceed 100 % together",
+            )
+        )
     if valid_to is not None and valid_to < valid_from:
         errors.append(FieldError("valid_to", "有效期止不能早于有效期起", "valid_to is before valid_from"))
     if errors:
@@ -64,17 +81,25 @@ class FeeSplitRule:
     def check(self) -> None:
         if self.team_permille < TEAM_SHARE_FLOOR_PERMILLE:
             raise ValidationFailed.one(
-                "team_share", f"团队分配比例{self.team_permille / 10:g}%低于70%下限（新疆002第21条）",
+                "team_share",
+                f"团队分配比例{self.team_permille / 10:g}%低于70%下限（新疆002第21条）",
                 f"team share {self.team_permille / 10:g}% is below the 70% floor",
             )
         if self.team_permille > 1000:
-            raise ValidationFailed.one("team_share", "团队分配比例不能超过100%", "team share cannot exceed 100%")
+            raise ValidationFailed.one(
+                "team_share", "团队分配比例不能超过100%", "team share cannot exceed 100%"
+            )
         if self.base < 0 or self.work < 0 or self.quality < 0 or self.base + self.work + self.quality != 1:
-            raise ValidationFailed.one("member_split", "基础、工作量、质量三部分之和应为100%",
-                                       "base, work and quality parts must add up to 100%")
+            raise ValidationFailed.one(
+                "member_split",
+                "基础、工作量、质量三部分之和应为100%",
+                "base, work and quality parts must add up to 100%",
+            )
         unknown = set(self.role_weights) - set(MEMBER_ROLES)
         if unknown or any(w < 0 for w in self.role_weights.values()):
-            raise ValidationFailed.one("role_weights", "角色权重须为非负数且角色有效", "role weights must be non-negative")
+            raise ValidationFailed.one(
+                "role_weights", "角色权重须为非负数且角色有效", "role weights must be non-negative"
+            )
 
 
 @dataclass(frozen=True)
@@ -116,8 +141,12 @@ def member_weights(rule: FeeSplitRule, members: list[MemberRecord]) -> dict[int,
     base = part({m.staff_id: 1 for m in members})
     work = part({m.staff_id: m.services for m in members})
     quality = part({m.staff_id: m.controlled_patients for m in members})
-    return {m.staff_id: rule.base * base[m.staff_id] + rule.work * work[m.staff_id] + rule.quality * quality[m.staff_id]
-            for m in members}
+    return {
+        m.staff_id: rule.base * base[m.staff_id]
+        + rule.work * work[m.staff_id]
+        + rule.quality * quality[m.staff_id]
+        for m in members
+    }
 
 
 @dataclass(frozen=True)
@@ -132,5 +161,9 @@ def split_team_fees(rule: FeeSplitRule, fees_fen: int, members: list[MemberRecor
     """The team gets team_permille of its fees (≥ 70 %), the rest stays with the institution."""
     rule.check()
     pool = (fees_fen * rule.team_permille + 500) // 1000
-    return TeamSplit(fees_fen=fees_fen, team_pool_fen=pool, institution_fen=fees_fen - pool,
-                     members_fen=largest_remainder(pool, member_weights(rule, members)))
+    return TeamSplit(
+        fees_fen=fees_fen,
+        team_pool_fen=pool,
+        institution_fen=fees_fen - pool,
+        members_fen=largest_remainder(pool, member_weights(rule, members)),
+    )

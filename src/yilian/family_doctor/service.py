@@ -33,9 +33,34 @@ from yilian.residents.service import access_resident
 
 TEAM_MANAGERS = frozenset({roles.CONSORTIUM_ADMIN, roles.INSTITUTION_ADMIN})
 SIGNERS = frozenset({roles.FAMILY_DOCTOR, roles.DOCTOR, roles.INSTITUTION_ADMIN})
-PACKAGE_COLUMNS = ["编码", "名称", "类别", "服务内容", "价格(元)", "医保分担(%)", "公卫分担(%)", "有效期起", "有效期止"]
-PACKAGE_ALIASES = dict(zip(PACKAGE_COLUMNS, ["code", "name", "category", "contents", "price", "insurance_share",
-                                             "public_share", "valid_from", "valid_to"], strict=True))
+PACKAGE_COLUMNS = [
+    "编码",
+    "名称",
+    "类别",
+    "服务内容",
+    "价格(元)",
+    "医保分担(%)",
+    "公卫分担(%)",
+    "有效期起",
+    "有效期止",
+]
+PACKAGE_ALIASES = dict(
+    zip(
+        PACKAGE_COLUMNS,
+        [
+            "code",
+            "name",
+            "category",
+            "contents",
+            "price",
+            "insurance_share",
+            "public_share",
+            "valid_from",
+            "valid_to",
+        ],
+        strict=True,
+    )
+)
 
 
 def _permille(percent: Decimal) -> int:
@@ -56,8 +81,17 @@ def team_out(session: Session, teams: list[FamilyDoctorTeam]) -> list[TeamOut]:
     for team_id, staff_id, name, role in repository.members_of(session, ids):
         members[team_id].append({"staff_id": staff_id, "name": name, "role": role})
     grids = repository.grids_of(session, ids)
-    return [TeamOut(id=t.id, code=t.code, name=t.name, institution_id=t.institution_id, members=members[t.id],
-                    grid_ids=grids[t.id]) for t in teams]
+    return [
+        TeamOut(
+            id=t.id,
+            code=t.code,
+            name=t.name,
+            institution_id=t.institution_id,
+            members=members[t.id],
+            grid_ids=grids[t.id],
+        )
+        for t in teams
+    ]
 
 
 def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoctorTeam:
@@ -68,24 +102,43 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
     roles_present = {m.role for m in data.members}
     for member in data.members:
         if member.role not in rules.MEMBER_ROLES:
-            errors.append(FieldError("members.role", f"团队角色应为：{'、'.join(rules.MEMBER_ROLES)}",
-                                     f"role must be one of {', '.join(rules.MEMBER_ROLES)}"))
+            errors.append(
+                FieldError(
+                    "members.role",
+                    f"团队角色应为：{'、'.join(rules.MEMBER_ROLES)}",
+                    f"role must be one of {', '.join(rules.MEMBER_ROLES)}",
+                )
+            )
         if registry_repository.staff(session, member.staff_id) is None:
-            errors.append(FieldError("members.staff_id", f"人员{member.staff_id}不存在",
-                                     f"staff {member.staff_id} does not exist"))
+            errors.append(
+                FieldError(
+                    "members.staff_id",
+                    f"人员{member.staff_id}不存在",
+                    f"staff {member.staff_id} does not exist",
+                )
+            )
     for needed in ("村医", "全科医生", "专科医生"):
         if needed not in roles_present:
             errors.append(FieldError("members", f"团队须包含{needed}", f"the team needs a {needed}"))
     if registry_repository.membership(session, data.consortium_id, data.institution_id) is None:
-        errors.append(FieldError("institution_id", "团队所属机构须为该医联体成员", "institution must be a consortium member"))
+        errors.append(
+            FieldError(
+                "institution_id", "团队所属机构须为该医联体成员", "institution must be a consortium member"
+            )
+        )
     for grid_id in data.grid_ids:
         grid = registry_repository.grid(session, grid_id)
         if grid is None or grid.consortium_id != data.consortium_id:
-            errors.append(FieldError("grid_ids", f"网格{grid_id}不属于该医联体", f"grid {grid_id} is not in the consortium"))
+            errors.append(
+                FieldError(
+                    "grid_ids", f"网格{grid_id}不属于该医联体", f"grid {grid_id} is not in the consortium"
+                )
+            )
     if errors:
         raise ValidationFailed(errors, "团队信息有误", "Invalid team")
-    team = FamilyDoctorTeam(code=data.code, name=data.name, consortium_id=data.consortium_id,
-                            institution_id=data.institution_id)
+    team = FamilyDoctorTeam(
+        code=data.code, name=data.name, consortium_id=data.consortium_id, institution_id=data.institution_id
+    )
     session.add(team)
     session.flush()
     session.add_all(TeamMember(team_id=team.id, staff_id=m.staff_id, role=m.role) for m in data.members)
@@ -96,25 +149,39 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
 
 # -- packages --------------------------------------------------------------------------------------
 def package_out(p: ServicePackage) -> PackageOut:
-    return PackageOut(id=p.id, code=p.code, name=p.name, category=p.category, contents=p.contents,
-                      price=fen_to_yuan(p.price_fen), insurance_share=f"{p.insurance_permille / 10:g}",
-                      public_share=f"{p.public_permille / 10:g}",
-                      resident_pays=fen_to_yuan(rules.resident_pays_fen(p.price_fen, p.insurance_permille,
-                                                                        p.public_permille)),
-                      valid_from=p.valid_from, valid_to=p.valid_to)
+    return PackageOut(
+        id=p.id,
+        code=p.code,
+        name=p.name,
+        category=p.category,
+        contents=p.contents,
+        price=fen_to_yuan(p.price_fen),
+        insurance_share=f"{p.insurance_permille / 10:g}",
+        public_share=f"{p.public_permille / 10:g}",
+        resident_pays=fen_to_yuan(
+            rules.resident_pays_fen(p.price_fen, p.insurance_permille, p.public_permille)
+        ),
+        valid_from=p.valid_from,
+        valid_to=p.valid_to,
+    )
 
 
 def _consortium_of(actor: Actor) -> int:
     if actor.subject.consortium_id is None:
-        raise Forbidden("只有医共体管理员可以维护服务包和分配办法", "Only consortium administrators maintain this")
+        raise Forbidden(
+            "只有医共体管理员可以维护服务包和分配办法", "Only consortium administrators maintain this"
+        )
     return actor.subject.consortium_id
 
 
 def do_save_package(session: Session, *, actor: Actor, data: PackageIn) -> ServicePackage:
     """Create or update (by code) a service package of the actor's consortium."""
     consortium_id = _consortium_of(actor)
-    values = {"price_fen": yuan_to_fen(data.price), "insurance_permille": _permille(data.insurance_share),
-              "public_permille": _permille(data.public_share)}
+    values = {
+        "price_fen": yuan_to_fen(data.price),
+        "insurance_permille": _permille(data.insurance_share),
+        "public_permille": _permille(data.public_share),
+    }
     rules.check_package(valid_from=data.valid_from, valid_to=data.valid_to, category=data.category, **values)
     package = repository.package_by_code(session, consortium_id, data.code)
     if package is None:
@@ -136,7 +203,9 @@ def do_import_packages(session: Session, *, actor: Actor, filename: str, data: b
     parsed: list[PackageIn] = []
     for line, row in enumerate(rows, start=2):
         try:
-            parsed.append(PackageIn.model_validate({k: (v or None) if k == "valid_to" else v for k, v in row.items()}))
+            parsed.append(
+                PackageIn.model_validate({k: (v or None) if k == "valid_to" else v for k, v in row.items()})
+            )
         except ValueError as exc:
             errors.append(FieldError(_first_field(exc), "格式不正确", str(exc).splitlines()[0], row=line))
     if errors:
@@ -161,9 +230,20 @@ def _first_field(exc: ValueError) -> str:
 
 
 def export_packages(session: Session, *, actor: Actor) -> bytes:
-    rows = [[p.code, p.name, p.category, p.contents, fen_to_yuan(p.price_fen), f"{p.insurance_permille / 10:g}",
-             f"{p.public_permille / 10:g}", p.valid_from.isoformat(), p.valid_to.isoformat() if p.valid_to else ""]
-            for p in repository.packages_of(session, _consortium_of(actor))]
+    rows = [
+        [
+            p.code,
+            p.name,
+            p.category,
+            p.contents,
+            fen_to_yuan(p.price_fen),
+            f"{p.insurance_permille / 10:g}",
+            f"{p.public_permille / 10:g}",
+            p.valid_from.isoformat(),
+            p.valid_to.isoformat() if p.valid_to else "",
+        ]
+        for p in repository.packages_of(session, _consortium_of(actor))
+    ]
     return write_xlsx(PACKAGE_COLUMNS, rows, "服务包")
 
 
@@ -171,12 +251,21 @@ def export_packages(session: Session, *, actor: Actor) -> bytes:
 def contract_out(session: Session, contract: Contract) -> ContractOut:
     team = repository.team(session, contract.team_id)
     package = repository.package(session, contract.package_id)
-    return ContractOut(id=contract.id, resident_id=contract.resident_id, team_id=contract.team_id,
-                       team_name=team.name if team else "", package_id=contract.package_id,
-                       package_name=package.name if package else "", start_on=contract.start_on,
-                       end_on=contract.end_on, fee=fen_to_yuan(contract.fee_fen), status=contract.status,
-                       ended_on=contract.ended_on, end_reason=contract.end_reason,
-                       previous_contract_id=contract.previous_contract_id)
+    return ContractOut(
+        id=contract.id,
+        resident_id=contract.resident_id,
+        team_id=contract.team_id,
+        team_name=team.name if team else "",
+        package_id=contract.package_id,
+        package_name=package.name if package else "",
+        start_on=contract.start_on,
+        end_on=contract.end_on,
+        fee=fen_to_yuan(contract.fee_fen),
+        status=contract.status,
+        ended_on=contract.ended_on,
+        end_reason=contract.end_reason,
+        previous_contract_id=contract.previous_contract_id,
+    )
 
 
 def _check_signer(session: Session, actor: Actor, team: FamilyDoctorTeam) -> None:
@@ -187,13 +276,19 @@ def _check_signer(session: Session, actor: Actor, team: FamilyDoctorTeam) -> Non
 def _usable_package(session: Session, package_id: int, consortium_id: int, on: date) -> ServicePackage:
     package = repository.package(session, package_id)
     if package is None or package.consortium_id != consortium_id:
-        raise ValidationFailed.one("package_id", "服务包不存在或不属于该医联体", "package not found in this consortium")
+        raise ValidationFailed.one(
+            "package_id", "服务包不存在或不属于该医联体", "package not found in this consortium"
+        )
     if package.valid_from > on or (package.valid_to is not None and package.valid_to < on):
-        raise ValidationFailed.one("package_id", f"服务包“{package.name}”在{on}不在有效期内", "package is not valid then")
+        raise ValidationFailed.one(
+            "package_id", f"服务包“{package.name}”在{on}不在有效期内", "package is not valid then"
+        )
     return package
 
 
-def do_sign_contract(session: Session, *, actor: Actor, data: ContractIn, previous: Contract | None = None) -> Contract:
+def do_sign_contract(
+    session: Session, *, actor: Actor, data: ContractIn, previous: Contract | None = None
+) -> Contract:
     """Sign a resident with a team for a package and period; one active contract per consortium."""
     team = repository.team(session, data.team_id)
     if team is None or not team.is_active:
@@ -202,26 +297,43 @@ def do_sign_contract(session: Session, *, actor: Actor, data: ContractIn, previo
     resident = access_resident(session, actor, data.resident_id)
     if resident.status != "active":
         reason = "已注销（死亡）" if resident.status == "deceased" else "已合并"
-        raise ValidationFailed.one("resident_id", f"该居民档案{reason}，不能签约", f"resident record is {resident.status}")
+        raise ValidationFailed.one(
+            "resident_id", f"该居民档案{reason}，不能签约", f"resident record is {resident.status}"
+        )
     today = actor.clock.now().date()
     start = data.start_on or today
     if start < today and previous is None:
-        raise ValidationFailed.one("start_on", "签约开始日期不能早于今天", "contract cannot start in the past")
+        raise ValidationFailed.one(
+            "start_on", "签约开始日期不能早于今天", "contract cannot start in the past"
+        )
     end = rules.contract_end(start, data.months)
     package = _usable_package(session, data.package_id, team.consortium_id, start)
     current = repository.active_contract(session, resident.id, team.consortium_id)
     if current is not None and current is not previous:
-        raise Conflict(f"该居民已有有效签约（至{current.end_on}），请续约或变更团队",
-                       f"resident already has an active contract until {current.end_on}; renew or change team",
-                       [FieldError("resident_id", "签约期重叠", "overlapping contract")])
+        raise Conflict(
+            f"该居民已有有效签约（至{current.end_on}），请续约或变更团队",
+            f"resident already has an active contract until {current.end_on}; renew or change team",
+            [FieldError("resident_id", "签约期重叠", "overlapping contract")],
+        )
     staff_id = _acting_staff(session, actor)
-    contract = Contract(resident_id=resident.id, team_id=team.id, package_id=package.id, consortium_id=team.consortium_id,
-                        start_on=start, end_on=end, fee_fen=package.price_fen, status="active",
-                        signed_by_staff_id=staff_id, signed_at=actor.clock.now(),
-                        previous_contract_id=previous.id if previous else None)
+    contract = Contract(
+        resident_id=resident.id,
+        team_id=team.id,
+        package_id=package.id,
+        consortium_id=team.consortium_id,
+        start_on=start,
+        end_on=end,
+        fee_fen=package.price_fen,
+        status="active",
+        signed_by_staff_id=staff_id,
+        signed_at=actor.clock.now(),
+        previous_contract_id=previous.id if previous else None,
+    )
     session.add(contract)
     session.flush()
-    actor.record_change(session, action="create", entity="contract", entity_id=contract.id, resident_id=resident.id)
+    actor.record_change(
+        session, action="create", entity="contract", entity_id=contract.id, resident_id=resident.id
+    )
     return contract
 
 
@@ -242,38 +354,70 @@ def access_contract(session: Session, actor: Actor, contract_id: int) -> Contrac
 
 def _end(session: Session, actor: Actor, contract: Contract, *, status: str, on: date, reason: str) -> None:
     if contract.status != "active":
-        raise ValidationFailed.one("status", f"该签约状态为{contract.status}，不能再变更", f"contract is {contract.status}")
+        raise ValidationFailed.one(
+            "status", f"该签约状态为{contract.status}，不能再变更", f"contract is {contract.status}"
+        )
     contract.status, contract.ended_on, contract.end_reason = status, on, reason
     session.flush()
-    actor.record_change(session, action="update", entity="contract", entity_id=contract.id,
-                        resident_id=contract.resident_id, detail=f"{status}: {reason}")
+    actor.record_change(
+        session,
+        action="update",
+        entity="contract",
+        entity_id=contract.id,
+        resident_id=contract.resident_id,
+        detail=f"{status}: {reason}",
+    )
 
 
-def do_renew(session: Session, *, actor: Actor, contract_id: int, months: int, package_id: int | None) -> Contract:
+def do_renew(
+    session: Session, *, actor: Actor, contract_id: int, months: int, package_id: int | None
+) -> Contract:
     """Continue with the same team from the day after the current end."""
     current = access_contract(session, actor, contract_id)
     start = current.end_on.fromordinal(current.end_on.toordinal() + 1)
     _end(session, actor, current, status="renewed", on=current.end_on, reason="续约")
     session.flush()
-    return do_sign_contract(session, actor=actor, previous=current, data=ContractIn(
-        resident_id=current.resident_id, team_id=current.team_id, package_id=package_id or current.package_id,
-        start_on=start, months=months))
+    return do_sign_contract(
+        session,
+        actor=actor,
+        previous=current,
+        data=ContractIn(
+            resident_id=current.resident_id,
+            team_id=current.team_id,
+            package_id=package_id or current.package_id,
+            start_on=start,
+            months=months,
+        ),
+    )
 
 
-def do_change_team(session: Session, *, actor: Actor, contract_id: int, team_id: int, reason: str) -> Contract:
+def do_change_team(
+    session: Session, *, actor: Actor, contract_id: int, team_id: int, reason: str
+) -> Contract:
     """Move to another team today; the rest of the period carries over."""
     current = access_contract(session, actor, contract_id)
     today = actor.clock.now().date()
     new_team = repository.team(session, team_id)
     if new_team is None or new_team.consortium_id != current.consortium_id:
-        raise ValidationFailed.one("team_id", "新团队不存在或不属于同一医联体", "new team is not in the same consortium")
+        raise ValidationFailed.one(
+            "team_id", "新团队不存在或不属于同一医联体", "new team is not in the same consortium"
+        )
     if new_team.id == current.team_id:
         raise ValidationFailed.one("team_id", "新团队与原团队相同", "that is the current team")
     _end(session, actor, current, status="changed", on=today, reason=reason)
     months_left = max(1, round((current.end_on - today).days / 30.44))
-    contract = do_sign_contract(session, actor=actor, previous=current, data=ContractIn(
-        resident_id=current.resident_id, team_id=team_id, package_id=current.package_id, start_on=today,
-        months=months_left))
+    contract = do_sign_contract(
+        session,
+        actor=actor,
+        previous=current,
+        data=ContractIn(
+            resident_id=current.resident_id,
+            team_id=team_id,
+            package_id=current.package_id,
+            start_on=today,
+            months=months_left,
+        ),
+    )
     contract.end_on = current.end_on  # the period is kept, not restarted
     contract.fee_fen = 0  # the fee was paid with the original contract
     session.flush()
@@ -293,26 +437,55 @@ def do_set_fee_rule(session: Session, *, actor: Actor, data: FeeRuleIn) -> FeeRu
     split = _split_rule(_permille(data.team_share), data.role_weights, data.base, data.work, data.quality)
     split.check()
     rule = repository.fee_rule(session, consortium_id)
-    payload = json.dumps({"role_weights": data.role_weights, "base": str(data.base), "work": str(data.work),
-                          "quality": str(data.quality)}, ensure_ascii=False)
+    payload = json.dumps(
+        {
+            "role_weights": data.role_weights,
+            "base": str(data.base),
+            "work": str(data.work),
+            "quality": str(data.quality),
+        },
+        ensure_ascii=False,
+    )
     if rule is None:
-        rule = FeeRule(consortium_id=consortium_id, team_permille=split.team_permille, member_split_json=payload,
-                       updated_at=actor.clock.now())
+        rule = FeeRule(
+            consortium_id=consortium_id,
+            team_permille=split.team_permille,
+            member_split_json=payload,
+            updated_at=actor.clock.now(),
+        )
         session.add(rule)
     else:
-        rule.team_permille, rule.member_split_json, rule.updated_at = split.team_permille, payload, actor.clock.now()
+        rule.team_permille, rule.member_split_json, rule.updated_at = (
+            split.team_permille,
+            payload,
+            actor.clock.now(),
+        )
     session.flush()
     return rule
 
 
-def _split_rule(team_permille: int, role_weights: dict[str, int], base: Decimal | str, work: Decimal | str,
-                quality: Decimal | str) -> rules.FeeSplitRule:
-    return rules.FeeSplitRule(team_permille=team_permille, role_weights=role_weights, base=Fraction(str(base)),
-                              work=Fraction(str(work)), quality=Fraction(str(quality)))
+def _split_rule(
+    team_permille: int,
+    role_weights: dict[str, int],
+    base: Decimal | str,
+    work: Decimal | str,
+    quality: Decimal | str,
+) -> rules.FeeSplitRule:
+    return rules.FeeSplitRule(
+        team_permille=team_permille,
+        role_weights=role_weights,
+        base=Fraction(str(base)),
+        work=Fraction(str(work)),
+        quality=Fraction(str(quality)),
+    )
 
 
-DEFAULT_SPLIT: dict[str, Any] = {"role_weights": {"全科医生": 4, "村医": 3, "专科医生": 2, "健康管理师": 1},
-                 "base": "0.4", "work": "0.4", "quality": "0.2"}
+DEFAULT_SPLIT: dict[str, Any] = {
+    "role_weights": {"全科医生": 4, "村医": 3, "专科医生": 2, "健康管理师": 1},
+    "base": "0.4",
+    "work": "0.4",
+    "quality": "0.2",
+}
 
 
 def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -> Distribution:
@@ -324,34 +497,60 @@ def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -
         raise NotFound("家庭医生团队", "Family-doctor team")
     rule_row = repository.fee_rule(session, teams[0].consortium_id)
     settings = json.loads(rule_row.member_split_json) if rule_row else DEFAULT_SPLIT
-    split_rule = _split_rule(rule_row.team_permille if rule_row else 700, settings["role_weights"], settings["base"],
-                             settings["work"], settings["quality"])
+    split_rule = _split_rule(
+        rule_row.team_permille if rule_row else 700,
+        settings["role_weights"],
+        settings["base"],
+        settings["work"],
+        settings["quality"],
+    )
     team_ids = [t.id for t in teams]
     fees = repository.fees_by_team(session, team_ids=team_ids, start=start, end=end)
     members = repository.members_of(session, team_ids)
-    work = repository.member_work(session, staff_ids=sorted({s for _, s, _, _ in members}), start=start, end=end)
+    work = repository.member_work(
+        session, staff_ids=sorted({s for _, s, _, _ in members}), start=start, end=end
+    )
     rows: list[DistributionRow] = []
     total_fees = total_pool = total_institution = 0
     for team in teams:
-        records = [rules.MemberRecord(staff_id=s, role=r, services=work[s][0], controlled_patients=work[s][1])
-                   for t, s, _, r in members if t == team.id]
+        records = [
+            rules.MemberRecord(staff_id=s, role=r, services=work[s][0], controlled_patients=work[s][1])
+            for t, s, _, r in members
+            if t == team.id
+        ]
         split = rules.split_team_fees(split_rule, fees.get(team.id, 0), records)
         total_fees += split.fees_fen
         total_pool += split.team_pool_fen
         total_institution += split.institution_fen
         names = {s: n for t, s, n, _ in members if t == team.id}
         for record in records:
-            rows.append(DistributionRow(team_id=team.id, team_name=team.name, staff_id=record.staff_id,
-                                        staff_name=names[record.staff_id], role=record.role, services=record.services,
-                                        controlled_patients=record.controlled_patients,
-                                        amount=fen_to_yuan(split.members_fen[record.staff_id])))
-    return Distribution(start=start, end=end, team_share=f"{split_rule.team_permille / 10:g}%",
-                        fees=fen_to_yuan(total_fees), team_pool=fen_to_yuan(total_pool),
-                        institutions=fen_to_yuan(total_institution), rows=rows)
+            rows.append(
+                DistributionRow(
+                    team_id=team.id,
+                    team_name=team.name,
+                    staff_id=record.staff_id,
+                    staff_name=names[record.staff_id],
+                    role=record.role,
+                    services=record.services,
+                    controlled_patients=record.controlled_patients,
+                    amount=fen_to_yuan(split.members_fen[record.staff_id]),
+                )
+            )
+    return Distribution(
+        start=start,
+        end=end,
+        team_share=f"{split_rule.team_permille / 10:g}%",
+        fees=fen_to_yuan(total_fees),
+        team_pool=fen_to_yuan(total_pool),
+        institutions=fen_to_yuan(total_institution),
+        rows=rows,
+    )
 
 
 def distribution_xlsx(distribution: Distribution) -> bytes:
     header = ["团队", "工号ID", "姓名", "团队角色", "服务人次", "达标随访人次", "应发签约服务费(元)"]
-    rows = [[r.team_name, r.staff_id, r.staff_name, r.role, r.services, r.controlled_patients, r.amount]
-            for r in distribution.rows]
+    rows = [
+        [r.team_name, r.staff_id, r.staff_name, r.role, r.services, r.controlled_patients, r.amount]
+        for r in distribution.rows
+    ]
     return write_xlsx(header, rows, f"签约服务费{distribution.start:%Y%m%d}-{distribution.end:%Y%m%d}")

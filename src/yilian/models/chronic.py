@@ -125,7 +125,9 @@ class PrescriptionItem(Base):
     __tablename__ = "prescription_item"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    prescription_id: Mapped[int] = mapped_column(ForeignKey("prescription.id", ondelete="CASCADE"), index=True)
+    prescription_id: Mapped[int] = mapped_column(
+        ForeignKey("prescription.id", ondelete="CASCADE"), index=True
+    )
     drug_id: Mapped[int] = mapped_column(ForeignKey("drug.id"))
     daily_dose: Mapped[float]
     quantity: Mapped[int]

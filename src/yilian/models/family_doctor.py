@@ -38,7 +38,9 @@ class TeamGrid(Base):
 
     __tablename__ = "team_grid"
 
-    team_id: Mapped[int] = mapped_column(ForeignKey("family_doctor_team.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("family_doctor_team.id", ondelete="CASCADE"), primary_key=True
+    )
     grid_id: Mapped[int] = mapped_column(ForeignKey("grid.id"), primary_key=True, index=True)
 
 
@@ -50,7 +52,9 @@ class ServicePackage(Base):
     consortium_id: Mapped[int] = mapped_column(ForeignKey("consortium.id"), index=True)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(64))
-    category: Mapped[str] = mapped_column(String(16))  # 基础包 | 高血压 | 糖尿病 | 老年人 | 母婴 | 残疾人 | 其他
+    category: Mapped[str] = mapped_column(
+        String(16)
+    )  # 基础包 | 高血压 | 糖尿病 | 老年人 | 母婴 | 残疾人 | 其他
     contents: Mapped[str] = mapped_column(Text)
     price_fen: Mapped[int] = mapped_column(BigInteger)
     # Per-mille shares of the price: insurance fund, public health funding; the resident pays the rest.

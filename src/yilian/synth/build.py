@@ -15,6 +15,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from faker.providers.person.zh_CN import Provider as NameData
 from rich.console import Console
@@ -30,6 +31,7 @@ from yilian.models import Institution
 from yilian.residents.rules import make_id_number
 from yilian.synth import geography
 from yilian.synth import rules as dist
+from yilian.synth.family_doctor import Person, build_family_doctor_care
 
 HOSPITAL_DEPARTMENTS = [
     "全科",
@@ -158,6 +160,7 @@ class CountyAccounts:
     people: int
     township: int
     grid_ids: tuple[int, ...]
+    family_doctor_staff_id: int
 
 
 @dataclass
@@ -291,7 +294,7 @@ class Builder:
         kind: str,
         region: str,
         departments: dict[str, int],
-    ) -> list[tuple[object, ...]]:
+    ) -> list[tuple[Any, ...]]:
         mixes = {
             "hospital": [("执业医师", 40), ("执业助理医师", 4), ("护士", 42), ("药师", 6), ("技师", 8)],
             "township": [("执业医师", 32), ("执业助理医师", 16), ("护士", 34), ("药师", 8), ("技师", 10)],
@@ -307,7 +310,7 @@ class Builder:
         }
         mix = dist.WeightedChoice.of(mixes[kind])
         dept_ids = list(departments.values())
-        rows: list[tuple[object, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         for n in range(count):
             practitioner = mix.pick(rng)
             sex = "F" if rng.random() < (0.9 if practitioner == "护士" else 0.45) else "M"
@@ -358,7 +361,7 @@ class Builder:
             "department_id",
             "hired_on",
         ]
-        staff: list[tuple[object, ...]] = []
+        staff: list[tuple[Any, ...]] = []
         county_level = {}
         for suffix, name, grade, type_, departments, headcount, mix in COUNTY_LEVEL_INSTITUTIONS:
             level = "未定级" if type_ == "疾控中心" else "二级"
@@ -472,12 +475,36 @@ class Builder:
             [(g.id, g.code, g.name, code, consortium_id, g.institution_id, g.clinic_id) for g in grids],
         )
         self.postings(loader, rng, staff, place)
-        self.residents_and_encounters(loader, progress, rng, place, grids, residents, county_name)
+        people = self.residents_and_encounters(loader, progress, rng, place, grids, residents, county_name)
+        teams_by_institution: dict[int, list[int]] = {}
+        for plan in grids:
+            teams_by_institution.setdefault(plan.institution_id, []).append(plan.id)
+        specialists = [
+            int(s[0])
+            for s in staff
+            if s[10] == place.people and s[6] == "执业医师" and s[7] in ("主任医师", "副主任医师", "主治医师")
+        ]
+        team_gps = build_family_doctor_care(
+            loader=loader,
+            rng=rng,
+            ids=self.ids,
+            today=self.today,
+            now=self.now,
+            consortium_id=consortium_id,
+            county_code=code,
+            teams_by_grid_institution=teams_by_institution,
+            grids=[(g.id, g.institution_id, g.clinic_id) for g in grids],
+            staff=staff,
+            people=people,
+            specialists=specialists,
+        )
+        first_team_gp = next(iter(team_gps.values()))
         return CountyAccounts(
             consortium_id=consortium_id,
             people=place.people,
             township=place.townships[0],
             grid_ids=tuple(g.id for g in grids if g.institution_id == place.townships[0]),
+            family_doctor_staff_id=first_team_gp,
         )
 
     def place_names(
@@ -498,7 +525,7 @@ class Builder:
         return counts
 
     def postings(
-        self, loader: BulkLoader, rng: random.Random, staff: list[tuple[object, ...]], place: CountyPlace
+        self, loader: BulkLoader, rng: random.Random, staff: list[tuple[Any, ...]], place: CountyPlace
     ) -> None:
         """县管乡用: county doctors posted to townships for 3–18 months; 乡聘村用: township doctors to villages."""
         county_doctors = [s for s in staff if s[10] in (place.people, place.tcm) and s[6] == "执业医师"]
@@ -528,7 +555,8 @@ class Builder:
         grids: list[GridPlan],
         total: int,
         county_name: str,
-    ) -> None:
+    ) -> list[Person]:
+        people: list[Person] = []
         rural = [g for g in grids if g.rural]
         urban = [g for g in grids if not g.rural]
         rural_sizes = [rng.uniform(0.5, 1.5) for _ in rural]
@@ -584,10 +612,10 @@ class Builder:
             "leaving_type",
         ]
         created = sqlite_datetime(self.now)
-        residents: list[tuple[object, ...]] = []
-        households: list[tuple[object, ...]] = []
-        encounters: list[tuple[object, ...]] = []
-        diagnoses: list[tuple[object, ...]] = []
+        residents: list[tuple[Any, ...]] = []
+        households: list[tuple[Any, ...]] = []
+        encounters: list[tuple[Any, ...]] = []
+        diagnoses: list[tuple[Any, ...]] = []
 
         def flush() -> None:
             loader.insert("household", ["id", "code", "grid_id", "address"], households)
@@ -650,6 +678,7 @@ class Builder:
                         chronic.append(dist.ICD_HYPERTENSION)
                     if rng.random() < dist.piecewise(dist.DIABETES_BY_AGE, age):
                         chronic.append(dist.ICD_DIABETES)
+                people.append(Person(resident_id, grid.id, age, tuple(chronic)))
                 rate = dist.piecewise(dist.VISIT_RATE_BY_AGE, age) * scale * (1.5 if chronic else 1.0)
                 inpatient_share = dist.piecewise(dist.INPATIENT_SHARE_BY_AGE, age)
                 for _ in range(dist.poisson(rng, rate)):
@@ -673,6 +702,7 @@ class Builder:
                 if len(residents) >= CHUNK_RESIDENTS:
                     flush()
         flush()
+        return people
 
     def encounter(
         self,
@@ -689,8 +719,8 @@ class Builder:
         acute: dist.WeightedChoice,
         inpatient_dx: dict[str, dist.WeightedChoice],
         leaving: dist.WeightedChoice,
-        encounters: list[tuple[object, ...]],
-        diagnoses: list[tuple[object, ...]],
+        encounters: list[tuple[Any, ...]],
+        diagnoses: list[tuple[Any, ...]],
     ) -> None:
         inpatient = rng.random() < inpatient_share
         tier = (in_tiers if inpatient else out_tiers).pick(rng)
@@ -833,6 +863,7 @@ class Builder:
         loader.commit()
         loader.close()
         self.summarise_visits(progress_console=self.console)
+        self.assess_chronic_patients(progress_console=self.console)
         loader.reset_sequences(
             [
                 "institution",
@@ -863,6 +894,25 @@ class Builder:
             Session(self.engine) as session,
         ):
             refresh_visit_summary(session, start=self.period_start, end=self.today)
+            session.commit()
+
+    def assess_chronic_patients(self, progress_console: Console) -> None:
+        """Registers from diagnoses, control from the latest visits, colours: all set-based."""
+        from sqlalchemy.orm import Session
+
+        from yilian.chronic.assessment import active_rule_set, assess_all
+        from yilian.chronic.repository import refresh_control, refresh_registers_from_diagnoses
+        from yilian.chronic.rules import ASSESSED_DISEASES
+
+        with (
+            progress_console.status("慢病登记与风险分层 / registers and risk colours"),
+            Session(self.engine) as session,
+        ):
+            refresh_registers_from_diagnoses(session)
+            refresh_control(session, today=self.today)
+            for disease in ASSESSED_DISEASES:
+                rule_set_id, table = active_rule_set(session, disease)
+                assess_all(session, table=table, rule_set_id=rule_set_id, today=self.today)
             session.commit()
 
     def demo_accounts(
@@ -900,7 +950,11 @@ class Builder:
                     (
                         f"jtys{n}",
                         roles.FAMILY_DOCTOR,
-                        {"institution_id": ids.township, "grid_ids": grid_ids},
+                        {
+                            "institution_id": ids.township,
+                            "grid_ids": grid_ids,
+                            "staff_id": ids.family_doctor_staff_id,
+                        },
                     ),
                     (f"yb{n}", roles.INSURANCE, {"region_code": code}),
                 ]

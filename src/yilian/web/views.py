@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from yilian.auth import rules as roles
 from yilian.auth import service as auth_service
 from yilian.auth.scoping import resident_visibility
+from yilian.chronic.views import router as chronic_pages
 from yilian.encounters import repository as encounters_repository
 from yilian.kit.errors import AppError
 from yilian.models import Institution, Resident
@@ -26,6 +27,7 @@ from yilian.web.templating import render
 router = APIRouter(include_in_schema=False)
 router.include_router(registry_pages)
 router.include_router(residents_pages)
+router.include_router(chronic_pages)
 LOGIN_CSRF_COOKIE = "yl_login_csrf"
 
 
