@@ -239,7 +239,7 @@ def assess_all(
         why,
         literal(today, Date),
     )
-    result = session.execute(
+    session.connection().execute(
         insert(RiskAssessment).from_select(
             [
                 "resident_id",
@@ -294,7 +294,11 @@ def assess_all(
             ),
         )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # One assessment per register entry (psycopg reports no rowcount for INSERT … SELECT).
+    counted = select(func.count()).select_from(ChronicRegister).where(ChronicRegister.disease == table.disease)
+    if resident_ids is not None:
+        counted = counted.where(ChronicRegister.resident_id.in_(resident_ids))
+    return int(session.scalar(counted) or 0)
 
 
 def facts_for(session: Session, *, disease: str, resident_id: int, today: date) -> rules.PatientFacts | None:

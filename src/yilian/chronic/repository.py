@@ -39,13 +39,14 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
             .group_by(Encounter.resident_id)
         )
         sub = first_seen.subquery()
-        result = session.execute(
+        result = session.connection().execute(
             insert(ChronicRegister).from_select(
                 ["resident_id", "disease", "source", "registered_on"],
                 select(sub.c.resident_id, _literal(disease), _literal("diagnosis"), sub.c[1]),
-            )
+            ).returning(ChronicRegister.id)
         )
-        added += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        # RETURNING, because psycopg reports no rowcount for INSERT … SELECT.
+        added += len(result.all())
     return added
 
 
