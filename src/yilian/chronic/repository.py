@@ -40,10 +40,12 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
         )
         sub = first_seen.subquery()
         result = session.connection().execute(
-            insert(ChronicRegister).from_select(
+            insert(ChronicRegister)
+            .from_select(
                 ["resident_id", "disease", "source", "registered_on"],
                 select(sub.c.resident_id, _literal(disease), _literal("diagnosis"), sub.c[1]),
-            ).returning(ChronicRegister.id)
+            )
+            .returning(ChronicRegister.id)
         )
         # RETURNING, because psycopg reports no rowcount for INSERT … SELECT.
         added += len(result.all())
