@@ -33,6 +33,7 @@ def workbench(request: Request, actor: PageActor, session: DbSession, list: str 
         titles=LIST_TITLES,
         counts=counts,
         items=items,
+        figures=service.figures(session, actor=actor),
         labels=rules.DISEASE_LABELS,
         colour_labels=rules.COLOUR_LABELS,
     )
