@@ -127,3 +127,20 @@ def test_register_entries_are_unique(session: Session) -> None:
     assert refresh_registers_from_diagnoses(session) == 0
     first = session.scalar(select(ChronicRegister.registered_on).where(ChronicRegister.disease == "diabetes"))
     assert first == date(2026, 1, 1)
+
+
+def test_workbench_page_lists_red_patients_and_indicators(client: TestClient, session: Session) -> None:
+    import re
+
+    from tests.auth.test_web_login import login
+    from tests.factories.auth import PASSWORD
+
+    world = build_world(session)
+    headers = bearer(session, world.family_doctor_a)
+    visit(client, headers, world.resident_a.id, kind="health_check", sbp=186, dbp=100)
+    login(client, world.family_doctor_a.username, PASSWORD)
+    page = client.get("/family-doctor", params={"list": "red"}).text
+    assert re.search(r'data-testid="count-red">\s*<div class="label">[^<]+</div><div class="value">1<', page)
+    assert "张桂兰" in page and 'data-testid="signing-rate">0.0%' in page
+    chronic = client.get(f"/residents/{world.resident_a.id}/chronic").text
+    assert 'data-testid="colour-hypertension">红' in chronic and "186" in chronic
