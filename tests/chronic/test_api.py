@@ -16,7 +16,9 @@ from yilian.chronic.repository import refresh_registers_from_diagnoses
 from yilian.models import ChronicRegister, ChronicVisit, Contract
 
 
-def visit(client: TestClient, headers: dict[str, str], resident_id: int, **values: object) -> dict[str, object]:
+def visit(
+    client: TestClient, headers: dict[str, str], resident_id: int, **values: object
+) -> dict[str, object]:
     body = {"resident_id": resident_id, "visited_on": "2026-11-24", **values}
     response = client.post("/api/chronic/visits", json=body, headers=headers)
     assert response.status_code == 201, response.text
@@ -25,8 +27,13 @@ def visit(client: TestClient, headers: dict[str, str], resident_id: int, **value
 
 def test_follow_up_changes_colour_and_next_due(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    create_encounter(session, resident=world.resident_a, institution=world.township_a, on=date(2026, 5, 1),
-                     diagnoses=("I10.x00",))
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.township_a,
+        on=date(2026, 5, 1),
+        diagnoses=("I10.x00",),
+    )
     assert refresh_registers_from_diagnoses(session) == 1
     headers = bearer(session, world.family_doctor_a)
     # 66-year-old woman: age is a risk factor (> 65) → tier 2; 185/112 is grade 3 → high, red, 14 days.
@@ -43,28 +50,46 @@ def test_follow_up_changes_colour_and_next_due(client: TestClient, session: Sess
 def test_impossible_vitals_save_nothing(client: TestClient, session: Session) -> None:
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
-    response = client.post("/api/chronic/visits", json={"resident_id": world.resident_a.id, "visited_on": "2026-11-24",
-                                                        "sbp": 400, "dbp": 20, "fasting_glucose": -1}, headers=headers)
+    response = client.post(
+        "/api/chronic/visits",
+        json={
+            "resident_id": world.resident_a.id,
+            "visited_on": "2026-11-24",
+            "sbp": 400,
+            "dbp": 20,
+            "fasting_glucose": -1,
+        },
+        headers=headers,
+    )
     assert response.status_code == 422
     assert {f["field"] for f in response.json()["error"]["fields"]} == {"sbp", "dbp", "fasting_glucose"}
     assert session.scalar(select(func.count()).select_from(ChronicVisit)) == 0
 
 
-def test_screening_positive_joins_register_and_unsigned_worklist(client: TestClient, session: Session) -> None:
+def test_screening_positive_joins_register_and_unsigned_worklist(
+    client: TestClient, session: Session
+) -> None:
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
-    record = visit(client, headers, world.resident_a.id, kind="health_check", sbp=146, dbp=88, fasting_glucose=7.4)
+    record = visit(
+        client, headers, world.resident_a.id, kind="health_check", sbp=146, dbp=88, fasting_glucose=7.4
+    )
     assert sorted(r["disease"] for r in record["registers"]) == ["diabetes", "hypertension"]
     assert {r["source"] for r in record["registers"]} == {"screening"}
     unsigned = client.get("/api/chronic/worklist/unsigned", headers=headers).json()
-    assert {(w["resident_id"], w["disease"]) for w in unsigned} == {(world.resident_a.id, "diabetes"),
-                                                                    (world.resident_a.id, "hypertension")}
+    assert {(w["resident_id"], w["disease"]) for w in unsigned} == {
+        (world.resident_a.id, "diabetes"),
+        (world.resident_a.id, "hypertension"),
+    }
     team, members = create_team(session, world)
     package = create_package(session, world)
     world.family_doctor_a.staff_id = members["全科医生"]
     session.flush()
-    signed = client.post("/api/contracts", json={"resident_id": world.resident_a.id, "team_id": team.id,
-                                                 "package_id": package.id}, headers=headers)
+    signed = client.post(
+        "/api/contracts",
+        json={"resident_id": world.resident_a.id, "team_id": team.id, "package_id": package.id},
+        headers=headers,
+    )
     assert signed.status_code == 201
     assert client.get("/api/chronic/worklist/unsigned", headers=headers).json() == []
     # 146/88 is grade 1; diabetes puts her on row 3 of the table → high (red). FPG 7.4 → diabetes yellow.
@@ -76,8 +101,13 @@ def test_figures_count_signing_control_and_colours(client: TestClient, session: 
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
     visit(client, headers, world.resident_a.id, kind="health_check", sbp=128, dbp=80)  # nothing positive
-    create_encounter(session, resident=world.resident_a, institution=world.township_a, on=date(2026, 5, 1),
-                     diagnoses=("I10.x00",))
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.township_a,
+        on=date(2026, 5, 1),
+        diagnoses=("I10.x00",),
+    )
     refresh_registers_from_diagnoses(session)
     visit(client, headers, world.resident_a.id, sbp=132, dbp=82)
     figures = client.get("/api/chronic/figures", headers=bearer(session, world.commission)).json()
@@ -91,38 +121,65 @@ def test_figures_count_signing_control_and_colours(client: TestClient, session: 
 def test_long_prescription_limits(client: TestClient, session: Session) -> None:
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
-    create_encounter(session, resident=world.resident_a, institution=world.township_a, on=date(2026, 5, 1),
-                     diagnoses=("I10.x00",))
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.township_a,
+        on=date(2026, 5, 1),
+        diagnoses=("I10.x00",),
+    )
     refresh_registers_from_diagnoses(session)
     visit(client, headers, world.resident_a.id, sbp=128, dbp=78)  # green
     drug = create_drug(session, world)
-    body = {"resident_id": world.resident_a.id, "diagnosis": "I10.x00", "days": 84,
-            "items": [{"drug_id": drug.id, "daily_dose": 1}]}
+    body = {
+        "resident_id": world.resident_a.id,
+        "diagnosis": "I10.x00",
+        "days": 84,
+        "items": [{"drug_id": drug.id, "daily_dose": 1}],
+    }
     unsigned = client.post("/api/prescriptions", json=body, headers=headers)
     assert unsigned.status_code == 422 and "签约" in unsigned.json()["error"]["fields"][0]["message_zh"]
     team, _ = create_team(session, world)
     package = create_package(session, world)
     from datetime import datetime
 
-    session.add(Contract(resident_id=world.resident_a.id, team_id=team.id, package_id=package.id,
-                         consortium_id=world.consortium.id, start_on=date(2026, 1, 1), end_on=date(2026, 12, 31),
-                         fee_fen=0, status="active", signed_at=datetime(2026, 1, 1)))
+    session.add(
+        Contract(
+            resident_id=world.resident_a.id,
+            team_id=team.id,
+            package_id=package.id,
+            consortium_id=world.consortium.id,
+            start_on=date(2026, 1, 1),
+            end_on=date(2026, 12, 31),
+            fee_fen=0,
+            status="active",
+            signed_at=datetime(2026, 1, 1),
+        )
+    )
     session.flush()
     twelve_weeks = client.post("/api/prescriptions", json=body, headers=headers)
     assert twelve_weeks.status_code == 201, twelve_weeks.text
     assert twelve_weeks.json()["is_long"] is True and twelve_weeks.json()["items"][0]["quantity"] == 84
     too_long = client.post("/api/prescriptions", json={**body, "days": 91}, headers=headers)
     assert too_long.status_code == 422 and "12周" in too_long.json()["error"]["fields"][0]["message_zh"]
-    off_list = client.post("/api/prescriptions", json={**body, "items": [{"drug_id": 99999, "daily_dose": 1}]},
-                           headers=headers)
-    assert off_list.status_code == 422 and off_list.json()["error"]["fields"][0]["field"] == "items[0].drug_id"
+    off_list = client.post(
+        "/api/prescriptions", json={**body, "items": [{"drug_id": 99999, "daily_dose": 1}]}, headers=headers
+    )
+    assert (
+        off_list.status_code == 422 and off_list.json()["error"]["fields"][0]["field"] == "items[0].drug_id"
+    )
 
 
 def test_register_entries_are_unique(session: Session) -> None:
     world = build_world(session)
     for day in (date(2026, 1, 1), date(2026, 2, 1)):
-        create_encounter(session, resident=world.resident_a, institution=world.township_a, on=day,
-                         diagnoses=("E11.900", "I10.x00"))
+        create_encounter(
+            session,
+            resident=world.resident_a,
+            institution=world.township_a,
+            on=day,
+            diagnoses=("E11.900", "I10.x00"),
+        )
     assert refresh_registers_from_diagnoses(session) == 2
     assert refresh_registers_from_diagnoses(session) == 0
     first = session.scalar(select(ChronicRegister.registered_on).where(ChronicRegister.disease == "diabetes"))

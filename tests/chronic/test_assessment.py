@@ -20,8 +20,14 @@ TODAY = date(2026, 11, 24)
 
 def test_batch_and_single_patient_agree(fresh_database_url: str) -> None:
     upgrade(fresh_database_url)
-    build_synthetic_region(fresh_database_url, residents_per_county=1500, seed=11, demo_password="Demo-Pass-2026",
-                           console=Console(quiet=True), today=TODAY)
+    build_synthetic_region(
+        fresh_database_url,
+        residents_per_county=1500,
+        seed=11,
+        demo_password="Demo-Pass-2026",
+        console=Console(quiet=True),
+        today=TODAY,
+    )
     engine = make_engine(fresh_database_url)
     with Session(engine) as session:
         checked = 0
@@ -30,8 +36,11 @@ def test_batch_and_single_patient_agree(fresh_database_url: str) -> None:
             _, table = active_rule_set(session, disease)
             rows = session.execute(
                 select(ChronicRegister.resident_id, ChronicRegister.colour, RiskAssessment.rule_id)
-                .join(RiskAssessment, (RiskAssessment.resident_id == ChronicRegister.resident_id)
-                      & (RiskAssessment.disease == ChronicRegister.disease))
+                .join(
+                    RiskAssessment,
+                    (RiskAssessment.resident_id == ChronicRegister.resident_id)
+                    & (RiskAssessment.disease == ChronicRegister.disease),
+                )
                 .where(ChronicRegister.disease == disease)
             ).all()
             assert len(rows) > 50

@@ -31,10 +31,22 @@ ROWS = {
 }
 # The guideline's table (中国高血压防治指南2018): guideline wording → our level.
 EXPECTED = {
-    (1, "high_normal"): "low", (1, "grade1"): "low", (1, "grade2"): "medium", (1, "grade3"): "high",
-    (2, "high_normal"): "low", (2, "grade1"): "medium", (2, "grade2"): "high", (2, "grade3"): "high",
-    (3, "high_normal"): "high", (3, "grade1"): "high", (3, "grade2"): "high", (3, "grade3"): "high",
-    (4, "high_normal"): "high", (4, "grade1"): "high", (4, "grade2"): "high", (4, "grade3"): "high",
+    (1, "high_normal"): "low",
+    (1, "grade1"): "low",
+    (1, "grade2"): "medium",
+    (1, "grade3"): "high",
+    (2, "high_normal"): "low",
+    (2, "grade1"): "medium",
+    (2, "grade2"): "high",
+    (2, "grade3"): "high",
+    (3, "high_normal"): "high",
+    (3, "grade1"): "high",
+    (3, "grade2"): "high",
+    (3, "grade3"): "high",
+    (4, "high_normal"): "high",
+    (4, "grade1"): "high",
+    (4, "grade2"): "high",
+    (4, "grade3"): "high",
 }
 
 
@@ -52,7 +64,11 @@ def test_colour_and_plan_follow_the_level() -> None:
     red = evaluate(TABLES["hypertension"], PatientFacts(age=70, sex="M", sbp=185, dbp=100))
     assert (red.colour, red.plan.interval_days, red.plan.responsible_role) == ("red", 14, "专科医生")
     yellow = evaluate(TABLES["hypertension"], PatientFacts(age=40, sex="M", sbp=165, dbp=95))
-    assert (yellow.colour, yellow.plan.interval_days, yellow.plan.responsible_role) == ("yellow", 30, "全科医生")
+    assert (yellow.colour, yellow.plan.interval_days, yellow.plan.responsible_role) == (
+        "yellow",
+        30,
+        "全科医生",
+    )
     green = evaluate(TABLES["hypertension"], PatientFacts(age=40, sex="M", sbp=128, dbp=80))
     assert (green.colour, green.plan.interval_days, green.plan.responsible_role) == ("green", 90, "村医")
     assert next_due(date(2026, 11, 24), "red") == date(2026, 12, 8)
@@ -101,12 +117,21 @@ def test_control_targets() -> None:
 
 def test_screening_thresholds() -> None:
     assert screened_positive(sbp=142, dbp=80, fasting_glucose=7.0, total_cholesterol=5.0, ldl=4.2) == [
-        "hypertension", "diabetes", "hyperlipidaemia"]
+        "hypertension",
+        "diabetes",
+        "hyperlipidaemia",
+    ]
     assert screened_positive(sbp=139, dbp=89, fasting_glucose=6.9, total_cholesterol=6.1, ldl=None) == []
 
 
-@pytest.mark.parametrize(("field", "values"), [("sbp", {"sbp": 400, "dbp": 20}), ("fasting_glucose", {"fasting_glucose": -1}),
-                                               ("dbp", {"sbp": 120, "dbp": 130})])
+@pytest.mark.parametrize(
+    ("field", "values"),
+    [
+        ("sbp", {"sbp": 400, "dbp": 20}),
+        ("fasting_glucose", {"fasting_glucose": -1}),
+        ("dbp", {"sbp": 120, "dbp": 130}),
+    ],
+)
 def test_impossible_measurements_are_named(field: str, values: dict[str, float]) -> None:
     with pytest.raises(ValidationFailed) as caught:
         check_measurements(values)

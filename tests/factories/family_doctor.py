@@ -21,8 +21,12 @@ def create_team(session: Session, world: World) -> tuple[FamilyDoctorTeam, dict[
         "健康管理师": create_staff(session, institution=world.township_a, practitioner_type="护士").id,
     }
     n = next(_seq)
-    team = FamilyDoctorTeam(code=f"TD{n:04d}", name=f"团队{n}", consortium_id=world.consortium.id,
-                            institution_id=world.township_a.id)
+    team = FamilyDoctorTeam(
+        code=f"TD{n:04d}",
+        name=f"团队{n}",
+        consortium_id=world.consortium.id,
+        institution_id=world.township_a.id,
+    )
     session.add(team)
     session.flush()
     session.add_all(TeamMember(team_id=team.id, staff_id=s, role=r) for r, s in members.items())
@@ -31,19 +35,37 @@ def create_team(session: Session, world: World) -> tuple[FamilyDoctorTeam, dict[
     return team, members
 
 
-def create_package(session: Session, world: World, *, price_fen: int = 12000, category: str = "高血压") -> ServicePackage:
+def create_package(
+    session: Session, world: World, *, price_fen: int = 12000, category: str = "高血压"
+) -> ServicePackage:
     n = next(_seq)
-    package = ServicePackage(consortium_id=world.consortium.id, code=f"P{n}", name=f"{category}包{n}", category=category,
-                             contents="随访", price_fen=price_fen, insurance_permille=400, public_permille=300,
-                             valid_from=date(2025, 1, 1), valid_to=None)
+    package = ServicePackage(
+        consortium_id=world.consortium.id,
+        code=f"P{n}",
+        name=f"{category}包{n}",
+        category=category,
+        contents="随访",
+        price_fen=price_fen,
+        insurance_permille=400,
+        public_permille=300,
+        valid_from=date(2025, 1, 1),
+        valid_to=None,
+    )
     session.add(package)
     session.flush()
     return package
 
 
 def create_drug(session: Session, world: World, name: str = "苯磺酸氨氯地平片") -> Drug:
-    drug = Drug(consortium_id=world.consortium.id, code=f"Y{next(_seq)}", name=name, specification="5mg×28片",
-                unit="盒", price_fen=420, is_vbp=True)
+    drug = Drug(
+        consortium_id=world.consortium.id,
+        code=f"Y{next(_seq)}",
+        name=name,
+        specification="5mg×28片",
+        unit="盒",
+        price_fen=420,
+        is_vbp=True,
+    )
     session.add(drug)
     session.flush()
     return drug

@@ -33,7 +33,11 @@ def test_sign_then_overlap_is_refused(client: TestClient, session: Session) -> N
     assert first.status_code == 201, first.text
     signed = first.json()
     assert (signed["start_on"], signed["end_on"], signed["fee"], signed["status"]) == (
-        "2026-11-24", "2027-11-23", "120.00", "active")
+        "2026-11-24",
+        "2027-11-23",
+        "120.00",
+        "active",
+    )
     again = client.post("/api/contracts", json=body, headers=headers)
     assert again.status_code == 409 and again.json()["error"]["fields"][0]["field"] == "resident_id"
     assert session.scalar(select(func.count()).select_from(Contract)) == 1
@@ -45,21 +49,33 @@ def test_flexible_period_renew_change_terminate_keep_history(client: TestClient,
     other_team, _ = create_team(session, world)
     package = create_package(session, world)
     headers = bearer(session, doctor_of(session, world, members["全科医生"]))
-    six = client.post("/api/contracts", json={"resident_id": world.resident_a.id, "team_id": team.id,
-                                              "package_id": package.id, "months": 6}, headers=headers).json()
+    six = client.post(
+        "/api/contracts",
+        json={"resident_id": world.resident_a.id, "team_id": team.id, "package_id": package.id, "months": 6},
+        headers=headers,
+    ).json()
     assert six["end_on"] == "2027-05-23"
     renewed = client.post(f"/api/contracts/{six['id']}/renew", json={"months": 12}, headers=headers).json()
-    assert (renewed["start_on"], renewed["end_on"], renewed["previous_contract_id"]) == ("2027-05-24", "2028-05-23",
-                                                                                       six["id"])
-    moved = client.post(f"/api/contracts/{renewed['id']}/change-team", json={"team_id": other_team.id,
-                                                                              "reason": "搬迁至其他网格"}, headers=headers)
+    assert (renewed["start_on"], renewed["end_on"], renewed["previous_contract_id"]) == (
+        "2027-05-24",
+        "2028-05-23",
+        six["id"],
+    )
+    moved = client.post(
+        f"/api/contracts/{renewed['id']}/change-team",
+        json={"team_id": other_team.id, "reason": "搬迁至其他网格"},
+        headers=headers,
+    )
     assert moved.status_code == 201, moved.text
     assert moved.json()["end_on"] == "2028-05-23" and moved.json()["fee"] == "0.00"
-    ended = client.post(f"/api/contracts/{moved.json()['id']}/terminate", json={"reason": "本人申请解约"},
-                        headers=headers).json()
+    ended = client.post(
+        f"/api/contracts/{moved.json()['id']}/terminate", json={"reason": "本人申请解约"}, headers=headers
+    ).json()
     assert ended["status"] == "terminated" and ended["ended_on"] == "2026-11-24"
-    statuses = [c["status"] for c in client.get(f"/api/residents/{world.resident_a.id}/contracts",
-                                                 headers=headers).json()]
+    statuses = [
+        c["status"]
+        for c in client.get(f"/api/residents/{world.resident_a.id}/contracts", headers=headers).json()
+    ]
     assert sorted(statuses) == ["changed", "renewed", "terminated"]
 
 
@@ -70,9 +86,19 @@ def test_expired_contracts_are_ended_in_one_statement(session: Session) -> None:
     from datetime import datetime
 
     for resident, end in ((world.resident_a, date(2026, 11, 23)), (world.resident_b, date(2026, 11, 24))):
-        session.add(Contract(resident_id=resident.id, team_id=team.id, package_id=package.id,
-                             consortium_id=world.consortium.id, start_on=date(2025, 11, 24), end_on=end, fee_fen=0,
-                             status="active", signed_at=datetime(2025, 11, 24)))
+        session.add(
+            Contract(
+                resident_id=resident.id,
+                team_id=team.id,
+                package_id=package.id,
+                consortium_id=world.consortium.id,
+                start_on=date(2025, 11, 24),
+                end_on=end,
+                fee_fen=0,
+                status="active",
+                signed_at=datetime(2025, 11, 24),
+            )
+        )
     session.flush()
     assert expire_contracts(session, today=date(2026, 11, 24)) == 1
     statuses = dict(session.execute(select(Contract.resident_id, Contract.status)).all())
@@ -85,35 +111,52 @@ def test_dead_resident_cannot_sign(client: TestClient, session: Session) -> None
     package = create_package(session, world)
     world.resident_a.status = "deceased"
     session.flush()
-    response = client.post("/api/contracts", json={"resident_id": world.resident_a.id, "team_id": team.id,
-                                                   "package_id": package.id},
-                           headers=bearer(session, doctor_of(session, world, members["全科医生"])))
+    response = client.post(
+        "/api/contracts",
+        json={"resident_id": world.resident_a.id, "team_id": team.id, "package_id": package.id},
+        headers=bearer(session, doctor_of(session, world, members["全科医生"])),
+    )
     assert response.status_code == 422 and "注销" in response.json()["error"]["fields"][0]["message_zh"]
 
 
 def test_package_shares_over_100_percent_are_refused(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    body = {"code": "GXY", "name": "高血压包", "category": "高血压", "price": "120.00", "insurance_share": "70",
-            "public_share": "40", "valid_from": "2026-01-01"}
+    body = {
+        "code": "GXY",
+        "name": "高血压包",
+        "category": "高血压",
+        "price": "120.00",
+        "insurance_share": "70",
+        "public_share": "40",
+        "valid_from": "2026-01-01",
+    }
     response = client.post("/api/packages", json=body, headers=bearer(session, world.consortium_admin))
     assert response.status_code == 422 and response.json()["error"]["fields"][0]["field"] == "insurance_share"
     assert session.scalar(select(func.count()).select_from(ServicePackage)) == 0
 
 
-def test_packages_round_trip_through_excel_and_a_bad_row_saves_nothing(client: TestClient, session: Session) -> None:
-    from yilian.kit.tabular import write_xlsx
+def test_packages_round_trip_through_excel_and_a_bad_row_saves_nothing(
+    client: TestClient, session: Session
+) -> None:
     from yilian.family_doctor.service import PACKAGE_COLUMNS
+    from yilian.kit.tabular import write_xlsx
 
     world = build_world(session)
     headers = bearer(session, world.consortium_admin)
     good = ["GXY", "高血压包", "高血压", "季度随访", "120.00", "40", "30", "2026-01-01", ""]
     bad = ["TNB", "糖尿病包", "糖尿病", "季度随访", "150.00", "80", "30", "2026-01-01", ""]
-    rejected = client.post("/api/packages/import", files={"file": ("p.xlsx", write_xlsx(PACKAGE_COLUMNS, [good, bad]))},
-                           headers=headers)
+    rejected = client.post(
+        "/api/packages/import",
+        files={"file": ("p.xlsx", write_xlsx(PACKAGE_COLUMNS, [good, bad]))},
+        headers=headers,
+    )
     assert rejected.status_code == 422 and rejected.json()["error"]["fields"][0]["row"] == 3
     assert session.scalar(select(func.count()).select_from(ServicePackage)) == 0
-    accepted = client.post("/api/packages/import", files={"file": ("p.xlsx", write_xlsx(PACKAGE_COLUMNS, [good]))},
-                           headers=headers)
+    accepted = client.post(
+        "/api/packages/import",
+        files={"file": ("p.xlsx", write_xlsx(PACKAGE_COLUMNS, [good]))},
+        headers=headers,
+    )
     assert accepted.json() == {"saved": 1}
     listed = client.get("/api/packages", headers=headers).json()
     assert [(p["code"], p["price"], p["resident_pays"]) for p in listed] == [("GXY", "120.00", "36.00")]
@@ -123,7 +166,13 @@ def test_packages_round_trip_through_excel_and_a_bad_row_saves_nothing(client: T
     import openpyxl
 
     sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).active
-    assert sheet is not None and [c.value for c in sheet[2]][:5] == ["GXY", "高血压包", "高血压", "季度随访", "120.00"]
+    assert sheet is not None and [c.value for c in sheet[2]][:5] == [
+        "GXY",
+        "高血压包",
+        "高血压",
+        "季度随访",
+        "120.00",
+    ]
 
 
 def test_fee_rule_below_floor_is_refused_and_nothing_saved(client: TestClient, session: Session) -> None:
@@ -141,27 +190,55 @@ def test_fee_distribution_by_hand(client: TestClient, session: Session) -> None:
     team, members = create_team(session, world)
     package = create_package(session, world, price_fen=10_000)
     headers = bearer(session, world.consortium_admin)
-    rule = {"team_share": "80", "role_weights": {"全科医生": 4, "村医": 3, "专科医生": 2, "健康管理师": 1},
-            "base": "0.5", "work": "0.5", "quality": "0"}
+    rule = {
+        "team_share": "80",
+        "role_weights": {"全科医生": 4, "村医": 3, "专科医生": 2, "健康管理师": 1},
+        "base": "0.5",
+        "work": "0.5",
+        "quality": "0",
+    }
     assert client.put("/api/fee-rule", json=rule, headers=headers).status_code == 200
     for resident in (world.resident_a, world.resident_b):
-        session.add(Contract(resident_id=resident.id, team_id=team.id, package_id=package.id,
-                             consortium_id=world.consortium.id, start_on=date(2026, 3, 1), end_on=date(2027, 2, 28),
-                             fee_fen=10_000, status="active", signed_at=datetime(2026, 3, 1)))
+        session.add(
+            Contract(
+                resident_id=resident.id,
+                team_id=team.id,
+                package_id=package.id,
+                consortium_id=world.consortium.id,
+                start_on=date(2026, 3, 1),
+                end_on=date(2027, 2, 28),
+                fee_fen=10_000,
+                status="active",
+                signed_at=datetime(2026, 3, 1),
+            )
+        )
     for n, staff in enumerate([members["全科医生"]] * 1 + [members["村医"]] * 2):
-        session.add(ChronicVisit(resident_id=world.resident_a.id, kind="follow_up", visited_on=date(2026, 4, 1 + n),
-                                 staff_id=staff, institution_id=world.township_a.id, sbp=130, dbp=80,
-                                 recorded_at=datetime(2026, 4, 1)))
+        session.add(
+            ChronicVisit(
+                resident_id=world.resident_a.id,
+                kind="follow_up",
+                visited_on=date(2026, 4, 1 + n),
+                staff_id=staff,
+                institution_id=world.township_a.id,
+                sbp=130,
+                dbp=80,
+                recorded_at=datetime(2026, 4, 1),
+            )
+        )
     session.flush()
-    result = client.get("/api/fees/distribution", params={"start": "2026-01-01", "end": "2026-12-31"},
-                        headers=headers).json()
+    result = client.get(
+        "/api/fees/distribution", params={"start": "2026-01-01", "end": "2026-12-31"}, headers=headers
+    ).json()
     # Fees 200.00, team 80 % = 160.00. Base 80.00 by 4:3:2:1 → 32, 24, 16, 8.
     # Work 80.00 by weight × services: GP 4×1 = 4, village 3×2 = 6 → 32.00 and 48.00.
     amounts = {r["role"]: r["amount"] for r in result["rows"]}
     assert amounts == {"全科医生": "64.00", "村医": "72.00", "专科医生": "16.00", "健康管理师": "8.00"}
     assert (result["fees"], result["team_pool"], result["institutions"]) == ("200.00", "160.00", "40.00")
-    sheet = client.get("/api/fees/distribution", params={"start": "2026-01-01", "end": "2026-12-31", "format": "xlsx"},
-                       headers=headers)
+    sheet = client.get(
+        "/api/fees/distribution",
+        params={"start": "2026-01-01", "end": "2026-12-31", "format": "xlsx"},
+        headers=headers,
+    )
     assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
 
 
@@ -170,6 +247,9 @@ def test_resident_cannot_sign_contracts(client: TestClient, session: Session) ->
     team, _ = create_team(session, world)
     package = create_package(session, world)
     citizen = create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)
-    response = client.post("/api/contracts", json={"resident_id": world.resident_b.id, "team_id": team.id,
-                                                   "package_id": package.id}, headers=bearer(session, citizen))
+    response = client.post(
+        "/api/contracts",
+        json={"resident_id": world.resident_b.id, "team_id": team.id, "package_id": package.id},
+        headers=bearer(session, citizen),
+    )
     assert response.status_code == 403

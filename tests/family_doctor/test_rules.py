@@ -27,8 +27,12 @@ def test_fee_split_by_hand() -> None:
     # Work pot 4,000 (∝ weight × services: GP 4×10=40, village 3×20=60, others 0 → 100):
     #   GP 1,600, village 2,400. Totals: GP 3,200, village 3,600, specialist 800, manager 400.
     rule = FeeSplitRule(800, WEIGHTS, Fraction(1, 2), Fraction(1, 2), Fraction(0))
-    members = [MemberRecord(1, "全科医生", 10, 0), MemberRecord(2, "村医", 20, 0), MemberRecord(3, "专科医生", 0, 0),
-               MemberRecord(4, "健康管理师", 0, 0)]
+    members = [
+        MemberRecord(1, "全科医生", 10, 0),
+        MemberRecord(2, "村医", 20, 0),
+        MemberRecord(3, "专科医生", 0, 0),
+        MemberRecord(4, "健康管理师", 0, 0),
+    ]
     split = split_team_fees(rule, 1_000_000, members)
     assert split.team_pool_fen == 800_000 and split.institution_fen == 200_000
     assert split.members_fen == {1: 320_000, 2: 360_000, 3: 80_000, 4: 40_000}
@@ -38,7 +42,10 @@ def test_quality_part_rewards_controlled_patients() -> None:
     # Pool 700.00 (70 % of 1,000.00) entirely on quality; controlled patients GP 2, village 1 → 4×2 : 3×1 = 8 : 3.
     rule = FeeSplitRule(700, WEIGHTS, Fraction(0), Fraction(0), Fraction(1))
     split = split_team_fees(rule, 100_000, [MemberRecord(1, "全科医生", 0, 2), MemberRecord(2, "村医", 0, 1)])
-    assert split.members_fen == {1: 50_909, 2: 19_091}  # 70,000 × 8/11 = 50,909.09…, remainder to the larger fraction
+    assert split.members_fen == {
+        1: 50_909,
+        2: 19_091,
+    }  # 70,000 × 8/11 = 50,909.09…, remainder to the larger fraction
     assert sum(split.members_fen.values()) == 70_000
 
 
@@ -60,8 +67,14 @@ def test_largest_remainder_is_exact() -> None:
 
 def test_package_shares_cannot_exceed_the_price() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        check_package(price_fen=12000, insurance_permille=700, public_permille=400, valid_from=date(2026, 1, 1),
-                      valid_to=None, category="高血压")
+        check_package(
+            price_fen=12000,
+            insurance_permille=700,
+            public_permille=400,
+            valid_from=date(2026, 1, 1),
+            valid_to=None,
+            category="高血压",
+        )
     assert caught.value.errors[0].field == "insurance_share"
     assert resident_pays_fen(12000, 400, 300) == 3600
 

@@ -117,14 +117,23 @@ def test_family_doctor_follows_up_a_red_patient(live_server: tuple[str, str]) ->
     base, url = live_server
     engine = make_engine(url)
     with Session(engine) as session:
-        grids = select(UserGrid.grid_id).join(User, User.id == UserGrid.user_id).where(User.username == "jtys1")
+        grids = (
+            select(UserGrid.grid_id).join(User, User.id == UserGrid.user_id).where(User.username == "jtys1")
+        )
         patient = session.execute(
             select(Resident.id, Resident.name)
             .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
-            .join(RiskAssessment, (RiskAssessment.resident_id == Resident.id)
-                  & (RiskAssessment.disease == ChronicRegister.disease))
-            .where(Resident.grid_id.in_(grids), ChronicRegister.disease == "hypertension",
-                   ChronicRegister.colour == "red", RiskAssessment.rule_id != "HTN-T4")
+            .join(
+                RiskAssessment,
+                (RiskAssessment.resident_id == Resident.id)
+                & (RiskAssessment.disease == ChronicRegister.disease),
+            )
+            .where(
+                Resident.grid_id.in_(grids),
+                ChronicRegister.disease == "hypertension",
+                ChronicRegister.colour == "red",
+                RiskAssessment.rule_id != "HTN-T4",
+            )
             .order_by(Resident.id)
         ).first()
     engine.dispose()
@@ -133,8 +142,13 @@ def test_family_doctor_follows_up_a_red_patient(live_server: tuple[str, str]) ->
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
         )
         page = browser.new_page(locale="zh-CN")
         page.goto(f"{base}/login?next=/family-doctor")
