@@ -96,3 +96,32 @@ def test_registry_pages_render(client: TestClient, session: Session) -> None:
     assert "崇兴镇卫生院" in institutions and "灵武市人民医院" not in institutions
     township = client.get(f"/institutions/{world.township_a.id}").text
     assert "台子村" in township and world.consortium.name in township
+
+
+def test_my_residents_and_signed_flag(client: TestClient, session: Session) -> None:
+    from datetime import datetime
+
+    from tests.factories.family_doctor import create_package, create_team
+    from yilian.models import Contract
+
+    world = build_world(session)
+    team, _ = create_team(session, world)
+    package = create_package(session, world)
+    session.add(
+        Contract(
+            resident_id=world.resident_a.id,
+            team_id=team.id,
+            package_id=package.id,
+            consortium_id=world.consortium.id,
+            start_on=date(2026, 1, 1),
+            end_on=date(2026, 12, 31),
+            fee_fen=0,
+            status="active",
+            signed_at=datetime(2026, 1, 1),
+        )
+    )
+    session.flush()
+    login(client, world.family_doctor_a.username, PASSWORD)
+    mine = client.get("/residents").text
+    assert "我服务的居民：共 1 人" in mine and "张桂兰" in mine and "李建国" not in mine
+    assert 'data-testid="signed"' in client.get(f"/residents/{world.resident_a.id}").text

@@ -44,6 +44,9 @@ class ResidentOut(BaseModel):
     health_card_no: str
     status: str
     merged_into_id: int | None
+    signed: bool = Field(
+        default=False, description="has an active family-doctor contract: priority visits, exams, admission"
+    )
 
 
 class RegistrationOut(BaseModel):

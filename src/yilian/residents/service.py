@@ -87,13 +87,18 @@ def read_resident(session: Session, *, actor: Actor, resident_id: int) -> Reside
 
 def present_resident(session: Session, *, actor: Actor, resident: Resident) -> ResidentOut:
     """The record as this viewer may see it (call only with a resident from `access_resident`)."""
+    from yilian.family_doctor.repository import is_signed
+
     full = actor.subject.may(roles.FULL_IDENTIFIERS_ON_RECORD)
-    return to_out(
+    today = actor.clock.now().date()
+    out = to_out(
         resident,
         grid_name=repository.grid_name(session, resident.grid_id),
-        today=actor.clock.now().date(),
+        today=today,
         full_identifiers=full,
     )
+    out.signed = is_signed(session, resident.id, today)
+    return out
 
 
 def search_residents(
