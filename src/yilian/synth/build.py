@@ -7,31 +7,39 @@ PostgreSQL); nothing here loops over rows already in the database.
 
 from __future__ import annotations
 
-import itertools
 import random
 import secrets
 import time
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from faker.providers.person.zh_CN import Provider as NameData
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
 from yilian.auth.service import do_create_user
-from yilian.kit.bulk import BulkLoader, sqlite_datetime
+from yilian.kit.bulk import BulkLoader
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
 from yilian.models import Institution
 from yilian.residents.rules import make_id_number
 from yilian.synth import geography
 from yilian.synth import rules as dist
-from yilian.synth.family_doctor import Person, build_family_doctor_care
+from yilian.synth.family_doctor import build_family_doctor_care
+from yilian.synth.model import (
+    CountyAccounts,
+    CountyPlace,
+    DatabaseNotEmpty,
+    GridPlan,
+    Ids,
+    NameMaker,
+    SynthReport,
+)
+from yilian.synth.population import PopulationMixin
+from yilian.synth.workforce import WorkforceMixin
 
 HOSPITAL_DEPARTMENTS = [
     "全科",
@@ -74,107 +82,9 @@ COUNTY_LEVEL_INSTITUTIONS = [
     ("H03", "妇幼保健院", None, "妇幼保健院", MCH_DEPARTMENTS, 70, "hospital"),
     ("D01", "疾病预防控制中心", None, "疾控中心", [], 25, "township"),
 ]
-RURAL_SHARE = 0.75
-CHUNK_RESIDENTS = 5_000
 
 
-class DatabaseNotEmpty(AppError):
-    def __init__(self) -> None:
-        super().__init__(
-            "数据库中已有机构数据，请使用新数据库生成模拟县",
-            "The database already holds institutions; build the synthetic county into a fresh database",
-            409,
-        )
-
-
-@dataclass
-class SynthReport:
-    counties: int = 0
-    institutions: int = 0
-    staff: int = 0
-    residents: int = 0
-    encounters: int = 0
-    diagnoses: int = 0
-    seconds: float = 0.0
-    logins: list[tuple[str, str, str]] = field(default_factory=list)
-
-    @property
-    def rows(self) -> int:
-        return self.institutions + self.staff + self.residents + self.encounters + self.diagnoses
-
-    def summary(self) -> str:
-        lines = [
-            f"counties={self.counties} institutions={self.institutions} staff={self.staff} "
-            f"residents={self.residents} encounters={self.encounters} diagnoses={self.diagnoses}",
-            f"{self.rows} rows in {self.seconds:.1f} s = {self.rows / max(self.seconds, 1e-9):,.0f} rows/s",
-        ]
-        if self.logins:
-            lines.append(f"演示账号 / demo accounts (password for all: {self.logins[0][2]}):")
-            lines += [f"  {username:<10} {role}" for username, role, _ in self.logins]
-        return "\n".join(lines)
-
-
-class Ids:
-    """Explicit ids per table, so child rows can reference parents without reading them back."""
-
-    def __init__(self) -> None:
-        self._next: dict[str, itertools.count[int]] = {}
-
-    def __call__(self, table: str) -> int:
-        return next(self._next.setdefault(table, itertools.count(1)))
-
-
-class NameMaker:
-    def __init__(self) -> None:
-        self.surnames = dist.WeightedChoice.of(list(NameData.last_names.items()))
-        self.male = list(NameData.first_names_male)
-        self.female = list(NameData.first_names_female)
-        self.male_single = [c for c in self.male if len(c) == 1]
-        self.female_single = [c for c in self.female if len(c) == 1]
-
-    def make(self, rng: random.Random, sex: str) -> str:
-        pool = self.male if sex == "M" else self.female
-        given = rng.choice(pool)
-        if len(given) == 1 and rng.random() < 0.62:
-            given += rng.choice(self.male_single if sex == "M" else self.female_single)
-        return self.surnames.pick(rng) + given
-
-
-@dataclass
-class CountyPlace:
-    """What residents of one county can be cared at, by tier (ids)."""
-
-    code: str
-    people: int = 0
-    tcm: int = 0
-    mch: int = 0
-    townships: list[int] = field(default_factory=list)
-    departments: dict[int, dict[str, int]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class CountyAccounts:
-    """Ids the demo accounts of one county are scoped to."""
-
-    consortium_id: int
-    people: int
-    township: int
-    grid_ids: tuple[int, ...]
-    family_doctor_staff_id: int
-
-
-@dataclass
-class GridPlan:
-    id: int
-    code: str
-    name: str
-    township_name: str
-    institution_id: int  # township or community centre
-    clinic_id: int | None
-    rural: bool
-
-
-class Builder:
+class Builder(WorkforceMixin, PopulationMixin):
     def __init__(self, url: str, *, seed: int, years: int, today: date, console: Console) -> None:
         self.engine = make_engine(url)
         self.seed = seed
@@ -285,60 +195,6 @@ class Builder:
         return consortium_id
 
     # -- staff -----------------------------------------------------------------------------------
-    def staff_rows(
-        self,
-        rng: random.Random,
-        institution_id: int,
-        code_prefix: str,
-        count: int,
-        kind: str,
-        region: str,
-        departments: dict[str, int],
-    ) -> list[tuple[Any, ...]]:
-        mixes = {
-            "hospital": [("执业医师", 40), ("执业助理医师", 4), ("护士", 42), ("药师", 6), ("技师", 8)],
-            "township": [("执业医师", 32), ("执业助理医师", 16), ("护士", 34), ("药师", 8), ("技师", 10)],
-            "village": [("乡村医生", 75), ("执业助理医师", 20), ("执业医师", 5)],
-        }
-        titles = {
-            "执业医师": [("主任医师", 5), ("副主任医师", 15), ("主治医师", 35), ("医师", 45)],
-            "执业助理医师": [("医士", 1)],
-            "乡村医生": [("医士", 1)],
-            "护士": [("主任护师", 2), ("副主任护师", 8), ("主管护师", 35), ("护师", 35), ("护士", 20)],
-            "药师": [("主管药师", 40), ("药师", 60)],
-            "技师": [("主管技师", 40), ("技师", 40), ("技士", 20)],
-        }
-        mix = dist.WeightedChoice.of(mixes[kind])
-        dept_ids = list(departments.values())
-        rows: list[tuple[Any, ...]] = []
-        for n in range(count):
-            practitioner = mix.pick(rng)
-            sex = "F" if rng.random() < (0.9 if practitioner == "护士" else 0.45) else "M"
-            age = rng.randint(24, 59)
-            born = dist.birth_date_for(age, self.today, rng)
-            title = dist.WeightedChoice.of(titles[practitioner]).pick(rng)
-            licensed = practitioner != "乡村医生" or rng.random() < 0.7
-            hired = date(max(1990, self.today.year - (age - 22)), rng.randint(1, 12), 1)
-            rows.append(
-                (
-                    self.ids("staff"),
-                    f"{code_prefix}{n + 1:04d}",
-                    self.names.make(rng, sex),
-                    sex,
-                    self.new_id_number(rng, region, born, sex),
-                    dist.mobile_number(rng),
-                    practitioner,
-                    title,
-                    None,
-                    licensed,
-                    institution_id,
-                    rng.choice(dept_ids) if dept_ids else None,
-                    hired.isoformat(),
-                )
-            )
-        self.report.staff += len(rows)
-        return rows
-
     # -- one county ----------------------------------------------------------------------------
     def build_county(
         self, loader: BulkLoader, progress: Progress, index: int, residents: int
@@ -523,274 +379,6 @@ class Builder:
         counts = [max(1, int(total * w / sum(weights))) for w in weights]
         counts[0] += total - sum(counts)
         return counts
-
-    def postings(
-        self, loader: BulkLoader, rng: random.Random, staff: list[tuple[Any, ...]], place: CountyPlace
-    ) -> None:
-        """县管乡用: county doctors posted to townships for 3–18 months; 乡聘村用: township doctors to villages."""
-        county_doctors = [s for s in staff if s[10] in (place.people, place.tcm) and s[6] == "执业医师"]
-        rows = []
-        for s in rng.sample(county_doctors, min(30, len(county_doctors))):
-            start = self.today - timedelta(days=rng.randint(30, 700))
-            months = rng.choice((3, 4, 6, 6, 9, 12, 18))
-            end = start + timedelta(days=int(months * 30.4))
-            rows.append(
-                (
-                    self.ids("posting"),
-                    s[0],
-                    rng.choice(place.townships),
-                    "县管乡用",
-                    start.isoformat(),
-                    end.isoformat() if end < self.today else None,
-                )
-            )
-        loader.insert("posting", ["id", "staff_id", "institution_id", "kind", "start_on", "end_on"], rows)
-
-    def residents_and_encounters(
-        self,
-        loader: BulkLoader,
-        progress: Progress,
-        rng: random.Random,
-        place: CountyPlace,
-        grids: list[GridPlan],
-        total: int,
-        county_name: str,
-    ) -> list[Person]:
-        people: list[Person] = []
-        rural = [g for g in grids if g.rural]
-        urban = [g for g in grids if not g.rural]
-        rural_sizes = [rng.uniform(0.5, 1.5) for _ in rural]
-        urban_sizes = [rng.uniform(0.8, 1.2) for _ in urban]
-        # Village sizes vary; together the villages hold RURAL_SHARE of the people.
-        weights = [w * RURAL_SHARE / sum(rural_sizes) for w in rural_sizes] + [
-            w * (1 - RURAL_SHARE) / sum(urban_sizes) for w in urban_sizes
-        ]
-        plan = rural + urban
-        counts = [0] * len(plan)
-        for i in rng.choices(range(len(plan)), weights=weights, k=total):
-            counts[i] += 1
-        mean_rate = sum(
-            dist.piecewise(dist.VISIT_RATE_BY_AGE, start + 2) * w for start, w in dist.AGE_BANDS
-        ) / sum(w for _, w in dist.AGE_BANDS)
-        scale = dist.VISITS_PER_RESIDENT_YEAR / mean_rate * self.days / 365.25
-        task = progress.add_task(f"{county_name} 居民与就诊", total=total)
-        out_tiers = dist.WeightedChoice.of(dist.OUTPATIENT_TIERS)
-        in_tiers = dist.WeightedChoice.of(dist.INPATIENT_TIERS)
-        acute = dist.WeightedChoice.of(dist.OUTPATIENT_DIAGNOSES)
-        inpatient_dx = {
-            tier: dist.WeightedChoice.of(pairs) for tier, pairs in dist.INPATIENT_DIAGNOSES.items()
-        }
-        leaving = dist.WeightedChoice.of(dist.LEAVING_TYPES)
-        other_ningxia = [c for c, _ in geography.COUNTIES if c != place.code]
-        resident_cols = [
-            "id",
-            "id_number",
-            "name",
-            "sex",
-            "birth_date",
-            "phone",
-            "address",
-            "region_code",
-            "grid_id",
-            "household_id",
-            "health_card_no",
-            "status",
-            "created_at",
-            "updated_at",
-        ]
-        encounter_cols = [
-            "id",
-            "resident_id",
-            "institution_id",
-            "department_id",
-            "kind",
-            "start_date",
-            "end_date",
-            "total_fen",
-            "fund_fen",
-            "out_of_county",
-            "leaving_type",
-        ]
-        created = sqlite_datetime(self.now)
-        residents: list[tuple[Any, ...]] = []
-        households: list[tuple[Any, ...]] = []
-        encounters: list[tuple[Any, ...]] = []
-        diagnoses: list[tuple[Any, ...]] = []
-
-        def flush() -> None:
-            loader.insert("household", ["id", "code", "grid_id", "address"], households)
-            loader.insert("resident", resident_cols, residents)
-            loader.insert("encounter", encounter_cols, encounters)
-            loader.insert("encounter_diagnosis", ["encounter_id", "seq", "icd10_code"], diagnoses)
-            self.report.residents += len(residents)
-            self.report.encounters += len(encounters)
-            self.report.diagnoses += len(diagnoses)
-            # Commit per chunk: one multi-GB transaction makes SQLite's WAL (and every page lookup) slow.
-            loader.commit()
-            progress.advance(task, len(residents))
-            for rows in (residents, households, encounters, diagnoses):
-                rows.clear()
-
-        for grid, count in zip(plan, counts, strict=True):
-            household_left, household_id, address = 0, 0, ""
-            for _ in range(count):
-                if household_left == 0:
-                    household_id = self.ids("household")
-                    household_left = max(1, min(7, int(rng.gauss(2.9, 1.2) + 0.5)))
-                    address = f"{county_name}{grid.name}{rng.randint(1, 12)}组{rng.randint(1, 99)}号"
-                    households.append((household_id, f"{place.code}-{household_id:08d}", grid.id, address))
-                household_left -= 1
-                age = dist.sample_age(rng)
-                sex = "M" if rng.random() < dist.male_probability(age) else "F"
-                born = dist.birth_date_for(age, self.today, rng)
-                roll = rng.random()
-                birth_region = (
-                    place.code
-                    if roll < 0.88
-                    else (
-                        rng.choice(other_ningxia)
-                        if roll < 0.97
-                        else rng.choice(geography.OTHER_BIRTH_REGIONS)
-                    )
-                )
-                resident_id = self.ids("resident")
-                residents.append(
-                    (
-                        resident_id,
-                        self.new_id_number(rng, birth_region, born, sex),
-                        self.names.make(rng, sex),
-                        sex,
-                        born.isoformat(),
-                        dist.mobile_number(rng) if age >= 14 and rng.random() < 0.9 else None,
-                        address,
-                        place.code,
-                        grid.id,
-                        household_id,
-                        f"{rng.getrandbits(128):032X}",
-                        "active",
-                        created,
-                        created,
-                    )
-                )
-                chronic = []
-                if age >= 18:
-                    if rng.random() < dist.piecewise(dist.HYPERTENSION_BY_AGE, age):
-                        chronic.append(dist.ICD_HYPERTENSION)
-                    if rng.random() < dist.piecewise(dist.DIABETES_BY_AGE, age):
-                        chronic.append(dist.ICD_DIABETES)
-                people.append(Person(resident_id, grid.id, age, tuple(chronic)))
-                rate = dist.piecewise(dist.VISIT_RATE_BY_AGE, age) * scale * (1.5 if chronic else 1.0)
-                inpatient_share = dist.piecewise(dist.INPATIENT_SHARE_BY_AGE, age)
-                for _ in range(dist.poisson(rng, rate)):
-                    self.encounter(
-                        rng,
-                        place,
-                        grid,
-                        resident_id,
-                        age,
-                        sex,
-                        chronic,
-                        inpatient_share,
-                        out_tiers,
-                        in_tiers,
-                        acute,
-                        inpatient_dx,
-                        leaving,
-                        encounters,
-                        diagnoses,
-                    )
-                if len(residents) >= CHUNK_RESIDENTS:
-                    flush()
-        flush()
-        return people
-
-    def encounter(
-        self,
-        rng: random.Random,
-        place: CountyPlace,
-        grid: GridPlan,
-        resident_id: int,
-        age: int,
-        sex: str,
-        chronic: list[str],
-        inpatient_share: float,
-        out_tiers: dist.WeightedChoice,
-        in_tiers: dist.WeightedChoice,
-        acute: dist.WeightedChoice,
-        inpatient_dx: dict[str, dist.WeightedChoice],
-        leaving: dist.WeightedChoice,
-        encounters: list[tuple[Any, ...]],
-        diagnoses: list[tuple[Any, ...]],
-    ) -> None:
-        inpatient = rng.random() < inpatient_share
-        tier = (in_tiers if inpatient else out_tiers).pick(rng)
-        if tier == "village":
-            institution_id = grid.clinic_id or grid.institution_id
-        elif tier == "township":
-            institution_id = (
-                grid.institution_id if rng.random() < 0.85 or not grid.rural else rng.choice(place.townships)
-            )
-        elif tier == "county":
-            mch_bonus = 0.15 if (sex == "F" and 15 <= age <= 49) or age < 14 else 0.0
-            roll = rng.random()
-            institution_id = (
-                place.mch
-                if roll < 0.10 + mch_bonus
-                else (place.tcm if roll < 0.34 + mch_bonus else place.people)
-            )
-        else:
-            institution_id = rng.choice(self.provincial_hospitals)
-        start = self.random_day(rng)
-        if inpatient:
-            principal = inpatient_dx[tier].pick(rng)
-            if principal == "O80.000" and not (sex == "F" and 16 <= age <= 48):
-                principal = "J18.900"
-            median, sigma = dist.INPATIENT_COST[tier]
-            total = dist.lognormal_fen(rng, median, sigma)
-            share = dist.INPATIENT_FUND_SHARE[tier]
-            los_median, los_sigma = dist.LENGTH_OF_STAY[tier]
-            end: date | None = start + timedelta(
-                days=max(1, int(rng.lognormvariate(0, los_sigma) * los_median))
-            )
-            if end is not None and end > self.today:
-                end = None  # still in hospital
-            leaving_type = leaving.pick(rng) if end else None
-        else:
-            if chronic and tier in ("village", "township") and rng.random() < 0.55:
-                principal = rng.choice(chronic)
-            else:
-                principal = acute.pick(rng)
-            median, sigma = dist.OUTPATIENT_COST[tier]
-            total = dist.lognormal_fen(rng, median, sigma)
-            share = dist.OUTPATIENT_FUND_SHARE[tier]
-            end, leaving_type = start, None
-        fund = int(total * min(0.95, max(0.0, share + rng.uniform(-0.05, 0.05))))
-        departments = place.departments.get(institution_id)
-        department_id = None
-        if departments:
-            department_id = departments.get(
-                dist.DEPARTMENT_OF_CHAPTER.get(principal[0], "全科")
-            ) or departments.get("全科")
-        encounter_id = self.ids("encounter")
-        encounters.append(
-            (
-                encounter_id,
-                resident_id,
-                institution_id,
-                department_id,
-                "inpatient" if inpatient else "outpatient",
-                start.isoformat(),
-                end.isoformat() if end else None,
-                total,
-                fund,
-                tier == "outside",
-                leaving_type,
-            )
-        )
-        diagnoses.append((encounter_id, 0, principal))
-        if inpatient:
-            for seq, code in enumerate((c for c in chronic if c != principal), start=1):
-                diagnoses.append((encounter_id, seq, code))
 
     # -- the region ------------------------------------------------------------------------------
     def build(self, counties: int, residents_per_county: int, demo_password: str | None) -> SynthReport:

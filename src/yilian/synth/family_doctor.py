@@ -210,8 +210,8 @@ def build_family_doctor_care(
             on = latest - timedelta(days=number * rng.randint(75, 100))
             sbp = dbp = glucose = None
             if dist.ICD_HYPERTENSION in person.chronic:
-                sbp = max(95, min(230, int(rng.gauss(141, 16))))
-                dbp = max(55, min(130, min(sbp - 25, int(rng.gauss(86, 10)))))
+                sbp = max(95, min(230, int(rng.gauss(135, 15))))
+                dbp = max(55, min(130, min(sbp - 25, int(rng.gauss(82, 9)))))
             if dist.ICD_DIABETES in person.chronic:
                 glucose = round(min(25.0, max(3.0, rng.lognormvariate(math.log(7.1), 0.22))), 1)
             staff_id = members.get("村医", members["全科医生"]) if rng.random() < 0.6 else members["全科医生"]
