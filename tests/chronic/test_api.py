@@ -201,3 +201,38 @@ def test_workbench_page_lists_red_patients_and_indicators(client: TestClient, se
     assert "张桂兰" in page and 'data-testid="signing-rate">0.0%' in page
     chronic = client.get(f"/residents/{world.resident_a.id}/chronic").text
     assert 'data-testid="colour-hypertension">红' in chronic and "186" in chronic
+
+
+def test_figures_per_team_grid_and_date(client: TestClient, session: Session) -> None:
+    from datetime import datetime
+
+    world = build_world(session)
+    team, _ = create_team(session, world)  # serves grid A only
+    package = create_package(session, world)
+    session.add(
+        Contract(
+            resident_id=world.resident_a.id,
+            team_id=team.id,
+            package_id=package.id,
+            consortium_id=world.consortium.id,
+            start_on=date(2026, 6, 1),
+            end_on=date(2027, 5, 31),
+            fee_fen=0,
+            status="active",
+            signed_at=datetime(2026, 6, 1),
+        )
+    )
+    session.flush()
+    headers = bearer(session, world.consortium_admin)
+    whole = client.get("/api/chronic/figures", headers=headers).json()
+    assert (whole["signed"], whole["residents"], whole["signing_rate"]) == (1, 2, 0.5)
+    per_team = client.get("/api/chronic/figures", params={"team_id": team.id}, headers=headers).json()
+    assert (per_team["signed"], per_team["residents"], per_team["signing_rate"]) == (1, 1, 1.0)
+    per_grid = client.get("/api/chronic/figures", params={"grid_id": world.grid_b.id}, headers=headers).json()
+    assert (per_grid["signed"], per_grid["residents"]) == (0, 1)
+    per_institution = client.get(
+        "/api/chronic/figures", params={"institution_id": world.clinic_a.id}, headers=headers
+    ).json()
+    assert per_institution["residents"] == 1
+    before = client.get("/api/chronic/figures", params={"as_of": "2026-05-31"}, headers=headers).json()
+    assert before["signed"] == 0

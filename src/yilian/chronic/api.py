@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi import APIRouter
 
 from yilian.chronic import service
@@ -27,8 +29,18 @@ def worklist(kind: str, actor: ApiActor, session: DbSession) -> list[WorkItem]:
 
 
 @router.get("/chronic/figures", response_model=Figures)
-def figures(actor: ApiActor, session: DbSession) -> Figures:
-    return service.figures(session, actor=actor)
+def figures(
+    actor: ApiActor,
+    session: DbSession,
+    as_of: date | None = None,
+    team_id: int | None = None,
+    grid_id: int | None = None,
+    institution_id: int | None = None,
+) -> Figures:
+    """Per institution, grid or team (default: everyone the caller may see); signing as of a date."""
+    return service.figures(
+        session, actor=actor, as_of=as_of, team_id=team_id, grid_id=grid_id, institution_id=institution_id
+    )
 
 
 @router.post("/chronic/assess")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 
 from yilian.auth.rules import Subject
@@ -156,10 +156,19 @@ def count_worklist(session: Session, subject: Subject, *, kind: str, today: date
     return session.scalar(statement) or 0
 
 
-def figures(session: Session, subject: Subject, *, today: date, key_age_cutoff: date) -> dict[str, Any]:
-    """Signing rate, key-population signing, registered, on-time, controlled, colours — grouped queries."""
+def figures(
+    session: Session,
+    subject: Subject,
+    *,
+    today: date,
+    key_age_cutoff: date,
+    unit: ColumnElement[bool] | None = None,
+) -> dict[str, Any]:
+    """Signing rate, key-population signing, registered, on-time, controlled, colours — grouped queries.
+
+    `unit` narrows the subject's residents to a team's, a grid's or an institution's."""
     visible = resident_visibility(subject)
-    active = and_(visible, Resident.status == "active")
+    active = and_(visible, Resident.status == "active", unit if unit is not None else true())
     residents, signed = session.execute(
         select(func.count(), func.sum(func.cast(_active_on(today), _int())))
         .select_from(Resident)
@@ -241,3 +250,21 @@ def refresh_control(session: Session, *, today: date) -> None:
         .where(ChronicRegister.disease == rules.DIABETES)
         .values(controlled=case((glucose.is_(None), None), else_=glucose < 7.0))
     )
+
+
+def unit_clause(
+    *, team_id: int | None, grid_id: int | None, institution_id: int | None
+) -> ColumnElement[bool] | None:
+    """Residents of a team's grids, of one grid, or of the grids an institution serves."""
+    from yilian.models import TeamGrid
+
+    if team_id is not None:
+        return Resident.grid_id.in_(select(TeamGrid.grid_id).where(TeamGrid.team_id == team_id))
+    if grid_id is not None:
+        return Resident.grid_id == grid_id
+    if institution_id is not None:
+        served = select(Grid.id).where(
+            or_(Grid.institution_id == institution_id, Grid.clinic_id == institution_id)
+        )
+        return Resident.grid_id.in_(served)
+    return None

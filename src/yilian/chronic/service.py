@@ -195,10 +195,27 @@ def worklist(session: Session, *, actor: Actor, kind: str) -> list[WorkItem]:
     return items
 
 
-def figures(session: Session, *, actor: Actor) -> Figures:
-    today = actor.clock.now().date()
+def figures(
+    session: Session,
+    *,
+    actor: Actor,
+    as_of: date | None = None,
+    team_id: int | None = None,
+    grid_id: int | None = None,
+    institution_id: int | None = None,
+) -> Figures:
+    """Figures for the subject's residents, or one team's, grid's or institution's; signing as of a day.
+
+    Registers, control, on-time follow-up and colours are the current state (their history is in
+    risk_assessment and chronic_visit); signing counts contracts covering `as_of`."""
+    if team_id is not None:
+        from yilian.family_doctor.service import access_team
+
+        access_team(session, actor, team_id)
+    today = as_of or actor.clock.now().date()
     cutoff = date(today.year - 65, today.month, min(today.day, 28))
-    raw = repository.figures(session, actor.subject, today=today, key_age_cutoff=cutoff)
+    unit = repository.unit_clause(team_id=team_id, grid_id=grid_id, institution_id=institution_id)
+    raw = repository.figures(session, actor.subject, today=today, key_age_cutoff=cutoff, unit=unit)
     registered: dict[str, int] = {}
     on_time: dict[str, int] = {}
     controlled: dict[str, int] = {}
