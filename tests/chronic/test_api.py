@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer
 from tests.factories.encounters import create_encounter
-from tests.factories.family_doctor import create_drug, create_package, create_team
+from tests.factories.family_doctor import create_contract, create_drug, create_package, create_team
 from tests.factories.world import build_world
 from yilian.chronic.repository import refresh_registers_from_diagnoses
-from yilian.models import ChronicRegister, ChronicVisit, Contract
+from yilian.models import ChronicRegister, ChronicVisit
 
 
 def visit(
@@ -141,20 +141,16 @@ def test_long_prescription_limits(client: TestClient, session: Session) -> None:
     assert unsigned.status_code == 422 and "签约" in unsigned.json()["error"]["fields"][0]["message_zh"]
     team, _ = create_team(session, world)
     package = create_package(session, world)
-    from datetime import datetime
 
-    session.add(
-        Contract(
-            resident_id=world.resident_a.id,
-            team_id=team.id,
-            package_id=package.id,
-            consortium_id=world.consortium.id,
-            start_on=date(2026, 1, 1),
-            end_on=date(2026, 12, 31),
-            fee_fen=0,
-            status="active",
-            signed_at=datetime(2026, 1, 1),
-        )
+    create_contract(
+        session,
+        world,
+        resident=world.resident_a,
+        team=team,
+        package=package,
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        fee_fen=0,
     )
     session.flush()
     twelve_weeks = client.post("/api/prescriptions", json=body, headers=headers)
@@ -204,23 +200,19 @@ def test_workbench_page_lists_red_patients_and_indicators(client: TestClient, se
 
 
 def test_figures_per_team_grid_and_date(client: TestClient, session: Session) -> None:
-    from datetime import datetime
 
     world = build_world(session)
     team, _ = create_team(session, world)  # serves grid A only
     package = create_package(session, world)
-    session.add(
-        Contract(
-            resident_id=world.resident_a.id,
-            team_id=team.id,
-            package_id=package.id,
-            consortium_id=world.consortium.id,
-            start_on=date(2026, 6, 1),
-            end_on=date(2027, 5, 31),
-            fee_fen=0,
-            status="active",
-            signed_at=datetime(2026, 6, 1),
-        )
+    create_contract(
+        session,
+        world,
+        resident=world.resident_a,
+        team=team,
+        package=package,
+        start=date(2026, 6, 1),
+        end=date(2027, 5, 31),
+        fee_fen=0,
     )
     session.flush()
     headers = bearer(session, world.consortium_admin)

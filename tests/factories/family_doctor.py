@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
 from tests.factories.registry import create_staff
 from tests.factories.world import World
-from yilian.models import Drug, FamilyDoctorTeam, ServicePackage, TeamGrid, TeamMember
+from yilian.models import Contract, Drug, FamilyDoctorTeam, Resident, ServicePackage, TeamGrid, TeamMember
 
 _seq = itertools.count(1)
 
@@ -69,3 +69,30 @@ def create_drug(session: Session, world: World, name: str = "苯磺酸氨氯地�
     session.add(drug)
     session.flush()
     return drug
+
+
+def create_contract(
+    session: Session,
+    world: World,
+    *,
+    resident: Resident,
+    team: FamilyDoctorTeam,
+    package: ServicePackage,
+    start: date = date(2026, 1, 1),
+    end: date = date(2026, 12, 31),
+    fee_fen: int = 0,
+) -> Contract:
+    contract = Contract(
+        resident_id=resident.id,
+        team_id=team.id,
+        package_id=package.id,
+        consortium_id=world.consortium.id,
+        start_on=start,
+        end_on=end,
+        fee_fen=fee_fen,
+        status="active",
+        signed_at=datetime.combine(start, datetime.min.time()),
+    )
+    session.add(contract)
+    session.flush()
+    return contract

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer, create_user
-from tests.factories.family_doctor import create_package, create_team
+from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
 from yilian.family_doctor.repository import expire_contracts
@@ -83,21 +83,17 @@ def test_expired_contracts_are_ended_in_one_statement(session: Session) -> None:
     world = build_world(session)
     team, _ = create_team(session, world)
     package = create_package(session, world)
-    from datetime import datetime
 
     for resident, end in ((world.resident_a, date(2026, 11, 23)), (world.resident_b, date(2026, 11, 24))):
-        session.add(
-            Contract(
-                resident_id=resident.id,
-                team_id=team.id,
-                package_id=package.id,
-                consortium_id=world.consortium.id,
-                start_on=date(2025, 11, 24),
-                end_on=end,
-                fee_fen=0,
-                status="active",
-                signed_at=datetime(2025, 11, 24),
-            )
+        create_contract(
+            session,
+            world,
+            resident=resident,
+            team=team,
+            package=package,
+            start=date(2025, 11, 24),
+            end=end,
+            fee_fen=0,
         )
     session.flush()
     assert expire_contracts(session, today=date(2026, 11, 24)) == 1
@@ -199,18 +195,15 @@ def test_fee_distribution_by_hand(client: TestClient, session: Session) -> None:
     }
     assert client.put("/api/fee-rule", json=rule, headers=headers).status_code == 200
     for resident in (world.resident_a, world.resident_b):
-        session.add(
-            Contract(
-                resident_id=resident.id,
-                team_id=team.id,
-                package_id=package.id,
-                consortium_id=world.consortium.id,
-                start_on=date(2026, 3, 1),
-                end_on=date(2027, 2, 28),
-                fee_fen=10_000,
-                status="active",
-                signed_at=datetime(2026, 3, 1),
-            )
+        create_contract(
+            session,
+            world,
+            resident=resident,
+            team=team,
+            package=package,
+            start=date(2026, 3, 1),
+            end=date(2027, 2, 28),
+            fee_fen=10_000,
         )
     for n, staff in enumerate([members["全科医生"]] * 1 + [members["村医"]] * 2):
         session.add(

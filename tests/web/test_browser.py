@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -26,6 +27,20 @@ from yilian.synth.build import build_synthetic_region
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "Demo-Pass-2026"
+
+
+def launch(playwright: Any) -> Any:
+    """Debian's Chromium, without the background traffic this closed network refuses."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    )
 
 
 def free_port() -> int:
@@ -80,16 +95,7 @@ def test_family_doctor_logs_in_searches_and_opens_a_resident(
         assert resident is not None
     engine.dispose()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(playwright)
         page = browser.new_page(locale="zh-CN")
         page.goto(f"{base}/residents")
         expect(page).to_have_url(re.compile(r"/login"))
@@ -140,23 +146,15 @@ def test_family_doctor_follows_up_a_red_patient(live_server: tuple[str, str]) ->
     assert patient is not None, "the synthetic county should give jtys1 a red hypertensive patient"
     today = date.today()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = launch(playwright)
         page = browser.new_page(locale="zh-CN")
         page.goto(f"{base}/login?next=/family-doctor")
         page.get_by_label("用户名").fill("jtys1")
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
         expect(page.get_by_role("heading", name="家庭医生工作台")).to_be_visible()
-        page.goto(f"{base}/residents/{patient.id}/chronic")
+        page.get_by_test_id("count-red").click()
+        page.locator(f'a[href="/residents/{patient.id}/chronic"]').first.click()
         expect(page.get_by_test_id("colour-hypertension")).to_have_text("红")
         page.get_by_label("收缩压").fill("126")
         page.get_by_label("舒张压").fill("78")

@@ -99,26 +99,21 @@ def test_registry_pages_render(client: TestClient, session: Session) -> None:
 
 
 def test_my_residents_and_signed_flag(client: TestClient, session: Session) -> None:
-    from datetime import datetime
 
-    from tests.factories.family_doctor import create_package, create_team
-    from yilian.models import Contract
+    from tests.factories.family_doctor import create_contract, create_package, create_team
 
     world = build_world(session)
     team, _ = create_team(session, world)
     package = create_package(session, world)
-    session.add(
-        Contract(
-            resident_id=world.resident_a.id,
-            team_id=team.id,
-            package_id=package.id,
-            consortium_id=world.consortium.id,
-            start_on=date(2026, 1, 1),
-            end_on=date(2026, 12, 31),
-            fee_fen=0,
-            status="active",
-            signed_at=datetime(2026, 1, 1),
-        )
+    create_contract(
+        session,
+        world,
+        resident=world.resident_a,
+        team=team,
+        package=package,
+        start=date(2026, 1, 1),
+        end=date(2026, 12, 31),
+        fee_fen=0,
     )
     session.flush()
     login(client, world.family_doctor_a.username, PASSWORD)

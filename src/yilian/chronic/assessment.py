@@ -258,28 +258,22 @@ def assess_all(
             rows,
         )
     )
-    latest = (
-        select(RiskAssessment.colour)
-        .where(
-            RiskAssessment.resident_id == ChronicRegister.resident_id,
-            RiskAssessment.disease == ChronicRegister.disease,
-            RiskAssessment.assessed_on == today,
+
+    def todays(column: Any) -> Any:
+        """The register row's assessment of today (the latest, if run twice)."""
+        return (
+            select(column)
+            .where(
+                RiskAssessment.resident_id == ChronicRegister.resident_id,
+                RiskAssessment.disease == ChronicRegister.disease,
+                RiskAssessment.assessed_on == today,
+            )
+            .order_by(RiskAssessment.id.desc())
+            .limit(1)
+            .scalar_subquery()
         )
-        .order_by(RiskAssessment.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    latest_level = (
-        select(RiskAssessment.level)
-        .where(
-            RiskAssessment.resident_id == ChronicRegister.resident_id,
-            RiskAssessment.disease == ChronicRegister.disease,
-            RiskAssessment.assessed_on == today,
-        )
-        .order_by(RiskAssessment.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+
+    latest, latest_level = todays(RiskAssessment.colour), todays(RiskAssessment.level)
     base = func.coalesce(ChronicRegister.last_visit_on, ChronicRegister.registered_on)
     register = update(ChronicRegister).where(ChronicRegister.disease == table.disease)
     if resident_ids is not None:

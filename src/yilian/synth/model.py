@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from dataclasses import dataclass, field
+from datetime import date, datetime
 
 from faker.providers.person.zh_CN import Provider as NameData
 
@@ -106,3 +107,22 @@ class GridPlan:
     institution_id: int  # township or community centre
     clinic_id: int | None
     rural: bool
+
+
+class BuilderState:
+    """What the builder's parts share; Builder sets the attributes and defines the two helpers."""
+
+    ids: Ids
+    names: NameMaker
+    report: SynthReport
+    today: date
+    now: datetime
+    days: int
+    period_start: date
+    provincial_hospitals: list[int]
+
+    def random_day(self, rng: random.Random) -> date:
+        raise NotImplementedError
+
+    def new_id_number(self, rng: random.Random, region: str, born: date, sex: str) -> str:
+        raise NotImplementedError

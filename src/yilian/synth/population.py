@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from rich.progress import Progress
@@ -12,29 +12,13 @@ from yilian.kit.bulk import BulkLoader, sqlite_datetime
 from yilian.synth import geography
 from yilian.synth import rules as dist
 from yilian.synth.family_doctor import Person
-from yilian.synth.model import CountyPlace, GridPlan, Ids, NameMaker, SynthReport
+from yilian.synth.model import BuilderState, CountyPlace, GridPlan
 
 RURAL_SHARE = 0.75
 CHUNK_RESIDENTS = 5_000
 
 
-class PopulationMixin:
-    # Provided by Builder.
-    ids: Ids
-    names: NameMaker
-    report: SynthReport
-    today: date
-    now: datetime
-    days: int
-    period_start: date
-    provincial_hospitals: list[int]
-
-    def random_day(self, rng: random.Random) -> date:
-        raise NotImplementedError
-
-    def new_id_number(self, rng: random.Random, region: str, born: date, sex: str) -> str:
-        raise NotImplementedError
-
+class PopulationMixin(BuilderState):
     def residents_and_encounters(
         self,
         loader: BulkLoader,

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from yilian.kit.bulk import BulkLoader
 from yilian.synth import rules as dist
-from yilian.synth.model import CountyPlace, Ids, NameMaker, SynthReport
+from yilian.synth.model import BuilderState, CountyPlace
 
 
-class WorkforceMixin:
-    # Provided by Builder.
-    ids: Ids
-    names: NameMaker
-    report: SynthReport
-    today: date
-    now: datetime
-    days: int
-    period_start: date
-    provincial_hospitals: list[int]
-
-    def random_day(self, rng: random.Random) -> date:
-        raise NotImplementedError
-
-    def new_id_number(self, rng: random.Random, region: str, born: date, sex: str) -> str:
-        raise NotImplementedError
-
+class WorkforceMixin(BuilderState):
     def staff_rows(
         self,
         rng: random.Random,
