@@ -246,3 +246,43 @@ def test_resident_cannot_sign_contracts(client: TestClient, session: Session) ->
         headers=bearer(session, citizen),
     )
     assert response.status_code == 403
+
+
+def test_fee_distribution_is_for_administrators_only(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    create_team(session, world)
+    response = client.get(
+        "/api/fees/distribution",
+        params={"start": "2026-01-01", "end": "2026-12-31"},
+        headers=bearer(session, world.family_doctor_a),
+    )
+    assert response.status_code == 403
+
+
+def test_team_only_in_own_consortium(client: TestClient, session: Session) -> None:
+    from tests.factories.registry import create_consortium, create_institution, create_staff
+
+    world = build_world(session)
+    other_lead = create_institution(session, name="外县医院", type="综合医院", level="二级")
+    other = create_consortium(session, lead=other_lead)
+    staff = [create_staff(session, institution=other_lead).id for _ in range(3)]
+    body = {
+        "code": "TX",
+        "name": "外县团队",
+        "consortium_id": other.id,
+        "institution_id": other_lead.id,
+        "members": [
+            {"staff_id": s, "role": r} for s, r in zip(staff, ("村医", "全科医生", "专科医生"), strict=True)
+        ],
+    }
+    response = client.post("/api/teams", json=body, headers=bearer(session, world.consortium_admin))
+    assert response.status_code == 403
+    own = {
+        **body,
+        "consortium_id": world.consortium.id,
+        "institution_id": world.township_a.id,
+        "grid_ids": [world.grid_a.id],
+    }
+    created = client.post("/api/teams", json=own, headers=bearer(session, world.consortium_admin))
+    assert created.status_code == 201, created.text
+    assert sorted(m["role"] for m in created.json()["members"]) == ["专科医生", "全科医生", "村医"]

@@ -98,6 +98,13 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
     """A team of village doctor, township GP, county specialist and health manager (004 §3.3)."""
     if not actor.subject.may(TEAM_MANAGERS):
         raise Forbidden("只有医共体或机构管理员可以组建团队", "Only administrators form teams")
+    subject = actor.subject
+    if (subject.consortium_id is not None and subject.consortium_id != data.consortium_id) or (
+        subject.institution_id is not None and subject.institution_id != data.institution_id
+    ):
+        raise Forbidden(
+            "只能为本医联体或本机构组建团队", "You can form teams of your own consortium or institution only"
+        )
     errors = []
     roles_present = {m.role for m in data.members}
     for member in data.members:
@@ -489,7 +496,11 @@ DEFAULT_SPLIT: dict[str, Any] = {
 
 
 def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -> Distribution:
-    """Each team's and member's share of the period's signing fees, by the consortium's rule."""
+    """Each team's and member's share of the period's signing fees, by the consortium's rule.
+
+    Pay is personal: administrators only (consortium, institution, commission), not colleagues."""
+    if not actor.subject.may(TEAM_MANAGERS | {roles.COMMISSION}):
+        raise Forbidden("只有管理员可以查看签约服务费分配", "Only administrators see the fee distribution")
     if end < start:
         raise ValidationFailed.one("end", "结束日期不能早于开始日期", "end is before start")
     teams = list(session.scalars(repository.readable_teams(actor.subject)))
