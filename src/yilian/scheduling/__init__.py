@@ -1,0 +1,1 @@
+"""Unified appointments: schedules, slots, reserved quotas for grassroots referrals, bookings."""

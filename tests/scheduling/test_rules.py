@@ -1,0 +1,167 @@
+"""Quota arithmetic: the reserved share, release at the release time, same-day extra cap, windows."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from yilian.kit.errors import ValidationFailed
+from yilian.scheduling.rules import (
+    EXTRA,
+    PUBLIC,
+    RESERVED,
+    Booker,
+    QuotaPolicy,
+    QuotaUse,
+    booking_window_days,
+    check_bookable,
+    check_extra_slot,
+    check_policy,
+    effective_pool,
+    reserved_count,
+    reserved_positions,
+)
+
+NOW = datetime(2026, 11, 24, 9, 0)
+TOMORROW_10 = datetime(2026, 11, 25, 10, 0)
+GRASSROOTS = Booker(via_grassroots=True)
+PUBLIC_USER = Booker(via_grassroots=False)
+
+
+@pytest.mark.parametrize(
+    ("slots", "permille", "expected"),
+    [(10, 200, 2), (7, 200, 2), (30, 200, 6), (30, 250, 8), (1, 200, 1), (0, 200, 0), (20, 1000, 20)],
+)
+def test_reserved_count_rounds_up(slots: int, permille: int, expected: int) -> None:
+    assert reserved_count(slots, permille) == expected
+
+
+def test_reserved_slots_are_spread_over_the_session() -> None:
+    assert reserved_positions(10, 200) == [2, 7]
+    assert reserved_positions(30, 200) == [2, 7, 12, 17, 22, 27]
+    assert len(reserved_positions(7, 200)) == 2
+
+
+def test_policy_floor_and_yearly_rise() -> None:
+    check_policy(QuotaPolicy(2026, 250), QuotaPolicy(2025, 200))
+    with pytest.raises(ValidationFailed) as caught:
+        check_policy(QuotaPolicy(2026, 150), None)
+    assert "20%" in caught.value.errors[0].message_zh
+    with pytest.raises(ValidationFailed) as caught:
+        check_policy(QuotaPolicy(2027, 220), QuotaPolicy(2026, 250))
+    assert "2026年的25%" in caught.value.errors[0].message_zh
+
+
+def test_release_at_the_release_time() -> None:
+    starts = datetime(2026, 11, 25, 10, 0)
+    assert effective_pool(RESERVED, starts, datetime(2026, 11, 24, 9, 59), 24) == RESERVED
+    assert effective_pool(RESERVED, starts, datetime(2026, 11, 24, 10, 0), 24) == PUBLIC
+    assert effective_pool(RESERVED, starts, datetime(2026, 11, 25, 8, 0), 2) == PUBLIC
+    assert effective_pool(PUBLIC, starts, datetime(2026, 11, 20), 24) == PUBLIC
+
+
+def test_public_user_cannot_take_a_reserved_slot_until_it_is_released() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        check_bookable(
+            pool=RESERVED,
+            starts_at=datetime(2026, 11, 26, 10, 0),
+            published=True,
+            now=NOW,
+            release_hours=24,
+            booker=PUBLIC_USER,
+            capacity=1,
+            booked=0,
+        )
+    assert "预留给基层" in caught.value.errors[0].message_zh
+    check_bookable(
+        pool=RESERVED,
+        starts_at=datetime(2026, 11, 26, 10, 0),
+        published=True,
+        now=NOW,
+        release_hours=24,
+        booker=GRASSROOTS,
+        capacity=1,
+        booked=0,
+    )
+    check_bookable(
+        pool=RESERVED,
+        starts_at=datetime(2026, 11, 25, 8, 0),
+        published=True,
+        now=NOW,
+        release_hours=24,
+        booker=PUBLIC_USER,
+        capacity=1,
+        booked=0,
+    )  # released at 2026-11-24 08:00
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"published": False}, "尚未发布"),
+        ({"starts_at": datetime(2026, 11, 24, 8, 0)}, "已过时间"),
+        ({"booked": 1}, "约满"),
+        ({"starts_at": datetime(2026, 12, 2, 10, 0)}, "7天内"),
+        ({"pool": EXTRA}, "预留给基层"),
+    ],
+)
+def test_unbookable_slots_are_named(kwargs: dict[str, object], fragment: str) -> None:
+    values: dict[str, object] = {
+        "pool": PUBLIC,
+        "starts_at": TOMORROW_10,
+        "published": True,
+        "now": NOW,
+        "release_hours": 24,
+        "booker": PUBLIC_USER,
+        "capacity": 1,
+        "booked": 0,
+    }
+    values.update(kwargs)
+    with pytest.raises(ValidationFailed) as caught:
+        check_bookable(**values)  # type: ignore[arg-type]
+    assert fragment in caught.value.errors[0].message_zh and caught.value.errors[0].field == "slot_id"
+
+
+def test_priority_groups_book_further_ahead() -> None:
+    assert booking_window_days(PUBLIC_USER) == 7
+    assert booking_window_days(Booker(via_grassroots=False, signed=True)) == 14
+    assert booking_window_days(Booker(via_grassroots=False, chronic_referral=True)) == 14
+    assert booking_window_days(Booker(via_grassroots=False, age=65)) == 14  # green channel for the elderly
+    assert booking_window_days(Booker(via_grassroots=False, age=64)) == 7
+
+
+def test_same_day_extra_cap() -> None:
+    check_extra_slot(
+        session_day=date(2026, 11, 24), today=date(2026, 11, 24), existing_extra=4, cap=5, via_grassroots=True
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        check_extra_slot(
+            session_day=date(2026, 11, 24),
+            today=date(2026, 11, 24),
+            existing_extra=5,
+            cap=5,
+            via_grassroots=True,
+        )
+    assert "上限5" in caught.value.errors[0].message_zh
+    with pytest.raises(ValidationFailed):
+        check_extra_slot(
+            session_day=date(2026, 11, 25),
+            today=date(2026, 11, 24),
+            existing_extra=0,
+            cap=5,
+            via_grassroots=True,
+        )
+    with pytest.raises(ValidationFailed):
+        check_extra_slot(
+            session_day=date(2026, 11, 24),
+            today=date(2026, 11, 24),
+            existing_extra=0,
+            cap=5,
+            via_grassroots=False,
+        )
+
+
+def test_quota_use_shares() -> None:
+    use = QuotaUse(slots=200, reserved=40, reserved_used_by_grassroots=30, released=10)
+    assert use.reserved_share == 0.2 and use.grassroots_use_of_reserved == 0.75
