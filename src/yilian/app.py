@@ -80,6 +80,7 @@ def create_app(
     from yilian.family_doctor.api import router as family_doctor_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
+    from yilian.scheduling.api import router as scheduling_api
     from yilian.web.views import router as pages
 
     for router in (
@@ -89,6 +90,7 @@ def create_app(
         encounters_api,
         family_doctor_api,
         chronic_api,
+        scheduling_api,
         pages,
     ):
         app.include_router(router)

@@ -21,11 +21,21 @@ from yilian.models.family_doctor import (
     TeamMember,
 )
 from yilian.models.institution import AdminDivision, Department, Institution
+from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
+from yilian.models.scheduling import Booking, BookingEvent, BookingPolicy, Schedule, Slot
 from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "Booking",
+    "BookingEvent",
+    "BookingPolicy",
+    "FollowUpTask",
+    "Referral",
+    "ReferralEvent",
+    "Schedule",
+    "Slot",
     "ChronicRegister",
     "ChronicVisit",
     "Contract",

@@ -1,0 +1,92 @@
+"""JSON endpoints of unified booking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Header, Response
+
+from yilian.registry import repository as registry_repository
+from yilian.scheduling import repository, service
+from yilian.scheduling.schemas import (
+    BookingIn,
+    BookingOut,
+    ExtraSlotIn,
+    PolicyIn,
+    PublishIn,
+    ScheduleIn,
+    SlotOut,
+)
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/api", tags=["booking"])
+
+
+@router.put("/booking-policy")
+def set_policy(data: PolicyIn, actor: ApiActor, session: DbSession) -> dict[str, object]:
+    row = service.do_set_policy(session, actor=actor, data=data)
+    return {
+        "year": row.year,
+        "reserved_share": row.reserved_permille / 10,
+        "release_hours": row.release_hours,
+        "extra_cap": row.extra_cap,
+    }
+
+
+@router.post("/schedules", status_code=201)
+def create_schedule(data: ScheduleIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
+    return {"id": service.do_create_schedule(session, actor=actor, data=data).id}
+
+
+@router.post("/schedules/{schedule_id}/sessions", response_model=list[SlotOut], status_code=201)
+def publish(schedule_id: int, data: PublishIn, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+    slots = service.do_publish_session(session, actor=actor, schedule_id=schedule_id, data=data)
+    now = actor.clock.now()
+    return [service.slot_out(s, now, 24) for s in slots]
+
+
+@router.get("/schedules/{schedule_id}/slots", response_model=list[SlotOut])
+def slots(schedule_id: int, day: date, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+    """A day's slots, with the reserved pool marked (and shown as public once released)."""
+    schedule = repository.schedule(session, schedule_id)
+    institution = registry_repository.institution(session, schedule.institution_id) if schedule else None
+    if schedule is None or institution is None:
+        return []
+    policy = service.policy_for(session, institution, day.year)
+    now = actor.clock.now()
+    return [
+        service.slot_out(s, now, policy.release_hours) for s in repository.slots_of(session, schedule_id, day)
+    ]
+
+
+@router.post("/bookings", response_model=BookingOut, status_code=201)
+def book(
+    data: BookingIn,
+    actor: ApiActor,
+    session: DbSession,
+    response: Response,
+    idempotency_key: str | None = Header(default=None, max_length=64),
+) -> BookingOut:
+    """Send an Idempotency-Key header: a retried request books once (200 with the same booking)."""
+    out = service.do_book_slot(session, actor=actor, data=data, idempotency_key=idempotency_key)
+    if not out.created:
+        response.status_code = 200
+    return out
+
+
+@router.post("/bookings/{booking_id}/{action}")
+def change(booking_id: int, action: str, actor: ApiActor, session: DbSession) -> dict[str, object]:
+    if action not in service.TRANSITIONS:
+        from yilian.kit.errors import ValidationFailed
+
+        raise ValidationFailed.one(
+            "action", "操作应为 cancel、check_in 或 no_show", "action must be cancel, check_in or no_show"
+        )
+    booking = service.do_change_booking(session, actor=actor, booking_id=booking_id, action=action)
+    return {"id": booking.id, "status": booking.status}
+
+
+@router.post("/slots/extra", response_model=SlotOut, status_code=201)
+def add_extra(data: ExtraSlotIn, actor: ApiActor, session: DbSession) -> SlotOut:
+    slot = service.do_add_extra_slot(session, actor=actor, data=data)
+    return service.slot_out(slot, actor.clock.now(), 24)

@@ -1,0 +1,107 @@
+"""Queries of scheduling. The booking itself is one conditional UPDATE: no double booking, ever."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from yilian.models import Booking, BookingPolicy, Schedule, Slot
+from yilian.scheduling.rules import EXTRA, PUBLIC, RESERVED
+
+
+def policy(session: Session, institution_id: int, year: int) -> BookingPolicy | None:
+    return session.scalar(
+        select(BookingPolicy)
+        .where(BookingPolicy.institution_id == institution_id, BookingPolicy.year <= year)
+        .order_by(BookingPolicy.year.desc())
+    )
+
+
+def schedule(session: Session, schedule_id: int) -> Schedule | None:
+    return session.get(Schedule, schedule_id)
+
+
+def slot(session: Session, slot_id: int) -> Slot | None:
+    return session.get(Slot, slot_id)
+
+
+def slots_of(session: Session, schedule_id: int, day: date) -> list[Slot]:
+    start = datetime.combine(day, datetime.min.time())
+    end = datetime.combine(day, datetime.max.time())
+    return list(
+        session.scalars(
+            select(Slot)
+            .where(Slot.schedule_id == schedule_id, Slot.starts_at.between(start, end))
+            .order_by(Slot.starts_at, Slot.id)
+        )
+    )
+
+
+def extra_slots_on(session: Session, schedule_id: int, day: date) -> int:
+    start = datetime.combine(day, datetime.min.time())
+    end = datetime.combine(day, datetime.max.time())
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Slot)
+            .where(Slot.schedule_id == schedule_id, Slot.pool == EXTRA, Slot.starts_at.between(start, end))
+        )
+        or 0
+    )
+
+
+def take_place(session: Session, *, slot_id: int, via_grassroots: bool, released_before: datetime) -> bool:
+    """Atomically take one place if there is one in a pool this booker may use. True if taken.
+
+    `released_before`: reserved slots starting before it are past their release time (public now)."""
+    usable = or_(Slot.pool == PUBLIC, and_(Slot.pool == RESERVED, Slot.starts_at <= released_before))
+    if via_grassroots:
+        usable = or_(usable, Slot.pool.in_((RESERVED, EXTRA)))
+    result = session.connection().execute(
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.booked < Slot.capacity, Slot.published.is_(True), usable)
+        .values(booked=Slot.booked + 1)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def give_back_place(session: Session, slot_id: int) -> None:
+    session.connection().execute(
+        update(Slot).where(Slot.id == slot_id, Slot.booked > 0).values(booked=Slot.booked - 1)
+    )
+
+
+def booking_by_key(session: Session, key: str) -> Booking | None:
+    return session.scalar(select(Booking).where(Booking.idempotency_key == key))
+
+
+def booking(session: Session, booking_id: int) -> Booking | None:
+    return session.get(Booking, booking_id)
+
+
+def release_reserved(session: Session, *, now: datetime, release_hours_by_institution: dict[int, int]) -> int:
+    """Set-based: free reserved slots past their release time go to the public pool (recorded)."""
+    from datetime import timedelta
+
+    released = 0
+    for institution_id, hours in release_hours_by_institution.items():
+        result = session.connection().execute(
+            update(Slot)
+            .where(
+                Slot.institution_id == institution_id,
+                Slot.pool == RESERVED,
+                Slot.booked == 0,
+                Slot.starts_at <= now + timedelta(hours=hours),
+                Slot.starts_at > now,
+            )
+            .values(pool=PUBLIC, released_at=now)
+        )
+        released += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return released
+
+
+def schedule_for_update(session: Session, schedule_id: int) -> Schedule | None:
+    """Lock the schedule row (PostgreSQL) so concurrent same-day extras respect the cap."""
+    return session.scalar(select(Schedule).where(Schedule.id == schedule_id).with_for_update())

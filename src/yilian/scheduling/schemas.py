@@ -1,0 +1,67 @@
+"""Pydantic shapes of schedules, slots and bookings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from pydantic import BaseModel, Field
+
+
+class ScheduleIn(BaseModel):
+    institution_id: int
+    department_id: int | None = None
+    kind: str = Field(pattern="^(clinic|exam|bed)$")
+    name: str = Field(min_length=1, max_length=64)
+    staff_id: int | None = None
+    equipment: str | None = None
+
+
+class PublishIn(BaseModel):
+    """Publish a session: `count` slots of `minutes` each from `start` on `day`."""
+
+    day: date
+    start: time
+    minutes: int = Field(gt=0, le=480)
+    count: int = Field(gt=0, le=200)
+    capacity: int = Field(default=1, gt=0, le=100)
+
+
+class SlotOut(BaseModel):
+    id: int
+    schedule_id: int
+    starts_at: datetime
+    ends_at: datetime
+    pool: str
+    effective_pool: str
+    capacity: int
+    booked: int
+
+
+class BookingIn(BaseModel):
+    slot_id: int
+    resident_id: int
+    referral_id: int | None = None
+
+
+class BookingOut(BaseModel):
+    id: int
+    slot_id: int
+    resident_id: int
+    status: str
+    channel: str
+    pool: str
+    starts_at: datetime
+    created: bool = True
+
+
+class ExtraSlotIn(BaseModel):
+    schedule_id: int
+    starts_at: datetime
+    minutes: int = Field(default=10, gt=0, le=120)
+
+
+class PolicyIn(BaseModel):
+    year: int
+    reserved_share: float = Field(description="percent, ≥ 20")
+    release_hours: int = 24
+    extra_cap: int = 5

@@ -1,0 +1,319 @@
+"""Use cases of unified booking: publish sessions with reserved slots, book atomically and idempotently,
+cancel, check in, mark no-shows, add same-day extra slots, set the yearly policy."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.family_doctor.repository import is_signed
+from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.models import Booking, BookingEvent, BookingPolicy, Institution, Schedule, Slot
+from yilian.registry import repository as registry_repository
+from yilian.residents.rules import age_on
+from yilian.residents.service import access_resident
+from yilian.scheduling import repository, rules
+from yilian.scheduling.schemas import (
+    BookingIn,
+    BookingOut,
+    ExtraSlotIn,
+    PolicyIn,
+    PublishIn,
+    ScheduleIn,
+    SlotOut,
+)
+
+SCHEDULERS = frozenset({roles.INSTITUTION_ADMIN})
+BOOKERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN, roles.RESIDENT})
+TRANSITIONS = {
+    "cancel": ({"booked"}, "cancelled"),
+    "check_in": ({"booked"}, "checked_in"),
+    "no_show": ({"booked"}, "no_show"),
+}
+
+
+def policy_for(session: Session, institution: Institution, year: int) -> rules.QuotaPolicy:
+    row = repository.policy(session, institution.id, year)
+    reserves = institution.level in rules.COUNTY_LEVELS
+    if row is None:
+        return rules.QuotaPolicy(year, rules.MIN_RESERVED_PERMILLE if reserves else 0)
+    return rules.QuotaPolicy(year, row.reserved_permille if reserves else 0, row.release_hours, row.extra_cap)
+
+
+def do_set_policy(session: Session, *, actor: Actor, data: PolicyIn) -> BookingPolicy:
+    institution_id = _own_institution(actor)
+    previous = repository.policy(session, institution_id, data.year - 1)
+    policy = rules.QuotaPolicy(data.year, round(data.reserved_share * 10), data.release_hours, data.extra_cap)
+    rules.check_policy(
+        policy, rules.QuotaPolicy(previous.year, previous.reserved_permille) if previous else None
+    )
+    row = repository.policy(session, institution_id, data.year)
+    if row is None or row.year != data.year:
+        row = BookingPolicy(
+            institution_id=institution_id, year=data.year, reserved_permille=0, release_hours=0, extra_cap=0
+        )
+        session.add(row)
+    row.reserved_permille, row.release_hours, row.extra_cap = (
+        policy.reserved_permille,
+        data.release_hours,
+        data.extra_cap,
+    )
+    session.flush()
+    return row
+
+
+def _own_institution(actor: Actor) -> int:
+    if not actor.subject.may(SCHEDULERS) or actor.subject.institution_id is None:
+        raise Forbidden(
+            "只有机构管理员可以维护排班和号源", "Only institution administrators maintain schedules"
+        )
+    return actor.subject.institution_id
+
+
+def do_create_schedule(session: Session, *, actor: Actor, data: ScheduleIn) -> Schedule:
+    if _own_institution(actor) != data.institution_id:
+        raise Forbidden("只能维护本机构的排班", "You maintain your own institution's schedules only")
+    schedule = Schedule(**data.model_dump())
+    session.add(schedule)
+    session.flush()
+    return schedule
+
+
+def do_publish_session(session: Session, *, actor: Actor, schedule_id: int, data: PublishIn) -> list[Slot]:
+    """Publish a session's slots; the policy's share (≥ 20 % at county level) is reserved, spread out."""
+    schedule = repository.schedule(session, schedule_id)
+    if schedule is None or schedule.institution_id != _own_institution(actor):
+        raise NotFound("排班", "Schedule")
+    institution = registry_repository.institution(session, schedule.institution_id)
+    assert institution is not None
+    if data.day < actor.clock.now().date():
+        raise ValidationFailed.one("day", "不能发布过去日期的号源", "cannot publish a past session")
+    policy = policy_for(session, institution, data.day.year)
+    reserved = set(rules.reserved_positions(data.count, policy.reserved_permille))
+    start = datetime.combine(data.day, data.start)
+    slots = [
+        Slot(
+            schedule_id=schedule.id,
+            institution_id=schedule.institution_id,
+            starts_at=start + timedelta(minutes=i * data.minutes),
+            ends_at=start + timedelta(minutes=(i + 1) * data.minutes),
+            pool=rules.RESERVED if i in reserved else rules.PUBLIC,
+            capacity=data.capacity,
+            booked=0,
+            published=True,
+        )
+        for i in range(data.count)
+    ]
+    session.add_all(slots)
+    session.flush()
+    return slots
+
+
+def slot_out(slot: Slot, now: datetime, release_hours: int) -> SlotOut:
+    return SlotOut(
+        id=slot.id,
+        schedule_id=slot.schedule_id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        pool=slot.pool,
+        effective_pool=rules.effective_pool(slot.pool, slot.starts_at, now, release_hours),
+        capacity=slot.capacity,
+        booked=slot.booked,
+    )
+
+
+def _booker(
+    session: Session, actor: Actor, resident_id: int, referral_id: int | None
+) -> tuple[rules.Booker, int]:
+    subject = actor.subject
+    if not subject.may(BOOKERS):
+        raise Forbidden("当前角色不能预约", "Your role cannot book")
+    resident = access_resident(session, actor, resident_id)
+    if resident.status != "active":
+        raise ValidationFailed.one(
+            "resident_id", "该居民档案已合并或注销", "resident record is merged or closed"
+        )
+    via_grassroots = False
+    if subject.institution_id is not None and subject.role != roles.RESIDENT:
+        own = registry_repository.institution(session, subject.institution_id)
+        via_grassroots = bool(own and own.is_grassroots)
+    today = actor.clock.now().date()
+    booker = rules.Booker(
+        via_grassroots=via_grassroots,
+        signed=is_signed(session, resident.id, today),
+        chronic_referral=referral_id is not None,
+        age=age_on(resident.birth_date, today),
+    )
+    return booker, resident.id
+
+
+def do_book_slot(
+    session: Session, *, actor: Actor, data: BookingIn, idempotency_key: str | None
+) -> BookingOut:
+    """Book one place: checked, then taken by one conditional UPDATE; the same key books once."""
+    if idempotency_key:
+        earlier = repository.booking_by_key(session, idempotency_key)
+        if earlier is not None:
+            return _replay(session, earlier, data)
+    slot = repository.slot(session, data.slot_id)
+    if slot is None:
+        raise ValidationFailed.one("slot_id", "号源不存在", "no such slot")
+    institution = registry_repository.institution(session, slot.institution_id)
+    schedule = repository.schedule(session, slot.schedule_id)
+    assert institution is not None and schedule is not None
+    booker, resident_id = _booker(session, actor, data.resident_id, data.referral_id)
+    now = actor.clock.now()
+    policy = policy_for(session, institution, slot.starts_at.year)
+    rules.check_bookable(
+        pool=slot.pool,
+        starts_at=slot.starts_at,
+        published=slot.published,
+        now=now,
+        release_hours=policy.release_hours,
+        booker=booker,
+        capacity=slot.capacity,
+        booked=slot.booked,
+    )
+    pool_used = rules.effective_pool(slot.pool, slot.starts_at, now, policy.release_hours)
+    try:
+        with session.begin_nested():
+            if not repository.take_place(
+                session,
+                slot_id=slot.id,
+                via_grassroots=booker.via_grassroots,
+                released_before=now + timedelta(hours=policy.release_hours),
+            ):
+                raise Conflict(
+                    "号源已被他人约满",
+                    "Someone else took the last place",
+                    [FieldError("slot_id", "号源已约满", "the slot is fully booked")],
+                )
+            booking = Booking(
+                slot_id=slot.id,
+                resident_id=resident_id,
+                booked_by_user_id=actor.subject.user_id,
+                channel="grassroots" if booker.via_grassroots else "public",
+                pool=pool_used,
+                status="booked",
+                resource_key=f"d{schedule.department_id}" if schedule.department_id else f"s{schedule.id}",
+                session_date=slot.starts_at.date(),
+                session_half="am" if slot.starts_at.hour < 12 else "pm",
+                idempotency_key=idempotency_key,
+                referral_id=data.referral_id,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(booking)
+            session.flush()
+            session.add(
+                BookingEvent(booking_id=booking.id, at=now, status="booked", user_id=actor.subject.user_id)
+            )
+            session.flush()
+    except IntegrityError:
+        if idempotency_key and (earlier := repository.booking_by_key(session, idempotency_key)) is not None:
+            return _replay(session, earlier, data)  # a concurrent retry with the same key won
+        raise Conflict(
+            "该居民在同一科室同一时段已有预约",
+            "The resident already has a booking in this department and session",
+            [FieldError("slot_id", "同一科室同一时段重复预约", "duplicate booking")],
+        ) from None
+    actor.record_change(
+        session, action="create", entity="booking", entity_id=booking.id, resident_id=resident_id
+    )
+    return BookingOut(
+        id=booking.id,
+        slot_id=slot.id,
+        resident_id=resident_id,
+        status=booking.status,
+        channel=booking.channel,
+        pool=booking.pool,
+        starts_at=slot.starts_at,
+    )
+
+
+def _replay(session: Session, earlier: Booking, data: BookingIn) -> BookingOut:
+    if earlier.slot_id != data.slot_id or earlier.resident_id != data.resident_id:
+        raise Conflict(
+            "该幂等键已用于另一笔预约",
+            "This idempotency key was used for another booking",
+            [FieldError("Idempotency-Key", "幂等键冲突", "key reused for a different booking")],
+        )
+    slot = repository.slot(session, earlier.slot_id)
+    assert slot is not None
+    return BookingOut(
+        id=earlier.id,
+        slot_id=earlier.slot_id,
+        resident_id=earlier.resident_id,
+        status=earlier.status,
+        channel=earlier.channel,
+        pool=earlier.pool,
+        starts_at=slot.starts_at,
+        created=False,
+    )
+
+
+def do_change_booking(session: Session, *, actor: Actor, booking_id: int, action: str) -> Booking:
+    """Cancel (gives the place back), check in, or mark a no-show — with history."""
+    booking = repository.booking(session, booking_id)
+    if booking is None:
+        raise NotFound("预约", "Booking")
+    access_resident(session, actor, booking.resident_id)
+    allowed, target = TRANSITIONS[action]
+    if booking.status not in allowed:
+        raise ValidationFailed.one(
+            "status", f"预约状态为{booking.status}，不能{action}", f"booking is {booking.status}"
+        )
+    now = actor.clock.now()
+    slot = repository.slot(session, booking.slot_id)
+    assert slot is not None
+    if action == "cancel":
+        if slot.starts_at <= now:
+            raise ValidationFailed.one("status", "已过就诊时间，不能取消", "the appointment time has passed")
+        repository.give_back_place(session, slot.id)
+    booking.status, booking.updated_at = target, now
+    session.add(BookingEvent(booking_id=booking.id, at=now, status=target, user_id=actor.subject.user_id))
+    session.flush()
+    actor.record_change(
+        session,
+        action="update",
+        entity="booking",
+        entity_id=booking.id,
+        resident_id=booking.resident_id,
+        detail=target,
+    )
+    return booking
+
+
+def do_add_extra_slot(session: Session, *, actor: Actor, data: ExtraSlotIn) -> Slot:
+    """当日加号: a grassroots doctor adds a same-day place within the schedule's cap."""
+    schedule = repository.schedule_for_update(session, data.schedule_id)
+    if schedule is None:
+        raise ValidationFailed.one("schedule_id", "排班不存在", "no such schedule")
+    institution = registry_repository.institution(session, schedule.institution_id)
+    own = registry_repository.institution(session, actor.subject.institution_id or 0)
+    assert institution is not None
+    policy = policy_for(session, institution, data.starts_at.year)
+    rules.check_extra_slot(
+        session_day=data.starts_at.date(),
+        today=actor.clock.now().date(),
+        existing_extra=repository.extra_slots_on(session, schedule.id, data.starts_at.date()),
+        cap=policy.extra_cap,
+        via_grassroots=bool(own and own.is_grassroots),
+    )
+    slot = Slot(
+        schedule_id=schedule.id,
+        institution_id=schedule.institution_id,
+        starts_at=data.starts_at,
+        ends_at=data.starts_at + timedelta(minutes=data.minutes),
+        pool=rules.EXTRA,
+        capacity=1,
+        booked=0,
+        published=True,
+    )
+    session.add(slot)
+    session.flush()
+    return slot

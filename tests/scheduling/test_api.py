@@ -1,0 +1,185 @@
+"""Booking through the API: reserved pool, release, idempotency, duplicates, cancel, extra slots, policy."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.factories.auth import bearer, create_user
+from tests.factories.world import World, build_world
+from yilian.auth import rules as roles
+from yilian.kit.clock import FixedClock
+from yilian.models import Booking, BookingEvent, Slot
+
+
+def publish(
+    client: TestClient,
+    session: Session,
+    world: World,
+    *,
+    count: int = 10,
+    day: str = "2026-11-26",
+    start: str = "08:00",
+) -> tuple[dict[str, str], list[dict[str, object]]]:
+    admin = bearer(
+        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    )
+    schedule = client.post(
+        "/api/schedules",
+        json={"institution_id": world.hospital.id, "kind": "clinic", "name": "心内科王医生"},
+        headers=admin,
+    ).json()
+    slots = client.post(
+        f"/api/schedules/{schedule['id']}/sessions",
+        json={"day": day, "start": start, "minutes": 10, "count": count},
+        headers=admin,
+    )
+    assert slots.status_code == 201, slots.text
+    return admin, slots.json()
+
+
+def test_twenty_percent_reserved_and_spread(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    assert [i for i, s in enumerate(slots) if s["pool"] == "reserved"] == [2, 7]
+
+
+def test_public_cannot_take_reserved_until_released(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world, day="2026-11-26")
+    reserved = next(s for s in slots if s["pool"] == "reserved")
+    citizen = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_a.id))
+    refused = client.post(
+        "/api/bookings", json={"slot_id": reserved["id"], "resident_id": world.resident_a.id}, headers=citizen
+    )
+    assert refused.status_code == 422 and "预留给基层" in refused.json()["error"]["fields"][0]["message_zh"]
+    assert session.scalar(select(Slot.booked).where(Slot.id == reserved["id"])) == 0
+    clock.at = datetime.fromisoformat(str(reserved["starts_at"])) - __import__("datetime").timedelta(hours=23)
+    taken = client.post(
+        "/api/bookings", json={"slot_id": reserved["id"], "resident_id": world.resident_a.id}, headers=citizen
+    )
+    assert taken.status_code == 201, taken.text
+    assert (taken.json()["pool"], taken.json()["channel"]) == ("public", "public")
+
+
+def test_family_doctor_books_reserved_once_per_key(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    reserved = next(s for s in slots if s["pool"] == "reserved")
+    doctor = {**bearer(session, world.family_doctor_a), "Idempotency-Key": "f7c1-booking-1"}
+    body = {"slot_id": reserved["id"], "resident_id": world.resident_a.id}
+    first = client.post("/api/bookings", json=body, headers=doctor)
+    again = client.post("/api/bookings", json=body, headers=doctor)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"] and first.json()["channel"] == "grassroots"
+    assert session.scalar(select(func.count()).select_from(Booking)) == 1
+    assert session.scalar(select(Slot.booked).where(Slot.id == reserved["id"])) == 1
+    reused = client.post("/api/bookings", json={**body, "slot_id": slots[0]["id"]}, headers=doctor)
+    assert reused.status_code == 409
+
+
+def test_same_department_same_session_twice_is_refused(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    doctor = bearer(session, world.family_doctor_a)
+    assert (
+        client.post(
+            "/api/bookings",
+            json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id},
+            headers=doctor,
+        ).status_code
+        == 201
+    )
+    second = client.post(
+        "/api/bookings", json={"slot_id": slots[1]["id"], "resident_id": world.resident_a.id}, headers=doctor
+    )
+    assert second.status_code == 409 and "同一科室同一时段" in second.json()["error"]["message_zh"]
+    assert session.scalar(select(Slot.booked).where(Slot.id == slots[1]["id"])) == 0  # nothing changed
+
+
+def test_full_past_and_cancel(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    doctor = bearer(session, world.family_doctor_a)
+    booked = client.post(
+        "/api/bookings", json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id}, headers=doctor
+    ).json()
+    full = client.post(
+        "/api/bookings",
+        json={"slot_id": slots[0]["id"], "resident_id": world.resident_b.id},
+        headers=bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)),
+    )
+    assert full.status_code == 422 and "约满" in full.json()["error"]["fields"][0]["message_zh"]
+    cancelled = client.post(f"/api/bookings/{booked['id']}/cancel", headers=doctor)
+    assert cancelled.json()["status"] == "cancelled"
+    assert session.scalar(select(Slot.booked).where(Slot.id == slots[0]["id"])) == 0
+    history = session.scalars(
+        select(BookingEvent.status).where(BookingEvent.booking_id == booked["id"]).order_by(BookingEvent.id)
+    ).all()
+    assert history == ["booked", "cancelled"]
+    again = client.post(f"/api/bookings/{booked['id']}/cancel", headers=doctor)
+    assert again.status_code == 422
+
+
+def test_past_slot_cannot_be_booked(client: TestClient, session: Session, clock: FixedClock) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world, day="2026-11-24", start="10:00")
+    clock.at = datetime(2026, 11, 24, 10, 30)
+    response = client.post(
+        "/api/bookings",
+        json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id},
+        headers=bearer(session, world.family_doctor_a),
+    )
+    assert response.status_code == 422 and "已过时间" in response.json()["error"]["fields"][0]["message_zh"]
+
+
+def test_same_day_extra_slots_within_cap(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    admin, slots = publish(client, session, world, day="2026-11-24", start="14:00")
+    assert (
+        client.put(
+            "/api/booking-policy", json={"year": 2026, "reserved_share": 20, "extra_cap": 2}, headers=admin
+        ).status_code
+        == 200
+    )
+    doctor = bearer(session, world.family_doctor_a)
+    schedule_id = slots[0]["schedule_id"]
+    for minute in ("16:00", "16:10"):
+        added = client.post(
+            "/api/slots/extra",
+            json={"schedule_id": schedule_id, "starts_at": f"2026-11-24T{minute}"},
+            headers=doctor,
+        )
+        assert added.status_code == 201, added.text
+    third = client.post(
+        "/api/slots/extra", json={"schedule_id": schedule_id, "starts_at": "2026-11-24T16:20"}, headers=doctor
+    )
+    assert third.status_code == 422 and "上限2" in third.json()["error"]["fields"][0]["message_zh"]
+    tomorrow = client.post(
+        "/api/slots/extra", json={"schedule_id": schedule_id, "starts_at": "2026-11-25T09:00"}, headers=doctor
+    )
+    assert tomorrow.status_code == 422
+
+
+def test_policy_cannot_fall(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    admin = bearer(
+        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    )
+    assert (
+        client.put(
+            "/api/booking-policy", json={"year": 2026, "reserved_share": 25}, headers=admin
+        ).status_code
+        == 200
+    )
+    low = client.put("/api/booking-policy", json={"year": 2027, "reserved_share": 22}, headers=admin)
+    assert low.status_code == 422 and "25%" in low.json()["error"]["fields"][0]["message_zh"]
+    floor = client.put("/api/booking-policy", json={"year": 2027, "reserved_share": 15}, headers=admin)
+    assert floor.status_code == 422
+    _, slots = publish(client, session, world, day="2026-11-27", count=20)
+    assert sum(1 for s in slots if s["pool"] == "reserved") == 5  # 25 % of 20

@@ -1,0 +1,93 @@
+"""Many clients booking one small pool at once: exactly the capacity is booked, never twice — on SQLite
+and on PostgreSQL (each client in its own connection and transaction, as in production)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import sessionmaker
+
+from tests.factories.residents import create_resident
+from tests.factories.world import build_world
+from yilian.auth.context import Actor
+from yilian.auth.service import subject_of
+from yilian.kit.audit import AuditWriter
+from yilian.kit.clock import FixedClock
+from yilian.kit.db import make_engine
+from yilian.kit.errors import AppError
+from yilian.kit.migrate import upgrade
+from yilian.models import Booking, Schedule, Slot
+from yilian.scheduling.schemas import BookingIn
+from yilian.scheduling.service import do_book_slot
+
+CLIENTS = 24
+CAPACITY = 5
+
+
+def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -> None:
+    upgrade(fresh_database_url)
+    engine = (
+        make_engine(fresh_database_url, pool_size=CLIENTS, max_overflow=0)
+        if not fresh_database_url.startswith("sqlite")
+        else make_engine(fresh_database_url)
+    )
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as session:
+        world = build_world(session)
+        residents = [create_resident(session, grid=world.grid_a) for _ in range(CLIENTS)]
+        schedule = Schedule(institution_id=world.hospital.id, kind="exam", name="CT", equipment="CT")
+        session.add(schedule)
+        session.flush()
+        slot = Slot(
+            schedule_id=schedule.id,
+            institution_id=world.hospital.id,
+            starts_at=datetime(2026, 11, 26, 9),
+            ends_at=datetime(2026, 11, 26, 10),
+            pool="public",
+            capacity=CAPACITY,
+            booked=0,
+            published=True,
+        )
+        session.add(slot)
+        session.commit()
+        subject = subject_of(session, world.family_doctor_a)
+        slot_id, resident_ids = slot.id, [r.id for r in residents]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(CLIENTS)
+
+    def client(resident_id: int) -> None:
+        actor = Actor(
+            subject=subject,
+            endpoint="POST /api/bookings",
+            audit=AuditWriter(),
+            clock=FixedClock(datetime(2026, 11, 24, 9)),
+        )
+        barrier.wait()
+        with factory() as session:
+            try:
+                do_book_slot(
+                    session,
+                    actor=actor,
+                    data=BookingIn(slot_id=slot_id, resident_id=resident_id),
+                    idempotency_key=f"k-{resident_id}",
+                )
+                session.commit()
+                outcomes.append("booked")
+            except AppError as error:
+                session.rollback()
+                outcomes.append(f"refused {error.status}")
+
+    threads = [threading.Thread(target=client, args=(r,)) for r in resident_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with factory() as session:
+        booked = session.scalar(select(Slot.booked).where(Slot.id == slot_id))
+        bookings = session.scalar(select(func.count()).select_from(Booking).where(Booking.slot_id == slot_id))
+    engine.dispose()
+    assert len(outcomes) == CLIENTS
+    assert outcomes.count("booked") == CAPACITY == booked == bookings
+    assert all(o in ("booked", "refused 409", "refused 422") for o in outcomes)
