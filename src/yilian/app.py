@@ -78,6 +78,7 @@ def create_app(
     from yilian.chronic.api import router as chronic_api
     from yilian.encounters.api import router as encounters_api
     from yilian.family_doctor.api import router as family_doctor_api
+    from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
     from yilian.scheduling.api import router as scheduling_api
@@ -91,6 +92,7 @@ def create_app(
         family_doctor_api,
         chronic_api,
         scheduling_api,
+        referral_api,
         pages,
     ):
         app.include_router(router)

@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from yilian.auth import rules
 from yilian.auth.rules import Subject
-from yilian.models import Encounter, Grid, Institution, Resident
+from yilian.models import Encounter, Grid, Institution, Referral, Resident
 
 
 def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
@@ -16,7 +16,15 @@ def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
     cared_for = exists().where(
         and_(Encounter.resident_id == Resident.id, Encounter.institution_id == institution_id)
     )
-    return or_(Resident.grid_id.in_(grid_ids), cared_for)
+    # A referral to or from the institution opens the record to it: the receiving department must
+    # read the summary and results before the patient's first visit.
+    referred = exists().where(
+        and_(
+            Referral.resident_id == Resident.id,
+            or_(Referral.to_institution_id == institution_id, Referral.from_institution_id == institution_id),
+        )
+    )
+    return or_(Resident.grid_id.in_(grid_ids), cared_for, referred)
 
 
 def resident_visibility(subject: Subject) -> ColumnElement[bool]:

@@ -1,0 +1,65 @@
+"""JSON endpoints of two-way referral."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Header, Query
+
+from yilian.referral import service
+from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, TransitionIn
+from yilian.residents.service import access_resident
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/api", tags=["referral"])
+
+
+@router.post("/referrals", response_model=ReferralOut, status_code=201)
+def request_referral(
+    data: ReferralIn,
+    actor: ApiActor,
+    session: DbSession,
+    idempotency_key: str | None = Header(default=None, max_length=64),
+) -> ReferralOut:
+    referral = service.do_request_referral(session, actor=actor, data=data, idempotency_key=idempotency_key)
+    return service.referral_out(session, referral)
+
+
+@router.post("/referrals/{referral_id}/transition", response_model=ReferralOut)
+def transition(referral_id: int, data: TransitionIn, actor: ApiActor, session: DbSession) -> ReferralOut:
+    referral = service.do_transition(
+        session, actor=actor, referral_id=referral_id, target=data.status, reason=data.reason
+    )
+    return service.referral_out(session, referral)
+
+
+@router.get("/referrals", response_model=list[ReferralOut])
+def referrals(
+    actor: ApiActor,
+    session: DbSession,
+    box: str = Query("incoming", pattern="^(incoming|outgoing)$"),
+    status: str | None = None,
+) -> list[ReferralOut]:
+    return [
+        service.referral_out(session, r) for r in service.inbox(session, actor=actor, box=box, status=status)
+    ]
+
+
+@router.get("/residents/{resident_id}/referrals", response_model=list[ReferralOut])
+def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ReferralOut]:
+    from sqlalchemy import select
+
+    from yilian.models import Referral
+
+    resident = access_resident(session, actor, resident_id)
+    rows = session.scalars(
+        select(Referral).where(Referral.resident_id == resident.id).order_by(Referral.requested_at.desc())
+    )
+    return [service.referral_out(session, r) for r in rows]
+
+
+@router.get("/referrals/figures", response_model=ReferralFigures)
+def figures(
+    actor: ApiActor, session: DbSession, start: date, end: date, institution_id: int | None = None
+) -> ReferralFigures:
+    return service.figures(session, actor=actor, start=start, end=end, institution_id=institution_id)

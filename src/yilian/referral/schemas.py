@@ -1,0 +1,60 @@
+"""Pydantic shapes of referrals."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, Field
+
+
+class ReferralIn(BaseModel):
+    resident_id: int
+    direction: str = Field(pattern="^(up|down)$")
+    to_institution_id: int
+    to_department_id: int | None = None
+    reason: str | None = Field(default=None, max_length=500)
+    diagnoses: list[str] = Field(min_length=1)
+    summary: str = Field(min_length=2, max_length=4000)
+    attachments: list[str] = []
+    slot_id: int | None = Field(
+        default=None, description="upward: book this (reserved) slot in the same step"
+    )
+
+
+class TransitionIn(BaseModel):
+    status: str
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReferralOut(BaseModel):
+    id: int
+    resident_id: int
+    resident_name: str
+    direction: str
+    from_institution_id: int
+    to_institution_id: int
+    status: str
+    status_label: str
+    inside_consortium: bool
+    reason: str | None
+    diagnoses: list[str]
+    summary: str
+    requested_at: datetime
+    decided_at: datetime | None
+    booking_id: int | None = None
+    follow_up_due_on: date | None = None
+
+
+class ReferralFigures(BaseModel):
+    start: date
+    end: date
+    up: int
+    down: int
+    by_status: dict[str, int]
+    acceptance_rate: float | None
+    median_hours_to_decision: float | None
+    out_of_consortium_up: int
+    out_of_consortium_share: float | None
+    county_outpatient_visits: int
+    referral_bookings: int
+    referral_booking_share: float | None

@@ -1,0 +1,180 @@
+"""Referrals through the API: upward with a reserved slot in one step, decisions, downward follow-up, figures."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.factories.auth import bearer, create_user
+from tests.factories.encounters import create_encounter
+from tests.factories.registry import create_institution
+from tests.factories.world import World, build_world
+from tests.scheduling.test_api import publish
+from yilian.auth import rules as roles
+from yilian.models import Booking, FollowUpTask, Referral
+
+UP_BODY = {
+    "direction": "up",
+    "diagnoses": ["I10.x00", "I63.900"],
+    "summary": "血压控制不佳伴头晕，疑脑梗，请上级诊治",
+}
+
+
+def hospital_doctor(session: Session, world: World) -> dict[str, str]:
+    return bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
+
+
+def test_upward_referral_books_a_reserved_slot_in_one_step(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    reserved = next(s for s in slots if s["pool"] == "reserved")
+    body = {
+        **UP_BODY,
+        "resident_id": world.resident_a.id,
+        "to_institution_id": world.hospital.id,
+        "slot_id": reserved["id"],
+    }
+    created = client.post("/api/referrals", json=body, headers=bearer(session, world.family_doctor_a))
+    assert created.status_code == 201, created.text
+    referral = created.json()
+    assert (referral["status"], referral["inside_consortium"]) == ("requested", True)
+    booking = session.get(Booking, referral["booking_id"])
+    assert booking is not None and (booking.referral_id, booking.pool, booking.channel) == (
+        referral["id"],
+        "reserved",
+        "grassroots",
+    )
+    # The receiving hospital sees it (the referral opens the record) and walks it to completion.
+    doctor = hospital_doctor(session, world)
+    incoming = client.get("/api/referrals", params={"box": "incoming"}, headers=doctor).json()
+    assert [r["id"] for r in incoming] == [referral["id"]]
+    assert client.get(f"/api/residents/{world.resident_a.id}", headers=doctor).status_code == 200
+    for status in ("accepted", "arrived", "completed"):
+        step = client.post(
+            f"/api/referrals/{referral['id']}/transition", json={"status": status}, headers=doctor
+        )
+        assert step.status_code == 200, step.text
+    assert session.scalar(select(Referral.status).where(Referral.id == referral["id"])) == "completed"
+
+
+def test_failed_slot_leaves_no_referral(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    taken = slots[0]
+    client.post(
+        "/api/bookings",
+        json={"slot_id": taken["id"], "resident_id": world.resident_b.id},
+        headers=bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)),
+    )
+    body = {
+        **UP_BODY,
+        "resident_id": world.resident_a.id,
+        "to_institution_id": world.hospital.id,
+        "slot_id": taken["id"],
+    }
+    response = client.post("/api/referrals", json=body, headers=bearer(session, world.family_doctor_a))
+    assert response.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Referral)) == 0
+
+
+def test_wrong_side_wrong_order_and_missing_reason(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    family = bearer(session, world.family_doctor_a)
+    referral = client.post(
+        "/api/referrals",
+        json={**UP_BODY, "resident_id": world.resident_a.id, "to_institution_id": world.hospital.id},
+        headers=family,
+    ).json()
+    own_accept = client.post(
+        f"/api/referrals/{referral['id']}/transition", json={"status": "accepted"}, headers=family
+    )
+    assert own_accept.status_code == 422 and "接收方" in own_accept.json()["error"]["fields"][0]["message_zh"]
+    doctor = hospital_doctor(session, world)
+    skip = client.post(
+        f"/api/referrals/{referral['id']}/transition", json={"status": "completed"}, headers=doctor
+    )
+    assert skip.status_code == 422
+    no_reason = client.post(
+        f"/api/referrals/{referral['id']}/transition", json={"status": "rejected"}, headers=doctor
+    )
+    assert no_reason.status_code == 422 and no_reason.json()["error"]["fields"][0]["field"] == "reason"
+    assert session.scalar(select(Referral.status).where(Referral.id == referral["id"])) == "requested"
+
+
+def test_outside_the_consortium_needs_a_reason(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    provincial = create_institution(
+        session, name="宁夏医科大学总医院", type="综合医院", level="三级", region_code="640104"
+    )
+    body = {**UP_BODY, "resident_id": world.resident_a.id, "to_institution_id": provincial.id}
+    family = bearer(session, world.family_doctor_a)
+    refused = client.post("/api/referrals", json=body, headers=family)
+    assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "reason"
+    accepted = client.post(
+        "/api/referrals", json={**body, "reason": "需急诊介入，医共体内无条件"}, headers=family
+    )
+    assert accepted.status_code == 201 and accepted.json()["inside_consortium"] is False
+
+
+def test_downward_referral_creates_a_follow_up_task(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    create_encounter(
+        session,
+        resident=world.resident_a,
+        institution=world.hospital,
+        on=date(2026, 11, 10),
+        kind="inpatient",
+        diagnoses=("I63.900",),
+    )
+    doctor = hospital_doctor(session, world)
+    body = {
+        "direction": "down",
+        "resident_id": world.resident_a.id,
+        "to_institution_id": world.township_a.id,
+        "diagnoses": ["I63.900"],
+        "summary": "脑梗死恢复期，转回乡镇卫生院康复",
+    }
+    referral = client.post("/api/referrals", json=body, headers=doctor)
+    assert referral.status_code == 201, referral.text
+    township = bearer(session, world.family_doctor_a)
+    for status in ("accepted", "arrived", "followed_up"):
+        step = client.post(
+            f"/api/referrals/{referral.json()['id']}/transition", json={"status": status}, headers=township
+        )
+        assert step.status_code == 200, step.text
+    assert step.json()["follow_up_due_on"] == "2026-12-08"
+    task = session.scalar(select(FollowUpTask).where(FollowUpTask.referral_id == referral.json()["id"]))
+    assert task is not None and task.institution_id == world.township_a.id and "康复" in task.content
+
+
+def test_figures(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    family = bearer(session, world.family_doctor_a)
+    doctor = hospital_doctor(session, world)
+    ids = [
+        client.post(
+            "/api/referrals",
+            json={**UP_BODY, "resident_id": r.id, "to_institution_id": world.hospital.id},
+            headers=family,
+        ).json()["id"]
+        for r in (world.resident_a, world.resident_a)
+    ]
+    client.post(f"/api/referrals/{ids[0]}/transition", json={"status": "accepted"}, headers=doctor)
+    client.post(
+        f"/api/referrals/{ids[1]}/transition", json={"status": "rejected", "reason": "无床位"}, headers=doctor
+    )
+    for day in (1, 2, 3, 4):
+        create_encounter(
+            session, resident=world.resident_b, institution=world.hospital, on=date(2026, 11, day)
+        )
+    figures = client.get(
+        "/api/referrals/figures",
+        params={"start": "2026-11-01", "end": "2026-11-30"},
+        headers=bearer(session, world.commission),
+    ).json()
+    assert (figures["up"], figures["down"], figures["acceptance_rate"]) == (2, 0, 0.5)
+    assert figures["by_status"] == {"accepted": 1, "rejected": 1}
+    assert figures["county_outpatient_visits"] == 4 and figures["referral_booking_share"] == 0.0
