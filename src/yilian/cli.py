@@ -178,6 +178,18 @@ def residents_import(
     )
 
 
+@app.command("release-slots")
+def release_slots() -> None:
+    """Give reserved slots not taken by their release time back to the public pool (run hourly)."""
+    from yilian.kit.db import Database
+    from yilian.scheduling.service import do_release_reserved
+
+    database = Database(_url())
+    with database.session_factory.begin() as session:
+        released = do_release_reserved(session, now=datetime.now())
+    console.print(f"释放预留号源 / released {released} reserved slots")
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Recompute the hash chain; exit 1 naming the first row that was edited or removed."""

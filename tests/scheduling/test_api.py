@@ -183,3 +183,39 @@ def test_policy_cannot_fall(client: TestClient, session: Session) -> None:
     assert floor.status_code == 422
     _, slots = publish(client, session, world, day="2026-11-27", count=20)
     assert sum(1 for s in slots if s["pool"] == "reserved") == 5  # 25 % of 20
+
+
+def test_quota_report_and_release(client: TestClient, session: Session, clock: FixedClock) -> None:
+    from yilian.scheduling.service import do_release_reserved
+
+    world = build_world(session)
+    _, slots = publish(client, session, world, count=10, day="2026-11-25", start="08:00")
+    reserved = [s for s in slots if s["pool"] == "reserved"]
+    assert (
+        client.post(
+            "/api/bookings",
+            json={"slot_id": reserved[0]["id"], "resident_id": world.resident_a.id},
+            headers=bearer(session, world.family_doctor_a),
+        ).status_code
+        == 201
+    )
+    # At 2026-11-24 09:30 both reserved slots (tomorrow 08:20 and 09:10) are inside the 24-hour release window.
+    released = do_release_reserved(session, now=clock.now())
+    assert released == 1  # the free one; the booked one stays reserved
+    report = client.get(
+        "/api/booking/quota-report",
+        params={"start": "2026-11-25", "end": "2026-11-25"},
+        headers=bearer(session, world.commission),
+    ).json()
+    assert report == [
+        {
+            "institution_id": world.hospital.id,
+            "institution": "灵武市人民医院",
+            "slots": 10,
+            "reserved": 2,
+            "reserved_share": 0.2,
+            "reserved_used_by_grassroots": 1,
+            "grassroots_use_of_reserved": 0.5,
+            "released": 1,
+        }
+    ]

@@ -90,3 +90,9 @@ def change(booking_id: int, action: str, actor: ApiActor, session: DbSession) ->
 def add_extra(data: ExtraSlotIn, actor: ApiActor, session: DbSession) -> SlotOut:
     slot = service.do_add_extra_slot(session, actor=actor, data=data)
     return service.slot_out(slot, actor.clock.now(), 24)
+
+
+@router.get("/booking/quota-report")
+def quota_report(actor: ApiActor, session: DbSession, start: date, end: date) -> list[dict[str, object]]:
+    """Reserved share, grassroots use of the reserved pool and released capacity per institution."""
+    return service.quota_report(session, actor=actor, start=start, end=end)

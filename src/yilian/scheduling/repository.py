@@ -105,3 +105,39 @@ def release_reserved(session: Session, *, now: datetime, release_hours_by_instit
 def schedule_for_update(session: Session, schedule_id: int) -> Schedule | None:
     """Lock the schedule row (PostgreSQL) so concurrent same-day extras respect the cap."""
     return session.scalar(select(Schedule).where(Schedule.id == schedule_id).with_for_update())
+
+
+def quota_use(
+    session: Session, *, institution_ids: list[int], start: date, end: date
+) -> list[tuple[int, int, int, int, int]]:
+    """(institution, slots, reserved as published, reserved booked via grassroots, released) per institution.
+
+    A released slot keeps `released_at`: it was reserved when published. One grouped query."""
+    low, high = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.max.time())
+    was_reserved = or_(Slot.pool == RESERVED, Slot.released_at.is_not(None))
+    grassroots_used = (
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.slot_id == Slot.id,
+            Booking.channel == "grassroots",
+            Booking.status.in_(("booked", "checked_in", "no_show")),
+        )
+        .scalar_subquery()
+    )
+    from sqlalchemy import case
+
+    rows = session.execute(
+        select(
+            Slot.institution_id,
+            func.count(),
+            func.sum(case((was_reserved, 1), else_=0)),
+            func.sum(case((and_(was_reserved, grassroots_used > 0), 1), else_=0)),
+            func.sum(case((Slot.released_at.is_not(None), 1), else_=0)),
+        )
+        .where(
+            Slot.institution_id.in_(institution_ids), Slot.starts_at.between(low, high), Slot.pool != EXTRA
+        )
+        .group_by(Slot.institution_id)
+    )
+    return [(i, int(n), int(r or 0), int(u or 0), int(x or 0)) for i, n, r, u, x in rows]

@@ -3,7 +3,7 @@ cancel, check in, mark no-shows, add same-day extra slots, set the yearly policy
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -317,3 +317,60 @@ def do_add_extra_slot(session: Session, *, actor: Actor, data: ExtraSlotIn) -> S
     session.add(slot)
     session.flush()
     return slot
+
+
+def quota_report(session: Session, *, actor: Actor, start: date, end: date) -> list[dict[str, object]]:
+    """Per county-level institution in scope: reserved share, grassroots use of it, released capacity."""
+    from sqlalchemy import select
+
+    from yilian.models import ConsortiumMember
+
+    subject = actor.subject
+    scope = select(Institution.id).where(Institution.level.in_(tuple(rules.COUNTY_LEVELS)))
+    if subject.region_code:
+        scope = scope.where(Institution.region_code.between(*roles.region_range(subject.region_code)))
+    elif subject.consortium_id:
+        scope = scope.where(
+            Institution.id.in_(
+                select(ConsortiumMember.institution_id).where(
+                    ConsortiumMember.consortium_id == subject.consortium_id
+                )
+            )
+        )
+    elif subject.institution_id:
+        scope = scope.where(Institution.id == subject.institution_id)
+    else:
+        raise Forbidden()
+    names = {i.id: i.name for i in session.scalars(select(Institution).where(Institution.id.in_(scope)))}
+    report = []
+    for institution_id, slots, reserved, used, released in repository.quota_use(
+        session, institution_ids=list(names), start=start, end=end
+    ):
+        use = rules.QuotaUse(
+            slots=slots, reserved=reserved, reserved_used_by_grassroots=used, released=released
+        )
+        report.append(
+            {
+                "institution_id": institution_id,
+                "institution": names[institution_id],
+                "slots": slots,
+                "reserved": reserved,
+                "reserved_share": use.reserved_share,
+                "reserved_used_by_grassroots": used,
+                "grassroots_use_of_reserved": use.grassroots_use_of_reserved,
+                "released": released,
+            }
+        )
+    return report
+
+
+def do_release_reserved(session: Session, *, now: datetime) -> int:
+    """Give free reserved slots past their release time back to the public pool (a periodic job)."""
+    from sqlalchemy import select
+
+    hours = {}
+    for institution in session.scalars(
+        select(Institution).where(Institution.level.in_(tuple(rules.COUNTY_LEVELS)))
+    ):
+        hours[institution.id] = policy_for(session, institution, now.year).release_hours
+    return repository.release_reserved(session, now=now, release_hours_by_institution=hours)
