@@ -28,4 +28,18 @@ def resident(request: Request, resident_id: int, actor: PageActor, session: DbSe
         "resident.html",
         resident=service.present_resident(session, actor=actor, resident=resident),
         encounters=encounters_service.history(session, resident=resident),
+        referrals=referral_history(session, resident.id),
     )
+
+
+def referral_history(session: DbSession, resident_id: int) -> list[object]:
+    """A resident's referrals (call only for a resident opened through `access_resident`)."""
+    from sqlalchemy import select
+
+    from yilian.models import Referral
+    from yilian.referral.service import referral_out
+
+    rows = session.scalars(
+        select(Referral).where(Referral.resident_id == resident_id).order_by(Referral.requested_at.desc())
+    )
+    return [referral_out(session, r) for r in rows]

@@ -17,10 +17,12 @@ from yilian.chronic.views import router as chronic_pages
 from yilian.encounters import repository as encounters_repository
 from yilian.kit.errors import AppError
 from yilian.models import Institution, Resident
+from yilian.referral.views import router as referral_pages
 from yilian.registry import repository as registry_repository
 from yilian.registry import service as registry_service
 from yilian.registry.views import router as registry_pages
 from yilian.residents.views import router as residents_pages
+from yilian.scheduling.views import router as booking_pages
 from yilian.web.deps import SESSION_COOKIE, DbSession, PageActor, check_csrf
 from yilian.web.templating import render
 
@@ -28,6 +30,8 @@ router = APIRouter(include_in_schema=False)
 router.include_router(registry_pages)
 router.include_router(residents_pages)
 router.include_router(chronic_pages)
+router.include_router(booking_pages)
+router.include_router(referral_pages)
 LOGIN_CSRF_COOKIE = "yl_login_csrf"
 
 

@@ -1,0 +1,104 @@
+"""Pages of booking: a doctor books for a patient, the reserved pool shown apart from the public one."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from yilian.kit.errors import AppError
+from yilian.models import Institution, Schedule
+from yilian.registry import repository as registry_repository
+from yilian.residents import service as residents_service
+from yilian.scheduling import repository, service
+from yilian.scheduling.schemas import BookingIn
+from yilian.web.deps import DbSession, PageActor, check_csrf
+from yilian.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/booking", response_class=HTMLResponse)
+def booking_page(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    resident_id: int,
+    schedule_id: int = 0,
+    day: date | None = None,
+    error: str = "",
+    done: str = "",
+) -> Response:
+    resident = residents_service.access_resident(session, actor, resident_id)
+    today = actor.clock.now().date()
+    day = day or today + timedelta(days=1)
+    own = registry_repository.institution(session, actor.subject.institution_id or 0)
+    region = own.region_code if own else None
+    schedules = session.execute(
+        select(Schedule, Institution.name)
+        .join(Institution, Institution.id == Schedule.institution_id)
+        .where(Schedule.is_active.is_(True), Institution.region_code == region)
+        .order_by(Institution.name, Schedule.name)
+    ).all()
+    slots = []
+    if schedule_id:
+        schedule = repository.schedule(session, schedule_id)
+        institution = registry_repository.institution(session, schedule.institution_id) if schedule else None
+        if schedule and institution:
+            policy = service.policy_for(session, institution, day.year)
+            now = actor.clock.now()
+            slots = [
+                service.slot_out(s, now, policy.release_hours)
+                for s in repository.slots_of(session, schedule_id, day)
+            ]
+    reserved = [s for s in slots if s.effective_pool in ("reserved", "extra")]
+    public = [s for s in slots if s.effective_pool == "public"]
+    return render(
+        request,
+        "booking.html",
+        resident=resident,
+        schedules=schedules,
+        schedule_id=schedule_id,
+        day=day,
+        reserved=reserved,
+        public=public,
+        grassroots=bool(own and own.is_grassroots),
+        error=error,
+        done=done,
+        key=secrets.token_hex(12),
+    )
+
+
+@router.post("/booking")
+def book(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    csrf: Annotated[str, Form()],
+    resident_id: Annotated[int, Form()],
+    slot_id: Annotated[int, Form()],
+    schedule_id: Annotated[int, Form()],
+    day: Annotated[date, Form()],
+    key: Annotated[str, Form()],
+) -> Response:
+    """The form carries an idempotency key: a double click or a resubmitted page books once."""
+    check_csrf(request, csrf)
+    try:
+        with session.begin_nested():
+            out = service.do_book_slot(
+                session,
+                actor=actor,
+                data=BookingIn(slot_id=slot_id, resident_id=resident_id),
+                idempotency_key=key,
+            )
+    except AppError as error:
+        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        return booking_page(request, actor, session, resident_id, schedule_id, day, error=message)
+    return RedirectResponse(
+        f"/booking?resident_id={resident_id}&schedule_id={schedule_id}&day={day}&done={out.starts_at:%H:%M}",
+        status_code=303,
+    )
