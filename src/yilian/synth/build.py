@@ -39,6 +39,7 @@ from yilian.synth.model import (
     SynthReport,
 )
 from yilian.synth.population import PopulationMixin
+from yilian.synth.scheduling import build_schedules
 from yilian.synth.workforce import WorkforceMixin
 
 HOSPITAL_DEPARTMENTS = [
@@ -355,6 +356,12 @@ class Builder(WorkforceMixin, PopulationMixin):
             specialists=specialists,
         )
         first_team_gp = next(iter(team_gps.values()))
+        build_schedules(
+            loader=loader,
+            ids=self.ids,
+            today=self.today,
+            hospitals={i: place.departments[i] for i in (place.people, place.tcm, place.mch)},
+        )
         return CountyAccounts(
             consortium_id=consortium_id,
             people=place.people,
@@ -461,6 +468,8 @@ class Builder(WorkforceMixin, PopulationMixin):
                 "grid",
                 "staff",
                 "posting",
+                "schedule",
+                "slot",
                 "household",
                 "resident",
                 "encounter",
