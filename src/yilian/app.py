@@ -59,7 +59,7 @@ def create_app(
     audit: AuditWriter | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
-    database = database or Database(settings.database_url)
+    database = database or Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     writer = audit or AuditWriter(database.engine, batch_size=settings.audit_batch_size)
 
     @asynccontextmanager

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # Web pages set the Secure cookie flag when served over HTTPS behind a proxy.
     secure_cookies: bool = False
     audit_batch_size: int = 500
+    # PostgreSQL pool: at least the web thread pool (40), so no request waits 30 s for a connection.
+    db_pool_size: int = 40
+    db_max_overflow: int = 10
 
 
 @lru_cache

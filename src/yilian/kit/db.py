@@ -59,9 +59,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 class Database:
     """Holds the engine and session factory of one running application or test run."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool_size: int = 40, max_overflow: int = 10) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        pool = {} if is_sqlite(url) else {"pool_size": pool_size, "max_overflow": max_overflow}
+        self.engine = make_engine(url, **pool)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     def session(self) -> Iterator[Session]:
