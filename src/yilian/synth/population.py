@@ -218,6 +218,11 @@ class PopulationMixin(BuilderState):
             principal = inpatient_dx[tier].pick(rng)
             if principal == "O80.000" and not (sex == "F" and 16 <= age <= 48):
                 principal = "J18.900"
+            elif principal in dist.CHRONIC_CODES and principal not in chronic:
+                # A hypertension or diabetes admission is for someone who has the disease.
+                principal = "J18.900"
+            elif principal in dist.ADULT_CODES and age < 18:
+                principal = "J18.900"
             median, sigma = dist.INPATIENT_COST[tier]
             total = dist.lognormal_fen(rng, median, sigma)
             share = dist.INPATIENT_FUND_SHARE[tier]
@@ -233,6 +238,8 @@ class PopulationMixin(BuilderState):
                 principal = rng.choice(chronic)
             else:
                 principal = acute.pick(rng)
+                if principal in dist.ADULT_CODES and age < 18:
+                    principal = "J06.900"
             median, sigma = dist.OUTPATIENT_COST[tier]
             total = dist.lognormal_fen(rng, median, sigma)
             share = dist.OUTPATIENT_FUND_SHARE[tier]

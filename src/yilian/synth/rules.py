@@ -73,6 +73,27 @@ DIABETES_BY_AGE = [(18, 0.02), (35, 0.06), (45, 0.11), (60, 0.18), (75, 0.20)]
 
 ICD_HYPERTENSION = "I10.x00"
 ICD_DIABETES = "E11.900"
+CHRONIC_CODES = frozenset({ICD_HYPERTENSION, ICD_DIABETES})
+# Diagnoses a child does not get in this synthetic county (they would put children on adult registers).
+ADULT_CODES = frozenset(
+    {
+        "E78.500",
+        "I25.100",
+        "I63.900",
+        "I21.900",
+        "I50.900",
+        "J44.100",
+        "M17.900",
+        "M81.000",
+        "C34.900",
+        "C16.900",
+        "C22.000",
+        "C50.900",
+        "K80.100",
+        "N18.500",
+        "Z50.100",
+    }
+)
 # Principal diagnoses of acute visits (ICD-10 national clinical version codes), with weights.
 OUTPATIENT_DIAGNOSES = [
     ("J06.900", 22),
