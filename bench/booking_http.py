@@ -124,7 +124,16 @@ def run(url: str, args: argparse.Namespace) -> None:
     port = free_port()
     env = {**os.environ, "YILIAN_DATABASE_URL": url}
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/yilian"), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [
+            str(ROOT / ".venv/bin/yilian"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -223,6 +232,7 @@ def main() -> None:
     parser.add_argument("--residents", type=int, default=300_000)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="yilian serve processes")
     parser.add_argument(
         "--url", default="", help="an empty PostgreSQL database (default: a throwaway cluster)"
     )
@@ -241,6 +251,8 @@ def main() -> None:
         str(args.clients),
         "--seconds",
         str(args.seconds),
+        "--workers",
+        str(args.workers),
         "--url",
         "FROM_ENV",
     ]

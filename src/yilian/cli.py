@@ -75,12 +75,17 @@ def synth(
 
 
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, reload: bool = False) -> None:
-    """Run the web platform (one process: the audit writer chains rows in one thread)."""
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reload: bool = False,
+    workers: int = typer.Option(1, help="processes; use several on PostgreSQL"),
+) -> None:
+    """Run the web platform (each process has an audit writer; the chain stays one)."""
     import uvicorn
 
     _url()
-    uvicorn.run("yilian.app:create_app", factory=True, host=host, port=port, reload=reload, workers=1)
+    uvicorn.run("yilian.app:create_app", factory=True, host=host, port=port, reload=reload, workers=workers)
 
 
 @user_app.command("create")

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from yilian.kit.audit import GENESIS, AuditEvent, AuditWriter, append_events, chain_hash, verify_chain
@@ -90,3 +90,32 @@ def test_writer_thread_writes_without_the_request_waiting(tmp_path: Path) -> Non
         assert first == GENESIS
         assert verify_chain(connection).ok
     engine.dispose()
+
+
+def test_two_writers_keep_one_chain(fresh_database_url: str) -> None:
+    """Two writers with their own engines — as two application processes would be — interleave safely."""
+    import threading
+
+    upgrade(fresh_database_url)
+    engines = [make_engine(fresh_database_url), make_engine(fresh_database_url)]
+    writers = [AuditWriter(engine, batch_size=7) for engine in engines]
+    for writer in writers:
+        writer.start()
+
+    def produce(writer: AuditWriter, offset: int) -> None:
+        for n in range(150):
+            writer.submit(event(n % 60, resident_id=offset + n))
+
+    threads = [threading.Thread(target=produce, args=(w, i * 1000)) for i, w in enumerate(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for writer in writers:
+        writer.stop()
+    with engines[0].connect() as connection:
+        report = verify_chain(connection)
+        count = connection.scalar(select(func.count()).select_from(AuditLog))
+    assert report.ok and report.checked == count == 300
+    for engine in engines:
+        engine.dispose()

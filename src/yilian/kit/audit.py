@@ -2,8 +2,9 @@
 
 Each row's hash is SHA-256 over the previous row's hash and the row's own fields, so an edited or
 deleted row breaks the chain at that point and `verify_chain` names it. The database refuses
-UPDATE and DELETE on the table (triggers in the migration). One writer per database: run one
-application process per database, or point every process's writer at a single queue service.
+UPDATE and DELETE on the table (triggers in the migration). Several application processes may
+write: each append takes the database's write lock (SQLite) or an advisory lock (PostgreSQL) before
+it reads the chain's last hash.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, Table, insert, select
+from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from yilian.models.audit import AuditLog
 
@@ -50,10 +51,19 @@ def last_hash(connection: Connection) -> str:
     return row[0] if row else GENESIS
 
 
+# Any constant: all writers of one database take the same PostgreSQL advisory lock.
+CHAIN_LOCK_KEY = 0x59494C49414E  # "YILIAN"
+
+
 def append_events(connection: Connection, events: list[AuditEvent]) -> None:
-    """Append events in order, each chained to the one before (caller owns the transaction)."""
+    """Append events in order, each chained to the one before (caller owns the transaction).
+
+    Writers in several processes stay on one chain: PostgreSQL serialises them with a transaction
+    advisory lock taken before the last hash is read; SQLite's BEGIN IMMEDIATE already does."""
     if not events:
         return
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     prev = last_hash(connection)
     rows = []
     for event in events:
