@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-Pass-2026"
+SAMPLES: dict[int, str] = {}  # the first response body of each error status, printed at the end
 
 
 def free_port() -> int:
@@ -91,7 +92,7 @@ async def load(
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
 
     async def worker(n: int, client: httpx.AsyncClient) -> None:
-        rng = random.Random(n)
+        rng = random.Random(f"{run}-{n}")  # warm-up and measured run draw different pairs
         i = 0
         while time.perf_counter() < deadline:
             i += 1
@@ -102,8 +103,11 @@ async def load(
                     f"{base}/api/bookings", json=body, headers={**headers, "Idempotency-Key": f"{run}{n}-{i}"}
                 )
                 code = response.status_code
-            except httpx.HTTPError:
+                if code >= 400 and code not in SAMPLES:
+                    SAMPLES[code] = response.text[:300]
+            except httpx.HTTPError as error:
                 code = 0
+                SAMPLES.setdefault(0, repr(error)[:300])
             latencies.append(time.perf_counter() - began)
             statuses[code] = statuses.get(code, 0) + 1
 
@@ -183,6 +187,8 @@ def run(url: str, args: argparse.Namespace) -> None:
         f"max_ms={max(latencies) * 1000:.1f}"
     )
     print(f"over_capacity_slots={over} counter_drift_slots={drift}")
+    for code, body in sorted(SAMPLES.items()):
+        print(f"sample {code}: {body}")
     pgbench(url, args.clients)
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from yilian.family_doctor import repository, service
+from yilian.family_doctor import fees, repository, service
 from yilian.family_doctor.schemas import (
     ChangeTeamIn,
     ContractIn,
@@ -113,7 +113,7 @@ def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[Contr
 
 @router.put("/fee-rule")
 def set_fee_rule(data: FeeRuleIn, actor: ApiActor, session: DbSession) -> dict[str, str]:
-    rule = service.do_set_fee_rule(session, actor=actor, data=data)
+    rule = fees.do_set_fee_rule(session, actor=actor, data=data)
     return {"team_share": f"{rule.team_permille / 10:g}%"}
 
 
@@ -125,7 +125,7 @@ def distribution(
     end: date,
     format: str = Query("json", pattern="^(json|xlsx)$"),
 ) -> Distribution | Response:
-    result = service.distribute_fees(session, actor=actor, start=start, end=end)
+    result = fees.distribute_fees(session, actor=actor, start=start, end=end)
     if format == "xlsx":
-        return _xlsx(service.distribution_xlsx(result), f"signing-fees-{start}-{end}.xlsx")
+        return _xlsx(fees.distribution_xlsx(result), f"signing-fees-{start}-{end}.xlsx")
     return result

@@ -1,12 +1,9 @@
-"""Use cases of family-doctor contracting. Services flush; the request commits."""
+"""Use cases of family-doctor contracting: teams, packages, contracts. Services flush; the request commits."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
-from fractions import Fraction
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,9 +14,6 @@ from yilian.family_doctor import repository, rules
 from yilian.family_doctor.schemas import (
     ContractIn,
     ContractOut,
-    Distribution,
-    DistributionRow,
-    FeeRuleIn,
     PackageIn,
     PackageOut,
     TeamIn,
@@ -27,7 +21,7 @@ from yilian.family_doctor.schemas import (
 )
 from yilian.kit.errors import AppError, Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import read_rows, write_xlsx
-from yilian.models import Contract, FamilyDoctorTeam, FeeRule, ServicePackage, TeamGrid, TeamMember
+from yilian.models import Contract, FamilyDoctorTeam, ServicePackage, TeamGrid, TeamMember
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
 
@@ -63,7 +57,7 @@ PACKAGE_ALIASES = dict(
 )
 
 
-def _permille(percent: Decimal) -> int:
+def permille(percent: Decimal) -> int:
     return int((percent * 10).to_integral_value())
 
 
@@ -173,7 +167,7 @@ def package_out(p: ServicePackage) -> PackageOut:
     )
 
 
-def _consortium_of(actor: Actor) -> int:
+def consortium_of(actor: Actor) -> int:
     if actor.subject.consortium_id is None:
         raise Forbidden(
             "只有医共体管理员可以维护服务包和分配办法", "Only consortium administrators maintain this"
@@ -183,11 +177,11 @@ def _consortium_of(actor: Actor) -> int:
 
 def do_save_package(session: Session, *, actor: Actor, data: PackageIn) -> ServicePackage:
     """Create or update (by code) a service package of the actor's consortium."""
-    consortium_id = _consortium_of(actor)
+    consortium_id = consortium_of(actor)
     values = {
         "price_fen": yuan_to_fen(data.price),
-        "insurance_permille": _permille(data.insurance_share),
-        "public_permille": _permille(data.public_share),
+        "insurance_permille": permille(data.insurance_share),
+        "public_permille": permille(data.public_share),
     }
     rules.check_package(valid_from=data.valid_from, valid_to=data.valid_to, category=data.category, **values)
     package = repository.package_by_code(session, consortium_id, data.code)
@@ -204,7 +198,7 @@ def do_save_package(session: Session, *, actor: Actor, data: PackageIn) -> Servi
 
 def do_import_packages(session: Session, *, actor: Actor, filename: str, data: bytes) -> int:
     """Excel/CSV laid out like the export; every row is saved, or none."""
-    _consortium_of(actor)
+    consortium_of(actor)
     rows = read_rows(filename, data, PACKAGE_ALIASES)
     errors: list[FieldError] = []
     parsed: list[PackageIn] = []
@@ -249,7 +243,7 @@ def export_packages(session: Session, *, actor: Actor) -> bytes:
             p.valid_from.isoformat(),
             p.valid_to.isoformat() if p.valid_to else "",
         ]
-        for p in repository.packages_of(session, _consortium_of(actor))
+        for p in repository.packages_of(session, consortium_of(actor))
     ]
     return write_xlsx(PACKAGE_COLUMNS, rows, "服务包")
 
@@ -435,133 +429,3 @@ def do_terminate(session: Session, *, actor: Actor, contract_id: int, reason: st
     contract = access_contract(session, actor, contract_id)
     _end(session, actor, contract, status="terminated", on=actor.clock.now().date(), reason=reason)
     return contract
-
-
-# -- fees ------------------------------------------------------------------------------------------
-def do_set_fee_rule(session: Session, *, actor: Actor, data: FeeRuleIn) -> FeeRule:
-    """Refuse a team share under 70 % (002 item 21) before anything is saved."""
-    consortium_id = _consortium_of(actor)
-    split = _split_rule(_permille(data.team_share), data.role_weights, data.base, data.work, data.quality)
-    split.check()
-    rule = repository.fee_rule(session, consortium_id)
-    payload = json.dumps(
-        {
-            "role_weights": data.role_weights,
-            "base": str(data.base),
-            "work": str(data.work),
-            "quality": str(data.quality),
-        },
-        ensure_ascii=False,
-    )
-    if rule is None:
-        rule = FeeRule(
-            consortium_id=consortium_id,
-            team_permille=split.team_permille,
-            member_split_json=payload,
-            updated_at=actor.clock.now(),
-        )
-        session.add(rule)
-    else:
-        rule.team_permille, rule.member_split_json, rule.updated_at = (
-            split.team_permille,
-            payload,
-            actor.clock.now(),
-        )
-    session.flush()
-    return rule
-
-
-def _split_rule(
-    team_permille: int,
-    role_weights: dict[str, int],
-    base: Decimal | str,
-    work: Decimal | str,
-    quality: Decimal | str,
-) -> rules.FeeSplitRule:
-    return rules.FeeSplitRule(
-        team_permille=team_permille,
-        role_weights=role_weights,
-        base=Fraction(str(base)),
-        work=Fraction(str(work)),
-        quality=Fraction(str(quality)),
-    )
-
-
-DEFAULT_SPLIT: dict[str, Any] = {
-    "role_weights": {"全科医生": 4, "村医": 3, "专科医生": 2, "健康管理师": 1},
-    "base": "0.4",
-    "work": "0.4",
-    "quality": "0.2",
-}
-
-
-def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -> Distribution:
-    """Each team's and member's share of the period's signing fees, by the consortium's rule.
-
-    Pay is personal: administrators only (consortium, institution, commission), not colleagues."""
-    if not actor.subject.may(TEAM_MANAGERS | {roles.COMMISSION}):
-        raise Forbidden("只有管理员可以查看签约服务费分配", "Only administrators see the fee distribution")
-    if end < start:
-        raise ValidationFailed.one("end", "结束日期不能早于开始日期", "end is before start")
-    teams = list(session.scalars(repository.readable_teams(actor.subject)))
-    if not teams:
-        raise NotFound("家庭医生团队", "Family-doctor team")
-    rule_row = repository.fee_rule(session, teams[0].consortium_id)
-    settings = json.loads(rule_row.member_split_json) if rule_row else DEFAULT_SPLIT
-    split_rule = _split_rule(
-        rule_row.team_permille if rule_row else 700,
-        settings["role_weights"],
-        settings["base"],
-        settings["work"],
-        settings["quality"],
-    )
-    team_ids = [t.id for t in teams]
-    fees = repository.fees_by_team(session, team_ids=team_ids, start=start, end=end)
-    members = repository.members_of(session, team_ids)
-    work = repository.member_work(
-        session, staff_ids=sorted({s for _, s, _, _ in members}), start=start, end=end
-    )
-    rows: list[DistributionRow] = []
-    total_fees = total_pool = total_institution = 0
-    for team in teams:
-        records = [
-            rules.MemberRecord(staff_id=s, role=r, services=work[s][0], controlled_patients=work[s][1])
-            for t, s, _, r in members
-            if t == team.id
-        ]
-        split = rules.split_team_fees(split_rule, fees.get(team.id, 0), records)
-        total_fees += split.fees_fen
-        total_pool += split.team_pool_fen
-        total_institution += split.institution_fen
-        names = {s: n for t, s, n, _ in members if t == team.id}
-        for record in records:
-            rows.append(
-                DistributionRow(
-                    team_id=team.id,
-                    team_name=team.name,
-                    staff_id=record.staff_id,
-                    staff_name=names[record.staff_id],
-                    role=record.role,
-                    services=record.services,
-                    controlled_patients=record.controlled_patients,
-                    amount=fen_to_yuan(split.members_fen[record.staff_id]),
-                )
-            )
-    return Distribution(
-        start=start,
-        end=end,
-        team_share=f"{split_rule.team_permille / 10:g}%",
-        fees=fen_to_yuan(total_fees),
-        team_pool=fen_to_yuan(total_pool),
-        institutions=fen_to_yuan(total_institution),
-        rows=rows,
-    )
-
-
-def distribution_xlsx(distribution: Distribution) -> bytes:
-    header = ["团队", "工号ID", "姓名", "团队角色", "服务人次", "达标随访人次", "应发签约服务费(元)"]
-    rows = [
-        [r.team_name, r.staff_id, r.staff_name, r.role, r.services, r.controlled_patients, r.amount]
-        for r in distribution.rows
-    ]
-    return write_xlsx(header, rows, f"签约服务费{distribution.start:%Y%m%d}-{distribution.end:%Y%m%d}")
