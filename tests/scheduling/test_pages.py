@@ -34,6 +34,7 @@ def test_booking_page_shows_pools_apart_and_books_once(client: TestClient, sessi
     ).text
     reserved_part = page.split('data-testid="reserved-pool"')[1].split('data-testid="public-pool"')[0]
     assert "基层预留号源（本机构可用）（2）" in page and reserved_part.count("<tr>") == 3
+    assert "65岁以上老年人：绿色通道" in page  # 张桂兰 was born in 1960
     reserved = next(s for s in slots if s["pool"] == "reserved")
     key = re.search(r'name="key" value="([^"]+)-' + str(reserved["id"]) + '"', page).group(1)  # type: ignore[union-attr]
     form = {

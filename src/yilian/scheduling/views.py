@@ -67,6 +67,7 @@ def booking_page(
         reserved=reserved,
         public=public,
         grassroots=bool(own and own.is_grassroots),
+        priority=priority_of(session, resident.id, resident.birth_date, today),
         error=error,
         done=done,
         key=secrets.token_hex(12),
@@ -102,3 +103,30 @@ def book(
         f"/booking?resident_id={resident_id}&schedule_id={schedule_id}&day={day}&done={out.starts_at:%H:%M}",
         status_code=303,
     )
+
+
+def priority_of(session: DbSession, resident_id: int, born: date, today: date) -> list[str]:
+    """Why this patient is booked first (002 items 15, 17; 000 §9), shown to the booking doctor."""
+    from sqlalchemy import func
+
+    from yilian.family_doctor.repository import is_signed
+    from yilian.models import ChronicRegister
+    from yilian.residents.rules import age_on
+    from yilian.scheduling.rules import GREEN_CHANNEL_AGE
+
+    reasons = []
+    if is_signed(session, resident_id, today):
+        reasons.append("签约居民：优先就诊、检查、住院")
+    registered = (
+        session.scalar(
+            select(func.count())
+            .select_from(ChronicRegister)
+            .where(ChronicRegister.resident_id == resident_id)
+        )
+        or 0
+    )
+    if registered:
+        reasons.append("慢病患者：慢病联合门诊优先")
+    if age_on(born, today) >= GREEN_CHANNEL_AGE:
+        reasons.append(f"{GREEN_CHANNEL_AGE}岁以上老年人：绿色通道")
+    return reasons
