@@ -50,6 +50,7 @@ class Subject:
     institution_id: int | None = None
     resident_id: int | None = None
     grid_ids: tuple[int, ...] = field(default_factory=tuple)
+    staff_id: int | None = None  # the registry's staff member behind the account (work and fee shares)
 
     def may(self, roles: frozenset[str]) -> bool:
         return self.role in roles

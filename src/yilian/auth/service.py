@@ -55,6 +55,7 @@ def subject_of(session: Session, user: User) -> Subject:
         institution_id=user.institution_id,
         resident_id=user.resident_id,
         grid_ids=grid_ids,
+        staff_id=user.staff_id,
     )
 
 

@@ -29,13 +29,6 @@ CLINICIANS = frozenset({roles.FAMILY_DOCTOR, roles.DOCTOR})
 WORKLISTS = ("unsigned", "overdue", "red")
 
 
-def _staff_id(session: Session, actor: Actor) -> int | None:
-    from yilian.auth import repository as auth_repository
-
-    user = auth_repository.user_by_id(session, actor.subject.user_id)
-    return user.staff_id if user else None
-
-
 def reassess(session: Session, *, resident_ids: list[int], today: date) -> None:
     """Re-assess the given patients on every assessed register (the batch path, narrowed)."""
     for disease in rules.ASSESSED_DISEASES:
@@ -68,7 +61,7 @@ def do_record_visit(session: Session, *, actor: Actor, data: VisitIn) -> Chronic
         kind=data.kind,
         disease=data.disease,
         visited_on=data.visited_on,
-        staff_id=_staff_id(session, actor),
+        staff_id=actor.subject.staff_id,
         institution_id=actor.subject.institution_id,
         recorded_at=actor.clock.now(),
         smoker=data.smoker,
@@ -279,7 +272,7 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
         items.append((drug, item.daily_dose))
     prescription = Prescription(
         resident_id=resident.id,
-        staff_id=_staff_id(session, actor),
+        staff_id=actor.subject.staff_id,
         institution_id=institution.id,
         prescribed_on=today,
         days=data.days,

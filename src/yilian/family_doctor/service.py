@@ -316,7 +316,7 @@ def do_sign_contract(
             f"resident already has an active contract until {current.end_on}; renew or change team",
             [FieldError("resident_id", "签约期重叠", "overlapping contract")],
         )
-    staff_id = _acting_staff(session, actor)
+    staff_id = actor.subject.staff_id
     contract = Contract(
         resident_id=resident.id,
         team_id=team.id,
@@ -336,13 +336,6 @@ def do_sign_contract(
         session, action="create", entity="contract", entity_id=contract.id, resident_id=resident.id
     )
     return contract
-
-
-def _acting_staff(session: Session, actor: Actor) -> int | None:
-    from yilian.auth import repository as auth_repository
-
-    user = auth_repository.user_by_id(session, actor.subject.user_id)
-    return user.staff_id if user else None
 
 
 def access_contract(session: Session, actor: Actor, contract_id: int) -> Contract:
