@@ -36,14 +36,14 @@ from yilian.models import (
 )
 
 
-def _years_before(day: date, years: int) -> date:
+def years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
 
 
-def _code_in(column: Any, prefixes: tuple[str, ...]) -> ColumnElement[bool]:
+def code_in(column: Any, prefixes: tuple[str, ...]) -> ColumnElement[bool]:
     """Index-friendly prefix match: code >= 'I20' AND code < 'I20\\uffff' for each prefix."""
     return or_(*(and_(column >= p, column < p + "\uffff") for p in prefixes))
 
@@ -65,7 +65,7 @@ def diagnosis_flags() -> Any:
         "E78",
         *rules.REGISTER_ICD_PREFIXES[rules.DIABETES],
     )
-    flag = lambda prefixes: func.max(case((_code_in(code, prefixes), 1), else_=0))  # noqa: E731
+    flag = lambda prefixes: func.max(case((code_in(code, prefixes), 1), else_=0))  # noqa: E731
     return (
         select(
             Encounter.resident_id.label("resident_id"),
@@ -74,10 +74,10 @@ def diagnosis_flags() -> Any:
             flag(DM_COMPLICATIONS).label("dm_comp"),
             flag(("E78",)).label("lipid_dx"),
             flag(rules.REGISTER_ICD_PREFIXES[rules.DIABETES]).label("dm_dx"),
-            func.max(case(*((_code_in(code, p), s) for s, p in CKD.items()), else_=0)).label("ckd"),
+            func.max(case(*((code_in(code, p), s) for s, p in CKD.items()), else_=0)).label("ckd"),
         )
         .join(EncounterDiagnosis, EncounterDiagnosis.encounter_id == Encounter.id)
-        .where(_code_in(code, relevant))
+        .where(code_in(code, relevant))
         .group_by(Encounter.resident_id)
     )
 
@@ -129,8 +129,8 @@ def facts_statement(disease: str, today: date, resident_ids: list[int] | None = 
 
     bmi = body.c.weight_kg / ((body.c.height_cm / 100.0) * (body.c.height_cm / 100.0))
     old = case(
-        (and_(Resident.sex == "M", Resident.birth_date <= _years_before(today, 56)), 1),
-        (and_(Resident.sex == "F", Resident.birth_date <= _years_before(today, 66)), 1),
+        (and_(Resident.sex == "M", Resident.birth_date <= years_before(today, 56)), 1),
+        (and_(Resident.sex == "F", Resident.birth_date <= years_before(today, 66)), 1),
         else_=0,
     )
     smoker = case((smoke.c.smoker.is_(True), 1), else_=0)
@@ -349,4 +349,4 @@ def active_rule_set(session: Session, disease: str) -> tuple[int, rules.RuleTabl
         )
         session.add(row)
         session.flush()
-    return row.id, rules.RuleTable.from_json(row.rules_json)
+    return row.id, rules.parse_table(row.rules_json)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, exists, func, insert, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
-from yilian.chronic.assessment import _code_in
+from yilian.chronic.assessment import code_in
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,
@@ -35,7 +35,7 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
         first_seen = (
             select(Encounter.resident_id, func.min(Encounter.start_date))
             .join(EncounterDiagnosis, EncounterDiagnosis.encounter_id == Encounter.id)
-            .where(_code_in(EncounterDiagnosis.icd10_code, prefixes), ~already)
+            .where(code_in(EncounterDiagnosis.icd10_code, prefixes), ~already)
             .group_by(Encounter.resident_id)
         )
         sub = first_seen.subquery()
@@ -43,19 +43,13 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
             insert(ChronicRegister)
             .from_select(
                 ["resident_id", "disease", "source", "registered_on"],
-                select(sub.c.resident_id, _literal(disease), _literal("diagnosis"), sub.c[1]),
+                select(sub.c.resident_id, literal(disease), literal("diagnosis"), sub.c[1]),
             )
             .returning(ChronicRegister.id)
         )
         # RETURNING, because psycopg reports no rowcount for INSERT … SELECT.
         added += len(result.all())
     return added
-
-
-def _literal(value: str) -> Any:
-    from sqlalchemy import literal
-
-    return literal(value)
 
 
 def registers_of(session: Session, resident_id: int) -> list[ChronicRegister]:
@@ -170,7 +164,7 @@ def figures(
     visible = resident_visibility(subject)
     active = and_(visible, Resident.status == "active", unit if unit is not None else true())
     residents, signed = session.execute(
-        select(func.count(), func.sum(func.cast(_active_on(today), _int())))
+        select(func.count(), func.sum(func.cast(_active_on(today), Integer)))
         .select_from(Resident)
         .where(active)
     ).one()
@@ -178,7 +172,7 @@ def figures(
         Resident.birth_date <= key_age_cutoff, exists().where(ChronicRegister.resident_id == Resident.id)
     )
     key_total, key_signed = session.execute(
-        select(func.count(), func.sum(func.cast(_active_on(today), _int())))
+        select(func.count(), func.sum(func.cast(_active_on(today), Integer)))
         .select_from(Resident)
         .where(active, key)
     ).one()
@@ -187,8 +181,8 @@ def figures(
             ChronicRegister.disease,
             ChronicRegister.colour,
             func.count(),
-            func.sum(func.cast(ChronicRegister.next_due_on >= today, _int())),
-            func.sum(func.cast(ChronicRegister.controlled.is_(True), _int())),
+            func.sum(func.cast(ChronicRegister.next_due_on >= today, Integer)),
+            func.sum(func.cast(ChronicRegister.controlled.is_(True), Integer)),
         )
         .join(Resident, Resident.id == ChronicRegister.resident_id)
         .where(active)
@@ -203,12 +197,6 @@ def figures(
     }
 
 
-def _int() -> Any:
-    from sqlalchemy import Integer
-
-    return Integer
-
-
 def drug(session: Session, drug_id: int) -> Drug | None:
     return session.get(Drug, drug_id)
 
@@ -217,7 +205,7 @@ def refresh_control(session: Session, *, today: date) -> None:
     """Each register entry's last visit and whether its latest measurement met the target (set-based)."""
     from sqlalchemy import case, update
 
-    from yilian.chronic.assessment import _years_before
+    from yilian.chronic.assessment import years_before
 
     last_visit = (
         select(func.max(ChronicVisit.visited_on))
@@ -239,7 +227,7 @@ def refresh_control(session: Session, *, today: date) -> None:
     dbp = latest(ChronicVisit.dbp, ChronicVisit.sbp.is_not(None))
     glucose = latest(ChronicVisit.fasting_glucose, ChronicVisit.fasting_glucose.is_not(None))
     born = select(Resident.birth_date).where(Resident.id == ChronicRegister.resident_id).scalar_subquery()
-    limit = case((born <= _years_before(today, 80), 150), else_=140)
+    limit = case((born <= years_before(today, 80), 150), else_=140)
     session.execute(
         update(ChronicRegister)
         .where(ChronicRegister.disease == rules.HYPERTENSION)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,12 @@ class RuleTable:
             for _field, op, _value in rule.get("when", []):
                 if op not in OPERATORS:
                     raise ValidationFailed.one("when", f"未知运算符{op}", f"unknown operator {op}")
+
+
+@lru_cache(maxsize=32)
+def parse_table(text: str) -> RuleTable:
+    """Parse and check a stored table once per process; every visit re-assesses with it."""
+    return RuleTable.from_json(text)
 
 
 def load_table(name: str) -> RuleTable:
