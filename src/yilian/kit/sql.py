@@ -7,27 +7,51 @@ from typing import Any
 from sqlalchemy import Date
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
-class add_months(FunctionElement[Any]):  # noqa: N801  reads as a SQL function
-    """date + n calendar months: SQLite date(d, '+n months'); PostgreSQL d + interval."""
+class _DateShift(FunctionElement[Any]):
+    """date + n units: SQLite date(d, '+n unit'); PostgreSQL d + interval 'n unit'."""
 
     type = Date()
     inherit_cache = True
+    unit = "days"
+    # The amount is rendered into the SQL text, so it must be part of the statement cache key:
+    # without it, a cached "+6 months" was reused for "+1 month".
+    _traverse_internals = [*FunctionElement._traverse_internals, ("amount", InternalTraversal.dp_plain_obj)]
 
-    def __init__(self, value: Any, months: int) -> None:
-        self.months = months
+    def __init__(self, value: Any, amount: int) -> None:
+        self.amount = amount
         super().__init__(value)
 
 
-@compiles(add_months, "sqlite")
-def _add_months_sqlite(element: add_months, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '{element.months:+d} months')"
+class add_months(_DateShift):  # noqa: N801  reads as a SQL function
+    """Calendar months (same clamping as registry.rules.add_months on both engines)."""
+
+    inherit_cache = True
+    unit = "months"
 
 
-@compiles(add_months, "postgresql")
-def _add_months_pg(element: add_months, compiler: Any, **kw: Any) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '{element.months} months') AS DATE)"
+class add_days(_DateShift):  # noqa: N801
+    inherit_cache = True
+    unit = "days"
+
+
+@compiles(_DateShift, "sqlite")
+def _shift_sqlite(element: _DateShift, compiler: Any, **kw: Any) -> str:
+    value = compiler.process(element.clauses, **kw)
+    shifted = f"date({value}, '{element.amount:+d} {element.unit}')"
+    if element.unit != "months":
+        return shifted
+    # SQLite rolls Aug 31 + 6 months over to Mar 3; clamp to the target month's last day, as
+    # PostgreSQL and registry.rules.add_months do.
+    month_end = f"date({value}, 'start of month', '{element.amount + 1:+d} months', '-1 day')"
+    return f"min({shifted}, {month_end})"
+
+
+@compiles(_DateShift, "postgresql")
+def _shift_pg(element: _DateShift, compiler: Any, **kw: Any) -> str:
+    return f"CAST(({compiler.process(element.clauses, **kw)} + INTERVAL '{element.amount} {element.unit}') AS DATE)"
 
 
 class year_month(FunctionElement[Any]):  # noqa: N801
@@ -44,24 +68,3 @@ def _ym_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
 @compiles(year_month, "postgresql")
 def _ym_pg(element: year_month, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
-
-
-class add_days(FunctionElement[Any]):  # noqa: N801
-    """date + n days: SQLite date(d, '+n days'); PostgreSQL d + n."""
-
-    type = Date()
-    inherit_cache = True
-
-    def __init__(self, value: Any, days: int) -> None:
-        self.days = days
-        super().__init__(value)
-
-
-@compiles(add_days, "sqlite")
-def _add_days_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '{element.days:+d} days')"
-
-
-@compiles(add_days, "postgresql")
-def _add_days_pg(element: add_days, compiler: Any, **kw: Any) -> str:
-    return f"CAST(({compiler.process(element.clauses, **kw)} + {element.days}) AS DATE)"
