@@ -150,7 +150,7 @@ def residents_import(
     from yilian.kit.clock import SystemClock
     from yilian.kit.db import Database
     from yilian.kit.errors import AppError
-    from yilian.residents.service import do_import_residents
+    from yilian.residents.spreadsheets import do_import_residents
 
     database = Database(_url())
     writer = AuditWriter(database.engine)

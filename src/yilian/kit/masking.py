@@ -19,3 +19,10 @@ def mask_phone(value: str | None) -> str:
     if len(value) < 8:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def shown_identifiers(id_number: str | None, phone: str | None, *, full: bool) -> tuple[str, str]:
+    """The ID and phone numbers as a viewer may see them: in full, or masked."""
+    if full:
+        return id_number or "", phone or ""
+    return mask_id_number(id_number), mask_phone(phone)

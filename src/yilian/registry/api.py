@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
-from yilian.kit.masking import mask_id_number, mask_phone
+from yilian.kit.masking import shown_identifiers
 from yilian.models import Institution
 from yilian.registry import repository, service
 from yilian.registry.schemas import (
@@ -65,20 +65,23 @@ def get_institution(institution_id: int, actor: ApiActor, session: DbSession) ->
 def institution_staff(institution_id: int, actor: ApiActor, session: DbSession) -> list[StaffOut]:
     institution = service.access_institution(session, actor.subject, institution_id)
     full = actor.subject.may(roles.FULL_IDENTIFIERS_IN_LISTS)
-    return [
-        StaffOut(
-            id=s.id,
-            code=s.code,
-            name=s.name,
-            sex=s.sex,
-            id_number=(s.id_number or "") if full else mask_id_number(s.id_number),
-            phone=(s.phone or "") if full else mask_phone(s.phone),
-            practitioner_type=s.practitioner_type,
-            title=s.title,
-            home_institution_id=s.home_institution_id,
+    out = []
+    for s in repository.staff_of_institution(session, institution.id):
+        id_number, phone = shown_identifiers(s.id_number, s.phone, full=full)
+        out.append(
+            StaffOut(
+                id=s.id,
+                code=s.code,
+                name=s.name,
+                sex=s.sex,
+                id_number=id_number,
+                phone=phone,
+                practitioner_type=s.practitioner_type,
+                title=s.title,
+                home_institution_id=s.home_institution_id,
+            )
         )
-        for s in repository.staff_of_institution(session, institution.id)
-    ]
+    return out
 
 
 @router.get("/consortia", response_model=list[ConsortiumOut])

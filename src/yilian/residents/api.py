@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from yilian.residents import service
+from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
     ImportResult,
     MergeIn,
@@ -47,7 +47,7 @@ def export(
     actor: ApiActor, session: DbSession, q: str = "", format: str = Query("xlsx", pattern="^(xlsx|csv)$")
 ) -> Response:
     """The search result as a spreadsheet (up to 10,000 rows); masked as in lists; audited as an export."""
-    content = service.export_residents(session, actor=actor, query=q, file_format=format)
+    content = spreadsheets.export_residents(session, actor=actor, query=q, file_format=format)
     media = "text/csv; charset=utf-8" if format == "csv" else XLSX_MEDIA_TYPE
     return Response(
         content, media_type=media, headers={"Content-Disposition": f"attachment; filename=residents.{format}"}
@@ -69,6 +69,6 @@ def merge(data: MergeIn, actor: ApiActor, session: DbSession) -> MergeOut:
 @router.post("/import", response_model=ImportResult)
 def import_file(file: UploadFile, actor: ApiActor, session: DbSession) -> ImportResult:
     """CSV or Excel; all rows are written or none."""
-    return service.do_import_residents(
+    return spreadsheets.do_import_residents(
         session, actor=actor, filename=file.filename or "", data=file.file.read()
     )
