@@ -134,7 +134,7 @@ def test_package_shares_over_100_percent_are_refused(client: TestClient, session
 def test_packages_round_trip_through_excel_and_a_bad_row_saves_nothing(
     client: TestClient, session: Session
 ) -> None:
-    from yilian.family_doctor.service import PACKAGE_COLUMNS
+    from yilian.family_doctor.packages import PACKAGE_COLUMNS
     from yilian.kit.tabular import write_xlsx
 
     world = build_world(session)

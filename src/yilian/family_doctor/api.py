@@ -6,7 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from yilian.family_doctor import fees, repository, service
+from yilian.family_doctor import fees, packages, repository, service
 from yilian.family_doctor.schemas import (
     ChangeTeamIn,
     ContractIn,
@@ -44,13 +44,13 @@ def create_team(data: TeamIn, actor: ApiActor, session: DbSession) -> TeamOut:
 
 
 @router.get("/packages", response_model=list[PackageOut])
-def packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
+def list_packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
     consortium_id = actor.subject.consortium_id
     if consortium_id is None:
         teams = list(session.scalars(repository.readable_teams(actor.subject).limit(1)))
         consortium_id = teams[0].consortium_id if teams else None
     return (
-        [service.package_out(p) for p in repository.packages_of(session, consortium_id)]
+        [packages.package_out(p) for p in repository.packages_of(session, consortium_id)]
         if consortium_id
         else []
     )
@@ -58,18 +58,18 @@ def packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
 
 @router.post("/packages", response_model=PackageOut, status_code=201)
 def save_package(data: PackageIn, actor: ApiActor, session: DbSession) -> PackageOut:
-    return service.package_out(service.do_save_package(session, actor=actor, data=data))
+    return packages.package_out(packages.do_save_package(session, actor=actor, data=data))
 
 
 @router.get("/packages/export")
 def export_packages(actor: ApiActor, session: DbSession) -> Response:
-    return _xlsx(service.export_packages(session, actor=actor), "packages.xlsx")
+    return _xlsx(packages.export_packages(session, actor=actor), "packages.xlsx")
 
 
 @router.post("/packages/import")
 def import_packages(file: UploadFile, actor: ApiActor, session: DbSession) -> dict[str, int]:
     return {
-        "saved": service.do_import_packages(
+        "saved": packages.do_import_packages(
             session, actor=actor, filename=file.filename or "", data=file.file.read()
         )
     }

@@ -14,12 +14,13 @@ from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.encounters.rules import fen_to_yuan
 from yilian.family_doctor import repository, rules
+from yilian.family_doctor.packages import consortium_of, permille
 from yilian.family_doctor.schemas import (
     Distribution,
     DistributionRow,
     FeeRuleIn,
 )
-from yilian.family_doctor.service import TEAM_MANAGERS, consortium_of, permille
+from yilian.family_doctor.service import TEAM_MANAGERS
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import FeeRule
