@@ -1,4 +1,4 @@
-"""Use cases of family-doctor contracting: teams, packages, contracts. Services flush; the request commits."""
+"""Use cases of family-doctor contracting: teams and contracts. Services flush; the request commits."""
 
 from __future__ import annotations
 
