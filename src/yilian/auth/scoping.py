@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from yilian.auth import rules
 from yilian.auth.rules import Subject
-from yilian.models import Encounter, Grid, Institution, Referral, Resident
+from yilian.models import Consortium, Encounter, Grid, Institution, Referral, Resident
 
 
 def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
@@ -57,8 +57,6 @@ def institution_visibility(subject: Subject) -> ColumnElement[bool]:
         county = select(Institution.region_code).where(Institution.id == subject.institution_id)
         return Institution.region_code.in_(county.scalar_subquery())
     if subject.consortium_id:
-        from yilian.models import Consortium
-
         county = select(Consortium.region_code).where(Consortium.id == subject.consortium_id)
         return Institution.region_code.in_(county.scalar_subquery())
     return false()

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
-from yilian.chronic.assessment import code_in
+from yilian.chronic.assessment import code_in, years_before
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,
@@ -22,6 +22,7 @@ from yilian.models import (
     Grid,
     Resident,
     RiskAssessment,
+    TeamGrid,
 )
 
 
@@ -205,8 +206,6 @@ def refresh_control(session: Session, *, today: date) -> None:
     """Each register entry's last visit and whether its latest measurement met the target (set-based)."""
     from sqlalchemy import case, update
 
-    from yilian.chronic.assessment import years_before
-
     last_visit = (
         select(func.max(ChronicVisit.visited_on))
         .where(ChronicVisit.resident_id == ChronicRegister.resident_id)
@@ -244,8 +243,6 @@ def unit_clause(
     *, team_id: int | None, grid_id: int | None, institution_id: int | None
 ) -> ColumnElement[bool] | None:
     """Residents of a team's grids, of one grid, or of the grids an institution serves."""
-    from yilian.models import TeamGrid
-
     if team_id is not None:
         return Resident.grid_id.in_(select(TeamGrid.grid_id).where(TeamGrid.team_id == team_id))
     if grid_id is not None:

@@ -20,8 +20,10 @@ from yilian.chronic.schemas import (
     WorkItem,
 )
 from yilian.family_doctor import repository as contracts
+from yilian.family_doctor.service import access_team
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.models import ChronicRegister, ChronicVisit, Prescription, PrescriptionItem, Resident
+from yilian.registry import repository as registry_repository
 from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 
@@ -202,8 +204,6 @@ def figures(
     Registers, control, on-time follow-up and colours are the current state (their history is in
     risk_assessment and chronic_visit); signing counts contracts covering `as_of`."""
     if team_id is not None:
-        from yilian.family_doctor.service import access_team
-
         access_team(session, actor, team_id)
     today = as_of or actor.clock.now().date()
     cutoff = date(today.year - 65, today.month, min(today.day, 28))
@@ -256,8 +256,6 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
         signed=contracts.is_signed(session, resident.id, today),
         stable=entry is not None and entry.colour == "green",
     )
-    from yilian.registry import repository as registry_repository
-
     institution = registry_repository.institution(session, actor.subject.institution_id)
     assert institution is not None
     items = []

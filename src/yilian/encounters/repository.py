@@ -10,7 +10,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from yilian.kit.sql import year_month
-from yilian.models import ConsortiumMember, Encounter, EncounterDiagnosis, Institution, Resident, VisitSummary
+from yilian.models import (
+    Consortium,
+    ConsortiumMember,
+    Encounter,
+    EncounterDiagnosis,
+    Institution,
+    Resident,
+    VisitSummary,
+)
 
 
 def of_resident(session: Session, resident_id: int, limit: int = 200) -> list[tuple[Encounter, str]]:
@@ -40,8 +48,6 @@ def diagnoses_of(session: Session, encounter_ids: list[int]) -> dict[int, list[s
 
 def is_member_of_consortium_in_county(session: Session, institution_id: int, county_code: str) -> bool:
     """Care counts as in-county when the institution is a member of a consortium of the resident's county."""
-    from yilian.models import Consortium
-
     found = session.scalar(
         select(func.count())
         .select_from(ConsortiumMember)

@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Header, Query
 
+from yilian.models import Referral
 from yilian.referral import service
 from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, TransitionIn
 from yilian.residents.service import access_resident
@@ -48,8 +49,6 @@ def referrals(
 @router.get("/residents/{resident_id}/referrals", response_model=list[ReferralOut])
 def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ReferralOut]:
     from sqlalchemy import select
-
-    from yilian.models import Referral
 
     resident = access_resident(session, actor, resident_id)
     rows = session.scalars(

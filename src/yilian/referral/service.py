@@ -21,6 +21,7 @@ from yilian.models import (
     Institution,
     Referral,
     ReferralEvent,
+    Resident,
     Slot,
 )
 from yilian.referral import rules
@@ -46,8 +47,6 @@ def _share_consortium(session: Session, a: int, b: int) -> bool:
 
 
 def referral_out(session: Session, referral: Referral) -> ReferralOut:
-    from yilian.models import Resident
-
     resident = session.get(Resident, referral.resident_id)
     booking_id = session.scalar(select(Booking.id).where(Booking.referral_id == referral.id).limit(1))
     due = session.scalar(select(FollowUpTask.due_on).where(FollowUpTask.referral_id == referral.id))

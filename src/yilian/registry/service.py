@@ -20,6 +20,7 @@ from yilian.registry.schemas import (
     PostingSummary,
     StaffIn,
 )
+from yilian.residents.rules import parse_id_number
 
 
 def _require_manager(subject: Subject) -> None:
@@ -140,8 +141,6 @@ def do_create_grid(session: Session, *, subject: Subject, consortium_id: int, da
 def do_create_staff(session: Session, *, subject: Subject, data: StaffIn, today: date) -> Staff:
     """Register a staff member at their home institution."""
     _require_manager(subject)
-    from yilian.residents.rules import parse_id_number
-
     rules.check_choice("practitioner_type", data.practitioner_type, rules.PRACTITIONER_TYPES, "执业类别")
     if data.title is not None:
         rules.check_choice("title", data.title, rules.TITLES, "职称")

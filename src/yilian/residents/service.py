@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.encounters import repository as encounters_repository
+from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Resident, ResidentMerge
@@ -67,8 +68,6 @@ def read_resident(session: Session, *, actor: Actor, resident_id: int) -> Reside
 
 def present_resident(session: Session, *, actor: Actor, resident: Resident) -> ResidentOut:
     """The record as this viewer may see it (call only with a resident from `access_resident`)."""
-    from yilian.family_doctor.repository import is_signed
-
     full = actor.subject.may(roles.FULL_IDENTIFIERS_ON_RECORD)
     today = actor.clock.now().date()
     out = to_out(

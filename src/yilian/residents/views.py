@@ -6,6 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yilian.encounters import service as encounters_service
+from yilian.models import Referral
+from yilian.referral.service import referral_out
 from yilian.residents import service
 from yilian.web.deps import DbSession, PageActor
 from yilian.web.templating import render
@@ -35,9 +37,6 @@ def resident(request: Request, resident_id: int, actor: PageActor, session: DbSe
 def referral_history(session: DbSession, resident_id: int) -> list[object]:
     """A resident's referrals (call only for a resident opened through `access_resident`)."""
     from sqlalchemy import select
-
-    from yilian.models import Referral
-    from yilian.referral.service import referral_out
 
     rows = session.scalars(
         select(Referral).where(Referral.resident_id == resident_id).order_by(Referral.requested_at.desc())

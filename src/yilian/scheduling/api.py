@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Header, Response
 
+from yilian.kit.errors import ValidationFailed
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import repository, service
 from yilian.scheduling.schemas import (
@@ -77,8 +78,6 @@ def book(
 @router.post("/bookings/{booking_id}/{action}")
 def change(booking_id: int, action: str, actor: ApiActor, session: DbSession) -> dict[str, object]:
     if action not in service.TRANSITIONS:
-        from yilian.kit.errors import ValidationFailed
-
         raise ValidationFailed.one(
             "action", "操作应为 cancel、check_in 或 no_show", "action must be cancel, check_in or no_show"
         )

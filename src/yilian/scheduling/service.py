@@ -12,7 +12,7 @@ from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from yilian.models import Booking, BookingEvent, BookingPolicy, Institution, Schedule, Slot
+from yilian.models import Booking, BookingEvent, BookingPolicy, ConsortiumMember, Institution, Schedule, Slot
 from yilian.registry import repository as registry_repository
 from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
@@ -322,8 +322,6 @@ def do_add_extra_slot(session: Session, *, actor: Actor, data: ExtraSlotIn) -> S
 def quota_report(session: Session, *, actor: Actor, start: date, end: date) -> list[dict[str, object]]:
     """Per county-level institution in scope: reserved share, grassroots use of it, released capacity."""
     from sqlalchemy import select
-
-    from yilian.models import ConsortiumMember
 
     subject = actor.subject
     scope = select(Institution.id).where(Institution.level.in_(tuple(rules.COUNTY_LEVELS)))

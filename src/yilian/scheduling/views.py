@@ -10,11 +10,14 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import AppError
-from yilian.models import Institution, Schedule
+from yilian.models import ChronicRegister, Institution, Schedule
 from yilian.registry import repository as registry_repository
 from yilian.residents import service as residents_service
+from yilian.residents.rules import age_on
 from yilian.scheduling import repository, service
+from yilian.scheduling.rules import GREEN_CHANNEL_AGE
 from yilian.scheduling.schemas import BookingIn
 from yilian.web.deps import DbSession, PageActor, check_csrf
 from yilian.web.templating import render
@@ -108,11 +111,6 @@ def book(
 def priority_of(session: DbSession, resident_id: int, born: date, today: date) -> list[str]:
     """Why this patient is booked first (002 items 15, 17; 000 §9), shown to the booking doctor."""
     from sqlalchemy import func
-
-    from yilian.family_doctor.repository import is_signed
-    from yilian.models import ChronicRegister
-    from yilian.residents.rules import age_on
-    from yilian.scheduling.rules import GREEN_CHANNEL_AGE
 
     reasons = []
     if is_signed(session, resident_id, today):
