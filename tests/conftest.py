@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
 from yilian.app import create_app
-from yilian.config import Settings
+from yilian.config import Settings, drg_scheme_dir
+from yilian.insurance.drg.scheme import Scheme, cached_scheme
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.db import Database, make_engine
@@ -117,6 +118,20 @@ def drain_audit(audit: AuditWriter, session: Session) -> int:
 def shared_root() -> Path:
     """../shared, where the third-party data sets live (configurable)."""
     return Path(os.environ.get("YILIAN_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+@pytest.fixture(scope="session")
+def drg_scheme_path() -> Path:
+    """The CHS-DRG 1.1 scheme: YILIAN_DRG_SCHEME_DIR, else ../shared/drg/chs-drg-1.1 (as the app)."""
+    path = drg_scheme_dir(Settings())
+    if not (path / "rules" / "mdc_rules.json").is_file():
+        pytest.fail(f"no CHS-DRG scheme at {path}: set YILIAN_DRG_SCHEME_DIR to the scheme directory")
+    return path
+
+
+@pytest.fixture(scope="session")
+def drg_scheme(drg_scheme_path: Path) -> Scheme:
+    return cached_scheme(str(drg_scheme_path))
 
 
 @pytest.fixture

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
     # PostgreSQL pool: at least the web thread pool (40), so no request waits 30 s for a connection.
     db_pool_size: int = 40
     db_max_overflow: int = 10
+    # A CHS-DRG scheme directory (tables/ and rules/). Unset: ../shared/drg/chs-drg-1.1 next to the
+    # checkout, where the demo and the tests find the national scheme; never copied into the project.
+    drg_scheme_dir: str | None = None
+
+
+def drg_scheme_dir(settings: Settings) -> Path:
+    if settings.drg_scheme_dir:
+        return Path(settings.drg_scheme_dir)
+    return PROJECT_ROOT.parent / "shared" / "drg" / "chs-drg-1.1"
 
 
 @lru_cache

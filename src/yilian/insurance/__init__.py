@@ -1,0 +1,1 @@
+"""Medical-insurance payment: DRG grouping, point-value payment, global budget, capitation."""

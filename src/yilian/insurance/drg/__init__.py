@@ -1,0 +1,1 @@
+"""CHS-DRG grouping: the scheme is data the user points at."""
