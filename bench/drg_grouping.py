@@ -58,7 +58,9 @@ def sample_cases(scheme: Scheme, count: int, seed: int) -> list[Case]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--scheme", default="", help="scheme directory (default: YILIAN_DRG_SCHEME_DIR)")
     parser.add_argument("--seed", type=int, default=7)

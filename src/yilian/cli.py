@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -20,10 +21,12 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 residents_app = typer.Typer(help="Master patient index.", no_args_is_help=True)
+drg_app = typer.Typer(help="CHS-DRG grouping (the scheme is a directory you point at).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(residents_app, name="residents")
+app.add_typer(drg_app, name="drg")
 console = Console()
 
 
@@ -181,6 +184,46 @@ def residents_import(
     console.print(
         f"[green]新建 created {result.created}，已存在 already registered {result.already_registered}[/green]"
     )
+
+
+@drg_app.command("group")
+def drg_group(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help=".csv or .xlsx of discharges"),
+    output: Path = typer.Option(..., "-o", "--output", help="result file, .csv or .xlsx"),
+    scheme: Path | None = typer.Option(None, help="scheme directory (default YILIAN_DRG_SCHEME_DIR)"),
+    translate: bool = typer.Option(False, help="translate codes through zd_map/ss_map first"),
+    trace: bool = typer.Option(False, help="add the rules applied to each case"),
+) -> None:
+    """Group a file of discharges; a bad case gets its own status and the batch continues."""
+    from rich.progress import Progress
+
+    from yilian.config import drg_scheme_dir
+    from yilian.insurance.drg.files import group_file
+    from yilian.insurance.drg.rules import Grouper
+    from yilian.insurance.drg.scheme import load_scheme
+    from yilian.kit.errors import AppError
+
+    try:
+        grouper = Grouper(load_scheme(scheme or drg_scheme_dir(get_settings())), translate=translate)
+        with Progress(console=console) as progress:
+            task = progress.add_task("DRG 分组 / grouping", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, advance=done, total=total)
+
+            data, results = group_file(
+                grouper, file.name, file.read_bytes(), output_name=output.name, trace=trace, progress=advance
+            )
+    except AppError as error:
+        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
+        raise typer.Exit(1) from None
+    output.write_bytes(data)
+    grouped = sum(r.grouped for r in results)
+    console.print(
+        f"[green]{len(results)} 例，入组 grouped {grouped}，未入组 not grouped {len(results) - grouped}[/green]"
+    )
+    for status, count in sorted(Counter(r.status for r in results).items()):
+        console.print(f"  {status}: {count}")
 
 
 @app.command("release-slots")

@@ -137,7 +137,9 @@ def test_a_secondary_in_the_principal_exclusion_table_does_not_count(grouper: Gr
         (1, "sixty", None, None),  # 7. age not an integer
     ],
 )
-def test_validation_failures(grouper: Grouper, sex: object, age: object, age_days: object, weight: object) -> None:
+def test_validation_failures(
+    grouper: Grouper, sex: object, age: object, age_days: object, weight: object
+) -> None:
     case = Case(case_id="v", sex=sex, age=age, age_days=age_days, weight=weight, diagnoses="J18.900")
     result = grouper.group(case)
     assert (result.status, result.mdc, result.adrg, result.drg) == ("信息校验不通过", "0000", "00", "0000")
@@ -171,9 +173,7 @@ def test_translation_replaces_in_place_by_first_occurrence(drg_scheme: Scheme) -
     translating = Grouper(drg_scheme, translate=True)
     mapping = drg_scheme.zd_map
     # A chain a → b with map(b) ≠ b, if the scheme has one (SPEC Q3).
-    chain = next(
-        ((a, b) for a, b in mapping.items() if a != b and b in mapping and mapping[b] != b), None
-    )
+    chain = next(((a, b) for a, b in mapping.items() if a != b and b in mapping and mapping[b] != b), None)
     assert chain is not None
     a, b = chain
     assert translating._translated([a, b], mapping) == [mapping[b], b]

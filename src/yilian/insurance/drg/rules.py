@@ -109,7 +109,7 @@ class Grouper:
     def _atom(self, atom: dict[str, Any], lists: dict[str, frozenset[str]], tags: dict[str, str]) -> Test:
         kind = atom["type"]
         members = lists.get(atom.get("list", ""), frozenset())
-        value = atom.get("value")
+        value: Any = atom.get("value")
         valid = self.scheme.ss_valid
         if kind == "always":
             return lambda f: True
@@ -172,7 +172,9 @@ class Grouper:
         return self._atom(node, lists, tags)
 
     @staticmethod
-    def _key_list(node: dict[str, Any], atom_type: str, lists: dict[str, frozenset[str]]) -> frozenset[str] | None:
+    def _key_list(
+        node: dict[str, Any], atom_type: str, lists: dict[str, frozenset[str]]
+    ) -> frozenset[str] | None:
         """The list a top-level conjunct requires the principal / main procedure to be in, if any."""
         for child in node.get("all", [node]):
             if child.get("type") == atom_type:

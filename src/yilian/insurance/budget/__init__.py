@@ -1,0 +1,1 @@
+"""Global-budget settlement of a medical community."""
