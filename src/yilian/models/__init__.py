@@ -11,7 +11,7 @@ from yilian.models.chronic import (
     RiskRuleSet,
 )
 from yilian.models.consortium import Consortium, ConsortiumMember, Grid
-from yilian.models.encounter import Encounter, EncounterDiagnosis, VisitSummary
+from yilian.models.encounter import Encounter, EncounterDiagnosis, EncounterProcedure, VisitSummary
 from yilian.models.family_doctor import (
     Contract,
     FamilyDoctorTeam,
@@ -20,6 +20,7 @@ from yilian.models.family_doctor import (
     TeamGrid,
     TeamMember,
 )
+from yilian.models.insurance import Claim, DrgGrouping, DrgStandard, Settlement
 from yilian.models.institution import AdminDivision, Department, Institution
 from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
@@ -28,6 +29,11 @@ from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "Claim",
+    "DrgGrouping",
+    "DrgStandard",
+    "EncounterProcedure",
+    "Settlement",
     "Booking",
     "BookingEvent",
     "BookingPolicy",

@@ -43,6 +43,18 @@ class EncounterDiagnosis(Base):
     icd10_code: Mapped[str] = mapped_column(String(16), index=True)
 
 
+class EncounterProcedure(Base):
+    """ICD-9-CM-3 procedures of an encounter; seq 0 is the main procedure (DRG grouping reads it)."""
+
+    __tablename__ = "encounter_procedure"
+
+    encounter_id: Mapped[int] = mapped_column(
+        ForeignKey("encounter.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(primary_key=True)
+    icd9_code: Mapped[str] = mapped_column(String(20))
+
+
 class VisitSummary(Base):
     """Visits and money per month, institution and residents' county: what dashboards read.
 
