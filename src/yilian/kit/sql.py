@@ -68,3 +68,21 @@ def _ym_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
 @compiles(year_month, "postgresql")
 def _ym_pg(element: year_month, compiler: Any, **kw: Any) -> str:
     return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+class days_between(FunctionElement[Any]):  # noqa: N801
+    """Whole days from the first date to the second (second − first), as an integer."""
+
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(julianday({end}) - julianday({start}) AS INTEGER)"
+
+
+@compiles(days_between, "postgresql")
+def _days_pg(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"

@@ -20,8 +20,8 @@ from yilian.models.family_doctor import (
     TeamGrid,
     TeamMember,
 )
-from yilian.models.insurance import Claim, DrgGrouping, DrgStandard, Settlement
 from yilian.models.institution import AdminDivision, Department, Institution
+from yilian.models.insurance import Claim, DrgGrouping, DrgStandard, Settlement
 from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.scheduling import Booking, BookingEvent, BookingPolicy, Schedule, Slot

@@ -13,6 +13,7 @@ import time
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 from rich.console import Console
@@ -459,6 +460,7 @@ class Builder(WorkforceMixin, PopulationMixin):
         loader.close()
         self.summarise_visits(progress_console=self.console)
         self.assess_chronic_patients(progress_console=self.console)
+        self.insurance_data(progress_console=self.console)
         loader.reset_sequences(
             [
                 "institution",
@@ -510,6 +512,63 @@ class Builder(WorkforceMixin, PopulationMixin):
             for disease in ASSESSED_DISEASES:
                 rule_set_id, table = active_rule_set(session, disease)
                 assess_all(session, table=table, rule_set_id=rule_set_id, today=self.today)
+            session.commit()
+
+    def insurance_data(self, progress_console: Console) -> None:
+        """Operations of surgical admissions, one claim per paid encounter, and DRG groups (set-based)."""
+        from sqlalchemy import case, insert, literal, select
+        from sqlalchemy.orm import Session
+
+        from yilian.config import drg_scheme_dir, get_settings
+        from yilian.insurance import repository as insurance
+        from yilian.insurance.drg.rules import Grouper
+        from yilian.insurance.drg.scheme import cached_scheme
+        from yilian.insurance.service import compute_standards, group_discharges
+        from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution
+
+        plan = dist.INPATIENT_PROCEDURES
+        principal = EncounterDiagnosis.icd10_code
+        procedure = case({dx: proc for dx, (proc, _) in plan.items()}, value=principal)
+        percent = case({dx: int(share * 100) for dx, (_, share) in plan.items()}, value=principal)
+        with (
+            progress_console.status("手术操作、医保结算与DRG分组 / operations, claims and DRG groups"),
+            Session(self.engine) as session,
+        ):
+            session.execute(
+                insert(EncounterProcedure).from_select(
+                    ["encounter_id", "seq", "icd9_code"],
+                    select(EncounterDiagnosis.encounter_id, literal(0), procedure)
+                    .join(Encounter, Encounter.id == EncounterDiagnosis.encounter_id)
+                    .where(
+                        EncounterDiagnosis.seq == 0,
+                        principal.in_(list(plan)),
+                        Encounter.kind == "inpatient",
+                        # deterministic "share operated": the encounter id's last two digits
+                        Encounter.id % 100 < percent,
+                    ),
+                )
+            )
+            insurance.claims_from_encounters(session, since=self.period_start)
+            directory = drg_scheme_dir(get_settings())
+            if (directory / "rules" / "mdc_rules.json").is_file():
+                grouper = Grouper(cached_scheme(str(directory)))
+                in_county = list(
+                    session.scalars(
+                        select(Institution.id).where(Institution.region_code != geography.PROVINCE[0])
+                    )
+                )
+                group_discharges(session, grouper=grouper, institution_ids=in_county, now=self.now)
+                compute_standards(
+                    session,
+                    scheme=grouper.scheme.name,
+                    year=self.today.year - 1,
+                    institution_ids=in_county,
+                    trim=Fraction(5, 100),
+                )
+            else:
+                progress_console.print(
+                    f"[yellow]未找到DRG分组方案 {directory}：跳过分组 / no DRG scheme, not grouped[/yellow]"
+                )
             session.commit()
 
     def demo_accounts(

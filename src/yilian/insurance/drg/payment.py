@@ -117,7 +117,9 @@ def points(group: CaseGroup, standard: Standard | None, overall_mean: Fraction) 
         return Fraction(group.cost_fen) / overall_mean * 100
     base = standard.weight * 100
     if group.kind == "high":
-        return group.cases * base + (group.cost_fen - group.cases * standard.high_limit_fen) / overall_mean * 100
+        return (
+            group.cases * base + (group.cost_fen - group.cases * standard.high_limit_fen) / overall_mean * 100
+        )
     if group.kind == "low":
         return base * group.cost_fen / standard.mean_fen
     return group.cases * base
@@ -141,7 +143,10 @@ class PointPayment:
 
 
 def pay_by_points(
-    groups: Sequence[CaseGroup], standards_by_drg: dict[str, Standard], overall_mean: Fraction, budget_fen: int
+    groups: Sequence[CaseGroup],
+    standards_by_drg: dict[str, Standard],
+    overall_mean: Fraction,
+    budget_fen: int,
 ) -> PointPayment:
     by_institution: dict[str, list[CaseGroup]] = {}
     for group in groups:
@@ -169,7 +174,10 @@ def pay_by_points(
             )
         )
     return PointPayment(
-        budget_fen=budget_fen, total_points=total_points, point_value_fen=point_value, institutions=tuple(rows)
+        budget_fen=budget_fen,
+        total_points=total_points,
+        point_value_fen=point_value,
+        institutions=tuple(rows),
     )
 
 
