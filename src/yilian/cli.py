@@ -6,6 +6,7 @@ import getpass
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -21,12 +22,14 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
 residents_app = typer.Typer(help="Master patient index.", no_args_is_help=True)
+claims_app = typer.Typer(help="Medical-insurance claims (fund payments).", no_args_is_help=True)
 drg_app = typer.Typer(help="CHS-DRG grouping (the scheme is a directory you point at).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(audit_app, name="audit")
 app.add_typer(residents_app, name="residents")
 app.add_typer(drg_app, name="drg")
+app.add_typer(claims_app, name="claims")
 console = Console()
 
 
@@ -224,6 +227,163 @@ def drg_group(
     )
     for status, count in sorted(Counter(r.status for r in results).items()):
         console.print(f"  {status}: {count}")
+
+
+def _consortium(session: Any, code: str | None) -> Any:
+    from yilian.insurance import repository
+
+    found = repository.consortium_by_code(session, code)
+    if found is None:
+        raise typer.BadParameter(f"医共体不存在 / no such consortium: {code}")
+    return found
+
+
+@drg_app.command("discharges")
+def drg_discharges(
+    consortium: str = typer.Option("", help="consortium code (default: the first county community)"),
+    scheme: Path | None = typer.Option(None, help="scheme directory (default YILIAN_DRG_SCHEME_DIR)"),
+) -> None:
+    """Group every discharged inpatient of the community's members not yet grouped under the scheme."""
+    from rich.progress import Progress
+
+    from yilian.config import drg_scheme_dir
+    from yilian.insurance import repository
+    from yilian.insurance.drg.rules import Grouper
+    from yilian.insurance.drg.scheme import load_scheme
+    from yilian.insurance.service import group_discharges
+    from yilian.kit.db import Database
+
+    grouper = Grouper(load_scheme(scheme or drg_scheme_dir(get_settings())))
+    database = Database(_url())
+    with database.session_factory.begin() as session, Progress(console=console) as progress:
+        found = _consortium(session, consortium or None)
+        ids = [m.id for m in repository.members(session, found.id)]
+        task = progress.add_task("出院病例分组 / grouping discharges", total=None)
+        done = group_discharges(
+            session,
+            grouper=grouper,
+            institution_ids=ids,
+            now=datetime.now(),
+            progress=lambda n: progress.update(task, advance=n),
+        )
+    console.print(f"[green]{found.name}: 分组 grouped {done}[/green]")
+
+
+@drg_app.command("standards")
+def drg_standards(
+    year: int = typer.Option(..., help="base year of the weights"),
+    consortium: str = typer.Option("", help="consortium code (default: the first county community)"),
+    trim: str = typer.Option("5%", help="share trimmed by rank at each end of each DRG"),
+    scheme: Path | None = typer.Option(None, help="scheme directory (its name labels the standards)"),
+) -> None:
+    """Compute DRG relative weights and outlier limits from a year's grouped discharges."""
+    from fractions import Fraction
+
+    from yilian.config import drg_scheme_dir
+    from yilian.insurance import repository
+    from yilian.insurance.service import compute_standards
+    from yilian.kit.db import Database
+
+    share = Fraction(trim.rstrip("%")) / (100 if trim.endswith("%") else 1)
+    name = (scheme or drg_scheme_dir(get_settings())).name
+    database = Database(_url())
+    with database.session_factory.begin() as session:
+        found = _consortium(session, consortium or None)
+        ids = [m.id for m in repository.members(session, found.id)]
+        count = compute_standards(session, scheme=name, year=year, institution_ids=ids, trim=share)
+    console.print(f"[green]{year}年 {count} 个DRG的权重与高低倍率界值 / weights for {count} DRGs[/green]")
+
+
+@app.command("settle")
+def settle_year(
+    year: int = typer.Option(..., help="settlement year"),
+    config: Path = typer.Option(
+        ..., exists=True, dir_okay=False, help="TOML terms (docs/settlement-example.toml)"
+    ),
+    consortium: str = typer.Option("", help="consortium code (default: the first county community)"),
+    output: Path = typer.Option(
+        Path("settlement.xlsx"), "-o", "--output", help="Excel workbook; JSON beside it"
+    ),
+) -> None:
+    """Run a year's global-budget settlement (with DRG points and capitation if configured)."""
+    import json
+
+    from yilian.config import drg_scheme_dir
+    from yilian.insurance.config import load_config
+    from yilian.insurance.outputs import settlement_workbook
+    from yilian.insurance.service import settlement_report
+    from yilian.kit.db import Database
+    from yilian.kit.errors import AppError
+
+    database = Database(_url())
+    try:
+        terms = load_config(config.read_text(encoding="utf-8"))
+        if terms.terms.year != year:
+            raise typer.BadParameter(
+                f"配置年度 {terms.terms.year} 与 --year {year} 不一致 / config year differs"
+            )
+        with database.session_factory.begin() as session:
+            found = _consortium(session, consortium or None)
+            report = settlement_report(
+                session, consortium=found, config=terms, scheme=drg_scheme_dir(get_settings()).name
+            )
+    except AppError as error:
+        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
+        for field_error in error.errors:
+            console.print(f"  {field_error.field}: {field_error.message_zh} / {field_error.message_en}")
+        raise typer.Exit(1) from None
+    data = report.to_json()
+    output.write_bytes(settlement_workbook(report))
+    output.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    for line in data["lines"]:
+        console.print(f"{line['label']:<24} {line['fen'] / 100:>18,.2f}  [dim]{line['formula']}[/dim]")
+    console.print(f"[green]写入 wrote {output} 和 {output.with_suffix('.json')}[/green]")
+
+
+@claims_app.command("import")
+def claims_import(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help=".csv or .xlsx (columns: docs/claims.md)"
+    ),
+    as_user: str = typer.Option(..., "--as", help="an insurance officer's account"),
+) -> None:
+    """Import the bureau's claims: every row is written, or none."""
+    from yilian.auth import repository
+    from yilian.auth.context import Actor
+    from yilian.auth.service import subject_of
+    from yilian.insurance.claims import do_import_claims
+    from yilian.kit.audit import AuditWriter
+    from yilian.kit.clock import SystemClock
+    from yilian.kit.db import Database
+    from yilian.kit.errors import AppError
+
+    database = Database(_url())
+    writer = AuditWriter(database.engine)
+    writer.start()
+    try:
+        with (
+            console.status("校验并导入 / checking and importing…"),
+            database.session_factory.begin() as session,
+        ):
+            user = repository.user_by_username(session, as_user)
+            if user is None:
+                raise typer.BadParameter(f"用户不存在 / no such user: {as_user}")
+            actor = Actor(
+                subject=subject_of(session, user),
+                endpoint="CLI claims import",
+                audit=writer,
+                clock=SystemClock(),
+            )
+            result = do_import_claims(session, actor=actor, filename=file.name, data=file.read_bytes())
+    except AppError as error:
+        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
+        for field_error in error.errors[:50]:
+            row = f"第{field_error.row}行 " if field_error.row else ""
+            console.print(f"  {row}{field_error.field}: {field_error.message_zh} / {field_error.message_en}")
+        raise typer.Exit(1) from None
+    finally:
+        writer.stop()
+    console.print(f"[green]导入 imported {result.imported} 条，统筹 {result.fund_fen / 100:,.2f} 元[/green]")
 
 
 @app.command("release-slots")

@@ -337,3 +337,14 @@ def claims_from_encounters(session: Session, *, since: date) -> int:
         )
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def consortium_by_code(session: Session, code: str | None) -> Consortium | None:
+    """By code; without one, the first county medical community (the demo's)."""
+    statement = select(Consortium)
+    statement = (
+        statement.where(Consortium.code == code)
+        if code
+        else statement.where(Consortium.kind == "县域医共体").order_by(Consortium.id)
+    )
+    return session.scalars(statement.limit(1)).first()

@@ -90,3 +90,16 @@ def write_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], title: str 
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def write_workbook(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """Several sheets in one Excel file: (title, header, rows) each, cells neutralised."""
+    book = openpyxl.Workbook(write_only=True)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title)
+        sheet.append(list(header))
+        for row in rows:
+            sheet.append([neutralise(v) for v in row])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
