@@ -78,6 +78,8 @@ def create_app(
     from yilian.chronic.api import router as chronic_api
     from yilian.encounters.api import router as encounters_api
     from yilian.family_doctor.api import router as family_doctor_api
+    from yilian.insurance.api import router as insurance_api
+    from yilian.insurance.views import router as insurance_pages
     from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
@@ -93,6 +95,8 @@ def create_app(
         chronic_api,
         scheduling_api,
         referral_api,
+        insurance_api,
+        insurance_pages,
         pages,
     ):
         app.include_router(router)
