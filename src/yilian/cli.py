@@ -40,6 +40,15 @@ def _url() -> str:
     return url
 
 
+def _fail(error: Any) -> typer.Exit:
+    """Print an AppError in both languages, each bad field with its row, and give exit code 1."""
+    console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
+    for field_error in error.errors[:50]:
+        row = f"第{field_error.row}行 row {field_error.row} " if field_error.row else ""
+        console.print(f"  {row}{field_error.field}: {field_error.message_zh} / {field_error.message_en}")
+    return typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations up to REVISION (default head)."""
@@ -177,11 +186,7 @@ def residents_import(
             )
             result = do_import_residents(session, actor=actor, filename=file.name, data=file.read_bytes())
     except AppError as error:
-        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
-        for field_error in error.errors:
-            row = f"第{field_error.row}行 row {field_error.row} " if field_error.row else ""
-            console.print(f"  {row}{field_error.field}: {field_error.message_zh} / {field_error.message_en}")
-        raise typer.Exit(1) from None
+        raise _fail(error) from None
     finally:
         writer.stop()
     console.print(
@@ -218,8 +223,7 @@ def drg_group(
                 grouper, file.name, file.read_bytes(), output_name=output.name, trace=trace, progress=advance
             )
     except AppError as error:
-        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
-        raise typer.Exit(1) from None
+        raise _fail(error) from None
     output.write_bytes(data)
     grouped = sum(r.grouped for r in results)
     console.print(
@@ -328,10 +332,7 @@ def settle_year(
                 session, consortium=found, config=terms, scheme=drg_scheme_dir(get_settings()).name
             )
     except AppError as error:
-        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
-        for field_error in error.errors:
-            console.print(f"  {field_error.field}: {field_error.message_zh} / {field_error.message_en}")
-        raise typer.Exit(1) from None
+        raise _fail(error) from None
     data = report.to_json()
     output.write_bytes(settlement_workbook(report))
     output.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -376,11 +377,7 @@ def claims_import(
             )
             result = do_import_claims(session, actor=actor, filename=file.name, data=file.read_bytes())
     except AppError as error:
-        console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
-        for field_error in error.errors[:50]:
-            row = f"第{field_error.row}行 " if field_error.row else ""
-            console.print(f"  {row}{field_error.field}: {field_error.message_zh} / {field_error.message_en}")
-        raise typer.Exit(1) from None
+        raise _fail(error) from None
     finally:
         writer.stop()
     console.print(f"[green]导入 imported {result.imported} 条，统筹 {result.fund_fen / 100:,.2f} 元[/green]")
