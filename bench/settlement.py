@@ -3,8 +3,8 @@
     .venv/bin/python bench/synth_county.py --residents 300000      # once: builds var/bench/synth-300000.db
     .venv/bin/python bench/settlement.py --residents 300000 [--year 2025]
 
-Measured: everything `yilian settle` computes — the county-year's claims aggregated by institution,
-kind of payer and month (one covering-index query), the budget settlement with monthly prepayment
+Measured: everything `yilian settle` computes — the county-year's fund payments by institution,
+kind of payer and month (read from claim_summary, which every claims write keeps exact), the budget settlement with monthly prepayment
 and the surplus distribution, DRG point-value payment (case classes against the stored standards)
 and outpatient capitation (signed person-days) — with the terms in docs/settlement-example.toml.
 Target (issue 6): under 1 s.

@@ -27,7 +27,8 @@ from yilian.insurance.service import settlement_report
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.errors import ValidationFailed
-from yilian.models import Claim, DrgGrouping, Settlement
+from yilian.kit.sql import year_month
+from yilian.models import Claim, ClaimSummary, DrgGrouping, Settlement
 
 HEADER = "结算单号,身份证号,机构编码,机构名称,就诊类型,结算日期,总费用,统筹支付,县外,就诊编号\n"
 
@@ -83,6 +84,51 @@ def test_claims_that_double_count_an_encounter_are_refused(session: Session) -> 
     do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, rows[:1]))
     with pytest.raises(ValidationFailed):
         do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, [row.format(n=9)]))
+
+
+def test_claim_summary_equals_the_claims_after_every_kind_of_write(session: Session) -> None:
+    """Import and claims made from encounters both rebuild their months; totals agree with the claims."""
+    world = build_world(session)
+    create_encounter(
+        session, resident=world.resident_b, institution=world.hospital, on=date(2025, 3, 30), fund_fen=2_500
+    )
+    a = world.resident_a.id_number
+    rows = [
+        f"S1,{a},{world.hospital.code},,住院,2025-03-10,10000.00,8000.01,否,",
+        f"S2,{a},,省人民医院,住院,2025-03-31,20000,12000,是,",
+        f"S3,{a},{world.hospital.code},,门诊,2025-04-01,300,200,否,",
+    ]
+    do_import_claims(
+        session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(world, rows)
+    )
+    assert repository.claims_from_encounters(session, since=date(2025, 1, 1)) == 1
+
+    def by_month(table: type[Claim] | type[ClaimSummary]) -> set[tuple[object, ...]]:
+        month = year_month(Claim.settled_on) if table is Claim else ClaimSummary.month
+        count = func.count() if table is Claim else func.sum(ClaimSummary.claims)
+        return {
+            tuple(row)
+            for row in session.execute(
+                select(
+                    month, table.institution_id, table.out_of_county, count, func.sum(table.fund_fen)
+                ).group_by(month, table.institution_id, table.out_of_county)
+            )
+        }
+
+    assert (
+        by_month(ClaimSummary)
+        == by_month(Claim)
+        == {
+            ("2025-03", world.hospital.id, False, 2, 800_001 + 2_500),
+            ("2025-03", None, True, 1, 1_200_000),
+            ("2025-04", world.hospital.id, False, 1, 20_000),
+        }
+    )
+    assert set(repository.fund_by_payer(session, region_code="640181", year=2025)) == {
+        (world.hospital.id, False, "2025-03", 802_501),
+        (None, True, "2025-03", 1_200_000),
+        (world.hospital.id, False, "2025-04", 20_000),
+    }
 
 
 def test_only_insurance_officers_import_claims(session: Session) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yilian.encounters import service
-from yilian.encounters.schemas import EncounterIn, EncounterOut
+from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["encounters"])
@@ -14,6 +14,12 @@ router = APIRouter(prefix="/api", tags=["encounters"])
 @router.post("/encounters", response_model=EncounterOut, status_code=201)
 def record(data: EncounterIn, actor: ApiActor, session: DbSession) -> EncounterOut:
     return service.do_record_encounter(session, actor=actor, data=data)
+
+
+@router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut)
+def discharge(encounter_id: int, data: DischargeIn, actor: ApiActor, session: DbSession) -> EncounterOut:
+    """Close an inpatient stay with its front page; the response carries the DRG it was grouped into."""
+    return service.do_discharge(session, actor=actor, encounter_id=encounter_id, data=data)
 
 
 @router.get("/residents/{resident_id}/encounters", response_model=list[EncounterOut])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -13,8 +14,10 @@ from yilian.kit.sql import year_month
 from yilian.models import (
     Consortium,
     ConsortiumMember,
+    DrgGrouping,
     Encounter,
     EncounterDiagnosis,
+    EncounterProcedure,
     Institution,
     Resident,
     VisitSummary,
@@ -33,17 +36,45 @@ def of_resident(session: Session, resident_id: int, limit: int = 200) -> list[tu
 
 
 def diagnoses_of(session: Session, encounter_ids: list[int]) -> dict[int, list[str]]:
+    return _codes_of(session, EncounterDiagnosis, EncounterDiagnosis.icd10_code, encounter_ids)
+
+
+def procedures_of(session: Session, encounter_ids: list[int]) -> dict[int, list[str]]:
+    return _codes_of(session, EncounterProcedure, EncounterProcedure.icd9_code, encounter_ids)
+
+
+def _codes_of(session: Session, table: Any, code: Any, encounter_ids: list[int]) -> dict[int, list[str]]:
+    """Each encounter's codes in order (principal first); every asked id is a key."""
     out: dict[int, list[str]] = {i: [] for i in encounter_ids}
     if not encounter_ids:
         return out
     rows = session.execute(
-        select(EncounterDiagnosis.encounter_id, EncounterDiagnosis.icd10_code)
-        .where(EncounterDiagnosis.encounter_id.in_(encounter_ids))
-        .order_by(EncounterDiagnosis.encounter_id, EncounterDiagnosis.seq)
+        select(table.encounter_id, code)
+        .where(table.encounter_id.in_(encounter_ids))
+        .order_by(table.encounter_id, table.seq)
     )
-    for encounter_id, code in rows:
-        out[encounter_id].append(code)
+    for encounter_id, value in rows:
+        out[encounter_id].append(value)
     return out
+
+
+def replace_codes(
+    session: Session, *, encounter_id: int, diagnoses: list[str], procedures: list[str]
+) -> None:
+    session.execute(delete(EncounterDiagnosis).where(EncounterDiagnosis.encounter_id == encounter_id))
+    session.execute(delete(EncounterProcedure).where(EncounterProcedure.encounter_id == encounter_id))
+    session.add_all(
+        EncounterDiagnosis(encounter_id=encounter_id, seq=i, icd10_code=c) for i, c in enumerate(diagnoses)
+    )
+    session.add_all(
+        EncounterProcedure(encounter_id=encounter_id, seq=i, icd9_code=c) for i, c in enumerate(procedures)
+    )
+
+
+def groupings_of(session: Session, encounter_ids: list[int]) -> list[DrgGrouping]:
+    if not encounter_ids:
+        return []
+    return list(session.scalars(select(DrgGrouping).where(DrgGrouping.encounter_id.in_(encounter_ids))))
 
 
 def is_member_of_consortium_in_county(session: Session, institution_id: int, county_code: str) -> bool:
@@ -131,26 +162,37 @@ def refresh_visit_summary(session: Session, *, start: date, end: date) -> None:
     session.execute(insert(VisitSummary).from_select(columns, grouped))
 
 
-def count_visit(session: Session, *, encounter: Encounter, resident_region_code: str) -> None:
-    """Add one encounter to its summary row (an upsert, safe under concurrent recording)."""
+def count_visit(
+    session: Session,
+    *,
+    encounter: Encounter,
+    resident_region_code: str,
+    visits: int,
+    total_fen: int,
+    fund_fen: int,
+) -> None:
+    """Add to the encounter's summary row (an upsert, safe under concurrent recording).
+
+    A new encounter adds one visit and its money; a discharge adds no visit and the change in money.
+    """
     values = {
         "month": f"{encounter.start_date:%Y-%m}",
         "institution_id": encounter.institution_id,
         "resident_region_code": resident_region_code,
         "kind": encounter.kind,
         "out_of_county": encounter.out_of_county,
-        "visits": 1,
-        "total_fen": encounter.total_fen,
-        "fund_fen": encounter.fund_fen,
+        "visits": visits,
+        "total_fen": total_fen,
+        "fund_fen": fund_fen,
     }
     dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
     statement = dialect_insert(VisitSummary).values(**values)
     statement = statement.on_conflict_do_update(
         index_elements=["month", "institution_id", "resident_region_code", "kind", "out_of_county"],
         set_={
-            "visits": VisitSummary.visits + 1,
-            "total_fen": VisitSummary.total_fen + encounter.total_fen,
-            "fund_fen": VisitSummary.fund_fen + encounter.fund_fen,
+            "visits": VisitSummary.visits + visits,
+            "total_fen": VisitSummary.total_fen + total_fen,
+            "fund_fen": VisitSummary.fund_fen + fund_fen,
         },
     )
     session.execute(statement)

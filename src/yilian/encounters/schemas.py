@@ -16,9 +16,31 @@ class EncounterIn(BaseModel):
     start_date: date
     end_date: date | None = None
     diagnoses: list[str] = Field(description="ICD-10 codes; the first is the principal diagnosis")
+    procedures: list[str] = Field(
+        default_factory=list, description="ICD-9-CM-3 codes; the first is the main procedure"
+    )
     total_cost: Decimal = Field(decimal_places=2)
     fund_paid: Decimal = Field(decimal_places=2)
-    leaving_type: str | None = None
+    leaving_type: str | None = Field(default=None, description="离院方式 1/2/3/4/5/9")
+
+
+class DischargeIn(BaseModel):
+    """The closed front page (病案首页) of a stay: final codes and money replace what admission had."""
+
+    end_date: date
+    leaving_type: str = Field(description="离院方式 1/2/3/4/5/9")
+    diagnoses: list[str] | None = Field(default=None, description="final ICD-10 codes; omitted: keep")
+    procedures: list[str] | None = Field(default=None, description="final ICD-9-CM-3 codes; omitted: keep")
+    total_cost: Decimal = Field(decimal_places=2)
+    fund_paid: Decimal = Field(decimal_places=2)
+
+
+class DrgOut(BaseModel):
+    scheme: str
+    status_key: str
+    mdc: str | None
+    adrg: str | None
+    drg: str | None
 
 
 class EncounterOut(BaseModel):
@@ -30,6 +52,9 @@ class EncounterOut(BaseModel):
     start_date: date
     end_date: date | None
     diagnoses: list[str]
+    procedures: list[str] = []
     total_cost: str
     fund_paid: str
     out_of_county: bool
+    leaving_type: str | None = None
+    drg: DrgOut | None = None

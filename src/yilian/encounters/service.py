@@ -7,14 +7,22 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.encounters import repository, rules
-from yilian.encounters.schemas import EncounterIn, EncounterOut
-from yilian.kit.errors import Forbidden, ValidationFailed
-from yilian.models import Encounter, EncounterDiagnosis, Resident
+from yilian.encounters.schemas import DischargeIn, DrgOut, EncounterIn, EncounterOut
+from yilian.insurance.drg.rules import GroupResult
+from yilian.insurance.service import configured_grouper, group_encounter
+from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
 
 
-def _out(encounter: Encounter, institution_name: str, diagnoses: list[str]) -> EncounterOut:
+def _out(
+    encounter: Encounter,
+    institution_name: str,
+    diagnoses: list[str],
+    procedures: list[str] | None = None,
+    drg: DrgOut | None = None,
+) -> EncounterOut:
     return EncounterOut(
         id=encounter.id,
         resident_id=encounter.resident_id,
@@ -24,9 +32,20 @@ def _out(encounter: Encounter, institution_name: str, diagnoses: list[str]) -> E
         start_date=encounter.start_date,
         end_date=encounter.end_date,
         diagnoses=diagnoses,
+        procedures=procedures or [],
         total_cost=rules.fen_to_yuan(encounter.total_fen),
         fund_paid=rules.fen_to_yuan(encounter.fund_fen),
         out_of_county=encounter.out_of_county,
+        leaving_type=encounter.leaving_type,
+        drg=drg,
+    )
+
+
+def _drg_out(result: GroupResult | None, scheme: str | None) -> DrgOut | None:
+    if result is None or scheme is None:
+        return None
+    return DrgOut(
+        scheme=scheme, status_key=result.status_key, mdc=result.mdc, adrg=result.adrg, drg=result.drg
     )
 
 
@@ -53,6 +72,8 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
         total_fen=total_fen,
         fund_fen=fund_fen,
         today=actor.clock.now().date(),
+        procedures=data.procedures,
+        leaving_type=data.leaving_type,
     )
     resident = access_resident(session, actor, data.resident_id)
     in_county = repository.is_member_of_consortium_in_county(session, institution.id, resident.region_code)
@@ -74,12 +95,90 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
         EncounterDiagnosis(encounter_id=encounter.id, seq=i, icd10_code=c)
         for i, c in enumerate(data.diagnoses)
     )
+    session.add_all(
+        EncounterProcedure(encounter_id=encounter.id, seq=i, icd9_code=c)
+        for i, c in enumerate(data.procedures)
+    )
     session.flush()
-    repository.count_visit(session, encounter=encounter, resident_region_code=resident.region_code)
+    repository.count_visit(
+        session,
+        encounter=encounter,
+        resident_region_code=resident.region_code,
+        visits=1,
+        total_fen=encounter.total_fen,
+        fund_fen=encounter.fund_fen,
+    )
     actor.record_change(
         session, action="create", entity="encounter", entity_id=encounter.id, resident_id=resident.id
     )
-    return _out(encounter, institution.name, data.diagnoses)
+    drg = _group_if_discharged(session, encounter, actor)
+    return _out(encounter, institution.name, data.diagnoses, data.procedures, drg)
+
+
+def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: DischargeIn) -> EncounterOut:
+    """Close a stay with its front page; the stay is grouped into a DRG at once."""
+    subject = actor.subject
+    if not subject.may(roles.ENCOUNTER_RECORDERS):
+        raise Forbidden("当前角色不能办理出院", "Your role cannot discharge patients")
+    encounter = session.get(Encounter, encounter_id, with_for_update=True)
+    if encounter is None or encounter.institution_id != subject.institution_id:
+        raise NotFound("住院记录", "inpatient stay")
+    if encounter.kind != "inpatient":
+        raise ValidationFailed.one("kind", "门诊就诊不需要办理出院", "an outpatient visit is not discharged")
+    if encounter.end_date is not None:
+        raise Conflict(
+            f"该患者已于{encounter.end_date}出院", f"this stay already ended on {encounter.end_date}"
+        )
+    resident = access_resident(session, actor, encounter.resident_id)
+    old_diagnoses = repository.diagnoses_of(session, [encounter.id])[encounter.id]
+    diagnoses = data.diagnoses if data.diagnoses is not None else old_diagnoses
+    procedures = (
+        data.procedures
+        if data.procedures is not None
+        else repository.procedures_of(session, [encounter.id])[encounter.id]
+    )
+    total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
+    rules.check_encounter(
+        kind=encounter.kind,
+        start_date=encounter.start_date,
+        end_date=data.end_date,
+        diagnoses=diagnoses,
+        total_fen=total_fen,
+        fund_fen=fund_fen,
+        today=actor.clock.now().date(),
+        procedures=procedures,
+        leaving_type=data.leaving_type,
+    )
+    if data.end_date > actor.clock.now().date():
+        raise ValidationFailed.one("end_date", "出院日期不能晚于今天", "discharge date is in the future")
+    repository.count_visit(
+        session,
+        encounter=encounter,
+        resident_region_code=resident.region_code,
+        visits=0,
+        total_fen=total_fen - encounter.total_fen,
+        fund_fen=fund_fen - encounter.fund_fen,
+    )
+    encounter.end_date = data.end_date
+    encounter.leaving_type = data.leaving_type
+    encounter.total_fen, encounter.fund_fen = total_fen, fund_fen
+    repository.replace_codes(session, encounter_id=encounter.id, diagnoses=diagnoses, procedures=procedures)
+    session.flush()
+    actor.record_change(
+        session, action="discharge", entity="encounter", entity_id=encounter.id, resident_id=resident.id
+    )
+    drg = _group_if_discharged(session, encounter, actor)
+    institution = registry_repository.institution(session, encounter.institution_id)
+    return _out(encounter, institution.name if institution else "", diagnoses, procedures, drg)
+
+
+def _group_if_discharged(session: Session, encounter: Encounter, actor: Actor) -> DrgOut | None:
+    """Inpatient stays are grouped when they end; without a configured scheme they wait for the batch."""
+    if encounter.kind != "inpatient" or encounter.end_date is None:
+        return None
+    result = group_encounter(session, encounter_id=encounter.id, now=actor.clock.now())
+    grouper = configured_grouper()
+    return _drg_out(result, grouper.scheme.name if grouper else None)
 
 
 def list_encounters(session: Session, *, actor: Actor, resident_id: int) -> list[EncounterOut]:
@@ -89,5 +188,11 @@ def list_encounters(session: Session, *, actor: Actor, resident_id: int) -> list
 def history(session: Session, *, resident: Resident) -> list[EncounterOut]:
     """Encounters of a resident already opened (and audited) through `access_resident`."""
     rows = repository.of_resident(session, resident.id)
-    diagnoses = repository.diagnoses_of(session, [e.id for e, _ in rows])
-    return [_out(e, name, diagnoses[e.id]) for e, name in rows]
+    ids = [e.id for e, _ in rows]
+    diagnoses = repository.diagnoses_of(session, ids)
+    procedures = repository.procedures_of(session, ids)
+    groups = {
+        g.encounter_id: DrgOut(scheme=g.scheme, status_key=g.status_key, mdc=g.mdc, adrg=g.adrg, drg=g.drg)
+        for g in repository.groupings_of(session, ids)
+    }
+    return [_out(e, name, diagnoses[e.id], procedures[e.id], groups.get(e.id)) for e, name in rows]

@@ -11,7 +11,7 @@ from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import claims, service
 from yilian.insurance.config import parse_config
 from yilian.insurance.drg.rules import Case, Grouper
-from yilian.insurance.drg.scheme import cached_scheme
+from yilian.kit.errors import Conflict
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["insurance"])
@@ -30,15 +30,15 @@ class CaseIn(BaseModel):
     procedures: list[str] = Field(default_factory=list, description="the first is the main procedure")
 
 
-_GROUPERS: dict[str, Grouper] = {}
-
-
 def shared_grouper() -> Grouper:
-    """Compiled once per process and scheme directory."""
-    key = str(drg_scheme_dir(get_settings()))
-    if key not in _GROUPERS:
-        _GROUPERS[key] = Grouper(cached_scheme(key))
-    return _GROUPERS[key]
+    grouper = service.configured_grouper()
+    if grouper is None:
+        directory = drg_scheme_dir(get_settings())
+        raise Conflict(
+            f"未配置DRG分组方案（{directory}中没有方案），请设置YILIAN_DRG_SCHEME_DIR",
+            f"no DRG scheme in {directory}; set YILIAN_DRG_SCHEME_DIR",
+        )
+    return grouper
 
 
 @router.post("/drg/group")

@@ -8,9 +8,11 @@ platform), 机构名称 provider_name, 就诊类型 kind (门诊/住院), 结算
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -95,7 +97,7 @@ def do_import_claims(session: Session, *, actor: Actor, filename: str, data: byt
     claimed = repository.claimed_encounters(session, encounter_ids)
     seen_numbers: set[str] = set()
     seen_encounters: set[int] = set()
-    values: list[dict[str, object]] = []
+    values: list[dict[str, Any]] = []
     fund_total = 0
     for index, row in enumerate(rows, start=2):  # row 1 is the header
         number = row.get("claim_no", "")
@@ -180,13 +182,21 @@ def do_import_claims(session: Session, *, actor: Actor, filename: str, data: byt
             f"{len(errors)} errors; nothing was imported",
         )
     session.execute(insert(Claim), values)
-    session.flush()
-    actor.record_change(
+    repository.refresh_claim_summary(
         session,
-        action="import",
-        entity="claim",
-        entity_id=filename,
-        resident_id=None,
-        detail=f"{len(values)} rows",
+        region_codes=sorted({v["insured_region_code"] for v in values}),
+        first=min(v["settled_on"] for v in values),
+        last=max(v["settled_on"] for v in values),
     )
+    session.flush()
+    # Claims are personal health data: each insured person's record of the write, not just the file's.
+    for resident_id, count in Counter(v["resident_id"] for v in values).items():
+        actor.record_change(
+            session,
+            action="import",
+            entity="claim",
+            entity_id=filename,
+            resident_id=resident_id,
+            detail=f"{count} claims",
+        )
     return ImportResult(imported=len(values), fund_fen=fund_total)

@@ -14,18 +14,18 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
+from yilian.encounters import repository as encounters
 from yilian.insurance.drg.payment import CaseGroup, DrgCost, Standard
 from yilian.kit.sql import days_between, year_month
 from yilian.models import (
     Claim,
+    ClaimSummary,
     Consortium,
     ConsortiumMember,
     Contract,
     DrgGrouping,
     DrgStandard,
     Encounter,
-    EncounterDiagnosis,
-    EncounterProcedure,
     FamilyDoctorTeam,
     Institution,
     Resident,
@@ -58,14 +58,64 @@ def fund_by_payer(
     session: Session, *, region_code: str, year: int
 ) -> list[tuple[int | None, bool, str, int]]:
     """(institution, out of county, 'YYYY-MM', fund fen) for the county's insured in a year."""
-    first, last = year_bounds(year)
-    month = year_month(Claim.settled_on)
     statement = (
-        select(Claim.institution_id, Claim.out_of_county, month, func.sum(Claim.fund_fen))
-        .where(Claim.insured_region_code == region_code, Claim.settled_on.between(first, last))
-        .group_by(Claim.institution_id, Claim.out_of_county, month)
+        select(
+            ClaimSummary.institution_id,
+            ClaimSummary.out_of_county,
+            ClaimSummary.month,
+            func.sum(ClaimSummary.fund_fen),
+        )
+        .where(
+            ClaimSummary.insured_region_code == region_code,
+            ClaimSummary.month.between(f"{year:04d}-01", f"{year:04d}-12"),
+        )
+        .group_by(ClaimSummary.institution_id, ClaimSummary.out_of_county, ClaimSummary.month)
     )
     return [(i, bool(o), m, int(f)) for i, o, m, f in session.execute(statement)]
+
+
+def refresh_claim_summary(session: Session, *, region_codes: Sequence[str], first: date, last: date) -> None:
+    """Rebuild these counties' summary for the whole months from first to last (one DELETE, one INSERT)."""
+    if not region_codes:
+        return
+    month_first, month_last = f"{first:%Y-%m}", f"{last:%Y-%m}"
+    session.execute(
+        delete(ClaimSummary).where(
+            ClaimSummary.insured_region_code.in_(region_codes),
+            ClaimSummary.month.between(month_first, month_last),
+        )
+    )
+    month = year_month(Claim.settled_on)
+    after = date(last.year + last.month // 12, last.month % 12 + 1, 1)
+    grouped = (
+        select(
+            Claim.insured_region_code,
+            month,
+            Claim.institution_id,
+            Claim.out_of_county,
+            Claim.kind,
+            func.count(),
+            func.sum(Claim.total_fen),
+            func.sum(Claim.fund_fen),
+        )
+        .where(
+            Claim.insured_region_code.in_(region_codes),
+            Claim.settled_on >= date(first.year, first.month, 1),
+            Claim.settled_on < after,
+        )
+        .group_by(Claim.insured_region_code, month, Claim.institution_id, Claim.out_of_county, Claim.kind)
+    )
+    columns = [
+        "insured_region_code",
+        "month",
+        "institution_id",
+        "out_of_county",
+        "kind",
+        "claims",
+        "total_fen",
+        "fund_fen",
+    ]
+    session.execute(insert(ClaimSummary).from_select(columns, grouped))
 
 
 def consortium(session: Session, consortium_id: int) -> Consortium | None:
@@ -105,24 +155,22 @@ def ungrouped_discharges(
     return list(session.execute(statement))
 
 
-def codes_of(
-    session: Session, encounter_ids: Sequence[int]
-) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    diagnoses: dict[int, list[str]] = {}
-    for encounter_id, code in session.execute(
-        select(EncounterDiagnosis.encounter_id, EncounterDiagnosis.icd10_code)
-        .where(EncounterDiagnosis.encounter_id.in_(encounter_ids))
-        .order_by(EncounterDiagnosis.encounter_id, EncounterDiagnosis.seq)
-    ):
-        diagnoses.setdefault(encounter_id, []).append(code)
-    procedures: dict[int, list[str]] = {}
-    for encounter_id, code in session.execute(
-        select(EncounterProcedure.encounter_id, EncounterProcedure.icd9_code)
-        .where(EncounterProcedure.encounter_id.in_(encounter_ids))
-        .order_by(EncounterProcedure.encounter_id, EncounterProcedure.seq)
-    ):
-        procedures.setdefault(encounter_id, []).append(code)
-    return diagnoses, procedures
+def discharge_facts(session: Session, encounter_id: int) -> Any:
+    """What the grouper reads of one discharged inpatient, or None if it is not one."""
+    return session.execute(
+        select(Encounter.id, Encounter.start_date, Encounter.end_date, Resident.sex, Resident.birth_date)
+        .join(Resident, Resident.id == Encounter.resident_id)
+        .where(Encounter.id == encounter_id, Encounter.kind == "inpatient", Encounter.end_date.is_not(None))
+    ).one_or_none()
+
+
+def replace_grouping(session: Session, row: dict[str, Any]) -> None:
+    session.execute(delete(DrgGrouping).where(DrgGrouping.encounter_id == row["encounter_id"]))
+    session.execute(insert(DrgGrouping), [row])
+
+
+def codes_of(session: Session, encounter_ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    return encounters.diagnoses_of(session, encounter_ids), encounters.procedures_of(session, encounter_ids)
 
 
 def save_groupings(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -336,7 +384,20 @@ def claims_from_encounters(session: Session, *, since: date) -> int:
             source,
         )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    added = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    spans = session.execute(
+        select(Claim.insured_region_code, func.min(Claim.settled_on), func.max(Claim.settled_on))
+        .where(Claim.settled_on >= since)
+        .group_by(Claim.insured_region_code)
+    ).all()
+    if spans:
+        refresh_claim_summary(
+            session,
+            region_codes=[code for code, _, _ in spans],
+            first=min(first for _, first, _ in spans),
+            last=max(last for _, _, last in spans),
+        )
+    return added
 
 
 def consortium_by_code(session: Session, code: str | None) -> Consortium | None:

@@ -14,11 +14,13 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.rules import Subject, region_range
+from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import repository
 from yilian.insurance.budget.rules import Member, Settlement, Spending, settle, to_fen
 from yilian.insurance.config import PaymentConfig
 from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_fen, pay_by_points, standards
-from yilian.insurance.drg.rules import Case, Grouper
+from yilian.insurance.drg.rules import Case, Grouper, GroupResult
+from yilian.insurance.drg.scheme import cached_scheme
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
 from yilian.models import Consortium
 from yilian.models import Settlement as SavedSettlement
@@ -47,6 +49,62 @@ def access_consortium(session: Session, subject: Subject, consortium_id: int) ->
 
 # ---- DRG ---------------------------------------------------------------------------------------
 
+_GROUPERS: dict[str, Grouper] = {}
+
+
+def configured_grouper() -> Grouper | None:
+    """The grouper of the configured scheme directory, compiled once per process.
+
+    None when the directory holds no scheme: recording a discharge must not fail because a county has
+    not yet pointed Yilian at its scheme; `yilian drg discharges` groups the backlog later.
+    """
+    directory = drg_scheme_dir(get_settings())
+    if not (directory / "rules" / "mdc_rules.json").is_file():
+        return None
+    key = str(directory)
+    if key not in _GROUPERS:
+        _GROUPERS[key] = Grouper(cached_scheme(key))
+    return _GROUPERS[key]
+
+
+def group_encounter(session: Session, *, encounter_id: int, now: datetime) -> GroupResult | None:
+    """Group one discharged inpatient under the configured scheme (replacing an earlier grouping)."""
+    grouper = configured_grouper()
+    if grouper is None:
+        return None
+    row = repository.discharge_facts(session, encounter_id)
+    if row is None:
+        return None
+    diagnoses, procedures = repository.codes_of(session, [encounter_id])
+    result = grouper.group(_case(row, diagnoses, procedures))
+    repository.replace_grouping(session, _grouping_row(result, grouper.scheme.name, now))
+    return result
+
+
+def _case(row: Any, diagnoses: dict[int, list[str]], procedures: dict[int, list[str]]) -> Case:
+    return Case(
+        case_id=str(row.id),
+        sex={"M": 1, "F": 2}.get(row.sex, row.sex),
+        age=_age(row.birth_date, row.start_date),
+        age_days=(row.start_date - row.birth_date).days,
+        weight=None,
+        diagnoses=diagnoses[row.id] or [""],
+        procedures=procedures[row.id],
+        length_of_stay=(row.end_date - row.start_date).days,
+    )
+
+
+def _grouping_row(result: GroupResult, scheme: str, now: datetime) -> dict[str, Any]:
+    return {
+        "encounter_id": int(result.case_id),
+        "scheme": scheme,
+        "status_key": result.status_key,
+        "mdc": result.mdc,
+        "adrg": result.adrg,
+        "drg": result.drg,
+        "grouped_at": now,
+    }
+
 
 def group_discharges(
     session: Session,
@@ -66,37 +124,9 @@ def group_discharges(
         )
         if not batch:
             return done
-        ids = [row.id for row in batch]
-        diagnoses, procedures = repository.codes_of(session, ids)
-        cases = [
-            Case(
-                case_id=str(row.id),
-                sex={"M": 1, "F": 2}.get(row.sex, row.sex),
-                age=_age(row.birth_date, row.start_date),
-                age_days=(row.start_date - row.birth_date).days,
-                weight=None,
-                diagnoses=diagnoses.get(row.id, [""]),
-                procedures=procedures.get(row.id, []),
-                length_of_stay=(row.end_date - row.start_date).days,
-            )
-            for row in batch
-        ]
-        results = grouper.group_many(cases)
-        repository.save_groupings(
-            session,
-            [
-                {
-                    "encounter_id": int(r.case_id),
-                    "scheme": scheme,
-                    "status_key": r.status_key,
-                    "mdc": r.mdc,
-                    "adrg": r.adrg,
-                    "drg": r.drg,
-                    "grouped_at": now,
-                }
-                for r in results
-            ],
-        )
+        diagnoses, procedures = repository.codes_of(session, [row.id for row in batch])
+        results = grouper.group_many([_case(row, diagnoses, procedures) for row in batch])
+        repository.save_groupings(session, [_grouping_row(r, scheme, now) for r in results])
         session.flush()
         done += len(batch)
         if progress:

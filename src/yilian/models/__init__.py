@@ -21,7 +21,7 @@ from yilian.models.family_doctor import (
     TeamMember,
 )
 from yilian.models.institution import AdminDivision, Department, Institution
-from yilian.models.insurance import Claim, DrgGrouping, DrgStandard, Settlement
+from yilian.models.insurance import Claim, ClaimSummary, DrgGrouping, DrgStandard, Settlement
 from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.scheduling import Booking, BookingEvent, BookingPolicy, Schedule, Slot
@@ -30,6 +30,7 @@ from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
     "Claim",
+    "ClaimSummary",
     "DrgGrouping",
     "DrgStandard",
     "EncounterProcedure",

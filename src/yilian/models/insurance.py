@@ -43,6 +43,27 @@ class Claim(Base):
     out_of_county: Mapped[bool] = mapped_column(default=False)
 
 
+class ClaimSummary(Base):
+    """Fund payments per insured county, month, paying institution and place: what settlement reads.
+
+    A county-year is 1.5 million claims and a few thousand summary rows. Every write path (claims
+    import, claims made from encounters) rebuilds the months it touched with one INSERT … SELECT.
+    """
+
+    __tablename__ = "claim_summary"
+    __table_args__ = (Index("ix_claim_summary_region_month", "insured_region_code", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    insured_region_code: Mapped[str] = mapped_column(String(12))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM of settled_on
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"))
+    out_of_county: Mapped[bool]
+    kind: Mapped[str] = mapped_column(String(12))
+    claims: Mapped[int] = mapped_column(BigInteger)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    fund_fen: Mapped[int] = mapped_column(BigInteger)
+
+
 class DrgGrouping(Base):
     """The DRG an inpatient encounter was grouped into at discharge, under a named scheme."""
 

@@ -521,9 +521,7 @@ class Builder(WorkforceMixin, PopulationMixin):
 
         from yilian.config import drg_scheme_dir, get_settings
         from yilian.insurance import repository as insurance
-        from yilian.insurance.drg.rules import Grouper
-        from yilian.insurance.drg.scheme import cached_scheme
-        from yilian.insurance.service import compute_standards, group_discharges
+        from yilian.insurance.service import compute_standards, configured_grouper, group_discharges
         from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution
 
         plan = dist.INPATIENT_PROCEDURES
@@ -549,9 +547,8 @@ class Builder(WorkforceMixin, PopulationMixin):
                 )
             )
             insurance.claims_from_encounters(session, since=self.period_start)
-            directory = drg_scheme_dir(get_settings())
-            if (directory / "rules" / "mdc_rules.json").is_file():
-                grouper = Grouper(cached_scheme(str(directory)))
+            grouper = configured_grouper()
+            if grouper is not None:
                 in_county = list(
                     session.scalars(
                         select(Institution.id).where(Institution.region_code != geography.PROVINCE[0])
@@ -566,6 +563,7 @@ class Builder(WorkforceMixin, PopulationMixin):
                     trim=Fraction(5, 100),
                 )
             else:
+                directory = drg_scheme_dir(get_settings())
                 progress_console.print(
                     f"[yellow]未找到DRG分组方案 {directory}：跳过分组 / no DRG scheme, not grouped[/yellow]"
                 )
