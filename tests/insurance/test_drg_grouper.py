@@ -1,17 +1,17 @@
 """The grouper against the reference grouping of the spec's example cases, and SPEC.md's edge rules.
 
-The 30 cases are the example discharges published with OpenDRG/DRG_Python (Apache-2.0; the
-scheme's source, SPEC §0, §11): diagnoses and procedures and the reference result, as in its
-output.txt. Columns: case | diagnoses | procedures | published DRG | DRG under the 1.1 tables.
+The 30 cases are OpenDRG's example discharges (Apache-2.0; the scheme's source, SPEC §0, §11):
+sex, age, age in days, length of stay, leaving type, diagnoses and procedures as in its input.txt
+(OpenDRG/DRG_Java), which also gives the reference DRG for 24 of them (SPEC §11: reproduced 24/24).
+Columns: case | sex | age | age days | LOS | leaving | diagnoses | procedures |
+output.txt DRG (OpenDRG/DRG_Python) | DRG under the 1.1 tables | input.txt reference DRG.
 
-That output predates the 1.1 tables: it has RC13, DU15, CS11 and GB25, which 1.1 does not subdivide
+output.txt predates the 1.1 tables: it has RC13, DU15, CS11 and GB25, which 1.1 does not subdivide
 (RC19, DU19, CS19, GB29), GC11, which 1.1 does not have (GC13/GC15), and it treats K11.901 as
-excluded by K22.301's table, whereas 1.1's cc.csv puts K11.901 in table 110 and K22.301 in 111.
-So: MDC and ADRG must equal the published result in all 30 cases; the DRG must equal it wherever
-1.1 did not change the fine group, and the 16 changed cases are checked against the tables below. The
-published prostate case (22069960) was run with string sex and came out 0000 (SPEC Q1); with
-integer sex it is MA19, the expected DRG that OpenDRG's input.txt gives.
-Sex and age are not published with the codes; adults are given age 60, which no 1.1 rule reads.
+excluded by K22.301's table, whereas 1.1's cc.csv puts K11.901 in table 110 and K22.301 in 111. Its
+prostate case (22069960) was run with string sex and came out 0000 (SPEC Q1). So: the DRG must equal
+input.txt's reference in all 24 cases that have one; MDC and ADRG must equal output.txt in all 30;
+the fine groups 1.1 changed are checked against the tables.
 """
 
 from __future__ import annotations
@@ -22,45 +22,56 @@ from yilian.insurance.drg.rules import Case, Grouper
 from yilian.insurance.drg.scheme import Scheme
 
 REFERENCE_CASES = """
-22058878|K22.301,K11.901,E11.900,I10.x05|96.0800x005|GZ15|GZ13
-22062109|K22.301,J94.801,J96.900x001,I10.x00x002|42.0902,34.0401,42.8200,96.0800x004,96.0800x004,38.9301|GC11|GC13
-22069960|C61.x00,Z98.800x210|60.5x02|0000|MA19
-22077275|Z51.003,C34.900x001,Z51.100x004,Z51.801|92.2400x005|RC13|RC19
-22077936|Z51.000x003,K62.903|92.2400x005|RC13|RC19
-22078613|Z51.003,C15.900|92.2400x005|RC13|RC19
-22080305|Z51.003,Z51.800x953,Z51.100x004,C15.900,D61.900x001,D68.600x003,R91.x04,K29.700|92.2400x003,99.2801|RC13|RC19
-22080446|L98.400,T81.813|86.7500x001,83.4501|JD13|JD13
-22080509|Z51.003,Z51.103,C50.900|92.2400x005|RC13|RC19
-22081118|Z51.003,Z51.800x953,Z51.100x004,C15.900,D61.900x001,K20.x02,D68.900x003,E87.600,R91.x04,J94.804,K76.807,N40.x00,K40.900x002|92.2400x003,99.2801|RC13|RC19
-22082190|Z51.003,Z51.103,C15.900|92.2400x005,99.2503|RC13|RC19
-22083921|L97.x00,Z54.000,M89.820|86.6902,86.0401|JD13|JD13
-22084147|Z51.003,Z51.100x004,C49.200x002,D61.101,L30.900|92.2400x002,99.2503,99.2503|RC13|RC19
-22084557|I61.900x002,I10.x00x002,G93.501,J18.900,J94.804|01.3900x009,01.2413,31.1x00x005|BB21|BB21
-22084737|J34.200,J35.200,J31.000||DU15|DU19
-22085292|D15.200,G70.005,J96.900x001,J98.414,J94.804,D64.902,E77.801,I10.x04,E11.900,Z86.100x021,E04.101,J43.900,R91.x04,J98.403,N28.101,K76.807|34.3x02,96.7201,32.2904,39.5900x009,31.1x00x005,34.9103,96.0400|EC11|EC11
-22085336|G91.900,I67.100x001,Z93.000,I10.x00x002,E11.900,J98.414,G06.006,E87.102,E87.600,E77.801|02.3405,02.4203,02.4203|BC23|BC23
-22086797|Z51.003,Z51.103,C34.900x001|92.2400x007,99.2503|RC13|RC19
-22087698|Z51.003,Z51.800x953,Z51.100x004,C15.900,K20.x02,E87.600,D68.900x003,J18.900,R91.x04,E04.101,K29.700|92.2400x003,99.2801|RC13|RC19
-22088785|Z51.003,Z51.800x983,C34.900x001,C79.500x001,R90.000|92.2400x003|RC13|RC19
-22088851|E11.700x033,K75.000,J98.414,R91.x04,E77.801,E87.600,D64.900,K76.800x006||KS11|KS11
-22089208|N18.500,I50.900x002,B02.900x001,N18.900x012+D63.8*,I48.900x004,Q61.300,E77.801,E79.001,Z49.101|38.9501,38.9501|LF11|LF11
-22089232|G82.500,T91.300,N31.901,K59.200x002,Z74.000,M48.801,M47.101+G99.2*,I10.x05||BY23|BY23
-22089715|H47.003,S42.000,S02.400x001,S22.300,S02.001,S02.400x005,S02.801,S02.100,N20.000||CS11|CS19
-22089767|S82.600,S82.800x082,S82.400x001,T13.100,T14.001,S22.300,R91.x04|79.3600x009|ZJ15|ZJ15
-22090049|G93.101,J96.900x001,J98.414,J98.101,J43.900,I48.900x004,I50.900x002,E77.801,I63.900|96.7101,96.0400|BZ11|BZ11
-22090649|C18.001,E11.900,N28.101|45.7300x007|GB25|GB29
-22091006|G91.900,I61.500x006,I63.904,G91.802,I10.x00x002,E11.900,J98.414,E87.102,E77.801,E87.600,D64.900|02.3405|BC21|BC21
-22091181|S06.201,S12.900x001|31.1x00x005|ZZ15|ZZ15
-22091208|G92.x00,F48.901,K76.000||BZ15|BZ15
+22058878|2|88|32460|94|1|K22.301,K11.901,E11.900,I10.x05|96.0800x005|GZ15|GZ13|GZ13
+22062109|1|59|21769|83|1|K22.301,J94.801,J96.900x001,I10.x00x002|42.0902,34.0401,42.8200,96.0800x004,96.0800x004,38.9301|GC11|GC13|GC13
+22069960|1|65|24098|66|1|C61.x00,Z98.800x210|60.5x02|0000|MA19|MA19
+22077275|2|47|17377|53|1|Z51.003,C34.900x001,Z51.100x004,Z51.801|92.2400x005|RC13|RC19|RC19
+22077936|2|76|27854|51|1|Z51.000x003,K62.903|92.2400x005|RC13|RC19|RC19
+22078613|1|74|27298|50|1|Z51.003,C15.900|92.2400x005|RC13|RC19|RC19
+22080305|2|81|29915|45|1|Z51.003,Z51.800x953,Z51.100x004,C15.900,D61.900x001,D68.600x003,R91.x04,K29.700|92.2400x003,99.2801|RC13|RC19|
+22080446|1|34|12773|45|1|L98.400,T81.813|86.7500x001,83.4501|JD13|JD13|
+22080509|2|56|20501|46|1|Z51.003,Z51.103,C50.900|92.2400x005|RC13|RC19|RC19
+22081118|1|72|26498|45|1|Z51.003,Z51.800x953,Z51.100x004,C15.900,D61.900x001,K20.x02,D68.900x003,E87.600,R91.x04,J94.804,K76.807,N40.x00,K40.900x002|92.2400x003,99.2801|RC13|RC19|RC19
+22082190|1|50|18542|43|1|Z51.003,Z51.103,C15.900|92.2400x005,99.2503|RC13|RC19|RC19
+22083921|2|28|10570|39|1|L97.x00,Z54.000,M89.820|86.6902,86.0401|JD13|JD13|JD13
+22084147|1|58|21306|38|1|Z51.003,Z51.100x004,C49.200x002,D61.101,L30.900|92.2400x002,99.2503,99.2503|RC13|RC19|RC19
+22084557|2|67|24580|38|1|I61.900x002,I10.x00x002,G93.501,J18.900,J94.804|01.3900x009,01.2413,31.1x00x005|BB21|BB21|BB21
+22084737|2|15|5609|4|1|J34.200,J35.200,J31.000||DU15|DU19|DU19
+22085292|1|72|26429|35|1|D15.200,G70.005,J96.900x001,J98.414,J94.804,D64.902,E77.801,I10.x04,E11.900,Z86.100x021,E04.101,J43.900,R91.x04,J98.403,N28.101,K76.807|34.3x02,96.7201,32.2904,39.5900x009,31.1x00x005,34.9103,96.0400|EC11|EC11|EC11
+22085336|2|67|24669|35|1|G91.900,I67.100x001,Z93.000,I10.x00x002,E11.900,J98.414,G06.006,E87.102,E87.600,E77.801|02.3405,02.4203,02.4203|BC23|BC23|BC23
+22086797|2|60|22185|32|1|Z51.003,Z51.103,C34.900x001|92.2400x007,99.2503|RC13|RC19|RC19
+22087698|1|69|25499|31|1|Z51.003,Z51.800x953,Z51.100x004,C15.900,K20.x02,E87.600,D68.900x003,J18.900,R91.x04,E04.101,K29.700|92.2400x003,99.2801|RC13|RC19|RC19
+22088785|1|65|24066|29|1|Z51.003,Z51.800x983,C34.900x001,C79.500x001,R90.000|92.2400x003|RC13|RC19|RC19
+22088851|1|61|22489|29|1|E11.700x033,K75.000,J98.414,R91.x04,E77.801,E87.600,D64.900,K76.800x006||KS11|KS11|KS11
+22089208|1|80|29367|27|1|N18.500,I50.900x002,B02.900x001,N18.900x012+D63.8*,I48.900x004,Q61.300,E77.801,E79.001,Z49.101|38.9501,38.9501|LF11|LF11|LF11
+22089232|1|63|23267|28|1|G82.500,T91.300,N31.901,K59.200x002,Z74.000,M48.801,M47.101+G99.2*,I10.x05||BY23|BY23|
+22089715|2|33|12074|26|1|H47.003,S42.000,S02.400x001,S22.300,S02.001,S02.400x005,S02.801,S02.100,N20.000||CS11|CS19|CS19
+22089767|2|59|21686|26|1|S82.600,S82.800x082,S82.400x001,T13.100,T14.001,S22.300,R91.x04|79.3600x009|ZJ15|ZJ15|
+22090049|2|82|30136|8|4|G93.101,J96.900x001,J98.414,J98.101,J43.900,I48.900x004,I50.900x002,E77.801,I63.900|96.7101,96.0400|BZ11|BZ11|BZ11
+22090649|2|64|23651|24|1|C18.001,E11.900,N28.101|45.7300x007|GB25|GB29|GB29
+22091006|1|77|28462|23|1|G91.900,I61.500x006,I63.904,G91.802,I10.x00x002,E11.900,J98.414,E87.102,E77.801,E87.600,D64.900|02.3405|BC21|BC21|BC21
+22091181|1|36|13483|25|1|S06.201,S12.900x001|31.1x00x005|ZZ15|ZZ15|
+22091208|2|42|15552|8|1|G92.x00,F48.901,K76.000||BZ15|BZ15|
 """
 
 
-def reference_cases() -> list[tuple[Case, str, str]]:
+def reference_cases() -> list[tuple[Case, str, str, str]]:
     cases = []
     for line in REFERENCE_CASES.strip().splitlines():
-        case_id, diagnoses, procedures, published, expected = line.split("|")
-        case = Case(case_id=case_id, sex=1, age=60, diagnoses=diagnoses, procedures=procedures)
-        cases.append((case, published, expected))
+        case_id, sex, age, days, stay, leaving, diagnoses, procedures, published, expected, reference = (
+            line.split("|")
+        )
+        case = Case(
+            case_id=case_id,
+            sex=int(sex),
+            age=int(age),
+            age_days=int(days),
+            length_of_stay=int(stay),
+            leaving_type=leaving,
+            diagnoses=diagnoses,
+            procedures=procedures,
+        )
+        cases.append((case, published, expected, reference))
     return cases
 
 
@@ -70,10 +81,14 @@ def grouper(drg_scheme: Scheme) -> Grouper:
 
 
 @pytest.mark.parametrize(
-    ("case", "published", "expected"), reference_cases(), ids=lambda v: getattr(v, "case_id", None)
+    ("case", "published", "expected", "reference"),
+    reference_cases(),
+    ids=lambda v: getattr(v, "case_id", None),
 )
-def test_reference_cases(grouper: Grouper, case: Case, published: str, expected: str) -> None:
+def test_reference_cases(grouper: Grouper, case: Case, published: str, expected: str, reference: str) -> None:
     result = grouper.group(case)
+    if reference:
+        assert result.drg == reference
     assert result.status == "分组成功"
     assert (result.mdc, result.adrg, result.drg) == ("MDC" + expected[0], expected[:3], expected)
     assert result.drg_name == grouper.scheme.drg_names[expected]
@@ -82,7 +97,8 @@ def test_reference_cases(grouper: Grouper, case: Case, published: str, expected:
 
 
 def test_changed_fine_groups_follow_the_1_1_tables(drg_scheme: Scheme) -> None:
-    changed = [(p, e) for _, p, e in reference_cases() if p != e]
+    assert sum(1 for *_, reference in reference_cases() if reference) == 24
+    changed = [(p, e) for _, p, e, _ in reference_cases() if p != e]
     assert len(changed) == 17  # 16 scheme changes and the string-sex prostate case
     for published, expected in changed:
         sequence = drg_scheme.adrgs[expected[:3]].drg_sequence
@@ -95,7 +111,7 @@ def test_changed_fine_groups_follow_the_1_1_tables(drg_scheme: Scheme) -> None:
 
 
 def test_the_thirty_cases_cover_mcc_cc_and_none() -> None:
-    endings = {expected[-1] for _, _, expected in reference_cases()}
+    endings = {expected[-1] for _, _, expected, _ in reference_cases()}
     assert endings == {"1", "3", "5", "9"}
 
 
