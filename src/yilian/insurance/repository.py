@@ -343,7 +343,7 @@ def claimed_encounters(session: Session, encounter_ids: Sequence[int]) -> set[in
     return found
 
 
-def claims_from_encounters(session: Session, *, since: date) -> int:
+def claims_from_encounters(session: Session, *, since: date) -> None:
     """One INSERT … SELECT: a claim for every finished encounter with a fund payment and none yet."""
     has_claim = select(Claim.id).where(Claim.encounter_id == Encounter.id)
     source = (
@@ -367,7 +367,7 @@ def claims_from_encounters(session: Session, *, since: date) -> int:
             ~has_claim.exists(),
         )
     )
-    result = session.execute(
+    session.execute(
         insert(Claim).from_select(
             [
                 "claim_no",
@@ -384,7 +384,6 @@ def claims_from_encounters(session: Session, *, since: date) -> int:
             source,
         )
     )
-    added = int(result.rowcount or 0)  # type: ignore[attr-defined]
     spans = session.execute(
         select(Claim.insured_region_code, func.min(Claim.settled_on), func.max(Claim.settled_on))
         .where(Claim.settled_on >= since)
@@ -397,7 +396,6 @@ def claims_from_encounters(session: Session, *, since: date) -> int:
             first=min(first for _, first, _ in spans),
             last=max(last for _, _, last in spans),
         )
-    return added
 
 
 def consortium_by_code(session: Session, code: str | None) -> Consortium | None:
