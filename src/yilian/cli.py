@@ -95,12 +95,26 @@ def serve(
     port: int = 8000,
     reload: bool = False,
     workers: int = typer.Option(1, help="processes; use several on PostgreSQL"),
+    access_log: bool = typer.Option(True, help="log each request (uvicorn's access log)"),
 ) -> None:
     """Run the web platform (each process has an audit writer; the chain stays one)."""
     import uvicorn
 
+    from yilian.web.server import can_balance, serve_balanced
+
     _url()
-    uvicorn.run("yilian.app:create_app", factory=True, host=host, port=port, reload=reload, workers=workers)
+    if workers > 1 and not reload and can_balance():
+        serve_balanced(host, port, workers, access_log)
+        return
+    uvicorn.run(
+        "yilian.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=workers,
+        access_log=access_log,
+    )
 
 
 @user_app.command("create")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from yilian.models import Booking, BookingPolicy, Schedule, Slot
+from yilian.models import Booking, BookingEvent, BookingPolicy, Institution, Schedule, Slot
 from yilian.scheduling.rules import EXTRA, PUBLIC, RESERVED
 
 
@@ -25,6 +26,39 @@ def schedule(session: Session, schedule_id: int) -> Schedule | None:
 
 def slot(session: Session, slot_id: int) -> Slot | None:
     return session.get(Slot, slot_id)
+
+
+def slot_for_booking(session: Session, slot_id: int) -> Any:
+    """The slot with what booking reads of its schedule and institution, in one round trip."""
+    return session.execute(
+        select(
+            Slot.id,
+            Slot.schedule_id,
+            Slot.institution_id,
+            Slot.starts_at,
+            Slot.pool,
+            Slot.capacity,
+            Slot.booked,
+            Slot.published,
+            Schedule.department_id,
+            Institution.level.label("institution_level"),
+        )
+        .join(Schedule, Schedule.id == Slot.schedule_id)
+        .join(Institution, Institution.id == Slot.institution_id)
+        .where(Slot.id == slot_id)
+    ).one_or_none()
+
+
+def add_booking(session: Session, values: dict[str, Any], *, by_user_id: int) -> int:
+    """Insert the booking and its first history event (Core: no unit-of-work on the hot path)."""
+    connection = session.connection()
+    booking_id = int(connection.execute(insert(Booking).values(values).returning(Booking.id)).scalar_one())
+    connection.execute(
+        insert(BookingEvent).values(
+            booking_id=booking_id, at=values["created_at"], status="booked", user_id=by_user_id
+        )
+    )
+    return booking_id
 
 
 def slots_of(session: Session, schedule_id: int, day: date) -> list[Slot]:
@@ -73,8 +107,13 @@ def give_back_place(session: Session, slot_id: int) -> None:
     )
 
 
-def booking_by_key(session: Session, key: str) -> Booking | None:
-    return session.scalar(select(Booking).where(Booking.idempotency_key == key))
+def booking_by_key(session: Session, key: str) -> Any:
+    """What a replayed request answers with (a plain row: read on every booking, kept light)."""
+    return session.execute(
+        select(
+            Booking.id, Booking.slot_id, Booking.resident_id, Booking.status, Booking.channel, Booking.pool
+        ).where(Booking.idempotency_key == key)
+    ).one_or_none()
 
 
 def booking(session: Session, booking_id: int) -> Booking | None:

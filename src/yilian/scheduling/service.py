@@ -4,6 +4,7 @@ cancel, check in, mark no-shows, add same-day extra slots, set the yearly policy
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -37,8 +38,12 @@ TRANSITIONS = {
 
 
 def policy_for(session: Session, institution: Institution, year: int) -> rules.QuotaPolicy:
-    row = repository.policy(session, institution.id, year)
-    reserves = institution.level in rules.COUNTY_LEVELS
+    return _policy(session, institution.id, institution.level, year)
+
+
+def _policy(session: Session, institution_id: int, level: str | None, year: int) -> rules.QuotaPolicy:
+    row = repository.policy(session, institution_id, year)
+    reserves = level in rules.COUNTY_LEVELS
     if row is None:
         return rules.QuotaPolicy(year, rules.MIN_RESERVED_PERMILLE if reserves else 0)
     return rules.QuotaPolicy(year, row.reserved_permille if reserves else 0, row.release_hours, row.extra_cap)
@@ -159,15 +164,12 @@ def do_book_slot(
         earlier = repository.booking_by_key(session, idempotency_key)
         if earlier is not None:
             return _replay(session, earlier, data)
-    slot = repository.slot(session, data.slot_id)
+    slot = repository.slot_for_booking(session, data.slot_id)
     if slot is None:
         raise ValidationFailed.one("slot_id", "号源不存在", "no such slot")
-    institution = registry_repository.institution(session, slot.institution_id)
-    schedule = repository.schedule(session, slot.schedule_id)
-    assert institution is not None and schedule is not None
     booker, resident_id = _booker(session, actor, data.resident_id, data.referral_id)
     now = actor.clock.now()
-    policy = policy_for(session, institution, slot.starts_at.year)
+    policy = _policy(session, slot.institution_id, slot.institution_level, slot.starts_at.year)
     rules.check_bookable(
         pool=slot.pool,
         starts_at=slot.starts_at,
@@ -179,6 +181,21 @@ def do_book_slot(
         booked=slot.booked,
     )
     pool_used = rules.effective_pool(slot.pool, slot.starts_at, now, policy.release_hours)
+    booking = {
+        "slot_id": slot.id,
+        "resident_id": resident_id,
+        "booked_by_user_id": actor.subject.user_id,
+        "channel": "grassroots" if booker.via_grassroots else "public",
+        "pool": pool_used,
+        "status": "booked",
+        "resource_key": f"d{slot.department_id}" if slot.department_id else f"s{slot.schedule_id}",
+        "session_date": slot.starts_at.date(),
+        "session_half": "am" if slot.starts_at.hour < 12 else "pm",
+        "idempotency_key": idempotency_key,
+        "referral_id": data.referral_id,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
         with session.begin_nested():
             if not repository.take_place(
@@ -192,27 +209,7 @@ def do_book_slot(
                     "Someone else took the last place",
                     [FieldError("slot_id", "号源已约满", "the slot is fully booked")],
                 )
-            booking = Booking(
-                slot_id=slot.id,
-                resident_id=resident_id,
-                booked_by_user_id=actor.subject.user_id,
-                channel="grassroots" if booker.via_grassroots else "public",
-                pool=pool_used,
-                status="booked",
-                resource_key=f"d{schedule.department_id}" if schedule.department_id else f"s{schedule.id}",
-                session_date=slot.starts_at.date(),
-                session_half="am" if slot.starts_at.hour < 12 else "pm",
-                idempotency_key=idempotency_key,
-                referral_id=data.referral_id,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(booking)
-            session.flush()
-            session.add(
-                BookingEvent(booking_id=booking.id, at=now, status="booked", user_id=actor.subject.user_id)
-            )
-            session.flush()
+            booking_id = repository.add_booking(session, booking, by_user_id=actor.subject.user_id)
     except IntegrityError:
         if idempotency_key and (earlier := repository.booking_by_key(session, idempotency_key)) is not None:
             return _replay(session, earlier, data)  # a concurrent retry with the same key won
@@ -222,20 +219,20 @@ def do_book_slot(
             [FieldError("slot_id", "同一科室同一时段重复预约", "duplicate booking")],
         ) from None
     actor.record_change(
-        session, action="create", entity="booking", entity_id=booking.id, resident_id=resident_id
+        session, action="create", entity="booking", entity_id=booking_id, resident_id=resident_id
     )
     return BookingOut(
-        id=booking.id,
+        id=booking_id,
         slot_id=slot.id,
         resident_id=resident_id,
-        status=booking.status,
-        channel=booking.channel,
-        pool=booking.pool,
+        status="booked",
+        channel=booking["channel"],
+        pool=pool_used,
         starts_at=slot.starts_at,
     )
 
 
-def _replay(session: Session, earlier: Booking, data: BookingIn) -> BookingOut:
+def _replay(session: Session, earlier: Any, data: BookingIn) -> BookingOut:
     if earlier.slot_id != data.slot_id or earlier.resident_id != data.resident_id:
         raise Conflict(
             "该幂等键已用于另一笔预约",

@@ -51,7 +51,7 @@ def _resolve_web_session(request: Request, session: Session) -> bool:
         session, token=token, now=state.clock.now(), settings=state.settings
     )
     request.state.subject = auth_service.subject_of(session, user)
-    request.state.user = user
+    request.state.user = user  # pages show the account's name and role
     request.state.csrf_token = web_session.csrf_token
     return True
 
@@ -69,11 +69,9 @@ def api_actor(request: Request, session: DbSession) -> Actor:
     """Bearer token for API clients; a browser session also works, with the CSRF header on writes."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        user = auth_service.user_for_api_token(
+        request.state.subject = auth_service.subject_for_api_token(
             session, token=header[7:].strip(), now=request.app.state.clock.now()
         )
-        request.state.subject = auth_service.subject_of(session, user)
-        request.state.user = user
     elif _resolve_web_session(request, session):
         if request.method in UNSAFE_METHODS:
             check_csrf(request, request.headers.get("x-csrf-token"))
