@@ -14,6 +14,7 @@ from tests.factories.registry import create_institution
 from tests.factories.world import World, build_world
 from tests.scheduling.test_api import publish
 from yilian.auth import rules as roles
+from yilian.kit.clock import FixedClock
 from yilian.models import Booking, FollowUpTask, Referral
 
 UP_BODY = {
@@ -119,7 +120,9 @@ def test_outside_the_consortium_needs_a_reason(client: TestClient, session: Sess
     assert accepted.status_code == 201 and accepted.json()["inside_consortium"] is False
 
 
-def test_downward_referral_creates_a_follow_up_task(client: TestClient, session: Session) -> None:
+def test_downward_referral_creates_a_follow_up_task(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
     world = build_world(session)
     create_encounter(
         session,
@@ -149,8 +152,21 @@ def test_downward_referral_creates_a_follow_up_task(client: TestClient, session:
     task = session.scalar(select(FollowUpTask).where(FollowUpTask.referral_id == referral.json()["id"]))
     assert task is not None and task.institution_id == world.township_a.id and "康复" in task.content
 
+    def overdue() -> int:
+        return int(
+            client.get(
+                "/api/referrals/figures",
+                params={"start": "2026-11-01", "end": "2026-11-30"},
+                headers=bearer(session, world.commission),
+            ).json()["overdue_follow_ups"]
+        )
 
-def test_figures(client: TestClient, session: Session) -> None:
+    assert overdue() == 0
+    clock.advance(days=15)  # past the 14-day follow-up, still open
+    assert overdue() == 1
+
+
+def test_figures(client: TestClient, session: Session, clock: FixedClock) -> None:
     world = build_world(session)
     family = bearer(session, world.family_doctor_a)
     doctor = hospital_doctor(session, world)
@@ -162,10 +178,14 @@ def test_figures(client: TestClient, session: Session) -> None:
         ).json()["id"]
         for r in (world.resident_a, world.resident_a)
     ]
+    clock.advance(hours=3)
     client.post(f"/api/referrals/{ids[0]}/transition", json={"status": "accepted"}, headers=doctor)
+    clock.advance(hours=27)  # the second is answered 30 h after it was sent
     client.post(
         f"/api/referrals/{ids[1]}/transition", json={"status": "rejected", "reason": "无床位"}, headers=doctor
     )
+    clock.advance(hours=2)
+    client.post(f"/api/referrals/{ids[0]}/transition", json={"status": "arrived"}, headers=doctor)
     for day in (1, 2, 3, 4):
         create_encounter(
             session, resident=world.resident_b, institution=world.hospital, on=date(2026, 11, day)
@@ -176,5 +196,16 @@ def test_figures(client: TestClient, session: Session) -> None:
         headers=bearer(session, world.commission),
     ).json()
     assert (figures["up"], figures["down"], figures["acceptance_rate"]) == (2, 0, 0.5)
-    assert figures["by_status"] == {"accepted": 1, "rejected": 1}
+    assert figures["by_status"] == {"arrived": 1, "rejected": 1}
+    # Decisions after 3 h and 30 h: median 16.5 h, 90th percentile (nearest rank) 30 h, half within 24 h;
+    # the accepted patient arrived 29 h after acceptance.
+    assert (figures["median_hours_to_decision"], figures["p90_hours_to_decision"]) == (16.5, 30.0)
+    assert (figures["decision_target_hours"], figures["decided_within_target_share"]) == (24.0, 0.5)
+    assert figures["median_hours_accepted_to_arrival"] == 29.0
+    relaxed = client.get(
+        "/api/referrals/figures",
+        params={"start": "2026-11-01", "end": "2026-11-30", "decision_target_hours": 48},
+        headers=bearer(session, world.commission),
+    ).json()
+    assert relaxed["decided_within_target_share"] == 1.0
     assert figures["county_outpatient_visits"] == 4 and figures["referral_booking_share"] == 0.0

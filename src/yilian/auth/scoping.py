@@ -6,7 +6,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from yilian.auth import rules
 from yilian.auth.rules import Subject
-from yilian.models import Consortium, Encounter, Grid, Institution, Referral, Resident
+from yilian.models import Booking, Consortium, Encounter, Grid, Institution, Referral, Resident, Slot
 
 
 def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
@@ -24,7 +24,17 @@ def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
             or_(Referral.to_institution_id == institution_id, Referral.from_institution_id == institution_id),
         )
     )
-    return or_(Resident.grid_id.in_(grid_ids), cared_for, referred)
+    # A live booking is registration in advance: the desk that will receive the patient reads the
+    # record to check them in (an encounter then keeps it open, as for any patient seen there).
+    booked = exists().where(
+        and_(
+            Booking.resident_id == Resident.id,
+            Booking.status.in_(("booked", "checked_in")),
+            Booking.slot_id == Slot.id,
+            Slot.institution_id == institution_id,
+        )
+    )
+    return or_(Resident.grid_id.in_(grid_ids), cared_for, referred, booked)
 
 
 def resident_visibility(subject: Subject) -> ColumnElement[bool]:

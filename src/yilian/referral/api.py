@@ -59,6 +59,20 @@ def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[Refer
 
 @router.get("/referrals/figures", response_model=ReferralFigures)
 def figures(
-    actor: ApiActor, session: DbSession, start: date, end: date, institution_id: int | None = None
+    actor: ApiActor,
+    session: DbSession,
+    start: date,
+    end: date,
+    institution_id: int | None = None,
+    decision_target_hours: float = Query(default=24.0, gt=0, le=24 * 30),
 ) -> ReferralFigures:
-    return service.figures(session, actor=actor, start=start, end=end, institution_id=institution_id)
+    """Counts, acceptance, timeliness (median and 90th-percentile hours to a decision, the share
+    decided within the target, hours from acceptance to arrival, overdue downward follow-ups)."""
+    return service.figures(
+        session,
+        actor=actor,
+        start=start,
+        end=end,
+        institution_id=institution_id,
+        decision_target_hours=decision_target_hours,
+    )

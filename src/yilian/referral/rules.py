@@ -7,6 +7,8 @@ takes over with a follow-up task. A requester may withdraw before arrival.
 
 from __future__ import annotations
 
+import math
+
 from yilian.kit.errors import ValidationFailed
 
 UP, DOWN = "up", "down"
@@ -91,3 +93,20 @@ def check_outside_consortium(*, inside: bool, reason: str | None) -> None:
         raise ValidationFailed.one(
             "reason", "转往医联体外机构须说明原因", "a referral outside the consortium needs a reason"
         )
+
+
+# A referral should be answered within a working day; counties set their own (the figure's parameter).
+DECISION_TARGET_HOURS = 24.0
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile (the value at rank ⌈share × n⌉): reproducible by hand from a list."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(share * len(ordered)))
+    return ordered[rank - 1]
+
+
+def within_target_share(hours: list[float], target_hours: float) -> float | None:
+    return round(sum(1 for h in hours if h <= target_hours) / len(hours), 4) if hours else None

@@ -53,6 +53,11 @@ class ReferralFigures(BaseModel):
     by_status: dict[str, int]
     acceptance_rate: float | None
     median_hours_to_decision: float | None
+    p90_hours_to_decision: float | None = None
+    decision_target_hours: float = 24.0
+    decided_within_target_share: float | None = None
+    median_hours_accepted_to_arrival: float | None = None
+    overdue_follow_ups: int = 0
     out_of_consortium_up: int
     out_of_consortium_share: float | None
     county_outpatient_visits: int

@@ -229,8 +229,18 @@ def inbox(
     return rows
 
 
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
 def figures(
-    session: Session, *, actor: Actor, start: date, end: date, institution_id: int | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    start: date,
+    end: date,
+    institution_id: int | None = None,
+    decision_target_hours: float = rules.DECISION_TARGET_HOURS,
 ) -> ReferralFigures:
     """Counts, acceptance, timeliness, out-of-consortium share, and the referral-booking share of a
     county-level institution's outpatients (target ≥ 30 %, 001 §2.1)."""
@@ -278,6 +288,24 @@ def figures(
         )
         if d is not None
     ]
+    to_arrival = [
+        (arrived - decided).total_seconds() / 3600
+        for decided, arrived in session.execute(
+            select(Referral.decided_at, Referral.arrived_at).where(
+                in_scope, Referral.arrived_at.is_not(None), Referral.decided_at.is_not(None)
+            )
+        )
+        if arrived is not None and decided is not None
+    ]
+    overdue = (
+        session.scalar(
+            select(func.count())
+            .select_from(FollowUpTask)
+            .join(Referral, Referral.id == FollowUpTask.referral_id)
+            .where(in_scope, FollowUpTask.status == "open", FollowUpTask.due_on < actor.clock.now().date())
+        )
+        or 0
+    )
     up = sum(n for (d, _), n in by.items() if d == rules.UP)
     outside = (
         session.scalar(
@@ -322,6 +350,11 @@ def figures(
         by_status=by_status,
         acceptance_rate=round(accepted / decided, 4) if decided else None,
         median_hours_to_decision=round(median(waits), 2) if waits else None,
+        p90_hours_to_decision=_hours(rules.percentile(waits, 0.9)),
+        decision_target_hours=decision_target_hours,
+        decided_within_target_share=rules.within_target_share(waits, decision_target_hours),
+        median_hours_accepted_to_arrival=round(median(to_arrival), 2) if to_arrival else None,
+        overdue_follow_ups=overdue,
         out_of_consortium_up=outside,
         out_of_consortium_share=round(outside / up, 4) if up else None,
         county_outpatient_visits=visits,

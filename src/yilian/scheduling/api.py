@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Response
 from yilian.kit.errors import ValidationFailed
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import repository, service
+from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
 from yilian.scheduling.schemas import (
     BookingIn,
     BookingOut,
@@ -73,6 +74,15 @@ def book(
     if not out.created:
         response.status_code = 200
     return out
+
+
+@router.post("/bookings/{booking_id}/check_in", response_model=CheckInOut)
+def check_in(
+    booking_id: int, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
+) -> CheckInOut:
+    """The receiving desk records arrival; a referred patient's referral moves to 到诊, and a bed
+    booking opens the inpatient stay (admitting diagnoses from the body or from the referral)."""
+    return do_check_in(session, actor=actor, booking_id=booking_id, data=data or CheckInIn())
 
 
 @router.post("/bookings/{booking_id}/{action}")

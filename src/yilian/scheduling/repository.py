@@ -8,7 +8,16 @@ from typing import Any
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from yilian.models import Booking, BookingEvent, BookingPolicy, Institution, Schedule, Slot
+from yilian.models import (
+    Booking,
+    BookingEvent,
+    BookingPolicy,
+    Institution,
+    Referral,
+    Resident,
+    Schedule,
+    Slot,
+)
 from yilian.scheduling.rules import EXTRA, PUBLIC, RESERVED
 
 
@@ -59,6 +68,44 @@ def add_booking(session: Session, values: dict[str, Any], *, by_user_id: int) ->
         )
     )
     return booking_id
+
+
+def arrivals(session: Session, *, institution_id: int, day: date, schedule_id: int | None) -> list[Any]:
+    """A day's bookings at an institution in time order, with what the desk needs to receive them."""
+    start = datetime.combine(day, datetime.min.time())
+    end = datetime.combine(day, datetime.max.time())
+    statement = (
+        select(
+            Booking.id,
+            Booking.status,
+            Booking.channel,
+            Booking.pool,
+            Booking.referral_id,
+            Booking.resident_id,
+            Slot.starts_at,
+            Schedule.id.label("schedule_id"),
+            Schedule.name.label("schedule_name"),
+            Schedule.kind.label("schedule_kind"),
+            Resident.name.label("resident_name"),
+            Resident.sex,
+            Resident.birth_date,
+            Referral.diagnoses.label("referral_diagnoses"),
+            Referral.status.label("referral_status"),
+        )
+        .join(Slot, Slot.id == Booking.slot_id)
+        .join(Schedule, Schedule.id == Slot.schedule_id)
+        .join(Resident, Resident.id == Booking.resident_id)
+        .outerjoin(Referral, Referral.id == Booking.referral_id)
+        .where(
+            Slot.institution_id == institution_id,
+            Slot.starts_at.between(start, end),
+            Booking.status != "cancelled",
+        )
+        .order_by(Slot.starts_at, Booking.id)
+    )
+    if schedule_id:
+        statement = statement.where(Schedule.id == schedule_id)
+    return list(session.execute(statement))
 
 
 def slots_of(session: Session, schedule_id: int, day: date) -> list[Slot]:

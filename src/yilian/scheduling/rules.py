@@ -76,6 +76,13 @@ def reserved_positions(total_slots: int, reserved_permille: int) -> list[int]:
     return sorted({min(total_slots - 1, int(i * step + step / 2)) for i in range(count)})
 
 
+def bed_pools(beds: int, reserved_permille: int) -> list[tuple[str, int]]:
+    """A ward's beds opened for one admission day, as (pool, places): the reserved share of beds, rounded
+    up like slots, for grassroots referrals (001 §2.1 "住院床位预约"); the rest public. Empty pools are left out."""
+    reserved = reserved_count(beds, reserved_permille)
+    return [(pool, places) for pool, places in ((RESERVED, reserved), (PUBLIC, beds - reserved)) if places]
+
+
 def released_at(starts_at: datetime, release_hours: int) -> datetime:
     return starts_at - timedelta(hours=release_hours)
 

@@ -29,6 +29,9 @@ from yilian.scheduling.schemas import (
 )
 
 SCHEDULERS = frozenset({roles.INSTITUTION_ADMIN})
+# Arrival and no-show are facts the receiving desk records, never the patient or the booker.
+ARRIVAL_DESK = frozenset({roles.DOCTOR, roles.INSTITUTION_ADMIN})
+ARRIVAL_ACTIONS = frozenset({"check_in", "no_show"})
 BOOKERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN, roles.RESIDENT})
 TRANSITIONS = {
     "cancel": ({"booked"}, "cancelled"),
@@ -98,24 +101,45 @@ def do_publish_session(session: Session, *, actor: Actor, schedule_id: int, data
     if data.day < actor.clock.now().date():
         raise ValidationFailed.one("day", "不能发布过去日期的号源", "cannot publish a past session")
     policy = policy_for(session, institution, data.day.year)
-    reserved = set(rules.reserved_positions(data.count, policy.reserved_permille))
     start = datetime.combine(data.day, data.start)
-    slots = [
-        Slot(
-            schedule_id=schedule.id,
-            institution_id=schedule.institution_id,
-            starts_at=start + timedelta(minutes=i * data.minutes),
-            ends_at=start + timedelta(minutes=(i + 1) * data.minutes),
-            pool=rules.RESERVED if i in reserved else rules.PUBLIC,
-            capacity=data.capacity,
-            booked=0,
-            published=True,
-        )
-        for i in range(data.count)
-    ]
+    if schedule.kind == "bed":
+        slots = _bed_slots(schedule, start, data, policy)
+    else:
+        reserved = set(rules.reserved_positions(data.count, policy.reserved_permille))
+        slots = [
+            Slot(
+                schedule_id=schedule.id,
+                institution_id=schedule.institution_id,
+                starts_at=start + timedelta(minutes=i * data.minutes),
+                ends_at=start + timedelta(minutes=(i + 1) * data.minutes),
+                pool=rules.RESERVED if i in reserved else rules.PUBLIC,
+                capacity=data.capacity,
+                booked=0,
+                published=True,
+            )
+            for i in range(data.count)
+        ]
     session.add_all(slots)
     session.flush()
     return slots
+
+
+def _bed_slots(schedule: Schedule, start: datetime, data: PublishIn, policy: rules.QuotaPolicy) -> list[Slot]:
+    """A bed session is a ward's admission day: `count` beds open for booking, admitted from `start`
+    within `minutes`; one place per bed, the reserved share of beds in its own slot."""
+    return [
+        Slot(
+            schedule_id=schedule.id,
+            institution_id=schedule.institution_id,
+            starts_at=start,
+            ends_at=start + timedelta(minutes=data.minutes),
+            pool=pool,
+            capacity=places,
+            booked=0,
+            published=True,
+        )
+        for pool, places in rules.bed_pools(data.count, policy.reserved_permille)
+    ]
 
 
 def slot_out(slot: Slot, now: datetime, release_hours: int) -> SlotOut:
@@ -260,13 +284,20 @@ def do_change_booking(session: Session, *, actor: Actor, booking_id: int, action
         raise NotFound("预约", "Booking")
     access_resident(session, actor, booking.resident_id)
     allowed, target = TRANSITIONS[action]
+    now = actor.clock.now()
+    slot = repository.slot(session, booking.slot_id)
+    assert slot is not None
+    if action in ARRIVAL_ACTIONS and not (
+        actor.subject.may(ARRIVAL_DESK) and actor.subject.institution_id == slot.institution_id
+    ):
+        raise Forbidden(
+            "只有接诊机构的医生或管理员可以登记到诊或爽约",
+            "Only staff of the receiving institution record arrivals and no-shows",
+        )
     if booking.status not in allowed:
         raise ValidationFailed.one(
             "status", f"预约状态为{booking.status}，不能{action}", f"booking is {booking.status}"
         )
-    now = actor.clock.now()
-    slot = repository.slot(session, booking.slot_id)
-    assert slot is not None
     if action == "cancel":
         if slot.starts_at <= now:
             raise ValidationFailed.one("status", "已过就诊时间，不能取消", "the appointment time has passed")
@@ -369,3 +400,21 @@ def do_release_reserved(session: Session, *, now: datetime) -> int:
     ):
         hours[institution.id] = policy_for(session, institution, now.year).release_hours
     return repository.release_reserved(session, now=now, release_hours_by_institution=hours)
+
+
+def arrivals(session: Session, *, actor: Actor, day: date, schedule_id: int | None = None) -> list[Any]:
+    """The receiving desk's day: its institution's bookings, the patients' reads audited as a list."""
+    if not actor.subject.may(ARRIVAL_DESK) or actor.subject.institution_id is None:
+        raise Forbidden(
+            "只有医疗机构的医生或管理员可以查看到诊名单", "Arrival lists are for institution staff"
+        )
+    rows = repository.arrivals(
+        session, institution_id=actor.subject.institution_id, day=day, schedule_id=schedule_id
+    )
+    actor.record_read(
+        entity="booking",
+        resident_ids=sorted({r.resident_id for r in rows}),
+        action="list",
+        detail=f"arrivals {day}",
+    )
+    return rows
