@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +30,14 @@ def event(n: int, resident_id: int = 7) -> AuditEvent:
         resident_id=resident_id,
         endpoint=f"GET /api/residents/{resident_id}",
     )
+
+
+def test_the_hash_is_the_documented_formula() -> None:
+    """SHA-256 of the previous hash and the event as sorted JSON (time to the microsecond): rows
+    written by any version of the writer verify with this formula, so it must not drift."""
+    fields = {**dataclasses.asdict(event(3)), "at": "2026-11-24T09:03:00.000000"}
+    payload = GENESIS + json.dumps(fields, ensure_ascii=False, sort_keys=True)
+    assert chain_hash(GENESIS, event(3)) == hashlib.sha256(payload.encode()).hexdigest()
 
 
 def test_chain_links_each_row_to_the_previous(connection: Connection) -> None:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select
+from sqlalchemy.orm import Session
 
 from yilian.auth import rules
 from yilian.auth.rules import Subject
 from yilian.models import Booking, Consortium, Encounter, Grid, Institution, Referral, Resident, Slot
 
 
-def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
+def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
     grid_ids = select(Grid.id).where(
         or_(Grid.institution_id == institution_id, Grid.clinic_id == institution_id)
     )
@@ -26,36 +31,80 @@ def _served_by_institution(institution_id: int) -> ColumnElement[bool]:
     )
     # A live booking is registration in advance: the desk that will receive the patient reads the
     # record to check them in (an encounter then keeps it open, as for any patient seen there).
-    booked = exists().where(
-        and_(
+    # Correlated on Resident only: embedded in a statement that reads a slot, it must not bind to it.
+    booked = (
+        select(Booking.id)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(
             Booking.resident_id == Resident.id,
             Booking.status.in_(("booked", "checked_in")),
-            Booking.slot_id == Slot.id,
             Slot.institution_id == institution_id,
         )
+        .correlate(Resident)
+        .exists()
     )
     return or_(Resident.grid_id.in_(grid_ids), cared_for, referred, booked)
 
 
-def resident_visibility(subject: Subject) -> ColumnElement[bool]:
-    """A WHERE clause on Resident limiting rows to those the subject serves."""
+def scope_of(subject: Subject) -> tuple[str, dict[str, Any]]:
+    """Which kind of scope the subject has, and the values that fill it (parameters of
+    `scope_clause(kind, scope_parameter)` in a prebuilt statement)."""
     role = subject.role
     if role in (rules.COMMISSION, rules.INSURANCE) and subject.region_code:
         low, high = rules.region_range(subject.region_code)
-        return Resident.region_code.between(low, high)
+        return "region", {"scope_low": low, "scope_high": high}
     if role == rules.CONSORTIUM_ADMIN and subject.consortium_id:
-        return Resident.grid_id.in_(select(Grid.id).where(Grid.consortium_id == subject.consortium_id))
+        return "consortium", {"scope_consortium": subject.consortium_id}
     if role in (rules.INSTITUTION_ADMIN, rules.DOCTOR) and subject.institution_id:
-        return _served_by_institution(subject.institution_id)
-    if role == rules.FAMILY_DOCTOR:
-        return Resident.grid_id.in_(subject.grid_ids) if subject.grid_ids else false()
+        return "institution", {"scope_institution": subject.institution_id}
+    if role == rules.FAMILY_DOCTOR and subject.grid_ids:
+        return "grids", {"scope_grids": list(subject.grid_ids)}
     if role == rules.RESIDENT and subject.resident_id:
-        return Resident.id == subject.resident_id
+        return "self", {"scope_resident": subject.resident_id}
+    return "none", {}
+
+
+def scope_clause(kind: str, value: Callable[[str], Any]) -> ColumnElement[bool]:
+    if kind == "region":
+        return Resident.region_code.between(value("scope_low"), value("scope_high"))
+    if kind == "consortium":
+        return Resident.grid_id.in_(select(Grid.id).where(Grid.consortium_id == value("scope_consortium")))
+    if kind == "institution":
+        return _served_by_institution(value("scope_institution"))
+    if kind == "grids":
+        return Resident.grid_id.in_(value("scope_grids"))
+    if kind == "self":
+        return Resident.id == value("scope_resident")
     return false()
+
+
+def resident_visibility(subject: Subject) -> ColumnElement[bool]:
+    """A WHERE clause on Resident limiting rows to those the subject serves."""
+    kind, values = scope_of(subject)
+    return scope_clause(kind, values.__getitem__)
 
 
 def readable_residents(subject: Subject) -> Select[Resident]:
     return select(Resident).where(resident_visibility(subject))
+
+
+def scope_parameter(name: str) -> Any:
+    return bindparam(name, expanding=name == "scope_grids")
+
+
+@cache
+def _readable_by_id_template(kind: str) -> Select[Resident]:
+    """Built once per kind of scope with bound parameters: a request pays for filling in values,
+    not for rebuilding (and re-hashing) the expression tree."""
+    return select(Resident).where(
+        scope_clause(kind, scope_parameter), Resident.id == bindparam("resident_id")
+    )
+
+
+def readable_by_id(session: Session, subject: Subject, resident_id: int) -> Resident | None:
+    """One resident if the subject serves them: the hottest read of the platform, a cached statement."""
+    kind, values = scope_of(subject)
+    return session.scalar(_readable_by_id_template(kind), {**values, "resident_id": resident_id})
 
 
 def institution_visibility(subject: Subject) -> ColumnElement[bool]:

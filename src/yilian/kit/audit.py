@@ -14,7 +14,7 @@ import json
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text
@@ -40,8 +40,17 @@ class AuditEvent:
     detail: str | None = None
 
 
+_FIELDS = tuple(AuditEvent.__dataclass_fields__)
+
+
+def _fields(event: AuditEvent) -> dict[str, object]:
+    """The event as a dict (what `dataclasses.asdict` gives for these flat fields, without its
+    deep copy: the audit writer hashes every event of every request)."""
+    return {name: getattr(event, name) for name in _FIELDS}
+
+
 def chain_hash(prev_hash: str, event: AuditEvent) -> str:
-    fields = asdict(event)
+    fields = _fields(event)
     fields["at"] = event.at.isoformat(timespec="microseconds")
     payload = prev_hash + json.dumps(fields, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
@@ -69,7 +78,7 @@ def append_events(connection: Connection, events: list[AuditEvent]) -> None:
     rows = []
     for event in events:
         digest = chain_hash(prev, event)
-        rows.append({**asdict(event), "prev_hash": prev, "hash": digest})
+        rows.append({**_fields(event), "prev_hash": prev, "hash": digest})
         prev = digest
     connection.execute(insert(audit_table), rows)
 

@@ -53,7 +53,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it is one extra round trip on every checkout (an eighth of a booking's CPU).
+    # Connections are recycled every 30 minutes; after a database restart the first request in each
+    # process fails, SQLAlchemy then discards the whole pool (decision 0011).
+    kwargs.setdefault("pool_recycle", 1800)
+    return create_engine(url, **kwargs)
 
 
 class Database:

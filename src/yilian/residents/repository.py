@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import readable_residents
 from yilian.models import Encounter, Grid, Resident, User
@@ -25,7 +26,7 @@ def existing_by_id_numbers(session: Session, id_numbers: list[str]) -> dict[str,
 
 
 def readable_by_id(session: Session, subject: Subject, resident_id: int) -> Resident | None:
-    return session.scalar(readable_residents(subject).where(Resident.id == resident_id))
+    return scoping.readable_by_id(session, subject, resident_id)
 
 
 def search_statement(subject: Subject, query: str) -> Select[Resident]:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, exists, extract, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from yilian.auth import scoping
+from yilian.auth.rules import Subject
 from yilian.models import (
     Booking,
     BookingEvent,
     BookingPolicy,
+    Contract,
     Institution,
     Referral,
     Resident,
@@ -37,9 +41,27 @@ def slot(session: Session, slot_id: int) -> Slot | None:
     return session.get(Slot, slot_id)
 
 
-def slot_for_booking(session: Session, slot_id: int) -> Any:
-    """The slot with what booking reads of its schedule and institution, in one round trip."""
-    return session.execute(
+@cache
+def _booking_facts_statement(scope_kind: str) -> Any:
+    """Everything a booking decides on, in one round trip: the slot with its schedule and institution,
+    the institution's policy for the slot's year, whether the booker may see the resident (the same
+    scope clause as every other read), the resident's status, age and contract, the booker's own
+    institution, and an earlier booking under the same idempotency key. Built once per kind of
+    scope; a request only fills in the parameters."""
+    year = extract("year", Slot.starts_at)
+
+    def policy(column: Any) -> Any:
+        return (
+            select(column)
+            .where(BookingPolicy.institution_id == Slot.institution_id, BookingPolicy.year <= year)
+            .order_by(BookingPolicy.year.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    resident: Any = bindparam("resident_id")
+    today: Any = bindparam("today")
+    return (
         select(
             Slot.id,
             Slot.schedule_id,
@@ -51,21 +73,72 @@ def slot_for_booking(session: Session, slot_id: int) -> Any:
             Slot.published,
             Schedule.department_id,
             Institution.level.label("institution_level"),
+            policy(BookingPolicy.reserved_permille).label("reserved_permille"),
+            policy(BookingPolicy.release_hours).label("release_hours"),
+            policy(BookingPolicy.extra_cap).label("extra_cap"),
+            select(Resident.id)
+            .where(Resident.id == resident, scoping.scope_clause(scope_kind, scoping.scope_parameter))
+            .scalar_subquery()
+            .label("visible_resident_id"),
+            select(Resident.status).where(Resident.id == resident).scalar_subquery().label("resident_status"),
+            select(Resident.birth_date).where(Resident.id == resident).scalar_subquery().label("birth_date"),
+            exists()
+            .where(
+                Contract.resident_id == resident,
+                Contract.status == "active",
+                Contract.start_on <= today,
+                Contract.end_on >= today,
+            )
+            .label("signed"),
+            select(Institution.is_grassroots)
+            .where(Institution.id == bindparam("own_institution_id"))
+            .scalar_subquery()
+            .label("own_grassroots"),
+            select(Booking.id)
+            .where(Booking.idempotency_key == bindparam("idempotency_key"))
+            .scalar_subquery()
+            .label("earlier_booking_id"),
         )
         .join(Schedule, Schedule.id == Slot.schedule_id)
         .join(Institution, Institution.id == Slot.institution_id)
-        .where(Slot.id == slot_id)
+        .where(Slot.id == bindparam("slot_id"))
+    )
+
+
+def booking_facts(
+    session: Session,
+    *,
+    subject: Subject,
+    slot_id: int,
+    resident_id: int,
+    idempotency_key: str | None,
+    today: date,
+) -> Any:
+    kind, values = scoping.scope_of(subject)
+    return session.execute(
+        _booking_facts_statement(kind),
+        {
+            **values,
+            "slot_id": slot_id,
+            "resident_id": resident_id,
+            "today": today,
+            "own_institution_id": subject.institution_id,
+            "idempotency_key": idempotency_key,
+        },
     ).one_or_none()
 
 
+_INSERT_BOOKING = insert(Booking).returning(Booking.id)
+_INSERT_EVENT = insert(BookingEvent)
+
+
 def add_booking(session: Session, values: dict[str, Any], *, by_user_id: int) -> int:
-    """Insert the booking and its first history event (Core: no unit-of-work on the hot path)."""
+    """Insert the booking and its first history event (prebuilt Core statements: no unit of work)."""
     connection = session.connection()
-    booking_id = int(connection.execute(insert(Booking).values(values).returning(Booking.id)).scalar_one())
+    booking_id = int(connection.execute(_INSERT_BOOKING, values).scalar_one())
     connection.execute(
-        insert(BookingEvent).values(
-            booking_id=booking_id, at=values["created_at"], status="booked", user_id=by_user_id
-        )
+        _INSERT_EVENT,
+        {"booking_id": booking_id, "at": values["created_at"], "status": "booked", "user_id": by_user_id},
     )
     return booking_id
 
@@ -133,17 +206,26 @@ def extra_slots_on(session: Session, schedule_id: int, day: date) -> int:
     )
 
 
+@cache
+def _take_place_statement(via_grassroots: bool) -> Any:
+    usable = or_(
+        Slot.pool == PUBLIC, and_(Slot.pool == RESERVED, Slot.starts_at <= bindparam("released_before"))
+    )
+    if via_grassroots:
+        usable = or_(usable, Slot.pool.in_((RESERVED, EXTRA)))
+    return (
+        update(Slot)
+        .where(Slot.id == bindparam("slot_id"), Slot.booked < Slot.capacity, Slot.published.is_(True), usable)
+        .values(booked=Slot.booked + 1)
+    )
+
+
 def take_place(session: Session, *, slot_id: int, via_grassroots: bool, released_before: datetime) -> bool:
     """Atomically take one place if there is one in a pool this booker may use. True if taken.
 
     `released_before`: reserved slots starting before it are past their release time (public now)."""
-    usable = or_(Slot.pool == PUBLIC, and_(Slot.pool == RESERVED, Slot.starts_at <= released_before))
-    if via_grassroots:
-        usable = or_(usable, Slot.pool.in_((RESERVED, EXTRA)))
     result = session.connection().execute(
-        update(Slot)
-        .where(Slot.id == slot_id, Slot.booked < Slot.capacity, Slot.published.is_(True), usable)
-        .values(booked=Slot.booked + 1)
+        _take_place_statement(via_grassroots), {"slot_id": slot_id, "released_before": released_before}
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
