@@ -41,8 +41,8 @@ def _decode(data: bytes) -> str:
     )
 
 
-def read_rows(filename: str, data: bytes, aliases: dict[str, str]) -> list[dict[str, str]]:
-    """Rows as dicts keyed by canonical field names; `aliases` maps header text (中文 or English) to them."""
+def read_table(filename: str, data: bytes) -> list[list[str]]:
+    """Every row of the first sheet (or the CSV) as stripped strings; row i is spreadsheet row i+1."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationFailed.one("file", "文件超过50MB", "file is larger than 50 MB")
     name = filename.lower()
@@ -64,9 +64,14 @@ def read_rows(filename: str, data: bytes, aliases: dict[str, str]) -> list[dict[
         raise ValidationFailed.one(
             "file", "只支持 .csv 或 .xlsx 文件", "only .csv and .xlsx files are accepted"
         )
-    raw = [row for row in raw if any(row)]
-    if not raw:
+    if not any(any(row) for row in raw):
         raise ValidationFailed.one("file", "文件为空", "file is empty")
+    return raw
+
+
+def read_rows(filename: str, data: bytes, aliases: dict[str, str]) -> list[dict[str, str]]:
+    """Rows as dicts keyed by canonical field names; `aliases` maps header text (中文 or English) to them."""
+    raw = [row for row in read_table(filename, data) if any(row)]
     header = [aliases.get(h.strip(), aliases.get(h.strip().lower(), "")) for h in raw[0]]
     return [{key: (row[i] if i < len(row) else "") for i, key in enumerate(header) if key} for row in raw[1:]]
 

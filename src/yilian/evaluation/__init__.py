@@ -1,0 +1,1 @@
+"""Evaluation and supervision: scoring schemes, yellow cards (issue 7)."""
