@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from yilian.kit.errors import FieldError, ValidationFailed
 
@@ -285,3 +286,62 @@ def dynamic_adjustment(
     replacements = dict(zip(disqualified, available, strict=False))
     unreplaced = tuple(u for u in disqualified if u not in replacements)
     return Adjustment(year, yellow, deadline, disqualified, replacements, unreplaced)
+
+
+def scheme_to_dict(scheme: Scheme) -> dict[str, object]:
+    """The stored form of a scheme version (decimals as strings, so nothing is lost)."""
+    return {
+        "code": scheme.code,
+        "name": scheme.name,
+        "version": scheme.version,
+        "sections": [
+            {
+                "name": s.name,
+                "weight": str(s.weight),
+                "bonus": s.bonus,
+                "items": [
+                    {
+                        "number": i.number,
+                        "text": i.text,
+                        "weight": str(i.weight),
+                        "method": i.method,
+                        "target": None if i.target is None else str(i.target),
+                        "higher_is_better": i.higher_is_better,
+                        "events": [[t.label, str(t.points)] for t in i.events],
+                        "ladder": [[st.low, st.high, str(st.points)] for st in i.ladder],
+                    }
+                    for i in s.items
+                ],
+            }
+            for s in scheme.sections
+        ],
+    }
+
+
+def scheme_from_dict(data: Mapping[str, Any]) -> Scheme:
+    return Scheme(
+        code=data["code"],
+        name=data["name"],
+        version=data["version"],
+        sections=tuple(
+            Section(
+                name=s["name"],
+                weight=Decimal(s["weight"]),
+                bonus=s["bonus"],
+                items=tuple(
+                    Item(
+                        number=i["number"],
+                        text=i["text"],
+                        weight=Decimal(i["weight"]),
+                        method=i["method"],
+                        target=None if i["target"] is None else Decimal(i["target"]),
+                        higher_is_better=i["higher_is_better"],
+                        events=tuple(EventTier(label, Decimal(p)) for label, p in i["events"]),
+                        ladder=tuple(Step(low, high, Decimal(p)) for low, high, p in i["ladder"]),
+                    )
+                    for i in s["items"]
+                ),
+            )
+            for s in data["sections"]
+        ),
+    )

@@ -12,6 +12,13 @@ from yilian.models.chronic import (
 )
 from yilian.models.consortium import Consortium, ConsortiumMember, Grid
 from yilian.models.encounter import Encounter, EncounterDiagnosis, EncounterProcedure, VisitSummary
+from yilian.models.evaluation import (
+    EvaluationResult,
+    EvaluationUnit,
+    ScoreEntry,
+    ScoringScheme,
+    YellowCard,
+)
 from yilian.models.family_doctor import (
     Contract,
     FamilyDoctorTeam,
@@ -29,6 +36,11 @@ from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "EvaluationResult",
+    "EvaluationUnit",
+    "ScoreEntry",
+    "ScoringScheme",
+    "YellowCard",
     "Claim",
     "ClaimSummary",
     "DrgGrouping",

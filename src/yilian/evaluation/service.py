@@ -1,0 +1,461 @@
+"""Use cases of evaluation: import a scheme version, register units, enter scores, evaluate a year
+(rank, yellow cards, disqualification and replacement), read the results and the card history.
+
+The health commission runs evaluations (002: the autonomous-region commission evaluates pilot
+counties each December); every import is all or nothing and audited.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.evaluation import rules
+from yilian.evaluation.annex import parse_annex
+from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import read_rows, read_table
+from yilian.models import EvaluationResult, EvaluationUnit, ScoreEntry, ScoringScheme, YellowCard
+
+EVALUATORS = frozenset({roles.COMMISSION})
+PILOT, CANDIDATE, DISQUALIFIED = "pilot", "candidate", "disqualified"
+STATUS_NAMES = {"试点": PILOT, "候补": CANDIDATE, "pilot": PILOT, "candidate": CANDIDATE}
+STATUS_LABELS = {PILOT: "试点", CANDIDATE: "候补", DISQUALIFIED: "已取消资格"}
+
+
+def _evaluator(actor: Actor) -> None:
+    if not actor.subject.may(EVALUATORS):
+        raise Forbidden(
+            "只有卫健委（局）可以维护评价方案和评分", "Evaluation belongs to the health commission"
+        )
+
+
+def do_import_scheme(
+    session: Session, *, actor: Actor, filename: str, data: bytes, code: str, name: str, version: str
+) -> ScoringScheme:
+    """A sheet laid out like the annex becomes a new, immutable scheme version."""
+    _evaluator(actor)
+    scheme = parse_annex(read_table(filename, data), code=code, name=name, version=version)
+    if session.scalar(
+        select(ScoringScheme.id).where(ScoringScheme.code == code, ScoringScheme.version == version)
+    ):
+        raise Conflict(
+            f"方案{code}的{version}版已存在（已导入的版本不可修改，请使用新版本号）",
+            f"scheme {code} version {version} exists (versions are immutable; use a new version)",
+        )
+    row = ScoringScheme(
+        code=code,
+        version=version,
+        name=name,
+        total_points=scheme.total,
+        bonus_cap=scheme.bonus_cap,
+        definition_json=json.dumps(rules.scheme_to_dict(scheme), ensure_ascii=False),
+        imported_at=actor.clock.now(),
+        imported_by=actor.subject.user_id,
+    )
+    session.add(row)
+    session.flush()
+    actor.record_change(session, action="import", entity="scoring_scheme", entity_id=row.id, resident_id=None)
+    return row
+
+
+def scheme_version(
+    session: Session, code: str, version: str | None = None
+) -> tuple[ScoringScheme, rules.Scheme]:
+    """A stored version, or the newest one."""
+    statement = select(ScoringScheme).where(ScoringScheme.code == code)
+    if version:
+        statement = statement.where(ScoringScheme.version == version)
+    row = session.scalar(statement.order_by(ScoringScheme.imported_at.desc(), ScoringScheme.id.desc()))
+    if row is None:
+        raise NotFound("评价方案", "scoring scheme")
+    return row, rules.scheme_from_dict(json.loads(row.definition_json))
+
+
+UNIT_ALIASES = {
+    "单位编码": "code",
+    "编码": "code",
+    "code": "code",
+    "单位名称": "name",
+    "名称": "name",
+    "name": "name",
+    "类别": "status",
+    "状态": "status",
+    "status": "status",
+}
+
+
+def do_register_units(
+    session: Session, *, actor: Actor, programme: str, filename: str, data: bytes, year: int
+) -> int:
+    """单位编码, 单位名称, 类别 (试点 or 候补): new units added, known ones renamed; all or nothing."""
+    _evaluator(actor)
+    rows = read_rows(filename, data, UNIT_ALIASES)
+    errors = []
+    for index, row in enumerate(rows, start=2):
+        if not row.get("code"):
+            errors.append(FieldError("单位编码", "缺少单位编码", "unit code is missing", index))
+        if row.get("status", "") not in STATUS_NAMES:
+            errors.append(FieldError("类别", "类别应为“试点”或“候补”", "status must be 试点 or 候补", index))
+    if errors:
+        raise ValidationFailed(
+            errors, f"单位名单有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
+        )
+    known = {
+        u.code: u
+        for u in session.scalars(select(EvaluationUnit).where(EvaluationUnit.programme == programme))
+    }
+    for row in rows:
+        unit = known.get(row["code"])
+        if unit is None:
+            session.add(
+                EvaluationUnit(
+                    programme=programme,
+                    code=row["code"],
+                    name=row.get("name") or row["code"],
+                    status=STATUS_NAMES[row["status"]],
+                    status_since=year,
+                )
+            )
+        else:
+            unit.name = row.get("name") or unit.name
+    session.flush()
+    return len(rows)
+
+
+SCORE_ALIASES = {
+    "单位编码": "code",
+    "code": "code",
+    "序号": "number",
+    "item": "number",
+    "得分": "given",
+    "score": "given",
+    "指标值": "value",
+    "value": "value",
+    "事件": "events",
+    "events": "events",
+    "数量": "count",
+    "count": "count",
+    "佐证": "evidence",
+    "佐证材料": "evidence",
+    "evidence": "evidence",
+}
+
+
+def _decimal(text: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        return Decimal(text.rstrip("%"))
+    except InvalidOperation:
+        return None
+
+
+def _events(text: str) -> dict[str, int] | None:
+    """“国家主流媒体…宣传报道=2；地（州、市）级媒体…=3” → counts by event kind."""
+    events: dict[str, int] = {}
+    for part in [p for p in text.replace("；", ";").split(";") if p.strip()]:
+        label, _, count = part.rpartition("=")
+        if not label.strip() or not count.strip().isdigit():
+            return None
+        events[label.strip()] = int(count)
+    return events
+
+
+def do_import_scores(
+    session: Session, *, actor: Actor, code: str, version: str | None, year: int, filename: str, data: bytes
+) -> int:
+    """单位编码, 序号, 得分 | 指标值 | 事件 | 数量, 佐证: replaces that year's entries of the units in the file."""
+    _evaluator(actor)
+    row_scheme, scheme = scheme_version(session, code, version)
+    units = {
+        u.code: u for u in session.scalars(select(EvaluationUnit).where(EvaluationUnit.programme == code))
+    }
+    rows = read_rows(filename, data, SCORE_ALIASES)
+    errors: list[FieldError] = []
+    entries: list[tuple[EvaluationUnit, rules.Entry, str | None]] = []
+    for index, row in enumerate(rows, start=2):
+        unit = units.get(row.get("code", ""))
+        number = row.get("number", "")
+        if unit is None:
+            errors.append(
+                FieldError("单位编码", f"“{row.get('code', '')}”不是本方案的评价单位", "unknown unit", index)
+            )
+        if not number.isdigit() or scheme.item(int(number)) is None:
+            errors.append(
+                FieldError("序号", f"方案中没有序号“{number}”", f"no item '{number}' in the scheme", index)
+            )
+            continue
+        given, value = _decimal(row.get("given", "")), _decimal(row.get("value", ""))
+        events = _events(row.get("events", ""))
+        count = row.get("count", "")
+        if (
+            (row.get("given") and given is None)
+            or (row.get("value") and value is None)
+            or events is None
+            or (count and not count.isdigit())
+        ):
+            errors.append(
+                FieldError(
+                    "得分",
+                    "得分、指标值、事件或数量格式不正确",
+                    "malformed score, value, events or count",
+                    index,
+                )
+            )
+            continue
+        entry = rules.Entry(
+            int(number),
+            given=given,
+            value=value,
+            events=events,
+            count=int(count) if count else None,
+            evidence=row.get("evidence", ""),
+        )
+        try:
+            rules.check_entries(scheme, [entry])
+        except ValidationFailed as failure:
+            errors.extend(FieldError(e.field, e.message_zh, e.message_en, index) for e in failure.errors)
+            continue
+        if unit is not None:
+            entries.append((unit, entry, json.dumps(events, ensure_ascii=False) if events else None))
+    if errors:
+        raise ValidationFailed(
+            errors, f"评分表有{len(errors)}处错误，未导入任何一行", f"{len(errors)} errors; nothing imported"
+        )
+    unit_ids = sorted({u.id for u, _, _ in entries})
+    session.execute(
+        delete(ScoreEntry).where(
+            ScoreEntry.scheme_id == row_scheme.id, ScoreEntry.year == year, ScoreEntry.unit_id.in_(unit_ids)
+        )
+    )
+    now = actor.clock.now()
+    session.add_all(
+        ScoreEntry(
+            scheme_id=row_scheme.id,
+            year=year,
+            unit_id=unit.id,
+            item_number=entry.number,
+            given=entry.given,
+            value=entry.value,
+            events_json=events_json,
+            count=entry.count,
+            evidence=entry.evidence,
+            entered_by=actor.subject.user_id,
+            entered_at=now,
+        )
+        for unit, entry, events_json in entries
+    )
+    session.flush()
+    actor.record_change(
+        session,
+        action="import",
+        entity="score_entry",
+        entity_id=f"{code}/{year}",
+        resident_id=None,
+        detail=f"{len(entries)} rows",
+    )
+    return len(entries)
+
+
+@dataclass(frozen=True)
+class YearResult:
+    scheme: rules.Scheme
+    year: int
+    pilots: list[tuple[EvaluationUnit, rules.UnitScore]]
+    candidates: list[tuple[EvaluationUnit, rules.UnitScore]]
+    adjustment: rules.Adjustment
+
+
+def do_evaluate_year(
+    session: Session, *, actor: Actor, code: str, version: str | None, year: int, deadline: date
+) -> YearResult:
+    """Score every pilot and candidate, rank each group, card the last two pilots, disqualify and
+    replace (002 §1). Re-running a year replaces its results, unless a later year was evaluated."""
+    _evaluator(actor)
+    row_scheme, scheme = scheme_version(session, code, version)
+    later = session.scalar(select(YellowCard.id).where(YellowCard.programme == code, YellowCard.year > year))
+    later = later or session.scalar(
+        select(EvaluationResult.id).where(
+            EvaluationResult.scheme_id == row_scheme.id, EvaluationResult.year > year
+        )
+    )
+    if later:
+        raise Conflict(
+            f"{year}年之后已有评价结果，不能重算{year}年", f"a year after {year} is already evaluated"
+        )
+    _undo_year(session, code, row_scheme.id, year)
+    units = list(
+        session.scalars(
+            select(EvaluationUnit).where(
+                EvaluationUnit.programme == code, EvaluationUnit.status.in_((PILOT, CANDIDATE))
+            )
+        )
+    )
+    stored = session.scalars(
+        select(ScoreEntry).where(ScoreEntry.scheme_id == row_scheme.id, ScoreEntry.year == year)
+    ).all()
+    by_unit: dict[int, list[rules.Entry]] = {}
+    for s in stored:
+        by_unit.setdefault(s.unit_id, []).append(
+            rules.Entry(
+                s.item_number,
+                given=s.given,
+                value=s.value,
+                events=json.loads(s.events_json) if s.events_json else {},
+                count=s.count,
+            )
+        )
+    scored = {u.id: rules.score_unit(scheme, u.code, by_unit.get(u.id, [])) for u in units}
+    pilots = _ranked([u for u in units if u.status == PILOT], scored)
+    candidates = _ranked([u for u in units if u.status == CANDIDATE], scored)
+    carded_last_year = set(
+        session.scalars(
+            select(EvaluationUnit.code)
+            .join(YellowCard, YellowCard.unit_id == EvaluationUnit.id)
+            .where(YellowCard.programme == code, YellowCard.year == year - 1)
+        )
+    )
+    adjustment = rules.dynamic_adjustment(
+        year=year,
+        pilots_ranked=[u.code for u, _ in pilots],
+        candidates_ranked=[u.code for u, _ in candidates],
+        carded_last_year=carded_last_year,
+        deadline=deadline,
+    )
+    now = actor.clock.now()
+    for group in (pilots, candidates):
+        for position, (unit, score) in enumerate(group, start=1):
+            session.add(
+                EvaluationResult(
+                    scheme_id=row_scheme.id,
+                    year=year,
+                    unit_id=unit.id,
+                    status=unit.status,
+                    rank=position,
+                    total=score.total,
+                    base=score.base,
+                    bonus=score.bonus,
+                    sections_json=json.dumps([str(s) for s in score.sections]),
+                    items_json=json.dumps({str(k): str(v) for k, v in score.items.items()}),
+                    computed_at=now,
+                )
+            )
+    by_code = {u.code: u for u in units}
+    rank_of = {u.code: i for i, (u, _) in enumerate(pilots, start=1)}
+    for unit_code in adjustment.yellow_cards:
+        replacement = adjustment.replacements.get(unit_code)
+        session.add(
+            YellowCard(
+                programme=code,
+                year=year,
+                unit_id=by_code[unit_code].id,
+                rank=rank_of[unit_code],
+                deadline=deadline,
+                disqualified=unit_code in adjustment.disqualified,
+                replaced_by_unit_id=by_code[replacement].id if replacement else None,
+            )
+        )
+    for unit_code in adjustment.disqualified:
+        by_code[unit_code].status, by_code[unit_code].status_since = DISQUALIFIED, year
+    for replacement in adjustment.replacements.values():
+        by_code[replacement].status, by_code[replacement].status_since = PILOT, year
+    session.flush()
+    actor.record_change(
+        session, action="evaluate", entity="evaluation", entity_id=f"{code}/{year}", resident_id=None
+    )
+    return YearResult(scheme, year, [(u, scored[u.id]) for u, _ in pilots], candidates, adjustment)
+
+
+def _ranked(
+    units: list[EvaluationUnit], scored: dict[int, rules.UnitScore]
+) -> list[tuple[EvaluationUnit, rules.UnitScore]]:
+    order = rules.rank([scored[u.id] for u in units])
+    by_code = {u.code: u for u in units}
+    return [(by_code[s.unit], s) for s in order]
+
+
+def _undo_year(session: Session, code: str, scheme_id: int, year: int) -> None:
+    """Before re-running a year: restore the statuses it changed, drop its results and cards."""
+    cards = session.scalars(
+        select(YellowCard).where(YellowCard.programme == code, YellowCard.year == year)
+    ).all()
+    for card in cards:
+        if card.disqualified:
+            unit = session.get(EvaluationUnit, card.unit_id)
+            if unit is not None:
+                unit.status = PILOT
+        if card.replaced_by_unit_id:
+            replacement = session.get(EvaluationUnit, card.replaced_by_unit_id)
+            if replacement is not None:
+                replacement.status = CANDIDATE
+    session.execute(delete(YellowCard).where(YellowCard.programme == code, YellowCard.year == year))
+    session.execute(
+        delete(EvaluationResult).where(EvaluationResult.scheme_id == scheme_id, EvaluationResult.year == year)
+    )
+    session.flush()
+
+
+def results(session: Session, *, actor: Actor, code: str, year: int) -> dict[str, Any]:
+    """The year's ranking with subtotals, and the whole card history of the programme."""
+    if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})):
+        raise Forbidden()
+    row_scheme, scheme = scheme_version(session, code)
+    rows = session.execute(
+        select(EvaluationResult, EvaluationUnit)
+        .join(EvaluationUnit, EvaluationUnit.id == EvaluationResult.unit_id)
+        .where(EvaluationResult.year == year, EvaluationUnit.programme == code)
+        .order_by(EvaluationResult.status.desc(), EvaluationResult.rank)
+    ).all()
+    cards = session.execute(
+        select(YellowCard, EvaluationUnit)
+        .join(EvaluationUnit, EvaluationUnit.id == YellowCard.unit_id)
+        .where(YellowCard.programme == code)
+        .order_by(YellowCard.year, YellowCard.rank.desc())
+    ).all()
+    names = {
+        u.id: u.name for u in session.scalars(select(EvaluationUnit).where(EvaluationUnit.programme == code))
+    }
+    return {
+        "scheme": {
+            "code": code,
+            "version": row_scheme.version,
+            "name": row_scheme.name,
+            "total": str(scheme.total),
+            "bonus_cap": str(scheme.bonus_cap),
+            "sections": [s.name for s in scheme.sections],
+        },
+        "year": year,
+        "ranking": [
+            {
+                "code": u.code,
+                "name": u.name,
+                "group": STATUS_LABELS.get(r.status, r.status),
+                "rank": r.rank,
+                "total": str(r.total),
+                "base": str(r.base),
+                "bonus": str(r.bonus),
+                "sections": json.loads(r.sections_json),
+            }
+            for r, u in rows
+        ],
+        "cards": [
+            {
+                "year": c.year,
+                "code": u.code,
+                "name": u.name,
+                "rank": c.rank,
+                "deadline": c.deadline.isoformat(),
+                "disqualified": c.disqualified,
+                "replaced_by": names.get(c.replaced_by_unit_id) if c.replaced_by_unit_id else None,
+            }
+            for c, u in cards
+        ],
+    }

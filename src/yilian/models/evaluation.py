@@ -1,0 +1,96 @@
+"""Scoring schemes (versioned data), the units evaluated, entered scores, yearly results and cards."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yilian.kit.db import Base
+
+
+class ScoringScheme(Base):
+    """One version of a scheme; its sections, items and rules as JSON, never edited once used."""
+
+    __tablename__ = "scoring_scheme"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    version: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    total_points: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    bonus_cap: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    definition_json: Mapped[str] = mapped_column(Text)
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class EvaluationUnit(Base):
+    """A unit a programme evaluates (a pilot county, a candidate, or a member institution)."""
+
+    __tablename__ = "evaluation_unit"
+    __table_args__ = (UniqueConstraint("programme", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme: Mapped[str] = mapped_column(String(32))  # the scheme code
+    code: Mapped[str] = mapped_column(String(32))  # region or institution code
+    name: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(12))  # pilot | candidate | disqualified
+    status_since: Mapped[int]  # year
+
+
+class ScoreEntry(Base):
+    """What an evaluator entered for one item of one unit and year, with evidence."""
+
+    __tablename__ = "score_entry"
+    __table_args__ = (UniqueConstraint("scheme_id", "year", "unit_id", "item_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scoring_scheme.id"))
+    year: Mapped[int]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("evaluation_unit.id"))
+    item_number: Mapped[int]
+    given: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 4))
+    events_json: Mapped[str | None] = mapped_column(Text)
+    count: Mapped[int | None]
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    entered_at: Mapped[datetime]
+
+
+class EvaluationResult(Base):
+    __tablename__ = "evaluation_result"
+    __table_args__ = (UniqueConstraint("scheme_id", "year", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scoring_scheme.id"))
+    year: Mapped[int]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("evaluation_unit.id"))
+    status: Mapped[str] = mapped_column(String(12))  # the unit's status when evaluated
+    rank: Mapped[int]  # among units of the same status
+    total: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    base: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    bonus: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    sections_json: Mapped[str] = mapped_column(Text)
+    items_json: Mapped[str] = mapped_column(Text)
+    computed_at: Mapped[datetime]
+
+
+class YellowCard(Base):
+    """亮黄牌 with its rectification deadline; the second in a row disqualifies (002 §1)."""
+
+    __tablename__ = "yellow_card"
+    __table_args__ = (UniqueConstraint("programme", "year", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme: Mapped[str] = mapped_column(String(32))
+    year: Mapped[int]
+    unit_id: Mapped[int] = mapped_column(ForeignKey("evaluation_unit.id"))
+    rank: Mapped[int]
+    deadline: Mapped[date]
+    disqualified: Mapped[bool] = mapped_column(default=False)
+    replaced_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_unit.id"))
