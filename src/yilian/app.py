@@ -77,6 +77,8 @@ def create_app(
     from yilian.auth.api import router as auth_api
     from yilian.chronic.api import router as chronic_api
     from yilian.encounters.api import router as encounters_api
+    from yilian.evaluation.api import router as evaluation_api
+    from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
     from yilian.insurance.api import router as insurance_api
     from yilian.insurance.views import router as insurance_pages
@@ -97,6 +99,8 @@ def create_app(
         referral_api,
         insurance_api,
         insurance_pages,
+        evaluation_api,
+        evaluation_pages,
         pages,
     ):
         app.include_router(router)

@@ -1,0 +1,80 @@
+"""JSON endpoints of evaluation: import a scheme version, units and scores; run a year; read results."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, UploadFile
+
+from yilian.evaluation import service
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/api/evaluation", tags=["evaluation"])
+
+
+@router.post("/schemes", status_code=201)
+def import_scheme(
+    file: UploadFile,
+    code: Annotated[str, Form()],
+    name: Annotated[str, Form()],
+    version: Annotated[str, Form()],
+    actor: ApiActor,
+    session: DbSession,
+) -> dict[str, Any]:
+    """A sheet laid out like 002 annex 1 (序号, 监测评价内容, 权重; section rows; bonus rules in the text)."""
+    row = service.do_import_scheme(
+        session,
+        actor=actor,
+        filename=file.filename or "",
+        data=file.file.read(),
+        code=code,
+        name=name,
+        version=version,
+    )
+    return {
+        "code": row.code,
+        "version": row.version,
+        "total": str(row.total_points),
+        "bonus_cap": str(row.bonus_cap),
+    }
+
+
+@router.post("/{code}/units", status_code=201)
+def register_units(
+    code: str, year: int, file: UploadFile, actor: ApiActor, session: DbSession
+) -> dict[str, int]:
+    count = service.do_register_units(
+        session, actor=actor, programme=code, filename=file.filename or "", data=file.file.read(), year=year
+    )
+    return {"units": count}
+
+
+@router.post("/{code}/scores", status_code=201)
+def import_scores(
+    code: str, year: int, file: UploadFile, actor: ApiActor, session: DbSession, version: str | None = None
+) -> dict[str, int]:
+    count = service.do_import_scores(
+        session,
+        actor=actor,
+        code=code,
+        version=version,
+        year=year,
+        filename=file.filename or "",
+        data=file.file.read(),
+    )
+    return {"entries": count}
+
+
+@router.post("/{code}/run")
+def run_year(
+    code: str, year: int, deadline: date, actor: ApiActor, session: DbSession, version: str | None = None
+) -> dict[str, Any]:
+    """Rank the year, card the last two pilots, disqualify and replace; returns the results."""
+    service.do_evaluate_year(session, actor=actor, code=code, version=version, year=year, deadline=deadline)
+    return service.results(session, actor=actor, code=code, year=year)
+
+
+@router.get("/{code}/results")
+def results(code: str, year: int, actor: ApiActor, session: DbSession) -> dict[str, Any]:
+    return service.results(session, actor=actor, code=code, year=year)

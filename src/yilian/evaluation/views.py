@@ -1,0 +1,43 @@
+"""The evaluation page: a year's ranking with section subtotals, a chart, and the card history."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+
+from yilian.evaluation import service
+from yilian.models import ScoringScheme
+from yilian.web.deps import DbSession, PageActor
+from yilian.web.templating import render
+
+router = APIRouter()
+
+
+@router.get("/evaluation", response_class=HTMLResponse)
+def evaluation_page(
+    request: Request, actor: PageActor, session: DbSession, code: str = "", year: int = 0
+) -> Response:
+    codes = sorted(set(session.scalars(select(ScoringScheme.code))))
+    code = code or (codes[0] if codes else "")
+    year = year or actor.clock.now().year - 1
+    data = service.results(session, actor=actor, code=code, year=year) if code else None
+    pilots = [r for r in data["ranking"] if r["group"] == "试点"] if data else []
+    carded = {c["code"] for c in data["cards"] if c["year"] == year} if data else set()
+    chart = {
+        "names": [r["name"] for r in pilots],
+        "totals": [float(r["total"]) for r in pilots],
+        "carded": [r["code"] in carded for r in pilots],
+    }
+    return render(
+        request,
+        "evaluation.html",
+        codes=codes,
+        code=code,
+        year=year,
+        data=data,
+        carded=carded,
+        chart=json.dumps(chart, ensure_ascii=False),
+    )

@@ -1,0 +1,72 @@
+"""Evaluation over HTTP and the page: upload the annex, units and scores, run a year, read it back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.auth.test_web_login import login
+from tests.evaluation.annex_sheet import annex_workbook
+from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
+from tests.evaluation.test_service import scores_csv, units_csv
+from tests.factories.auth import PASSWORD, bearer
+from tests.factories.world import build_world
+
+CODE = "XJ-JCSYQ"
+
+
+def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, seed_002: Path) -> None:  # noqa: F811
+    world = build_world(session)
+    headers = bearer(session, world.commission)
+    scheme = client.post(
+        "/api/evaluation/schemes",
+        data={"code": CODE, "name": "自治区基层卫生健康综合试验区监测评价细则(试行)", "version": "2023"},
+        files={"file": ("annex1.xlsx", annex_workbook(seed_002))},
+        headers=headers,
+    )
+    assert scheme.status_code == 201, scheme.text
+    assert scheme.json() == {"code": CODE, "version": "2023", "total": "1000.00", "bonus_cap": "100.00"}
+    again = client.post(
+        "/api/evaluation/schemes",
+        data={"code": CODE, "name": "x", "version": "2023"},
+        files={"file": ("annex1.xlsx", annex_workbook(seed_002))},
+        headers=headers,
+    )
+    assert again.status_code == 409  # a version never changes once imported
+    units = client.post(
+        f"/api/evaluation/{CODE}/units",
+        params={"year": 2025},
+        files={"file": ("u.csv", units_csv())},
+        headers=headers,
+    )
+    assert units.json() == {"units": 9}
+    first = {"P0": 78, "P1": 74, "P2": 70, "P3": 61, "P4": 66, "P5": 52, "C0": 60, "C1": 70, "C2": 30}
+    scores = client.post(
+        f"/api/evaluation/{CODE}/scores",
+        params={"year": 2025},
+        files={"file": ("s.csv", scores_csv(first))},
+        headers=headers,
+    )
+    assert scores.json() == {"entries": 9}
+    ran = client.post(
+        f"/api/evaluation/{CODE}/run", params={"year": 2025, "deadline": "2026-06-30"}, headers=headers
+    )
+    assert ran.status_code == 200, ran.text
+    pilots = [r for r in ran.json()["ranking"] if r["group"] == "试点"]
+    assert [r["name"] for r in pilots] == ["新源县", "伊宁市", "布尔津县", "拜城县", "巴里坤县", "洛浦县"]
+    assert pilots[0]["sections"][0] == "78.00" and len(pilots[0]["sections"]) == 10
+    assert [(c["name"], c["rank"]) for c in ran.json()["cards"]] == [("洛浦县", 6), ("巴里坤县", 5)]
+    assert (
+        client.get(
+            f"/api/evaluation/{CODE}/results", params={"year": 2025}, headers=bearer(session, world.doctor)
+        ).status_code
+        == 403
+    )
+
+    assert login(client, world.commission.username, PASSWORD) == 303
+    page = client.get("/evaluation", params={"code": CODE, "year": 2025})
+    assert page.status_code == 200
+    assert "满分 1000.00 分，加分项最高 100.00 分" in page.text
+    assert 'data-testid="rank-P5"' in page.text and "限期整改" in page.text and "2026-06-30" in page.text
