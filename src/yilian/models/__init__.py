@@ -15,8 +15,12 @@ from yilian.models.encounter import Encounter, EncounterDiagnosis, EncounterProc
 from yilian.models.evaluation import (
     EvaluationResult,
     EvaluationUnit,
+    ReformTask,
     ScoreEntry,
     ScoringScheme,
+    TaskList,
+    TaskProgress,
+    TaskUnitMember,
     YellowCard,
 )
 from yilian.models.family_doctor import (
@@ -38,8 +42,12 @@ from yilian.models.user import ApiToken, User, UserGrid, WebSession
 __all__ = [
     "EvaluationResult",
     "EvaluationUnit",
+    "ReformTask",
     "ScoreEntry",
     "ScoringScheme",
+    "TaskList",
+    "TaskProgress",
+    "TaskUnitMember",
     "YellowCard",
     "Claim",
     "ClaimSummary",

@@ -94,3 +94,57 @@ class YellowCard(Base):
     deadline: Mapped[date]
     disqualified: Mapped[bool] = mapped_column(default=False)
     replaced_by_unit_id: Mapped[int | None] = mapped_column(ForeignKey("evaluation_unit.id"))
+
+
+class TaskList(Base):
+    """A reform task list (e.g. 004's annex), imported whole."""
+
+    __tablename__ = "task_list"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class ReformTask(Base):
+    """One 重点分工 row: what to do, who leads, who cooperates, by when."""
+
+    __tablename__ = "reform_task"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("task_list.id"), index=True)
+    seq: Mapped[int]
+    project: Mapped[str] = mapped_column(Text)
+    task: Mapped[str] = mapped_column(Text)
+    division: Mapped[str] = mapped_column(Text)
+    lead_units: Mapped[str] = mapped_column(Text)  # JSON list of unit names
+    cooperating_units: Mapped[str] = mapped_column(Text)  # JSON list
+    deadline_text: Mapped[str] = mapped_column(String(64))
+    deadline: Mapped[date | None]
+    ongoing: Mapped[bool] = mapped_column(default=False)
+    done_at: Mapped[datetime | None]
+
+
+class TaskProgress(Base):
+    __tablename__ = "task_progress"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("reform_task.id"), index=True)
+    unit: Mapped[str] = mapped_column(String(64))
+    percent: Mapped[int]
+    note: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="")
+    reported_at: Mapped[datetime]
+    reported_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+
+
+class TaskUnitMember(Base):
+    """Which accounts report for a unit named in task lists (市卫生健康局, 医疗健康总院 …)."""
+
+    __tablename__ = "task_unit_member"
+    __table_args__ = (UniqueConstraint("unit", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
