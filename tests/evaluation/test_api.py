@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -70,3 +72,11 @@ def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, 
     assert page.status_code == 200
     assert "满分 1000.00 分，加分项最高 100.00 分" in page.text
     assert 'data-testid="rank-P5"' in page.text and "限期整改" in page.text and "2026-06-30" in page.text
+
+    exported = client.get("/evaluation/export", params={"code": CODE, "year": 2025})
+    assert exported.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(exported.content))
+    assert book.sheetnames == ["2025年排名", "亮黄牌记录", "说明"]
+    first = [c.value for c in book["2025年排名"][2]]
+    assert first[:5] == ["试点", 1, "P0", "新源县", 78] and len(first) == 7 + 10
+    assert [c.value for c in book["亮黄牌记录"][2]] == [2025, "洛浦县", 6, "2026-06-30", "限期整改"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -40,4 +41,17 @@ def evaluation_page(
         data=data,
         carded=carded,
         chart=json.dumps(chart, ensure_ascii=False),
+    )
+
+
+@router.get("/evaluation/export")
+def export(actor: PageActor, session: DbSession, code: str, year: int) -> Response:
+    """The year's evaluation as an Excel workbook to file."""
+    data = service.results(session, actor=actor, code=code, year=year)
+    return Response(
+        service.results_workbook(data),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{code}-{year}-评价结果.xlsx')}"
+        },
     )
