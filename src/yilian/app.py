@@ -78,6 +78,7 @@ def create_app(
     from yilian.chronic.api import router as chronic_api
     from yilian.encounters.api import router as encounters_api
     from yilian.evaluation.api import router as evaluation_api
+    from yilian.evaluation.conduct_api import router as conduct_api
     from yilian.evaluation.tasks_api import router as tasks_router
     from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
@@ -103,6 +104,7 @@ def create_app(
         evaluation_api,
         evaluation_pages,
         tasks_router,
+        conduct_api,
         pages,
     ):
         app.include_router(router)

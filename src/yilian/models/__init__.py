@@ -13,6 +13,9 @@ from yilian.models.chronic import (
 from yilian.models.consortium import Consortium, ConsortiumMember, Grid
 from yilian.models.encounter import Encounter, EncounterDiagnosis, EncounterProcedure, VisitSummary
 from yilian.models.evaluation import (
+    ConductOffence,
+    ConductPolicy,
+    ConductRecord,
     EvaluationResult,
     EvaluationUnit,
     ReformTask,
@@ -40,6 +43,9 @@ from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "ConductOffence",
+    "ConductPolicy",
+    "ConductRecord",
     "EvaluationResult",
     "EvaluationUnit",
     "ReformTask",

@@ -148,3 +148,48 @@ class TaskUnitMember(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     unit: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+
+
+class ConductOffence(Base):
+    """The catalogue of bad practices and their points (configurable by the commission)."""
+
+    __tablename__ = "conduct_offence"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    points: Mapped[int]
+    applies_to: Mapped[str] = mapped_column(String(12))  # staff | institution
+
+
+class ConductPolicy(Base):
+    """Threshold, expiry and appeal period; the newest row applies."""
+
+    __tablename__ = "conduct_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    threshold: Mapped[int]
+    expiry_days: Mapped[int]
+    appeal_days: Mapped[int]
+    set_at: Mapped[datetime]
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class ConductRecord(Base):
+    """One 不良执业行为 recorded against a staff member or an institution, with its appeal."""
+
+    __tablename__ = "conduct_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institution.id"), index=True)
+    offence_code: Mapped[str] = mapped_column(ForeignKey("conduct_offence.code"))
+    points: Mapped[int]  # copied from the catalogue when recorded
+    occurred_on: Mapped[date]
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    appeal_reason: Mapped[str | None] = mapped_column(Text)
+    appealed_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))

@@ -134,7 +134,9 @@ def create_staff(data: StaffIn, actor: ApiActor, session: DbSession) -> dict[str
 
 @router.post("/staff/{staff_id}/postings", status_code=201)
 def add_posting(staff_id: int, data: PostingIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
-    posting = service.do_add_posting(session, subject=actor.subject, staff_id=staff_id, data=data)
+    posting = service.do_add_posting(
+        session, subject=actor.subject, staff_id=staff_id, data=data, today=actor.clock.now().date()
+    )
     return {"id": posting.id}
 
 

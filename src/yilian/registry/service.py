@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.rules import Subject
+from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
 from yilian.registry import repository, rules
@@ -154,12 +155,16 @@ def do_create_staff(session: Session, *, subject: Subject, data: StaffIn, today:
     return staff
 
 
-def do_add_posting(session: Session, *, subject: Subject, staff_id: int, data: PostingIn) -> Posting:
-    """Record a posting away from the home institution (县管乡用, 乡聘村用, dispatch)."""
+def do_add_posting(
+    session: Session, *, subject: Subject, staff_id: int, data: PostingIn, today: date
+) -> Posting:
+    """Record a posting away from the home institution (县管乡用, 乡聘村用, dispatch); a
+    blacklisted staff member is not posted (004 §2.6)."""
     _require_manager(subject)
     staff = repository.staff(session, staff_id)
     if staff is None:
         raise NotFound("人员", "Staff member")
+    refuse_blacklisted_staff(session, staff.id, today, "派驻", "posted")
     rules.check_choice("kind", data.kind, rules.POSTING_KINDS, "派驻类型")
     rules.check_posting_dates(data.start_on, data.end_on)
     _existing_institution(session, "institution_id", data.institution_id)

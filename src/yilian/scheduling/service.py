@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
+from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.models import Booking, BookingEvent, BookingPolicy, ConsortiumMember, Institution, Schedule, Slot
 from yilian.registry import repository as registry_repository
@@ -95,6 +96,7 @@ def _own_institution(actor: Actor) -> int:
 def do_create_schedule(session: Session, *, actor: Actor, data: ScheduleIn) -> Schedule:
     if _own_institution(actor) != data.institution_id:
         raise Forbidden("只能维护本机构的排班", "You maintain your own institution's schedules only")
+    refuse_blacklisted_staff(session, data.staff_id, actor.clock.now().date(), "排班", "scheduled")
     schedule = Schedule(**data.model_dump())
     session.add(schedule)
     session.flush()
@@ -110,6 +112,7 @@ def do_publish_session(session: Session, *, actor: Actor, schedule_id: int, data
     assert institution is not None
     if data.day < actor.clock.now().date():
         raise ValidationFailed.one("day", "不能发布过去日期的号源", "cannot publish a past session")
+    refuse_blacklisted_staff(session, schedule.staff_id, actor.clock.now().date(), "排班", "scheduled")
     policy = policy_for(session, institution, data.day.year)
     start = datetime.combine(data.day, data.start)
     if schedule.kind == "bed":
