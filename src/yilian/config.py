@@ -28,12 +28,20 @@ class Settings(BaseSettings):
     # A CHS-DRG scheme directory (tables/ and rules/). Unset: ../shared/drg/chs-drg-1.1 next to the
     # checkout, where the demo and the tests find the national scheme; never copied into the project.
     drg_scheme_dir: str | None = None
+    # ../shared next to the checkout: the notices (seeds/) the demo reads 002's annex from, and the
+    # default home of the DRG scheme.
+    shared_dir: str | None = None
+
+
+def shared_dir(settings: Settings) -> Path:
+    """Third-party material read in place (never copied here): the notices, the DRG scheme, FHIR samples."""
+    return Path(settings.shared_dir) if settings.shared_dir else PROJECT_ROOT.parent / "shared"
 
 
 def drg_scheme_dir(settings: Settings) -> Path:
     if settings.drg_scheme_dir:
         return Path(settings.drg_scheme_dir)
-    return PROJECT_ROOT.parent / "shared" / "drg" / "chs-drg-1.1"
+    return shared_dir(settings) / "drg" / "chs-drg-1.1"
 
 
 @lru_cache

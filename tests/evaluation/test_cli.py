@@ -46,7 +46,7 @@ def test_a_year_from_the_command_line(
         encoding="utf-8",
     )
     runner = CliRunner()
-    common = ["--code", "XJ-JCSYQ", "--as", "admin"]
+    common = ["--code", "XJ-CLI", "--as", "admin"]  # the demo already has XJ-JCSYQ
     imported = runner.invoke(
         app,
         ["evaluation", "scheme-import", str(annex), "--name", "监测评价细则", "--version", "2023", *common],

@@ -163,3 +163,35 @@ def parse_annex(rows: list[list[str]], *, code: str, name: str, version: str) ->
     )
     check_scheme(scheme)
     return scheme
+
+
+NOTICE_SECTION = re.compile(r"^[一二三四五六七八九十]+、.+[（(].*\d+分[)）]$")
+
+
+def sheet_rows_from_notice(notice_text: str) -> list[list[str]]:
+    """The annex of a notice as published in plain text (one cell per line, blank cells printed as
+    "?", as in ../shared/seeds/002_*), turned into the rows of a sheet laid out like the annex:
+    序号 | 监测评价内容 | 权重, with the title and section rows. For demos and tests; offices send Excel."""
+    annex = re.split(r"\n\s*附件1\s*\n", notice_text, maxsplit=1)[1]
+    annex = re.split(r"\n\s*附件2\s*\n", annex, maxsplit=1)[0]
+    tokens = [line.strip() for line in annex.splitlines() if line.strip()]
+    title, tokens = tokens[0], tokens[4:]  # the title, then the header cells 序号 / 监测评价内容 / 权重
+    rows: list[list[str]] = [[title, "", ""], ["序号", "监测评价内容", "权重"]]
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if NOTICE_SECTION.match(token):
+            rows.append(["", token, ""])
+            i += 1
+        elif token.isdigit():
+            content = []
+            i += 1
+            while i < len(tokens) and not tokens[i].isdigit() and tokens[i] != "?":
+                content.append(tokens[i])
+                i += 1
+            weight = tokens[i] if i < len(tokens) and tokens[i].isdigit() else ""
+            i += 1
+            rows.append([token, "\n".join(content), weight])
+        else:
+            i += 1  # the notice's blank cells, printed as "?"
+    return rows

@@ -41,8 +41,18 @@ def do_import_scheme(
     session: Session, *, actor: Actor, filename: str, data: bytes, code: str, name: str, version: str
 ) -> ScoringScheme:
     """A sheet laid out like the annex becomes a new, immutable scheme version."""
+    row, _ = do_import_scheme_rows(
+        session, actor=actor, rows=read_table(filename, data), code=code, name=name, version=version
+    )
+    return row
+
+
+def do_import_scheme_rows(
+    session: Session, *, actor: Actor, rows: list[list[str]], code: str, name: str, version: str
+) -> tuple[ScoringScheme, rules.Scheme]:
+    """The rows of a sheet laid out like the annex (see `annex`), stored as a new version."""
     _evaluator(actor)
-    scheme = parse_annex(read_table(filename, data), code=code, name=name, version=version)
+    scheme = parse_annex(rows, code=code, name=name, version=version)
     if session.scalar(
         select(ScoringScheme.id).where(ScoringScheme.code == code, ScoringScheme.version == version)
     ):
@@ -58,12 +68,12 @@ def do_import_scheme(
         bonus_cap=rules.points(scheme.bonus_cap),
         definition_json=json.dumps(rules.scheme_to_dict(scheme), ensure_ascii=False),
         imported_at=actor.clock.now(),
-        imported_by=actor.subject.user_id,
+        imported_by=actor.subject.user_id or None,
     )
     session.add(row)
     session.flush()
     actor.record_change(session, action="import", entity="scoring_scheme", entity_id=row.id, resident_id=None)
-    return row
+    return row, scheme
 
 
 def scheme_version(
@@ -108,24 +118,30 @@ def do_register_units(
         raise ValidationFailed(
             errors, f"单位名单有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
         )
+    return do_register_unit_rows(
+        session,
+        programme=programme,
+        rows=[(r["code"], r.get("name") or r["code"], STATUS_NAMES[r["status"]]) for r in rows],
+        year=year,
+    )
+
+
+def do_register_unit_rows(
+    session: Session, *, programme: str, rows: list[tuple[str, str, str]], year: int
+) -> int:
+    """(code, name, pilot|candidate): new units added, known ones renamed."""
     known = {
         u.code: u
         for u in session.scalars(select(EvaluationUnit).where(EvaluationUnit.programme == programme))
     }
-    for row in rows:
-        unit = known.get(row["code"])
+    for code, name, status in rows:
+        unit = known.get(code)
         if unit is None:
             session.add(
-                EvaluationUnit(
-                    programme=programme,
-                    code=row["code"],
-                    name=row.get("name") or row["code"],
-                    status=STATUS_NAMES[row["status"]],
-                    status_since=year,
-                )
+                EvaluationUnit(programme=programme, code=code, name=name, status=status, status_since=year)
             )
         else:
-            unit.name = row.get("name") or unit.name
+            unit.name = name
     session.flush()
     return len(rows)
 
@@ -230,7 +246,35 @@ def do_import_scores(
         raise ValidationFailed(
             errors, f"评分表有{len(errors)}处错误，未导入任何一行", f"{len(errors)} errors; nothing imported"
         )
-    unit_ids = sorted({u.id for u, _, _ in entries})
+    return store_entries(session, actor=actor, code=code, year=year, version=version, resolved=entries)
+
+
+def store_entries(
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    year: int,
+    entries: dict[str, list[rules.Entry]] | None = None,
+    version: str | None = None,
+    resolved: list[tuple[EvaluationUnit, rules.Entry, str | None]] | None = None,
+) -> int:
+    """Replace a year's entries of these units: entries by unit code (checked here), or rows an
+    import already resolved and checked."""
+    _evaluator(actor)
+    row_scheme, scheme = scheme_version(session, code, version)
+    if resolved is None:
+        units = {
+            u.code: u for u in session.scalars(select(EvaluationUnit).where(EvaluationUnit.programme == code))
+        }
+        given = entries or {}
+        rules.check_entries(scheme, [e for unit_entries in given.values() for e in unit_entries])
+        resolved = [
+            (units[unit_code], e, json.dumps(dict(e.events), ensure_ascii=False) if e.events else None)
+            for unit_code, unit_entries in given.items()
+            for e in unit_entries
+        ]
+    unit_ids = sorted({u.id for u, _, _ in resolved})
     session.execute(
         delete(ScoreEntry).where(
             ScoreEntry.scheme_id == row_scheme.id, ScoreEntry.year == year, ScoreEntry.unit_id.in_(unit_ids)
@@ -248,10 +292,10 @@ def do_import_scores(
             events_json=events_json,
             count=entry.count,
             evidence=entry.evidence,
-            entered_by=actor.subject.user_id,
+            entered_by=actor.subject.user_id or None,
             entered_at=now,
         )
-        for unit, entry, events_json in entries
+        for unit, entry, events_json in resolved
     )
     session.flush()
     actor.record_change(
@@ -260,9 +304,9 @@ def do_import_scores(
         entity="score_entry",
         entity_id=f"{code}/{year}",
         resident_id=None,
-        detail=f"{len(entries)} rows",
+        detail=f"{len(resolved)} rows",
     )
-    return len(entries)
+    return len(resolved)
 
 
 @dataclass(frozen=True)
