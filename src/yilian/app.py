@@ -82,6 +82,7 @@ def create_app(
     from yilian.evaluation.tasks_api import router as tasks_router
     from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
+    from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
     from yilian.insurance.views import router as insurance_pages
     from yilian.referral.api import router as referral_api
@@ -105,6 +106,7 @@ def create_app(
         evaluation_pages,
         tasks_router,
         conduct_api,
+        indicators_router,
         pages,
     ):
         app.include_router(router)

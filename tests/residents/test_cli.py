@@ -57,7 +57,9 @@ def test_import_from_the_command_line(
     assert result.exit_code == 0, result.output
     assert residents() == before + 2
     with engine.connect() as connection:
-        audited = connection.scalars(select(AuditLog.username).where(AuditLog.action == "import")).all()
+        audited = connection.scalars(
+            select(AuditLog.username).where(AuditLog.action == "import", AuditLog.entity == "resident")
+        ).all()
     assert audited == ["ygt1", "ygt1"]
     engine.dispose()
     get_settings.cache_clear()

@@ -1,0 +1,141 @@
+"""The indicator catalogue (TOML) and its compilation to portable SQL (decision 0013).
+
+An indicator is a definition: a fact (a view of the platform's data for one year), a numerator and
+a denominator written as conditions on the fact's rows, the column each level groups by, a unit,
+direction and target, and its source clause. All indicators of one fact and grouping column
+compile into ONE query of conditional counts (one scan, no Python over rows), written in DuckDB's
+dialect and translated by SQLGlot for Apache Spark.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import sqlglot
+from sqlglot.errors import ParseError
+
+from yilian.kit.errors import FieldError, ValidationFailed
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
+FACTS = ("visits", "residents")
+LEVELS = ("county", "institution")
+DIRECTIONS = (">=", "<=")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    code: str
+    name: str
+    fact: str
+    numerator: str
+    denominator: str
+    unit: str
+    direction: str
+    target: Decimal | None
+    source: str
+    levels: dict[str, str]
+
+    def met(self, value: Decimal | None) -> bool | None:
+        if value is None or self.target is None:
+            return None
+        return value >= self.target if self.direction == ">=" else value <= self.target
+
+
+def _condition(text: str) -> bool:
+    try:
+        sqlglot.parse_one(f"SELECT 1 WHERE {text}", read="duckdb")
+    except ParseError:
+        return False
+    return ";" not in text
+
+
+def load_catalogue(text: str) -> list[Indicator]:
+    """Parse and check a catalogue; every problem names the indicator and the field."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationFailed.one(
+            "catalogue", f"指标目录不是有效的TOML：{exc}", f"not valid TOML: {exc}"
+        ) from None
+    errors: list[FieldError] = []
+    indicators: list[Indicator] = []
+    seen: set[str] = set()
+    for entry in data.get("indicator", []):
+        code = str(entry.get("code", ""))
+        where = f"indicator {code or '?'}"
+
+        def fail(field: str, zh: str, en: str, where: str = where) -> None:
+            errors.append(FieldError(f"{where}.{field}", zh, en))
+
+        if not code or code in seen:
+            fail("code", "指标代码缺失或重复", "code missing or repeated")
+        seen.add(code)
+        if entry.get("fact") not in FACTS:
+            fail("fact", f"事实表应为{'、'.join(FACTS)}之一", f"fact must be one of {', '.join(FACTS)}")
+        for field in ("numerator", "denominator"):
+            if not _condition(str(entry.get(field, ""))):
+                fail(field, "不是有效的SQL条件", "not a valid SQL condition")
+        if entry.get("direction") not in DIRECTIONS:
+            fail("direction", "方向应为 >= 或 <=", "direction must be >= or <=")
+        levels = entry.get("levels", {})
+        if not levels or set(levels) - set(LEVELS):
+            fail("levels", f"层级应为{'、'.join(LEVELS)}", f"levels must be among {', '.join(LEVELS)}")
+        target = entry.get("target")
+        indicators.append(
+            Indicator(
+                code=code,
+                name=str(entry.get("name", code)),
+                fact=str(entry.get("fact", "")),
+                numerator=str(entry.get("numerator", "")),
+                denominator=str(entry.get("denominator", "")),
+                unit=str(entry.get("unit", "%")),
+                direction=str(entry.get("direction", ">=")),
+                target=None if target is None else Decimal(str(target)),
+                source=str(entry.get("source", "")),
+                levels=dict(levels),
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors, "指标目录有误", "Invalid indicator catalogue")
+    return indicators
+
+
+@dataclass(frozen=True)
+class Query:
+    """One scan: the conditional counts of several indicators over one fact, grouped by one column."""
+
+    fact: str
+    level: str
+    group_column: str
+    indicators: tuple[Indicator, ...]
+    sql: str  # DuckDB dialect
+
+    def in_dialect(self, dialect: str) -> str:
+        return (
+            self.sql if dialect == "duckdb" else sqlglot.transpile(self.sql, read="duckdb", write=dialect)[0]
+        )
+
+
+def compile_queries(indicators: Sequence[Indicator], level: str) -> list[Query]:
+    """Group the indicators meaningful at `level` by (fact, grouping column): one query each."""
+    groups: dict[tuple[str, str], list[Indicator]] = {}
+    for indicator in indicators:
+        column = indicator.levels.get(level)
+        if column:
+            groups.setdefault((indicator.fact, column), []).append(indicator)
+    queries = []
+    for (fact, column), members in groups.items():
+        sums = ",\n  ".join(
+            f"SUM(CASE WHEN ({i.numerator}) AND ({i.denominator}) THEN 1 ELSE 0 END) AS n_{i.code},\n"
+            f"  SUM(CASE WHEN ({i.denominator}) THEN 1 ELSE 0 END) AS d_{i.code}"
+            for i in members
+        )
+        sql = (
+            f"SELECT {column} AS unit,\n  {sums}\nFROM {fact}\nWHERE {column} IS NOT NULL\nGROUP BY {column}"
+        )
+        queries.append(Query(fact, level, column, tuple(members), sql))
+    return queries

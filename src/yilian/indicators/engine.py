@@ -1,0 +1,136 @@
+"""DuckDB over the platform's own database (read-only), the year's facts as views, and the queries.
+
+DuckDB reads SQLite or PostgreSQL in place through its scanner extensions, installed from PyPI
+(`duckdb-extension-sqlite-scanner`, `duckdb-extension-postgres-scanner`): nothing is downloaded at
+run time and nothing is copied. Facts can also be written to Parquet, where Spark reads them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy.engine import make_url
+
+from yilian.indicators.catalogue import Query
+
+
+def _extension(name: str) -> Path:
+    package = importlib.import_module(f"duckdb_extension_{name}")
+    home = Path(str(package.__file__)).parent
+    return home / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+
+
+def fact_sql(fact: str, year: int, schema: str) -> str:
+    """The year's rows of a fact, in DuckDB's dialect over the attached platform database."""
+    first, after, year_end = date(year, 1, 1), date(year + 1, 1, 1), date(year, 12, 31)
+    if fact == "visits":
+        return f"""
+SELECT e.kind, CAST(e.out_of_county AS BOOLEAN) AS out_of_county, CAST(i.is_grassroots AS BOOLEAN) AS is_grassroots,
+       i.code AS institution_code, substr(i.region_code, 1, 6) AS institution_county,
+       substr(r.region_code, 1, 6) AS resident_county
+FROM {schema}.encounter e
+JOIN {schema}.institution i ON i.id = e.institution_id
+JOIN {schema}.resident r ON r.id = e.resident_id
+WHERE e.start_date >= DATE '{first}' AND e.start_date < DATE '{after}'"""
+    if fact == "residents":
+        return f"""
+SELECT substr(r.region_code, 1, 6) AS resident_county, gi.code AS grid_institution_code,
+       s.resident_id IS NOT NULL AS signed, c.resident_id IS NOT NULL AS chronic
+FROM {schema}.resident r
+LEFT JOIN {schema}.grid g ON g.id = r.grid_id
+LEFT JOIN {schema}.institution gi ON gi.id = g.institution_id
+LEFT JOIN (SELECT DISTINCT resident_id FROM {schema}.contract
+           WHERE start_on <= DATE '{year_end}' AND coalesce(ended_on, end_on) >= DATE '{year_end}') s
+       ON s.resident_id = r.id
+LEFT JOIN (SELECT DISTINCT resident_id FROM {schema}.chronic_register
+           WHERE registered_on <= DATE '{year_end}') c ON c.resident_id = r.id
+WHERE r.status = 'active'"""
+    raise ValueError(fact)
+
+
+@dataclass(frozen=True)
+class Counts:
+    code: str
+    unit: str
+    numerator: int
+    denominator: int
+
+
+class DuckEngine:
+    """One DuckDB connection with the platform database attached read-only as `p`."""
+
+    def __init__(self, database_url: str) -> None:
+        self.connection = duckdb.connect()
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            self.connection.execute(f"LOAD '{_extension('sqlite_scanner')}'")
+            self.connection.execute(f"ATTACH '{url.database}' AS p (TYPE sqlite, READ_ONLY)")
+            self.schema = "p"
+        else:
+            self.connection.execute(f"LOAD '{_extension('postgres_scanner')}'")
+            dsn = " ".join(
+                f"{k}={v}"
+                for k, v in {
+                    "host": url.host,
+                    "port": url.port,
+                    "user": url.username,
+                    "password": url.password,
+                    "dbname": url.database,
+                }.items()
+                if v
+            )
+            self.connection.execute(f"ATTACH '{dsn}' AS p (TYPE postgres, READ_ONLY)")
+            self.schema = "p.public"
+
+    def create_facts(self, year: int, facts: tuple[str, ...] = ("visits", "residents")) -> None:
+        for fact in facts:
+            self.connection.execute(
+                f"CREATE OR REPLACE TEMP VIEW {fact} AS {fact_sql(fact, year, self.schema)}"
+            )
+
+    def materialise(self) -> None:
+        """Copy the facts into DuckDB's own tables (one read of the platform database each)."""
+        for fact in ("visits", "residents"):
+            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {fact}_t AS SELECT * FROM {fact}")
+            self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS SELECT * FROM {fact}_t")
+
+    def export_facts(self, directory: Path) -> dict[str, Path]:
+        """Each fact as a Parquet file (for Spark, or a province's data lake)."""
+        out = {}
+        for fact in ("visits", "residents"):
+            path = directory / f"{fact}.parquet"
+            self.connection.execute(f"COPY (SELECT * FROM {fact}) TO '{path}' (FORMAT parquet)")
+            out[fact] = path
+        return out
+
+    def run(self, queries: list[Query]) -> list[Counts]:
+        return [
+            counts
+            for query in queries
+            for counts in rows_to_counts(query, self.connection.execute(query.sql).fetchall())
+        ]
+
+    def timed(self, queries: list[Query]) -> tuple[list[Counts], float]:
+        started = time.perf_counter()
+        return self.run(queries), time.perf_counter() - started
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def rows_to_counts(query: Query, rows: list[Any]) -> list[Counts]:
+    """(unit, n1, d1, n2, d2, …) rows → one Counts per indicator and unit."""
+    out = []
+    for row in rows:
+        unit = str(row[0])
+        for index, indicator in enumerate(query.indicators):
+            out.append(
+                Counts(indicator.code, unit, int(row[1 + 2 * index] or 0), int(row[2 + 2 * index] or 0))
+            )
+    return out

@@ -1,0 +1,126 @@
+"""Indicator values for a year at county level, and drill-down to the institutions of one county,
+each value shown with its numerator and denominator, against its target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.indicators.catalogue import DEFAULT_CATALOGUE, Indicator, compile_queries, load_catalogue
+from yilian.indicators.engine import DuckEngine
+from yilian.kit.errors import Forbidden, ValidationFailed
+from yilian.models import AdminDivision, Consortium, Institution
+
+READERS = frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})
+
+
+@cache
+def catalogue() -> tuple[Indicator, ...]:
+    return tuple(load_catalogue(DEFAULT_CATALOGUE.read_text(encoding="utf-8")))
+
+
+@dataclass(frozen=True)
+class IndicatorValue:
+    code: str
+    name: str
+    unit_code: str
+    unit_name: str
+    numerator: int
+    denominator: int
+    value: Decimal | None  # percent, 2 decimals
+    target: Decimal | None
+    direction: str
+    met: bool | None
+    source: str
+
+
+def percent(numerator: int, denominator: int) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def _counties_in_scope(session: Session, actor: Actor) -> set[str]:
+    subject = actor.subject
+    if not subject.may(READERS):
+        raise Forbidden(
+            "只有卫健局和医共体管理员可以查看监测指标", "Indicators are for the commission and consortia"
+        )
+    if subject.role == roles.CONSORTIUM_ADMIN:
+        return {
+            c[:6]
+            for c in session.scalars(
+                select(Consortium.region_code).where(Consortium.id == subject.consortium_id)
+            )
+        }
+    low, high = roles.region_range(subject.region_code or "")
+    return set(
+        session.scalars(
+            select(AdminDivision.code).where(
+                AdminDivision.level == "county", AdminDivision.code.between(low, high)
+            )
+        )
+    )
+
+
+def compute(
+    session: Session, *, actor: Actor, database_url: str, year: int, county: str | None = None
+) -> list[IndicatorValue]:
+    """County level for the counties the actor oversees; with `county`, that county's institutions."""
+    counties = _counties_in_scope(session, actor)
+    if county is not None and county not in counties:
+        raise ValidationFailed.one(
+            "county", f"县（市、区）{county}不在您的管辖范围", f"county {county} is outside your scope"
+        )
+    level = "institution" if county else "county"
+    indicators = catalogue()
+    engine = DuckEngine(database_url)
+    try:
+        engine.create_facts(year)
+        counts = engine.run(compile_queries(indicators, level))
+    finally:
+        engine.close()
+    if level == "county":
+        names = {
+            c: n
+            for c, n in session.execute(
+                select(AdminDivision.code, AdminDivision.name).where(AdminDivision.code.in_(counties))
+            )
+        }
+        wanted = set(names)
+    else:
+        rows = session.execute(
+            select(Institution.code, Institution.name).where(Institution.region_code.like(f"{county}%"))
+        ).all()
+        names = {code: name for code, name in rows}
+        wanted = set(names)
+    by_code = {i.code: i for i in indicators}
+    values = []
+    for c in counts:
+        if c.unit not in wanted:
+            continue
+        indicator = by_code[c.code]
+        value = percent(c.numerator, c.denominator)
+        values.append(
+            IndicatorValue(
+                c.code,
+                indicator.name,
+                c.unit,
+                names[c.unit],
+                c.numerator,
+                c.denominator,
+                value,
+                indicator.target,
+                indicator.direction,
+                indicator.met(value),
+                indicator.source,
+            )
+        )
+    order = {i.code: n for n, i in enumerate(indicators)}
+    return sorted(values, key=lambda v: (order[v.code], v.unit_code))
