@@ -156,16 +156,16 @@ def test_spark_gives_the_same_counts(county_url: tuple[str, World, Session], tmp
     try:
         for fact, path in files.items():
             spark.read.parquet(str(path)).createOrReplaceTempView(fact)
-        for level in ("county", "institution"):
-            queries = compile_queries(catalogue(), level)
-            on_duckdb = sorted(duck.run(queries), key=lambda c: (c.code, c.unit))
+        for levels in (("county",), ("institution",), ("county", "institution")):
+            queries = compile_queries(catalogue(), levels)
+            on_duckdb = sorted(duck.run(queries), key=lambda c: (c.code, c.level, c.unit))
             on_spark = sorted(
                 (
                     c
                     for q in queries
                     for c in rows_to_counts(q, [tuple(r) for r in spark.sql(q.in_dialect("spark")).collect()])
                 ),
-                key=lambda c: (c.code, c.unit),
+                key=lambda c: (c.code, c.level, c.unit),
             )
             assert on_spark == on_duckdb and on_duckdb
     finally:

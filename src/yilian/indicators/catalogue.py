@@ -106,11 +106,11 @@ def load_catalogue(text: str) -> list[Indicator]:
 
 @dataclass(frozen=True)
 class Query:
-    """One scan: the conditional counts of several indicators over one fact, grouped by one column."""
+    """One scan of a fact: the conditional counts of all its indicators, grouped by every column a
+    level of one of them uses (GROUPING SETS), so each fact is read once for the whole suite."""
 
     fact: str
-    level: str
-    group_column: str
+    columns: tuple[str, ...]
     indicators: tuple[Indicator, ...]
     sql: str  # DuckDB dialect
 
@@ -120,22 +120,28 @@ class Query:
         )
 
 
-def compile_queries(indicators: Sequence[Indicator], level: str) -> list[Query]:
-    """Group the indicators meaningful at `level` by (fact, grouping column): one query each."""
-    groups: dict[tuple[str, str], list[Indicator]] = {}
+def compile_queries(indicators: Sequence[Indicator], levels: Sequence[str] = LEVELS) -> list[Query]:
+    """One query per fact over the given levels; each row says which column it is grouped by."""
+    by_fact: dict[str, list[Indicator]] = {}
     for indicator in indicators:
-        column = indicator.levels.get(level)
-        if column:
-            groups.setdefault((indicator.fact, column), []).append(indicator)
+        if any(indicator.levels.get(level) for level in levels):
+            by_fact.setdefault(indicator.fact, []).append(indicator)
     queries = []
-    for (fact, column), members in groups.items():
+    for fact, members in by_fact.items():
+        columns = tuple(
+            dict.fromkeys(i.levels[level] for i in members for level in levels if i.levels.get(level))
+        )
+        grouped_by = " ".join(f"WHEN GROUPING({c}) = 0 THEN '{c}'" for c in columns)
+        unit = ", ".join(f"CAST({c} AS VARCHAR)" for c in columns)
         sums = ",\n  ".join(
             f"SUM(CASE WHEN ({i.numerator}) AND ({i.denominator}) THEN 1 ELSE 0 END) AS n_{i.code},\n"
             f"  SUM(CASE WHEN ({i.denominator}) THEN 1 ELSE 0 END) AS d_{i.code}"
             for i in members
         )
+        sets = ", ".join(f"({c})" for c in columns)
         sql = (
-            f"SELECT {column} AS unit,\n  {sums}\nFROM {fact}\nWHERE {column} IS NOT NULL\nGROUP BY {column}"
+            f"SELECT CASE {grouped_by} END AS grouped_by,\n  COALESCE({unit}) AS unit,\n  {sums}\n"
+            f"FROM {fact}\nGROUP BY GROUPING SETS ({sets})"
         )
-        queries.append(Query(fact, level, column, tuple(members), sql))
+        queries.append(Query(fact, columns, tuple(members), sql))
     return queries

@@ -57,6 +57,7 @@ WHERE r.status = 'active'"""
 @dataclass(frozen=True)
 class Counts:
     code: str
+    level: str
     unit: str
     numerator: int
     denominator: int
@@ -125,12 +126,22 @@ class DuckEngine:
 
 
 def rows_to_counts(query: Query, rows: list[Any]) -> list[Counts]:
-    """(unit, n1, d1, n2, d2, …) rows → one Counts per indicator and unit."""
+    """(grouped_by, unit, n1, d1, n2, d2, …) rows → one Counts per indicator, level and unit."""
     out = []
     for row in rows:
-        unit = str(row[0])
+        grouped_by, unit = row[0], row[1]
+        if unit is None:
+            continue
         for index, indicator in enumerate(query.indicators):
-            out.append(
-                Counts(indicator.code, unit, int(row[1 + 2 * index] or 0), int(row[2 + 2 * index] or 0))
-            )
+            for level, column in indicator.levels.items():
+                if column == grouped_by:
+                    out.append(
+                        Counts(
+                            indicator.code,
+                            level,
+                            str(unit),
+                            int(row[2 + 2 * index] or 0),
+                            int(row[3 + 2 * index] or 0),
+                        )
+                    )
     return out

@@ -83,7 +83,7 @@ def compute(
     engine = DuckEngine(database_url)
     try:
         engine.create_facts(year)
-        counts = engine.run(compile_queries(indicators, level))
+        counts = [c for c in engine.run(compile_queries(indicators, (level,))) if c.level == level]
     finally:
         engine.close()
     if level == "county":
