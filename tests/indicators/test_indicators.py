@@ -10,25 +10,29 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD
+from tests.factories.auth import PASSWORD, create_user
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.registry import create_institution
 from tests.factories.world import World, build_world
 from tests.insurance.test_service import actor_for
 from yilian.app import create_app
+from yilian.auth import rules as roles
 from yilian.config import Settings
 from yilian.indicators.catalogue import compile_queries, load_catalogue
 from yilian.indicators.engine import DuckEngine, rows_to_counts
+from yilian.indicators.figures import Entry as FigureEntry
+from yilian.indicators.figures import do_enter
 from yilian.indicators.service import catalogue, compute
 from yilian.kit.audit import AuditWriter
 from yilian.kit.db import make_engine
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.migrate import upgrade
-from yilian.models import ChronicRegister
+from yilian.models import ChronicRegister, EnteredFigure
 
 
 def small_county(session: Session) -> World:
@@ -65,6 +69,24 @@ def small_county(session: Session) -> World:
             resident_id=a.id, disease="hypertension", source="diagnosis", registered_on=date(2025, 2, 1)
         )
     )
+    office = actor_for(session, world.commission)
+    do_enter(
+        session,
+        actor=office,
+        entries=[
+            FigureEntry(world.hospital.code, 2025, "personnel_spending", "4,200,000.00"),
+            FigureEntry(world.hospital.code, 2025, "operating_spending", "10000000"),
+            FigureEntry(
+                world.hospital.code, 2025, "医疗服务收入（不含药品、耗材、检查、化验收入）", "3000000"
+            ),
+            FigureEntry(world.hospital.code, 2025, "medical_revenue", "10000000"),
+            FigureEntry(world.township_a.code, 2025, "personnel_spending", "1300000.50"),
+            FigureEntry(world.township_a.code, 2025, "operating_spending", "2000000"),
+            FigureEntry(world.township_a.code, 2025, "fiscal_subsidy", "600000"),
+            FigureEntry(world.township_a.code, 2025, "total_spending", "2000000"),
+            FigureEntry(world.township_a.code, 2024, "personnel_spending", "1"),  # another year
+        ],
+    )
     session.commit()
     return world
 
@@ -92,15 +114,24 @@ def test_county_values_equal_the_hand_counts(county_url: tuple[str, World, Sessi
         "inpatient_in_county_rate": (1, 2, Decimal("50.00"), False),
         "signing_rate": (1, 2, Decimal("50.00"), True),
         "chronic_signed_rate": (1, 1, Decimal("100.00"), True),
+        # entered yuan: (4,200,000 + 1,300,000.50) / 12,000,000 = 45.83 %, inside 35–50 %
+        "personnel_spending_share": (Decimal("5500000.50"), 12_000_000, Decimal("45.83"), True),
+        "medical_service_revenue_share": (3_000_000, 10_000_000, Decimal("30.00"), False),
+        "fiscal_subsidy_share": (600_000, 2_000_000, Decimal("30.00"), True),
     }
     drill = compute(
         session, actor=actor_for(session, world.commission), database_url=url, year=2025, county="640181"
     )
-    assert {(v.code, v.unit_name, v.numerator, v.denominator) for v in drill} == {
+    assert {(v.code, v.unit_name, v.numerator, v.denominator) for v in drill if v.code.endswith("rate")} == {
         ("signing_rate", "崇兴镇卫生院", 1, 1),
         ("signing_rate", "郝家桥镇卫生院", 0, 1),
         ("chronic_signed_rate", "崇兴镇卫生院", 1, 1),
         ("chronic_signed_rate", "郝家桥镇卫生院", 0, 0),
+    }
+    personnel = {v.unit_name: (v.value, v.met) for v in drill if v.code == "personnel_spending_share"}
+    assert personnel == {
+        "灵武市人民医院": (Decimal("42.00"), True),
+        "崇兴镇卫生院": (Decimal("65.00"), False),
     }
     with pytest.raises(ValidationFailed):
         compute(
@@ -122,6 +153,7 @@ def test_the_dashboard_shows_values_targets_and_misses(county_url: tuple[str, Wo
         assert 'data-testid="ind-grassroots_visit_share-640181" class="">' in page.text
         api = client.get("/api/indicators", params={"year": 2025, "county": "640181"})
         assert api.status_code == 200 and {r["unit_code"] for r in api.json()} == {
+            world.hospital.code,  # its entered figures
             world.township_a.code,
             world.township_b.code,
         }
@@ -171,3 +203,48 @@ def test_spark_gives_the_same_counts(county_url: tuple[str, World, Session], tmp
     finally:
         spark.stop()
         duck.close()
+
+
+def test_figures_are_entered_all_or_nothing_by_their_own_institution(session: Session) -> None:
+    world = build_world(session)
+    admin = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
+    actor = actor_for(session, admin)
+    bad = [
+        FigureEntry(world.township_a.code, 2025, "personnel_spending", "120000.00", 2),
+        FigureEntry(world.hospital.code, 2025, "personnel_spending", "1", 3),  # not its institution
+        FigureEntry(world.township_a.code, 2025, "差旅费", "1", 4),
+        FigureEntry(world.township_a.code, 2025, "total_spending", "-5", 5),
+        FigureEntry(world.township_a.code, 2025, "total_spending", "1.234", 6),
+    ]
+    with pytest.raises(ValidationFailed) as failure:
+        do_enter(session, actor=actor, entries=bad)
+    assert [(e.row, e.field) for e in failure.value.errors] == [
+        (3, "机构编码"),
+        (4, "项目"),
+        (5, "金额"),
+        (6, "金额"),
+    ]
+    assert session.scalar(select(func.count()).select_from(EnteredFigure)) == 0
+    assert do_enter(session, actor=actor, entries=bad[:1]) == 1
+    do_enter(session, actor=actor, entries=[FigureEntry(world.township_a.code, 2025, "人员支出", "130000")])
+    stored = session.scalars(select(EnteredFigure)).one()  # the correction replaced the value
+    assert (stored.value, stored.entered_by) == (Decimal("130000.00"), admin.id)
+
+
+def test_an_institution_enters_its_figures_on_the_page(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    admin = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
+    assert login(client, admin.username, PASSWORD) == 303
+    page = client.get("/figures", params={"year": 2025})
+    assert page.status_code == 200 and "人员支出" in page.text
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    bad = client.post("/figures", data={"csrf": token, "year": "2025", "personnel_spending": "一百万"})
+    assert "金额应为不小于0" in bad.text
+    saved = client.post(
+        "/figures",
+        data={"csrf": token, "year": "2025", "personnel_spending": "1000000.00"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303
+    again = client.get("/figures", params={"year": 2025}).text
+    assert 'value="1000000.00"' in again and admin.display_name in again

@@ -182,6 +182,15 @@ def test_commission_opens_the_ranking_and_exports_the_evaluation(
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
         expect(page.get_by_role("heading", name="监测评价与动态调整")).to_be_visible()
+        # The indicator dashboard first: values with numerator and denominator, a chart, drill-down.
+        page.get_by_role("link", name="监测指标").click()
+        expect(page.get_by_role("heading", name="监测指标")).to_be_visible()
+        expect(page.locator("#targets canvas")).to_have_count(1)
+        expect(page.locator("tr[data-testid^='ind-signing_rate-']")).to_have_count(1)
+        page.get_by_role("link", name="灵武市").first.click()
+        expect(page.get_by_role("heading", name="监测指标 · 机构明细")).to_be_visible()
+        expect(page.locator("tr[data-testid^='ind-signing_rate-']").first).to_be_visible()
+        page.get_by_role("link", name="监测评价").click()
         expect(page.get_by_text("满分 1000.00 分，加分项最高 100.00 分")).to_be_visible()
         expect(page.locator("#ranking canvas")).to_have_count(1)  # the ECharts chart drew
         expect(page.locator("tbody tr[data-testid^='rank-']")).to_have_count(12)

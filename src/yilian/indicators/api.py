@@ -6,11 +6,15 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
 
-from yilian.indicators import service
-from yilian.web.deps import ApiActor, DbSession, PageActor
+from yilian.auth import rules as roles
+from yilian.indicators import figures, service
+from yilian.kit.errors import AppError, Forbidden
+from yilian.models import Institution, User
+from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
 from yilian.web.templating import render
 
 router = APIRouter(tags=["indicators"])
@@ -56,3 +60,60 @@ def dashboard(
         county=county,
         chart=json.dumps(chart, ensure_ascii=False),
     )
+
+
+@router.post("/api/figures", status_code=201)
+def import_figures(file: UploadFile, actor: ApiActor, session: DbSession) -> dict[str, int]:
+    """机构编码, 年度, 项目, 金额(元): all rows or none."""
+    return {
+        "saved": figures.do_import(session, actor=actor, filename=file.filename or "", data=file.file.read())
+    }
+
+
+@router.get("/figures", response_class=HTMLResponse)
+def figures_page(
+    request: Request, actor: PageActor, session: DbSession, year: int = 0, error: str = ""
+) -> Response:
+    """An institution's yearly figures, with who entered each and when."""
+    year = year or actor.clock.now().year - 1
+    institution_id = actor.subject.institution_id
+    if actor.subject.role != roles.INSTITUTION_ADMIN or institution_id is None:
+        raise Forbidden("本页供机构管理员填报本机构数据", "This page is for institution administrators")
+    institution = session.get(Institution, institution_id)
+    stored = figures.entered(session, institution_id=institution_id, year=year)
+    users = {
+        u.id: u.display_name
+        for u in session.scalars(
+            select(User).where(User.id.in_([f.entered_by for f in stored.values() if f.entered_by]))
+        )
+    }
+    return render(
+        request,
+        "figures.html",
+        year=year,
+        institution=institution,
+        catalogue=figures.figures(),
+        stored=stored,
+        users=users,
+        error=error,
+    )
+
+
+@router.post("/figures")
+async def save_figures(request: Request, actor: PageActor, session: DbSession) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    year = int(str(form.get("year", "0")) or 0)
+    institution = session.get(Institution, actor.subject.institution_id or 0)
+    entries = [
+        figures.Entry(institution.code if institution else "", year, f.code, str(form.get(f.code, "")))
+        for f in figures.figures()
+        if str(form.get(f.code, "")).strip()
+    ]
+    try:
+        with session.begin_nested():
+            figures.do_enter(session, actor=actor, entries=entries)
+    except AppError as error:
+        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        return figures_page(request, actor, session, year=year, error=message)
+    return RedirectResponse(f"/figures?year={year}", status_code=303)

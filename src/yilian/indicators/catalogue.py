@@ -21,9 +21,9 @@ from sqlglot.errors import ParseError
 from yilian.kit.errors import FieldError, ValidationFailed
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
-FACTS = ("visits", "residents")
+FACTS = ("visits", "residents", "entered")
 LEVELS = ("county", "institution")
-DIRECTIONS = (">=", "<=")
+DIRECTIONS = (">=", "<=", "between")
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,42 @@ class Indicator:
     target: Decimal | None
     source: str
     levels: dict[str, str]
+    measure: str = "count"  # count the rows, or sum this column (entered figures: "value")
+    target_max: Decimal | None = None  # direction "between": the upper bound
 
     def met(self, value: Decimal | None) -> bool | None:
         if value is None or self.target is None:
             return None
+        if self.direction == "between":
+            return self.target <= value <= (self.target_max if self.target_max is not None else value)
         return value >= self.target if self.direction == ">=" else value <= self.target
+
+    def terms(self) -> tuple[str, str]:
+        """The numerator and denominator as SQL aggregates. Counts keep the numerator inside the
+        denominator's rows; sums of entered figures add each condition's own rows."""
+        if self.measure == "count":
+            return (
+                f"SUM(CASE WHEN ({self.numerator}) AND ({self.denominator}) THEN 1 ELSE 0 END)",
+                f"SUM(CASE WHEN ({self.denominator}) THEN 1 ELSE 0 END)",
+            )
+        return (
+            f"SUM(CASE WHEN ({self.numerator}) THEN {self.measure} ELSE 0 END)",
+            f"SUM(CASE WHEN ({self.denominator}) THEN {self.measure} ELSE 0 END)",
+        )
+
+
+@dataclass(frozen=True)
+class Figure:
+    code: str
+    name: str
+    unit: str
+
+
+def load_figures(text: str) -> list[Figure]:
+    return [
+        Figure(str(f["code"]), str(f["name"]), str(f.get("unit", "")))
+        for f in tomllib.loads(text).get("figure", [])
+    ]
 
 
 def _condition(text: str) -> bool:
@@ -84,7 +115,11 @@ def load_catalogue(text: str) -> list[Indicator]:
         levels = entry.get("levels", {})
         if not levels or set(levels) - set(LEVELS):
             fail("levels", f"层级应为{'、'.join(LEVELS)}", f"levels must be among {', '.join(LEVELS)}")
-        target = entry.get("target")
+        target, target_max = entry.get("target"), entry.get("target_max")
+        if entry.get("direction") == "between" and target_max is None:
+            fail("target_max", "区间目标须有上限target_max", "a 'between' target needs target_max")
+        if entry.get("measure", "count") not in ("count", "value"):
+            fail("measure", "measure应为count或value", "measure must be count or value")
         indicators.append(
             Indicator(
                 code=code,
@@ -97,6 +132,8 @@ def load_catalogue(text: str) -> list[Indicator]:
                 target=None if target is None else Decimal(str(target)),
                 source=str(entry.get("source", "")),
                 levels=dict(levels),
+                measure=str(entry.get("measure", "count")),
+                target_max=None if target_max is None else Decimal(str(target_max)),
             )
         )
     if errors:
@@ -133,11 +170,7 @@ def compile_queries(indicators: Sequence[Indicator], levels: Sequence[str] = LEV
         )
         grouped_by = " ".join(f"WHEN GROUPING({c}) = 0 THEN '{c}'" for c in columns)
         unit = ", ".join(f"CAST({c} AS VARCHAR)" for c in columns)
-        sums = ",\n  ".join(
-            f"SUM(CASE WHEN ({i.numerator}) AND ({i.denominator}) THEN 1 ELSE 0 END) AS n_{i.code},\n"
-            f"  SUM(CASE WHEN ({i.denominator}) THEN 1 ELSE 0 END) AS d_{i.code}"
-            for i in members
-        )
+        sums = ",\n  ".join(f"{i.terms()[0]} AS n_{i.code},\n  {i.terms()[1]} AS d_{i.code}" for i in members)
         sets = ", ".join(f"({c})" for c in columns)
         sql = (
             f"SELECT CASE {grouped_by} END AS grouped_by,\n  COALESCE({unit}) AS unit,\n  {sums}\n"

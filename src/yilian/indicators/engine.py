@@ -11,6 +11,7 @@ import importlib
 import time
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,13 @@ LEFT JOIN (SELECT DISTINCT resident_id FROM {schema}.contract
 LEFT JOIN (SELECT DISTINCT resident_id FROM {schema}.chronic_register
            WHERE registered_on <= DATE '{year_end}') c ON c.resident_id = r.id
 WHERE r.status = 'active'"""
+    if fact == "entered":
+        return f"""
+SELECT f.code, CAST(f.value AS DOUBLE) AS value, i.code AS institution_code,
+       substr(i.region_code, 1, 6) AS institution_county
+FROM {schema}.entered_figure f
+JOIN {schema}.institution i ON i.id = f.institution_id
+WHERE f.year = {int(year)}"""
     raise ValueError(fact)
 
 
@@ -59,8 +67,8 @@ class Counts:
     code: str
     level: str
     unit: str
-    numerator: int
-    denominator: int
+    numerator: Decimal
+    denominator: Decimal
 
 
 class DuckEngine:
@@ -89,7 +97,7 @@ class DuckEngine:
             self.connection.execute(f"ATTACH '{dsn}' AS p (TYPE postgres, READ_ONLY)")
             self.schema = "p.public"
 
-    def create_facts(self, year: int, facts: tuple[str, ...] = ("visits", "residents")) -> None:
+    def create_facts(self, year: int, facts: tuple[str, ...] = ("visits", "residents", "entered")) -> None:
         for fact in facts:
             self.connection.execute(
                 f"CREATE OR REPLACE TEMP VIEW {fact} AS {fact_sql(fact, year, self.schema)}"
@@ -97,14 +105,14 @@ class DuckEngine:
 
     def materialise(self) -> None:
         """Copy the facts into DuckDB's own tables (one read of the platform database each)."""
-        for fact in ("visits", "residents"):
+        for fact in ("visits", "residents", "entered"):
             self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {fact}_t AS SELECT * FROM {fact}")
             self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS SELECT * FROM {fact}_t")
 
     def export_facts(self, directory: Path) -> dict[str, Path]:
         """Each fact as a Parquet file (for Spark, or a province's data lake)."""
         out = {}
-        for fact in ("visits", "residents"):
+        for fact in ("visits", "residents", "entered"):
             path = directory / f"{fact}.parquet"
             self.connection.execute(f"COPY (SELECT * FROM {fact}) TO '{path}' (FORMAT parquet)")
             out[fact] = path
@@ -140,8 +148,14 @@ def rows_to_counts(query: Query, rows: list[Any]) -> list[Counts]:
                             indicator.code,
                             level,
                             str(unit),
-                            int(row[2 + 2 * index] or 0),
-                            int(row[3 + 2 * index] or 0),
+                            _number(row[2 + 2 * index]),
+                            _number(row[3 + 2 * index]),
                         )
                     )
     return out
+
+
+def _number(value: Any) -> Decimal:
+    """Counts stay whole; sums of entered yuan keep their fen (DuckDB and Spark both give floats)."""
+    number = Decimal(str(round(float(value or 0), 2)))
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number

@@ -31,16 +31,17 @@ class IndicatorValue:
     name: str
     unit_code: str
     unit_name: str
-    numerator: int
-    denominator: int
+    numerator: Decimal
+    denominator: Decimal
     value: Decimal | None  # percent, 2 decimals
     target: Decimal | None
     direction: str
     met: bool | None
     source: str
+    target_max: Decimal | None = None
 
 
-def percent(numerator: int, denominator: int) -> Decimal | None:
+def percent(numerator: Decimal, denominator: Decimal) -> Decimal | None:
     if not denominator:
         return None
     return (Decimal(numerator) * 100 / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -193,3 +193,19 @@ class ConductRecord(Base):
     appealed_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class EnteredFigure(Base):
+    """A yearly figure the platform cannot compute (personnel spending, revenue structure …),
+    entered by the institution with who and when; a correction replaces the value (audited)."""
+
+    __tablename__ = "entered_figure"
+    __table_args__ = (UniqueConstraint("institution_id", "year", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), index=True)
+    year: Mapped[int]
+    code: Mapped[str] = mapped_column(String(40))
+    value: Mapped[Decimal] = mapped_column(Numeric(16, 2))
+    entered_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    entered_at: Mapped[datetime]
