@@ -511,6 +511,7 @@ def evaluation_run(
             version=version or None,
             year=year,
             deadline=date.fromisoformat(deadline),
+            database_url=_url(),
         )
         table = Table(title=f"{result.scheme.name} {year}")
         for column in ("名次", "单位", "总分", "基础分", "加分"):

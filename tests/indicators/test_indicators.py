@@ -23,6 +23,8 @@ from tests.insurance.test_service import actor_for
 from yilian.app import create_app
 from yilian.auth import rules as roles
 from yilian.config import Settings
+from yilian.evaluation import service as evaluation
+from yilian.evaluation.rules import Entry as EvaluationEntry
 from yilian.indicators.catalogue import compile_queries, load_catalogue
 from yilian.indicators.engine import DuckEngine, rows_to_counts
 from yilian.indicators.figures import Entry as FigureEntry
@@ -248,3 +250,41 @@ def test_an_institution_enters_its_figures_on_the_page(client: TestClient, sessi
     assert saved.status_code == 303
     again = client.get("/figures", params={"year": 2025}).text
     assert 'value="1000000.00"' in again and admin.display_name in again
+
+
+def test_an_item_tied_to_an_indicator_scores_from_the_computed_value(
+    county_url: tuple[str, World, Session],
+) -> None:
+    """签约率 item worth 60 with target 50 %: 崇兴 (1 of 1 signed) earns 60, 郝家桥 (0 of 1) earns 0,
+    unless a value was entered by hand, which wins (40 % → 48)."""
+    url, world, session = county_url
+    actor = actor_for(session, world.commission)
+    rows = [
+        ["序号", "监测评价内容", "权重", "评分方式", "目标值", "指标代码"],
+        ["", "一、家庭医生签约(100分)", "", "", "", ""],
+        ["1", "签约率达到50%", "60", "指标", "50", "signing_rate"],
+        ["2", "个性化签约服务包", "40", "", "", ""],
+    ]
+    evaluation.do_import_scheme_rows(
+        session, actor=actor, rows=rows, code="QX", name="乡镇卫生院考核", version="1"
+    )
+    units = [
+        (world.township_a.code, "崇兴镇卫生院", "pilot"),
+        (world.township_b.code, "郝家桥镇卫生院", "pilot"),
+    ]
+    evaluation.do_register_unit_rows(session, programme="QX", rows=units, year=2025)
+    entries = {code: [EvaluationEntry(2, given=Decimal(30))] for code, _, _ in units}
+    evaluation.store_entries(session, actor=actor, code="QX", year=2025, entries=entries)
+    result = evaluation.do_evaluate_year(
+        session, actor=actor, code="QX", version=None, year=2025, deadline=date(2026, 6, 30), database_url=url
+    )
+    assert [(u.name, s.items[1], s.total) for u, s in result.pilots] == [
+        ("崇兴镇卫生院", Decimal("60.00"), Decimal("90.00")),
+        ("郝家桥镇卫生院", Decimal("0"), Decimal("30.00")),
+    ]
+    entries[world.township_b.code].append(EvaluationEntry(1, value=Decimal(40)))
+    evaluation.store_entries(session, actor=actor, code="QX", year=2025, entries=entries)
+    again = evaluation.do_evaluate_year(
+        session, actor=actor, code="QX", version=None, year=2025, deadline=date(2026, 6, 30), database_url=url
+    )
+    assert dict((u.name, s.items[1]) for u, s in again.pilots)["郝家桥镇卫生院"] == Decimal("48.00")

@@ -32,6 +32,7 @@ HEADERS = {
     "weight": ("权重", "分值", "weight"),
     "method": ("评分方式", "method"),
     "target": ("目标值", "target"),
+    "indicator": ("指标代码", "indicator"),
     "direction": ("方向", "direction"),
 }
 SECTION = re.compile(
@@ -147,6 +148,7 @@ def parse_annex(rows: list[list[str]], *, code: str, name: str, version: str) ->
                 method=method,
                 target=target,
                 higher_is_better="越低" not in cell(row, "direction"),
+                indicator=(cell(row, "indicator") or None) if method == INDICATOR else None,
                 events=event_tiers(text) if method == BONUS else (),
                 ladder=ladder(text) if method == BONUS else (),
             )

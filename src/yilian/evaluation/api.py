@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, UploadFile
+from fastapi import APIRouter, Form, Request, UploadFile
 
 from yilian.evaluation import service
 from yilian.web.deps import ApiActor, DbSession
@@ -68,10 +68,24 @@ def import_scores(
 
 @router.post("/{code}/run")
 def run_year(
-    code: str, year: int, deadline: date, actor: ApiActor, session: DbSession, version: str | None = None
+    request: Request,
+    code: str,
+    year: int,
+    deadline: date,
+    actor: ApiActor,
+    session: DbSession,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """Rank the year, card the last two pilots, disqualify and replace; returns the results."""
-    service.do_evaluate_year(session, actor=actor, code=code, version=version, year=year, deadline=deadline)
+    service.do_evaluate_year(
+        session,
+        actor=actor,
+        code=code,
+        version=version,
+        year=year,
+        deadline=deadline,
+        database_url=getattr(request.app.state.db, "url", None),  # a test app may have none
+    )
     return service.results(session, actor=actor, code=code, year=year)
 
 

@@ -58,6 +58,7 @@ class Item:
     method: str = EVALUATOR
     target: Decimal | None = None  # INDICATOR: the value that earns full marks
     higher_is_better: bool = True
+    indicator: str | None = None  # INDICATOR: the catalogue's indicator that supplies the value
     events: tuple[EventTier, ...] = ()  # BONUS per event
     ladder: tuple[Step, ...] = ()  # BONUS by threshold
 
@@ -307,6 +308,7 @@ def scheme_to_dict(scheme: Scheme) -> dict[str, object]:
                         "method": i.method,
                         "target": None if i.target is None else str(i.target),
                         "higher_is_better": i.higher_is_better,
+                        "indicator": i.indicator,
                         "events": [[t.label, str(t.points)] for t in i.events],
                         "ladder": [[st.low, st.high, str(st.points)] for st in i.ladder],
                     }
@@ -336,6 +338,7 @@ def scheme_from_dict(data: Mapping[str, Any]) -> Scheme:
                         method=i["method"],
                         target=None if i["target"] is None else Decimal(i["target"]),
                         higher_is_better=i["higher_is_better"],
+                        indicator=i.get("indicator"),
                         events=tuple(EventTier(label, Decimal(p)) for label, p in i["events"]),
                         ladder=tuple(Step(low, high, Decimal(p)) for low, high, p in i["ladder"]),
                     )

@@ -20,6 +20,9 @@ from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.evaluation import rules
 from yilian.evaluation.annex import parse_annex
+from yilian.indicators.catalogue import compile_queries
+from yilian.indicators.engine import DuckEngine
+from yilian.indicators.service import catalogue, percent
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import read_rows, read_table
 from yilian.models import EvaluationResult, EvaluationUnit, ScoreEntry, ScoringScheme, YellowCard
@@ -319,10 +322,20 @@ class YearResult:
 
 
 def do_evaluate_year(
-    session: Session, *, actor: Actor, code: str, version: str | None, year: int, deadline: date
+    session: Session,
+    *,
+    actor: Actor,
+    code: str,
+    version: str | None,
+    year: int,
+    deadline: date,
+    database_url: str | None = None,
 ) -> YearResult:
     """Score every pilot and candidate, rank each group, card the last two pilots, disqualify and
-    replace (002 §1). Re-running a year replaces its results, unless a later year was evaluated."""
+    replace (002 §1). Re-running a year replaces its results, unless a later year was evaluated.
+
+    Items tied to a catalogue indicator take the unit's computed value for the year (county code or
+    institution code) when `database_url` is given and no value was entered by hand."""
     _evaluator(actor)
     row_scheme, scheme = scheme_version(session, code, version)
     later = session.scalar(select(YellowCard.id).where(YellowCard.programme == code, YellowCard.year > year))
@@ -357,6 +370,9 @@ def do_evaluate_year(
                 count=s.count,
             )
         )
+    for unit_id, computed in _indicator_entries(scheme, units, year, database_url).items():
+        entered = {e.number for e in by_unit.get(unit_id, [])}
+        by_unit.setdefault(unit_id, []).extend(e for e in computed if e.number not in entered)
     scored = {u.id: rules.score_unit(scheme, u.code, by_unit.get(u.id, [])) for u in units}
     pilots = _ranked([u for u in units if u.status == PILOT], scored)
     candidates = _ranked([u for u in units if u.status == CANDIDATE], scored)
@@ -416,6 +432,32 @@ def do_evaluate_year(
         session, action="evaluate", entity="evaluation", entity_id=f"{code}/{year}", resident_id=None
     )
     return YearResult(scheme, year, [(u, scored[u.id]) for u, _ in pilots], candidates, adjustment)
+
+
+def _indicator_entries(
+    scheme: rules.Scheme, units: list[EvaluationUnit], year: int, database_url: str | None
+) -> dict[int, list[rules.Entry]]:
+    """Values of indicator-tied items from the indicator suite, by unit (one run of the suite)."""
+    wanted = [i for i in scheme.items if i.method == rules.INDICATOR and i.indicator]
+    if not wanted or not database_url:
+        return {}
+    codes = {i.indicator for i in wanted}
+    engine = DuckEngine(database_url)
+    try:
+        engine.create_facts(year)
+        counts = engine.run(compile_queries([i for i in catalogue() if i.code in codes]))
+    finally:
+        engine.close()
+    values = {(c.code, c.unit): percent(c.numerator, c.denominator) for c in counts}
+    out: dict[int, list[rules.Entry]] = {}
+    for unit in units:
+        for item in wanted:
+            value = values.get((item.indicator or "", unit.code))
+            if value is not None:
+                out.setdefault(unit.id, []).append(
+                    rules.Entry(item.number, value=value, evidence="平台指标计算")
+                )
+    return out
 
 
 def _ranked(
