@@ -39,7 +39,7 @@ def indicators(
 def dashboard(
     request: Request, actor: PageActor, session: DbSession, year: int = 0, county: str = ""
 ) -> Response:
-    year = year or actor.clock.now().year - 1
+    year = year or actor.clock.now().year  # the year so far; earlier years by choice
     values = service.compute(
         session, actor=actor, database_url=request.app.state.db.url, year=year, county=county or None
     )

@@ -27,9 +27,12 @@ def _extension(name: str) -> Path:
     return home / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
 
 
-def fact_sql(fact: str, year: int, schema: str) -> str:
-    """The year's rows of a fact, in DuckDB's dialect over the attached platform database."""
-    first, after, year_end = date(year, 1, 1), date(year + 1, 1, 1), date(year, 12, 31)
+def fact_sql(fact: str, year: int, schema: str, today: date | None = None) -> str:
+    """The year's rows of a fact, in DuckDB's dialect over the attached platform database.
+    Snapshots (who is signed, who is registered) are taken at the year's end, or today for the
+    current year."""
+    first, after = date(year, 1, 1), date(year + 1, 1, 1)
+    year_end = min(date(year, 12, 31), today) if today else date(year, 12, 31)
     if fact == "visits":
         return f"""
 SELECT e.kind, CAST(e.out_of_county AS BOOLEAN) AS out_of_county, CAST(i.is_grassroots AS BOOLEAN) AS is_grassroots,
@@ -97,11 +100,15 @@ class DuckEngine:
             self.connection.execute(f"ATTACH '{dsn}' AS p (TYPE postgres, READ_ONLY)")
             self.schema = "p.public"
 
-    def create_facts(self, year: int, facts: tuple[str, ...] = ("visits", "residents", "entered")) -> None:
+    def create_facts(
+        self,
+        year: int,
+        facts: tuple[str, ...] = ("visits", "residents", "entered"),
+        today: date | None = None,
+    ) -> None:
         for fact in facts:
-            self.connection.execute(
-                f"CREATE OR REPLACE TEMP VIEW {fact} AS {fact_sql(fact, year, self.schema)}"
-            )
+            sql = fact_sql(fact, year, self.schema, today)
+            self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS {sql}")
 
     def materialise(self) -> None:
         """Copy the facts into DuckDB's own tables (one read of the platform database each)."""

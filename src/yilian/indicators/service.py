@@ -83,7 +83,7 @@ def compute(
     indicators = catalogue()
     engine = DuckEngine(database_url)
     try:
-        engine.create_facts(year)
+        engine.create_facts(year, today=actor.clock.now().date())
         counts = [c for c in engine.run(compile_queries(indicators, (level,))) if c.level == level]
     finally:
         engine.close()
