@@ -146,7 +146,7 @@ def test_the_dashboard_shows_values_targets_and_misses(county_url: tuple[str, Wo
     app = create_app(Settings(database_url=url, secret_key="test"), audit=AuditWriter(engine=None))
     with TestClient(app) as client:
         assert login(client, world.commission.username, PASSWORD) == 303
-        page = client.get("/indicators", params={"year": 2025})
+        page = client.get("/indicators", params={"period": "2025"})
         assert page.status_code == 200
         row = re.search(
             r'data-testid="ind-in_county_visit_rate-640181" class="missed">(.*?)</tr>', page.text, re.S

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from yilian.auth import rules as roles
 from yilian.indicators import figures, service
-from yilian.kit.errors import AppError, Forbidden
+from yilian.kit.errors import AppError, Forbidden, ValidationFailed
 from yilian.models import Institution, User
 from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
 from yilian.web.templating import render
@@ -22,12 +22,27 @@ router = APIRouter(tags=["indicators"])
 
 @router.get("/api/indicators")
 def indicators(
-    request: Request, actor: ApiActor, session: DbSession, year: int, county: str | None = None
+    request: Request,
+    actor: ApiActor,
+    session: DbSession,
+    year: int | None = None,
+    period: str | None = None,
+    level: str = "county",
+    county: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every indicator of the catalogue for the year, per county in scope (or per institution of
-    `county`), with numerator, denominator, target and whether it is met."""
+    """Every indicator of the catalogue for a year or `period` (2025, 2025-Q3, 2025-07), per county in
+    scope, per medical community (`level=consortium`), or per institution of `county`, with
+    numerator, denominator, target and whether it is met."""
+    if year is None and period is None:
+        raise ValidationFailed.one("period", "请指定年度或期间", "give a year or a period")
     values = service.compute(
-        session, actor=actor, database_url=request.app.state.db.url, year=year, county=county
+        session,
+        actor=actor,
+        database_url=request.app.state.db.url,
+        year=year,
+        period=period,
+        county=county,
+        level=level,
     )
     return [
         {k: (str(v) if v is not None and k in ("value", "target") else v) for k, v in asdict(x).items()}
@@ -37,11 +52,21 @@ def indicators(
 
 @router.get("/indicators", response_class=HTMLResponse)
 def dashboard(
-    request: Request, actor: PageActor, session: DbSession, year: int = 0, county: str = ""
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    period: str = "",
+    county: str = "",
+    level: str = "county",
 ) -> Response:
-    year = year or actor.clock.now().year  # the year so far; earlier years by choice
+    period = period or str(actor.clock.now().year)  # the year so far; quarters and months by choice
     values = service.compute(
-        session, actor=actor, database_url=request.app.state.db.url, year=year, county=county or None
+        session,
+        actor=actor,
+        database_url=request.app.state.db.url,
+        period=period,
+        county=county or None,
+        level=level,
     )
     chart = [
         {
@@ -56,8 +81,9 @@ def dashboard(
         request,
         "indicators.html",
         values=values,
-        year=year,
+        period=period,
         county=county,
+        level=level,
         chart=json.dumps(chart, ensure_ascii=False),
     )
 

@@ -9,9 +9,11 @@ dialect and translated by SQLGlot for Apache Spark.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from yilian.kit.errors import FieldError, ValidationFailed
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 FACTS = ("visits", "residents", "entered")
-LEVELS = ("county", "institution")
+LEVELS = ("county", "consortium", "institution")
 DIRECTIONS = (">=", "<=", "between")
 
 
@@ -60,6 +62,46 @@ class Indicator:
             f"SUM(CASE WHEN ({self.numerator}) THEN {self.measure} ELSE 0 END)",
             f"SUM(CASE WHEN ({self.denominator}) THEN {self.measure} ELSE 0 END)",
         )
+
+
+@dataclass(frozen=True)
+class Period:
+    """A year, a quarter or a month: [first, after). Snapshots are taken on `last`."""
+
+    label: str
+    first: date
+    after: date
+
+    @property
+    def year(self) -> int:
+        return self.first.year
+
+    @property
+    def last(self) -> date:
+        return self.after - timedelta(days=1)
+
+
+def parse_period(text: str) -> Period:
+    """ "2025", "2025-Q3" or "2025-07"; anything else is refused naming the field."""
+    match = re.fullmatch(r"(\d{4})(?:-Q([1-4])|-(\d{2}))?", text.strip())
+    month = int(match.group(3)) if match and match.group(3) else None
+    if not match or (month is not None and not 1 <= month <= 12):
+        raise ValidationFailed.one(
+            "period",
+            "期间应为年（2025）、季度（2025-Q3）或月（2025-07）",
+            "period is 2025, 2025-Q3 or 2025-07",
+        )
+    year = int(match.group(1))
+    if match.group(2):
+        first = date(year, 3 * int(match.group(2)) - 2, 1)
+        months = 3
+    elif month:
+        first, months = date(year, month, 1), 1
+    else:
+        first, months = date(year, 1, 1), 12
+    end_month = first.month - 1 + months
+    after = date(first.year + end_month // 12, end_month % 12 + 1, 1)
+    return Period(text.strip(), first, after)
 
 
 @dataclass(frozen=True)

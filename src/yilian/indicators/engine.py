@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 from sqlalchemy.engine import make_url
 
-from yilian.indicators.catalogue import Query
+from yilian.indicators.catalogue import Period, Query, parse_period
 
 
 def _extension(name: str) -> Path:
@@ -27,28 +27,34 @@ def _extension(name: str) -> Path:
     return home / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
 
 
-def fact_sql(fact: str, year: int, schema: str, today: date | None = None) -> str:
-    """The year's rows of a fact, in DuckDB's dialect over the attached platform database.
-    Snapshots (who is signed, who is registered) are taken at the year's end, or today for the
-    current year."""
-    first, after = date(year, 1, 1), date(year + 1, 1, 1)
-    year_end = min(date(year, 12, 31), today) if today else date(year, 12, 31)
+def fact_sql(fact: str, period: Period, schema: str, today: date | None = None) -> str:
+    """The period's rows of a fact, in DuckDB's dialect over the attached platform database.
+    Snapshots (who is signed, who is registered) are taken on the period's last day, or today for
+    a period still running. Entered figures are yearly: the period's year."""
+    first, after, year = period.first, period.after, period.year
+    year_end = min(period.last, today) if today else period.last
+    consortium = f"""(SELECT m.institution_id, min(c.code) AS consortium_code FROM {schema}.consortium_member m
+    JOIN {schema}.consortium c ON c.id = m.consortium_id WHERE c.kind IN ('县域医共体', '城市医疗集团')
+    GROUP BY m.institution_id)"""
     if fact == "visits":
         return f"""
 SELECT e.kind, CAST(e.out_of_county AS BOOLEAN) AS out_of_county, CAST(i.is_grassroots AS BOOLEAN) AS is_grassroots,
        i.code AS institution_code, substr(i.region_code, 1, 6) AS institution_county,
-       substr(r.region_code, 1, 6) AS resident_county
+       substr(r.region_code, 1, 6) AS resident_county, k.consortium_code
 FROM {schema}.encounter e
 JOIN {schema}.institution i ON i.id = e.institution_id
 JOIN {schema}.resident r ON r.id = e.resident_id
+LEFT JOIN {consortium} k ON k.institution_id = e.institution_id
 WHERE e.start_date >= DATE '{first}' AND e.start_date < DATE '{after}'"""
     if fact == "residents":
         return f"""
 SELECT substr(r.region_code, 1, 6) AS resident_county, gi.code AS grid_institution_code,
+       gc.code AS grid_consortium_code,
        s.resident_id IS NOT NULL AS signed, c.resident_id IS NOT NULL AS chronic
 FROM {schema}.resident r
 LEFT JOIN {schema}.grid g ON g.id = r.grid_id
 LEFT JOIN {schema}.institution gi ON gi.id = g.institution_id
+LEFT JOIN {schema}.consortium gc ON gc.id = g.consortium_id
 LEFT JOIN (SELECT DISTINCT resident_id FROM {schema}.contract
            WHERE start_on <= DATE '{year_end}' AND coalesce(ended_on, end_on) >= DATE '{year_end}') s
        ON s.resident_id = r.id
@@ -58,9 +64,10 @@ WHERE r.status = 'active'"""
     if fact == "entered":
         return f"""
 SELECT f.code, CAST(f.value AS DOUBLE) AS value, i.code AS institution_code,
-       substr(i.region_code, 1, 6) AS institution_county
+       substr(i.region_code, 1, 6) AS institution_county, k.consortium_code
 FROM {schema}.entered_figure f
 JOIN {schema}.institution i ON i.id = f.institution_id
+LEFT JOIN {consortium} k ON k.institution_id = f.institution_id
 WHERE f.year = {int(year)}"""
     raise ValueError(fact)
 
@@ -102,12 +109,15 @@ class DuckEngine:
 
     def create_facts(
         self,
-        year: int,
+        period: Period | int,
         facts: tuple[str, ...] = ("visits", "residents", "entered"),
         today: date | None = None,
     ) -> None:
+        """Facts of a period (a plain year means the whole year)."""
+        if isinstance(period, int):
+            period = parse_period(str(period))
         for fact in facts:
-            sql = fact_sql(fact, year, self.schema, today)
+            sql = fact_sql(fact, period, self.schema, today)
             self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS {sql}")
 
     def materialise(self) -> None:

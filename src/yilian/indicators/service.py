@@ -7,12 +7,19 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.indicators.catalogue import DEFAULT_CATALOGUE, Indicator, compile_queries, load_catalogue
+from yilian.indicators.catalogue import (
+    DEFAULT_CATALOGUE,
+    LEVELS,
+    Indicator,
+    compile_queries,
+    load_catalogue,
+    parse_period,
+)
 from yilian.indicators.engine import DuckEngine
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.models import AdminDivision, Consortium, Institution
@@ -71,23 +78,46 @@ def _counties_in_scope(session: Session, actor: Actor) -> set[str]:
 
 
 def compute(
-    session: Session, *, actor: Actor, database_url: str, year: int, county: str | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    database_url: str,
+    year: int | None = None,
+    period: str | None = None,
+    county: str | None = None,
+    level: str = "county",
 ) -> list[IndicatorValue]:
-    """County level for the counties the actor oversees; with `county`, that county's institutions."""
+    """For a year (or `period`: 2025, 2025-Q3, 2025-07): county level for the counties the actor
+    oversees, consortium level for their medical communities, or with `county` that county's
+    institutions."""
+    span = parse_period(period or str(year))
     counties = _counties_in_scope(session, actor)
     if county is not None and county not in counties:
         raise ValidationFailed.one(
             "county", f"县（市、区）{county}不在您的管辖范围", f"county {county} is outside your scope"
         )
-    level = "institution" if county else "county"
+    level = "institution" if county else level
+    if level not in LEVELS:
+        raise ValidationFailed.one(
+            "level", "层级应为county、consortium或institution", "level is county, consortium or institution"
+        )
     indicators = catalogue()
     engine = DuckEngine(database_url)
     try:
-        engine.create_facts(year, today=actor.clock.now().date())
+        engine.create_facts(span, today=actor.clock.now().date())
         counts = [c for c in engine.run(compile_queries(indicators, (level,))) if c.level == level]
     finally:
         engine.close()
-    if level == "county":
+    if level == "consortium":
+        consortia = select(Consortium.code, Consortium.name).where(
+            Consortium.kind.in_(("县域医共体", "城市医疗集团")),
+            func.substr(Consortium.region_code, 1, 6).in_(counties),
+        )
+        if actor.subject.role == roles.CONSORTIUM_ADMIN:
+            consortia = consortia.where(Consortium.id == actor.subject.consortium_id)
+        names = {code: name for code, name in session.execute(consortia)}
+        wanted = set(names)
+    elif level == "county":
         names = {
             c: n
             for c, n in session.execute(
