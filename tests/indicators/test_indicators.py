@@ -288,3 +288,16 @@ def test_an_item_tied_to_an_indicator_scores_from_the_computed_value(
         session, actor=actor, code="QX", version=None, year=2025, deadline=date(2026, 6, 30), database_url=url
     )
     assert dict((u.name, s.items[1]) for u, s in again.pilots)["郝家桥镇卫生院"] == Decimal("48.00")
+
+
+def test_periods() -> None:
+    from yilian.indicators.catalogue import parse_period
+
+    q4 = parse_period("2025-Q4")
+    assert (q4.first, q4.after, q4.last) == (date(2025, 10, 1), date(2026, 1, 1), date(2025, 12, 31))
+    feb = parse_period("2024-02")
+    assert (feb.first, feb.last, feb.year) == (date(2024, 2, 1), date(2024, 2, 29), 2024)
+    assert parse_period("2025").last == date(2025, 12, 31)
+    for bad in ("2025-13", "25", "2025Q1", "2025-Q0"):
+        with pytest.raises(ValidationFailed):
+            parse_period(bad)
