@@ -336,3 +336,41 @@ def test_settlement_page_shows_figures_and_saves(client: TestClient, session: Se
     assert json.loads(stored.result_json)["lines"][0]["fen"] == 100_000
     bad = client.get(f"/insurance/settlement?{query}&retained_share=150%25")
     assert "结余留用比例：比例必须在0%到100%之间" in bad.text
+
+
+def test_discharges_are_grouped_in_batches_each_starting_where_the_last_ended(
+    session: Session, drg_scheme: object
+) -> None:
+    from yilian.insurance.drg.rules import Grouper
+    from yilian.insurance.service import group_discharges
+
+    world = build_world(session)
+    for day in range(1, 6):
+        stay = create_encounter(
+            session,
+            resident=world.resident_b,
+            institution=world.hospital,
+            on=date(2025, 3, day),
+            kind="inpatient",
+            diagnoses=("K35.800x001",),
+        )
+        stay.end_date = date(2025, 3, day + 4)
+    session.flush()
+    grouper = Grouper(drg_scheme)  # type: ignore[arg-type]
+    batches: list[int] = []
+    done = group_discharges(
+        session,
+        grouper=grouper,
+        institution_ids=[world.hospital.id],
+        now=datetime(2026, 1, 1),
+        chunk=2,
+        progress=batches.append,
+    )
+    assert (done, batches) == (5, [2, 2, 1])
+    assert session.scalar(select(func.count()).select_from(DrgGrouping)) == 5
+    assert (
+        group_discharges(
+            session, grouper=grouper, institution_ids=[world.hospital.id], now=datetime(2026, 1, 1)
+        )
+        == 0
+    )

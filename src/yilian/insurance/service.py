@@ -117,13 +117,14 @@ def group_discharges(
 ) -> int:
     """Group every discharged, not yet grouped inpatient of these institutions, chunk by chunk."""
     scheme = grouper.scheme.name
-    done = 0
+    done = last_id = 0
     while True:
         batch = repository.ungrouped_discharges(
-            session, scheme=scheme, institution_ids=institution_ids, limit=chunk
+            session, scheme=scheme, institution_ids=institution_ids, limit=chunk, after_id=last_id
         )
         if not batch:
             return done
+        last_id = batch[-1].id
         diagnoses, procedures = repository.codes_of(session, [row.id for row in batch])
         results = grouper.group_many([_case(row, diagnoses, procedures) for row in batch])
         repository.save_groupings(session, [_grouping_row(r, scheme, now) for r in results])
