@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from yilian.evaluation import service
+from yilian.evaluation.outputs import results_workbook
 from yilian.models import ScoringScheme
 from yilian.web.deps import DbSession, PageActor
 from yilian.web.templating import render
@@ -49,7 +50,7 @@ def export(actor: PageActor, session: DbSession, code: str, year: int) -> Respon
     """The year's evaluation as an Excel workbook to file."""
     data = service.results(session, actor=actor, code=code, year=year)
     return Response(
-        service.results_workbook(data),
+        results_workbook(data),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{code}-{year}-评价结果.xlsx')}"

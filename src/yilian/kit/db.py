@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -72,13 +73,16 @@ class Database:
     def session(self) -> Iterator[Session]:
         session = self.session_factory()
         try:
-            yield from request_transaction(session)
+            with request_transaction(session):
+                yield session
         finally:
             session.close()
 
 
+@contextmanager
 def request_transaction(session: Session) -> Iterator[Session]:
-    """The request owns the transaction: commit on success, roll back on any error."""
+    """The request owns the transaction: commit on success, roll back on any error (an error
+    that must still be recorded, such as a failed login, commits)."""
     try:
         yield session
         session.commit()

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from yilian.auth import service as auth_service
 from yilian.auth.context import Actor
+from yilian.kit.db import request_transaction
 from yilian.kit.errors import AppError, Forbidden, Unauthenticated
 
 SESSION_COOKIE = "yl_session"
@@ -27,14 +28,8 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     here on the event loop."""
     session: Session = request.app.state.db.session_factory()
     try:
-        yield session
-        session.commit()
-    except AppError as error:
-        session.commit() if error.commit_anyway else session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
+        with request_transaction(session):
+            yield session
     finally:
         session.close()
 
