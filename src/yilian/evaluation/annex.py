@@ -154,9 +154,7 @@ def parse_annex(rows: list[list[str]], *, code: str, name: str, version: str) ->
             )
         )
     if errors:
-        raise ValidationFailed(
-            errors, f"评价细则有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
-        )
+        raise ValidationFailed.none_written(errors, "评价细则")
     scheme = Scheme(
         code=code,
         name=name,

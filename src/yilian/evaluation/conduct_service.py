@@ -82,9 +82,7 @@ def do_import_offences(session: Session, *, actor: Actor, filename: str, data: b
         if row.get("applies_to", "") not in KINDS:
             errors.append(FieldError("对象", "对象应为“人员”或“机构”", "applies to 人员 or 机构", number))
     if errors:
-        raise ValidationFailed(
-            errors, f"有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
-        )
+        raise ValidationFailed.none_written(errors)
     for row in rows:
         offence = session.get(ConductOffence, row["code"]) or ConductOffence(code=row["code"])
         offence.name, offence.points, offence.applies_to = (

@@ -118,9 +118,7 @@ def do_register_units(
         if row.get("status", "") not in STATUS_NAMES:
             errors.append(FieldError("类别", "类别应为“试点”或“候补”", "status must be 试点 or 候补", index))
     if errors:
-        raise ValidationFailed(
-            errors, f"单位名单有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
-        )
+        raise ValidationFailed.none_written(errors, "单位名单")
     return do_register_unit_rows(
         session,
         programme=programme,
@@ -246,9 +244,7 @@ def do_import_scores(
         if unit is not None:
             entries.append((unit, entry, json.dumps(events, ensure_ascii=False) if events else None))
     if errors:
-        raise ValidationFailed(
-            errors, f"评分表有{len(errors)}处错误，未导入任何一行", f"{len(errors)} errors; nothing imported"
-        )
+        raise ValidationFailed.none_written(errors, "评分表", tail_zh="未导入任何一行")
     return store_entries(session, actor=actor, code=code, year=year, version=version, resolved=entries)
 
 

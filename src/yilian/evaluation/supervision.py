@@ -80,9 +80,7 @@ def do_assign_members(session: Session, *, actor: Actor, filename: str, data: by
         elif row.get("unit"):
             pairs.append((row["unit"], user.id))
     if errors:
-        raise ValidationFailed(
-            errors, f"有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
-        )
+        raise ValidationFailed.none_written(errors)
     known = {(u, i) for u, i in session.execute(select(TaskUnitMember.unit, TaskUnitMember.user_id))}
     session.add_all(TaskUnitMember(unit=u, user_id=i) for u, i in dict.fromkeys(pairs) if (u, i) not in known)
     session.flush()

@@ -150,9 +150,7 @@ def parse_task_list(rows: list[list[str]]) -> list[TaskRow]:
             )
         )
     if errors:
-        raise ValidationFailed(
-            errors, f"任务清单有{len(errors)}处错误，未导入", f"{len(errors)} errors; nothing imported"
-        )
+        raise ValidationFailed.none_written(errors, "任务清单")
     if not tasks:
         raise ValidationFailed.one("file", "清单中没有任务", "the list has no tasks")
     return tasks

@@ -110,9 +110,7 @@ def do_enter(session: Session, *, actor: Actor, entries: list[Entry]) -> int:
         if institution is not None and allowed and code is not None:
             checked.append((institution, entry.year, code, value))
     if errors:
-        raise ValidationFailed(
-            errors, f"填报有{len(errors)}处错误，未保存", f"{len(errors)} errors; nothing saved"
-        )
+        raise ValidationFailed.none_written(errors, "填报", saved=True)
     now = actor.clock.now()
     for institution, year, code, value in checked:
         row = session.scalar(

@@ -57,6 +57,14 @@ class ValidationFailed(AppError):
         super().__init__(message_zh, message_en, 422, errors)
 
     @classmethod
+    def none_written(
+        cls, errors: list[FieldError], what_zh: str = "", *, saved: bool = False, tail_zh: str = ""
+    ) -> ValidationFailed:
+        """An import or form refused whole: "评分表有3处错误，未导入" / "3 errors; nothing imported"."""
+        zh = f"{what_zh}有{len(errors)}处错误，" + (tail_zh or ("未保存" if saved else "未导入"))
+        return cls(errors, zh, f"{len(errors)} errors; nothing {'saved' if saved else 'imported'}")
+
+    @classmethod
     def one(cls, field: str, message_zh: str, message_en: str) -> ValidationFailed:
         return cls(
             [FieldError(field, message_zh, message_en)], f"{field}：{message_zh}", f"{field}: {message_en}"
