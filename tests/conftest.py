@@ -78,8 +78,8 @@ def audit() -> AuditWriter:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(database_url="sqlite://", secret_key="test")
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url="sqlite://", secret_key="test", dicom_dir=str(tmp_path / "dicom"))
 
 
 @pytest.fixture

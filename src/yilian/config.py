@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     # ../shared next to the checkout: the notices (seeds/) the demo reads 002's annex from, and the
     # default home of the DRG scheme.
     shared_dir: str | None = None
+    # Where the shared imaging centre keeps DICOM files it has filed (and quarantined ones).
+    dicom_dir: str = str(PROJECT_ROOT / "var" / "dicom")
+    # The centre's PACS (Orthanc's REST API), e.g. http://127.0.0.1:8042; unset: no PACS.
+    orthanc_url: str | None = None
+    orthanc_user: str | None = None
+    orthanc_password: str | None = None
 
 
 def shared_dir(settings: Settings) -> Path:

@@ -11,7 +11,19 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules
 from yilian.auth.rules import Subject
-from yilian.models import Booking, Consortium, Encounter, Grid, Institution, Referral, Resident, Slot
+from yilian.models import (
+    Booking,
+    Consortium,
+    DiagnosticCentre,
+    Encounter,
+    ExamOrder,
+    Grid,
+    Institution,
+    Referral,
+    Resident,
+    Slot,
+    Teleconsult,
+)
 
 
 def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
@@ -43,7 +55,19 @@ def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
         .correlate(Resident)
         .exists()
     )
-    return or_(Resident.grid_id.in_(grid_ids), cared_for, referred, booked)
+    # An exam sent to a shared centre, or a case put to a remote consultant, opens the record to the
+    # county doctors who read it: "乡检查、县诊断" needs the history behind the images.
+    read_at_centre = (
+        select(ExamOrder.id)
+        .join(DiagnosticCentre, DiagnosticCentre.id == ExamOrder.centre_id)
+        .where(ExamOrder.resident_id == Resident.id, DiagnosticCentre.host_institution_id == institution_id)
+        .correlate(Resident)
+        .exists()
+    )
+    consulted = exists().where(
+        and_(Teleconsult.resident_id == Resident.id, Teleconsult.consultant_institution_id == institution_id)
+    )
+    return or_(Resident.grid_id.in_(grid_ids), cared_for, referred, booked, read_at_centre, consulted)
 
 
 def scope_of(subject: Subject) -> tuple[str, dict[str, Any]]:

@@ -86,3 +86,21 @@ def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
 def _days_pg(element: days_between, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(c, **kw) for c in element.clauses)
     return f"(CAST({end} AS DATE) - CAST({start} AS DATE))"
+
+
+class minutes_between(FunctionElement[Any]):  # noqa: N801
+    """Whole minutes from the first timestamp to the second (second − first), rounded down."""
+
+    inherit_cache = True
+
+
+@compiles(minutes_between, "sqlite")
+def _minutes_sqlite(element: minutes_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST((julianday({end}) - julianday({start})) * 1440 + 1e-6 AS INTEGER)"
+
+
+@compiles(minutes_between, "postgresql")
+def _minutes_pg(element: minutes_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / 60) AS INTEGER)"

@@ -11,6 +11,26 @@ from yilian.models.chronic import (
     RiskRuleSet,
 )
 from yilian.models.consortium import Consortium, ConsortiumMember, Grid
+from yilian.models.diagnostics import (
+    CentreMember,
+    CentreModality,
+    CriticalAlert,
+    DiagnosticCentre,
+    DicomQuarantine,
+    EcgMeasurement,
+    Equipment,
+    ExamOrder,
+    ExamOrderEvent,
+    ExamReport,
+    ImagingInstance,
+    ImagingSeries,
+    ImagingStudy,
+    QcRecord,
+    RecognitionEvent,
+    RecognitionItem,
+    RemoteSpecialty,
+    Teleconsult,
+)
 from yilian.models.encounter import Encounter, EncounterDiagnosis, EncounterProcedure, VisitSummary
 from yilian.models.evaluation import (
     ConductOffence,
@@ -44,6 +64,24 @@ from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "CentreMember",
+    "CentreModality",
+    "CriticalAlert",
+    "DiagnosticCentre",
+    "DicomQuarantine",
+    "EcgMeasurement",
+    "Equipment",
+    "ExamOrder",
+    "ExamOrderEvent",
+    "ExamReport",
+    "ImagingInstance",
+    "ImagingSeries",
+    "ImagingStudy",
+    "QcRecord",
+    "RecognitionEvent",
+    "RecognitionItem",
+    "RemoteSpecialty",
+    "Teleconsult",
     "ConductOffence",
     "ConductPolicy",
     "ConductRecord",

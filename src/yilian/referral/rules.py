@@ -7,9 +7,8 @@ takes over with a follow-up task. A requester may withdraw before arrival.
 
 from __future__ import annotations
 
-import math
-
 from yilian.kit.errors import ValidationFailed
+from yilian.kit.stats import percentile as percentile
 
 UP, DOWN = "up", "down"
 REQUESTED, ACCEPTED, REJECTED, WITHDRAWN, ARRIVED, COMPLETED, FOLLOWED_UP = (
@@ -97,15 +96,6 @@ def check_outside_consortium(*, inside: bool, reason: str | None) -> None:
 
 # A referral should be answered within a working day; counties set their own (the figure's parameter).
 DECISION_TARGET_HOURS = 24.0
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """Nearest-rank percentile (the value at rank ⌈share × n⌉): reproducible by hand from a list."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
 
 
 def within_target_share(hours: list[float], target_hours: float) -> float | None:

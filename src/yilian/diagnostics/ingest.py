@@ -1,0 +1,427 @@
+"""Filing DICOM files at the shared imaging centre: read each header, match the study to its order
+(accession number) or resident (ID or health-card number in PatientID), keep the file, index
+study/series/instance, and quarantine what cannot be filed — set-based, a batch at a time."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+from typing import cast
+
+from sqlalchemy import ColumnElement, Select, Table, bindparam, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.auth.scoping import resident_visibility
+from yilian.diagnostics import rules
+from yilian.diagnostics.dicom import BadDicom, DicomHeader, read_header
+from yilian.diagnostics.schemas import IngestOut
+from yilian.kit.errors import Conflict, Forbidden, NotFound
+from yilian.models import (
+    DiagnosticCentre,
+    DicomQuarantine,
+    ExamOrder,
+    ExamOrderEvent,
+    ImagingInstance,
+    ImagingSeries,
+    ImagingStudy,
+    Resident,
+    User,
+)
+
+UPLOADERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN, roles.CONSORTIUM_ADMIN})
+BATCH = 1000
+ORDER_TABLE = cast(Table, ExamOrder.__table__)
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    name: str
+    data: bytes | None = None
+    path: Path | None = None
+
+    def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        assert self.path is not None
+        return self.path.read_bytes()
+
+
+@dataclass
+class _Tally:
+    received: int = 0
+    filed: int = 0
+    duplicates: int = 0
+    studies: int = 0
+    orders_acquired: int = 0
+    quarantine_ids: list[int] = field(default_factory=list)
+
+
+def files_in(folder: Path) -> list[IncomingFile]:
+    """Every regular file under a folder (modalities export DICOM with or without the .dcm suffix)."""
+    return [
+        IncomingFile(p.relative_to(folder).as_posix(), path=p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    ]
+
+
+def orders_visible_to(actor: Actor) -> ColumnElement[bool]:
+    """Orders an uploader may file images for: its institution ordered them or hosts the centre."""
+    subject = actor.subject
+    if subject.role == roles.CONSORTIUM_ADMIN and subject.consortium_id:
+        return ExamOrder.centre_id.in_(
+            select(DiagnosticCentre.id).where(DiagnosticCentre.consortium_id == subject.consortium_id)
+        )
+    hosted = select(DiagnosticCentre.id).where(DiagnosticCentre.host_institution_id == subject.institution_id)
+    return or_(ExamOrder.ordering_institution_id == subject.institution_id, ExamOrder.centre_id.in_(hosted))
+
+
+def _chunks(files: Iterable[IncomingFile], size: int) -> Iterator[list[IncomingFile]]:
+    iterator = iter(files)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class DicomStore:
+    """Files on disk: filed ones by UID (re-sending the same instance overwrites nothing new),
+    quarantined ones under a fresh name that keeps the original for a person to recognise."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def instance_path(self, header: DicomHeader) -> str:
+        return f"{header.study_uid}/{header.series_uid}/{header.sop_uid}.dcm"
+
+    def put(self, relative: str, incoming: IncomingFile, data: bytes | None) -> None:
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if data is not None:
+            target.write_bytes(data)
+        else:
+            assert incoming.path is not None
+            shutil.copyfile(incoming.path, target)
+
+    def quarantine_path(self, name: str, at: datetime) -> str:
+        return f"quarantine/{at:%Y%m%d}/{uuid.uuid4().hex[:12]}_{SAFE_NAME.sub('_', name)[-80:]}"
+
+
+def ingest(
+    session: Session,
+    *,
+    actor: Actor,
+    files: Iterable[IncomingFile],
+    store_root: Path,
+    progress: Callable[[int], None] | None = None,
+    batch: int = BATCH,
+) -> IngestOut:
+    """File every incoming DICOM file or quarantine it with the reason; nothing is dropped."""
+    if not actor.subject.may(UPLOADERS):
+        raise Forbidden("当前角色不能上传影像", "Your role cannot upload images")
+    store = DicomStore(store_root)
+    tally = _Tally()
+    for chunk in _chunks(files, batch):
+        _ingest_batch(session, actor, store, chunk, tally)
+        if progress:
+            progress(len(chunk))
+    return IngestOut(
+        received=tally.received,
+        filed=tally.filed,
+        duplicates=tally.duplicates,
+        quarantined=len(tally.quarantine_ids),
+        studies=tally.studies,
+        orders_acquired=tally.orders_acquired,
+        quarantine_ids=tally.quarantine_ids,
+    )
+
+
+def _lookup(session: Session, statement: Select[str, int]) -> dict[str, int]:
+    return {str(row[0]): int(row[1]) for row in session.execute(statement)}
+
+
+def _ingest_batch(
+    session: Session, actor: Actor, store: DicomStore, chunk: list[IncomingFile], tally: _Tally
+) -> None:
+    now = actor.clock.now()
+    tally.received += len(chunk)
+    parsed: list[tuple[IncomingFile, bytes | None, DicomHeader]] = []
+    refused: list[tuple[IncomingFile, bytes | None, str, str, DicomHeader | None]] = []
+    for incoming in chunk:
+        data = incoming.data if incoming.data is not None else None
+        try:
+            header = read_header(data if data is not None else incoming.path)  # type: ignore[arg-type]
+        except BadDicom as bad:
+            refused.append((incoming, data, bad.reason_zh, bad.reason_en, None))
+            continue
+        parsed.append((incoming, data, header))
+
+    accessions = {h.accession_number for _, _, h in parsed if h.accession_number}
+    orders = {
+        o.accession_number: o
+        for o in session.scalars(
+            select(ExamOrder).where(ExamOrder.accession_number.in_(accessions), orders_visible_to(actor))
+        )
+    }
+    patient_ids = {h.patient_id for _, _, h in parsed}
+    visible = resident_visibility(actor.subject)
+    by_id_number = _lookup(
+        session, select(Resident.id_number, Resident.id).where(Resident.id_number.in_(patient_ids), visible)
+    )
+    by_card = _lookup(
+        session,
+        select(Resident.health_card_no, Resident.id).where(Resident.health_card_no.in_(patient_ids), visible),
+    )
+    patient_residents = {pid: by_id_number.get(pid) or by_card.get(pid) for pid in patient_ids}
+    # An image that came without an accession number goes to the resident's oldest open order of its modality.
+    open_orders: dict[tuple[int, str], ExamOrder] = {}
+    residents = {r for r in patient_residents.values() if r}
+    for open_order in session.scalars(
+        select(ExamOrder)
+        .where(
+            ExamOrder.resident_id.in_(residents), ExamOrder.status == rules.ORDERED, orders_visible_to(actor)
+        )
+        .order_by(ExamOrder.ordered_at.desc())
+    ):
+        open_orders[(open_order.resident_id, open_order.modality)] = open_order
+
+    study_uids = {h.study_uid for _, _, h in parsed}
+    studies = {
+        s.study_uid: s
+        for s in session.scalars(select(ImagingStudy).where(ImagingStudy.study_uid.in_(study_uids)))
+    }
+    series_ids = _lookup(
+        session,
+        select(ImagingSeries.series_uid, ImagingSeries.id).where(
+            ImagingSeries.series_uid.in_({h.series_uid for _, _, h in parsed})
+        ),
+    )
+    known_sops = set(
+        session.scalars(
+            select(ImagingInstance.sop_uid).where(
+                ImagingInstance.sop_uid.in_({h.sop_uid for _, _, h in parsed})
+            )
+        )
+    )
+
+    new_studies: dict[str, dict[str, object]] = {}
+    new_series: dict[str, dict[str, object]] = {}
+    new_instances: list[dict[str, object]] = []
+    acquired: dict[int, datetime] = {}
+    for incoming, data, header in parsed:
+        if header.sop_uid in known_sops:
+            tally.duplicates += 1
+            continue
+        order = orders.get(header.accession_number or "")
+        resident_id = patient_residents.get(header.patient_id)
+        if order is not None and resident_id not in (None, order.resident_id):
+            refused.append(
+                (
+                    incoming,
+                    data,
+                    f"检查号{header.accession_number}属于另一位居民，与影像中的患者ID不符",
+                    f"accession {header.accession_number} belongs to another resident than PatientID",
+                    header,
+                )
+            )
+            continue
+        if order is None and resident_id is not None:
+            order = open_orders.get((resident_id, header.modality))
+        resident_id = order.resident_id if order is not None else resident_id
+        if resident_id is None:
+            refused.append(
+                (
+                    incoming,
+                    data,
+                    f"患者ID“{header.patient_id}”找不到对应居民（应为身份证号或健康卡号），检查号也不匹配",
+                    f"PatientID '{header.patient_id}' matches no resident and the accession number no order",
+                    header,
+                )
+            )
+            continue
+        existing = studies.get(header.study_uid)
+        if existing is not None and existing.resident_id != resident_id:
+            refused.append(
+                (
+                    incoming,
+                    data,
+                    "该检查已归档在另一位居民名下",
+                    "the study is filed under another resident",
+                    header,
+                )
+            )
+            continue
+        if existing is None and header.study_uid not in new_studies:
+            new_studies[header.study_uid] = {
+                "study_uid": header.study_uid,
+                "order_id": order.id if order else None,
+                "resident_id": resident_id,
+                "accession_number": header.accession_number,
+                "patient_id": header.patient_id,
+                "modality": header.modality,
+                "study_at": header.study_at,
+                "description": header.study_description,
+                "source_institution": header.institution_name,
+                "received_at": now,
+            }
+        elif new_studies.get(header.study_uid, {}).get("resident_id", resident_id) != resident_id:
+            refused.append(
+                (
+                    incoming,
+                    data,
+                    "同一检查中的患者不一致",
+                    "instances of one study name different patients",
+                    header,
+                )
+            )
+            continue
+        if header.series_uid not in series_ids and header.series_uid not in new_series:
+            new_series[header.series_uid] = {
+                "study_uid": header.study_uid,
+                "series_uid": header.series_uid,
+                "modality": header.modality,
+                "number": header.series_number,
+                "description": header.series_description,
+                "body_part": header.body_part,
+            }
+        relative = store.instance_path(header)
+        store.put(relative, incoming, data)
+        size = len(data) if data is not None else (incoming.path.stat().st_size if incoming.path else 0)
+        new_instances.append(
+            {
+                "series_uid": header.series_uid,
+                "sop_uid": header.sop_uid,
+                "sop_class_uid": header.sop_class_uid,
+                "number": header.instance_number,
+                "path": relative,
+                "size_bytes": size,
+            }
+        )
+        known_sops.add(header.sop_uid)
+        if order is not None and order.status == rules.ORDERED:
+            taken = min(header.study_at or now, now)
+            acquired[order.id] = min(acquired.get(order.id, taken), taken)
+
+    if new_studies:
+        created = session.execute(
+            insert(ImagingStudy).returning(
+                ImagingStudy.study_uid, ImagingStudy.id, sort_by_parameter_order=True
+            ),
+            list(new_studies.values()),
+        )
+        study_ids = {**{uid: s.id for uid, s in studies.items()}, **dict(created.all())}
+        tally.studies += len(new_studies)
+    else:
+        study_ids = {uid: s.id for uid, s in studies.items()}
+    if new_series:
+        rows = [
+            {**{k: v for k, v in s.items() if k != "study_uid"}, "study_id": study_ids[str(s["study_uid"])]}
+            for s in new_series.values()
+        ]
+        created_series = session.execute(
+            insert(ImagingSeries).returning(
+                ImagingSeries.series_uid, ImagingSeries.id, sort_by_parameter_order=True
+            ),
+            rows,
+        )
+        series_ids.update(dict(created_series.all()))
+    if new_instances:
+        session.execute(
+            insert(ImagingInstance),
+            [
+                {
+                    **{k: v for k, v in i.items() if k != "series_uid"},
+                    "series_id": series_ids[str(i["series_uid"])],
+                }
+                for i in new_instances
+            ],
+        )
+        tally.filed += len(new_instances)
+    if acquired:
+        session.execute(
+            update(ORDER_TABLE)
+            .where(ORDER_TABLE.c.id == bindparam("order_id"), ORDER_TABLE.c.status == rules.ORDERED)
+            .values(status=rules.ACQUIRED, acquired_at=bindparam("taken"), received_at=now),
+            [{"order_id": order_id, "taken": taken} for order_id, taken in acquired.items()],
+        )
+        session.execute(
+            insert(ExamOrderEvent),
+            [
+                {
+                    "order_id": order_id,
+                    "at": now,
+                    "from_status": rules.ORDERED,
+                    "to_status": rules.ACQUIRED,
+                    "user_id": actor.subject.user_id,
+                    "note": "DICOM影像已接收",
+                }
+                for order_id in acquired
+            ],
+        )
+        for order in orders.values():
+            if order.id in acquired:
+                session.expire(order)
+        tally.orders_acquired += len(acquired)
+    for study in new_studies.values():
+        actor.record_change(
+            session,
+            action="file_dicom",
+            entity="imaging_study",
+            entity_id=study["study_uid"],
+            resident_id=int(str(study["resident_id"])),
+        )
+    for incoming, data, reason_zh, reason_en, refused_header in refused:
+        relative = store.quarantine_path(incoming.name, now)
+        store.put(relative, incoming, data)
+        row = DicomQuarantine(
+            path=relative,
+            original_name=incoming.name[:200],
+            reason_zh=reason_zh,
+            reason_en=reason_en,
+            patient_id=refused_header.patient_id if refused_header else None,
+            study_uid=refused_header.study_uid if refused_header else None,
+            accession_number=refused_header.accession_number if refused_header else None,
+            received_at=now,
+            received_by=actor.subject.user_id,
+        )
+        session.add(row)
+        session.flush()
+        tally.quarantine_ids.append(row.id)
+    session.flush()
+
+
+def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -> list[DicomQuarantine]:
+    """Files waiting for a person: those this institution (or its staff) sent, newest first."""
+    if not actor.subject.may(UPLOADERS):
+        raise Forbidden()
+    senders = select(User.id).where(User.institution_id == actor.subject.institution_id)
+    if actor.subject.role == roles.CONSORTIUM_ADMIN:
+        senders = select(User.id).where(User.consortium_id == actor.subject.consortium_id)
+    query = select(DicomQuarantine).where(DicomQuarantine.received_by.in_(senders))
+    if not include_resolved:
+        query = query.where(DicomQuarantine.resolved_at.is_(None))
+    return list(session.scalars(query.order_by(DicomQuarantine.received_at.desc()).limit(500)))
+
+
+def do_resolve(session: Session, *, actor: Actor, quarantine_id: int, resolution: str) -> DicomQuarantine:
+    """A person decided what the file was (re-sent corrected, wrong patient, not ours …); the file stays."""
+    row = next(
+        (r for r in quarantine_list(session, actor=actor, include_resolved=True) if r.id == quarantine_id),
+        None,
+    )
+    if row is None:
+        raise NotFound("隔离文件", "Quarantined file")
+    if row.resolved_at is not None:
+        raise Conflict("该文件已处理", "already resolved")
+    row.resolved_at, row.resolved_by, row.resolution = actor.clock.now(), actor.subject.user_id, resolution
+    session.flush()
+    return row
