@@ -77,6 +77,7 @@ def create_app(
     from yilian.auth.api import router as auth_api
     from yilian.chronic.api import router as chronic_api
     from yilian.diagnostics.api import router as diagnostics_api
+    from yilian.diagnostics.views import router as diagnostics_pages
     from yilian.encounters.api import router as encounters_api
     from yilian.evaluation.api import router as evaluation_api
     from yilian.evaluation.conduct_api import router as conduct_api
@@ -102,6 +103,7 @@ def create_app(
         scheduling_api,
         referral_api,
         diagnostics_api,
+        diagnostics_pages,
         insurance_api,
         insurance_pages,
         evaluation_api,

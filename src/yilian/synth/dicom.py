@@ -6,7 +6,7 @@ from datetime import datetime
 from io import BytesIO
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 # Digital X-ray for presentation, CT image storage, ultrasound image storage.
 SOP_CLASSES = {
@@ -40,8 +40,8 @@ def dicom_instance(
     """One image instance with a small monochrome pixel matrix (`size`²): a valid file any PACS accepts."""
     sop_uid = sop_uid or new_uid()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SOP_CLASSES[modality]
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(SOP_CLASSES[modality])
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()
     ds.file_meta = meta

@@ -1,0 +1,316 @@
+"""Pages of the shared centres: ordering (with the recognition prompt), the township's results and
+uploads, the centre's reading worklist and report editor, and the centre dashboard."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.diagnostics import figures, ingest, recognition, repository, rules, service
+from yilian.diagnostics.schemas import OrderIn, ReportIn
+from yilian.kit.errors import AppError
+from yilian.models import Consortium, Institution
+from yilian.residents.service import access_resident
+from yilian.web.deps import DbSession, PageActor, check_csrf
+from yilian.web.templating import render
+
+router = APIRouter(prefix="/diagnostics")
+
+
+def _message(error: AppError) -> str:
+    return "；".join(f"{e.field}：{e.message_zh}" for e in error.errors) or error.message_zh
+
+
+def _institution_names(session: DbSession, ids: set[int]) -> dict[int, str]:
+    return dict(
+        session.execute(select(Institution.id, Institution.name).where(Institution.id.in_(ids))).all()
+    )  # type: ignore[arg-type]
+
+
+@router.get("/order", response_class=HTMLResponse)
+def order_form(request: Request, actor: PageActor, session: DbSession, resident_id: int) -> Response:
+    return _order_form(request, actor, session, resident_id)
+
+
+def _order_form(
+    request: Request,
+    actor: Actor,
+    session: DbSession,
+    resident_id: int,
+    error: str = "",
+    prompt: dict[str, object] | None = None,
+    chosen: dict[str, str] | None = None,
+) -> Response:
+    resident = access_resident(session, actor, resident_id)
+    consortium_id = service.orderer_consortium(session, actor)
+    return render(
+        request,
+        "diagnostics_order.html",
+        resident=resident,
+        items=recognition.catalogue(session, consortium_id),
+        error=error,
+        prompt=prompt,
+        chosen=chosen or {},
+    )
+
+
+@router.post("/order")
+def order(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    csrf: Annotated[str, Form()],
+    resident_id: Annotated[int, Form()],
+    item_code: Annotated[str, Form()],
+    clinical_note: Annotated[str, Form()] = "",
+    urgent: Annotated[bool, Form()] = False,
+    repeat_reason: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    chosen = {"item_code": item_code, "clinical_note": clinical_note}
+    try:
+        with session.begin_nested():
+            placed = service.do_order_exam(
+                session,
+                actor=actor,
+                data=OrderIn(
+                    resident_id=resident_id,
+                    item_code=item_code,
+                    clinical_note=clinical_note,
+                    urgent=urgent,
+                    repeat_reason=repeat_reason or None,
+                ),
+            )
+    except service.RecognisedResultExists as exists:
+        return _order_form(request, actor, session, resident_id, prompt=exists.result, chosen=chosen)
+    except AppError as error:
+        return _order_form(request, actor, session, resident_id, error=_message(error), chosen=chosen)
+    return RedirectResponse(f"/diagnostics/orders/{placed.id}", status_code=303)
+
+
+@router.post("/reuse")
+def reuse(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    csrf: Annotated[str, Form()],
+    resident_id: Annotated[int, Form()],
+    item_code: Annotated[str, Form()],
+) -> Response:
+    """The doctor takes the recognised result: back to the results with the repeat avoided."""
+    check_csrf(request, csrf)
+    consortium_id = service.orderer_consortium(session, actor)
+    access_resident(session, actor, resident_id)
+    event = recognition.do_reuse(
+        session, actor=actor, consortium_id=consortium_id, resident_id=resident_id, item_code=item_code
+    )
+    return RedirectResponse(f"/diagnostics/orders/{event.prior_order_id}?reused=1", status_code=303)
+
+
+@router.get("/results", response_class=HTMLResponse)
+def results_page(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    status: str = "",
+    notice: str = "",
+    error: str = "",
+) -> Response:
+    rows = service.results(session, actor=actor, status=status or None)
+    alerts = repository.open_alerts(session, actor.subject.institution_id or 0)
+    return render(
+        request,
+        "diagnostics_results.html",
+        rows=rows,
+        alerts=alerts,
+        status=status,
+        labels=rules.ORDER_LABELS,
+        notice=notice,
+        error=error,
+        quarantine=ingest.quarantine_list(session, actor=actor, include_resolved=False),
+    )
+
+
+@router.post("/upload")
+def upload(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    csrf: Annotated[str, Form()],
+    files: Annotated[list[UploadFile], File()],
+) -> Response:
+    """The township sends the images it took: filed against their orders, or quarantined with the reason."""
+    check_csrf(request, csrf)
+    incoming = [ingest.IncomingFile(f.filename or "upload.dcm", data=f.file.read()) for f in files]
+    result = ingest.ingest(
+        session, actor=actor, files=incoming, store_root=Path(request.app.state.settings.dicom_dir)
+    )
+    notice = (
+        f"收到{result.received}个文件：归档{result.filed}个，重复{result.duplicates}个，"
+        f"隔离{result.quarantined}个；{result.orders_acquired}张检查单已送达影像中心"
+    )
+    return results_page(request, actor, session, notice=notice)
+
+
+@router.get("/worklist", response_class=HTMLResponse)
+def worklist_page(
+    request: Request, actor: PageActor, session: DbSession, status: str = "acquired"
+) -> Response:
+    status = status if status in (rules.ORDERED, rules.ACQUIRED) else rules.ACQUIRED
+    rows = service.worklist(session, actor=actor, status=status)
+    names = _institution_names(session, {r.ordering_institution_id for r in rows})
+    return render(
+        request, "diagnostics_worklist.html", rows=rows, status=status, names=names, now=actor.clock.now()
+    )
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+def order_page(
+    request: Request, actor: PageActor, session: DbSession, order_id: int, error: str = "", reused: int = 0
+) -> Response:
+    detail = service.read_order(session, actor=actor, order_id=order_id)
+    centre = repository.centre(session, detail.centre_id)
+    assert centre is not None
+    is_reader = (
+        actor.subject.role in service.READERS and actor.subject.institution_id == centre.host_institution_id
+    )
+    names = _institution_names(session, {detail.ordering_institution_id, centre.host_institution_id})
+    return render(
+        request,
+        "diagnostics_order_detail.html",
+        o=detail,
+        centre=centre,
+        names=names,
+        can_report=is_reader and detail.status == rules.ACQUIRED,
+        can_acknowledge=actor.subject.institution_id == detail.ordering_institution_id,
+        error=error,
+        reused=reused,
+    )
+
+
+@router.post("/orders/{order_id}/report")
+def report(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    order_id: int,
+    csrf: Annotated[str, Form()],
+    findings: Annotated[str, Form()],
+    impression: Annotated[str, Form()],
+    is_critical: Annotated[bool, Form()] = False,
+    critical_note: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        with session.begin_nested():
+            service.do_report(
+                session,
+                actor=actor,
+                order_id=order_id,
+                data=ReportIn(
+                    findings=findings,
+                    impression=impression,
+                    is_critical=is_critical,
+                    critical_note=critical_note or None,
+                ),
+            )
+    except AppError as error:
+        return order_page(request, actor, session, order_id, error=_message(error))
+    return RedirectResponse("/diagnostics/worklist", status_code=303)
+
+
+@router.post("/orders/{order_id}/acquired")
+def acquired(
+    request: Request, actor: PageActor, session: DbSession, order_id: int, csrf: Annotated[str, Form()]
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        with session.begin_nested():
+            service.do_mark_acquired(session, actor=actor, order_id=order_id)
+    except AppError as error:
+        return order_page(request, actor, session, order_id, error=_message(error))
+    return RedirectResponse(f"/diagnostics/orders/{order_id}", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    alert_id: int,
+    csrf: Annotated[str, Form()],
+    action_taken: Annotated[str, Form()],
+) -> Response:
+    check_csrf(request, csrf)
+    try:
+        with session.begin_nested():
+            alert = service.do_acknowledge(session, actor=actor, alert_id=alert_id, action_taken=action_taken)
+    except AppError as error:
+        return results_page(request, actor, session, error=_message(error))
+    return RedirectResponse(f"/diagnostics/orders/{alert.order_id}", status_code=303)
+
+
+def _default_consortium(session: DbSession, actor: Actor) -> int | None:
+    subject = actor.subject
+    if subject.consortium_id:
+        return subject.consortium_id
+    if subject.region_code:
+        low, high = roles.region_range(subject.region_code)
+        return session.scalar(
+            select(Consortium.id)
+            .where(
+                Consortium.region_code.between(low, high), Consortium.kind.in_(("县域医共体", "城市医疗集团"))
+            )
+            .order_by(Consortium.id)
+        )
+    return service.orderer_consortium(session, actor) if subject.institution_id else None
+
+
+@router.get("/dashboard", response_class=HTMLResponse)
+def dashboard(
+    request: Request,
+    actor: PageActor,
+    session: DbSession,
+    consortium_id: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> Response:
+    today = actor.clock.now().date()
+    start = start or date(today.year, 1, 1)
+    end = end or today
+    consortium_id = consortium_id or _default_consortium(session, actor)
+    data = (
+        figures.centre_figures(session, actor=actor, consortium_id=consortium_id, start=start, end=end)
+        if consortium_id
+        else None
+    )
+    consortium = session.get(Consortium, consortium_id) if consortium_id else None
+    chart = (
+        {
+            "coverage": [
+                {"name": c.kind_label, "value": round((c.share or 0) * 100, 1)} for c in data.coverage
+            ],
+            "months": list(data.monthly),
+            "volumes": list(data.monthly.values()),
+        }
+        if data
+        else {}
+    )
+    return render(
+        request,
+        "diagnostics_dashboard.html",
+        data=data,
+        consortium=consortium,
+        start=start,
+        end=end,
+        chart=json.dumps(chart, ensure_ascii=False),
+        modality_names={k: v[1] for k, v in rules.MODALITIES.items()},
+    )
