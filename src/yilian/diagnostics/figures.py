@@ -32,7 +32,8 @@ from yilian.models import (
 from yilian.registry.rules import GRASSROOTS_TYPES
 
 TOWNSHIP_TYPES = ("乡镇卫生院", "社区卫生服务中心")
-STATION_TYPES = ("社区卫生服务站",)
+# 001 §2.2 pairs them: "村卫生室(社区卫生服务站)为基础"; a county has village clinics, a city stations.
+STATION_TYPES = ("社区卫生服务站", "村卫生室")
 IMAGING_CAPABILITY_TARGET = 1.0  # 2020: every township health centre (80% by 2018), 001 §2.1
 STATION_ECG_TARGET = 0.8
 
@@ -235,7 +236,7 @@ def centre_figures(
             IMAGING_CAPABILITY_TARGET,
         ),
         _capability(
-            session, members, STATION_TYPES, {"ECG"}, "社区卫生服务站具备心电检查能力", STATION_ECG_TARGET
+            session, members, STATION_TYPES, {"ECG"}, "村卫生室(社区卫生服务站)具备心电检查能力", STATION_ECG_TARGET
         ),
     ]
     alerts = (

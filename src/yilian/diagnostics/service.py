@@ -27,6 +27,7 @@ from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, Validat
 from yilian.models import (
     CentreMember,
     CentreModality,
+    Consortium,
     ConsortiumMember,
     CriticalAlert,
     DiagnosticCentre,
@@ -41,6 +42,7 @@ from yilian.residents.service import access_resident
 ORDERERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
 READERS = frozenset({roles.DOCTOR})
 WORKLIST_LIMIT = 500
+INTEGRATED_KINDS = ("县域医共体", "城市医疗集团")
 
 
 # --- centres --------------------------------------------------------------------------------------
@@ -154,10 +156,13 @@ def orderer_consortium(session: Session, actor: Actor) -> int:
     subject = actor.subject
     if not subject.may(ORDERERS) or subject.institution_id is None:
         raise Forbidden("当前角色不能开具检查", "Your role cannot order exams")
+    # A county hospital is also in specialist alliances and telemedicine networks; its shared centres
+    # and catalogue are those of its county consortium (or urban medical group).
     consortium_id = session.scalar(
         select(ConsortiumMember.consortium_id)
+        .join(Consortium, Consortium.id == ConsortiumMember.consortium_id)
         .where(ConsortiumMember.institution_id == subject.institution_id)
-        .order_by(ConsortiumMember.consortium_id)
+        .order_by(Consortium.kind.not_in(INTEGRATED_KINDS), ConsortiumMember.consortium_id)
         .limit(1)
     )
     if consortium_id is None:

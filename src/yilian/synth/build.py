@@ -29,6 +29,7 @@ from yilian.models import Institution
 from yilian.residents.rules import make_id_number
 from yilian.synth import geography
 from yilian.synth import rules as dist
+from yilian.synth.diagnostics import build_diagnostics_demo
 from yilian.synth.evaluation import build_evaluation_demo
 from yilian.synth.family_doctor import build_family_doctor_care
 from yilian.synth.model import (
@@ -463,6 +464,7 @@ class Builder(WorkforceMixin, PopulationMixin):
         self.assess_chronic_patients(progress_console=self.console)
         self.insurance_data(progress_console=self.console)
         build_evaluation_demo(self.engine, now=self.now, seed=self.seed, console=self.console)
+        build_diagnostics_demo(self.engine, now=self.now, seed=self.seed, console=self.console)
         loader.reset_sequences(
             [
                 "institution",
