@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
 
+from yilian.commandline import acting_as as _acting_as
+from yilian.commandline import console
+from yilian.commandline import database_url as _url
+from yilian.commandline import fail as _fail
 from yilian.config import get_settings
+from yilian.diagnostics.cli import diagnostics_app
+from yilian.evaluation.cli import evaluation_app
 
 app = typer.Typer(
     help="医联 Yilian — integrated county medical community platform.",
@@ -32,64 +35,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(residents_app, name="residents")
 app.add_typer(drg_app, name="drg")
 app.add_typer(claims_app, name="claims")
-evaluation_app = typer.Typer(
-    help="Scoring schemes, yearly evaluation, yellow cards (e.g. 002 annex 1).", no_args_is_help=True
-)
 app.add_typer(evaluation_app, name="evaluation")
-console = Console()
-
-
-def _url() -> str:
-    url = get_settings().database_url
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return url
-
-
-def _fail(error: Any) -> typer.Exit:
-    """Print an AppError in both languages, each bad field with its row, and give exit code 1."""
-    console.print(f"[red]{error.message_zh} / {error.message_en}[/red]")
-    for field_error in error.errors[:50]:
-        row = f"第{field_error.row}行 row {field_error.row} " if field_error.row else ""
-        console.print(f"  {row}{field_error.field}: {field_error.message_zh} / {field_error.message_en}")
-    return typer.Exit(1)
-
-
-@contextmanager
-def _acting_as(
-    username: str, endpoint: str, status: str = "校验并导入 / checking and importing…"
-) -> Iterator[tuple[Any, Any]]:
-    """(session, actor) for a command done as an account: one transaction, audited like the web,
-    errors printed in both languages with their rows; nothing is written when anything fails."""
-    from yilian.auth import repository
-    from yilian.auth.context import Actor
-    from yilian.auth.service import subject_of
-    from yilian.kit.audit import AuditWriter
-    from yilian.kit.clock import SystemClock
-    from yilian.kit.db import Database
-    from yilian.kit.errors import AppError
-
-    database = Database(_url())
-    writer = AuditWriter(database.engine)
-    writer.start()
-    try:
-        with console.status(status), database.session_factory.begin() as session:
-            user = repository.user_by_username(session, username)
-            if user is None:
-                raise typer.BadParameter(f"用户不存在 / no such user: {username}")
-            yield (
-                session,
-                Actor(
-                    subject=subject_of(session, user),
-                    endpoint=f"CLI {endpoint}",
-                    audit=writer,
-                    clock=SystemClock(),
-                ),
-            )
-    except AppError as error:
-        raise _fail(error) from None
-    finally:
-        writer.stop()
+app.add_typer(diagnostics_app, name="diagnostics")
 
 
 @db_app.command("upgrade")
@@ -418,112 +365,3 @@ def audit_verify() -> None:
 
 if __name__ == "__main__":
     app()
-
-
-@evaluation_app.command("scheme-import")
-def evaluation_scheme_import(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a sheet laid out like 002 annex 1"),
-    code: str = typer.Option(..., help="programme code, e.g. XJ-JCSYQ"),
-    name: str = typer.Option(...),
-    version: str = typer.Option(..., help="a new version label; imported versions never change"),
-    as_user: str = typer.Option(..., "--as", help="a health-commission account"),
-) -> None:
-    """Import a scoring scheme version: sections, items, weights and bonus rules (all or nothing)."""
-    from yilian.evaluation.service import do_import_scheme
-
-    with _acting_as(as_user, "evaluation scheme-import") as (session, actor):
-        row = do_import_scheme(
-            session,
-            actor=actor,
-            filename=file.name,
-            data=file.read_bytes(),
-            code=code,
-            name=name,
-            version=version,
-        )
-        total, cap = row.total_points, row.bonus_cap
-    console.print(f"[green]方案 {code} {version}：满分 {total}，加分上限 {cap}[/green]")
-
-
-@evaluation_app.command("units")
-def evaluation_units(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="单位编码, 单位名称, 类别(试点/候补)"),
-    code: str = typer.Option(..., help="programme code"),
-    year: int = typer.Option(..., help="the year the list takes effect"),
-    as_user: str = typer.Option(..., "--as"),
-) -> None:
-    """Register the programme's pilot and candidate units."""
-    from yilian.evaluation.service import do_register_units
-
-    with _acting_as(as_user, "evaluation units") as (session, actor):
-        count = do_register_units(
-            session, actor=actor, programme=code, filename=file.name, data=file.read_bytes(), year=year
-        )
-    console.print(f"[green]{count} 个评价单位 / units[/green]")
-
-
-@evaluation_app.command("scores")
-def evaluation_scores(
-    file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, help="单位编码, 序号, 得分, 指标值, 事件(类型=次数;…), 数量, 佐证"
-    ),
-    code: str = typer.Option(...),
-    year: int = typer.Option(...),
-    version: str = typer.Option("", help="default: the newest version"),
-    as_user: str = typer.Option(..., "--as"),
-) -> None:
-    """Enter a year's scores with evidence (replaces that year's entries of the units in the file)."""
-    from yilian.evaluation.service import do_import_scores
-
-    with _acting_as(as_user, "evaluation scores") as (session, actor):
-        count = do_import_scores(
-            session,
-            actor=actor,
-            code=code,
-            version=version or None,
-            year=year,
-            filename=file.name,
-            data=file.read_bytes(),
-        )
-    console.print(f"[green]{count} 条评分 / entries[/green]")
-
-
-@evaluation_app.command("run")
-def evaluation_run(
-    code: str = typer.Option(...),
-    year: int = typer.Option(...),
-    deadline: str = typer.Option(..., help="rectification deadline for this year's yellow cards, YYYY-MM-DD"),
-    version: str = typer.Option(""),
-    as_user: str = typer.Option(..., "--as"),
-) -> None:
-    """Evaluate a year: rank, yellow cards, disqualification and replacement; prints the ranking."""
-    from datetime import date
-
-    from rich.table import Table
-
-    from yilian.evaluation.service import do_evaluate_year
-
-    with _acting_as(as_user, "evaluation run", status="评价中 / evaluating…") as (session, actor):
-        result = do_evaluate_year(
-            session,
-            actor=actor,
-            code=code,
-            version=version or None,
-            year=year,
-            deadline=date.fromisoformat(deadline),
-            database_url=_url(),
-        )
-        table = Table(title=f"{result.scheme.name} {year}")
-        for column in ("名次", "单位", "总分", "基础分", "加分"):
-            table.add_column(column)
-        for position, (unit, score) in enumerate(result.pilots, start=1):
-            card = "【黄牌】" if unit.code in result.adjustment.yellow_cards else ""
-            table.add_row(
-                str(position), unit.name + card, str(score.total), str(score.base), str(score.bonus)
-            )
-    console.print(table)
-    for unit_code in result.adjustment.disqualified:
-        replacement = result.adjustment.replacements.get(unit_code, "—")
-        console.print(
-            f"[red]连续两年亮黄牌，取消资格 / disqualified: {unit_code} → 候补替补 {replacement}[/red]"
-        )

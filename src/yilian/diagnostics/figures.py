@@ -236,7 +236,12 @@ def centre_figures(
             IMAGING_CAPABILITY_TARGET,
         ),
         _capability(
-            session, members, STATION_TYPES, {"ECG"}, "村卫生室(社区卫生服务站)具备心电检查能力", STATION_ECG_TARGET
+            session,
+            members,
+            STATION_TYPES,
+            {"ECG"},
+            "村卫生室(社区卫生服务站)具备心电检查能力",
+            STATION_ECG_TARGET,
         ),
     ]
     alerts = (
