@@ -16,6 +16,7 @@ from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import Clock, SystemClock
 from yilian.kit.db import Database
 from yilian.kit.errors import AppError, FieldError, ValidationFailed
+from yilian.portal.sms import sender_from_setting
 from yilian.web.deps import LoginRequired
 from yilian.web.templating import STATIC_DIR, render
 
@@ -35,7 +36,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> Response:
         if isinstance(error, LoginRequired) and not _wants_json(request):
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            login = "/portal/login" if request.url.path.startswith("/portal") else "/login"
+            return RedirectResponse(f"{login}?next={request.url.path}", status_code=303)
         if _wants_json(request):
             return JSONResponse(error.as_dict(), status_code=error.status)
         return render(request, "error.html", status_code=error.status, error=error)
@@ -73,6 +75,7 @@ def create_app(
     app.state.db = database
     app.state.audit = writer
     app.state.clock = clock or SystemClock()
+    app.state.sms = sender_from_setting(settings.sms_sender)
 
     from yilian.auth.api import router as auth_api
     from yilian.chronic.api import router as chronic_api
@@ -87,6 +90,8 @@ def create_app(
     from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
     from yilian.insurance.views import router as insurance_pages
+    from yilian.portal.api import router as portal_api
+    from yilian.portal.views import router as portal_pages
     from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
@@ -111,6 +116,8 @@ def create_app(
         tasks_router,
         conduct_api,
         indicators_router,
+        portal_api,
+        portal_pages,
         pages,
     ):
         app.include_router(router)

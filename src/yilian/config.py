@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     orthanc_url: str | None = None
     orthanc_user: str | None = None
     orthanc_password: str | None = None
+    # Text messages (login codes): "console" writes them to the log; a gateway is "module:Class"
+    # (see portal/sms.py for the interface).
+    sms_sender: str = "console"
 
 
 def shared_dir(settings: Settings) -> Path:

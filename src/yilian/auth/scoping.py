@@ -18,6 +18,7 @@ from yilian.models import (
     Encounter,
     ExamOrder,
     Grid,
+    Guardianship,
     Institution,
     Referral,
     Resident,
@@ -98,7 +99,11 @@ def scope_clause(kind: str, value: Callable[[str], Any]) -> ColumnElement[bool]:
     if kind == "grids":
         return Resident.grid_id.in_(value("scope_grids"))
     if kind == "self":
-        return Resident.id == value("scope_resident")
+        # A resident reads their own record and those of the family members they are guardian of.
+        wards = select(Guardianship.ward_resident_id).where(
+            Guardianship.guardian_resident_id == value("scope_resident"), Guardianship.until.is_(None)
+        )
+        return or_(Resident.id == value("scope_resident"), Resident.id.in_(wards))
     return false()
 
 

@@ -89,6 +89,11 @@ def do_login(
     session: Session, *, username: str, password: str, now: datetime, settings: Settings
 ) -> LoginResult:
     user = check_credentials(session, username=username, password=password, now=now, settings=settings)
+    return start_web_session(session, user=user, now=now)
+
+
+def start_web_session(session: Session, *, user: User, now: datetime) -> LoginResult:
+    """A server-side session for a user who proved who they are (a password, or a phone code)."""
     token = new_token()
     csrf = secrets.token_hex(16)
     session.add(

@@ -57,6 +57,7 @@ from yilian.models.family_doctor import (
 )
 from yilian.models.institution import AdminDivision, Department, Institution
 from yilian.models.insurance import Claim, ClaimSummary, DrgGrouping, DrgStandard, Settlement
+from yilian.models.portal import Guardianship, HealthCardIssue, OtpChallenge
 from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.scheduling import Booking, BookingEvent, BookingPolicy, Schedule, Slot
@@ -64,6 +65,9 @@ from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "Guardianship",
+    "HealthCardIssue",
+    "OtpChallenge",
     "CentreMember",
     "CentreModality",
     "CriticalAlert",
