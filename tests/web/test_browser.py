@@ -25,6 +25,16 @@ from yilian.models import Resident, User, UserGrid
 from yilian.synth.build import build_synthetic_region
 
 pytestmark = pytest.mark.browser
+SENT: list[tuple[str, str]] = []
+
+
+class Outbox:
+    """The live server's SMS gateway: the test reads the login code from here."""
+
+    def send(self, phone: str, text: str) -> None:
+        SENT.append((phone, text))
+
+
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "Demo-Pass-2026"
 
@@ -65,7 +75,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(Settings(database_url=url, dicom_dir=str(live / "dicom"))),
+            create_app(
+                Settings(
+                    database_url=url,
+                    dicom_dir=str(live / "dicom"),
+                    sms_sender="tests.web.test_browser:Outbox",
+                )
+            ),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -286,4 +302,52 @@ def test_township_orders_county_reads_township_sees_the_report(live_server: tupl
         township.locator("tr", has_text=accession).get_by_role("link", name="查看报告").click()
         expect(township.get_by_test_id("impression")).to_have_text("右下肺炎，建议抗感染治疗后复查")
         expect(township.get_by_test_id("order-status")).to_have_text("已出报告")
+        browser.close()
+
+
+def test_resident_logs_in_on_a_phone_opens_the_record_and_books(live_server: tuple[str, str]) -> None:
+    """A phone-sized screen: code login bound to the ID number, the record, a public slot booked."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from yilian.models import ExamOrder, ExamReport
+
+    base, url = live_server
+    engine = make_engine(url)
+    with Session(engine) as session:
+        # A resident with a phone and a reported exam in the demo county.
+        resident = session.execute(
+            select(Resident.id, Resident.name, Resident.phone, Resident.id_number, ExamReport.impression)
+            .join(ExamOrder, ExamOrder.resident_id == Resident.id)
+            .join(ExamReport, ExamReport.order_id == ExamOrder.id)
+            .where(Resident.phone.is_not(None), Resident.status == "active")
+            .order_by(Resident.id)
+        ).first()
+    engine.dispose()
+    assert resident is not None
+    with sync_playwright() as playwright:
+        browser = launch(playwright)
+        page = browser.new_context(
+            locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        ).new_page()
+        page.goto(f"{base}/portal")
+        expect(page.get_by_role("heading", name="居民登录")).to_be_visible()
+        page.get_by_label("手机号").fill(resident.phone)
+        page.get_by_role("button", name="获取验证码").click()
+        expect(page.get_by_role("status")).to_contain_text("验证码已发送")
+        code = re.search(r"验证码为(\d{6})", SENT[-1][1]).group(1)  # type: ignore[union-attr]
+        assert SENT[-1][0] == resident.phone
+        page.get_by_label("验证码").fill(code)
+        page.get_by_label("身份证号").fill(resident.id_number)
+        page.get_by_role("button", name="登录").click()
+        expect(page.get_by_test_id("person")).to_have_text(resident.name)
+        expect(page.locator("[data-testid=health-card] svg")).to_be_visible()
+        page.get_by_role("link", name="档案").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("健康档案")
+        expect(page.get_by_text(resident.impression).first).to_be_visible()
+        page.get_by_role("link", name="预约").first.click()
+        first_slot = page.locator("form[data-testid^=slot-]").first
+        expect(first_slot).to_be_visible()
+        first_slot.get_by_role("button", name="预约").click()
+        expect(page.get_by_test_id("booked")).to_have_text("预约成功")
+        expect(page.get_by_role("button", name="取消")).to_have_count(1)
         browser.close()
