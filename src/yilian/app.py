@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from yilian.config import Settings, get_settings
+from yilian.fhir.api import fhir_error
+from yilian.fhir.rules import FhirError
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import Clock, SystemClock
 from yilian.kit.db import Database
@@ -38,9 +40,21 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(error, LoginRequired) and not _wants_json(request):
             login = "/portal/login" if request.url.path.startswith("/portal") else "/login"
             return RedirectResponse(f"{login}?next={request.url.path}", status_code=303)
+        if request.url.path.startswith("/fhir"):
+            return fhir_error(
+                FhirError(
+                    error.status,
+                    "security" if error.status in (401, 403) else "processing",
+                    f"{error.message_en} / {error.message_zh}",
+                )
+            )
         if _wants_json(request):
             return JSONResponse(error.as_dict(), status_code=error.status)
         return render(request, "error.html", status_code=error.status, error=error)
+
+    @app.exception_handler(FhirError)
+    async def fhir_failure(request: Request, error: FhirError) -> Response:
+        return fhir_error(error)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -87,6 +101,7 @@ def create_app(
     from yilian.evaluation.tasks_api import router as tasks_router
     from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
+    from yilian.fhir.api import router as fhir_api
     from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
     from yilian.insurance.views import router as insurance_pages
@@ -117,6 +132,7 @@ def create_app(
         conduct_api,
         indicators_router,
         portal_api,
+        fhir_api,
         portal_pages,
         pages,
     ):

@@ -17,6 +17,7 @@ from yilian.commandline import fail as _fail
 from yilian.config import get_settings
 from yilian.diagnostics.cli import diagnostics_app
 from yilian.evaluation.cli import evaluation_app
+from yilian.fhir.cli import fhir_app
 
 app = typer.Typer(
     help="医联 Yilian — integrated county medical community platform.",
@@ -37,6 +38,7 @@ app.add_typer(drg_app, name="drg")
 app.add_typer(claims_app, name="claims")
 app.add_typer(evaluation_app, name="evaluation")
 app.add_typer(diagnostics_app, name="diagnostics")
+app.add_typer(fhir_app, name="fhir")
 
 
 @db_app.command("upgrade")

@@ -55,6 +55,7 @@ from yilian.models.family_doctor import (
     TeamGrid,
     TeamMember,
 )
+from yilian.models.fhir import ClinicalObservation, FhirResource, ResidentIdentifier
 from yilian.models.institution import AdminDivision, Department, Institution
 from yilian.models.insurance import Claim, ClaimSummary, DrgGrouping, DrgStandard, Settlement
 from yilian.models.portal import Guardianship, HealthCardIssue, OtpChallenge
@@ -65,6 +66,9 @@ from yilian.models.staff import Posting, Staff
 from yilian.models.user import ApiToken, User, UserGrid, WebSession
 
 __all__ = [
+    "ClinicalObservation",
+    "FhirResource",
+    "ResidentIdentifier",
     "Guardianship",
     "HealthCardIssue",
     "OtpChallenge",

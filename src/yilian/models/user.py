@@ -62,3 +62,5 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # SMART-style scopes for what the client may do through /fhir, e.g. "user/*.read user/Patient.write".
+    scopes: Mapped[str] = mapped_column(String(400), default="user/*.*", server_default="user/*.*")

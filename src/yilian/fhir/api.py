@@ -1,0 +1,273 @@
+"""The FHIR R4 endpoint under /fhir: CapabilityStatement, read, search, create, transaction.
+
+Requests and responses are `application/fhir+json`; errors are OperationOutcomes. Access is the
+platform's: the bearer token's account decides which rows are visible, the token's SMART-style
+scopes which types may be read or written, and every resident returned or written is audited.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from yilian.auth.context import Actor
+from yilian.fhir import ingest, search
+from yilian.fhir.rules import (
+    FHIR_JSON,
+    NATIVE_READ,
+    PROJECTED,
+    STORED,
+    SUPPORTED,
+    FhirError,
+    operation_outcome,
+    scope_allows,
+)
+from yilian.kit.tokens import digest
+from yilian.models import ApiToken, Institution
+from yilian.web.deps import ApiActor, DbSession
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+SCOPE_CACHE_SECONDS = 10.0
+_scopes: dict[str, tuple[float, str]] = {}
+
+
+def fhir_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        media_type=FHIR_JSON,
+        headers=headers,
+    )
+
+
+def fhir_error(error: FhirError) -> Response:
+    return fhir_response(operation_outcome(error.issues), error.status)
+
+
+def _token_scopes(session: Session, request: Request) -> str:
+    """The bearer token's scopes (remembered for a few seconds); a browser session has all."""
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("bearer "):
+        return "user/*.*"
+    key = digest(header[7:].strip())
+    now = time.monotonic()
+    cached = _scopes.get(key)
+    if cached and cached[0] > now:
+        return cached[1]
+    scopes = session.scalar(select(ApiToken.scopes).where(ApiToken.token_hash == key)) or ""
+    _scopes[key] = (now + SCOPE_CACHE_SECONDS, scopes)
+    return scopes
+
+
+def _check_scope(session: Session, request: Request, resource_type: str, mode: str) -> None:
+    if not scope_allows(_token_scopes(session, request), resource_type, mode):
+        raise FhirError(403, "forbidden", f"the token's scopes do not allow {mode} on {resource_type}")
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+def _check_type(resource_type: str) -> None:
+    if resource_type not in SUPPORTED:
+        raise FhirError(404, "not-supported", f"resource type '{resource_type}' is not served here")
+
+
+@router.get("/metadata")
+def capability_statement(request: Request) -> Response:
+    """What this server does; readable without a token, as FHIR clients expect."""
+    resources = []
+    for resource_type in sorted(SUPPORTED):
+        interactions = [{"code": "read"}, {"code": "search-type"}]
+        if resource_type in PROJECTED or resource_type in STORED:
+            interactions.append({"code": "create"})
+        params = [
+            {"name": "_count", "type": "number"},
+            {"name": "_offset", "type": "number"},
+            {"name": "_id", "type": "token"},
+        ]
+        spec = search.NATIVE.get(resource_type)
+        if spec is not None:
+            params += [{"name": n, "type": "string"} for n in spec.params]
+            if spec.resident_column is not None:
+                params.append({"name": "patient", "type": "reference"})
+            if spec.date_column is not None:
+                params.append({"name": "date", "type": "date"})
+        elif resource_type in STORED:
+            params += [
+                {"name": n, "type": t}
+                for n, t in (
+                    ("patient", "reference"),
+                    ("date", "date"),
+                    ("status", "token"),
+                    ("code", "token"),
+                    ("identifier", "token"),
+                )
+            ]
+        resources.append({"type": resource_type, "interaction": interactions, "searchParam": params})
+    return fhir_response(
+        {
+            "resourceType": "CapabilityStatement",
+            "status": "active",
+            "date": "2026-11-24",
+            "kind": "instance",
+            "software": {"name": "医联 Yilian", "version": "0.1.0"},
+            "implementation": {"description": "县域医共体平台 FHIR R4 接口", "url": _base(request)},
+            "fhirVersion": "4.0.1",
+            "format": ["json"],
+            "rest": [
+                {
+                    "mode": "server",
+                    "security": {
+                        "description": "Bearer tokens (yilian user token); SMART-style scopes such as user/*.read, user/Patient.write",
+                    },
+                    "resource": resources,
+                    "interaction": [{"code": "transaction"}],
+                }
+            ],
+        }
+    )
+
+
+def _read(session: Session, actor: Actor, request: Request, resource_type: str, ident: str) -> Response:
+    _check_type(resource_type)
+    _check_scope(session, request, resource_type, "read")
+    found, _ = search.search(session, actor, resource_type, {"_id": ident, "_count": "1"})
+    if not found:
+        raise FhirError(404, "not-found", f"{resource_type}/{ident} does not exist or is not visible to you")
+    actor.record_read(entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found))
+    return fhir_response(found[0])
+
+
+def _search(session: Session, actor: Actor, request: Request, resource_type: str) -> Response:
+    _check_type(resource_type)
+    _check_scope(session, request, resource_type, "read")
+    params = dict(request.query_params)
+    found, total = search.search(session, actor, resource_type, params)
+    actor.record_read(
+        entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found), action="list"
+    )
+    base = _base(request)
+    count = int(params.get("_count", search.DEFAULT_COUNT))
+    offset = int(params.get("_offset", 0))
+    links = [{"relation": "self", "url": f"{base}/{resource_type}?{urlencode(params)}"}]
+    if offset + len(found) < total and found:
+        links.append(
+            {
+                "relation": "next",
+                "url": f"{base}/{resource_type}?{urlencode({**params, '_offset': offset + count})}",
+            }
+        )
+    return fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "searchset",
+            "total": total,
+            "link": links,
+            "entry": [
+                {
+                    "fullUrl": f"{base}/{r['resourceType']}/{r['id']}",
+                    "resource": r,
+                    "search": {"mode": "match"},
+                }
+                for r in found
+            ],
+        }
+    )
+
+
+def _context(session: Session, actor: Actor, region_code: str | None = None) -> ingest.Context:
+    """New residents and institutions belong to the writer's county."""
+    subject = actor.subject
+    region = region_code or subject.region_code
+    if region is None and subject.institution_id:
+        region = session.scalar(
+            select(Institution.region_code).where(Institution.id == subject.institution_id)
+        )
+    if region is None and subject.consortium_id:
+        from yilian.models import Consortium
+
+        region = session.scalar(select(Consortium.region_code).where(Consortium.id == subject.consortium_id))
+    if region is None:
+        raise FhirError(403, "forbidden", "this account has no county to write into")
+    return ingest.Context(actor=actor, region_code=region, now=actor.clock.now())
+
+
+async def _body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise FhirError(400, "structure", "the body is not valid JSON") from None
+
+
+def _create(session: Session, actor: Actor, request: Request, resource_type: str, body: Any) -> Response:
+    _check_type(resource_type)
+    _check_scope(session, request, resource_type, "write")
+    created = ingest.create(session, _context(session, actor), body, expected_type=resource_type)
+    if (
+        created.resource_type == "Appointment"
+        or created.resource_type in NATIVE_READ
+        or created.resource_type in STORED
+    ):
+        found, _ = search.search(session, actor, created.resource_type, {"_id": created.ident, "_count": "1"})
+    location = f"{_base(request)}/{created.resource_type}/{created.ident}"
+    return fhir_response(found[0] if found else body, 201 if created.created else 200, {"Location": location})
+
+
+def _transaction(session: Session, actor: Actor, request: Request, body: Any) -> Response:
+    if not isinstance(body, dict):
+        raise FhirError(400, "structure", "the body is not a Bundle")
+    for entry in body.get("entry") or []:
+        resource_type = ((entry or {}).get("resource") or {}).get("resourceType", "")
+        _check_type(resource_type)
+        _check_scope(session, request, resource_type, "write")
+    results = ingest.transaction(session, _context(session, actor), body)
+    base = _base(request)
+    return fhir_response(
+        {
+            "resourceType": "Bundle",
+            "type": "transaction-response",
+            "entry": [
+                {
+                    "response": {
+                        "status": "201 Created" if created.created else "200 OK",
+                        "location": f"{base}/{created.resource_type}/{created.ident}",
+                    }
+                }
+                for _, created in results
+            ],
+        }
+    )
+
+
+@router.get("/{resource_type}/{ident}")
+async def read(
+    resource_type: str, ident: str, request: Request, actor: ApiActor, session: DbSession
+) -> Response:
+    return await run_in_threadpool(_read, session, actor, request, resource_type, ident)
+
+
+@router.get("/{resource_type}")
+async def search_type(resource_type: str, request: Request, actor: ApiActor, session: DbSession) -> Response:
+    return await run_in_threadpool(_search, session, actor, request, resource_type)
+
+
+@router.post("/{resource_type}")
+async def create(resource_type: str, request: Request, actor: ApiActor, session: DbSession) -> Response:
+    body = await _body(request)
+    return await run_in_threadpool(_create, session, actor, request, resource_type, body)
+
+
+@router.post("")
+async def transaction(request: Request, actor: ApiActor, session: DbSession) -> Response:
+    """A transaction Bundle: every entry is written, or none."""
+    body = await _body(request)
+    return await run_in_threadpool(_transaction, session, actor, request, body)

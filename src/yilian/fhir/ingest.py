@@ -1,0 +1,550 @@
+"""FHIR in: create one resource, or a transaction Bundle that is written whole or not at all.
+
+Patients become residents, Organizations institutions, Encounters encounters, Observations
+clinical observations (and an Appointment books its Slot); other types are kept as FHIR JSON.
+References inside a Bundle (`urn:uuid:…`, or conditional `Type?identifier=system|value`) are
+rewritten to the platform's ids. Patients, Organizations and Practitioners are created only if no
+resource with the same identifier exists (FHIR's conditional create), so re-importing a folder, or
+the same hospital named in several bundles, does not duplicate them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.fhir import mapping
+from yilian.fhir.rules import (
+    DERIVED_ID_SYSTEM,
+    HEALTH_CARD_SYSTEM,
+    ID_CARD_SYSTEM,
+    INSTITUTION_SYSTEM,
+    PROJECTED,
+    STORED,
+    STORED_PREFIX,
+    FhirError,
+    derived_id_number,
+    parse_instant,
+)
+from yilian.fhir.validate import validate
+from yilian.kit.errors import AppError
+from yilian.models import (
+    AdminDivision,
+    ClinicalObservation,
+    Encounter,
+    EncounterDiagnosis,
+    FhirResource,
+    Institution,
+    Resident,
+    ResidentIdentifier,
+)
+from yilian.residents.rules import InvalidIdNumber, parse_id_number
+
+WRITERS = frozenset(
+    {roles.INSTITUTION_ADMIN, roles.DOCTOR, roles.FAMILY_DOCTOR, roles.CONSORTIUM_ADMIN, roles.COMMISSION}
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+INPATIENT_CLASSES = {"IMP", "ACUTE", "NONAC", "PRENC"}
+# The date a stored resource is searched by, in order of preference.
+DATE_FIELDS = (
+    "effectiveDateTime",
+    "onsetDateTime",
+    "occurrenceDateTime",
+    "performedDateTime",
+    "authoredOn",
+    "recordedDate",
+    "issued",
+    "created",
+    "date",
+)
+
+
+@dataclass
+class Created:
+    resource_type: str
+    ident: str
+    resource: dict[str, Any]
+    created: bool = True
+
+
+@dataclass
+class Context:
+    """What a write needs: who, the region new residents and institutions belong to, the references made so far."""
+
+    actor: Actor
+    region_code: str
+    now: datetime
+    references: dict[str, str] = field(default_factory=dict)
+    touched_months: set[date] = field(default_factory=set)
+
+
+def _first_coding(concept: dict[str, Any] | None) -> dict[str, Any]:
+    codings = (concept or {}).get("coding") or [{}]
+    return dict(codings[0])
+
+
+def _identifier_value(resource: dict[str, Any]) -> tuple[str, str] | None:
+    for identifier in resource.get("identifier") or []:
+        if identifier.get("value"):
+            return str(identifier.get("system", "")), str(identifier["value"])
+    return None
+
+
+def _resolve(session: Session, context: Context, reference: str) -> str:
+    """`urn:uuid:…` from this Bundle, `Type/id`, or `Type?identifier=system|value` → `Type/local-id`."""
+    if reference in context.references:
+        return context.references[reference]
+    if "?" in reference:
+        resource_type, _, query = reference.partition("?")
+        key, _, value = query.partition("=")
+        if key != "identifier":
+            raise FhirError(
+                400, "not-supported", f"conditional reference '{reference}' must search by identifier"
+            )
+        system, _, code = value.rpartition("|")
+        found = _by_identifier(session, resource_type, system, code)
+        if found is None:
+            raise FhirError(400, "not-found", f"reference '{reference}' matches no resource", [reference])
+        context.references[reference] = f"{resource_type}/{found}"
+        return context.references[reference]
+    if reference.startswith("urn:"):
+        raise FhirError(
+            400, "not-found", f"reference '{reference}' is to no entry of this Bundle", [reference]
+        )
+    return reference
+
+
+def _rewrite(session: Session, context: Context, value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _rewrite(session, context, v) for k, v in value.items()}
+        if isinstance(out.get("reference"), str):
+            out["reference"] = _resolve(session, context, out["reference"])
+        return out
+    if isinstance(value, list):
+        return [_rewrite(session, context, v) for v in value]
+    return value
+
+
+def _by_identifier(session: Session, resource_type: str, system: str, code: str) -> str | None:
+    if resource_type == "Patient":
+        if system == ID_CARD_SYSTEM:
+            found = session.scalar(select(Resident.id).where(Resident.id_number == code))
+        else:
+            found = session.scalar(
+                select(ResidentIdentifier.resident_id).where(
+                    ResidentIdentifier.system == system, ResidentIdentifier.value == code
+                )
+            )
+        return None if found is None else str(found)
+    if resource_type == "Organization":
+        found = session.scalar(
+            select(Institution.id).where(Institution.code == _institution_code(system, code))
+        )
+        return None if found is None else str(found)
+    found = session.scalar(
+        select(FhirResource.id).where(
+            FhirResource.resource_type == resource_type, FhirResource.identifier == f"{system}|{code}"
+        )
+    )
+    return None if found is None else f"{STORED_PREFIX}{found}"
+
+
+def _institution_code(system: str, code: str) -> str:
+    if system in ("", INSTITUTION_SYSTEM):
+        return code[:32]
+    return "X" + hashlib.sha1(f"{system}|{code}".encode()).hexdigest()[:20]
+
+
+def _resident_id(reference: str | None) -> int:
+    kind, _, ident = (reference or "").partition("/")
+    if kind != "Patient" or not ident.isdigit():
+        raise FhirError(400, "required", "the resource must refer to a Patient of this platform", ["subject"])
+    return int(ident)
+
+
+def _local_id(reference: str | None, resource_type: str) -> int | None:
+    kind, _, ident = (reference or "").partition("/")
+    return int(ident) if kind == resource_type and ident.isdigit() else None
+
+
+# --- projections into the platform's tables --------------------------------------------------------
+
+
+def _name(resource: dict[str, Any]) -> str:
+    names = resource.get("name") or [{}]
+    human = names[0]
+    if human.get("text"):
+        return str(human["text"])[:32]
+    family = str(human.get("family", ""))
+    given = " ".join(human.get("given") or [])
+    full = f"{family}{given}" if CJK.search(family + given) else f"{given} {family}".strip()
+    return full[:32] or "未知"
+
+
+def _patient(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    identifiers = [
+        (str(i.get("system", "")), str(i.get("value", "")))
+        for i in resource.get("identifier") or []
+        if i.get("value")
+    ]
+    card = next((v for s, v in identifiers if s == ID_CARD_SYSTEM), None)
+    for system, value in identifiers:
+        existing = _by_identifier(session, "Patient", system, value)
+        if existing is not None:
+            return Created("Patient", existing, resource, created=False)
+    gender = resource.get("gender")
+    if gender not in ("male", "female"):
+        raise FhirError(400, "required", "Patient.gender must be male or female", ["Patient.gender"])
+    if not resource.get("birthDate"):
+        raise FhirError(400, "required", "Patient.birthDate is required", ["Patient.birthDate"])
+    try:
+        born = date.fromisoformat(str(resource["birthDate"])[:10])
+    except ValueError:
+        raise FhirError(
+            400, "invalid", "Patient.birthDate must be a full date", ["Patient.birthDate"]
+        ) from None
+    sex = mapping.SEX[gender]
+    if card is not None:
+        try:
+            facts = parse_id_number(card, today=context.now.date())
+        except InvalidIdNumber as error:
+            raise FhirError(
+                400, "invalid", f"resident ID: {error.message_en}", ["Patient.identifier"]
+            ) from None
+        id_number, region = facts.id_number, facts.region_code
+    else:
+        source = next(
+            (f"{s}|{v}" for s, v in identifiers), json.dumps(resource.get("name"), sort_keys=True) + str(born)
+        )
+        region = context.region_code
+        for attempt in range(500):
+            id_number = derived_id_number(
+                region_code=region, born=born, sex=sex, source_key=source, attempt=attempt
+            )
+            if session.scalar(select(Resident.id).where(Resident.id_number == id_number)) is None:
+                break
+        identifiers.append((DERIVED_ID_SYSTEM, id_number))
+    if session.get(AdminDivision, region) is None:
+        raise FhirError(400, "invalid", f"region {region} is not a known division", ["Patient.identifier"])
+    telecom = next(
+        (t.get("value") for t in resource.get("telecom") or [] if t.get("system") == "phone"), None
+    )
+    address = (resource.get("address") or [{}])[0]
+    resident = Resident(
+        id_number=id_number,
+        name=_name(resource),
+        sex=sex,
+        birth_date=born,
+        phone=str(telecom)[:20] if telecom else None,
+        address=" ".join(address.get("line") or [])
+        + (f" {address.get('city', '')}" if address.get("city") else "")
+        or None,
+        region_code=region,
+        health_card_no="pending",
+        status="active" if not resource.get("deceasedDateTime") else "deceased",
+        created_at=context.now,
+        updated_at=context.now,
+    )
+    session.add(resident)
+    session.flush()
+    resident.health_card_no = f"FH{resident.id:030d}"
+    session.add_all(
+        ResidentIdentifier(resident_id=resident.id, system=s[:200], value=v[:100])
+        for s, v in dict.fromkeys(identifiers)
+        if s not in (ID_CARD_SYSTEM, HEALTH_CARD_SYSTEM)
+    )
+    context.actor.record_change(
+        session,
+        action="create",
+        entity="resident",
+        entity_id=resident.id,
+        resident_id=resident.id,
+        detail="FHIR",
+    )
+    return Created("Patient", str(resident.id), resource)
+
+
+def _organization(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    system, code = _identifier_value(resource) or ("", "")
+    if not code:
+        raise FhirError(400, "required", "Organization.identifier is required", ["Organization.identifier"])
+    existing = _by_identifier(session, "Organization", system, code)
+    if existing is not None:
+        return Created("Organization", existing, resource, created=False)
+    institution = Institution(
+        code=_institution_code(system, code),
+        name=str(resource.get("name") or code)[:128],
+        level="未定级",
+        type="综合医院",
+        region_code=context.region_code,
+        is_grassroots=False,
+    )
+    session.add(institution)
+    session.flush()
+    return Created("Organization", str(institution.id), resource)
+
+
+def _encounter(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    resident_id = _resident_id((resource.get("subject") or {}).get("reference"))
+    institution_id = _local_id((resource.get("serviceProvider") or {}).get("reference"), "Organization")
+    if institution_id is None:
+        raise FhirError(
+            400,
+            "required",
+            "Encounter.serviceProvider must name an Organization",
+            ["Encounter.serviceProvider"],
+        )
+    period = resource.get("period") or {}
+    start = parse_instant(period.get("start"))
+    if start is None:
+        raise FhirError(400, "required", "Encounter.period.start is required", ["Encounter.period.start"])
+    end = parse_instant(period.get("end"))
+    inpatient = (resource.get("class") or {}).get("code") in INPATIENT_CLASSES
+    encounter = Encounter(
+        resident_id=resident_id,
+        institution_id=institution_id,
+        kind="inpatient" if inpatient else "outpatient",
+        start_date=start.date(),
+        end_date=end.date() if (inpatient and end) else None,
+        total_fen=0,
+        fund_fen=0,
+        out_of_county=False,
+    )
+    session.add(encounter)
+    session.flush()
+    codes = [
+        c["code"]
+        for concept in resource.get("reasonCode") or []
+        for c in concept.get("coding") or []
+        if c.get("system") == mapping.ICD10_SYSTEM and c.get("code")
+    ]
+    session.add_all(
+        EncounterDiagnosis(encounter_id=encounter.id, seq=n, icd10_code=c)
+        for n, c in enumerate(codes, start=1)
+    )
+    context.touched_months.add(start.date().replace(day=1))
+    context.actor.record_change(
+        session,
+        action="create",
+        entity="encounter",
+        entity_id=encounter.id,
+        resident_id=resident_id,
+        detail="FHIR",
+    )
+    return Created("Encounter", str(encounter.id), resource)
+
+
+def _observation_values(resource: dict[str, Any]) -> dict[str, Any]:
+    coding = _first_coding(resource.get("code"))
+    if not coding.get("code"):
+        raise FhirError(400, "required", "Observation.code needs a coding with a code", ["Observation.code"])
+    effective = parse_instant(resource.get("effectiveDateTime") or resource.get("issued"))
+    if effective is None:
+        raise FhirError(
+            400, "required", "Observation.effectiveDateTime is required", ["Observation.effective"]
+        )
+    quantity = resource.get("valueQuantity") or {}
+    text = None
+    if "valueCodeableConcept" in resource:
+        concept = resource["valueCodeableConcept"]
+        text = concept.get("text") or _first_coding(concept).get("display")
+    elif "valueString" in resource:
+        text = resource["valueString"]
+    return {
+        "resident_id": _resident_id((resource.get("subject") or {}).get("reference")),
+        "encounter_id": _local_id((resource.get("encounter") or {}).get("reference"), "Encounter"),
+        "status": resource["status"],
+        "category": _first_coding((resource.get("category") or [{}])[0]).get("code", "") or "",
+        "code_system": str(coding.get("system", ""))[:100],
+        "code": str(coding["code"])[:64],
+        "display": str(coding.get("display") or (resource.get("code") or {}).get("text") or "")[:200],
+        "value_num": float(quantity["value"]) if "value" in quantity else None,
+        "value_text": str(text)[:200] if text is not None else None,
+        "unit": str(quantity.get("unit") or quantity.get("code") or "")[:32] or None,
+        "components_json": json.dumps(resource["component"], ensure_ascii=False)
+        if resource.get("component")
+        else None,
+        "effective_at": effective,
+        "recorded_at": effective,
+    }
+
+
+def _observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    values = _observation_values(resource)
+    ident = session.scalar(insert(ClinicalObservation).returning(ClinicalObservation.id), values)
+    return Created("Observation", str(ident), resource)
+
+
+def _appointment(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    """Booking through FHIR: a proposed/booked Appointment naming a Slot and a Patient takes the slot."""
+    from yilian.scheduling.schemas import BookingIn
+    from yilian.scheduling.service import do_book_slot
+
+    slot_id = next((_local_id(s.get("reference"), "Slot") for s in resource.get("slot") or []), None)
+    resident_id = next(
+        (
+            _local_id((p.get("actor") or {}).get("reference"), "Patient")
+            for p in resource.get("participant") or []
+            if _local_id((p.get("actor") or {}).get("reference"), "Patient")
+        ),
+        None,
+    )
+    if slot_id is None or resident_id is None:
+        raise FhirError(
+            400, "required", "an Appointment names one Slot and one Patient participant", ["Appointment.slot"]
+        )
+    try:
+        booked = do_book_slot(
+            session,
+            actor=context.actor,
+            data=BookingIn(slot_id=slot_id, resident_id=resident_id),
+            idempotency_key=None,
+        )
+    except AppError as error:
+        raise FhirError(
+            error.status if error.status != 422 else 400,
+            "business-rule",
+            f"{error.message_en} / {error.message_zh}",
+        ) from None
+    return Created("Appointment", str(booked.id), resource)
+
+
+def _stored_date(resource: dict[str, Any]) -> datetime | None:
+    for name in DATE_FIELDS:
+        if resource.get(name):
+            return parse_instant(str(resource[name]))
+    for name in ("period", "billablePeriod", "performedPeriod", "effectivePeriod"):
+        if (resource.get(name) or {}).get("start"):
+            return parse_instant(resource[name]["start"])
+    return None
+
+
+def _stored(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    resource_type = resource["resourceType"]
+    identifier = _identifier_value(resource)
+    key = f"{identifier[0]}|{identifier[1]}"[:200] if identifier else None
+    if resource_type == "Practitioner" and identifier:
+        existing = _by_identifier(session, "Practitioner", *identifier)
+        if existing is not None:
+            return Created("Practitioner", existing, resource, created=False)
+    subject = (resource.get("subject") or resource.get("patient") or {}).get("reference")
+    resident_id = _local_id(subject, "Patient")
+    if subject and resident_id is None:
+        raise FhirError(
+            400,
+            "not-found",
+            f"{resource_type} refers to '{subject}', not a Patient of this platform",
+            [f"{resource_type}.subject"],
+        )
+    code = _first_coding(resource.get("code") or resource.get("vaccineCode") or resource.get("type")).get(
+        "code"
+    )
+    body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
+    row = FhirResource(
+        resource_type=resource_type,
+        resident_id=resident_id,
+        status=str(resource.get("status") or "")[:32] or None,
+        date_at=_stored_date(resource),
+        code=str(code)[:64] if code else None,
+        identifier=key,
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        created_at=context.now,
+        created_by=context.actor.subject.user_id or None,
+    )
+    session.add(row)
+    session.flush()
+    if resident_id is not None:
+        context.actor.record_change(
+            session,
+            action="create",
+            entity=resource_type.lower()[:32],
+            entity_id=row.id,
+            resident_id=resident_id,
+            detail="FHIR",
+        )
+    return Created(resource_type, f"{STORED_PREFIX}{row.id}", resource)
+
+
+WRITERS_BY_TYPE: dict[str, Callable[[Session, Context, dict[str, Any]], Created]] = {
+    "Patient": _patient,
+    "Organization": _organization,
+    "Encounter": _encounter,
+    "Observation": _observation,
+    "Appointment": _appointment,
+}
+# Written in this order within a Bundle so that references point backwards.
+ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3}
+
+
+def check_writer(actor: Actor) -> None:
+    if not actor.subject.may(WRITERS):
+        raise FhirError(403, "forbidden", "this account cannot write FHIR resources")
+
+
+def create(
+    session: Session, context: Context, resource: dict[str, Any], expected_type: str | None = None
+) -> Created:
+    """Validate, rewrite references, write (projected or stored)."""
+    check_writer(context.actor)
+    validate(resource, expected_type)
+    resource_type = resource["resourceType"]
+    if resource_type not in PROJECTED and resource_type not in STORED:
+        raise FhirError(400, "not-supported", f"{resource_type} cannot be created here")
+    rewritten = _rewrite(session, context, resource)
+    writer = WRITERS_BY_TYPE.get(resource_type, _stored)
+    return writer(session, context, rewritten)
+
+
+def transaction(session: Session, context: Context, bundle: dict[str, Any]) -> list[tuple[int, Created]]:
+    """Every entry or none (the caller's transaction is rolled back on any error). Returns the
+    entries' results in the Bundle's order."""
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") not in ("transaction", "batch"):
+        raise FhirError(400, "invalid", "POST /fhir takes a Bundle of type transaction")
+    entries = bundle.get("entry") or []
+    for number, entry in enumerate(entries):
+        request = entry.get("request") or {}
+        if request.get("method", "POST") != "POST":
+            raise FhirError(
+                400,
+                "not-supported",
+                f"entry {number}: only POST is supported in a transaction",
+                [f"Bundle.entry[{number}].request.method"],
+            )
+        if not isinstance(entry.get("resource"), dict):
+            raise FhirError(
+                400, "required", f"entry {number} has no resource", [f"Bundle.entry[{number}].resource"]
+            )
+    order = sorted(
+        range(len(entries)), key=lambda n: (ORDER.get(entries[n]["resource"].get("resourceType"), 9), n)
+    )
+    results: dict[int, Created] = {}
+    for number in order:
+        entry = entries[number]
+        try:
+            created = create(session, context, entry["resource"])
+        except FhirError as error:
+            for item in error.issues:
+                item["diagnostics"] = (
+                    f"entry {number} ({entry['resource'].get('resourceType')}): {item['diagnostics']}"
+                )
+                item.setdefault("expression", [f"Bundle.entry[{number}]"])
+            raise
+        if entry.get("fullUrl"):
+            context.references[entry["fullUrl"]] = f"{created.resource_type}/{created.ident}"
+        results[number] = created
+    if context.touched_months:
+        from yilian.encounters.repository import refresh_visit_summary
+
+        months = sorted(context.touched_months)
+        refresh_visit_summary(session, start=months[0], end=context.now.date())
+    return [(n, results[n]) for n in range(len(entries))]

@@ -1,0 +1,179 @@
+"""FHIR R4 rules of the platform, pure: identifier systems, how a foreign patient gets a resident
+ID, OperationOutcome, search parameters and references."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from yilian.residents.rules import make_id_number
+
+# The Chinese resident ID card number (GB 11643) and the platform's own numbers. URNs, so they do not
+# depend on where a deployment is hosted; a province can map them to national OIDs at its gateway.
+ID_CARD_SYSTEM = "urn:yilian:sid:cn-resident-id"
+HEALTH_CARD_SYSTEM = "urn:yilian:sid:health-card"
+INSTITUTION_SYSTEM = "urn:yilian:sid:institution"
+DERIVED_ID_SYSTEM = "urn:yilian:sid:derived-resident-id"  # marks an ID number derived at import
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+FHIR_JSON = "application/fhir+json"
+CST = timezone(timedelta(hours=8))
+
+# Types the platform serves and what a client may do with each.
+NATIVE_READ = (
+    "Patient",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "CareTeam",
+    "Schedule",
+    "Slot",
+    "Appointment",
+    "ServiceRequest",
+    "DiagnosticReport",
+    "ImagingStudy",
+    "Observation",
+    "CarePlan",
+    "Claim",
+    "MeasureReport",
+    "Encounter",
+)
+# Kept as FHIR JSON when created or imported (their own searchable columns, no platform table).
+STORED = (
+    "Practitioner",
+    "Condition",
+    "Procedure",
+    "Immunization",
+    "MedicationRequest",
+    "ExplanationOfBenefit",
+    "AllergyIntolerance",
+    "CarePlan",
+    "Claim",
+    "DiagnosticReport",
+    "ImagingStudy",
+    "ServiceRequest",
+    "PractitionerRole",
+    "CareTeam",
+    "Schedule",
+    "MeasureReport",
+)
+SUPPORTED = tuple(dict.fromkeys(NATIVE_READ + STORED))
+# Created into the platform's own tables (residents, institutions, encounters, observations, bookings).
+PROJECTED = ("Patient", "Organization", "Encounter", "Observation", "Appointment")
+STORED_PREFIX = "s"  # ids of resources kept as FHIR: "s17", never a number, so they cannot meet a native id
+
+
+class FhirError(Exception):
+    """An error to answer with an OperationOutcome (`status` is the HTTP status)."""
+
+    def __init__(self, status: int, code: str, diagnostics: str, expression: list[str] | None = None) -> None:
+        super().__init__(diagnostics)
+        self.status = status
+        self.issues = [issue("error", code, diagnostics, expression)]
+
+    @classmethod
+    def many(cls, status: int, issues: list[dict[str, Any]]) -> FhirError:
+        error = cls(status, "invalid", issues[0]["diagnostics"] if issues else "")
+        error.issues = issues
+        return error
+
+
+def issue(severity: str, code: str, diagnostics: str, expression: list[str] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"severity": severity, "code": code, "diagnostics": diagnostics}
+    if expression:
+        out["expression"] = expression
+    return out
+
+
+def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def derived_id_number(*, region_code: str, born: date, sex: str, source_key: str, attempt: int = 0) -> str:
+    """A resident ID for a patient from another system that has none (Synthea's, a foreign
+    hospital's): the county's region code, the real birth date, a sequence from a hash of the
+    source id with the parity of the sex, and the GB 11643 check digit. The same source id gives the
+    same number on every import; `attempt` moves to the next sequence on a collision."""
+    seed = int(hashlib.sha256(source_key.encode()).hexdigest(), 16)
+    sequence = (seed + attempt * 2) % 500  # make_id_number fixes the parity from the sex
+    return make_id_number(region_code, born, sequence, sex)
+
+
+@dataclass(frozen=True)
+class DateBound:
+    low: datetime | None
+    high: datetime | None  # exclusive
+
+
+PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
+
+
+def parse_date_param(value: str) -> DateBound:
+    """`date=ge2020-01-01`, `date=2020-05` (the whole month), `date=lt2021` …: an interval."""
+    prefix = value[:2] if value[:2] in PREFIXES else "eq"
+    text = value[2:] if value[:2] in PREFIXES else value
+    if prefix in ("ne", "sa", "eb", "ap"):
+        raise FhirError(400, "not-supported", f"date prefix '{prefix}' is not supported")
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            start, end = datetime(int(text), 1, 1), datetime(int(text) + 1, 1, 1)
+        elif re.fullmatch(r"\d{4}-\d{2}", text):
+            year, month = map(int, text.split("-"))
+            start = datetime(year, month, 1)
+            end = datetime(year + month // 12, month % 12 + 1, 1)
+        elif re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            start = datetime.combine(date.fromisoformat(text), time.min)
+            end = start + timedelta(days=1)
+        else:
+            start = datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
+            end = start + timedelta(seconds=1)
+    except ValueError:
+        raise FhirError(400, "invalid", f"'{value}' is not a FHIR date") from None
+    return {
+        "eq": DateBound(start, end),
+        "ge": DateBound(start, None),
+        "gt": DateBound(end, None),
+        "le": DateBound(None, end),
+        "lt": DateBound(None, start),
+    }[prefix]
+
+
+def reference_id(reference: str | None, resource_type: str) -> str | None:
+    """`Patient/12` → "12"; a reference to another type, or an absolute URL, is not ours."""
+    if not reference:
+        return None
+    kind, _, ident = reference.rpartition("/")
+    if kind != resource_type or not ident:
+        return None
+    return ident
+
+
+def fhir_instant(value: datetime | None) -> str | None:
+    """Times are kept as China Standard Time without a zone; FHIR wants the offset."""
+    return None if value is None else value.replace(microsecond=0).isoformat() + "+08:00"
+
+
+def parse_instant(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FhirError(400, "invalid", f"'{value}' is not a FHIR dateTime") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(CST).replace(tzinfo=None)
+    return parsed
+
+
+def scope_allows(scopes: str, resource_type: str, mode: str) -> bool:
+    """SMART-style scopes: `user/Patient.read`, `user/*.write`, `patient/*.read`, `user/*.*`.
+    The context (user/patient/system) does not widen anything: what rows are visible is decided by
+    the account's role and scope, as everywhere on the platform."""
+    for scope in scopes.split():
+        _, _, grant = scope.partition("/")
+        kind, _, action = grant.partition(".")
+        if kind in ("*", resource_type) and action in ("*", mode):
+            return True
+    return False

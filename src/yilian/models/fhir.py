@@ -1,0 +1,67 @@
+"""What FHIR brings that the platform's own tables do not model: observations (vital signs,
+glucose, lab values), residents' identifiers from other systems, and the resources kept as FHIR
+(conditions, immunizations, other systems' claims and reports …)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yilian.kit.db import Base
+
+
+class ClinicalObservation(Base):
+    """One measurement of a resident (FHIR Observation), as numbers where it is a number."""
+
+    __tablename__ = "clinical_observation"
+    __table_args__ = (Index("ix_clinical_observation_resident_effective", "resident_id", "effective_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"))
+    encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounter.id"))
+    status: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(32), default="")
+    code_system: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    display: Mapped[str] = mapped_column(String(200), default="")
+    value_num: Mapped[float | None]
+    value_text: Mapped[str | None] = mapped_column(String(200))
+    unit: Mapped[str | None] = mapped_column(String(32))
+    components_json: Mapped[str | None] = mapped_column(Text)  # blood pressure's systolic and diastolic
+    effective_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+
+
+class ResidentIdentifier(Base):
+    """A resident's number in another system (a hospital's MRN, Synthea's id …) for FHIR identifier search."""
+
+    __tablename__ = "resident_identifier"
+    __table_args__ = (UniqueConstraint("system", "value"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), index=True)
+    system: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(String(100))
+
+
+class FhirResource(Base):
+    """A resource kept as FHIR JSON, with the columns searches need."""
+
+    __tablename__ = "fhir_resource"
+    __table_args__ = (
+        Index("ix_fhir_resource_type_resident_date", "resource_type", "resident_id", "date_at"),
+        Index("ix_fhir_resource_type_identifier", "resource_type", "identifier"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    status: Mapped[str | None] = mapped_column(String(32))
+    date_at: Mapped[datetime | None]
+    code: Mapped[str | None] = mapped_column(String(64))
+    identifier: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
