@@ -135,12 +135,20 @@ def do_logout(session: Session, *, token: str, now: datetime) -> None:
 
 
 def do_create_api_token(
-    session: Session, *, user: User, name: str, now: datetime, days: int | None = 90
+    session: Session, *, user: User, name: str, now: datetime, days: int | None = 90, scopes: str = "user/*.*"
 ) -> str:
+    """A bearer token; `scopes` (SMART-style, e.g. "user/*.read") limits what it may do through /fhir."""
     token = "yl_" + new_token()
     expires = now + timedelta(days=days) if days else None
     session.add(
-        ApiToken(token_hash=digest(token), user_id=user.id, name=name, created_at=now, expires_at=expires)
+        ApiToken(
+            token_hash=digest(token),
+            user_id=user.id,
+            name=name,
+            created_at=now,
+            expires_at=expires,
+            scopes=scopes,
+        )
     )
     session.flush()
     return token

@@ -22,11 +22,11 @@ from yilian.auth.context import Actor
 from yilian.fhir import ingest, search
 from yilian.fhir.rules import (
     FHIR_JSON,
-    NATIVE_READ,
     PROJECTED,
     STORED,
     SUPPORTED,
     FhirError,
+    issue,
     operation_outcome,
     scope_allows,
 )
@@ -212,14 +212,17 @@ def _create(session: Session, actor: Actor, request: Request, resource_type: str
     _check_type(resource_type)
     _check_scope(session, request, resource_type, "write")
     created = ingest.create(session, _context(session, actor), body, expected_type=resource_type)
-    if (
-        created.resource_type == "Appointment"
-        or created.resource_type in NATIVE_READ
-        or created.resource_type in STORED
-    ):
-        found, _ = search.search(session, actor, created.resource_type, {"_id": created.ident, "_count": "1"})
+    found, _ = search.search(session, actor, created.resource_type, {"_id": created.ident, "_count": "1"})
     location = f"{_base(request)}/{created.resource_type}/{created.ident}"
-    return fhir_response(found[0] if found else body, 201 if created.created else 200, {"Location": location})
+    if found:
+        answer = found[0]
+    elif created.created:  # written, but outside what this account reads (a patient not yet in its grid)
+        answer = {**body, "id": created.ident}
+    else:  # it already existed: say so without showing someone else's record
+        answer = operation_outcome(
+            [issue("information", "informational", f"{created.resource_type} already exists")]
+        )
+    return fhir_response(answer, 201 if created.created else 200, {"Location": location})
 
 
 def _transaction(session: Session, actor: Actor, request: Request, body: Any) -> Response:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
+from yilian.auth.scoping import readable_by_id
 from yilian.fhir import mapping
 from yilian.fhir.rules import (
     DERIVED_ID_SYSTEM,
@@ -50,6 +51,9 @@ from yilian.models import (
 )
 from yilian.residents.rules import InvalidIdNumber, parse_id_number
 
+# Re-importing a patient who already exists lets an importer attach new data to them (a county's
+# data office loading another system's records); a clinician must already serve the resident.
+IMPORTERS = frozenset({roles.INSTITUTION_ADMIN, roles.CONSORTIUM_ADMIN, roles.COMMISSION})
 WRITERS = frozenset(
     {roles.INSTITUTION_ADMIN, roles.DOCTOR, roles.FAMILY_DOCTOR, roles.CONSORTIUM_ADMIN, roles.COMMISSION}
 )
@@ -86,6 +90,7 @@ class Context:
     now: datetime
     references: dict[str, str] = field(default_factory=dict)
     touched_months: set[date] = field(default_factory=set)
+    created_residents: set[int] = field(default_factory=set)
 
 
 def _first_coding(concept: dict[str, Any] | None) -> dict[str, Any]:
@@ -165,11 +170,20 @@ def _institution_code(system: str, code: str) -> str:
     return "X" + hashlib.sha1(f"{system}|{code}".encode()).hexdigest()[:20]
 
 
-def _resident_id(reference: str | None) -> int:
+def _resident_id(session: Session, context: Context, reference: str | None) -> int:
+    """The resident a resource is about: one created in this Bundle, or one the writer may read."""
     kind, _, ident = (reference or "").partition("/")
     if kind != "Patient" or not ident.isdigit():
         raise FhirError(400, "required", "the resource must refer to a Patient of this platform", ["subject"])
-    return int(ident)
+    resident_id = int(ident)
+    if (
+        resident_id not in context.created_residents
+        and readable_by_id(session, context.actor.subject, resident_id) is None
+    ):
+        raise FhirError(
+            404, "not-found", f"Patient/{resident_id} does not exist or is not visible to you", ["subject"]
+        )
+    return resident_id
 
 
 def _local_id(reference: str | None, resource_type: str) -> int | None:
@@ -201,6 +215,8 @@ def _patient(session: Session, context: Context, resource: dict[str, Any]) -> Cr
     for system, value in identifiers:
         existing = _by_identifier(session, "Patient", system, value)
         if existing is not None:
+            if context.actor.subject.may(IMPORTERS):
+                context.created_residents.add(int(existing))
             return Created("Patient", existing, resource, created=False)
     gender = resource.get("gender")
     if gender not in ("male", "female"):
@@ -258,6 +274,7 @@ def _patient(session: Session, context: Context, resource: dict[str, Any]) -> Cr
     session.add(resident)
     session.flush()
     resident.health_card_no = f"FH{resident.id:030d}"
+    context.created_residents.add(resident.id)
     session.add_all(
         ResidentIdentifier(resident_id=resident.id, system=s[:200], value=v[:100])
         for s, v in dict.fromkeys(identifiers)
@@ -295,7 +312,7 @@ def _organization(session: Session, context: Context, resource: dict[str, Any]) 
 
 
 def _encounter(session: Session, context: Context, resource: dict[str, Any]) -> Created:
-    resident_id = _resident_id((resource.get("subject") or {}).get("reference"))
+    resident_id = _resident_id(session, context, (resource.get("subject") or {}).get("reference"))
     institution_id = _local_id((resource.get("serviceProvider") or {}).get("reference"), "Organization")
     if institution_id is None:
         raise FhirError(
@@ -344,7 +361,7 @@ def _encounter(session: Session, context: Context, resource: dict[str, Any]) -> 
     return Created("Encounter", str(encounter.id), resource)
 
 
-def _observation_values(resource: dict[str, Any]) -> dict[str, Any]:
+def _observation_values(session: Session, context: Context, resource: dict[str, Any]) -> dict[str, Any]:
     coding = _first_coding(resource.get("code"))
     if not coding.get("code"):
         raise FhirError(400, "required", "Observation.code needs a coding with a code", ["Observation.code"])
@@ -361,7 +378,7 @@ def _observation_values(resource: dict[str, Any]) -> dict[str, Any]:
     elif "valueString" in resource:
         text = resource["valueString"]
     return {
-        "resident_id": _resident_id((resource.get("subject") or {}).get("reference")),
+        "resident_id": _resident_id(session, context, (resource.get("subject") or {}).get("reference")),
         "encounter_id": _local_id((resource.get("encounter") or {}).get("reference"), "Encounter"),
         "status": resource["status"],
         "category": _first_coding((resource.get("category") or [{}])[0]).get("code", "") or "",
@@ -380,7 +397,7 @@ def _observation_values(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
-    values = _observation_values(resource)
+    values = _observation_values(session, context, resource)
     ident = session.scalar(insert(ClinicalObservation).returning(ClinicalObservation.id), values)
     return Created("Observation", str(ident), resource)
 
