@@ -265,7 +265,9 @@ def test_create_validates_and_projects(client: TestClient, session: Session) -> 
     assert made.status_code == 201, made.text
     assert session.scalar(select(Resident.name).where(Resident.id_number == "64018119900307451X")) == "马志强"
     again = client.post("/fhir/Patient", json=patient, headers=writer)
-    assert again.status_code == 200 and again.headers["location"] == made.headers["location"]  # conditional create
+    assert (
+        again.status_code == 200 and again.headers["location"] == made.headers["location"]
+    )  # conditional create
 
 
 def test_appointment_books_the_slot(client: TestClient, session: Session) -> None:

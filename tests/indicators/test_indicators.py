@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -301,3 +301,29 @@ def test_periods() -> None:
     for bad in ("2025-13", "25", "2025Q1", "2025-Q0"):
         with pytest.raises(ValidationFailed):
             parse_period(bad)
+
+
+def test_indicators_as_fhir_measure_reports(county_url: tuple[str, World, Session]) -> None:
+    from yilian.auth.service import do_create_api_token
+    from yilian.fhir.validate import validate
+
+    url, world, session = county_url
+    token = do_create_api_token(session, user=world.commission, name="fhir", now=datetime(2026, 11, 1))
+    session.commit()
+    app = create_app(Settings(database_url=url, secret_key="test"), audit=AuditWriter(engine=None))
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(app) as client:
+        found = client.get(
+            "/fhir/MeasureReport", params={"period": "2025", "measure": "signing_rate"}, headers=headers
+        )
+        assert found.status_code == 200, found.text
+        bundle = validate(found.json())
+        assert bundle["total"] == 1
+        report = validate(bundle["entry"][0]["resource"])
+        counts = {p["code"]["coding"][0]["code"]: p["count"] for p in report["group"][0]["population"]}
+        assert counts == {"numerator": 1, "denominator": 2}
+        assert report["group"][0]["measureScore"]["value"] == 50.0
+        assert report["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
+        read = client.get(f"/fhir/MeasureReport/{report['id']}", headers=headers)
+        assert read.status_code == 200 and read.json() == report
+        assert client.get("/fhir/MeasureReport", headers=headers).status_code == 400

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from yilian.auth.context import Actor
-from yilian.fhir import ingest, search
+from yilian.fhir import ingest, measures, search
 from yilian.fhir.rules import (
     FHIR_JSON,
     PROJECTED,
@@ -140,7 +140,11 @@ def capability_statement(request: Request) -> Response:
 def _read(session: Session, actor: Actor, request: Request, resource_type: str, ident: str) -> Response:
     _check_type(resource_type)
     _check_scope(session, request, resource_type, "read")
-    found, _ = search.search(session, actor, resource_type, {"_id": ident, "_count": "1"})
+    if resource_type == "MeasureReport":
+        report = measures.read_measure_report(session, actor, request.app.state.db.url, ident)
+        found = [report] if report else []
+    else:
+        found, _ = search.search(session, actor, resource_type, {"_id": ident, "_count": "1"})
     if not found:
         raise FhirError(404, "not-found", f"{resource_type}/{ident} does not exist or is not visible to you")
     actor.record_read(entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found))
@@ -151,7 +155,12 @@ def _search(session: Session, actor: Actor, request: Request, resource_type: str
     _check_type(resource_type)
     _check_scope(session, request, resource_type, "read")
     params = dict(request.query_params)
-    found, total = search.search(session, actor, resource_type, params)
+    if resource_type == "MeasureReport":
+        every = measures.measure_reports(session, actor, request.app.state.db.url, params)
+        count, offset = search.page_of(params)
+        found, total = every[offset : offset + count], len(every)
+    else:
+        found, total = search.search(session, actor, resource_type, params)
     actor.record_read(
         entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found), action="list"
     )

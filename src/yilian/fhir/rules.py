@@ -57,7 +57,6 @@ STORED = (
     "PractitionerRole",
     "CareTeam",
     "Schedule",
-    "MeasureReport",
 )
 SUPPORTED = tuple(dict.fromkeys(NATIVE_READ + STORED))
 # Created into the platform's own tables (residents, institutions, encounters, observations, bookings).

@@ -269,7 +269,7 @@ NATIVE: dict[str, Native] = {
 # computed: both are handled apart.
 
 
-def _page(params: dict[str, str]) -> tuple[int, int]:
+def page_of(params: dict[str, str]) -> tuple[int, int]:
     count = min(_int(params.get("_count", str(DEFAULT_COUNT))), MAX_COUNT)
     offset = _int(params.get("_offset", "0"))
     if count < 0 or offset < 0:
@@ -325,7 +325,7 @@ def native_rows(
         statement = _patient_scope(actor, statement, spec.resident_column)
     else:
         statement = _registry_scope(actor, spec, statement)
-    count, offset = _page(params)
+    count, offset = page_of(params)
     total = int(session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0)
     rows = list(session.scalars(statement.order_by(spec.model.id).limit(count).offset(offset)))
     return rows, total
@@ -446,7 +446,7 @@ def service_requests(
         clauses_o.append(ExamOrder.id == (ident if kind == "exam" else -1))
     referrals = _patient_scope(actor, select(Referral).where(*clauses_r), Referral.resident_id)
     orders = _patient_scope(actor, select(ExamOrder).where(*clauses_o), ExamOrder.resident_id)
-    count, offset = _page(params)
+    count, offset = page_of(params)
     n_referrals = int(session.scalar(select(func.count()).select_from(referrals.subquery())) or 0)
     n_orders = int(session.scalar(select(func.count()).select_from(orders.subquery())) or 0)
     out = [
@@ -507,7 +507,7 @@ def stored_rows(
     statement = statement.where(
         or_(FhirResource.resident_id.is_(None), FhirResource.resident_id.in_(readable))
     )
-    count, offset = _page(params)
+    count, offset = page_of(params)
     total = int(session.scalar(select(func.count()).select_from(statement.subquery())) or 0)
     rows = list(session.scalars(statement.order_by(FhirResource.id).limit(count).offset(offset)))
     return rows, total
@@ -541,7 +541,7 @@ def search(
     out = list(native)
     total = native_total
     if resource_type in STORED:
-        count, offset = _page(params)
+        count, offset = page_of(params)
         stored_params = {
             **params,
             "_offset": str(max(0, offset - native_total)),
