@@ -6,7 +6,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, false, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules
@@ -31,16 +31,24 @@ def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
     grid_ids = select(Grid.id).where(
         or_(Grid.institution_id == institution_id, Grid.clinic_id == institution_id)
     )
-    cared_for = exists().where(
-        and_(Encounter.resident_id == Resident.id, Encounter.institution_id == institution_id)
+    # Each test correlates on Resident only: embedded in a statement over encounters (FHIR's
+    # Encounter search) or referrals, it must not bind to the outer row.
+    cared_for = (
+        select(Encounter.id)
+        .where(Encounter.resident_id == Resident.id, Encounter.institution_id == institution_id)
+        .correlate(Resident)
+        .exists()
     )
     # A referral to or from the institution opens the record to it: the receiving department must
     # read the summary and results before the patient's first visit.
-    referred = exists().where(
-        and_(
+    referred = (
+        select(Referral.id)
+        .where(
             Referral.resident_id == Resident.id,
             or_(Referral.to_institution_id == institution_id, Referral.from_institution_id == institution_id),
         )
+        .correlate(Resident)
+        .exists()
     )
     # A live booking is registration in advance: the desk that will receive the patient reads the
     # record to check them in (an encounter then keeps it open, as for any patient seen there).
@@ -65,8 +73,13 @@ def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
         .correlate(Resident)
         .exists()
     )
-    consulted = exists().where(
-        and_(Teleconsult.resident_id == Resident.id, Teleconsult.consultant_institution_id == institution_id)
+    consulted = (
+        select(Teleconsult.id)
+        .where(
+            Teleconsult.resident_id == Resident.id, Teleconsult.consultant_institution_id == institution_id
+        )
+        .correlate(Resident)
+        .exists()
     )
     return or_(Resident.grid_id.in_(grid_ids), cared_for, referred, booked, read_at_centre, consulted)
 

@@ -235,13 +235,13 @@ def _create(session: Session, actor: Actor, request: Request, resource_type: str
 
 
 def _transaction(session: Session, actor: Actor, request: Request, body: Any) -> Response:
-    if not isinstance(body, dict):
-        raise FhirError(400, "structure", "the body is not a Bundle")
-    for entry in body.get("entry") or []:
-        resource_type = ((entry or {}).get("resource") or {}).get("resourceType", "")
+    # Checked whole before the first query: on SQLite the write lock is not held while validating.
+    entries = ingest.check_bundle(body)
+    for entry in entries:
+        resource_type = entry["resource"].get("resourceType", "")
         _check_type(resource_type)
         _check_scope(session, request, resource_type, "write")
-    results = ingest.transaction(session, _context(session, actor), body)
+    results = ingest.transaction(session, _context(session, actor), body, checked=entries)
     base = _base(request)
     return fhir_response(
         {

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.scoping import readable_by_id
+from yilian.encounters.repository import count_visit
 from yilian.fhir import mapping
 from yilian.fhir.rules import (
     DERIVED_ID_SYSTEM,
@@ -89,7 +90,6 @@ class Context:
     region_code: str
     now: datetime
     references: dict[str, str] = field(default_factory=dict)
-    touched_months: set[date] = field(default_factory=set)
     created_residents: set[int] = field(default_factory=set)
 
 
@@ -349,7 +349,13 @@ def _encounter(session: Session, context: Context, resource: dict[str, Any]) -> 
         EncounterDiagnosis(encounter_id=encounter.id, seq=n, icd10_code=c)
         for n, c in enumerate(codes, start=1)
     )
-    context.touched_months.add(start.date().replace(day=1))
+    resident_region = (
+        session.scalar(select(Resident.region_code).where(Resident.id == resident_id)) or context.region_code
+    )
+    # The dashboards' monthly summary takes the visit as the encounters service does: one upsert.
+    count_visit(
+        session, encounter=encounter, resident_region_code=resident_region, visits=1, total_fen=0, fund_fen=0
+    )
     context.actor.record_change(
         session,
         action="create",
@@ -500,7 +506,7 @@ WRITERS_BY_TYPE: dict[str, Callable[[Session, Context, dict[str, Any]], Created]
     "Appointment": _appointment,
 }
 # Written in this order within a Bundle so that references point backwards.
-ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3}
+ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
 
 
 def check_writer(actor: Actor) -> None:
@@ -509,11 +515,17 @@ def check_writer(actor: Actor) -> None:
 
 
 def create(
-    session: Session, context: Context, resource: dict[str, Any], expected_type: str | None = None
+    session: Session,
+    context: Context,
+    resource: dict[str, Any],
+    expected_type: str | None = None,
+    *,
+    validated: bool = False,
 ) -> Created:
     """Validate, rewrite references, write (projected or stored)."""
     check_writer(context.actor)
-    validate(resource, expected_type)
+    if not validated:
+        validate(resource, expected_type)
     resource_type = resource["resourceType"]
     if resource_type not in PROJECTED and resource_type not in STORED:
         raise FhirError(400, "not-supported", f"{resource_type} cannot be created here")
@@ -522,14 +534,25 @@ def create(
     return writer(session, context, rewritten)
 
 
-def transaction(session: Session, context: Context, bundle: dict[str, Any]) -> list[tuple[int, Created]]:
-    """Every entry or none (the caller's transaction is rolled back on any error). Returns the
-    entries' results in the Bundle's order."""
-    if bundle.get("resourceType") != "Bundle" or bundle.get("type") not in ("transaction", "batch"):
+def _entry_error(error: FhirError, number: int, resource_type: object) -> FhirError:
+    for item in error.issues:
+        item["diagnostics"] = f"entry {number} ({resource_type}): {item['diagnostics']}"
+        item.setdefault("expression", [f"Bundle.entry[{number}]"])
+    return error
+
+
+def check_bundle(bundle: Any) -> list[dict[str, Any]]:
+    """The whole Bundle checked before anything is written (no database work): its shape, and every
+    entry valid R4. Returns the entries."""
+    if (
+        not isinstance(bundle, dict)
+        or bundle.get("resourceType") != "Bundle"
+        or bundle.get("type") not in ("transaction", "batch")
+    ):
         raise FhirError(400, "invalid", "POST /fhir takes a Bundle of type transaction")
-    entries = bundle.get("entry") or []
+    entries: list[dict[str, Any]] = bundle.get("entry") or []
     for number, entry in enumerate(entries):
-        request = entry.get("request") or {}
+        request = (entry or {}).get("request") or {}
         if request.get("method", "POST") != "POST":
             raise FhirError(
                 400,
@@ -541,27 +564,56 @@ def transaction(session: Session, context: Context, bundle: dict[str, Any]) -> l
             raise FhirError(
                 400, "required", f"entry {number} has no resource", [f"Bundle.entry[{number}].resource"]
             )
+        try:
+            validate(entry["resource"])
+        except FhirError as error:
+            raise _entry_error(error, number, entry["resource"].get("resourceType")) from None
+    return entries
+
+
+def transaction(
+    session: Session, context: Context, bundle: dict[str, Any], *, checked: list[dict[str, Any]] | None = None
+) -> list[tuple[int, Created]]:
+    """Every entry or none (the caller's transaction is rolled back on any error). Observations are
+    written together in one statement. Returns the entries' results in the Bundle's order."""
+    entries = checked if checked is not None else check_bundle(bundle)
     order = sorted(
         range(len(entries)), key=lambda n: (ORDER.get(entries[n]["resource"].get("resourceType"), 9), n)
     )
     results: dict[int, Created] = {}
+    observations: list[tuple[int, dict[str, Any]]] = []
+
+    def write_observations() -> None:
+        if not observations:
+            return
+        ids = list(
+            session.scalars(
+                insert(ClinicalObservation).returning(ClinicalObservation.id, sort_by_parameter_order=True),
+                [values for _, values in observations],
+            )
+        )
+        for (number, _), ident in zip(observations, ids, strict=True):
+            results[number] = Created("Observation", str(ident), entries[number]["resource"])
+            if entries[number].get("fullUrl"):
+                context.references[entries[number]["fullUrl"]] = f"Observation/{ident}"
+        observations.clear()
+
+    check_writer(context.actor)
     for number in order:
         entry = entries[number]
+        resource = entry["resource"]
         try:
-            created = create(session, context, entry["resource"])
-        except FhirError as error:
-            for item in error.issues:
-                item["diagnostics"] = (
-                    f"entry {number} ({entry['resource'].get('resourceType')}): {item['diagnostics']}"
+            if resource.get("resourceType") == "Observation":
+                observations.append(
+                    (number, _observation_values(session, context, _rewrite(session, context, resource)))
                 )
-                item.setdefault("expression", [f"Bundle.entry[{number}]"])
-            raise
+                continue
+            write_observations()
+            created = create(session, context, resource, validated=True)
+        except FhirError as error:
+            raise _entry_error(error, number, resource.get("resourceType")) from None
         if entry.get("fullUrl"):
             context.references[entry["fullUrl"]] = f"{created.resource_type}/{created.ident}"
         results[number] = created
-    if context.touched_months:
-        from yilian.encounters.repository import refresh_visit_summary
-
-        months = sorted(context.touched_months)
-        refresh_visit_summary(session, start=months[0], end=context.now.date())
+    write_observations()
     return [(n, results[n]) for n in range(len(entries))]

@@ -278,9 +278,11 @@ def page_of(params: dict[str, str]) -> tuple[int, int]:
 
 
 def _patient_scope(actor: Actor, statement: Select[Any], resident_column: Any) -> Select[Any]:
-    """Only rows about residents the caller may read (the same clause as every other list)."""
-    readable = select(Resident.id).where(resident_visibility(actor.subject))
-    return statement.where(resident_column.in_(readable))
+    """Only rows about residents the caller may read (the same clause as every other list), as a
+    join: the row's resident is found by key, then checked — never the county's readable set first."""
+    if resident_column is Resident.id:
+        return statement.where(resident_visibility(actor.subject))
+    return statement.join(Resident, Resident.id == resident_column).where(resident_visibility(actor.subject))
 
 
 def _registry_scope(actor: Actor, spec: Native, statement: Select[Any]) -> Select[Any]:
@@ -502,10 +504,9 @@ def stored_rows(
         statement = statement.where(
             FhirResource.id == (int(raw[1:]) if raw[1:].isdigit() and raw[:1] == STORED_PREFIX else -1)
         )
-    readable = select(Resident.id).where(resident_visibility(actor.subject))
     # A resource about nobody in particular (an imported practitioner) is registry data.
-    statement = statement.where(
-        or_(FhirResource.resident_id.is_(None), FhirResource.resident_id.in_(readable))
+    statement = statement.outerjoin(Resident, Resident.id == FhirResource.resident_id).where(
+        or_(FhirResource.resident_id.is_(None), resident_visibility(actor.subject))
     )
     count, offset = page_of(params)
     total = int(session.scalar(select(func.count()).select_from(statement.subquery())) or 0)

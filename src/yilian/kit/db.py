@@ -51,7 +51,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             # IMMEDIATE takes the write lock up front. A deferred transaction that reads first and writes
             # later fails at once ("database is locked") if another connection committed in between —
             # under WAL the busy timeout cannot help a stale snapshot. SQLite has one writer anyway.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            # A session made read-only (Database.read_session_factory) begins deferred: under WAL it
+            # reads its snapshot beside the writer and beside other readers (decision 0015).
+            if connection.get_execution_options().get(READ_ONLY):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # No pre-ping: it is one extra round trip on every checkout (an eighth of a booking's CPU).
@@ -59,6 +64,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # process fails, SQLAlchemy then discards the whole pool (decision 0011).
     kwargs.setdefault("pool_recycle", 1800)
     return create_engine(url, **kwargs)
+
+
+READ_ONLY = "yilian_read_only"
 
 
 class Database:
@@ -69,6 +77,10 @@ class Database:
         pool = {} if is_sqlite(url) else {"pool_size": pool_size, "max_overflow": max_overflow}
         self.engine = make_engine(url, **pool)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        # For requests that only read (FHIR's GETs): on SQLite they do not queue for the write lock.
+        self.read_session_factory = sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     def session(self) -> Iterator[Session]:
         session = self.session_factory()

@@ -26,7 +26,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     and exit), a third of a booking's CPU at hundreds per second (decision 0011). Creating a session
     does no I/O; the endpoint's queries run in its worker thread; the commit (one round trip) runs
     here on the event loop."""
-    session: Session = request.app.state.db.session_factory()
+    database = request.app.state.db
+    # FHIR's reads write nothing (their audit events go through the audit writer's own connection).
+    read_only = request.method in ("GET", "HEAD") and request.url.path.startswith("/fhir/")
+    session: Session = (database.read_session_factory if read_only else database.session_factory)()
     try:
         with request_transaction(session):
             yield session

@@ -1,0 +1,206 @@
+"""FHIR over HTTP on 127.0.0.1 against the 300,000-resident county: read/search requests per second
+(wrk, 32 clients) and transaction-Bundle import in resources per second.
+
+    .venv/bin/python bench/synth_county.py --residents 300000      # once: builds var/bench/synth-300000.db
+    .venv/bin/python bench/fhir_http.py --residents 300000 [--clients 32 --seconds 20 --workers 2 --rounds 5]
+
+The bench works on a copy of the county's database (the import writes to it). Reads: `yilian serve`
+with the county commission's bearer token; each request is one of GET Patient/{id} (half),
+Observation?patient=… or Encounter?patient=… (a quarter each), for random residents — every response
+scoped and audited as in production. Import: Synthea's transaction Bundles from
+../shared/fhir-samples/synthea-r4 POSTed to /fhir one after another, `--rounds` times (patients and
+hospitals are matched after the first round, everything else is created again). Targets (issue 8):
+≥ 800 reads/s, ≥ 5,000 resources/s import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from yilian.auth.service import do_create_api_token  # noqa: E402
+from yilian.config import Settings, shared_dir  # noqa: E402
+from yilian.kit.db import make_engine  # noqa: E402
+from yilian.kit.migrate import upgrade  # noqa: E402
+from yilian.models import Encounter, User  # noqa: E402
+
+WRK_SCRIPT = """
+local patients = {%(patients)s}
+local token = "%(token)s"
+local threads = {}
+ok, failed = 0, 0
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(id * 104729)
+end
+
+function request()
+  local p = patients[math.random(#patients)]
+  local r = math.random(4)
+  local path
+  if r <= 2 then path = "/fhir/Patient/" .. p
+  elseif r == 3 then path = "/fhir/Observation?patient=" .. p .. "&_count=20"
+  else path = "/fhir/Encounter?patient=" .. p .. "&_count=20" end
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. token, ["Accept"] = "application/fhir+json"})
+end
+
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1 else failed = failed + 1 end
+end
+
+function done(summary, latency, requests)
+  local o, f = 0, 0
+  for _, thread in ipairs(threads) do o = o + thread:get("ok"); f = f + thread:get("failed") end
+  io.write(string.format("RESULT ok=%%d failed=%%d errors=%%d requests=%%d seconds=%%.2f p50_us=%%d p99_us=%%d\\n",
+    o, f, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(url: str) -> tuple[str, list[int]]:
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        user = session.scalar(select(User).where(User.username == "wjj1"))
+        assert user is not None, "the bench county has no wjj1 account"
+        token = do_create_api_token(session, user=user, name="bench", now=datetime.now())
+        patients = list(session.scalars(select(Encounter.resident_id).distinct().limit(20_000)))
+        session.commit()
+        session.execute(text("ANALYZE"))
+        session.commit()
+    engine.dispose()
+    return token, patients
+
+
+def wrk(base: str, token: str, patients: list[int], clients: int, seconds: int) -> dict[str, float]:
+    script = Path(tempfile.mkdtemp()) / "fhir.lua"
+    script.write_text(WRK_SCRIPT % {"patients": ",".join(map(str, patients)), "token": token})
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", "-s", str(script), base],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    return {key: float(value) for key, value in (part.split("=") for part in line.split()[1:])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--residents", type=int, default=300_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--import-clients", type=int, default=2)
+    args = parser.parse_args()
+    source = ROOT / "var" / "bench" / f"synth-{args.residents}.db"
+    if not source.exists():
+        sys.exit(f"no {source}: run bench/synth_county.py --residents {args.residents} first")
+    work = Path(tempfile.mkdtemp(prefix="yilian-fhir-bench-"))
+    copy = work / "county.db"
+    shutil.copyfile(source, copy)
+    url = f"sqlite:///{copy}"
+    token, patients = prepare(url)
+    port = free_port()
+    env = {**os.environ, "YILIAN_DATABASE_URL": url, "YILIAN_DICOM_DIR": str(work / "dicom")}
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/yilian"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    bundles = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((shared_dir(Settings()) / "fhir-samples" / "synthea-r4").glob("*.json"))
+    ]
+    try:
+        for _ in range(150):
+            try:
+                httpx.get(f"{base}/fhir/metadata", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        wrk(base, token, patients, args.clients, 3)  # warm the caches
+        reads = wrk(base, token, patients, args.clients, args.seconds)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+        work_items = [bundle for _ in range(args.rounds) for bundle in bundles]
+        resources = sum(len(b["entry"]) for b in work_items)
+
+        def post(bundle: dict[str, object]) -> None:
+            with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
+                client.post("/fhir", content=json.dumps(bundle)).raise_for_status()
+
+        # The first round alone (it creates the patients and hospitals the later rounds match), then
+        # the rest from `--import-clients` concurrent clients: each server process validates its
+        # Bundle before it takes SQLite's write lock.
+        started = time.perf_counter()
+        for bundle in work_items[: len(bundles)]:
+            post(bundle)
+        with ThreadPoolExecutor(args.import_clients) as pool:
+            list(pool.map(post, work_items[len(bundles) :]))
+        import_seconds = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    seconds = reads["seconds"]
+    print(f"command: {shlex.join([sys.executable, *sys.argv])}")
+    print(
+        f"reads: clients={args.clients} workers={args.workers} seconds={seconds:.1f} requests={reads['requests']:.0f} "
+        f"ok={reads['ok']:.0f} failed={reads['failed']:.0f} socket_errors={reads['errors']:.0f}"
+    )
+    print(
+        f"reads_per_second={reads['ok'] / seconds:,.0f} p50_ms={reads['p50_us'] / 1000:.1f} p99_ms={reads['p99_us'] / 1000:.1f} "
+        "(target ≥ 800/s)"
+    )
+    print(
+        f"import: {len(bundles)} Synthea bundles × {args.rounds} rounds ({args.import_clients} clients) = {resources:,} resources in {import_seconds:.2f} s "
+        f"→ {resources / import_seconds:,.0f} resources/s (target ≥ 5,000/s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
