@@ -78,7 +78,7 @@ def test_fhirclient_reads_searches_and_creates(live: tuple[str, str]) -> None:
     # fhirclient follows the Bundle's next links: pages of 50 add up to the total.
     auth = {"Authorization": f"Bearer {token}"}
     total = requests.get(f"{base}Patient?_count=1", headers=auth, timeout=10).json()["total"]
-    patients = Patient.where(struct={"_count": "50"}).perform_resources(smart.server)
+    patients = list(Patient.where(struct={"_count": "50"}).perform_resources_iter(smart.server))
     assert total > 50 and len(patients) == total == len({p.id for p in patients})
     raw = requests.get(
         f"{base}Patient/{patients[0].id}", headers={"Authorization": f"Bearer {token}"}, timeout=10
@@ -87,7 +87,9 @@ def test_fhirclient_reads_searches_and_creates(live: tuple[str, str]) -> None:
     assert read.as_json() == raw  # parsed into R4 models and back: the same JSON
     assert read.identifier[0].system == "urn:yilian:sid:cn-resident-id"
 
-    encounters = Encounter.where(struct={"patient": f"Patient/{read.id}"}).perform_resources(smart.server)
+    encounters = list(
+        Encounter.where(struct={"patient": f"Patient/{read.id}"}).perform_resources_iter(smart.server)
+    )
     for encounter in encounters:
         assert encounter.subject.reference == f"Patient/{read.id}"
     organization = (
@@ -109,6 +111,8 @@ def test_fhirclient_reads_searches_and_creates(live: tuple[str, str]) -> None:
     )
     created = glucose.create(smart.server)
     assert created is not None and created["resourceType"] == "Observation"
-    found = Observation.where(struct={"patient": read.id, "code": "2339-0"}).perform_resources(smart.server)
+    found = list(
+        Observation.where(struct={"patient": read.id, "code": "2339-0"}).perform_resources_iter(smart.server)
+    )
     assert [o.valueQuantity.value for o in found] == [6.1]
     assert json.loads(json.dumps(found[0].as_json()))["subject"] == {"reference": f"Patient/{read.id}"}

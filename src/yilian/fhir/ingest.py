@@ -405,6 +405,14 @@ def _observation_values(session: Session, context: Context, resource: dict[str, 
 def _observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
     values = _observation_values(session, context, resource)
     ident = session.scalar(insert(ClinicalObservation).returning(ClinicalObservation.id), values)
+    context.actor.record_change(
+        session,
+        action="create",
+        entity="observation",
+        entity_id=ident,
+        resident_id=values["resident_id"],
+        detail="FHIR",
+    )
     return Created("Observation", str(ident), resource)
 
 
@@ -592,6 +600,18 @@ def transaction(
                 [values for _, values in observations],
             )
         )
+        by_resident: dict[int, int] = {}
+        for _, values in observations:
+            by_resident[values["resident_id"]] = by_resident.get(values["resident_id"], 0) + 1
+        for resident_id, n in by_resident.items():
+            context.actor.record_change(
+                session,
+                action="create",
+                entity="observation",
+                entity_id=None,
+                resident_id=resident_id,
+                detail=f"FHIR ×{n}",
+            )
         for (number, _), ident in zip(observations, ids, strict=True):
             results[number] = Created("Observation", str(ident), entries[number]["resource"])
             if entries[number].get("fullUrl"):
