@@ -174,7 +174,7 @@ def test_every_platform_type_reads_and_searches_as_valid_r4(client: TestClient, 
     assert any(link["relation"] == "next" and "_offset=3" in link["url"] for link in page["link"])
 
 
-def test_create_validates_and_projects(client: TestClient, session: Session) -> None:
+def test_create_validates_and_projects(client: TestClient, session: Session, audit: AuditWriter) -> None:
     world = build_world(session)
     writer = token(session, world.family_doctor_a)
     observation = {
@@ -205,6 +205,9 @@ def test_create_validates_and_projects(client: TestClient, session: Session) -> 
         "mmol/L",
         datetime(2026, 11, 20, 8, 10),
     )
+    drain_audit(audit, session)
+    audited = select(func.count()).select_from(AuditLog).where(AuditLog.entity == "observation")
+    assert session.scalar(audited.where(AuditLog.resident_id == world.resident_a.id)) == 1
     glucose = client.get(
         f"/fhir/Observation?patient={world.resident_a.id}&code=2339-0", headers=writer
     ).json()
