@@ -220,7 +220,9 @@ async def _body(request: Request) -> Any:
 def _create(session: Session, actor: Actor, request: Request, resource_type: str, body: Any) -> Response:
     _check_type(resource_type)
     _check_scope(session, request, resource_type, "write")
-    created = ingest.create(session, _context(session, actor), body, expected_type=resource_type)
+    context = _context(session, actor)
+    created = ingest.create(session, context, body, expected_type=resource_type)
+    context.audit(session)
     found, _ = search.search(session, actor, created.resource_type, {"_id": created.ident, "_count": "1"})
     location = f"{_base(request)}/{created.resource_type}/{created.ident}"
     if found:

@@ -91,6 +91,24 @@ class Context:
     now: datetime
     references: dict[str, str] = field(default_factory=dict)
     created_residents: set[int] = field(default_factory=set)
+    # Audit of what was written, per resident and kind: one event each with the ids, not one per row.
+    pending_audit: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+
+    def written(self, resident_id: int, entity: str, ident: object) -> None:
+        self.pending_audit.setdefault((resident_id, entity[:32]), []).append(str(ident))
+
+    def audit(self, session: Session) -> None:
+        """Queue the audit events (they are written when the transaction commits)."""
+        for (resident_id, entity), ids in self.pending_audit.items():
+            self.actor.record_change(
+                session,
+                action="create",
+                entity=entity,
+                entity_id=ids[0] if len(ids) == 1 else None,
+                resident_id=resident_id,
+                detail=f"FHIR ×{len(ids)}: {','.join(ids)}",
+            )
+        self.pending_audit.clear()
 
 
 def _first_coding(concept: dict[str, Any] | None) -> dict[str, Any]:
@@ -280,14 +298,7 @@ def _patient(session: Session, context: Context, resource: dict[str, Any]) -> Cr
         for s, v in dict.fromkeys(identifiers)
         if s not in (ID_CARD_SYSTEM, HEALTH_CARD_SYSTEM)
     )
-    context.actor.record_change(
-        session,
-        action="create",
-        entity="resident",
-        entity_id=resident.id,
-        resident_id=resident.id,
-        detail="FHIR",
-    )
+    context.written(resident.id, "resident", resident.id)
     return Created("Patient", str(resident.id), resource)
 
 
@@ -356,14 +367,7 @@ def _encounter(session: Session, context: Context, resource: dict[str, Any]) -> 
     count_visit(
         session, encounter=encounter, resident_region_code=resident_region, visits=1, total_fen=0, fund_fen=0
     )
-    context.actor.record_change(
-        session,
-        action="create",
-        entity="encounter",
-        entity_id=encounter.id,
-        resident_id=resident_id,
-        detail="FHIR",
-    )
+    context.written(resident_id, "encounter", encounter.id)
     return Created("Encounter", str(encounter.id), resource)
 
 
@@ -405,14 +409,7 @@ def _observation_values(session: Session, context: Context, resource: dict[str, 
 def _observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
     values = _observation_values(session, context, resource)
     ident = session.scalar(insert(ClinicalObservation).returning(ClinicalObservation.id), values)
-    context.actor.record_change(
-        session,
-        action="create",
-        entity="observation",
-        entity_id=ident,
-        resident_id=values["resident_id"],
-        detail="FHIR",
-    )
+    context.written(values["resident_id"], "observation", ident)
     return Created("Observation", str(ident), resource)
 
 
@@ -460,50 +457,59 @@ def _stored_date(resource: dict[str, Any]) -> datetime | None:
     return None
 
 
-def _stored(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+def _stored_values(session: Session, context: Context, resource: dict[str, Any]) -> dict[str, Any]:
+    """The row of a resource kept as FHIR: its search columns and its JSON."""
     resource_type = resource["resourceType"]
     identifier = _identifier_value(resource)
-    key = f"{identifier[0]}|{identifier[1]}"[:200] if identifier else None
-    if resource_type == "Practitioner" and identifier:
-        existing = _by_identifier(session, "Practitioner", *identifier)
-        if existing is not None:
-            return Created("Practitioner", existing, resource, created=False)
     subject = (resource.get("subject") or resource.get("patient") or {}).get("reference")
-    resident_id = _local_id(subject, "Patient")
-    if subject and resident_id is None:
-        raise FhirError(
-            400,
-            "not-found",
-            f"{resource_type} refers to '{subject}', not a Patient of this platform",
-            [f"{resource_type}.subject"],
-        )
     code = _first_coding(resource.get("code") or resource.get("vaccineCode") or resource.get("type")).get(
         "code"
     )
     body = {k: v for k, v in resource.items() if k not in ("id", "meta")}
-    row = FhirResource(
-        resource_type=resource_type,
-        resident_id=resident_id,
-        status=str(resource.get("status") or "")[:32] or None,
-        date_at=_stored_date(resource),
-        code=str(code)[:64] if code else None,
-        identifier=key,
-        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        created_at=context.now,
-        created_by=context.actor.subject.user_id or None,
+    return {
+        "resource_type": resource_type,
+        "resident_id": _resident_id(session, context, subject) if subject else None,
+        "status": str(resource.get("status") or "")[:32] or None,
+        "date_at": _stored_date(resource),
+        "code": str(code)[:64] if code else None,
+        "identifier": f"{identifier[0]}|{identifier[1]}"[:200] if identifier else None,
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        "created_at": context.now,
+        "created_by": context.actor.subject.user_id or None,
+    }
+
+
+def _insert_stored(session: Session, context: Context, rows: list[dict[str, Any]]) -> list[int]:
+    ids = list(
+        session.scalars(insert(FhirResource).returning(FhirResource.id, sort_by_parameter_order=True), rows)
     )
-    session.add(row)
-    session.flush()
-    if resident_id is not None:
-        context.actor.record_change(
-            session,
-            action="create",
-            entity=resource_type.lower()[:32],
-            entity_id=row.id,
-            resident_id=resident_id,
-            detail="FHIR",
-        )
-    return Created(resource_type, f"{STORED_PREFIX}{row.id}", resource)
+    for row, ident in zip(rows, ids, strict=True):
+        if row["resident_id"] is not None:
+            context.written(row["resident_id"], row["resource_type"].lower(), ident)
+    return ids
+
+
+def _stored(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    resource_type = resource["resourceType"]
+    identifier = _identifier_value(resource)
+    if resource_type == "Practitioner" and identifier:
+        existing = _by_identifier(session, "Practitioner", *identifier)
+        if existing is not None:
+            return Created("Practitioner", existing, resource, created=False)
+    (ident,) = _insert_stored(session, context, [_stored_values(session, context, resource)])
+    return Created(resource_type, f"{STORED_PREFIX}{ident}", resource)
+
+
+def _references(value: Any, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("reference"), str):
+            found.add(value["reference"])
+        for inner in value.values():
+            _references(inner, found)
+    elif isinstance(value, list):
+        for inner in value:
+            _references(inner, found)
+    return found
 
 
 WRITERS_BY_TYPE: dict[str, Callable[[Session, Context, dict[str, Any]], Created]] = {
@@ -600,26 +606,27 @@ def transaction(
                 [values for _, values in observations],
             )
         )
-        by_resident: dict[int, int] = {}
-        for _, values in observations:
-            by_resident[values["resident_id"]] = by_resident.get(values["resident_id"], 0) + 1
-        for resident_id, n in by_resident.items():
-            context.actor.record_change(
-                session,
-                action="create",
-                entity="observation",
-                entity_id=None,
-                resident_id=resident_id,
-                detail=f"FHIR ×{n}",
-            )
-        for (number, _), ident in zip(observations, ids, strict=True):
+        for (number, values), ident in zip(observations, ids, strict=True):
+            context.written(values["resident_id"], "observation", ident)
             results[number] = Created("Observation", str(ident), entries[number]["resource"])
             if entries[number].get("fullUrl"):
                 context.references[entries[number]["fullUrl"]] = f"Observation/{ident}"
         observations.clear()
 
     check_writer(context.actor)
+    # Resources kept as FHIR (not Practitioners: those are matched on their identifier) are written
+    # in waves: each wave is every such entry whose in-Bundle references are already written.
+    batched = [
+        n
+        for n in order
+        if entries[n]["resource"].get("resourceType") in STORED
+        and entries[n]["resource"].get("resourceType") not in PROJECTED
+        and entries[n]["resource"].get("resourceType") != "Practitioner"
+    ]
+    batched_set = set(batched)
     for number in order:
+        if number in batched_set:
+            continue
         entry = entries[number]
         resource = entry["resource"]
         try:
@@ -636,4 +643,26 @@ def transaction(
             context.references[entry["fullUrl"]] = f"{created.resource_type}/{created.ident}"
         results[number] = created
     write_observations()
+    wanted = {
+        n: {r for r in _references(entries[n]["resource"], set()) if r.startswith("urn:")} for n in batched
+    }
+    while batched:
+        wave = [n for n in batched if wanted[n] <= context.references.keys()] or batched[:1]
+        rows = []
+        for number in wave:
+            resource = entries[number]["resource"]
+            try:
+                rows.append(_stored_values(session, context, _rewrite(session, context, resource)))
+            except FhirError as error:
+                raise _entry_error(error, number, resource.get("resourceType")) from None
+        for number, ident in zip(wave, _insert_stored(session, context, rows), strict=True):
+            resource = entries[number]["resource"]
+            results[number] = Created(resource["resourceType"], f"{STORED_PREFIX}{ident}", resource)
+            if entries[number].get("fullUrl"):
+                context.references[entries[number]["fullUrl"]] = (
+                    f"{resource['resourceType']}/{STORED_PREFIX}{ident}"
+                )
+        done = set(wave)
+        batched = [n for n in batched if n not in done]
+    context.audit(session)
     return [(n, results[n]) for n in range(len(entries))]
