@@ -212,11 +212,21 @@ def compile_queries(indicators: Sequence[Indicator], levels: Sequence[str] = LEV
         )
         grouped_by = " ".join(f"WHEN GROUPING({c}) = 0 THEN '{c}'" for c in columns)
         unit = ", ".join(f"CAST({c} AS VARCHAR)" for c in columns)
-        sums = ",\n  ".join(f"{i.terms()[0]} AS n_{i.code},\n  {i.terms()[1]} AS d_{i.code}" for i in members)
+        keys = ", ".join(columns)
+        sums = ",\n    ".join(
+            f"{i.terms()[0]} AS n_{i.code},\n    {i.terms()[1]} AS d_{i.code}" for i in members
+        )
+        rollup = ",\n  ".join(
+            f"SUM(n_{i.code}) AS n_{i.code},\n  SUM(d_{i.code}) AS d_{i.code}" for i in members
+        )
         sets = ", ".join(f"({c})" for c in columns)
+        # Two steps: one scan of the fact grouped by every level's column together (a few hundred
+        # groups), then the levels rolled up from that. Every term is a SUM, so the roll-up is exact;
+        # grouping sets straight over the fact would aggregate its million rows once per level.
         sql = (
-            f"SELECT CASE {grouped_by} END AS grouped_by,\n  COALESCE({unit}) AS unit,\n  {sums}\n"
-            f"FROM {fact}\nGROUP BY GROUPING SETS ({sets})"
+            f"WITH pre AS (\n  SELECT {keys},\n    {sums}\n  FROM {fact}\n  GROUP BY {keys}\n)\n"
+            f"SELECT CASE {grouped_by} END AS grouped_by,\n  COALESCE({unit}) AS unit,\n  {rollup}\n"
+            f"FROM pre\nGROUP BY GROUPING SETS ({sets})"
         )
         queries.append(Query(fact, columns, tuple(members), sql))
     return queries

@@ -121,10 +121,32 @@ class DuckEngine:
             self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS {sql}")
 
     def materialise(self) -> None:
-        """Copy the facts into DuckDB's own tables (one read of the platform database each)."""
+        """Copy the facts into DuckDB's own tables (one read of the platform database each), text
+        columns dictionary-encoded as ENUMs: the suite groups and compares on a handful of codes,
+        and grouping a million rows by three strings costs four times grouping them by ENUMs."""
+        connection = self.connection
         for fact in ("visits", "residents", "entered"):
-            self.connection.execute(f"CREATE OR REPLACE TEMP TABLE {fact}_t AS SELECT * FROM {fact}")
-            self.connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS SELECT * FROM {fact}_t")
+            connection.execute(f"CREATE OR REPLACE TEMP TABLE {fact}_raw AS SELECT * FROM {fact}")
+            columns = connection.execute(f"DESCRIBE {fact}_raw").fetchall()
+            selected = []
+            for name, kind, *_ in columns:
+                present = connection.execute(f"SELECT count({name}) FROM {fact}_raw").fetchone()
+                encodable = kind == "VARCHAR" and present is not None and present[0] > 0
+                if encodable:
+                    enum = f"{fact}_{name}_enum"
+                    connection.execute(f"DROP TABLE IF EXISTS {fact}_t")
+                    connection.execute(f"DROP TYPE IF EXISTS {enum}")
+                    connection.execute(
+                        f"CREATE TYPE {enum} AS ENUM (SELECT DISTINCT {name} FROM {fact}_raw WHERE {name} IS NOT NULL)"
+                    )
+                    selected.append(f"CAST({name} AS {enum}) AS {name}")
+                else:
+                    selected.append(name)
+            connection.execute(
+                f"CREATE OR REPLACE TEMP TABLE {fact}_t AS SELECT {', '.join(selected)} FROM {fact}_raw"
+            )
+            connection.execute(f"DROP TABLE {fact}_raw")
+            connection.execute(f"CREATE OR REPLACE TEMP VIEW {fact} AS SELECT * FROM {fact}_t")
 
     def export_facts(self, directory: Path) -> dict[str, Path]:
         """Each fact as a Parquet file (for Spark, or a province's data lake)."""
