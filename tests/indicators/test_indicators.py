@@ -87,6 +87,15 @@ def small_county(session: Session) -> World:
             FigureEntry(world.township_a.code, 2025, "fiscal_subsidy", "600000"),
             FigureEntry(world.township_a.code, 2025, "total_spending", "2000000"),
             FigureEntry(world.township_a.code, 2024, "personnel_spending", "1"),  # another year
+            # 002 item 29 and item 22: licensed village doctors this year and last, training.
+            FigureEntry(world.township_a.code, 2025, "village_licensed", "6"),
+            FigureEntry(world.township_a.code, 2024, "village_licensed", "5"),
+            FigureEntry(world.township_b.code, 2025, "village_licensed", "3"),
+            FigureEntry(world.township_b.code, 2024, "village_licensed", "3"),
+            FigureEntry(world.township_a.code, 2025, "trained_staff", "38"),
+            FigureEntry(world.township_a.code, 2025, "grassroots_staff", "40"),
+            FigureEntry(world.township_b.code, 2025, "trained_staff", "20"),
+            FigureEntry(world.township_b.code, 2025, "grassroots_staff", "20"),
         ],
     )
     session.commit()
@@ -120,6 +129,10 @@ def test_county_values_equal_the_hand_counts(county_url: tuple[str, World, Sessi
         "personnel_spending_share": (Decimal("5500000.50"), 12_000_000, Decimal("45.83"), True),
         "medical_service_revenue_share": (3_000_000, 10_000_000, Decimal("30.00"), False),
         "fiscal_subsidy_share": (600_000, 2_000_000, Decimal("30.00"), True),
+        # (6 + 3) licensed this year against (5 + 3) last year: 112.5 %, short of +20 %
+        "village_doctor_growth": (9, 8, Decimal("112.50"), False),
+        # 58 of 60 grassroots workers trained: 96.67 %, short of everyone
+        "training_coverage": (58, 60, Decimal("96.67"), False),
     }
     drill = compute(
         session, actor=actor_for(session, world.commission), database_url=url, year=2025, county="640181"
@@ -134,6 +147,7 @@ def test_county_values_equal_the_hand_counts(county_url: tuple[str, World, Sessi
     assert personnel == {
         "灵武市人民医院": (Decimal("42.00"), True),
         "崇兴镇卫生院": (Decimal("65.00"), False),
+        "郝家桥镇卫生院": (None, None),  # it entered other figures, not these: no value, not a miss
     }
     with pytest.raises(ValidationFailed):
         compute(

@@ -30,7 +30,8 @@ def _extension(name: str) -> Path:
 def fact_sql(fact: str, period: Period, schema: str, today: date | None = None) -> str:
     """The period's rows of a fact, in DuckDB's dialect over the attached platform database.
     Snapshots (who is signed, who is registered) are taken on the period's last day, or today for
-    a period still running. Entered figures are yearly: the period's year."""
+    a period still running. Entered figures are yearly: the period's year, and the year before as
+    `code@prev` (for growth indicators such as village doctors +20 % a year)."""
     first, after, year = period.first, period.after, period.year
     year_end = min(period.last, today) if today else period.last
     consortium = f"""(SELECT m.institution_id, min(c.code) AS consortium_code FROM {schema}.consortium_member m
@@ -63,12 +64,13 @@ LEFT JOIN (SELECT DISTINCT resident_id FROM {schema}.chronic_register
 WHERE r.status = 'active'"""
     if fact == "entered":
         return f"""
-SELECT f.code, CAST(f.value AS DOUBLE) AS value, i.code AS institution_code,
+SELECT CASE WHEN f.year = {int(year)} THEN f.code ELSE f.code || '@prev' END AS code,
+       CAST(f.value AS DOUBLE) AS value, i.code AS institution_code,
        substr(i.region_code, 1, 6) AS institution_county, k.consortium_code
 FROM {schema}.entered_figure f
 JOIN {schema}.institution i ON i.id = f.institution_id
 LEFT JOIN {consortium} k ON k.institution_id = f.institution_id
-WHERE f.year = {int(year)}"""
+WHERE f.year IN ({int(year)}, {int(year) - 1})"""
     raise ValueError(fact)
 
 
