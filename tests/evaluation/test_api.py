@@ -80,3 +80,11 @@ def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, 
     first = [c.value for c in book["2025年排名"][2]]
     assert first[:5] == ["试点", 1, "P0", "新源县", 78] and len(first) == 7 + 10
     assert [c.value for c in book["亮黄牌记录"][2]] == [2025, "洛浦县", 6, "2026-06-30", "限期整改"]
+
+    printed = client.get("/evaluation/export.pdf", params={"code": CODE, "year": 2025})
+    assert printed.status_code == 200 and printed.headers["content-type"] == "application/pdf"
+    from pypdf import PdfReader
+
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.content)).pages)
+    assert "2025年评价结果" in text and "满分 1000.00 分，加分项最高 100.00 分" in text
+    assert "新源县" in text and "洛浦县（黄牌）" in text and "巴里坤县（黄牌）" in text and "2026-06-30" in text

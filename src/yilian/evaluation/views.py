@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
 from yilian.evaluation import service
-from yilian.evaluation.outputs import results_workbook
+from yilian.evaluation.outputs import results_pdf, results_workbook
 from yilian.models import ScoringScheme
 from yilian.web.deps import DbSession, PageActor
 from yilian.web.templating import render
@@ -42,6 +42,19 @@ def evaluation_page(
         data=data,
         carded=carded,
         chart=json.dumps(chart, ensure_ascii=False),
+    )
+
+
+@router.get("/evaluation/export.pdf")
+def export_pdf(actor: PageActor, session: DbSession, code: str, year: int) -> Response:
+    """The year's evaluation as a PDF to print, sign and file."""
+    data = service.results(session, actor=actor, code=code, year=year)
+    return Response(
+        results_pdf(data),
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{code}-{year}-评价结果.pdf')}"
+        },
     )
 
 
