@@ -34,7 +34,7 @@ from yilian.kit.audit import AuditWriter
 from yilian.kit.db import make_engine
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.migrate import upgrade
-from yilian.models import ChronicRegister, EnteredFigure
+from yilian.models import CentreMember, ChronicRegister, DiagnosticCentre, EnteredFigure
 
 
 def small_county(session: Session) -> World:
@@ -47,6 +47,18 @@ def small_county(session: Session) -> World:
         session, name="宁夏医科大学总医院", type="综合医院", level="三级", region_code="640104"
     )
     a, b = world.resident_a, world.resident_b
+    # Five shared centres at the county hospital serving the hospital and both townships, not the
+    # village clinic: 3 of 4 members covered.
+    for kind in ("imaging", "ecg", "ultrasound", "pathology", "laboratory"):
+        centre = DiagnosticCentre(
+            consortium_id=world.consortium.id, host_institution_id=world.hospital.id, kind=kind, name=kind
+        )
+        session.add(centre)
+        session.flush()
+        session.add_all(
+            CentreMember(centre_id=centre.id, institution_id=i)
+            for i in (world.hospital.id, world.township_a.id, world.township_b.id)
+        )
     for day in (3, 4, 5):
         create_encounter(session, resident=a, institution=world.township_a, on=date(2025, 3, day))
     create_encounter(session, resident=a, institution=world.hospital, on=date(2025, 4, 1))
@@ -133,6 +145,8 @@ def test_county_values_equal_the_hand_counts(county_url: tuple[str, World, Sessi
         "village_doctor_growth": (9, 8, Decimal("112.50"), False),
         # 58 of 60 grassroots workers trained: 96.67 %, short of everyone
         "training_coverage": (58, 60, Decimal("96.67"), False),
+        # every member but the village clinic is served by all five shared centres
+        "shared_centre_coverage": (3, 4, Decimal("75.00"), False),
     }
     drill = compute(
         session, actor=actor_for(session, world.commission), database_url=url, year=2025, county="640181"
@@ -172,6 +186,7 @@ def test_the_dashboard_shows_values_targets_and_misses(county_url: tuple[str, Wo
             world.hospital.code,  # its entered figures
             world.township_a.code,
             world.township_b.code,
+            world.clinic_a.code,  # a member: shared-centre coverage is counted per member
         }
 
 

@@ -23,7 +23,7 @@ from sqlglot.errors import ParseError
 from yilian.kit.errors import FieldError, ValidationFailed
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
-FACTS = ("visits", "residents", "entered")
+FACTS = ("visits", "residents", "entered", "members")
 LEVELS = ("county", "consortium", "institution")
 DIRECTIONS = (">=", "<=", "between")
 

@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 from sqlalchemy.engine import make_url
 
-from yilian.indicators.catalogue import Period, Query, parse_period
+from yilian.indicators.catalogue import FACTS, Period, Query, parse_period
 
 
 def _extension(name: str) -> Path:
@@ -71,6 +71,21 @@ FROM {schema}.entered_figure f
 JOIN {schema}.institution i ON i.id = f.institution_id
 LEFT JOIN {consortium} k ON k.institution_id = f.institution_id
 WHERE f.year IN ({int(year)}, {int(year) - 1})"""
+    if fact == "members":
+        # Members of the county consortia on the period's last day, and whether a shared centre of
+        # every kind (影像、心电、超声、病理、检验) serves them (001 §1.3: coverage 100 %).
+        return f"""
+SELECT i.code AS institution_code, substr(i.region_code, 1, 6) AS institution_county, c.code AS consortium_code,
+       (SELECT count(DISTINCT d.kind) FROM {schema}.centre_member cm
+        JOIN {schema}.diagnostic_centre d ON d.id = cm.centre_id
+        WHERE cm.institution_id = m.institution_id AND d.consortium_id = m.consortium_id
+          AND CAST(d.is_active AS BOOLEAN)) = 5 AS served_by_every_centre
+FROM {schema}.consortium_member m
+JOIN {schema}.consortium c ON c.id = m.consortium_id
+JOIN {schema}.institution i ON i.id = m.institution_id
+WHERE c.kind IN ('县域医共体', '城市医疗集团')
+  AND (m.joined_on IS NULL OR m.joined_on <= DATE '{year_end}')
+  AND (m.left_on IS NULL OR m.left_on > DATE '{year_end}')"""
     raise ValueError(fact)
 
 
@@ -112,7 +127,7 @@ class DuckEngine:
     def create_facts(
         self,
         period: Period | int,
-        facts: tuple[str, ...] = ("visits", "residents", "entered"),
+        facts: tuple[str, ...] = FACTS,
         today: date | None = None,
     ) -> None:
         """Facts of a period (a plain year means the whole year)."""
@@ -127,7 +142,7 @@ class DuckEngine:
         columns dictionary-encoded as ENUMs: the suite groups and compares on a handful of codes,
         and grouping a million rows by three strings costs four times grouping them by ENUMs."""
         connection = self.connection
-        for fact in ("visits", "residents", "entered"):
+        for fact in FACTS:
             connection.execute(f"CREATE OR REPLACE TEMP TABLE {fact}_raw AS SELECT * FROM {fact}")
             columns = connection.execute(f"DESCRIBE {fact}_raw").fetchall()
             selected = []
@@ -153,7 +168,7 @@ class DuckEngine:
     def export_facts(self, directory: Path) -> dict[str, Path]:
         """Each fact as a Parquet file (for Spark, or a province's data lake)."""
         out = {}
-        for fact in ("visits", "residents", "entered"):
+        for fact in FACTS:
             path = directory / f"{fact}.parquet"
             self.connection.execute(f"COPY (SELECT * FROM {fact}) TO '{path}' (FORMAT parquet)")
             out[fact] = path
