@@ -21,6 +21,7 @@ from yilian.config import PROJECT_ROOT
 from yilian.indicators.catalogue import compile_queries
 from yilian.indicators.engine import DuckEngine
 from yilian.indicators.service import catalogue
+from yilian.kit.migrate import upgrade
 
 FLOOR = """SELECT institution_id, count(*), sum(CASE WHEN out_of_county THEN 1 ELSE 0 END)
 FROM {source} WHERE start_date >= DATE '{year}-01-01' AND start_date < DATE '{next}-01-01'
@@ -42,6 +43,7 @@ def main() -> None:
     parser.add_argument("--url", default="")
     args = parser.parse_args()
     url = args.url or f"sqlite:///{PROJECT_ROOT / 'var' / 'bench' / f'synth-{args.residents}.db'}"
+    upgrade(url)  # a bench database built before the newest tables (shared centres) gets them, empty
     queries = compile_queries(catalogue())
 
     engine = DuckEngine(url)
