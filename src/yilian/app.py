@@ -106,6 +106,7 @@ def create_app(
     from yilian.insurance.api import router as insurance_api
     from yilian.insurance.views import router as insurance_pages
     from yilian.portal.api import router as portal_api
+    from yilian.portal.views import desk as health_card_desk
     from yilian.portal.views import router as portal_pages
     from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
@@ -134,6 +135,7 @@ def create_app(
         portal_api,
         fhir_api,
         portal_pages,
+        health_card_desk,
         pages,
     ):
         app.include_router(router)

@@ -87,4 +87,6 @@ def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, 
 
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(printed.content)).pages)
     assert "2025年评价结果" in text and "满分 1000.00 分，加分项最高 100.00 分" in text
-    assert "新源县" in text and "洛浦县（黄牌）" in text and "巴里坤县（黄牌）" in text and "2026-06-30" in text
+    assert (
+        "新源县" in text and "洛浦县（黄牌）" in text and "巴里坤县（黄牌）" in text and "2026-06-30" in text
+    )

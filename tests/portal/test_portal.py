@@ -199,3 +199,25 @@ def test_staff_pages_are_not_the_portal(client: TestClient, session: Session) ->
     world = build_world(session)
     staff_login(client, world.doctor.username, PASSWORD)
     assert client.get("/portal").status_code == 403
+
+
+def test_the_registration_desk_scans_a_card_on_the_residents_page(
+    client: TestClient, session: Session
+) -> None:
+    world = build_world(session)
+    resident_user = create_user(session, role=roles.RESIDENT, resident_id=world.resident_a.id)
+    payload = client.get("/api/health-card", headers=bearer(session, resident_user)).json()["payload"]
+    staff_login(client, world.family_doctor_a.username, PASSWORD)
+    page = client.get("/residents")
+    assert 'aria-label="电子健康卡"' in page.text
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    scanned = client.post(
+        "/health-card/scan",
+        data={"csrf": token, "payload": payload, "purpose": "registration"},
+        follow_redirects=False,
+    )
+    assert scanned.status_code == 303 and scanned.headers["location"] == f"/residents/{world.resident_a.id}"
+    forged = client.post(
+        "/health-card/scan", data={"csrf": token, "payload": payload[:-3] + "abc", "purpose": "payment"}
+    )
+    assert forged.status_code == 400 and 'data-testid="scan-error"' in forged.text and "无效" in forged.text

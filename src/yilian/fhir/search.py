@@ -262,6 +262,15 @@ NATIVE: dict[str, Native] = {
                 Encounter.kind == ("inpatient" if v.rpartition("|")[2] == "IMP" else "outpatient")
             ),
             "service-provider": _ref(Encounter.institution_id, "Organization"),
+            "status": lambda v: or_(
+                *(
+                    {
+                        "finished": or_(Encounter.kind != "inpatient", Encounter.end_date.is_not(None)),
+                        "in-progress": and_(Encounter.kind == "inpatient", Encounter.end_date.is_(None)),
+                    }.get(one, false())
+                    for one in v.split(",")
+                )
+            ),
         },
     ),
 }
