@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from yilian.auth.context import Actor
-from yilian.fhir import ingest, measures, search
+from yilian.fhir import ingest, measures, parameters, search
 from yilian.fhir.rules import (
     FHIR_JSON,
     PROJECTED,
@@ -94,7 +94,7 @@ def capability_statement(request: Request) -> Response:
             {"name": "_offset", "type": "number"},
             {"name": "_id", "type": "token"},
         ]
-        spec = search.NATIVE.get(resource_type)
+        spec = parameters.NATIVE.get(resource_type)
         if spec is not None:
             params += [{"name": n, "type": "string"} for n in spec.params]
             if spec.resident_column is not None:
@@ -165,7 +165,7 @@ def _search(session: Session, actor: Actor, request: Request, resource_type: str
         entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found), action="list"
     )
     base = _base(request)
-    count = int(params.get("_count", search.DEFAULT_COUNT))
+    count = int(params.get("_count", parameters.DEFAULT_COUNT))
     offset = int(params.get("_offset", 0))
     links = [{"relation": "self", "url": f"{base}/{resource_type}?{urlencode(params)}"}]
     if offset + len(found) < total and found:

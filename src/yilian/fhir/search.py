@@ -5,43 +5,41 @@ resident returned is audited."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.scoping import institution_visibility, resident_visibility
 from yilian.fhir import mapping
+from yilian.fhir.parameters import (
+    COMMON,
+    DEFAULT_COUNT,
+    MAX_COUNT,
+    NATIVE,
+    Native,
+    date_clause,
+    int_param,
+    patient_ref,
+    status_in,
+)
 from yilian.fhir.rules import (
-    HEALTH_CARD_SYSTEM,
-    ID_CARD_SYSTEM,
     STORED,
     STORED_PREFIX,
     FhirError,
-    parse_date_param,
     reference_id,
 )
 from yilian.models import (
-    Booking,
-    ChronicRegister,
-    Claim,
-    ClinicalObservation,
     DiagnosticCentre,
-    Encounter,
     EncounterDiagnosis,
     ExamOrder,
-    ExamReport,
     FamilyDoctorTeam,
     FhirResource,
     Grid,
     ImagingInstance,
     ImagingSeries,
-    ImagingStudy,
     Institution,
     Referral,
     Resident,
@@ -52,235 +50,10 @@ from yilian.models import (
     TeamMember,
 )
 
-MAX_COUNT = 500
-DEFAULT_COUNT = 50
-COMMON = {"_count", "_offset", "_id", "_format"}
-
-
-@dataclass
-class Native:
-    """How one FHIR type is read from a platform table."""
-
-    model: Any
-    resident_column: Any | None  # the patient compartment; None for registry data
-    date_column: Any | None
-    params: dict[str, Callable[[str], ColumnElement[bool]]] = field(default_factory=dict)
-    base: Callable[[Select[Any]], Select[Any]] = lambda s: s
-    id_of: Callable[[str], int | None] = lambda raw: int(raw) if raw.isdigit() else None
-
-
-def _int(raw: str) -> int:
-    if not raw.lstrip("-").isdigit():
-        raise FhirError(400, "invalid", f"'{raw}' is not a number")
-    return int(raw)
-
-
-def _date_clause(column: Any) -> Callable[[str], ColumnElement[bool]]:
-    def clause(value: str) -> ColumnElement[bool]:
-        bound = parse_date_param(value)
-        parts = []
-        is_date = getattr(column.type, "python_type", None) is date
-        if bound.low is not None:
-            parts.append(column >= (bound.low.date() if is_date else bound.low))
-        if bound.high is not None:
-            parts.append(
-                column
-                < (
-                    bound.high.date()
-                    if is_date and bound.high.time().isoformat() == "00:00:00"
-                    else bound.high
-                )
-            )
-        return and_(*parts) if parts else true()
-
-    return clause
-
-
-def _patient_ref(column: Any) -> Callable[[str], ColumnElement[bool]]:
-    def clause(value: str) -> ColumnElement[bool]:
-        ident = reference_id(value, "Patient") if "/" in value else value
-        if ident is None or not ident.isdigit():
-            return false()
-        return column == int(ident)
-
-    return clause
-
-
-def _ref(column: Any, resource_type: str) -> Callable[[str], ColumnElement[bool]]:
-    def clause(value: str) -> ColumnElement[bool]:
-        ident = reference_id(value, resource_type) if "/" in value else value
-        return column == int(ident) if ident and ident.isdigit() else false()
-
-    return clause
-
-
-def _patient_identifier(value: str) -> ColumnElement[bool]:
-    system, _, code = value.rpartition("|")
-    if system == ID_CARD_SYSTEM or (not system and len(code) == 18):
-        return Resident.id_number == code.upper()
-    if system == HEALTH_CARD_SYSTEM:
-        return Resident.health_card_no == code
-    other = select(ResidentIdentifier.resident_id).where(ResidentIdentifier.value == code)
-    if system:
-        other = other.where(ResidentIdentifier.system == system)
-    return Resident.id.in_(other)
-
-
-def _status_in(column: Any, mapping_: dict[str, str]) -> Callable[[str], ColumnElement[bool]]:
-    def clause(value: str) -> ColumnElement[bool]:
-        wanted = set(value.split(","))
-        return column.in_([ours for ours, theirs in mapping_.items() if theirs in wanted])
-
-    return clause
-
-
-NATIVE: dict[str, Native] = {
-    "Patient": Native(
-        Resident,
-        Resident.id,
-        Resident.birth_date,
-        {
-            "identifier": _patient_identifier,
-            "name": lambda v: Resident.name.contains(v),
-            "birthdate": _date_clause(Resident.birth_date),
-            "gender": lambda v: Resident.sex == mapping.SEX.get(v, "?"),
-            "organization": lambda v: Resident.grid_id.in_(
-                select(Grid.id).where(
-                    or_(
-                        Grid.institution_id == _int(v.rpartition("/")[2]),
-                        Grid.clinic_id == _int(v.rpartition("/")[2]),
-                    )
-                )
-            ),
-        },
-    ),
-    "Organization": Native(
-        Institution,
-        None,
-        None,
-        {
-            "identifier": lambda v: Institution.code == v.rpartition("|")[2],
-            "name": lambda v: Institution.name.contains(v),
-            "partof": _ref(Institution.parent_id, "Organization"),
-        },
-    ),
-    "Practitioner": Native(
-        Staff,
-        None,
-        None,
-        {
-            "name": lambda v: Staff.name.contains(v),
-            "organization": _ref(Staff.home_institution_id, "Organization"),
-        },
-    ),
-    "PractitionerRole": Native(
-        Staff,
-        None,
-        None,
-        {
-            "practitioner": _ref(Staff.id, "Practitioner"),
-            "organization": _ref(Staff.home_institution_id, "Organization"),
-        },
-    ),
-    "CareTeam": Native(
-        FamilyDoctorTeam, None, None, {"organization": _ref(FamilyDoctorTeam.institution_id, "Organization")}
-    ),
-    "Schedule": Native(
-        Schedule,
-        None,
-        None,
-        {
-            "actor": lambda v: or_(
-                _ref(Schedule.institution_id, "Organization")(v), _ref(Schedule.staff_id, "Practitioner")(v)
-            )
-        },
-    ),
-    "Slot": Native(
-        Slot,
-        None,
-        Slot.starts_at,
-        {
-            "schedule": _ref(Slot.schedule_id, "Schedule"),
-            "start": _date_clause(Slot.starts_at),
-            "status": lambda v: (
-                (Slot.booked < Slot.capacity) if v == "free" else (Slot.booked >= Slot.capacity)
-            ),
-        },
-    ),
-    "Appointment": Native(
-        Booking,
-        Booking.resident_id,
-        Slot.starts_at,
-        {"status": _status_in(Booking.status, mapping.BOOKING_STATUS), "slot": _ref(Booking.slot_id, "Slot")},
-        base=lambda s: s.join(Slot, Slot.id == Booking.slot_id),
-    ),
-    "DiagnosticReport": Native(
-        ExamReport,
-        ExamOrder.resident_id,
-        ExamReport.reported_at,
-        {"code": lambda v: ExamOrder.item_code == v.rpartition("|")[2]},
-        base=lambda s: s.join(ExamOrder, ExamOrder.id == ExamReport.order_id),
-    ),
-    "ImagingStudy": Native(
-        ImagingStudy,
-        ImagingStudy.resident_id,
-        ImagingStudy.study_at,
-        {"started": _date_clause(ImagingStudy.study_at)},
-    ),
-    "Observation": Native(
-        ClinicalObservation,
-        ClinicalObservation.resident_id,
-        ClinicalObservation.effective_at,
-        {
-            "code": lambda v: ClinicalObservation.code == v.rpartition("|")[2],
-            "category": lambda v: ClinicalObservation.category == v.rpartition("|")[2],
-            "encounter": _ref(ClinicalObservation.encounter_id, "Encounter"),
-            "status": lambda v: ClinicalObservation.status.in_(v.split(",")),
-        },
-    ),
-    "CarePlan": Native(
-        ChronicRegister,
-        ChronicRegister.resident_id,
-        ChronicRegister.registered_on,
-        {"status": lambda v: true() if "active" in v else false()},
-    ),
-    "Claim": Native(
-        Claim,
-        Claim.resident_id,
-        Claim.settled_on,
-        {
-            "created": _date_clause(Claim.settled_on),
-            "identifier": lambda v: Claim.claim_no == v.rpartition("|")[2],
-        },
-    ),
-    "Encounter": Native(
-        Encounter,
-        Encounter.resident_id,
-        Encounter.start_date,
-        {
-            "class": lambda v: (
-                Encounter.kind == ("inpatient" if v.rpartition("|")[2] == "IMP" else "outpatient")
-            ),
-            "service-provider": _ref(Encounter.institution_id, "Organization"),
-            "status": lambda v: or_(
-                *(
-                    {
-                        "finished": or_(Encounter.kind != "inpatient", Encounter.end_date.is_not(None)),
-                        "in-progress": and_(Encounter.kind == "inpatient", Encounter.end_date.is_(None)),
-                    }.get(one, false())
-                    for one in v.split(",")
-                )
-            ),
-        },
-    ),
-}
-# ServiceRequest has two sources on the platform (referrals and exam orders) and MeasureReport is
-# computed: both are handled apart.
-
 
 def page_of(params: dict[str, str]) -> tuple[int, int]:
-    count = min(_int(params.get("_count", str(DEFAULT_COUNT))), MAX_COUNT)
-    offset = _int(params.get("_offset", "0"))
+    count = min(int_param(params.get("_count", str(DEFAULT_COUNT))), MAX_COUNT)
+    offset = int_param(params.get("_offset", "0"))
     if count < 0 or offset < 0:
         raise FhirError(400, "invalid", "_count and _offset must not be negative")
     return count, offset
@@ -320,9 +93,9 @@ def native_rows(
         if name == "_id":
             continue
         if name == "patient" and spec.resident_column is not None:
-            statement = statement.where(_patient_ref(spec.resident_column)(value))
+            statement = statement.where(patient_ref(spec.resident_column)(value))
         elif name == "date" and spec.date_column is not None:
-            statement = statement.where(_date_clause(spec.date_column)(value))
+            statement = statement.where(date_clause(spec.date_column)(value))
         elif name in spec.params:
             statement = statement.where(spec.params[name](value))
         else:
@@ -440,14 +213,14 @@ def service_requests(
         if name in COMMON:
             continue
         if name == "patient":
-            clauses_r.append(_patient_ref(Referral.resident_id)(value))
-            clauses_o.append(_patient_ref(ExamOrder.resident_id)(value))
+            clauses_r.append(patient_ref(Referral.resident_id)(value))
+            clauses_o.append(patient_ref(ExamOrder.resident_id)(value))
         elif name in ("date", "authored"):
-            clauses_r.append(_date_clause(Referral.requested_at)(value))
-            clauses_o.append(_date_clause(ExamOrder.ordered_at)(value))
+            clauses_r.append(date_clause(Referral.requested_at)(value))
+            clauses_o.append(date_clause(ExamOrder.ordered_at)(value))
         elif name == "status":
-            clauses_r.append(_status_in(Referral.status, mapping.REFERRAL_STATUS)(value))
-            clauses_o.append(_status_in(ExamOrder.status, mapping.ORDER_STATUS)(value))
+            clauses_r.append(status_in(Referral.status, mapping.REFERRAL_STATUS)(value))
+            clauses_o.append(status_in(ExamOrder.status, mapping.ORDER_STATUS)(value))
         else:
             raise FhirError(
                 400, "not-supported", f"search parameter '{name}' is not supported on ServiceRequest"
@@ -499,7 +272,7 @@ def stored_rows(
                 FhirResource.resident_id == (int(ident) if ident and ident.isdigit() else -1)
             )
         elif name in ("date", "created", "authored", "started", "period"):
-            statement = statement.where(_date_clause(FhirResource.date_at)(value))
+            statement = statement.where(date_clause(FhirResource.date_at)(value))
         elif name == "status":
             statement = statement.where(FhirResource.status.in_(value.split(",")))
         elif name == "code":

@@ -1,0 +1,282 @@
+"""FHIR resources written into the platform's own tables: Patient → resident (with a derived ID
+number when it has none), Organization → institution, Encounter → encounter (and the monthly
+summary), Observation → clinical observation, Appointment → a booking of its Slot."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from yilian.encounters.repository import count_visit
+from yilian.fhir import mapping
+from yilian.fhir.references import (
+    CJK,
+    IMPORTERS,
+    INPATIENT_CLASSES,
+    Context,
+    Created,
+    by_identifier,
+    first_coding,
+    identifier_value,
+    institution_code,
+    local_id,
+    resident_of,
+)
+from yilian.fhir.rules import (
+    DERIVED_ID_SYSTEM,
+    HEALTH_CARD_SYSTEM,
+    ID_CARD_SYSTEM,
+    FhirError,
+    derived_id_number,
+    parse_instant,
+)
+from yilian.kit.errors import AppError
+from yilian.models import (
+    AdminDivision,
+    ClinicalObservation,
+    Encounter,
+    EncounterDiagnosis,
+    Institution,
+    Resident,
+    ResidentIdentifier,
+)
+from yilian.residents.rules import InvalidIdNumber, parse_id_number
+
+
+def human_name(resource: dict[str, Any]) -> str:
+    names = resource.get("name") or [{}]
+    human = names[0]
+    if human.get("text"):
+        return str(human["text"])[:32]
+    family = str(human.get("family", ""))
+    given = " ".join(human.get("given") or [])
+    full = f"{family}{given}" if CJK.search(family + given) else f"{given} {family}".strip()
+    return full[:32] or "未知"
+
+
+def write_patient(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    identifiers = [
+        (str(i.get("system", "")), str(i.get("value", "")))
+        for i in resource.get("identifier") or []
+        if i.get("value")
+    ]
+    card = next((v for s, v in identifiers if s == ID_CARD_SYSTEM), None)
+    for system, value in identifiers:
+        existing = by_identifier(session, "Patient", system, value)
+        if existing is not None:
+            if context.actor.subject.may(IMPORTERS):
+                context.created_residents.add(int(existing))
+            return Created("Patient", existing, resource, created=False)
+    gender = resource.get("gender")
+    if gender not in ("male", "female"):
+        raise FhirError(400, "required", "Patient.gender must be male or female", ["Patient.gender"])
+    if not resource.get("birthDate"):
+        raise FhirError(400, "required", "Patient.birthDate is required", ["Patient.birthDate"])
+    try:
+        born = date.fromisoformat(str(resource["birthDate"])[:10])
+    except ValueError:
+        raise FhirError(
+            400, "invalid", "Patient.birthDate must be a full date", ["Patient.birthDate"]
+        ) from None
+    sex = mapping.SEX[gender]
+    if card is not None:
+        try:
+            facts = parse_id_number(card, today=context.now.date())
+        except InvalidIdNumber as error:
+            raise FhirError(
+                400, "invalid", f"resident ID: {error.message_en}", ["Patient.identifier"]
+            ) from None
+        id_number, region = facts.id_number, facts.region_code
+    else:
+        source = next(
+            (f"{s}|{v}" for s, v in identifiers), json.dumps(resource.get("name"), sort_keys=True) + str(born)
+        )
+        region = context.region_code
+        for attempt in range(500):
+            id_number = derived_id_number(
+                region_code=region, born=born, sex=sex, source_key=source, attempt=attempt
+            )
+            if session.scalar(select(Resident.id).where(Resident.id_number == id_number)) is None:
+                break
+        identifiers.append((DERIVED_ID_SYSTEM, id_number))
+    if session.get(AdminDivision, region) is None:
+        raise FhirError(400, "invalid", f"region {region} is not a known division", ["Patient.identifier"])
+    telecom = next(
+        (t.get("value") for t in resource.get("telecom") or [] if t.get("system") == "phone"), None
+    )
+    address = (resource.get("address") or [{}])[0]
+    resident = Resident(
+        id_number=id_number,
+        name=human_name(resource),
+        sex=sex,
+        birth_date=born,
+        phone=str(telecom)[:20] if telecom else None,
+        address=" ".join(address.get("line") or [])
+        + (f" {address.get('city', '')}" if address.get("city") else "")
+        or None,
+        region_code=region,
+        health_card_no="pending",
+        status="active" if not resource.get("deceasedDateTime") else "deceased",
+        created_at=context.now,
+        updated_at=context.now,
+    )
+    session.add(resident)
+    session.flush()
+    resident.health_card_no = f"FH{resident.id:030d}"
+    context.created_residents.add(resident.id)
+    session.add_all(
+        ResidentIdentifier(resident_id=resident.id, system=s[:200], value=v[:100])
+        for s, v in dict.fromkeys(identifiers)
+        if s not in (ID_CARD_SYSTEM, HEALTH_CARD_SYSTEM)
+    )
+    context.written(resident.id, "resident", resident.id)
+    return Created("Patient", str(resident.id), resource)
+
+
+def write_organization(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    system, code = identifier_value(resource) or ("", "")
+    if not code:
+        raise FhirError(400, "required", "Organization.identifier is required", ["Organization.identifier"])
+    existing = by_identifier(session, "Organization", system, code)
+    if existing is not None:
+        return Created("Organization", existing, resource, created=False)
+    institution = Institution(
+        code=institution_code(system, code),
+        name=str(resource.get("name") or code)[:128],
+        level="未定级",
+        type="综合医院",
+        region_code=context.region_code,
+        is_grassroots=False,
+    )
+    session.add(institution)
+    session.flush()
+    return Created("Organization", str(institution.id), resource)
+
+
+def write_encounter(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    resident_id = resident_of(session, context, (resource.get("subject") or {}).get("reference"))
+    institution_id = local_id((resource.get("serviceProvider") or {}).get("reference"), "Organization")
+    if institution_id is None:
+        raise FhirError(
+            400,
+            "required",
+            "Encounter.serviceProvider must name an Organization",
+            ["Encounter.serviceProvider"],
+        )
+    period = resource.get("period") or {}
+    start = parse_instant(period.get("start"))
+    if start is None:
+        raise FhirError(400, "required", "Encounter.period.start is required", ["Encounter.period.start"])
+    end = parse_instant(period.get("end"))
+    inpatient = (resource.get("class") or {}).get("code") in INPATIENT_CLASSES
+    encounter = Encounter(
+        resident_id=resident_id,
+        institution_id=institution_id,
+        kind="inpatient" if inpatient else "outpatient",
+        start_date=start.date(),
+        end_date=end.date() if (inpatient and end) else None,
+        total_fen=0,
+        fund_fen=0,
+        out_of_county=False,
+    )
+    session.add(encounter)
+    session.flush()
+    codes = [
+        c["code"]
+        for concept in resource.get("reasonCode") or []
+        for c in concept.get("coding") or []
+        if c.get("system") == mapping.ICD10_SYSTEM and c.get("code")
+    ]
+    session.add_all(
+        EncounterDiagnosis(encounter_id=encounter.id, seq=n, icd10_code=c)
+        for n, c in enumerate(codes, start=1)
+    )
+    resident_region = (
+        session.scalar(select(Resident.region_code).where(Resident.id == resident_id)) or context.region_code
+    )
+    # The dashboards' monthly summary takes the visit as the encounters service does: one upsert.
+    count_visit(
+        session, encounter=encounter, resident_region_code=resident_region, visits=1, total_fen=0, fund_fen=0
+    )
+    context.written(resident_id, "encounter", encounter.id)
+    return Created("Encounter", str(encounter.id), resource)
+
+
+def observation_values(session: Session, context: Context, resource: dict[str, Any]) -> dict[str, Any]:
+    coding = first_coding(resource.get("code"))
+    if not coding.get("code"):
+        raise FhirError(400, "required", "Observation.code needs a coding with a code", ["Observation.code"])
+    effective = parse_instant(resource.get("effectiveDateTime") or resource.get("issued"))
+    if effective is None:
+        raise FhirError(
+            400, "required", "Observation.effectiveDateTime is required", ["Observation.effective"]
+        )
+    quantity = resource.get("valueQuantity") or {}
+    text = None
+    if "valueCodeableConcept" in resource:
+        concept = resource["valueCodeableConcept"]
+        text = concept.get("text") or first_coding(concept).get("display")
+    elif "valueString" in resource:
+        text = resource["valueString"]
+    return {
+        "resident_id": resident_of(session, context, (resource.get("subject") or {}).get("reference")),
+        "encounter_id": local_id((resource.get("encounter") or {}).get("reference"), "Encounter"),
+        "status": resource["status"],
+        "category": first_coding((resource.get("category") or [{}])[0]).get("code", "") or "",
+        "code_system": str(coding.get("system", ""))[:100],
+        "code": str(coding["code"])[:64],
+        "display": str(coding.get("display") or (resource.get("code") or {}).get("text") or "")[:200],
+        "value_num": float(quantity["value"]) if "value" in quantity else None,
+        "value_text": str(text)[:200] if text is not None else None,
+        "unit": str(quantity.get("unit") or quantity.get("code") or "")[:32] or None,
+        "components_json": json.dumps(resource["component"], ensure_ascii=False)
+        if resource.get("component")
+        else None,
+        "effective_at": effective,
+        "recorded_at": effective,
+    }
+
+
+def write_observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    values = observation_values(session, context, resource)
+    ident = session.scalar(insert(ClinicalObservation).returning(ClinicalObservation.id), values)
+    context.written(values["resident_id"], "observation", ident)
+    return Created("Observation", str(ident), resource)
+
+
+def write_appointment(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    """Booking through FHIR: a proposed/booked Appointment naming a Slot and a Patient takes the slot."""
+    from yilian.scheduling.schemas import BookingIn
+    from yilian.scheduling.service import do_book_slot
+
+    slot_id = next((local_id(s.get("reference"), "Slot") for s in resource.get("slot") or []), None)
+    resident_id = next(
+        (
+            local_id((p.get("actor") or {}).get("reference"), "Patient")
+            for p in resource.get("participant") or []
+            if local_id((p.get("actor") or {}).get("reference"), "Patient")
+        ),
+        None,
+    )
+    if slot_id is None or resident_id is None:
+        raise FhirError(
+            400, "required", "an Appointment names one Slot and one Patient participant", ["Appointment.slot"]
+        )
+    try:
+        booked = do_book_slot(
+            session,
+            actor=context.actor,
+            data=BookingIn(slot_id=slot_id, resident_id=resident_id),
+            idempotency_key=None,
+        )
+    except AppError as error:
+        raise FhirError(
+            error.status if error.status != 422 else 400,
+            "business-rule",
+            f"{error.message_en} / {error.message_zh}",
+        ) from None
+    return Created("Appointment", str(booked.id), resource)

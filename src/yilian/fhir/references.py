@@ -1,0 +1,185 @@
+"""What every FHIR write shares: who writes and into which county, the references made so far in
+a Bundle, and how a reference (`urn:uuid:…`, `Type/id`, `Type?identifier=…`) becomes a platform id."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.auth.scoping import readable_by_id
+from yilian.fhir.rules import (
+    ID_CARD_SYSTEM,
+    INSTITUTION_SYSTEM,
+    STORED_PREFIX,
+    FhirError,
+)
+from yilian.models import (
+    FhirResource,
+    Institution,
+    Resident,
+    ResidentIdentifier,
+)
+
+# Re-importing a patient who already exists lets an importer attach new data to them (a county's
+# data office loading another system's records); a clinician must already serve the resident.
+IMPORTERS = frozenset({roles.INSTITUTION_ADMIN, roles.CONSORTIUM_ADMIN, roles.COMMISSION})
+WRITERS = frozenset(
+    {roles.INSTITUTION_ADMIN, roles.DOCTOR, roles.FAMILY_DOCTOR, roles.CONSORTIUM_ADMIN, roles.COMMISSION}
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+INPATIENT_CLASSES = {"IMP", "ACUTE", "NONAC", "PRENC"}
+# The date a stored resource is searched by, in order of preference.
+DATE_FIELDS = (
+    "effectiveDateTime",
+    "onsetDateTime",
+    "occurrenceDateTime",
+    "performedDateTime",
+    "authoredOn",
+    "recordedDate",
+    "issued",
+    "created",
+    "date",
+)
+
+
+@dataclass
+class Created:
+    resource_type: str
+    ident: str
+    resource: dict[str, Any]
+    created: bool = True
+
+
+@dataclass
+class Context:
+    """What a write needs: who, the region new residents and institutions belong to, the references made so far."""
+
+    actor: Actor
+    region_code: str
+    now: datetime
+    references: dict[str, str] = field(default_factory=dict)
+    created_residents: set[int] = field(default_factory=set)
+    # Audit of what was written, per resident and kind: one event each with the ids, not one per row.
+    pending_audit: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+
+    def written(self, resident_id: int, entity: str, ident: object) -> None:
+        self.pending_audit.setdefault((resident_id, entity[:32]), []).append(str(ident))
+
+    def audit(self, session: Session) -> None:
+        """Queue the audit events (they are written when the transaction commits)."""
+        for (resident_id, entity), ids in self.pending_audit.items():
+            self.actor.record_change(
+                session,
+                action="create",
+                entity=entity,
+                entity_id=ids[0] if len(ids) == 1 else None,
+                resident_id=resident_id,
+                detail=f"FHIR ×{len(ids)}: {','.join(ids)}",
+            )
+        self.pending_audit.clear()
+
+
+def first_coding(concept: dict[str, Any] | None) -> dict[str, Any]:
+    codings = (concept or {}).get("coding") or [{}]
+    return dict(codings[0])
+
+
+def identifier_value(resource: dict[str, Any]) -> tuple[str, str] | None:
+    for identifier in resource.get("identifier") or []:
+        if identifier.get("value"):
+            return str(identifier.get("system", "")), str(identifier["value"])
+    return None
+
+
+def resolve(session: Session, context: Context, reference: str) -> str:
+    """`urn:uuid:…` from this Bundle, `Type/id`, or `Type?identifier=system|value` → `Type/local-id`."""
+    if reference in context.references:
+        return context.references[reference]
+    if "?" in reference:
+        resource_type, _, query = reference.partition("?")
+        key, _, value = query.partition("=")
+        if key != "identifier":
+            raise FhirError(
+                400, "not-supported", f"conditional reference '{reference}' must search by identifier"
+            )
+        system, _, code = value.rpartition("|")
+        found = by_identifier(session, resource_type, system, code)
+        if found is None:
+            raise FhirError(400, "not-found", f"reference '{reference}' matches no resource", [reference])
+        context.references[reference] = f"{resource_type}/{found}"
+        return context.references[reference]
+    if reference.startswith("urn:"):
+        raise FhirError(
+            400, "not-found", f"reference '{reference}' is to no entry of this Bundle", [reference]
+        )
+    return reference
+
+
+def rewrite(session: Session, context: Context, value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: rewrite(session, context, v) for k, v in value.items()}
+        if isinstance(out.get("reference"), str):
+            out["reference"] = resolve(session, context, out["reference"])
+        return out
+    if isinstance(value, list):
+        return [rewrite(session, context, v) for v in value]
+    return value
+
+
+def by_identifier(session: Session, resource_type: str, system: str, code: str) -> str | None:
+    if resource_type == "Patient":
+        if system == ID_CARD_SYSTEM:
+            found = session.scalar(select(Resident.id).where(Resident.id_number == code))
+        else:
+            found = session.scalar(
+                select(ResidentIdentifier.resident_id).where(
+                    ResidentIdentifier.system == system, ResidentIdentifier.value == code
+                )
+            )
+        return None if found is None else str(found)
+    if resource_type == "Organization":
+        found = session.scalar(
+            select(Institution.id).where(Institution.code == institution_code(system, code))
+        )
+        return None if found is None else str(found)
+    found = session.scalar(
+        select(FhirResource.id).where(
+            FhirResource.resource_type == resource_type, FhirResource.identifier == f"{system}|{code}"
+        )
+    )
+    return None if found is None else f"{STORED_PREFIX}{found}"
+
+
+def institution_code(system: str, code: str) -> str:
+    if system in ("", INSTITUTION_SYSTEM):
+        return code[:32]
+    return "X" + hashlib.sha1(f"{system}|{code}".encode()).hexdigest()[:20]
+
+
+def resident_of(session: Session, context: Context, reference: str | None) -> int:
+    """The resident a resource is about: one created in this Bundle, or one the writer may read."""
+    kind, _, ident = (reference or "").partition("/")
+    if kind != "Patient" or not ident.isdigit():
+        raise FhirError(400, "required", "the resource must refer to a Patient of this platform", ["subject"])
+    resident_id = int(ident)
+    if (
+        resident_id not in context.created_residents
+        and readable_by_id(session, context.actor.subject, resident_id) is None
+    ):
+        raise FhirError(
+            404, "not-found", f"Patient/{resident_id} does not exist or is not visible to you", ["subject"]
+        )
+    return resident_id
+
+
+def local_id(reference: str | None, resource_type: str) -> int | None:
+    kind, _, ident = (reference or "").partition("/")
+    return int(ident) if kind == resource_type and ident.isdigit() else None
