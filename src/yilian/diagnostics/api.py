@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from yilian.diagnostics import ecg, figures, ingest, recognition, repository, service, teleconsult
+from yilian.diagnostics import ecg, figures, ingest, reading, recognition, repository, service, teleconsult
 from yilian.diagnostics.orthanc import OrthancClient, OrthancStudy, pull_study, push_study
 from yilian.diagnostics.schemas import (
     AcknowledgeIn,
@@ -75,12 +75,12 @@ def register_equipment(data: EquipmentIn, actor: ApiActor, session: DbSession) -
 def order_exam(data: OrderIn, actor: ApiActor, session: DbSession) -> OrderOut:
     """409 with `recognised_result` when a recognised, valid result exists and no repeat_reason is given."""
     order = service.do_order_exam(session, actor=actor, data=data)
-    return service.read_order(session, actor=actor, order_id=order.id)
+    return reading.read_order(session, actor=actor, order_id=order.id)
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def read_order(order_id: int, actor: ApiActor, session: DbSession) -> OrderOut:
-    return service.read_order(session, actor=actor, order_id=order_id)
+    return reading.read_order(session, actor=actor, order_id=order_id)
 
 
 class AcquiredIn(BaseModel):
@@ -90,7 +90,7 @@ class AcquiredIn(BaseModel):
 @router.post("/orders/{order_id}/acquired", response_model=OrderOut)
 def mark_acquired(order_id: int, data: AcquiredIn, actor: ApiActor, session: DbSession) -> OrderOut:
     service.do_mark_acquired(session, actor=actor, order_id=order_id, acquired_at=data.acquired_at)
-    return service.read_order(session, actor=actor, order_id=order_id)
+    return reading.read_order(session, actor=actor, order_id=order_id)
 
 
 class CancelIn(BaseModel):
@@ -100,13 +100,13 @@ class CancelIn(BaseModel):
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut)
 def cancel(order_id: int, data: CancelIn, actor: ApiActor, session: DbSession) -> OrderOut:
     service.do_cancel(session, actor=actor, order_id=order_id, reason=data.reason)
-    return service.read_order(session, actor=actor, order_id=order_id)
+    return reading.read_order(session, actor=actor, order_id=order_id)
 
 
 @router.post("/orders/{order_id}/report", response_model=OrderOut)
 def report(order_id: int, data: ReportIn, actor: ApiActor, session: DbSession) -> OrderOut:
     service.do_report(session, actor=actor, order_id=order_id, data=data)
-    return service.read_order(session, actor=actor, order_id=order_id)
+    return reading.read_order(session, actor=actor, order_id=order_id)
 
 
 @router.get("/worklist", response_model=list[OrderOut])
@@ -114,12 +114,12 @@ def worklist(
     actor: ApiActor, session: DbSession, status: str = Query("acquired", pattern="^(ordered|acquired)$")
 ) -> list[OrderOut]:
     """The centre's reading list: critical, then signed/chronic priority, then first come."""
-    return service.worklist(session, actor=actor, status=status)
+    return reading.worklist(session, actor=actor, status=status)
 
 
 @router.get("/results", response_model=list[OrderOut])
 def results(actor: ApiActor, session: DbSession, status: str | None = None) -> list[OrderOut]:
-    return service.results(session, actor=actor, status=status)
+    return reading.results(session, actor=actor, status=status)
 
 
 @router.get("/alerts", response_model=list[AlertOut])

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.diagnostics import figures, ingest, recognition, repository, rules, service
+from yilian.diagnostics import figures, ingest, reading, recognition, repository, rules, service
 from yilian.diagnostics.schemas import OrderIn, ReportIn
 from yilian.kit.errors import AppError
 from yilian.models import Consortium, Institution
@@ -124,7 +124,7 @@ def results_page(
     notice: str = "",
     error: str = "",
 ) -> Response:
-    rows = service.results(session, actor=actor, status=status or None)
+    rows = reading.results(session, actor=actor, status=status or None)
     alerts = repository.open_alerts(session, actor.subject.institution_id or 0)
     return render(
         request,
@@ -165,7 +165,7 @@ def worklist_page(
     request: Request, actor: PageActor, session: DbSession, status: str = "acquired"
 ) -> Response:
     status = status if status in (rules.ORDERED, rules.ACQUIRED) else rules.ACQUIRED
-    rows = service.worklist(session, actor=actor, status=status)
+    rows = reading.worklist(session, actor=actor, status=status)
     names = _institution_names(session, {r.ordering_institution_id for r in rows})
     return render(
         request, "diagnostics_worklist.html", rows=rows, status=status, names=names, now=actor.clock.now()
@@ -176,7 +176,7 @@ def worklist_page(
 def order_page(
     request: Request, actor: PageActor, session: DbSession, order_id: int, error: str = "", reused: int = 0
 ) -> Response:
-    detail = service.read_order(session, actor=actor, order_id=order_id)
+    detail = reading.read_order(session, actor=actor, order_id=order_id)
     centre = repository.centre(session, detail.centre_id)
     assert centre is not None
     is_reader = (
