@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,13 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.factories.live import free_port
+
 ORTHANC = "/usr/sbin/Orthanc"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +22,7 @@ def orthanc_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(ORTHANC).exists():
         pytest.skip("Debian's orthanc is not installed (scripts/system-packages installs it)")
     root = tmp_path_factory.mktemp("orthanc")
-    http_port, dicom_port = _free_port(), _free_port()
+    http_port, dicom_port = free_port(), free_port()
     config = {
         "Name": "YILIAN-TEST",
         "HttpPort": http_port,

@@ -4,21 +4,17 @@ and what it parses into its R4 models round-trips to the same JSON the platform 
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 import requests
-import uvicorn
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.web.test_browser import free_port
-from yilian.app import create_app
+from tests.factories.live import live_app
 from yilian.auth.service import do_create_api_token
 from yilian.config import Settings
 from yilian.kit.db import make_engine
@@ -44,22 +40,9 @@ def live(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
         token = do_create_api_token(session, user=user, name="fhirclient", now=datetime.now())
         session.commit()
     engine.dispose()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(database_url=fresh_database_url, dicom_dir=str(tmp_path / "dicom"))),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/fhir/", token
-    server.should_exit = True
-    thread.join(10)
+    settings = Settings(database_url=fresh_database_url, dicom_dir=str(tmp_path / "dicom"))
+    with live_app(settings) as base:
+        yield f"{base}/fhir/", token
 
 
 def test_fhirclient_reads_searches_and_creates(live: tuple[str, str]) -> None:

@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yilian.app import create_app
+from tests.factories.live import live_app
 from yilian.config import Settings
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
@@ -53,12 +49,6 @@ def launch(playwright: Any) -> Any:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     live = tmp_path_factory.mktemp("live")
@@ -72,28 +62,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         console=Console(quiet=True),
         today=date.today(),
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(
-                Settings(
-                    database_url=url,
-                    dicom_dir=str(live / "dicom"),
-                    sms_sender="tests.web.test_browser:Outbox",
-                )
-            ),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
+    settings = Settings(
+        database_url=url, dicom_dir=str(live / "dicom"), sms_sender="tests.web.test_browser:Outbox"
     )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", url
-    server.should_exit = True
-    thread.join(10)
+    with live_app(settings) as base:
+        yield base, url
 
 
 def test_family_doctor_logs_in_searches_and_opens_a_resident(
