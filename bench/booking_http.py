@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,14 +25,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from serving import serving  # bench/serving.py: the script's own directory is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-Pass-2026"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(url: str, residents: int) -> tuple[list[int], list[int]]:
@@ -149,39 +144,12 @@ def run(url: str, args: argparse.Namespace) -> None:
     import httpx
 
     slots, patients = prepare(url, args.residents)
-    port = free_port()
-    env = {**os.environ, "YILIAN_DATABASE_URL": url}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/yilian"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/login", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serving({"YILIAN_DATABASE_URL": url}, args.workers) as base:
         token = httpx.post(f"{base}/api/auth/token", json={"username": "yy1", "password": PASSWORD}).json()[
             "access_token"
         ]
         load(base, token, slots, patients, args.clients, 3, "warm")
         result = load(base, token, slots, patients, args.clients, args.seconds, "run")
-    finally:
-        server.terminate()
-        server.wait(10)
     from sqlalchemy import text
 
     from yilian.kit.db import make_engine

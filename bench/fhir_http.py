@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +40,9 @@ from yilian.config import Settings, shared_dir  # noqa: E402
 from yilian.kit.db import make_engine  # noqa: E402
 from yilian.kit.migrate import upgrade  # noqa: E402
 from yilian.models import Encounter, User  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import serving  # noqa: E402
 
 WRK_SCRIPT = """
 local patients = {%(patients)s}
@@ -80,12 +81,6 @@ function done(summary, latency, requests)
     summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99)))
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def prepare(url: str) -> tuple[str, list[int]]:
@@ -149,63 +144,39 @@ def main() -> None:
     shutil.copyfile(source, copy)
     url = f"sqlite:///{copy}"
     token, patients = prepare(url)
-    port = free_port()
-    env = {**os.environ, "YILIAN_DATABASE_URL": url, "YILIAN_DICOM_DIR": str(work / "dicom")}
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/yilian"),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     bundles = [
         json.loads(p.read_text(encoding="utf-8"))
         for p in sorted((shared_dir(Settings()) / "fhir-samples" / "synthea-r4").glob("*.json"))
     ]
+    env = {"YILIAN_DATABASE_URL": url, "YILIAN_DICOM_DIR": str(work / "dicom")}
     try:
-        for _ in range(150):
-            try:
-                httpx.get(f"{base}/fhir/metadata", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        # The import first, on the county as built; then the reads.
-        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
-        bodies = [json.dumps(bundle) for bundle in bundles]
-        resources_per_round = sum(len(b["entry"]) for b in bundles)
-        resources = resources_per_round * args.rounds
-        local = threading.local()
+        with serving(env, args.workers, "/fhir/metadata") as base:
+            # The import first, on the county as built; then the reads.
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
+            bodies = [json.dumps(bundle) for bundle in bundles]
+            resources_per_round = sum(len(b["entry"]) for b in bundles)
+            resources = resources_per_round * args.rounds
+            local = threading.local()
 
-        def post(body: str) -> None:
-            if not hasattr(local, "client"):
-                local.client = httpx.Client(base_url=base, headers=headers, timeout=120)
-            local.client.post("/fhir", content=body).raise_for_status()
+            def post(body: str) -> None:
+                if not hasattr(local, "client"):
+                    local.client = httpx.Client(base_url=base, headers=headers, timeout=120)
+                local.client.post("/fhir", content=body).raise_for_status()
 
-        # The first round alone (it creates the patients and hospitals the later rounds match), then
-        # the rest from `--import-clients` concurrent clients: each server process validates its
-        # Bundle before it takes SQLite's write lock.
-        started = time.perf_counter()
-        for body in bodies:
-            post(body)
-        first_round = time.perf_counter() - started
-        with ThreadPoolExecutor(args.import_clients) as pool:
-            list(pool.map(post, bodies * (args.rounds - 1)))
-        import_seconds = time.perf_counter() - started
-        settle_audit(url)
-        wrk(base, token, patients, args.clients, 3)  # warm the caches
-        reads = wrk(base, token, patients, args.clients, args.seconds)
+            # The first round alone (it creates the patients and hospitals the later rounds match), then
+            # the rest from `--import-clients` concurrent clients: each server process validates its
+            # Bundle before it takes SQLite's write lock.
+            started = time.perf_counter()
+            for body in bodies:
+                post(body)
+            first_round = time.perf_counter() - started
+            with ThreadPoolExecutor(args.import_clients) as pool:
+                list(pool.map(post, bodies * (args.rounds - 1)))
+            import_seconds = time.perf_counter() - started
+            settle_audit(url)
+            wrk(base, token, patients, args.clients, 3)  # warm the caches
+            reads = wrk(base, token, patients, args.clients, args.seconds)
     finally:
-        server.terminate()
-        server.wait(10)
         shutil.rmtree(work, ignore_errors=True)
     seconds = reads["seconds"]
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
