@@ -399,14 +399,19 @@ def _ingest_batch(
     session.flush()
 
 
-def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -> list[DicomQuarantine]:
-    """Files waiting for a person: those this institution (or its staff) sent, newest first."""
+def _quarantine_of(actor: Actor) -> Select[DicomQuarantine]:
+    """Quarantined files this institution's staff (or the consortium's, for its administrator) sent."""
     if not actor.subject.may(UPLOADERS):
         raise Forbidden()
     senders = select(User.id).where(User.institution_id == actor.subject.institution_id)
     if actor.subject.role == roles.CONSORTIUM_ADMIN:
         senders = select(User.id).where(User.consortium_id == actor.subject.consortium_id)
-    query = select(DicomQuarantine).where(DicomQuarantine.received_by.in_(senders))
+    return select(DicomQuarantine).where(DicomQuarantine.received_by.in_(senders))
+
+
+def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -> list[DicomQuarantine]:
+    """Files waiting for a person, newest first."""
+    query = _quarantine_of(actor)
     if not include_resolved:
         query = query.where(DicomQuarantine.resolved_at.is_(None))
     return list(session.scalars(query.order_by(DicomQuarantine.received_at.desc()).limit(500)))
@@ -414,10 +419,7 @@ def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -
 
 def do_resolve(session: Session, *, actor: Actor, quarantine_id: int, resolution: str) -> DicomQuarantine:
     """A person decided what the file was (re-sent corrected, wrong patient, not ours …); the file stays."""
-    row = next(
-        (r for r in quarantine_list(session, actor=actor, include_resolved=True) if r.id == quarantine_id),
-        None,
-    )
+    row = session.scalar(_quarantine_of(actor).where(DicomQuarantine.id == quarantine_id))
     if row is None:
         raise NotFound("隔离文件", "Quarantined file")
     if row.resolved_at is not None:

@@ -28,7 +28,6 @@ from yilian.fhir.projections import (
     write_patient,
 )
 from yilian.fhir.references import (
-    DATE_FIELDS,
     WRITERS,
     Context,
     Created,
@@ -49,6 +48,19 @@ from yilian.fhir.validate import validate
 from yilian.models import (
     ClinicalObservation,
     FhirResource,
+)
+
+# The date a stored resource is searched by, in order of preference.
+DATE_FIELDS = (
+    "effectiveDateTime",
+    "onsetDateTime",
+    "occurrenceDateTime",
+    "performedDateTime",
+    "authoredOn",
+    "recordedDate",
+    "issued",
+    "created",
+    "date",
 )
 
 

@@ -36,18 +36,6 @@ WRITERS = frozenset(
 )
 CJK = re.compile(r"[\u4e00-\u9fff]")
 INPATIENT_CLASSES = {"IMP", "ACUTE", "NONAC", "PRENC"}
-# The date a stored resource is searched by, in order of preference.
-DATE_FIELDS = (
-    "effectiveDateTime",
-    "onsetDateTime",
-    "occurrenceDateTime",
-    "performedDateTime",
-    "authoredOn",
-    "recordedDate",
-    "issued",
-    "created",
-    "date",
-)
 
 
 @dataclass
