@@ -25,7 +25,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from serving import serving  # bench/serving.py: the script's own directory is on sys.path
+from serving import run_wrk, serving  # bench/serving.py: the script's own directory is on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-Pass-2026"
@@ -119,25 +119,13 @@ end
 def load(
     base: str, token: str, slots: list[int], patients: list[int], clients: int, seconds: float, run: str
 ) -> dict[str, float]:
-    """wrk (C, Debian package) drives the clients, so the load generator takes little of the 2 cores."""
-    script = Path(tempfile.mkdtemp()) / "book.lua"
-    script.write_text(
-        WRK_SCRIPT
-        % {
-            "slots": ",".join(map(str, slots)),
-            "patients": ",".join(map(str, patients)),
-            "token": token,
-            "run": run,
-        }
-    )
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "30s", "-s", str(script), base],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
-    return {key: float(value) for key, value in (part.split("=") for part in line.split()[1:])}
+    lua = WRK_SCRIPT % {
+        "slots": ",".join(map(str, slots)),
+        "patients": ",".join(map(str, patients)),
+        "token": token,
+        "run": run,
+    }
+    return run_wrk(lua, base, clients, seconds)
 
 
 def run(url: str, args: argparse.Namespace) -> None:

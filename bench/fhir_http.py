@@ -19,7 +19,6 @@ import argparse
 import json
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,7 +41,7 @@ from yilian.kit.migrate import upgrade  # noqa: E402
 from yilian.models import Encounter, User  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import serving  # noqa: E402
+from serving import run_wrk, serving  # noqa: E402
 
 WRK_SCRIPT = """
 local patients = {%(patients)s}
@@ -113,16 +112,9 @@ def settle_audit(url: str) -> None:
 
 
 def wrk(base: str, token: str, patients: list[int], clients: int, seconds: int) -> dict[str, float]:
-    script = Path(tempfile.mkdtemp()) / "fhir.lua"
-    script.write_text(WRK_SCRIPT % {"patients": ",".join(map(str, patients)), "token": token})
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", "-s", str(script), base],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
-    return {key: float(value) for key, value in (part.split("=") for part in line.split()[1:])}
+    return run_wrk(
+        WRK_SCRIPT % {"patients": ",".join(map(str, patients)), "token": token}, base, clients, seconds
+    )
 
 
 def main() -> None:

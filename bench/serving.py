@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,3 +54,18 @@ def serving(env: dict[str, str], workers: int, ready_path: str = "/login") -> It
     finally:
         server.terminate()
         server.wait(10)
+
+
+def run_wrk(lua: str, base: str, clients: int, seconds: float) -> dict[str, float]:
+    """wrk (C, Debian package) drives the clients, so the load generator takes little of the 2 cores.
+    The Lua script's done() writes one `RESULT key=value …` line; its values come back as numbers."""
+    script = Path(tempfile.mkdtemp()) / "load.lua"
+    script.write_text(lua)
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--timeout", "30s", "-s", str(script), base],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    return {key: float(value) for key, value in (part.split("=") for part in line.split()[1:])}

@@ -103,7 +103,7 @@ def record_visit(
         with session.begin_nested():
             service.do_record_visit(session, actor=actor, data=data)
     except AppError as error:
-        details = "；".join(f"{e.message_zh}" for e in error.errors) or error.message_zh
+        details = error.message_for_page()
         return chronic_page(request, resident_id, actor, session, error=details)
     except ValueError:
         return chronic_page(

@@ -25,10 +25,6 @@ from yilian.web.templating import render
 router = APIRouter(prefix="/diagnostics")
 
 
-def _message(error: AppError) -> str:
-    return "；".join(f"{e.field}：{e.message_zh}" for e in error.errors) or error.message_zh
-
-
 def _institution_names(session: DbSession, ids: set[int]) -> dict[int, str]:
     return dict(
         session.execute(select(Institution.id, Institution.name).where(Institution.id.in_(ids))).all()
@@ -92,7 +88,9 @@ def order(
     except service.RecognisedResultExists as exists:
         return _order_form(request, actor, session, resident_id, prompt=exists.result, chosen=chosen)
     except AppError as error:
-        return _order_form(request, actor, session, resident_id, error=_message(error), chosen=chosen)
+        return _order_form(
+            request, actor, session, resident_id, error=error.message_for_page(fields=True), chosen=chosen
+        )
     return RedirectResponse(f"/diagnostics/orders/{placed.id}", status_code=303)
 
 
@@ -223,7 +221,7 @@ def report(
                 ),
             )
     except AppError as error:
-        return order_page(request, actor, session, order_id, error=_message(error))
+        return order_page(request, actor, session, order_id, error=error.message_for_page(fields=True))
     return RedirectResponse("/diagnostics/worklist", status_code=303)
 
 
@@ -236,7 +234,7 @@ def acquired(
         with session.begin_nested():
             service.do_mark_acquired(session, actor=actor, order_id=order_id)
     except AppError as error:
-        return order_page(request, actor, session, order_id, error=_message(error))
+        return order_page(request, actor, session, order_id, error=error.message_for_page(fields=True))
     return RedirectResponse(f"/diagnostics/orders/{order_id}", status_code=303)
 
 
@@ -254,7 +252,7 @@ def acknowledge(
         with session.begin_nested():
             alert = service.do_acknowledge(session, actor=actor, alert_id=alert_id, action_taken=action_taken)
     except AppError as error:
-        return results_page(request, actor, session, error=_message(error))
+        return results_page(request, actor, session, error=error.message_for_page(fields=True))
     return RedirectResponse(f"/diagnostics/orders/{alert.order_id}", status_code=303)
 
 

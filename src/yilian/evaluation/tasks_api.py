@@ -111,6 +111,6 @@ def report_from_page(
                 done=bool(done),
             )
     except AppError as error:
-        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        message = error.message_for_page()
         return tasks_page(request, actor, session, list_id=list_id, error=message)
     return RedirectResponse(f"/tasks?list_id={list_id}", status_code=303)

@@ -140,6 +140,6 @@ async def save_figures(request: Request, actor: PageActor, session: DbSession) -
         with session.begin_nested():
             figures.do_enter(session, actor=actor, entries=entries)
     except AppError as error:
-        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        message = error.message_for_page()
         return figures_page(request, actor, session, year=year, error=message)
     return RedirectResponse(f"/figures?year={year}", status_code=303)

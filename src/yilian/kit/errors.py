@@ -38,6 +38,13 @@ class AppError(Exception):
     def __str__(self) -> str:
         return f"{self.message_zh} / {self.message_en}"
 
+    def message_for_page(self, *, fields: bool = False) -> str:
+        """What a page shows above its form: each bad field's Chinese message (named if `fields`),
+        or the error's own message when no field is named."""
+        if not self.errors:
+            return self.message_zh
+        return "；".join(f"{e.field}：{e.message_zh}" if fields else e.message_zh for e in self.errors)
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "error": {

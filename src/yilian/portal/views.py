@@ -25,7 +25,7 @@ from yilian.portal import service
 from yilian.scheduling import repository as scheduling_repository
 from yilian.scheduling import service as scheduling_service
 from yilian.scheduling.schemas import BookingIn
-from yilian.web.deps import SESSION_COOKIE, DbSession, PageActor, check_csrf
+from yilian.web.deps import DbSession, PageActor, check_csrf, set_session_cookie
 from yilian.web.templating import render
 
 router = APIRouter(prefix="/portal")
@@ -109,13 +109,7 @@ def login(
         # A normal page response: the request commits, so the failed attempt is counted.
         return _login_page(request, phone=phone, sent=True, error=error.message_zh, status=error.status)
     response = RedirectResponse("/portal", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.session_token,
-        httponly=True,
-        samesite="lax",
-        secure=state.settings.secure_cookies,
-    )
+    set_session_cookie(response, result.session_token, secure=state.settings.secure_cookies)
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
@@ -289,7 +283,7 @@ def book(
                 idempotency_key=None,
             )
     except AppError as error:
-        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        message = error.message_for_page()
         return booking(request, actor, session, person=resident.id, error=message)
     return RedirectResponse(f"/portal/booking?person={resident.id}&done=1", status_code=303)
 

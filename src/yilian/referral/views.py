@@ -55,6 +55,6 @@ def transition(
                     session, actor=actor, referral_id=referral_id, target=closing, reason=None
                 )
     except AppError as error:
-        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        message = error.message_for_page()
         return referrals_page(request, actor, session, error=message)
     return RedirectResponse("/referrals", status_code=303)

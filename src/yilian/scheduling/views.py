@@ -101,7 +101,7 @@ def book(
                 idempotency_key=key,
             )
     except AppError as error:
-        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        message = error.message_for_page()
         return booking_page(request, actor, session, resident_id, schedule_id, day, error=message)
     return RedirectResponse(
         f"/booking?resident_id={resident_id}&schedule_id={schedule_id}&day={day}&done={out.starts_at:%H:%M}",
@@ -190,6 +190,6 @@ def arrival_action(
             else:
                 raise ValidationFailed.one("action", "未知操作", "unknown action")
     except AppError as error:
-        message = "；".join(e.message_zh for e in error.errors) or error.message_zh
+        message = error.message_for_page()
         return arrivals_page(request, actor, session, day=day, error=message)
     return RedirectResponse(f"/arrivals?day={day}", status_code=303)

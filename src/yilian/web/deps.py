@@ -6,7 +6,7 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -38,6 +38,11 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+
+def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
+    """The server-side session's cookie, the same for staff (password) and residents (phone code)."""
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure)
 
 
 class LoginRequired(AppError):

@@ -23,7 +23,7 @@ from yilian.registry import service as registry_service
 from yilian.registry.views import router as registry_pages
 from yilian.residents.views import router as residents_pages
 from yilian.scheduling.views import router as booking_pages
-from yilian.web.deps import SESSION_COOKIE, DbSession, PageActor, check_csrf
+from yilian.web.deps import SESSION_COOKIE, DbSession, PageActor, check_csrf, set_session_cookie
 from yilian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -88,13 +88,7 @@ def login_submit(
             error=f"{error.message_zh} / {error.message_en}",
         )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        result.session_token,
-        httponly=True,
-        samesite="lax",
-        secure=state.settings.secure_cookies,
-    )
+    set_session_cookie(response, result.session_token, secure=state.settings.secure_cookies)
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
 
