@@ -8,7 +8,17 @@ from pathlib import Path
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 
-from yilian.diagnostics import ecg, figures, ingest, reading, recognition, repository, service, teleconsult
+from yilian.diagnostics import (
+    ecg,
+    figures,
+    ingest,
+    quarantine,
+    reading,
+    recognition,
+    repository,
+    service,
+    teleconsult,
+)
 from yilian.diagnostics.orthanc import OrthancClient, OrthancStudy, pull_study, push_study
 from yilian.diagnostics.schemas import (
     AcknowledgeIn,
@@ -155,8 +165,8 @@ def upload_dicom(
 
 
 @router.get("/quarantine", response_model=list[QuarantineOut])
-def quarantine(actor: ApiActor, session: DbSession, include_resolved: bool = False) -> list[QuarantineOut]:
-    rows = ingest.quarantine_list(session, actor=actor, include_resolved=include_resolved)
+def quarantined(actor: ApiActor, session: DbSession, include_resolved: bool = False) -> list[QuarantineOut]:
+    rows = quarantine.quarantine_list(session, actor=actor, include_resolved=include_resolved)
     return [QuarantineOut.model_validate(r, from_attributes=True) for r in rows]
 
 
@@ -166,7 +176,7 @@ class ResolveIn(BaseModel):
 
 @router.post("/quarantine/{quarantine_id}/resolve", response_model=QuarantineOut)
 def resolve(quarantine_id: int, data: ResolveIn, actor: ApiActor, session: DbSession) -> QuarantineOut:
-    row = ingest.do_resolve(session, actor=actor, quarantine_id=quarantine_id, resolution=data.resolution)
+    row = quarantine.do_resolve(session, actor=actor, quarantine_id=quarantine_id, resolution=data.resolution)
     return QuarantineOut.model_validate(row, from_attributes=True)
 
 

@@ -23,7 +23,7 @@ from yilian.auth.scoping import resident_visibility
 from yilian.diagnostics import rules
 from yilian.diagnostics.dicom import BadDicom, DicomHeader, read_header
 from yilian.diagnostics.schemas import IngestOut
-from yilian.kit.errors import Conflict, Forbidden, NotFound
+from yilian.kit.errors import Forbidden
 from yilian.models import (
     DiagnosticCentre,
     DicomQuarantine,
@@ -33,7 +33,6 @@ from yilian.models import (
     ImagingSeries,
     ImagingStudy,
     Resident,
-    User,
 )
 
 UPLOADERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN, roles.CONSORTIUM_ADMIN})
@@ -397,33 +396,3 @@ def _ingest_batch(
         session.flush()
         tally.quarantine_ids.append(row.id)
     session.flush()
-
-
-def _quarantine_of(actor: Actor) -> Select[DicomQuarantine]:
-    """Quarantined files this institution's staff (or the consortium's, for its administrator) sent."""
-    if not actor.subject.may(UPLOADERS):
-        raise Forbidden()
-    senders = select(User.id).where(User.institution_id == actor.subject.institution_id)
-    if actor.subject.role == roles.CONSORTIUM_ADMIN:
-        senders = select(User.id).where(User.consortium_id == actor.subject.consortium_id)
-    return select(DicomQuarantine).where(DicomQuarantine.received_by.in_(senders))
-
-
-def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -> list[DicomQuarantine]:
-    """Files waiting for a person, newest first."""
-    query = _quarantine_of(actor)
-    if not include_resolved:
-        query = query.where(DicomQuarantine.resolved_at.is_(None))
-    return list(session.scalars(query.order_by(DicomQuarantine.received_at.desc()).limit(500)))
-
-
-def do_resolve(session: Session, *, actor: Actor, quarantine_id: int, resolution: str) -> DicomQuarantine:
-    """A person decided what the file was (re-sent corrected, wrong patient, not ours …); the file stays."""
-    row = session.scalar(_quarantine_of(actor).where(DicomQuarantine.id == quarantine_id))
-    if row is None:
-        raise NotFound("隔离文件", "Quarantined file")
-    if row.resolved_at is not None:
-        raise Conflict("该文件已处理", "already resolved")
-    row.resolved_at, row.resolved_by, row.resolution = actor.clock.now(), actor.subject.user_id, resolution
-    session.flush()
-    return row

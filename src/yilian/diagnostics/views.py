@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.diagnostics import figures, ingest, reading, recognition, repository, rules, service
+from yilian.diagnostics import figures, ingest, quarantine, reading, recognition, repository, rules, service
 from yilian.diagnostics.schemas import OrderIn, ReportIn
 from yilian.kit.errors import AppError
 from yilian.models import Consortium, Institution
@@ -133,7 +133,7 @@ def results_page(
         labels=rules.ORDER_LABELS,
         notice=notice,
         error=error,
-        quarantine=ingest.quarantine_list(session, actor=actor, include_resolved=False),
+        quarantine=quarantine.quarantine_list(session, actor=actor, include_resolved=False),
     )
 
 

@@ -1,0 +1,43 @@
+"""The quarantine list: DICOM files that could not be filed, kept with the reason until a person
+says what they were. The platform never deletes them."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from yilian.auth import rules as roles
+from yilian.auth.context import Actor
+from yilian.diagnostics.ingest import UPLOADERS
+from yilian.kit.errors import Conflict, Forbidden, NotFound
+from yilian.models import DicomQuarantine, User
+
+
+def _quarantine_of(actor: Actor) -> Select[DicomQuarantine]:
+    """Quarantined files this institution's staff (or the consortium's, for its administrator) sent."""
+    if not actor.subject.may(UPLOADERS):
+        raise Forbidden()
+    senders = select(User.id).where(User.institution_id == actor.subject.institution_id)
+    if actor.subject.role == roles.CONSORTIUM_ADMIN:
+        senders = select(User.id).where(User.consortium_id == actor.subject.consortium_id)
+    return select(DicomQuarantine).where(DicomQuarantine.received_by.in_(senders))
+
+
+def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -> list[DicomQuarantine]:
+    """Files waiting for a person, newest first."""
+    query = _quarantine_of(actor)
+    if not include_resolved:
+        query = query.where(DicomQuarantine.resolved_at.is_(None))
+    return list(session.scalars(query.order_by(DicomQuarantine.received_at.desc()).limit(500)))
+
+
+def do_resolve(session: Session, *, actor: Actor, quarantine_id: int, resolution: str) -> DicomQuarantine:
+    """A person decided what the file was (re-sent corrected, wrong patient, not ours …); the file stays."""
+    row = session.scalar(_quarantine_of(actor).where(DicomQuarantine.id == quarantine_id))
+    if row is None:
+        raise NotFound("隔离文件", "Quarantined file")
+    if row.resolved_at is not None:
+        raise Conflict("该文件已处理", "already resolved")
+    row.resolved_at, row.resolved_by, row.resolution = actor.clock.now(), actor.subject.user_id, resolution
+    session.flush()
+    return row
