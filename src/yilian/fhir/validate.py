@@ -118,10 +118,11 @@ def validate(resource: Any, expected_type: str | None = None) -> dict[str, Any]:
     """The resource if it is valid R4 JSON of a type we serve; FhirError (OperationOutcome) if not."""
     if not isinstance(resource, dict):
         raise FhirError(400, "structure", "the body is not a JSON object")
-    resource_type = resource.get("resourceType")
-    model = model_of(resource_type) if isinstance(resource_type, str) else None
+    named = resource.get("resourceType")
+    model = model_of(named) if isinstance(named, str) else None
     if model is None:
-        raise FhirError(400, "not-supported", f"unknown resource type '{resource_type}'", ["resourceType"])
+        raise FhirError(400, "not-supported", f"unknown resource type '{named}'", ["resourceType"])
+    resource_type: str = named
     if expected_type and resource_type != expected_type:
         raise FhirError(400, "invalid", f"expected {expected_type}, got {resource_type}", ["resourceType"])
     if _conforms(resource, model):
