@@ -122,7 +122,7 @@ def validate(resource: Any, expected_type: str | None = None) -> dict[str, Any]:
     model = model_of(named) if isinstance(named, str) else None
     if model is None:
         raise FhirError(400, "not-supported", f"unknown resource type '{named}'", ["resourceType"])
-    resource_type: str = named
+    resource_type = str(named)
     if expected_type and resource_type != expected_type:
         raise FhirError(400, "invalid", f"expected {expected_type}, got {resource_type}", ["resourceType"])
     if _conforms(resource, model):
