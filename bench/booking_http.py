@@ -31,25 +31,32 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-Pass-2026"
 
 
-def prepare(url: str, residents: int) -> tuple[list[int], list[int]]:
+def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]]:
     from rich.console import Console
-    from sqlalchemy import select, text, update
+    from sqlalchemy import delete, select, text, update
     from sqlalchemy.orm import Session
 
     from yilian.kit.db import make_engine
     from yilian.kit.migrate import upgrade
-    from yilian.models import Encounter, Institution, Slot
+    from yilian.models import Booking, BookingEvent, Encounter, Institution, Slot
     from yilian.synth.build import build_synthetic_region
 
     upgrade(url)
-    started = time.perf_counter()
-    build_synthetic_region(
-        url, residents_per_county=residents, demo_password=PASSWORD, console=Console(stderr=True)
-    )
-    print(f"synth_seconds={time.perf_counter() - started:.1f}", flush=True)
+    if build:
+        started = time.perf_counter()
+        build_synthetic_region(
+            url, residents_per_county=residents, demo_password=PASSWORD, console=Console(stderr=True)
+        )
+        print(f"synth_seconds={time.perf_counter() - started:.1f}", flush=True)
     engine = make_engine(url)
     with Session(engine) as session:
         hospital = session.scalar(select(Institution.id).where(Institution.code.like("%H01")))
+        if not build:  # a county benched before: its earlier runs' bookings at the hospital go
+            on_hospital_slots = select(Slot.id).where(Slot.institution_id == hospital)
+            booked = select(Booking.id).where(Booking.slot_id.in_(on_hospital_slots))
+            session.execute(delete(BookingEvent).where(BookingEvent.booking_id.in_(booked)))
+            session.execute(delete(Booking).where(Booking.slot_id.in_(on_hospital_slots)))
+            session.execute(update(Slot).where(Slot.institution_id == hospital).values(booked=0))
         session.execute(
             update(Slot).where(Slot.institution_id == hospital).values(capacity=1000, pool="public")
         )
@@ -131,7 +138,7 @@ def load(
 def run(url: str, args: argparse.Namespace) -> None:
     import httpx
 
-    slots, patients = prepare(url, args.residents)
+    slots, patients = prepare(url, args.residents, not args.built)
     with serving({"YILIAN_DATABASE_URL": url}, args.workers) as base:
         token = httpx.post(f"{base}/api/auth/token", json={"username": "yy1", "password": PASSWORD}).json()[
             "access_token"
@@ -218,6 +225,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="yilian serve processes (one per core)")
     parser.add_argument(
         "--url", default="", help="an empty PostgreSQL database (default: a throwaway cluster)"
+    )
+    parser.add_argument(
+        "--built",
+        action="store_true",
+        help="--url already holds the county (built with password Bench-Pass-2026): do not build it",
     )
     args = parser.parse_args()
     if args.url:

@@ -175,27 +175,50 @@ def count_visit(
 
     A new encounter adds one visit and its money; a discharge adds no visit and the change in money.
     """
-    values = {
-        "month": f"{encounter.start_date:%Y-%m}",
-        "institution_id": encounter.institution_id,
-        "resident_region_code": resident_region_code,
-        "kind": encounter.kind,
-        "out_of_county": encounter.out_of_county,
-        "visits": visits,
-        "total_fen": total_fen,
-        "fund_fen": fund_fen,
-    }
+    add_to_summaries(
+        session,
+        [
+            {
+                "month": f"{encounter.start_date:%Y-%m}",
+                "institution_id": encounter.institution_id,
+                "resident_region_code": resident_region_code,
+                "kind": encounter.kind,
+                "out_of_county": encounter.out_of_county,
+                "visits": visits,
+                "total_fen": total_fen,
+                "fund_fen": fund_fen,
+            }
+        ],
+    )
+
+
+SUMMARY_KEY = ("month", "institution_id", "resident_region_code", "kind", "out_of_county")
+
+
+def add_to_summaries(session: Session, deltas: list[dict[str, Any]]) -> None:
+    """Add each delta (month, institution, resident region, kind, out of county → visits and money)
+    to its summary row: one upsert statement for them all."""
+    summed: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for delta in deltas:
+        key = tuple(delta[k] for k in SUMMARY_KEY)
+        if key in summed:
+            for column in ("visits", "total_fen", "fund_fen"):
+                summed[key][column] += delta[column]
+        else:
+            summed[key] = dict(delta)
+    if not summed:
+        return
     dialect_insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
-    statement = dialect_insert(VisitSummary).values(**values)
+    statement = dialect_insert(VisitSummary)
     statement = statement.on_conflict_do_update(
-        index_elements=["month", "institution_id", "resident_region_code", "kind", "out_of_county"],
+        index_elements=list(SUMMARY_KEY),
         set_={
-            "visits": VisitSummary.visits + visits,
-            "total_fen": VisitSummary.total_fen + total_fen,
-            "fund_fen": VisitSummary.fund_fen + fund_fen,
+            "visits": VisitSummary.visits + statement.excluded.visits,
+            "total_fen": VisitSummary.total_fen + statement.excluded.total_fen,
+            "fund_fen": VisitSummary.fund_fen + statement.excluded.fund_fen,
         },
     )
-    session.execute(statement)
+    session.execute(statement, list(summed.values()))
 
 
 def month_span_of(session: Session, *, resident_id: int) -> tuple[date | None, date | None]:

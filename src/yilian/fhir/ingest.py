@@ -20,10 +20,13 @@ from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
 from yilian.fhir.projections import (
+    encounter_values,
     observation_values,
     write_appointment,
     write_encounter,
+    write_encounters,
     write_observation,
+    write_observations,
     write_organization,
     write_patient,
 )
@@ -31,9 +34,10 @@ from yilian.fhir.references import (
     WRITERS,
     Context,
     Created,
-    by_identifier,
     first_coding,
+    identified,
     identifier_value,
+    look_up_identifiers,
     resident_of,
     rewrite,
 )
@@ -46,7 +50,6 @@ from yilian.fhir.rules import (
 )
 from yilian.fhir.validate import validate
 from yilian.models import (
-    ClinicalObservation,
     FhirResource,
 )
 
@@ -110,10 +113,12 @@ def _stored(session: Session, context: Context, resource: dict[str, Any]) -> Cre
     resource_type = resource["resourceType"]
     identifier = identifier_value(resource)
     if resource_type == "Practitioner" and identifier:
-        existing = by_identifier(session, "Practitioner", *identifier)
+        existing = identified(session, context, "Practitioner", *identifier)
         if existing is not None:
             return Created("Practitioner", existing, resource, created=False)
     (ident,) = _insert_stored(session, context, [_stored_values(session, context, resource)])
+    if resource_type == "Practitioner" and identifier:
+        context.identified["Practitioner", *identifier] = f"{STORED_PREFIX}{ident}"
     return Created(resource_type, f"{STORED_PREFIX}{ident}", resource)
 
 
@@ -135,6 +140,11 @@ WRITERS_BY_TYPE: dict[str, Callable[[Session, Context, dict[str, Any]], Created]
     "Encounter": write_encounter,
     "Observation": write_observation,
     "Appointment": write_appointment,
+}
+# Types whose entries in a Bundle are written together: the row of one entry, the writer of many.
+BATCHES: dict[str, tuple[Callable[[Session, Context, dict[str, Any]], dict[str, Any]], Any]] = {
+    "Encounter": (encounter_values, write_encounters),
+    "Observation": (observation_values, write_observations),
 }
 # Written in this order within a Bundle so that references point backwards.
 ORDER = {"Organization": 0, "Practitioner": 1, "Patient": 2, "Encounter": 3, "Observation": 4}
@@ -205,32 +215,30 @@ def check_bundle(bundle: Any) -> list[dict[str, Any]]:
 def transaction(
     session: Session, context: Context, bundle: dict[str, Any], *, checked: list[dict[str, Any]] | None = None
 ) -> list[tuple[int, Created]]:
-    """Every entry or none (the caller's transaction is rolled back on any error). Observations are
-    written together in one statement. Returns the entries' results in the Bundle's order."""
+    """Every entry or none (the caller's transaction is rolled back on any error). Encounters, and
+    Observations, are written together; so are the stored resources, in waves. Returns the entries'
+    results in the Bundle's order."""
     entries = checked if checked is not None else check_bundle(bundle)
     order = sorted(
         range(len(entries)), key=lambda n: (ORDER.get(entries[n]["resource"].get("resourceType"), 9), n)
     )
     results: dict[int, Created] = {}
-    observations: list[tuple[int, dict[str, Any]]] = []
+    # Rows of the batched type being collected (entries are in type order), written together.
+    pending: list[tuple[int, dict[str, Any]]] = []
 
-    def write_observations() -> None:
-        if not observations:
+    def write_pending() -> None:
+        if not pending:
             return
-        ids = list(
-            session.scalars(
-                insert(ClinicalObservation).returning(ClinicalObservation.id, sort_by_parameter_order=True),
-                [values for _, values in observations],
-            )
-        )
-        for (number, values), ident in zip(observations, ids, strict=True):
-            context.written(values["resident_id"], "observation", ident)
-            results[number] = Created("Observation", str(ident), entries[number]["resource"])
+        resource_type = entries[pending[0][0]]["resource"]["resourceType"]
+        ids = BATCHES[resource_type][1](session, context, [values for _, values in pending])
+        for (number, _), ident in zip(pending, ids, strict=True):
+            results[number] = Created(resource_type, str(ident), entries[number]["resource"])
             if entries[number].get("fullUrl"):
-                context.references[entries[number]["fullUrl"]] = f"Observation/{ident}"
-        observations.clear()
+                context.references[entries[number]["fullUrl"]] = f"{resource_type}/{ident}"
+        pending.clear()
 
     check_writer(context.actor)
+    look_up_identifiers(session, context, [entry["resource"] for entry in entries])
     # Resources kept as FHIR (not Practitioners: those are matched on their identifier) are written
     # in waves: each wave is every such entry whose in-Bundle references are already written.
     batched = [
@@ -247,19 +255,20 @@ def transaction(
         entry = entries[number]
         resource = entry["resource"]
         try:
-            if resource.get("resourceType") == "Observation":
-                observations.append(
-                    (number, observation_values(session, context, rewrite(session, context, resource)))
-                )
+            batch = BATCHES.get(resource.get("resourceType", ""))
+            if batch is not None:
+                if pending and entries[pending[0][0]]["resource"]["resourceType"] != resource["resourceType"]:
+                    write_pending()
+                pending.append((number, batch[0](session, context, rewrite(session, context, resource))))
                 continue
-            write_observations()
+            write_pending()
             created = create(session, context, resource, validated=True)
         except FhirError as error:
             raise _entry_error(error, number, resource.get("resourceType")) from None
         if entry.get("fullUrl"):
             context.references[entry["fullUrl"]] = f"{created.resource_type}/{created.ident}"
         results[number] = created
-    write_observations()
+    write_pending()
     wanted = {
         n: {r for r in _references(entries[n]["resource"], set()) if r.startswith("urn:")} for n in batched
     }

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from yilian.encounters.repository import count_visit
+from yilian.encounters.repository import add_to_summaries
 from yilian.fhir import mapping
 from yilian.fhir.references import (
     CJK,
@@ -21,6 +21,7 @@ from yilian.fhir.references import (
     Created,
     by_identifier,
     first_coding,
+    identified,
     identifier_value,
     institution_code,
     local_id,
@@ -128,6 +129,7 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
     session.flush()
     resident.health_card_no = f"FH{resident.id:030d}"
     context.created_residents.add(resident.id)
+    context.identified.update((("Patient", s, v), str(resident.id)) for s, v in identifiers)
     session.add_all(
         ResidentIdentifier(resident_id=resident.id, system=s[:200], value=v[:100])
         for s, v in dict.fromkeys(identifiers)
@@ -141,7 +143,7 @@ def write_organization(session: Session, context: Context, resource: dict[str, A
     system, code = identifier_value(resource) or ("", "")
     if not code:
         raise FhirError(400, "required", "Organization.identifier is required", ["Organization.identifier"])
-    existing = by_identifier(session, "Organization", system, code)
+    existing = identified(session, context, "Organization", system, code)
     if existing is not None:
         return Created("Organization", existing, resource, created=False)
     institution = Institution(
@@ -154,10 +156,12 @@ def write_organization(session: Session, context: Context, resource: dict[str, A
     )
     session.add(institution)
     session.flush()
+    context.identified["Organization", system, code] = str(institution.id)
     return Created("Organization", str(institution.id), resource)
 
 
-def write_encounter(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+def encounter_values(session: Session, context: Context, resource: dict[str, Any]) -> dict[str, Any]:
+    """The encounter row of an Encounter (and under `diagnoses` its ICD-10 reason codes)."""
     resident_id = resident_of(session, context, (resource.get("subject") or {}).get("reference"))
     institution_id = local_id((resource.get("serviceProvider") or {}).get("reference"), "Organization")
     if institution_id is None:
@@ -173,37 +177,71 @@ def write_encounter(session: Session, context: Context, resource: dict[str, Any]
         raise FhirError(400, "required", "Encounter.period.start is required", ["Encounter.period.start"])
     end = parse_instant(period.get("end"))
     inpatient = (resource.get("class") or {}).get("code") in INPATIENT_CLASSES
-    encounter = Encounter(
-        resident_id=resident_id,
-        institution_id=institution_id,
-        kind="inpatient" if inpatient else "outpatient",
-        start_date=start.date(),
-        end_date=end.date() if (inpatient and end) else None,
-        total_fen=0,
-        fund_fen=0,
-        out_of_county=False,
+    return {
+        "resident_id": resident_id,
+        "institution_id": institution_id,
+        "kind": "inpatient" if inpatient else "outpatient",
+        "start_date": start.date(),
+        "end_date": end.date() if (inpatient and end) else None,
+        "total_fen": 0,
+        "fund_fen": 0,
+        "out_of_county": False,
+        "diagnoses": [
+            c["code"]
+            for concept in resource.get("reasonCode") or []
+            for c in concept.get("coding") or []
+            if c.get("system") == mapping.ICD10_SYSTEM and c.get("code")
+        ],
+    }
+
+
+def write_encounters(session: Session, context: Context, rows: list[dict[str, Any]]) -> list[int]:
+    """Encounters with their diagnoses, and the dashboards' monthly summary counted as the
+    encounters service counts a visit: a few statements for the lot, not a few per encounter."""
+    if not rows:
+        return []
+    ids = list(
+        session.scalars(
+            insert(Encounter).returning(Encounter.id, sort_by_parameter_order=True),
+            [{k: v for k, v in row.items() if k != "diagnoses"} for row in rows],
+        )
     )
-    session.add(encounter)
-    session.flush()
-    codes = [
-        c["code"]
-        for concept in resource.get("reasonCode") or []
-        for c in concept.get("coding") or []
-        if c.get("system") == mapping.ICD10_SYSTEM and c.get("code")
+    diagnoses = [
+        {"encounter_id": ident, "seq": seq, "icd10_code": code}
+        for row, ident in zip(rows, ids, strict=True)
+        for seq, code in enumerate(row["diagnoses"], start=1)
     ]
-    session.add_all(
-        EncounterDiagnosis(encounter_id=encounter.id, seq=n, icd10_code=c)
-        for n, c in enumerate(codes, start=1)
+    if diagnoses:
+        session.execute(insert(EncounterDiagnosis), diagnoses)
+    regions = dict(
+        session.execute(
+            select(Resident.id, Resident.region_code).where(Resident.id.in_({r["resident_id"] for r in rows}))
+        ).all()
     )
-    resident_region = (
-        session.scalar(select(Resident.region_code).where(Resident.id == resident_id)) or context.region_code
+    add_to_summaries(
+        session,
+        [
+            {
+                "month": f"{row['start_date']:%Y-%m}",
+                "institution_id": row["institution_id"],
+                "resident_region_code": regions.get(row["resident_id"]) or context.region_code,
+                "kind": row["kind"],
+                "out_of_county": row["out_of_county"],
+                "visits": 1,
+                "total_fen": 0,
+                "fund_fen": 0,
+            }
+            for row in rows
+        ],
     )
-    # The dashboards' monthly summary takes the visit as the encounters service does: one upsert.
-    count_visit(
-        session, encounter=encounter, resident_region_code=resident_region, visits=1, total_fen=0, fund_fen=0
-    )
-    context.written(resident_id, "encounter", encounter.id)
-    return Created("Encounter", str(encounter.id), resource)
+    for row, ident in zip(rows, ids, strict=True):
+        context.written(row["resident_id"], "encounter", ident)
+    return ids
+
+
+def write_encounter(session: Session, context: Context, resource: dict[str, Any]) -> Created:
+    (ident,) = write_encounters(session, context, [encounter_values(session, context, resource)])
+    return Created("Encounter", str(ident), resource)
 
 
 def observation_values(session: Session, context: Context, resource: dict[str, Any]) -> dict[str, Any]:
@@ -241,10 +279,22 @@ def observation_values(session: Session, context: Context, resource: dict[str, A
     }
 
 
+def write_observations(session: Session, context: Context, rows: list[dict[str, Any]]) -> list[int]:
+    """Clinical observations in one statement."""
+    if not rows:
+        return []
+    ids = list(
+        session.scalars(
+            insert(ClinicalObservation).returning(ClinicalObservation.id, sort_by_parameter_order=True), rows
+        )
+    )
+    for row, ident in zip(rows, ids, strict=True):
+        context.written(row["resident_id"], "observation", ident)
+    return ids
+
+
 def write_observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
-    values = observation_values(session, context, resource)
-    ident = session.scalar(insert(ClinicalObservation).returning(ClinicalObservation.id), values)
-    context.written(values["resident_id"], "observation", ident)
+    (ident,) = write_observations(session, context, [observation_values(session, context, resource)])
     return Created("Observation", str(ident), resource)
 
 

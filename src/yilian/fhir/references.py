@@ -55,6 +55,8 @@ class Context:
     now: datetime
     references: dict[str, str] = field(default_factory=dict)
     created_residents: set[int] = field(default_factory=set)
+    # Resources looked up by identifier (Type, system, value) → local id or None: asked once each.
+    identified: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     # Audit of what was written, per resident and kind: one event each with the ids, not one per row.
     pending_audit: dict[tuple[int, str], list[str]] = field(default_factory=dict)
 
@@ -99,7 +101,7 @@ def resolve(session: Session, context: Context, reference: str) -> str:
                 400, "not-supported", f"conditional reference '{reference}' must search by identifier"
             )
         system, _, code = value.rpartition("|")
-        found = by_identifier(session, resource_type, system, code)
+        found = identified(session, context, resource_type, system, code)
         if found is None:
             raise FhirError(400, "not-found", f"reference '{reference}' matches no resource", [reference])
         context.references[reference] = f"{resource_type}/{found}"
@@ -120,6 +122,56 @@ def rewrite(session: Session, context: Context, value: Any) -> Any:
     if isinstance(value, list):
         return [rewrite(session, context, v) for v in value]
     return value
+
+
+def identified(session: Session, context: Context, resource_type: str, system: str, code: str) -> str | None:
+    """`by_identifier`, remembered for the rest of the import (a writer records what it creates)."""
+    key = (resource_type, system, code)
+    if key not in context.identified:
+        context.identified[key] = by_identifier(session, resource_type, system, code)
+    return context.identified[key]
+
+
+def look_up_identifiers(session: Session, context: Context, resources: list[dict[str, Any]]) -> None:
+    """The Bundle's Organizations and Practitioners looked up together (two queries, not one each):
+    a hospital or doctor named in many Bundles is matched, not created again."""
+    wanted: dict[str, set[tuple[str, str]]] = {"Organization": set(), "Practitioner": set()}
+    for resource in resources:
+        identifier = identifier_value(resource)
+        resource_type = resource.get("resourceType")
+        if (
+            resource_type in wanted
+            and identifier is not None
+            and (resource_type, *identifier) not in context.identified
+        ):
+            wanted[resource_type].add(identifier)
+    if wanted["Organization"]:
+        by_code = {institution_code(*pair): pair for pair in wanted["Organization"]}
+        institutions = dict(
+            session.execute(
+                select(Institution.code, Institution.id).where(Institution.code.in_(by_code))
+            ).all()
+        )
+        for code, (system, value) in by_code.items():
+            context.identified["Organization", system, value] = (
+                str(institutions[code]) if code in institutions else None
+            )
+    if wanted["Practitioner"]:
+        by_identifier_text = {
+            f"{system}|{value}": (system, value) for system, value in wanted["Practitioner"]
+        }
+        practitioners = dict(
+            session.execute(
+                select(FhirResource.identifier, FhirResource.id).where(
+                    FhirResource.resource_type == "Practitioner",
+                    FhirResource.identifier.in_(by_identifier_text),
+                )
+            ).all()
+        )
+        for text, (system, value) in by_identifier_text.items():
+            context.identified["Practitioner", system, value] = (
+                f"{STORED_PREFIX}{practitioners[text]}" if text in practitioners else None
+            )
 
 
 def by_identifier(session: Session, resource_type: str, system: str, code: str) -> str | None:
