@@ -15,7 +15,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
@@ -49,6 +48,7 @@ from yilian.fhir.rules import (
     parse_instant,
 )
 from yilian.fhir.validate import validate
+from yilian.kit.db import insert_rows
 from yilian.models import (
     FhirResource,
 )
@@ -100,9 +100,7 @@ def _stored_values(session: Session, context: Context, resource: dict[str, Any])
 
 
 def _insert_stored(session: Session, context: Context, rows: list[dict[str, Any]]) -> list[int]:
-    ids = list(
-        session.scalars(insert(FhirResource).returning(FhirResource.id, sort_by_parameter_order=True), rows)
-    )
+    ids = insert_rows(session, FhirResource, rows)
     for row, ident in zip(rows, ids, strict=True):
         if row["resident_id"] is not None:
             context.written(row["resident_id"], row["resource_type"].lower(), ident)

@@ -35,6 +35,7 @@ from yilian.fhir.rules import (
     derived_id_number,
     parse_instant,
 )
+from yilian.kit.db import insert_rows
 from yilian.kit.errors import AppError
 from yilian.models import (
     AdminDivision,
@@ -200,11 +201,8 @@ def write_encounters(session: Session, context: Context, rows: list[dict[str, An
     encounters service counts a visit: a few statements for the lot, not a few per encounter."""
     if not rows:
         return []
-    ids = list(
-        session.scalars(
-            insert(Encounter).returning(Encounter.id, sort_by_parameter_order=True),
-            [{k: v for k, v in row.items() if k != "diagnoses"} for row in rows],
-        )
+    ids = insert_rows(
+        session, Encounter, [{k: v for k, v in row.items() if k != "diagnoses"} for row in rows]
     )
     diagnoses = [
         {"encounter_id": ident, "seq": seq, "icd10_code": code}
@@ -212,7 +210,7 @@ def write_encounters(session: Session, context: Context, rows: list[dict[str, An
         for seq, code in enumerate(row["diagnoses"], start=1)
     ]
     if diagnoses:
-        session.execute(insert(EncounterDiagnosis), diagnoses)
+        session.connection().execute(insert(EncounterDiagnosis), diagnoses)
     regions = dict(
         session.execute(
             select(Resident.id, Resident.region_code).where(Resident.id.in_({r["resident_id"] for r in rows}))
@@ -283,11 +281,7 @@ def write_observations(session: Session, context: Context, rows: list[dict[str, 
     """Clinical observations in one statement."""
     if not rows:
         return []
-    ids = list(
-        session.scalars(
-            insert(ClinicalObservation).returning(ClinicalObservation.id, sort_by_parameter_order=True), rows
-        )
-    )
+    ids = insert_rows(session, ClinicalObservation, rows)
     for row, ident in zip(rows, ids, strict=True):
         context.written(row["resident_id"], "observation", ident)
     return ids

@@ -114,13 +114,24 @@ def resolve(session: Session, context: Context, reference: str) -> str:
 
 
 def rewrite(session: Session, context: Context, value: Any) -> Any:
+    """The value with every `reference` resolved. Copy on write: the input is never changed, and
+    only the objects on the way to a changed reference are copied."""
     if isinstance(value, dict):
-        out = {k: rewrite(session, context, v) for k, v in value.items()}
-        if isinstance(out.get("reference"), str):
-            out["reference"] = resolve(session, context, out["reference"])
-        return out
+        out = None
+        for key, inner in value.items():
+            if key == "reference" and isinstance(inner, str):
+                changed: Any = resolve(session, context, inner)
+            elif isinstance(inner, (dict, list)):
+                changed = rewrite(session, context, inner)
+            else:
+                continue
+            if changed is not inner and changed != inner:
+                out = out if out is not None else dict(value)
+                out[key] = changed
+        return value if out is None else out
     if isinstance(value, list):
-        return [rewrite(session, context, v) for v in value]
+        items = [rewrite(session, context, inner) for inner in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value
 
 

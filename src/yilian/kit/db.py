@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from yilian.kit.errors import AppError
@@ -104,3 +104,14 @@ def request_transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert many rows with one executemany and return their new ids in the rows' order.
+
+    Run on the connection (Core), not through the session's ORM bulk path, which passes every row through the mapper
+    (a third of an import's write time). Rows are keyed by column name."""
+    if not rows:
+        return []
+    statement = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
+    return list(session.connection().execute(statement, rows).scalars())
