@@ -4,10 +4,11 @@ and on PostgreSQL (each client in its own connection and transaction, as in prod
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
+import pytest
 from sqlalchemy import func, select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories.residents import create_resident
 from tests.factories.world import build_world
@@ -18,7 +19,8 @@ from yilian.kit.clock import FixedClock
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
 from yilian.kit.migrate import upgrade
-from yilian.models import Booking, Schedule, Slot
+from yilian.models import Booking, BookingEvent, Schedule, Slot
+from yilian.scheduling import repository
 from yilian.scheduling.schemas import BookingIn
 from yilian.scheduling.service import do_book_slot
 
@@ -91,3 +93,56 @@ def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -
     assert len(outcomes) == CLIENTS
     assert outcomes.count("booked") == CAPACITY == booked == bookings
     assert all(o in ("booked", "refused 409", "refused 422") for o in outcomes)
+
+
+def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session) -> None:
+    """The booking row is written before its place is taken (one statement on PostgreSQL); when the
+    place is gone by then — a concurrent booker took it — the row goes again, inside the caller's
+    transaction, so a caller that carries on (a referral, a FHIR Bundle) keeps no orphan booking."""
+    world = build_world(session)
+    resident = create_resident(session, grid=world.grid_a)
+    schedule = Schedule(institution_id=world.hospital.id, kind="exam", name="CT", equipment="CT")
+    session.add(schedule)
+    session.flush()
+    full = Slot(
+        schedule_id=schedule.id,
+        institution_id=world.hospital.id,
+        starts_at=datetime(2026, 11, 26, 9),
+        ends_at=datetime(2026, 11, 26, 10),
+        pool="public",
+        capacity=2,
+        booked=2,  # as it is once the concurrent booker has committed
+        published=True,
+    )
+    session.add(full)
+    session.flush()
+    values = {
+        "slot_id": full.id,
+        "resident_id": resident.id,
+        "booked_by_user_id": world.family_doctor_a.id,
+        "channel": "grassroots",
+        "pool": "public",
+        "status": "booked",
+        "resource_key": f"s{schedule.id}",
+        "session_date": date(2026, 11, 26),
+        "session_half": "am",
+        "idempotency_key": "lost-place",
+        "referral_id": None,
+        "created_at": datetime(2026, 11, 24, 9),
+        "updated_at": datetime(2026, 11, 24, 9),
+    }
+    with pytest.raises(repository.PlaceTaken):
+        repository.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
+    assert session.scalar(select(func.count()).select_from(Booking)) == 0
+    assert session.scalar(select(func.count()).select_from(BookingEvent)) == 0
+    assert session.scalar(select(Slot.booked).where(Slot.id == full.id)) == 2
+    # With a place free the same values book, once: the retry under the same key is refused.
+    full.capacity = 3
+    session.flush()
+    booking_id = repository.book_place(
+        session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9)
+    )
+    with pytest.raises(repository.AlreadyBooked):
+        repository.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
+    assert session.scalar(select(Slot.booked).where(Slot.id == full.id)) == 3
+    assert session.scalars(select(BookingEvent.booking_id)).all() == [booking_id]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
@@ -236,20 +235,19 @@ def do_book_slot(
         "updated_at": now,
     }
     try:
-        with session.begin_nested():
-            if not repository.take_place(
-                session,
-                slot_id=slot.id,
-                via_grassroots=booker.via_grassroots,
-                released_before=now + timedelta(hours=policy.release_hours),
-            ):
-                raise Conflict(
-                    "号源已被他人约满",
-                    "Someone else took the last place",
-                    [FieldError("slot_id", "号源已约满", "the slot is fully booked")],
-                )
-            booking_id = repository.add_booking(session, booking, by_user_id=actor.subject.user_id)
-    except IntegrityError:
+        booking_id = repository.book_place(
+            session,
+            booking,
+            via_grassroots=booker.via_grassroots,
+            released_before=now + timedelta(hours=policy.release_hours),
+        )
+    except repository.PlaceTaken:
+        raise Conflict(
+            "号源已被他人约满",
+            "Someone else took the last place",
+            [FieldError("slot_id", "号源已约满", "the slot is fully booked")],
+        ) from None
+    except repository.AlreadyBooked:
         if idempotency_key and (earlier := repository.booking_by_key(session, idempotency_key)) is not None:
             return _replay(session, earlier, data)  # a concurrent retry with the same key won
         raise Conflict(
