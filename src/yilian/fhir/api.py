@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from yilian.auth.context import Actor
 from yilian.fhir import ingest, measures, parameters, search
@@ -32,7 +31,7 @@ from yilian.fhir.rules import (
 )
 from yilian.kit.tokens import digest
 from yilian.models import ApiToken, Institution
-from yilian.web.deps import ApiActor, DbSession
+from yilian.web.deps import ApiActor, DbSession, committed_in_thread
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 SCOPE_CACHE_SECONDS = 10.0
@@ -266,22 +265,22 @@ def _transaction(session: Session, actor: Actor, request: Request, body: Any) ->
 async def read(
     resource_type: str, ident: str, request: Request, actor: ApiActor, session: DbSession
 ) -> Response:
-    return await run_in_threadpool(_read, session, actor, request, resource_type, ident)
+    return await committed_in_thread(session, _read, session, actor, request, resource_type, ident)
 
 
 @router.get("/{resource_type}")
 async def search_type(resource_type: str, request: Request, actor: ApiActor, session: DbSession) -> Response:
-    return await run_in_threadpool(_search, session, actor, request, resource_type)
+    return await committed_in_thread(session, _search, session, actor, request, resource_type)
 
 
 @router.post("/{resource_type}")
 async def create(resource_type: str, request: Request, actor: ApiActor, session: DbSession) -> Response:
     body = await _body(request)
-    return await run_in_threadpool(_create, session, actor, request, resource_type, body)
+    return await committed_in_thread(session, _create, session, actor, request, resource_type, body)
 
 
 @router.post("")
 async def transaction(request: Request, actor: ApiActor, session: DbSession) -> Response:
     """A transaction Bundle: every entry is written, or none."""
     body = await _body(request)
-    return await run_in_threadpool(_transaction, session, actor, request, body)
+    return await committed_in_thread(session, _transaction, session, actor, request, body)

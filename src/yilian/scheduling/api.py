@@ -19,7 +19,7 @@ from yilian.scheduling.schemas import (
     ScheduleIn,
     SlotOut,
 )
-from yilian.web.deps import ApiActor, DbSession
+from yilian.web.deps import ApiActor, DbSession, committed_in_thread
 
 router = APIRouter(prefix="/api", tags=["booking"])
 
@@ -62,7 +62,7 @@ def slots(schedule_id: int, day: date, actor: ApiActor, session: DbSession) -> l
 
 
 @router.post("/bookings", response_model=BookingOut, status_code=201)
-def book(
+async def book(
     data: BookingIn,
     actor: ApiActor,
     session: DbSession,
@@ -70,7 +70,9 @@ def book(
     idempotency_key: str | None = Header(default=None, max_length=64),
 ) -> BookingOut:
     """Send an Idempotency-Key header: a retried request books once (200 with the same booking)."""
-    out = service.do_book_slot(session, actor=actor, data=data, idempotency_key=idempotency_key)
+    out = await committed_in_thread(
+        session, service.do_book_slot, session, actor=actor, data=data, idempotency_key=idempotency_key
+    )
     if not out.created:
         response.status_code = 200
     return out

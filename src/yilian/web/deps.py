@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
@@ -12,32 +12,55 @@ from starlette.concurrency import run_in_threadpool
 
 from yilian.auth import service as auth_service
 from yilian.auth.context import Actor
-from yilian.kit.db import request_transaction
 from yilian.kit.errors import AppError, Forbidden, Unauthenticated
 
+T = TypeVar("T")
 SESSION_COOKIE = "yl_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 async def get_session(request: Request) -> AsyncIterator[Session]:
-    """The request's session and transaction: commit on success, roll back on any error.
+    """The request's session and transaction: commit on success, roll back on any error (an error
+    that must still be recorded, such as a failed login, commits).
 
     `async` on purpose: a sync generator dependency costs two thread-pool hops per request (enter
-    and exit), a third of a booking's CPU at hundreds per second (decision 0011). Creating a session
-    does no I/O; the endpoint's queries run in its worker thread; the commit (one round trip) runs
-    here on the event loop."""
+    and exit; decision 0011). Creating a session does no I/O. The event loop never waits for the
+    database: the endpoint's queries run in its worker thread, and the commit or rollback in one
+    too — or in the endpoint's own thread (`committed_in_thread`), and then there is nothing left
+    to send here."""
     database = request.app.state.db
     # FHIR's reads write nothing (their audit events go through the audit writer's own connection).
     read_only = request.method in ("GET", "HEAD") and request.url.path.startswith("/fhir/")
     session: Session = (database.read_session_factory if read_only else database.session_factory)()
     try:
-        with request_transaction(session):
-            yield session
+        yield session
+    except AppError as error:
+        await run_in_threadpool(session.commit if error.commit_anyway else session.rollback)
+        raise
+    except BaseException:
+        await run_in_threadpool(session.rollback)
+        raise
+    else:
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
     finally:
         session.close()
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+
+
+async def committed_in_thread(session: Session, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run `work` and commit, both in one worker thread: the event loop is never blocked on the
+    database (the dependency's commit then has nothing to send). On an error nothing is committed
+    and the dependency rolls back, as for any endpoint."""
+
+    def work_and_commit() -> T:
+        result = work(*args, **kwargs)
+        session.commit()
+        return result
+
+    return await run_in_threadpool(work_and_commit)
 
 
 def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
