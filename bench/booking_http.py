@@ -143,7 +143,7 @@ def run(url: str, args: argparse.Namespace) -> None:
         token = httpx.post(f"{base}/api/auth/token", json={"username": "yy1", "password": PASSWORD}).json()[
             "access_token"
         ]
-        load(base, token, slots, patients, args.clients, 3, "warm")
+        load(base, token, slots, patients, args.clients, 12, "warm")
         result = load(base, token, slots, patients, args.clients, args.seconds, "run")
     from sqlalchemy import text
 

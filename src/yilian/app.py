@@ -80,6 +80,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        from yilian.fhir.rules import SUPPORTED
+        from yilian.fhir.validate import load_models
+
+        load_models(SUPPORTED)
         writer.start()
         yield
         writer.stop()

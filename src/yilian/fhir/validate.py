@@ -30,6 +30,13 @@ def model_of(resource_type: str) -> Any:
         return None
 
 
+def load_models(resource_types: tuple[str, ...]) -> None:
+    """Import the models of these types now (half a second): at a server process's start, so that
+    its first FHIR request, often a Bundle import, does not wait for them."""
+    for resource_type in resource_types:
+        model_of(resource_type)
+
+
 # What an element's value must be: another model (a JSON object), a date/time string, or a primitive.
 _MODEL, _DATE, _PRIMITIVE = 0, 1, 2
 
