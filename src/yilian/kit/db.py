@@ -110,9 +110,10 @@ def request_transaction(session: Session) -> Iterator[Session]:
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
     """Insert many rows with one executemany and return their new ids in the rows' order.
 
-    Run on the connection (Core), not through the session's ORM bulk path, which passes every row through the mapper
-    (a third of an import's write time). Rows are keyed by column name."""
+    Run on the connection (Core), not through the session's ORM bulk path, which passes every row
+    through the mapper (a third of an import's write time). Rows are keyed by column name."""
     if not rows:
         return []
+    session.flush()  # what the session holds goes first, as the ORM path's autoflush would do
     statement = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
     return list(session.connection().execute(statement, rows).scalars())
