@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from serving import run_wrk, serving  # bench/serving.py: the script's own directory is on sys.path
 
@@ -38,7 +39,7 @@ def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]
 
     from yilian.kit.db import make_engine
     from yilian.kit.migrate import upgrade
-    from yilian.models import Booking, BookingEvent, Encounter, Institution, Slot
+    from yilian.models import Booking, BookingEvent, Institution, Slot
     from yilian.synth.build import build_synthetic_region
 
     upgrade(url)
@@ -61,22 +62,29 @@ def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]
             update(Slot).where(Slot.institution_id == hospital).values(capacity=1000, pool="public")
         )
         session.commit()
-        # Public bookers may book 7 days ahead: keep to slots inside that window.
-        window = datetime.now() + timedelta(days=7)
-        slots = list(
-            session.scalars(select(Slot.id).where(Slot.institution_id == hospital, Slot.starts_at < window))
-        )
-        patients = list(
-            session.scalars(
-                select(Encounter.resident_id)
-                .where(Encounter.institution_id == hospital)
-                .distinct()
-                .limit(20_000)  # a Lua table literal in the wrk script
-            )
-        )
+        slots, patients = bookable(session, hospital)
         session.execute(text("ANALYZE"))
         session.commit()
     engine.dispose()
+    return slots, patients
+
+
+def bookable(session: Any, hospital: int) -> tuple[list[int], list[int]]:
+    """The hospital's slots a public booker may book (7 days ahead) and up to 20,000 of its patients
+    (a Lua table literal in the wrk script)."""
+    from sqlalchemy import select
+
+    from yilian.models import Encounter, Slot
+
+    window = datetime.now() + timedelta(days=7)
+    slots = list(
+        session.scalars(select(Slot.id).where(Slot.institution_id == hospital, Slot.starts_at < window))
+    )
+    patients = list(
+        session.scalars(
+            select(Encounter.resident_id).where(Encounter.institution_id == hospital).distinct().limit(20_000)
+        )
+    )
     return slots, patients
 
 

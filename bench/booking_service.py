@@ -17,7 +17,8 @@ import random
 import shlex
 import sys
 import time
-from datetime import datetime, timedelta
+
+from booking_http import bookable  # bench/: the script's own directory is on sys.path
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     from yilian.kit.clock import SystemClock
     from yilian.kit.db import Database
     from yilian.kit.errors import AppError
-    from yilian.models import Encounter, Institution, Slot
+    from yilian.models import Institution
     from yilian.scheduling.schemas import BookingIn
     from yilian.scheduling.service import do_book_slot
 
@@ -46,18 +47,7 @@ def main() -> None:
     writer.start()
     with database.session_factory() as session:
         hospital = session.scalar(select(Institution.id).where(Institution.code.like("%H01")))
-        window = datetime.now() + timedelta(days=7)
-        slots = list(
-            session.scalars(select(Slot.id).where(Slot.institution_id == hospital, Slot.starts_at < window))
-        )
-        patients = list(
-            session.scalars(
-                select(Encounter.resident_id)
-                .where(Encounter.institution_id == hospital)
-                .distinct()
-                .limit(20_000)
-            )
-        )
+        slots, patients = bookable(session, hospital)
         user = repository.user_by_username(session, "yy1")
         if user is None or not slots or not patients:
             sys.exit("the database holds no synthetic county (yy1, the hospital's slots and patients)")

@@ -20,12 +20,32 @@ from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
 from yilian.kit.migrate import upgrade
 from yilian.models import Booking, BookingEvent, Schedule, Slot
-from yilian.scheduling import repository
+from yilian.scheduling import places
 from yilian.scheduling.schemas import BookingIn
 from yilian.scheduling.service import do_book_slot
 
 CLIENTS = 24
 CAPACITY = 5
+
+
+def ct_slot(session: Session, hospital_id: int, *, capacity: int, booked: int) -> Slot:
+    """A public CT slot on 26 November 2026, 09:00, with its schedule."""
+    schedule = Schedule(institution_id=hospital_id, kind="exam", name="CT", equipment="CT")
+    session.add(schedule)
+    session.flush()
+    slot = Slot(
+        schedule_id=schedule.id,
+        institution_id=hospital_id,
+        starts_at=datetime(2026, 11, 26, 9),
+        ends_at=datetime(2026, 11, 26, 10),
+        pool="public",
+        capacity=capacity,
+        booked=booked,
+        published=True,
+    )
+    session.add(slot)
+    session.flush()
+    return slot
 
 
 def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -> None:
@@ -39,20 +59,7 @@ def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -
     with factory() as session:
         world = build_world(session)
         residents = [create_resident(session, grid=world.grid_a) for _ in range(CLIENTS)]
-        schedule = Schedule(institution_id=world.hospital.id, kind="exam", name="CT", equipment="CT")
-        session.add(schedule)
-        session.flush()
-        slot = Slot(
-            schedule_id=schedule.id,
-            institution_id=world.hospital.id,
-            starts_at=datetime(2026, 11, 26, 9),
-            ends_at=datetime(2026, 11, 26, 10),
-            pool="public",
-            capacity=CAPACITY,
-            booked=0,
-            published=True,
-        )
-        session.add(slot)
+        slot = ct_slot(session, world.hospital.id, capacity=CAPACITY, booked=0)
         session.commit()
         subject = subject_of(session, world.family_doctor_a)
         slot_id, resident_ids = slot.id, [r.id for r in residents]
@@ -101,21 +108,7 @@ def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session)
     transaction, so a caller that carries on (a referral, a FHIR Bundle) keeps no orphan booking."""
     world = build_world(session)
     resident = create_resident(session, grid=world.grid_a)
-    schedule = Schedule(institution_id=world.hospital.id, kind="exam", name="CT", equipment="CT")
-    session.add(schedule)
-    session.flush()
-    full = Slot(
-        schedule_id=schedule.id,
-        institution_id=world.hospital.id,
-        starts_at=datetime(2026, 11, 26, 9),
-        ends_at=datetime(2026, 11, 26, 10),
-        pool="public",
-        capacity=2,
-        booked=2,  # as it is once the concurrent booker has committed
-        published=True,
-    )
-    session.add(full)
-    session.flush()
+    full = ct_slot(session, world.hospital.id, capacity=2, booked=2)  # the concurrent booker committed
     values = {
         "slot_id": full.id,
         "resident_id": resident.id,
@@ -123,7 +116,7 @@ def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session)
         "channel": "grassroots",
         "pool": "public",
         "status": "booked",
-        "resource_key": f"s{schedule.id}",
+        "resource_key": f"s{full.schedule_id}",
         "session_date": date(2026, 11, 26),
         "session_half": "am",
         "idempotency_key": "lost-place",
@@ -131,18 +124,18 @@ def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session)
         "created_at": datetime(2026, 11, 24, 9),
         "updated_at": datetime(2026, 11, 24, 9),
     }
-    with pytest.raises(repository.PlaceTaken):
-        repository.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
+    with pytest.raises(places.PlaceTaken):
+        places.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
     assert session.scalar(select(func.count()).select_from(Booking)) == 0
     assert session.scalar(select(func.count()).select_from(BookingEvent)) == 0
     assert session.scalar(select(Slot.booked).where(Slot.id == full.id)) == 2
     # With a place free the same values book, once: the retry under the same key is refused.
     full.capacity = 3
     session.flush()
-    booking_id = repository.book_place(
+    booking_id = places.book_place(
         session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9)
     )
-    with pytest.raises(repository.AlreadyBooked):
-        repository.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
+    with pytest.raises(places.AlreadyBooked):
+        places.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
     assert session.scalar(select(Slot.booked).where(Slot.id == full.id)) == 3
     assert session.scalars(select(BookingEvent.booking_id)).all() == [booking_id]

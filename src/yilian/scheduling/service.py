@@ -16,7 +16,7 @@ from yilian.models import Booking, BookingEvent, BookingPolicy, ConsortiumMember
 from yilian.registry import repository as registry_repository
 from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
-from yilian.scheduling import repository, rules
+from yilian.scheduling import places, repository, rules
 from yilian.scheduling.schemas import (
     BookingIn,
     BookingOut,
@@ -235,19 +235,19 @@ def do_book_slot(
         "updated_at": now,
     }
     try:
-        booking_id = repository.book_place(
+        booking_id = places.book_place(
             session,
             booking,
             via_grassroots=booker.via_grassroots,
             released_before=now + timedelta(hours=policy.release_hours),
         )
-    except repository.PlaceTaken:
+    except places.PlaceTaken:
         raise Conflict(
             "号源已被他人约满",
             "Someone else took the last place",
             [FieldError("slot_id", "号源已约满", "the slot is fully booked")],
         ) from None
-    except repository.AlreadyBooked:
+    except places.AlreadyBooked:
         if idempotency_key and (earlier := repository.booking_by_key(session, idempotency_key)) is not None:
             return _replay(session, earlier, data)  # a concurrent retry with the same key won
         raise Conflict(
@@ -314,7 +314,7 @@ def do_change_booking(session: Session, *, actor: Actor, booking_id: int, action
     if action == "cancel":
         if slot.starts_at <= now:
             raise ValidationFailed.one("status", "已过就诊时间，不能取消", "the appointment time has passed")
-        repository.give_back_place(session, slot.id)
+        places.give_back_place(session, slot.id)
     booking.status, booking.updated_at = target, now
     session.add(BookingEvent(booking_id=booking.id, at=now, status=target, user_id=actor.subject.user_id))
     session.flush()
