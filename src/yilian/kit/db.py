@@ -1,16 +1,13 @@
-"""Engine, declarative Base with a naming convention, and the request-owned session."""
+"""Engine, declarative Base with a naming convention, and Core inserts of many rows. The request's
+session and its commit or rollback are `web.deps.get_session`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, insert
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-
-from yilian.kit.errors import AppError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,29 +79,6 @@ class Database:
         self.read_session_factory = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
-
-    def session(self) -> Iterator[Session]:
-        session = self.session_factory()
-        try:
-            with request_transaction(session):
-                yield session
-        finally:
-            session.close()
-
-
-@contextmanager
-def request_transaction(session: Session) -> Iterator[Session]:
-    """The request owns the transaction: commit on success, roll back on any error (an error
-    that must still be recorded, such as a failed login, commits)."""
-    try:
-        yield session
-        session.commit()
-    except AppError as error:
-        session.commit() if error.commit_anyway else session.rollback()
-        raise
-    except BaseException:
-        session.rollback()
-        raise
 
 
 def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
