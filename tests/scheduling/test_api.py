@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -81,6 +82,41 @@ def test_family_doctor_books_reserved_once_per_key(client: TestClient, session: 
     assert session.scalar(select(Slot.booked).where(Slot.id == reserved["id"])) == 1
     reused = client.post("/api/bookings", json={**body, "slot_id": slots[0]["id"]}, headers=doctor)
     assert reused.status_code == 409
+
+
+def test_a_malformed_booking_names_its_field_and_books_nothing(client: TestClient, session: Session) -> None:
+    """POST /api/bookings parses its own body and headers (web.direct): the same errors as elsewhere."""
+    world = build_world(session)
+    _, slots = publish(client, session, world)
+    doctor = bearer(session, world.family_doctor_a)
+
+    def fields(response: Any) -> list[str]:
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["message_zh"] == "请求格式不正确"
+        return [f["field"] for f in response.json()["error"]["fields"]]
+
+    text_id = client.post("/api/bookings", json={"slot_id": "三号", "resident_id": 1}, headers=doctor)
+    assert fields(text_id) == ["slot_id"]
+    assert fields(client.post("/api/bookings", json={"slot_id": slots[0]["id"]}, headers=doctor)) == [
+        "resident_id"
+    ]
+    assert fields(client.post("/api/bookings", content=b"{", headers=doctor)) == ["body"]
+    assert fields(client.post("/api/bookings", headers=doctor)) == ["body"]
+    long_key = {**doctor, "Idempotency-Key": "k" * 65}
+    body = {"slot_id": slots[0]["id"], "resident_id": world.resident_a.id}
+    assert fields(client.post("/api/bookings", json=body, headers=long_key)) == ["header.idempotency-key"]
+    assert client.post("/api/bookings", json=body).status_code == 401
+    assert session.scalar(select(func.count()).select_from(Booking)) == 0
+
+
+def test_the_booking_endpoint_is_documented(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/bookings"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["slot_id", "resident_id"]
+    assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]
+    assert operation["responses"]["201"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/BookingOut"
+    }
 
 
 def test_same_department_same_session_twice_is_refused(client: TestClient, session: Session) -> None:

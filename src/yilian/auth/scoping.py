@@ -58,7 +58,9 @@ def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
         .join(Slot, Slot.id == Booking.slot_id)
         .where(
             Booking.resident_id == Resident.id,
-            Booking.status.in_(("booked", "checked_in")),
+            # Two equalities, not IN (…): a literal list is an "expanding" parameter, re-rendered
+            # into the SQL text on every execution of every statement that embeds this scope.
+            or_(Booking.status == "booked", Booking.status == "checked_in"),
             Slot.institution_id == institution_id,
         )
         .correlate(Resident)
