@@ -88,7 +88,13 @@ def create_app(
         yield
         writer.stop()
 
-    app = FastAPI(title="医联 Yilian", version="0.1.0", lifespan=lifespan)
+    switch = settings.telemetry
+    app = FastAPI(
+        title="医联 Yilian",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": switch, "metrics": switch, "logs": switch},
+    )
     app.state.settings = settings
     app.state.db = database
     app.state.audit = writer

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     # PostgreSQL pool: at least the web thread pool (40), so no request waits 30 s for a connection.
     db_pool_size: int = 40
     db_max_overflow: int = 10
+    # FastAPI's native OpenTelemetry (spans, metrics, logs to the global providers). Off unless a
+    # collector is set up: even with no provider configured, its per-request check of the global
+    # providers cost ~5 % of a booking's CPU (decision 0011).
+    telemetry: bool = False
     # A CHS-DRG scheme directory (tables/ and rules/). Unset: ../shared/drg/chs-drg-1.1 next to the
     # checkout, where the demo and the tests find the national scheme; never copied into the project.
     drg_scheme_dir: str | None = None

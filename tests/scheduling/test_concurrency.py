@@ -48,6 +48,25 @@ def ct_slot(session: Session, hospital_id: int, *, capacity: int, booked: int) -
     return slot
 
 
+def booking_values(slot: Slot, resident_id: int, user_id: int, key: str) -> dict[str, object]:
+    """What the service hands `places.book_place` for a grassroots booking of `slot`."""
+    return {
+        "slot_id": slot.id,
+        "resident_id": resident_id,
+        "booked_by_user_id": user_id,
+        "channel": "grassroots",
+        "pool": "public",
+        "status": "booked",
+        "resource_key": f"s{slot.schedule_id}",
+        "session_date": date(2026, 11, 26),
+        "session_half": "am",
+        "idempotency_key": key,
+        "referral_id": None,
+        "created_at": datetime(2026, 11, 24, 9),
+        "updated_at": datetime(2026, 11, 24, 9),
+    }
+
+
 def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -> None:
     upgrade(fresh_database_url)
     engine = (
@@ -109,21 +128,7 @@ def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session)
     world = build_world(session)
     resident = create_resident(session, grid=world.grid_a)
     full = ct_slot(session, world.hospital.id, capacity=2, booked=2)  # the concurrent booker committed
-    values = {
-        "slot_id": full.id,
-        "resident_id": resident.id,
-        "booked_by_user_id": world.family_doctor_a.id,
-        "channel": "grassroots",
-        "pool": "public",
-        "status": "booked",
-        "resource_key": f"s{full.schedule_id}",
-        "session_date": date(2026, 11, 26),
-        "session_half": "am",
-        "idempotency_key": "lost-place",
-        "referral_id": None,
-        "created_at": datetime(2026, 11, 24, 9),
-        "updated_at": datetime(2026, 11, 24, 9),
-    }
+    values = booking_values(full, resident.id, world.family_doctor_a.id, "lost-place")
     with pytest.raises(places.PlaceTaken):
         places.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
     assert session.scalar(select(func.count()).select_from(Booking)) == 0
@@ -139,3 +144,43 @@ def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session)
         places.book_place(session, values, via_grassroots=True, released_before=datetime(2026, 11, 25, 9))
     assert session.scalar(select(Slot.booked).where(Slot.id == full.id)) == 3
     assert session.scalars(select(BookingEvent.booking_id)).all() == [booking_id]
+
+
+def test_an_api_booking_commits_statement_by_statement_on_postgresql(fresh_database_url: str) -> None:
+    """A session that has not begun (an API booking) books without BEGIN and COMMIT on PostgreSQL:
+    the write is one statement, visible to others at once, and a lost place undoes all of it."""
+    upgrade(fresh_database_url)
+    engine = make_engine(fresh_database_url)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    with factory() as setup:
+        world = build_world(setup)
+        resident = create_resident(setup, grid=world.grid_a)
+        full = ct_slot(setup, world.hospital.id, capacity=2, booked=2)
+        free = ct_slot(setup, world.hospital.id, capacity=1, booked=0)
+        setup.commit()
+        user_id = world.family_doctor_a.id
+    released = datetime(2026, 11, 25, 9)
+    with factory() as session:
+        places.begin_booking(session)
+        with pytest.raises(places.PlaceTaken):
+            places.book_place(
+                session,
+                booking_values(full, resident.id, user_id, "a"),
+                via_grassroots=True,
+                released_before=released,
+            )
+        booking_id = places.book_place(
+            session,
+            booking_values(free, resident.id, user_id, "b"),
+            via_grassroots=True,
+            released_before=released,
+        )
+        if engine.dialect.name == "postgresql":  # (SQLite keeps its transaction: one writer at a time)
+            with factory() as other:  # before this session commits
+                assert other.scalar(select(func.count()).select_from(Booking)) == 1
+        session.commit()
+    with factory() as check:
+        assert check.scalars(select(Booking.id)).all() == [booking_id]
+        assert check.scalars(select(BookingEvent.booking_id)).all() == [booking_id]
+        assert check.scalars(select(Slot.booked).order_by(Slot.id)).all() == [2, 1]
+    engine.dispose()

@@ -3,13 +3,28 @@ booked beyond its capacity, whatever the concurrency (decision 0008)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from yilian.models import Booking, BookingEvent, Slot
@@ -24,6 +39,9 @@ class AlreadyBooked(Exception):
     """The resident has a live booking in this department and session, or the idempotency key is
     taken (a retry of an earlier request)."""
 
+
+ABORTED = "YL001"  # the SQLSTATE of yilian_abort() (migration 0014)
+PLACE_LOST = "place_taken"
 
 BOOKING_COLUMNS = (
     "slot_id",
@@ -61,7 +79,9 @@ def _book_in_one_statement(via_grassroots: bool) -> Any:
 
     The booking is inserted unless it conflicts (ON CONFLICT DO NOTHING: no error, so no savepoint);
     the place is taken only if the booking went in, by the conditional UPDATE, which PostgreSQL
-    re-checks on the latest row under its lock; the event only if the place was taken."""
+    re-checks on the latest row under its lock; the event only if the place was taken. If the
+    booking went in but the place was gone, `yilian_abort` fails the statement and PostgreSQL undoes
+    all of it: the statement is atomic by itself, so it needs no transaction around it."""
     new_booking = (
         pg_insert(Booking)
         .values({column: bindparam(f"new_{column}") for column in BOOKING_COLUMNS})
@@ -89,9 +109,13 @@ def _book_in_one_statement(via_grassroots: bool) -> Any:
         )
         .cte("event")
     )
+    booking_id = select(new_booking.c.id).scalar_subquery()
     return select(
-        select(new_booking.c.id).scalar_subquery().label("booking_id"),
-        exists(select(place.c.id)).label("placed"),
+        booking_id.label("booking_id"),
+        # A booking that went in without its place must not stand: the statement is undone whole.
+        case(
+            (and_(booking_id.is_not(None), ~exists(select(place.c.id))), func.yilian_abort(PLACE_LOST))
+        ).label("aborted"),
     ).add_cte(event)
 
 
@@ -117,33 +141,57 @@ def book_place(
         # The booking's values are named new_…: a parameter named like a slot column would be SET.
         parameters = {f"new_{k}": v for k, v in values.items()}
         parameters |= {"slot_id": values["slot_id"], "released_before": released_before}
-        row = connection.execute(_book_in_one_statement(via_grassroots), parameters).one()
-        booking_id, placed = row.booking_id, row.placed
-    else:  # SQLite: one writer at a time, statements are calls into the library, not round trips
-        booking_id = connection.execute(_INSERT_BOOKING, values).scalar()
-        placed = booking_id is not None and bool(
-            connection.execute(
-                # Only these two: an UPDATE's other parameters named like columns would be SET.
-                _take_place_statement(via_grassroots),
-                {"slot_id": values["slot_id"], "released_before": released_before},
-            ).rowcount  # type: ignore[attr-defined]
+        statement = _book_in_one_statement(via_grassroots)
+        # A caller inside a transaction (a referral, a FHIR Bundle, a page) may carry on after a
+        # refusal: the failed statement is undone to a savepoint, not the caller's whole transaction.
+        with nullcontext() if _statement_by_statement(connection) else session.begin_nested():
+            try:  # session.connection(): the savepoint is begun when the connection is asked for
+                booking_id = session.connection().execute(statement, parameters).scalar()
+            except DBAPIError as error:
+                if getattr(error.orig, "sqlstate", None) == ABORTED and PLACE_LOST in str(error.orig):
+                    raise PlaceTaken() from None
+                raise
+        if booking_id is None:
+            raise AlreadyBooked()
+        return int(booking_id)
+    # SQLite: one writer at a time, statements are calls into the library, not round trips
+    booking_id = connection.execute(_INSERT_BOOKING, values).scalar()
+    placed = booking_id is not None and bool(
+        connection.execute(
+            # Only these two: an UPDATE's other parameters named like columns would be SET.
+            _take_place_statement(via_grassroots),
+            {"slot_id": values["slot_id"], "released_before": released_before},
+        ).rowcount  # type: ignore[attr-defined]
+    )
+    if placed:
+        connection.execute(
+            _INSERT_EVENT,
+            {
+                "booking_id": booking_id,
+                "at": values["created_at"],
+                "status": "booked",
+                "user_id": values["booked_by_user_id"],
+            },
         )
-        if placed:
-            connection.execute(
-                _INSERT_EVENT,
-                {
-                    "booking_id": booking_id,
-                    "at": values["created_at"],
-                    "status": "booked",
-                    "user_id": values["booked_by_user_id"],
-                },
-            )
     if booking_id is None:
         raise AlreadyBooked()
     if not placed:
         connection.execute(delete(Booking).where(Booking.id == booking_id))
         raise PlaceTaken()
     return int(booking_id)
+
+
+def begin_booking(session: Session) -> None:
+    """Before a booking's first statement: on PostgreSQL, a session that has not begun a transaction
+    (an API booking) runs each statement in a transaction of its own. Its facts are one read and its
+    write one atomic statement, so BEGIN and COMMIT would only add two round trips (decision 0008).
+    SQLite, and a caller already in a transaction, keep the transaction."""
+    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def _statement_by_statement(connection: Connection) -> bool:
+    return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 
 
 def give_back_place(session: Session, slot_id: int) -> None:
