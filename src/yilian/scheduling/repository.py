@@ -114,17 +114,23 @@ def booking_facts(
     today: date,
 ) -> Any:
     kind, values = scoping.scope_of(subject)
-    return session.execute(
-        _booking_facts_statement(kind),
-        {
-            **values,
-            "slot_id": slot_id,
-            "resident_id": resident_id,
-            "today": today,
-            "own_institution_id": subject.institution_id,
-            "idempotency_key": idempotency_key,
-        },
-    ).one_or_none()
+    # Through the connection (Core), not the ORM session: the row is plain columns, and the ORM's
+    # result machinery cost a third of the query's CPU (decision 0011).
+    return (
+        session.connection()
+        .execute(
+            _booking_facts_statement(kind),
+            {
+                **values,
+                "slot_id": slot_id,
+                "resident_id": resident_id,
+                "today": today,
+                "own_institution_id": subject.institution_id,
+                "idempotency_key": idempotency_key,
+            },
+        )
+        .one_or_none()
+    )
 
 
 def arrivals(session: Session, *, institution_id: int, day: date, schedule_id: int | None) -> list[Any]:
