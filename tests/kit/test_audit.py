@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -101,6 +102,30 @@ def test_writer_thread_writes_without_the_request_waiting(tmp_path: Path) -> Non
         assert first == GENESIS
         assert verify_chain(connection).ok
     engine.dispose()
+
+
+def test_a_running_writer_writes_what_is_submitted_without_being_stopped(tmp_path: Path) -> None:
+    """The writer polls its queue (it is not woken per event): what a request submits reaches the
+    table within a poll, not only when the process stops."""
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    writer = AuditWriter(engine, batch_size=50, linger=0.02)
+    writer.start()
+    try:
+        for n in range(75):  # a full batch and a part of one
+            writer.submit(event(n % 60, resident_id=n))
+        written = 0
+        for _ in range(200):  # up to 10 s on a slow machine; normally one or two polls
+            with engine.connect() as connection:
+                written = connection.scalar(select(func.count()).select_from(AuditLog)) or 0
+            if written == 75:
+                break
+            time.sleep(0.05)
+        assert written == 75 and writer.pending() == 0
+    finally:
+        writer.stop()
+        engine.dispose()
 
 
 def test_two_writers_keep_one_chain(fresh_database_url: str) -> None:
