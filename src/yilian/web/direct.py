@@ -25,12 +25,19 @@ from yilian.web.deps import get_session
 M = TypeVar("M", bound=BaseModel)
 
 
+_own_session = asynccontextmanager(get_session)
+
+
 @asynccontextmanager
 async def request_session(request: Request) -> AsyncIterator[Session]:
     """The request's session and transaction, exactly as the `DbSession` dependency gives it —
     including an override in `app.dependency_overrides`, as FastAPI would (the tests run each request
     in a savepoint of their own connection that way)."""
     provider = request.app.dependency_overrides.get(get_session, get_session)
+    if provider is get_session:
+        async with _own_session(request) as session:
+            yield session
+        return
     args = (request,) if inspect.signature(provider).parameters else ()
     if inspect.isasyncgenfunction(provider):
         async with asynccontextmanager(provider)(*args) as session:
