@@ -7,7 +7,7 @@ Needs a database that already holds the synthetic county (e.g. one `bench/bookin
 built, or `yilian synth`). Books random public slots of the county hospital for random residents
 as its administrator yy1, one after another, committing each booking, with the audit writer running
 as in a server. Prints wall time and process CPU per booking:
-- `--through service` (default): `scheduling.service.do_book_slot`, the service, the driver and the
+- `--through service` (default): `scheduling.booking.do_book_slot`, the service, the driver and the
   audit writer;
 - `--through app`: `POST /api/bookings` handed to the ASGI app as uvicorn hands it (bearer token,
   JSON body, Idempotency-Key): adds the web framework, its middleware and the thread hop, but not
@@ -72,8 +72,8 @@ def through_service(url: str, warm: list[Booking], counted: list[Booking]) -> Ta
     from yilian.kit.clock import SystemClock
     from yilian.kit.db import Database
     from yilian.kit.errors import AppError
+    from yilian.scheduling.booking import do_book_slot
     from yilian.scheduling.schemas import BookingIn
-    from yilian.scheduling.service import do_book_slot
 
     database = Database(url)
     writer = AuditWriter(database.engine)

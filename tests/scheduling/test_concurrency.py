@@ -21,8 +21,8 @@ from yilian.kit.errors import AppError
 from yilian.kit.migrate import upgrade
 from yilian.models import Booking, BookingEvent, Schedule, Slot
 from yilian.scheduling import places
+from yilian.scheduling.booking import do_book_slot
 from yilian.scheduling.schemas import BookingIn
-from yilian.scheduling.service import do_book_slot
 
 CLIENTS = 24
 CAPACITY = 5

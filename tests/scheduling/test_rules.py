@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import pytest
@@ -19,6 +20,7 @@ from yilian.scheduling.rules import (
     check_extra_slot,
     check_policy,
     effective_pool,
+    quota_policy,
     reserved_count,
     reserved_positions,
 )
@@ -165,3 +167,18 @@ def test_same_day_extra_cap() -> None:
 def test_quota_use_shares() -> None:
     use = QuotaUse(slots=200, reserved=40, reserved_used_by_grassroots=30, released=10)
     assert use.reserved_share == 0.2 and use.grassroots_use_of_reserved == 0.75
+
+
+def test_the_years_policy_is_the_stored_one_else_the_default_and_grassroots_reserve_nothing() -> None:
+    @dataclass
+    class Stored:
+        reserved_permille: int | None
+        release_hours: int
+        extra_cap: int
+
+    assert quota_policy(2026, "二级", None) == QuotaPolicy(2026, 200, 24, 5)
+    assert quota_policy(2026, "一级", None) == QuotaPolicy(2026, 0, 24, 5)
+    assert quota_policy(2027, "三级", Stored(300, 48, 2)) == QuotaPolicy(2027, 300, 48, 2)
+    assert quota_policy(2027, "一级", Stored(300, 48, 2)) == QuotaPolicy(2027, 0, 48, 2)
+    # No policy row: the booking facts' policy columns come back empty.
+    assert quota_policy(2026, "三级", Stored(None, 0, 0)) == QuotaPolicy(2026, 200, 24, 5)

@@ -294,8 +294,8 @@ def write_observation(session: Session, context: Context, resource: dict[str, An
 
 def write_appointment(session: Session, context: Context, resource: dict[str, Any]) -> Created:
     """Booking through FHIR: a proposed/booked Appointment naming a Slot and a Patient takes the slot."""
+    from yilian.scheduling.booking import do_book_slot
     from yilian.scheduling.schemas import BookingIn
-    from yilian.scheduling.service import do_book_slot
 
     slot_id = next((local_id(s.get("reference"), "Slot") for s in resource.get("slot") or []), None)
     resident_id = next(

@@ -22,6 +22,7 @@ from yilian.kit.errors import AppError
 from yilian.kit.masking import mask_id_number
 from yilian.models import Booking, Institution, Referral, Schedule, Slot
 from yilian.portal import service
+from yilian.scheduling import booking as scheduling_booking
 from yilian.scheduling import repository as scheduling_repository
 from yilian.scheduling import service as scheduling_service
 from yilian.scheduling.schemas import BookingIn
@@ -276,7 +277,7 @@ def book(
     resident = service.portal_person(session, actor, person)
     try:
         with session.begin_nested():
-            scheduling_service.do_book_slot(
+            scheduling_booking.do_book_slot(
                 session,
                 actor=actor,
                 data=BookingIn(slot_id=slot_id, resident_id=resident.id),
@@ -297,7 +298,7 @@ def cancel(
     person = existing.resident_id if existing else None
     try:
         with session.begin_nested():
-            scheduling_service.do_change_booking(session, actor=actor, booking_id=booking_id, action="cancel")
+            scheduling_booking.do_change_booking(session, actor=actor, booking_id=booking_id, action="cancel")
     except AppError as error:
         return booking(request, actor, session, person=person, error=error.message_zh)
     return RedirectResponse(f"/portal/booking?person={person}", status_code=303)

@@ -28,8 +28,8 @@ from yilian.referral import rules
 from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
+from yilian.scheduling.booking import do_book_slot
 from yilian.scheduling.schemas import BookingIn
-from yilian.scheduling.service import do_book_slot
 
 REFERRERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
 DOWNWARD_FOLLOW_UP_DAYS = 14

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from yilian.kit.errors import ValidationFailed
 from yilian.registry import repository as registry_repository
-from yilian.scheduling import repository, service
+from yilian.scheduling import booking, repository, service
 from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
 from yilian.scheduling.schemas import (
     BookingIn,
@@ -80,7 +80,7 @@ async def book(request: Request) -> Response:
         data = parsed_body(BookingIn, await request.body())
         key = optional_header(request, "idempotency-key", max_length=64)
         out = await committed_in_thread(
-            session, service.do_book_slot, session, actor=actor, data=data, idempotency_key=key
+            session, booking.do_book_slot, session, actor=actor, data=data, idempotency_key=key
         )
     return json_response(out, 201 if out.created else 200)
 
@@ -96,12 +96,12 @@ def check_in(
 
 @router.post("/bookings/{booking_id}/{action}")
 def change(booking_id: int, action: str, actor: ApiActor, session: DbSession) -> dict[str, object]:
-    if action not in service.TRANSITIONS:
+    if action not in booking.TRANSITIONS:
         raise ValidationFailed.one(
             "action", "操作应为 cancel、check_in 或 no_show", "action must be cancel, check_in or no_show"
         )
-    booking = service.do_change_booking(session, actor=actor, booking_id=booking_id, action=action)
-    return {"id": booking.id, "status": booking.status}
+    changed = booking.do_change_booking(session, actor=actor, booking_id=booking_id, action=action)
+    return {"id": changed.id, "status": changed.status}
 
 
 @router.post("/slots/extra", response_model=SlotOut, status_code=201)

@@ -1,8 +1,8 @@
 """A patient arrives: the desk checks the booking in, a referred patient's referral moves to 到诊,
 and a bed booking becomes an admission (an inpatient encounter, later discharged and DRG-grouped).
 
-Kept apart from `scheduling.service` because it composes three domains; `referral.service` books
-through `scheduling.service`, so the composition sits above both.
+Kept apart from `scheduling.booking` because it composes three domains; `referral.service` books
+through `scheduling.booking`, so the composition sits above both.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from yilian.kit.errors import ValidationFailed
 from yilian.models import Referral, Schedule, Slot
 from yilian.referral import rules as referral_rules
 from yilian.referral.service import do_transition
-from yilian.scheduling.service import do_change_booking
+from yilian.scheduling.booking import do_change_booking
 
 
 class CheckInIn(BaseModel):

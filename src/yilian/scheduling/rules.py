@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from yilian.kit.errors import ValidationFailed
 
@@ -36,6 +37,18 @@ class QuotaPolicy:
     reserved_permille: int = MIN_RESERVED_PERMILLE
     release_hours: int = DEFAULT_RELEASE_HOURS
     extra_cap: int = DEFAULT_EXTRA_CAP
+
+
+def quota_policy(year: int, level: str | None, stored: Any) -> QuotaPolicy:
+    """The year's policy: the stored one (anything with reserved_permille, release_hours and
+    extra_cap; None or a None share when the institution never set one), else the default.
+    County-level institutions reserve (at least the default share); grassroots ones do not."""
+    reserves = level in COUNTY_LEVELS
+    if stored is None or stored.reserved_permille is None:
+        return QuotaPolicy(year, MIN_RESERVED_PERMILLE if reserves else 0)
+    return QuotaPolicy(
+        year, stored.reserved_permille if reserves else 0, stored.release_hours, stored.extra_cap
+    )
 
 
 def check_policy(policy: QuotaPolicy, previous: QuotaPolicy | None) -> None:

@@ -16,7 +16,7 @@ from yilian.models import ChronicRegister, Institution, Schedule
 from yilian.registry import repository as registry_repository
 from yilian.residents import service as residents_service
 from yilian.residents.rules import age_on
-from yilian.scheduling import repository, service
+from yilian.scheduling import booking, repository, service
 from yilian.scheduling.arrival import CheckInIn, do_check_in
 from yilian.scheduling.rules import GREEN_CHANNEL_AGE
 from yilian.scheduling.schemas import BookingIn
@@ -94,7 +94,7 @@ def book(
     check_csrf(request, csrf)
     try:
         with session.begin_nested():
-            out = service.do_book_slot(
+            out = booking.do_book_slot(
                 session,
                 actor=actor,
                 data=BookingIn(slot_id=slot_id, resident_id=resident_id),
@@ -186,7 +186,7 @@ def arrival_action(
                     session, actor=actor, booking_id=booking_id, data=CheckInIn(diagnoses=codes or None)
                 )
             elif action == "no_show":
-                service.do_change_booking(session, actor=actor, booking_id=booking_id, action="no_show")
+                booking.do_change_booking(session, actor=actor, booking_id=booking_id, action="no_show")
             else:
                 raise ValidationFailed.one("action", "未知操作", "unknown action")
     except AppError as error:
