@@ -34,7 +34,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from serving import run_wrk, serving  # bench/serving.py: the script's own directory is on sys.path
+# bench/serving.py: the script's own directory is on sys.path
+from serving import Server, cpu_per_request, run_wrk, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-Pass-2026"
@@ -173,7 +174,7 @@ end
 
 
 def load(
-    base: str,
+    server: Server,
     token: str,
     slots: list[int],
     patients: list[int],
@@ -191,21 +192,21 @@ def load(
         "run": run,
         "interval_ms": f"{2 * 1000 / rate:.4f}" if rate > 0 else "0",
     }
-    return run_wrk(lua, base, clients, seconds)
+    return run_wrk(lua, server, clients, seconds)
 
 
 def run(url: str, args: argparse.Namespace) -> None:
     import httpx
 
     slots, patients = prepare(url, args.residents, not args.built)
-    with serving({"YILIAN_DATABASE_URL": url}, args.workers) as base:
-        token = httpx.post(f"{base}/api/auth/token", json={"username": "yy1", "password": PASSWORD}).json()[
-            "access_token"
-        ]
-        load(base, token, slots, patients, args.clients, 12, "warm")
-        result = load(base, token, slots, patients, args.clients, args.seconds, "run")
+    with serving({"YILIAN_DATABASE_URL": url}, args.workers) as server:
+        token = httpx.post(
+            f"{server.base}/api/auth/token", json={"username": "yy1", "password": PASSWORD}
+        ).json()["access_token"]
+        load(server, token, slots, patients, args.clients, 12, "warm")
+        result = load(server, token, slots, patients, args.clients, args.seconds, "run")
         paced = (
-            load(base, token, slots, patients, args.clients, args.seconds, "paced", args.rate)
+            load(server, token, slots, patients, args.clients, args.seconds, "paced", args.rate)
             if args.rate > 0
             else None
         )
@@ -245,6 +246,7 @@ def report(how: str, result: dict[str, float], args: argparse.Namespace) -> None
         f"p50_ms={result['p50_us'] / 1000:.1f} p99_ms={result['p99_us'] / 1000:.1f} "
         f"max_ms={result['max_us'] / 1000:.1f}"
     )
+    print(f"[{how}] {cpu_per_request(result)}")
 
 
 def pgbench(url: str, clients: int) -> None:

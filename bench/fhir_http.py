@@ -42,7 +42,7 @@ from yilian.kit.migrate import upgrade  # noqa: E402
 from yilian.models import Encounter, User  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from serving import run_wrk, serving  # noqa: E402
+from serving import Server, cpu_per_request, run_wrk, serving  # noqa: E402
 
 WRK_SCRIPT = """
 local patients = {%(patients)s}
@@ -112,9 +112,9 @@ def settle_audit(url: str) -> None:
     engine.dispose()
 
 
-def wrk(base: str, token: str, patients: list[int], clients: int, seconds: int) -> dict[str, float]:
+def wrk(server: Server, token: str, patients: list[int], clients: int, seconds: int) -> dict[str, float]:
     return run_wrk(
-        WRK_SCRIPT % {"patients": ",".join(map(str, patients)), "token": token}, base, clients, seconds
+        WRK_SCRIPT % {"patients": ",".join(map(str, patients)), "token": token}, server, clients, seconds
     )
 
 
@@ -149,7 +149,7 @@ def main() -> None:
     ]
     env = {"YILIAN_DATABASE_URL": url, "YILIAN_DICOM_DIR": str(work / "dicom")}
     try:
-        with serving(env, args.workers, "/fhir/metadata") as base:
+        with serving(env, args.workers, "/fhir/metadata") as server:
             # The import first, on the county as built; then the reads.
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/fhir+json"}
             bodies = [json.dumps(bundle) for bundle in bundles]
@@ -159,7 +159,7 @@ def main() -> None:
 
             def post(body: str) -> None:
                 if not hasattr(local, "client"):
-                    local.client = httpx.Client(base_url=base, headers=headers, timeout=120)
+                    local.client = httpx.Client(base_url=server.base, headers=headers, timeout=120)
                 local.client.post("/fhir", content=body).raise_for_status()
 
             # The first round alone (it creates the patients and hospitals the later rounds match), then
@@ -174,8 +174,8 @@ def main() -> None:
                 list(pool.map(post, bodies * (args.rounds - 1)))
             import_seconds = time.perf_counter() - started
             settle_audit(url)
-            wrk(base, token, patients, args.clients, 3)  # warm the caches
-            reads = wrk(base, token, patients, args.clients, args.seconds)
+            wrk(server, token, patients, args.clients, 3)  # warm the caches
+            reads = wrk(server, token, patients, args.clients, args.seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     seconds = reads["seconds"]
@@ -188,6 +188,7 @@ def main() -> None:
         f"reads_per_second={reads['ok'] / seconds:,.0f} p50_ms={reads['p50_us'] / 1000:.1f} p99_ms={reads['p99_us'] / 1000:.1f} "
         "(target ≥ 800/s)"
     )
+    print(cpu_per_request(reads))
     print(
         f"import, first round (creates {len(bundles)} bundles' patients, hospitals …): {resources_per_round / first_round:,.0f} resources/s"
     )
