@@ -14,7 +14,7 @@ from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
 from tests.factories.world import build_world
 from tests.insurance.test_service import actor_for
 from yilian.auth import rules as roles
-from yilian.evaluation import service
+from yilian.evaluation import intake, service
 from yilian.kit.errors import ValidationFailed
 from yilian.models import EvaluationUnit, ScoreEntry, User, YellowCard
 
@@ -43,7 +43,7 @@ def commission(session: Session) -> object:
 
 def test_two_years_of_evaluation(session: Session, commission: object, seed_002: Path) -> None:  # noqa: F811
     actor = actor_for(session, commission)
-    stored = service.do_import_scheme(
+    stored = intake.do_import_scheme(
         session,
         actor=actor,
         filename="annex1.xlsx",
@@ -54,7 +54,7 @@ def test_two_years_of_evaluation(session: Session, commission: object, seed_002:
     )
     assert (stored.total_points, stored.bonus_cap) == (1000, 100)
     assert (
-        service.do_register_units(
+        intake.do_register_units(
             session, actor=actor, programme=CODE, filename="u.csv", data=units_csv(), year=2023
         )
         == 9
@@ -62,7 +62,7 @@ def test_two_years_of_evaluation(session: Session, commission: object, seed_002:
 
     media = "国家主流媒体(中央电视台、人民日报、光明日报等)宣传报道=2"
     first = {"P0": 80, "P1": 75, "P2": 70, "P3": 65, "P4": 40, "P5": 50, "C0": 60, "C1": 78, "C2": 30}
-    service.do_import_scores(
+    intake.do_import_scores(
         session,
         actor=actor,
         code=CODE,
@@ -88,7 +88,7 @@ def test_two_years_of_evaluation(session: Session, commission: object, seed_002:
     assert year_one.adjustment.disqualified == ()
 
     second = {"P0": 80, "P1": 40, "P2": 70, "P3": 66, "P4": 62, "P5": 45, "C0": 60, "C1": 79, "C2": 30}
-    service.do_import_scores(
+    intake.do_import_scores(
         session, actor=actor, code=CODE, version=None, year=2024, filename="s.csv", data=scores_csv(second)
     )
     year_two = service.do_evaluate_year(
@@ -125,7 +125,7 @@ def test_two_years_of_evaluation(session: Session, commission: object, seed_002:
 
 def test_a_bad_score_sheet_changes_nothing(session: Session, commission: object, seed_002: Path) -> None:  # noqa: F811
     actor = actor_for(session, commission)
-    service.do_import_scheme(
+    intake.do_import_scheme(
         session,
         actor=actor,
         filename="annex1.xlsx",
@@ -134,7 +134,7 @@ def test_a_bad_score_sheet_changes_nothing(session: Session, commission: object,
         name="x",
         version="2023",
     )
-    service.do_register_units(
+    intake.do_register_units(
         session, actor=actor, programme=CODE, filename="u.csv", data=units_csv(), year=2023
     )
     bad = scores_csv(
@@ -142,7 +142,7 @@ def test_a_bad_score_sheet_changes_nothing(session: Session, commission: object,
         ["P1,1,95,,,,", "P9,1,10,,,,", "P2,99,1,,,,", "P3,40,,,省级媒体=1,,", "P4,42,,,,十个,"],
     )
     with pytest.raises(ValidationFailed) as failure:
-        service.do_import_scores(
+        intake.do_import_scores(
             session, actor=actor, code=CODE, version=None, year=2023, filename="s.csv", data=bad
         )
     assert [(e.row, e.field) for e in failure.value.errors] == [
@@ -155,7 +155,7 @@ def test_a_bad_score_sheet_changes_nothing(session: Session, commission: object,
     assert session.scalar(select(func.count()).select_from(ScoreEntry)) == 0
     doctor = session.scalar(select(User).where(User.role == roles.DOCTOR))
     with pytest.raises(Exception, match="卫健委"):
-        service.do_import_scores(
+        intake.do_import_scores(
             session,
             actor=actor_for(session, doctor),
             code=CODE,

@@ -23,6 +23,7 @@ from tests.insurance.test_service import actor_for
 from yilian.app import create_app
 from yilian.auth import rules as roles
 from yilian.config import Settings
+from yilian.evaluation import intake
 from yilian.evaluation import service as evaluation
 from yilian.evaluation.rules import Entry as EvaluationEntry
 from yilian.indicators.catalogue import compile_queries, load_catalogue
@@ -294,16 +295,16 @@ def test_an_item_tied_to_an_indicator_scores_from_the_computed_value(
         ["1", "签约率达到50%", "60", "指标", "50", "signing_rate"],
         ["2", "个性化签约服务包", "40", "", "", ""],
     ]
-    evaluation.do_import_scheme_rows(
+    intake.do_import_scheme_rows(
         session, actor=actor, rows=rows, code="QX", name="乡镇卫生院考核", version="1"
     )
     units = [
         (world.township_a.code, "崇兴镇卫生院", "pilot"),
         (world.township_b.code, "郝家桥镇卫生院", "pilot"),
     ]
-    evaluation.do_register_unit_rows(session, programme="QX", rows=units, year=2025)
+    intake.do_register_unit_rows(session, programme="QX", rows=units, year=2025)
     entries = {code: [EvaluationEntry(2, given=Decimal(30))] for code, _, _ in units}
-    evaluation.store_entries(session, actor=actor, code="QX", year=2025, entries=entries)
+    intake.store_entries(session, actor=actor, code="QX", year=2025, entries=entries)
     result = evaluation.do_evaluate_year(
         session, actor=actor, code="QX", version=None, year=2025, deadline=date(2026, 6, 30), database_url=url
     )
@@ -312,7 +313,7 @@ def test_an_item_tied_to_an_indicator_scores_from_the_computed_value(
         ("郝家桥镇卫生院", Decimal("0"), Decimal("30.00")),
     ]
     entries[world.township_b.code].append(EvaluationEntry(1, value=Decimal(40)))
-    evaluation.store_entries(session, actor=actor, code="QX", year=2025, entries=entries)
+    intake.store_entries(session, actor=actor, code="QX", year=2025, entries=entries)
     again = evaluation.do_evaluate_year(
         session, actor=actor, code="QX", version=None, year=2025, deadline=date(2026, 6, 30), database_url=url
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
 
-from yilian.evaluation import service
+from yilian.evaluation import intake, service
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/evaluation", tags=["evaluation"])
@@ -23,7 +23,7 @@ def import_scheme(
     session: DbSession,
 ) -> dict[str, Any]:
     """A sheet laid out like 002 annex 1 (序号, 监测评价内容, 权重; section rows; bonus rules in the text)."""
-    row = service.do_import_scheme(
+    row = intake.do_import_scheme(
         session,
         actor=actor,
         filename=file.filename or "",
@@ -44,7 +44,7 @@ def import_scheme(
 def register_units(
     code: str, year: int, file: UploadFile, actor: ApiActor, session: DbSession
 ) -> dict[str, int]:
-    count = service.do_register_units(
+    count = intake.do_register_units(
         session, actor=actor, programme=code, filename=file.filename or "", data=file.file.read(), year=year
     )
     return {"units": count}
@@ -54,7 +54,7 @@ def register_units(
 def import_scores(
     code: str, year: int, file: UploadFile, actor: ApiActor, session: DbSession, version: str | None = None
 ) -> dict[str, int]:
-    count = service.do_import_scores(
+    count = intake.do_import_scores(
         session,
         actor=actor,
         code=code,

@@ -22,7 +22,7 @@ def evaluation_scheme_import(
     as_user: str = typer.Option(..., "--as", help="a health-commission account"),
 ) -> None:
     """Import a scoring scheme version: sections, items, weights and bonus rules (all or nothing)."""
-    from yilian.evaluation.service import do_import_scheme
+    from yilian.evaluation.intake import do_import_scheme
 
     with acting_as(as_user, "evaluation scheme-import") as (session, actor):
         row = do_import_scheme(
@@ -46,7 +46,7 @@ def evaluation_units(
     as_user: str = typer.Option(..., "--as"),
 ) -> None:
     """Register the programme's pilot and candidate units."""
-    from yilian.evaluation.service import do_register_units
+    from yilian.evaluation.intake import do_register_units
 
     with acting_as(as_user, "evaluation units") as (session, actor):
         count = do_register_units(
@@ -66,7 +66,7 @@ def evaluation_scores(
     as_user: str = typer.Option(..., "--as"),
 ) -> None:
     """Enter a year's scores with evidence (replaces that year's entries of the units in the file)."""
-    from yilian.evaluation.service import do_import_scores
+    from yilian.evaluation.intake import do_import_scores
 
     with acting_as(as_user, "evaluation scores") as (session, actor):
         count = do_import_scores(

@@ -20,12 +20,8 @@ from yilian.auth.rules import Subject
 from yilian.config import get_settings, shared_dir
 from yilian.evaluation import rules
 from yilian.evaluation.annex import sheet_rows_from_notice
-from yilian.evaluation.service import (
-    do_evaluate_year,
-    do_import_scheme_rows,
-    do_register_unit_rows,
-    store_entries,
-)
+from yilian.evaluation.intake import do_import_scheme_rows, do_register_unit_rows, store_entries
+from yilian.evaluation.service import do_evaluate_year
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.models import ConsortiumMember, Institution
