@@ -130,10 +130,11 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
             pid = parent.get(pid, 0)
         return False
 
-    cpu_line = Path("/proc/stat").read_text().splitlines()[0].split()
-    busy = (
-        sum(int(value) for value in cpu_line[1:]) - int(cpu_line[4]) - int(cpu_line[5])
-    )  # less idle, iowait
+    # cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+    user, nice, system, _idle, _iowait, irq, softirq = map(
+        int, Path("/proc/stat").read_text().split(maxsplit=8)[1:8]
+    )
+    busy = user + nice + system + irq + softirq
     return {
         "server": sum(seconds for pid, seconds in used.items() if in_server(pid)),
         "postgres": sum(seconds for pid, seconds in used.items() if name[pid] == "postgres"),
