@@ -4,7 +4,7 @@ only, who looked at my record, the health card scanned and revoked, booking a pu
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -221,3 +221,23 @@ def test_the_registration_desk_scans_a_card_on_the_residents_page(
         "/health-card/scan", data={"csrf": token, "payload": payload[:-3] + "abc", "purpose": "payment"}
     )
     assert forged.status_code == 400 and 'data-testid="scan-error"' in forged.text and "无效" in forged.text
+
+
+def test_booking_page_opens_on_the_next_day_with_places(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    """On a Friday the next clinic day is Monday: the page opens there, not on an empty Saturday."""
+    from tests.scheduling.test_api import publish
+
+    world = build_world(session)
+    clock.at = datetime(2026, 11, 27, 9, 30)  # a Friday
+    _, slots = publish(client, session, world, day="2026-11-30", count=5)  # Monday
+    public = [s for s in slots if s["pool"] == "public"]
+    as_resident(client, session, world)
+    page = client.get("/portal/booking")
+    assert page.status_code == 200
+    assert 'name="day" value="2026-11-30"' in page.text
+    assert re.findall(r'data-testid="slot-(\d+)"', page.text) == [str(s["id"]) for s in public]
+    # A day asked for is shown as asked, empty or not.
+    saturday = client.get("/portal/booking?day=2026-11-28")
+    assert 'name="day" value="2026-11-28"' in saturday.text and 'data-testid="slot-' not in saturday.text

@@ -11,7 +11,7 @@ import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from yilian.auth.context import Actor
 from yilian.chronic.repository import registers_of
@@ -218,20 +218,25 @@ def booking(
 ) -> Response:
     """Public slots of the county's institutions for a day; reserved ones are for grassroots referrals."""
     resident = service.portal_person(session, actor, person)
-    today = actor.clock.now().date()
-    day = day or today + timedelta(days=1)
     now = actor.clock.now()
+    open_here = _open_clinic_slots(resident.region_code)
+    if day is None:
+        # The first day from tomorrow with a place left: tomorrow may be a weekend without clinics.
+        first = session.scalar(
+            select(func.min(Slot.starts_at))
+            .join(Schedule, Schedule.id == Slot.schedule_id)
+            .join(Institution, Institution.id == Slot.institution_id)
+            .where(*open_here, Slot.starts_at >= _start_of(now.date() + timedelta(days=1)))
+        )
+        day = first.date() if first is not None else now.date() + timedelta(days=1)
     rows = session.execute(
         select(Slot, Schedule.name, Institution.name, Institution.id)
         .join(Schedule, Schedule.id == Slot.schedule_id)
         .join(Institution, Institution.id == Slot.institution_id)
         .where(
-            Institution.region_code == resident.region_code,
+            *open_here,
             Slot.starts_at >= max(now, _start_of(day)),
             Slot.starts_at < _start_of(day + timedelta(days=1)),
-            Slot.published.is_(True),
-            Slot.booked < Slot.capacity,
-            Schedule.kind == "clinic",
         )
         .order_by(Institution.name, Schedule.name, Slot.starts_at)
         .limit(300)
@@ -258,6 +263,16 @@ def booking(
         error=error,
         done=done,
     )
+
+
+def _open_clinic_slots(region_code: str) -> list[ColumnElement[bool]]:
+    """Published clinic slots with a place left at the institutions of the resident's county."""
+    return [
+        Institution.region_code == region_code,
+        Slot.published.is_(True),
+        Slot.booked < Slot.capacity,
+        Schedule.kind == "clinic",
+    ]
 
 
 def _start_of(day: date) -> datetime:
