@@ -113,6 +113,7 @@ class BuilderState:
     """What the builder's parts share; Builder sets the attributes and defines the two helpers."""
 
     ids: Ids
+    seed: int
     names: NameMaker
     report: SynthReport
     today: date
