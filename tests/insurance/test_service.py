@@ -23,6 +23,7 @@ from yilian.auth.service import subject_of
 from yilian.insurance import repository
 from yilian.insurance.claims import do_import_claims
 from yilian.insurance.config import parse_config
+from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.service import settlement_report
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
@@ -252,7 +253,7 @@ def test_drg_costs_trim_by_rank_on_the_database(session: Session) -> None:
             )
         )
     session.flush()
-    found = repository.drg_costs(
+    found = drg_repository.drg_costs(
         session, scheme="s", year=2025, institution_ids=[world.hospital.id], trim=Fraction(5, 100)
     )
     assert [(c.drg, c.cases, c.trimmed_cases, c.trimmed_sum_fen) for c in found] == [

@@ -18,6 +18,7 @@ from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import repository
 from yilian.insurance.budget.rules import Member, Settlement, Spending, settle, to_fen
 from yilian.insurance.config import PaymentConfig
+from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_fen, pay_by_points, standards
 from yilian.insurance.drg.rules import Case, Grouper, GroupResult
 from yilian.insurance.drg.scheme import cached_scheme
@@ -72,12 +73,12 @@ def group_encounter(session: Session, *, encounter_id: int, now: datetime) -> Gr
     grouper = configured_grouper()
     if grouper is None:
         return None
-    row = repository.discharge_facts(session, encounter_id)
+    row = drg_repository.discharge_facts(session, encounter_id)
     if row is None:
         return None
-    diagnoses, procedures = repository.codes_of(session, [encounter_id])
+    diagnoses, procedures = drg_repository.codes_of(session, [encounter_id])
     result = grouper.group(_case(row, diagnoses, procedures))
-    repository.replace_grouping(session, _grouping_row(result, grouper.scheme.name, now))
+    drg_repository.replace_grouping(session, _grouping_row(result, grouper.scheme.name, now))
     return result
 
 
@@ -119,15 +120,15 @@ def group_discharges(
     scheme = grouper.scheme.name
     done = last_id = 0
     while True:
-        batch = repository.ungrouped_discharges(
+        batch = drg_repository.ungrouped_discharges(
             session, scheme=scheme, institution_ids=institution_ids, limit=chunk, after_id=last_id
         )
         if not batch:
             return done
         last_id = batch[-1].id
-        diagnoses, procedures = repository.codes_of(session, [row.id for row in batch])
+        diagnoses, procedures = drg_repository.codes_of(session, [row.id for row in batch])
         results = grouper.group_many([_case(row, diagnoses, procedures) for row in batch])
-        repository.save_groupings(session, [_grouping_row(r, scheme, now) for r in results])
+        drg_repository.save_groupings(session, [_grouping_row(r, scheme, now) for r in results])
         session.flush()
         done += len(batch)
         if progress:
@@ -148,11 +149,11 @@ def compute_standards(
     rule: OutlierRule = OutlierRule(),
 ) -> int:
     """Weights and outlier limits from a base year's grouped discharges; replaces that year's table."""
-    costs = repository.drg_costs(
+    costs = drg_repository.drg_costs(
         session, scheme=scheme, year=year, institution_ids=institution_ids, trim=trim
     )
     _, table = standards(costs, rule)
-    repository.replace_standards(
+    drg_repository.replace_standards(
         session, year=year, scheme=scheme, standards=table, costs={c.drg: c for c in costs}
     )
     session.flush()
@@ -302,9 +303,9 @@ def settlement_report(
     standard_year = config.drg_standard_year or terms.year - 1
     point_payment = None
     if config.drg_fund_budget_fen:
-        costs, _ = repository.stored_costs(session, year=standard_year, scheme=scheme)
+        costs, _ = drg_repository.stored_costs(session, year=standard_year, scheme=scheme)
         overall, table = standards(costs, config.outliers)
-        groups = repository.case_groups(
+        groups = drg_repository.case_groups(
             session,
             scheme=scheme,
             standard_year=standard_year,
