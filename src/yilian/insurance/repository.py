@@ -1,4 +1,5 @@
-"""Every insurance query: settlement spending, DRG costs and case classes, capitation days, claims.
+"""Insurance queries: settlement spending by payer, the claims summary, capitation days, claims from
+encounters (the DRG queries are in `drg.repository`).
 
 Each is one set-based statement; what leaves the database is a few hundred aggregate rows.
 """
