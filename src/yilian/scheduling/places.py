@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from yilian.kit.db import Prebuilt
 from yilian.models import Booking, BookingEvent, Slot
 from yilian.scheduling.rules import EXTRA, PUBLIC, RESERVED
 
@@ -74,6 +75,10 @@ def _has_place() -> Any:
 
 
 @cache
+def _booking_write(via_grassroots: bool) -> Prebuilt:
+    return Prebuilt(_book_in_one_statement(via_grassroots))
+
+
 def _book_in_one_statement(via_grassroots: bool) -> Any:
     """PostgreSQL: the booking, its place and its first event in one statement, one round trip.
 
@@ -141,19 +146,19 @@ def book_place(
         # The booking's values are named new_…: a parameter named like a slot column would be SET.
         parameters = {f"new_{k}": v for k, v in values.items()}
         parameters |= {"slot_id": values["slot_id"], "released_before": released_before}
-        statement = _book_in_one_statement(via_grassroots)
+        statement = _booking_write(via_grassroots)
         # A caller inside a transaction (a referral, a FHIR Bundle, a page) may carry on after a
         # refusal: the failed statement is undone to a savepoint, not the caller's whole transaction.
         with nullcontext() if _statement_by_statement(connection) else session.begin_nested():
             try:  # session.connection(): the savepoint is begun when the connection is asked for
-                booking_id = session.connection().execute(statement, parameters).scalar()
+                row = statement.first(session.connection(), parameters)
             except DBAPIError as error:
                 if getattr(error.orig, "sqlstate", None) == ABORTED and PLACE_LOST in str(error.orig):
                     raise PlaceTaken() from None
                 raise
-        if booking_id is None:
+        if row is None or row.booking_id is None:
             raise AlreadyBooked()
-        return int(booking_id)
+        return int(row.booking_id)
     # SQLite: one writer at a time, statements are calls into the library, not round trips
     booking_id = connection.execute(_INSERT_BOOKING, values).scalar()
     placed = booking_id is not None and bool(

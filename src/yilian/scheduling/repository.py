@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
+from yilian.kit.db import Prebuilt
 from yilian.models import (
     Booking,
     BookingPolicy,
@@ -114,23 +115,24 @@ def booking_facts(
     today: date,
 ) -> Any:
     kind, values = scoping.scope_of(subject)
-    # Through the connection (Core), not the ORM session: the row is plain columns, and the ORM's
-    # result machinery cost a third of the query's CPU (decision 0011).
-    return (
-        session.connection()
-        .execute(
-            _booking_facts_statement(kind),
-            {
-                **values,
-                "slot_id": slot_id,
-                "resident_id": resident_id,
-                "today": today,
-                "own_institution_id": subject.institution_id,
-                "idempotency_key": idempotency_key,
-            },
-        )
-        .one_or_none()
+    # Not through the ORM session: the row is plain columns, and on PostgreSQL the prebuilt statement
+    # runs on the driver's cursor (decision 0011). One row at most: the slot is looked up by its id.
+    return _booking_facts(kind).first(
+        session.connection(),
+        {
+            **values,
+            "slot_id": slot_id,
+            "resident_id": resident_id,
+            "today": today,
+            "own_institution_id": subject.institution_id,
+            "idempotency_key": idempotency_key,
+        },
     )
+
+
+@cache
+def _booking_facts(scope_kind: str) -> Prebuilt:
+    return Prebuilt(_booking_facts_statement(scope_kind))
 
 
 def arrivals(session: Session, *, institution_id: int, day: date, schedule_id: int | None) -> list[Any]:
