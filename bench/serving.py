@@ -103,13 +103,14 @@ def _children_cpu() -> float:
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU seconds used so far (user + system) by the server (the `yilian serve` process and its
     descendants), by PostgreSQL (every process named postgres: run the bench on a machine with no
-    other cluster busy), and by the whole machine (`machine`, busy time of all cores), read from
+    other cluster busy; backends that ended count through the postmaster), and by the whole machine (`machine`, busy time of all cores), read from
     /proc. The difference over a run, divided by its requests, is what a request costs each side:
     a figure that Little's law does not bend, and that shows where the time goes."""
     ticks = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
     name: dict[int, str] = {}
     used: dict[int, float] = {}
+    reaped: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -122,6 +123,8 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         fields = stat[stat.rindex(")") + 2 :].split()
         parent[pid] = int(fields[1])
         used[pid] = (int(fields[11]) + int(fields[12])) / ticks
+        # what its ended children used (reaped): a backend whose connection closed, on the postmaster
+        reaped[pid] = (int(fields[13]) + int(fields[14])) / ticks
 
     def in_server(pid: int) -> bool:
         while pid > 1:
@@ -137,7 +140,7 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
     busy = user + nice + system + irq + softirq
     return {
         "server": sum(seconds for pid, seconds in used.items() if in_server(pid)),
-        "postgres": sum(seconds for pid, seconds in used.items() if name[pid] == "postgres"),
+        "postgres": sum(used[pid] + reaped[pid] for pid in used if name[pid] == "postgres"),
         "machine": busy / ticks,
     }
 

@@ -3,16 +3,16 @@ session and its commit or rollback are `web.deps.get_session`."""
 
 from __future__ import annotations
 
+from collections import namedtuple
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event, insert
+from psycopg.rows import tuple_row
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -109,9 +109,12 @@ class Prebuilt:
     The statement runs in whatever the connection is in (a transaction, a savepoint, autocommit).
     SQLite, and a statement with expanding IN parameters, run through SQLAlchemy."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self._compiled: SQLCompiler | None = None
+        # Rows made from plain tuples: psycopg's own named rows describe every column on every
+        # execution (~0.04 ms a query)
+        self._row: Any = namedtuple("Row", statement.selected_columns.keys(), rename=True)  # type: ignore[misc]
 
     def first(self, connection: Connection, parameters: dict[str, Any]) -> Any:
         """The first row (attributes named as the statement's columns), or None."""
@@ -119,7 +122,7 @@ class Prebuilt:
             return connection.execute(self.statement, parameters).first()
         compiled = self._compiled
         if compiled is None:
-            compiled = self.statement.compile(dialect=connection.dialect)  # type: ignore[attr-defined]
+            compiled = self.statement.compile(dialect=connection.dialect)
             assert isinstance(compiled, SQLCompiler)
             self._compiled = compiled
         if compiled.post_compile_params:
@@ -128,9 +131,9 @@ class Prebuilt:
         driver = connection.connection.driver_connection
         assert isinstance(driver, psycopg.Connection)
         try:
-            with driver.cursor(row_factory=namedtuple_row) as cursor:
+            with driver.cursor(row_factory=tuple_row) as cursor:
                 cursor.execute(compiled.string, values, prepare=True)
-                return cursor.fetchone() if cursor.description else None
+                row = cursor.fetchone()
         except psycopg.Error as error:
             lost = driver.closed
             if lost:
@@ -138,3 +141,4 @@ class Prebuilt:
             raise DBAPIError.instance(
                 compiled.string, values, error, psycopg.Error, connection_invalidated=lost
             ) from error
+        return None if row is None else self._row._make(row)
