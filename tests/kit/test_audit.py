@@ -50,6 +50,20 @@ def test_chain_links_each_row_to_the_previous(connection: Connection) -> None:
     assert report.ok and report.checked >= 3
 
 
+def test_every_character_of_an_event_reaches_the_table_as_it_was_hashed(connection: Connection) -> None:
+    """PostgreSQL writes a batch with COPY, whose text format escapes tabs, newlines and backslashes:
+    a row stored with one character changed would no longer verify."""
+    awkward = dataclasses.replace(
+        event(4), detail='原因:\t外伤\n复诊\\N "引号" \\ 结束', client_ip=None, entity_id=None
+    )
+    append_events(connection, [awkward, event(5)])
+    stored = connection.execute(
+        select(AuditLog.detail, AuditLog.client_ip, AuditLog.entity_id).order_by(AuditLog.id.desc()).limit(2)
+    ).all()[-1]
+    assert tuple(stored) == (awkward.detail, None, None)
+    assert verify_chain(connection).ok
+
+
 def _drop_guards(connection: Connection) -> None:
     """What an attacker with DBA rights would do first."""
     if connection.dialect.name == "sqlite":

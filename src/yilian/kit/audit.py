@@ -79,7 +79,23 @@ def append_events(connection: Connection, events: list[AuditEvent]) -> None:
         digest = chain_hash(prev, event)
         rows.append({**_fields(event), "prev_hash": prev, "hash": digest})
         prev = digest
-    connection.execute(insert(audit_table), rows)
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, rows)
+    else:
+        connection.execute(insert(audit_table), rows)
+
+
+_COPY_COLUMNS = (*_FIELDS, "prev_hash", "hash")
+_COPY = f"COPY audit_log ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
+
+
+def _copy_rows(connection: Connection, rows: list[dict[str, object]]) -> None:
+    """PostgreSQL: the batch in one COPY, in the caller's transaction. An INSERT per row (what a
+    driver's executemany sends) cost each row a statement on both sides (decision 0011)."""
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor, cursor.copy(_COPY) as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in _COPY_COLUMNS])
 
 
 @dataclass
