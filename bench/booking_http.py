@@ -62,6 +62,8 @@ def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]
     engine = make_engine(url)
     with Session(engine) as session:
         hospital = session.scalar(select(Institution.id).where(Institution.code.like("%H01")))
+        if hospital is None:
+            sys.exit("the database holds no synthetic county (no county hospital …H01)")
         if not build:  # a county benched before: its earlier runs' bookings at the hospital go
             on_hospital_slots = select(Slot.id).where(Slot.institution_id == hospital)
             booked = select(Booking.id).where(Booking.slot_id.in_(on_hospital_slots))
