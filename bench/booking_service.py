@@ -39,6 +39,8 @@ def county(url: str) -> tuple[list[int], list[int]]:
     database = Database(url)
     with database.session_factory() as session:
         hospital = session.scalar(select(Institution.id).where(Institution.code.like("%H01")))
+        if hospital is None:
+            sys.exit("the database holds no synthetic county (no county hospital …H01)")
         slots, patients = bookable(session, hospital)
     database.engine.dispose()
     if not slots or not patients:

@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from yilian.auth import rules
 from yilian.auth.rules import Subject
+from yilian.kit.sql import in_parameter
 from yilian.models import (
     Booking,
     Consortium,
@@ -112,7 +114,13 @@ def scope_clause(kind: str, value: Callable[[str], Any]) -> ColumnElement[bool]:
     if kind == "institution":
         return _served_by_institution(value("scope_institution"))
     if kind == "grids":
-        return Resident.grid_id.in_(value("scope_grids"))
+        grids = value("scope_grids")
+        # A bound list (a prebuilt statement) is one array parameter on PostgreSQL (kit.sql)
+        return (
+            in_parameter(Resident.grid_id, grids.key)
+            if isinstance(grids, BindParameter)
+            else Resident.grid_id.in_(grids)
+        )
     if kind == "self":
         # A resident reads their own record and those of the family members they are guardian of.
         wards = select(Guardianship.ward_resident_id).where(
@@ -133,7 +141,7 @@ def readable_residents(subject: Subject) -> Select[Resident]:
 
 
 def scope_parameter(name: str) -> Any:
-    return bindparam(name, expanding=name == "scope_grids")
+    return bindparam(name)
 
 
 @cache

@@ -107,25 +107,20 @@ class Prebuilt:
     compiled statement as SQLAlchemy would; a failure is raised as SQLAlchemy's `DBAPIError` (with
     `.orig`), and a connection the driver lost is invalidated, as SQLAlchemy's own execution does.
     The statement runs in whatever the connection is in (a transaction, a savepoint, autocommit).
-    SQLite, and a statement with expanding IN parameters, run through SQLAlchemy."""
+    SQLite, and a statement SQLAlchemy must process per execution (`_direct`), run through it."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
         self._compiled: SQLCompiler | None = None
+        self._runs_direct = False
         # Rows made from plain tuples: psycopg's own named rows describe every column on every
         # execution (~0.04 ms a query)
         self._row: Any = namedtuple("Row", statement.selected_columns.keys(), rename=True)  # type: ignore[misc]
 
     def first(self, connection: Connection, parameters: dict[str, Any]) -> Any:
         """The first row (attributes named as the statement's columns), or None."""
-        if connection.dialect.name != "postgresql":
-            return connection.execute(self.statement, parameters).first()
-        compiled = self._compiled
+        compiled = self._direct(connection)
         if compiled is None:
-            compiled = self.statement.compile(dialect=connection.dialect)
-            assert isinstance(compiled, SQLCompiler)
-            self._compiled = compiled
-        if compiled.post_compile_params:
             return connection.execute(self.statement, parameters).first()
         values = compiled.construct_params(parameters)
         driver = connection.connection.driver_connection
@@ -142,3 +137,24 @@ class Prebuilt:
                 compiled.string, values, error, psycopg.Error, connection_invalidated=lost
             ) from error
         return None if row is None else self._row._make(row)
+
+    def _direct(self, connection: Connection) -> SQLCompiler | None:
+        """The compiled statement if the driver can run it as it stands: on PostgreSQL, with no
+        expanding IN (rendered into the SQL on each execution) and no type that converts its
+        parameters or its results in Python (SQLAlchemy's processors, which this path skips)."""
+        dialect = connection.dialect
+        if dialect.name != "postgresql":
+            return None
+        if self._compiled is None:
+            compiled = self.statement.compile(dialect=dialect)
+            assert isinstance(compiled, SQLCompiler)
+            converts = [
+                bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in compiled.binds.values()
+            ]
+            converts += [
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self.statement.selected_columns
+            ]
+            self._runs_direct = not compiled.post_compile_params and not any(converts)
+            self._compiled = compiled
+        return self._compiled if self._runs_direct else None

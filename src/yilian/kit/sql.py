@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date
+from sqlalchemy import Boolean, Date, any_, bindparam, cast
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.sql.visitors import InternalTraversal
@@ -104,3 +105,35 @@ def _minutes_sqlite(element: minutes_between, compiler: Any, **kw: Any) -> str:
 def _minutes_pg(element: minutes_between, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(c, **kw) for c in element.clauses)
     return f"CAST(FLOOR(EXTRACT(EPOCH FROM ({end} - {start})) / 60) AS INTEGER)"
+
+
+class in_parameter(FunctionElement[bool]):  # noqa: N801
+    """`column IN (…)` over a list bound when the statement runs, as parameter `name`.
+
+    PostgreSQL: `column = ANY(:name)`, one array parameter, so the SQL is the same text whatever the
+    list's length and a prebuilt statement stays prepared (`kit.db.Prebuilt`); an expanding IN is
+    re-rendered on every execution. SQLite: the expanding IN."""
+
+    type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it stands: SQLite's WHERE needs no "= 1" after it
+    inherit_cache = True
+    _traverse_internals = [*FunctionElement._traverse_internals, ("name", InternalTraversal.dp_string)]
+
+    def __init__(self, column: Any, name: str) -> None:
+        self.name = name
+        super().__init__(column)
+
+
+@compiles(in_parameter)
+def _in_expanding(element: in_parameter, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return str(compiler.process(column.in_(bindparam(element.name, expanding=True)), **kw))
+
+
+@compiles(in_parameter, "postgresql")
+def _in_array(element: in_parameter, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    # Cast in the SQL, not typed on the parameter: an ARRAY-typed parameter has a bind processor
+    # (list conversion) that Prebuilt's direct path would skip, and so refuses.
+    values = cast(bindparam(element.name), ARRAY(column.type))
+    return str(compiler.process(column == any_(values), **kw))

@@ -67,7 +67,9 @@ def _usable(via_grassroots: bool) -> Any:
     usable = or_(
         Slot.pool == PUBLIC, and_(Slot.pool == RESERVED, Slot.starts_at <= bindparam("released_before"))
     )
-    return or_(usable, Slot.pool.in_((RESERVED, EXTRA))) if via_grassroots else usable
+    # Equalities, not IN (…): a literal list is an expanding parameter, re-rendered into the SQL on
+    # every execution (and then not run as a prepared statement, kit.db.Prebuilt).
+    return or_(usable, Slot.pool == RESERVED, Slot.pool == EXTRA) if via_grassroots else usable
 
 
 def _has_place() -> Any:
