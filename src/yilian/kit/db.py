@@ -10,9 +10,11 @@ from typing import Any
 import psycopg
 from psycopg.rows import tuple_row
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -148,13 +150,22 @@ class Prebuilt:
         if self._compiled is None:
             compiled = self.statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
-            converts = [
-                bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in compiled.binds.values()
-            ]
-            converts += [
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in self.statement.selected_columns
-            ]
-            self._runs_direct = not compiled.post_compile_params and not any(converts)
+            parameters = (_converts(dialect, bind.type) for bind in compiled.binds.values())
+            results = (_converts(dialect, c.type, result=True) for c in self.statement.selected_columns)
+            self._runs_direct = not compiled.post_compile_params and not any((*parameters, *results))
             self._compiled = compiled
         return self._compiled if self._runs_direct else None
+
+
+def _converts(dialect: Dialect, type_: TypeEngine[Any], *, result: bool = False) -> bool:
+    """Whether SQLAlchemy converts the type's values in Python on this dialect. A result processor
+    that depends on the column's type in the result (Numeric: decimal or float) is counted as one."""
+    impl = type_.dialect_impl(dialect)
+    if impl.bind_processor(dialect) is not None:
+        return True
+    if not result:
+        return False
+    try:
+        return impl.result_processor(dialect, None) is not None
+    except (TypeError, ValueError, InvalidRequestError):
+        return True
