@@ -16,6 +16,7 @@ import argparse
 import shlex
 import sys
 import time
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -48,7 +49,7 @@ def main() -> None:
         claims = session.scalar(
             select(func.count())
             .select_from(Claim)
-            .where(func.substr(Claim.settled_on, 1, 4) == str(args.year))
+            .where(Claim.settled_on.between(date(args.year, 1, 1), date(args.year, 12, 31)))
         )
         grouped = session.scalar(select(func.count()).select_from(DrgGrouping))
         timings = []

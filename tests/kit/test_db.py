@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from sqlalchemy import Engine, inspect
+import pytest
+from sqlalchemy import Engine, inspect, text
 
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import downgrade, upgrade
@@ -25,3 +26,11 @@ def test_migrations_round_trip(fresh_database_url: str) -> None:
     upgrade(fresh_database_url)
     assert "resident" in inspect(probe).get_table_names()
     probe.dispose()
+
+
+def test_postgresql_connections_do_not_jit_compile(engine: Engine) -> None:
+    """A report of a few milliseconds was JIT-compiled for 100 ms at the default threshold."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's JIT")
+    with engine.connect() as connection:
+        assert connection.scalar(text("SHOW jit")) == "off"

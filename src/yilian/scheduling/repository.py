@@ -6,7 +6,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, extract, func, or_, select, update
+from sqlalchemy import and_, bindparam, case, exists, extract, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
@@ -245,24 +245,19 @@ def quota_use(
     A released slot keeps `released_at`: it was reserved when published. One grouped query."""
     low, high = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.max.time())
     was_reserved = or_(Slot.pool == RESERVED, Slot.released_at.is_not(None))
-    grassroots_used = (
-        select(func.count())
-        .select_from(Booking)
-        .where(
-            Booking.slot_id == Slot.id,
-            Booking.channel == "grassroots",
-            Booking.status.in_(("booked", "checked_in", "no_show")),
-        )
-        .scalar_subquery()
+    # EXISTS stops at a slot's first grassroots booking; a count read all of them, slot by slot
+    grassroots_used = exists().where(
+        Booking.slot_id == Slot.id,
+        Booking.channel == "grassroots",
+        or_(Booking.status == "booked", Booking.status == "checked_in", Booking.status == "no_show"),
     )
-    from sqlalchemy import case
 
     rows = session.execute(
         select(
             Slot.institution_id,
             func.count(),
             func.sum(case((was_reserved, 1), else_=0)),
-            func.sum(case((and_(was_reserved, grassroots_used > 0), 1), else_=0)),
+            func.sum(case((and_(was_reserved, grassroots_used), 1), else_=0)),
             func.sum(case((Slot.released_at.is_not(None), 1), else_=0)),
         )
         .where(
