@@ -101,11 +101,12 @@ def _children_cpu() -> float:
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
-    """CPU seconds used so far (user + system) by the server (the `yilian serve` process and its
-    descendants), by PostgreSQL (every process named postgres: run the bench on a machine with no
-    other cluster busy; backends that ended count through the postmaster), and by the whole machine (`machine`, busy time of all cores), read from
-    /proc. The difference over a run, divided by its requests, is what a request costs each side:
-    a figure that Little's law does not bend, and that shows where the time goes."""
+    """CPU seconds used so far (user + system), read from /proc: by the server (the `yilian serve`
+    process and its descendants), by PostgreSQL (every process named postgres, backends that ended
+    counted through the postmaster: run the bench on a machine with no other cluster busy), and by
+    the whole machine (`machine`, busy time of all cores). The difference over a run, divided by its
+    requests, is what a request costs each side: a figure that Little's law does not bend, and that
+    shows where the time goes."""
     ticks = os.sysconf("SC_CLK_TCK")
     parent: dict[int, int] = {}
     name: dict[int, str] = {}

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 
+from yilian.kit.db import psycopg_connection
 from yilian.models.audit import AuditLog
 
 GENESIS = "0" * 64
@@ -92,8 +93,7 @@ _COPY = f"COPY audit_log ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
 def _copy_rows(connection: Connection, rows: list[dict[str, object]]) -> None:
     """PostgreSQL: the batch in one COPY, in the caller's transaction. An INSERT per row (what a
     driver's executemany sends) cost each row a statement on both sides (decision 0011)."""
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(_COPY) as copy:
+    with psycopg_connection(connection).cursor() as cursor, cursor.copy(_COPY) as copy:
         for row in rows:
             copy.write_row([row[name] for name in _COPY_COLUMNS])
 

@@ -102,6 +102,14 @@ def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]])
     return list(session.connection().execute(statement, rows).scalars())
 
 
+def psycopg_connection(connection: Connection) -> psycopg.Connection[Any]:
+    """The driver's connection under a PostgreSQL one, for what SQLAlchemy does not offer (COPY,
+    prepared statements run directly)."""
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, psycopg.Connection)
+    return driver
+
+
 class Prebuilt:
     """A hot statement compiled once and, on PostgreSQL, run straight on psycopg's cursor.
 
@@ -127,8 +135,7 @@ class Prebuilt:
         if compiled is None:
             return connection.execute(self.statement, parameters).first()
         values = compiled.construct_params(parameters)
-        driver = connection.connection.driver_connection
-        assert isinstance(driver, psycopg.Connection)
+        driver = psycopg_connection(connection)
         try:
             with driver.cursor(row_factory=tuple_row) as cursor:
                 cursor.execute(compiled.string, values, prepare=True)
