@@ -13,7 +13,17 @@ from yilian.auth.passwords import verify_password
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
 from yilian.kit.migrate import upgrade
-from yilian.models import Consortium, ConsortiumMember, Encounter, Grid, Institution, Resident, Staff, User
+from yilian.models import (
+    CareRelation,
+    Consortium,
+    ConsortiumMember,
+    Encounter,
+    Grid,
+    Institution,
+    Resident,
+    Staff,
+    User,
+)
 from yilian.residents.rules import parse_id_number
 from yilian.synth.build import build_synthetic_region
 
@@ -82,6 +92,13 @@ def test_default_county_shape(fresh_database_url: str) -> None:
             or 0
         )
         assert 0.50 <= grassroots / encounters <= 0.62
+        # The bulk load (COPY on PostgreSQL) went through care_relation's triggers: exact counts
+        pairs = select(Encounter.institution_id, Encounter.resident_id, func.count()).group_by(
+            Encounter.institution_id, Encounter.resident_id
+        )
+        counted = set(map(tuple, session.execute(pairs)))
+        kept = select(CareRelation.institution_id, CareRelation.resident_id, CareRelation.encounters)
+        assert set(map(tuple, session.execute(kept))) == counted and len(counted) > 3000
         assert 0.07 <= outside / encounters <= 0.13
         numbers = session.scalars(select(Resident.id_number)).all()
         assert len(set(numbers)) == len(numbers)

@@ -15,9 +15,9 @@ from yilian.auth.rules import Subject
 from yilian.kit.sql import in_parameter
 from yilian.models import (
     Booking,
+    CareRelation,
     Consortium,
     DiagnosticCentre,
-    Encounter,
     ExamOrder,
     Grid,
     Guardianship,
@@ -35,9 +35,11 @@ def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
     )
     # Each test correlates on Resident only: embedded in a statement over encounters (FHIR's
     # Encounter search) or referrals, it must not bind to the outer row.
+    # Seen there at least once: one probe of care_relation's key, which triggers on encounter keep
+    # exact (decision 0017), not a search through the resident's encounters.
     cared_for = (
-        select(Encounter.id)
-        .where(Encounter.resident_id == Resident.id, Encounter.institution_id == institution_id)
+        select(CareRelation.resident_id)
+        .where(CareRelation.institution_id == institution_id, CareRelation.resident_id == Resident.id)
         .correlate(Resident)
         .exists()
     )

@@ -31,7 +31,13 @@ from yilian.models.diagnostics import (
     RemoteSpecialty,
     Teleconsult,
 )
-from yilian.models.encounter import Encounter, EncounterDiagnosis, EncounterProcedure, VisitSummary
+from yilian.models.encounter import (
+    CareRelation,
+    Encounter,
+    EncounterDiagnosis,
+    EncounterProcedure,
+    VisitSummary,
+)
 from yilian.models.evaluation import (
     ConductOffence,
     ConductPolicy,
@@ -136,6 +142,7 @@ __all__ = [
     "Consortium",
     "ConsortiumMember",
     "Department",
+    "CareRelation",
     "Encounter",
     "EncounterDiagnosis",
     "Grid",

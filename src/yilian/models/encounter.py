@@ -77,3 +77,20 @@ class VisitSummary(Base):
     visits: Mapped[int] = mapped_column(BigInteger)
     total_fen: Mapped[int] = mapped_column(BigInteger)
     fund_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class CareRelation(Base):
+    """The institutions a resident has been seen at, and how many encounters each: the privacy
+    scope's "cared for here" test (auth.scoping) as one probe of this primary key, instead of a
+    search through the resident's encounters (decision 0017).
+
+    Kept exact by the database itself: triggers on `encounter` (migration 0015) count every insert,
+    move, and delete, however the encounter was written — the API, an import, a FHIR bundle, a bulk
+    COPY, a merge of two records. Nothing in the application writes it.
+    """
+
+    __tablename__ = "care_relation"
+
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institution.id"), primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("resident.id"), primary_key=True)
+    encounters: Mapped[int] = mapped_column(BigInteger)
