@@ -164,21 +164,18 @@ def figures(
     `unit` narrows the subject's residents to a team's, a grid's or an institution's."""
     visible = resident_visibility(subject)
     active = and_(visible, Resident.status == "active", unit if unit is not None else true())
-    signed = func.cast(_active_on(today), Integer)
+    residents, signed = session.execute(
+        select(func.count(), func.sum(func.cast(_active_on(today), Integer)))
+        .select_from(Resident)
+        .where(active)
+    ).one()
     key = or_(
         Resident.birth_date <= key_age_cutoff, exists().where(ChronicRegister.resident_id == Resident.id)
     )
-    # The residents and the key population in one pass over the readable residents (the scope test is
-    # the costly part at county scale), the key population as a FILTER of the same rows.
-    residents, signed_count, key_total, key_signed = session.execute(
-        select(
-            func.count(),
-            func.sum(signed),
-            func.count().filter(key),
-            func.sum(signed).filter(key),
-        )
+    key_total, key_signed = session.execute(
+        select(func.count(), func.sum(func.cast(_active_on(today), Integer)))
         .select_from(Resident)
-        .where(active)
+        .where(active, key)
     ).one()
     per_disease = session.execute(
         select(
@@ -194,7 +191,7 @@ def figures(
     ).all()
     return {
         "residents": int(residents or 0),
-        "signed": int(signed_count or 0),
+        "signed": int(signed or 0),
         "key": int(key_total or 0),
         "key_signed": int(key_signed or 0),
         "per_disease": per_disease,
