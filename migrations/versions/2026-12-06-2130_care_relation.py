@@ -63,7 +63,6 @@ POSTGRES_TAKE = f"""
         WITH gone AS (
             SELECT institution_id, resident_id, count(*) AS n
             FROM unnest(institutions, residents) AS pairs(institution_id, resident_id)
-            WHERE institution_id IS NOT NULL
             GROUP BY {PAIR}
         ), locked AS (
             SELECT c.institution_id, c.resident_id, c.encounters - gone.n AS remaining

@@ -3,6 +3,7 @@ whatever writes the encounter, and the institution scope reads it (decision 0017
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 
 import pytest
@@ -15,6 +16,8 @@ from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import readable_by_id, resident_visibility
+from yilian.kit.db import make_engine
+from yilian.kit.migrate import upgrade
 from yilian.models import CareRelation, Encounter, Resident
 
 DAY = date(2026, 11, 2)
@@ -141,3 +144,49 @@ def test_the_hospital_reads_a_resident_once_seen_there_and_no_longer_after(
     session.execute(delete(Encounter).where(Encounter.id == encounter.id))  # recorded in error
     assert readable_by_id(session, doctor, resident.id) is None
     assert visible() == before
+
+
+@pytest.mark.parametrize("first", ["delete", "insert"])
+def test_a_concurrent_delete_and_insert_of_one_pair_leave_the_right_count(
+    fresh_database_url: str, first: str
+) -> None:
+    """PostgreSQL: the last encounter of a pair is deleted in one transaction while another records a
+    new one for the same pair. Whichever goes first, the second waits for it on the pair's row and
+    the count ends at 1 (with presence only, the delete could remove the row the insert relied on)."""
+    engine = make_engine(fresh_database_url)
+    if engine.dialect.name != "postgresql":
+        engine.dispose()
+        pytest.skip("SQLite has one writer at a time")
+    upgrade(fresh_database_url)
+    with Session(engine) as session:
+        world = build_world(session)
+        old = create_encounter(session, resident=world.resident_b, institution=world.hospital, on=DAY)
+        session.commit()
+        pair = (world.hospital.id, world.resident_b.id)
+        old_id = old.id
+    deleting, inserting = engine.connect(), engine.connect()
+    deleting.begin()
+    inserting.begin()
+    statements = {
+        "delete": (deleting, delete(Encounter).where(Encounter.id == old_id), None),
+        "insert": (inserting, insert(Encounter), [raw_encounter(pair[1], pair[0])]),
+    }
+
+    def run(name: str) -> None:
+        connection, statement, rows = statements[name]
+        connection.execute(statement, rows) if rows else connection.execute(statement)
+
+    run(first)
+    second = "insert" if first == "delete" else "delete"
+    waiting = threading.Thread(target=run, args=(second,))
+    waiting.start()
+    waiting.join(0.5)
+    assert waiting.is_alive()  # it waits for the first transaction's row lock
+    statements[first][0].commit()
+    waiting.join(10)
+    statements[second][0].commit()
+    deleting.close()
+    inserting.close()
+    with Session(engine) as session:
+        assert relations(session) == {pair: 1} == counted_from_encounters(session)
+    engine.dispose()
