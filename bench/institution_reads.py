@@ -32,6 +32,7 @@ ENDPOINTS = (
     "/api/residents?q=张",
     "/api/chronic/figures",
     "/api/chronic/worklist/red",
+    "/api/chronic/worklist/unsigned",
     "/fhir/Patient?_count=20",
     "/fhir/Encounter?_count=20",
 )

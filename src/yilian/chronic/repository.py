@@ -95,11 +95,24 @@ def visits_of(session: Session, resident_id: int, limit: int = 100) -> list[Chro
 
 
 def _active_on(day: date) -> Any:
+    """Signed on `day`, as a correlated EXISTS: a work list's filter (`NOT IN` over the county's
+    contracts made the unsigned list 40 times slower)."""
     return exists().where(
         Contract.resident_id == Resident.id,
         Contract.status == "active",
         Contract.start_on <= day,
         Contract.end_on >= day,
+    )
+
+
+def _signed_on(day: date) -> Any:
+    """Signed on `day`, as an IN over the day's contracts: for a figure over every readable resident,
+    where PostgreSQL then hashes the ~120,000 contracts once instead of probing the index for each
+    of 300,000 residents (SQLite builds one temporary index the same way)."""
+    return Resident.id.in_(
+        select(Contract.resident_id).where(
+            Contract.status == "active", Contract.start_on <= day, Contract.end_on >= day
+        )
     )
 
 
@@ -165,7 +178,7 @@ def figures(
     visible = resident_visibility(subject)
     active = and_(visible, Resident.status == "active", unit if unit is not None else true())
     residents, signed = session.execute(
-        select(func.count(), func.sum(func.cast(_active_on(today), Integer)))
+        select(func.count(), func.sum(func.cast(_signed_on(today), Integer)))
         .select_from(Resident)
         .where(active)
     ).one()
@@ -173,7 +186,7 @@ def figures(
         Resident.birth_date <= key_age_cutoff, exists().where(ChronicRegister.resident_id == Resident.id)
     )
     key_total, key_signed = session.execute(
-        select(func.count(), func.sum(func.cast(_active_on(today), Integer)))
+        select(func.count(), func.sum(func.cast(_signed_on(today), Integer)))
         .select_from(Resident)
         .where(active, key)
     ).one()
