@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -68,6 +69,17 @@ def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure)
 
 
+@dataclass(frozen=True)
+class PageUser:
+    """What pages show of the signed-in account, as plain values: an error page renders after the
+    request's session has rolled back and closed, when the account's ORM row can no longer load."""
+
+    username: str
+    display_name: str
+    role: str
+    resident_id: int | None
+
+
 class LoginRequired(AppError):
     """Raised by page dependencies; the handler redirects to the login page."""
 
@@ -95,7 +107,7 @@ def _resolve_web_session(request: Request, session: Session) -> bool:
         session, token=token, now=state.clock.now(), settings=state.settings
     )
     request.state.subject = auth_service.subject_of(session, user)
-    request.state.user = user  # pages show the account's name and role
+    request.state.user = PageUser(user.username, user.display_name, user.role, user.resident_id)
     request.state.csrf_token = web_session.csrf_token
     return True
 
