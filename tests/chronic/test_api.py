@@ -193,7 +193,13 @@ def test_workbench_page_lists_red_patients_and_indicators(client: TestClient, se
     visit(client, headers, world.resident_a.id, kind="health_check", sbp=186, dbp=100)
     login(client, world.family_doctor_a.username, PASSWORD)
     page = client.get("/family-doctor", params={"list": "red"}).text
-    assert re.search(r'data-testid="count-red">\s*<div class="label">[^<]+</div><div class="value">1<', page)
+    counts = dict(
+        re.findall(
+            r'data-testid="count-(\w+)">\s*<div class="label">[^<]+</div><div class="value">(\d+)<', page
+        )
+    )
+    # red and unsigned (on the register, no contract), not overdue (just seen, next visit ahead)
+    assert counts == {"red": "1", "overdue": "0", "unsigned": "1"}
     assert "张桂兰" in page and 'data-testid="signing-rate">0.0%' in page
     chronic = client.get(f"/residents/{world.resident_a.id}/chronic").text
     assert 'data-testid="colour-hypertension">红' in chronic and "186" in chronic
