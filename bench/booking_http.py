@@ -231,7 +231,11 @@ def run(url: str, args: argparse.Namespace) -> None:
     if paced is not None:
         report(f"paced: {args.rate:,.0f} bookings/s offered", paced, args)
     print(f"over_capacity_slots={over} counter_drift_slots={drift}")
-    pgbench(url, args.clients)
+    tps = pgbench(url, args.clients)
+    if tps:
+        # The figure: bookings against the same PostgreSQL's simplest write, same clients.
+        booked = result["created"] / result["seconds"]
+        print(f"bookings_per_second / pgbench_tps = {booked:,.0f} / {tps:,.0f} = {booked / tps:.1%}")
 
 
 def report(how: str, result: dict[str, float], args: argparse.Namespace) -> None:
@@ -251,7 +255,7 @@ def report(how: str, result: dict[str, float], args: argparse.Namespace) -> None
     print(f"[{how}] {cpu_per_request(result)}")
 
 
-def pgbench(url: str, clients: int) -> None:
+def pgbench(url: str, clients: int) -> float | None:
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -288,6 +292,8 @@ def pgbench(url: str, clients: int) -> None:
     ).stdout
     tps = next((line for line in out.splitlines() if line.startswith("tps")), "tps = ?")
     print(f"pgbench single-row UPDATE, {clients} clients: {tps}")
+    figure = tps.split("=")[1].split()[0]
+    return float(figure) if figure != "?" else None
 
 
 def main() -> None:
