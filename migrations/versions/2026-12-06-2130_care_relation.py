@@ -28,6 +28,15 @@ branch_labels = None
 depends_on = None
 
 PAIR = "institution_id, resident_id"
+ADD_TO_COUNT = (
+    f"ON CONFLICT ({PAIR}) DO UPDATE SET encounters = care_relation.encounters + EXCLUDED.encounters"
+)
+# The rows of an UPDATE whose institution or resident changed (a merge); other updates, such as a
+# discharge date, move no count.
+MOVED = """
+    FROM new_encounters n JOIN old_encounters o ON o.id = n.id
+    WHERE n.institution_id <> o.institution_id OR n.resident_id <> o.resident_id
+"""
 
 # PostgreSQL. Pairs are added and taken away in key order, so concurrent writers lock rows in one
 # order and do not deadlock.
@@ -35,23 +44,17 @@ POSTGRES_FUNCTIONS = {
     "care_relation_inserted": f"""
         INSERT INTO care_relation ({PAIR}, encounters)
         SELECT {PAIR}, count(*) FROM new_encounters GROUP BY {PAIR} ORDER BY {PAIR}
-        ON CONFLICT ({PAIR}) DO UPDATE SET encounters = care_relation.encounters + EXCLUDED.encounters;
+        {ADD_TO_COUNT};
     """,
     "care_relation_deleted": """
         PERFORM care_relation_take(array_agg(institution_id), array_agg(resident_id)) FROM old_encounters;
     """,
-    # Only a change of institution or resident moves a count (a merge; an unrelated column's
-    # update, such as a discharge date, passes through).
     "care_relation_updated": f"""
         INSERT INTO care_relation ({PAIR}, encounters)
-        SELECT n.institution_id, n.resident_id, count(*)
-        FROM new_encounters n JOIN old_encounters o ON o.id = n.id
-        WHERE n.institution_id <> o.institution_id OR n.resident_id <> o.resident_id
+        SELECT n.institution_id, n.resident_id, count(*) {MOVED}
         GROUP BY n.institution_id, n.resident_id ORDER BY n.institution_id, n.resident_id
-        ON CONFLICT ({PAIR}) DO UPDATE SET encounters = care_relation.encounters + EXCLUDED.encounters;
-        PERFORM care_relation_take(array_agg(o.institution_id), array_agg(o.resident_id))
-        FROM old_encounters o JOIN new_encounters n ON n.id = o.id
-        WHERE n.institution_id <> o.institution_id OR n.resident_id <> o.resident_id;
+        {ADD_TO_COUNT};
+        PERFORM care_relation_take(array_agg(o.institution_id), array_agg(o.resident_id)) {MOVED};
     """,
 }
 

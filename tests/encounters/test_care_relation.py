@@ -64,14 +64,15 @@ def test_inserts_one_by_one_and_in_one_statement_are_counted(session: Session, w
 
     # One statement, five rows, three pairs (a COPY or an import arrives this way)
     session.execute(
-        insert(Encounter),
-        [
-            raw_encounter(a.id, world.hospital.id),
-            raw_encounter(a.id, world.township_a.id),
-            raw_encounter(b.id, world.township_b.id),
-            raw_encounter(b.id, world.township_b.id),
-            raw_encounter(b.id, world.township_b.id),
-        ],
+        insert(Encounter).values(
+            [
+                raw_encounter(a.id, world.hospital.id),
+                raw_encounter(a.id, world.township_a.id),
+                raw_encounter(b.id, world.township_b.id),
+                raw_encounter(b.id, world.township_b.id),
+                raw_encounter(b.id, world.township_b.id),
+            ]
+        )
     )
     assert relations(session) == {
         (world.hospital.id, a.id): 3,
