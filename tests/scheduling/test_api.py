@@ -255,3 +255,58 @@ def test_quota_report_and_release(client: TestClient, session: Session, clock: F
             "released": 1,
         }
     ]
+
+
+def test_chronic_referral_priority_is_for_registered_chronic_patients_referred_up(
+    client: TestClient, session: Session
+) -> None:
+    """002 items 15, 17: the longer booking window (14 days, not 7) belongs to registered chronic patients
+    referred upward through the joint chronic clinic; a referral alone does not give it."""
+    from datetime import date
+
+    from yilian.models import ChronicRegister, Referral
+
+    world = build_world(session)
+    _, slots = publish(client, session, world, day="2026-12-04")  # 10 days after the clock's 2026-11-24
+    public = [s for s in slots if s["pool"] == "public"]
+
+    def referral(resident_id: int) -> int:
+        row = Referral(
+            resident_id=resident_id,
+            direction="up",
+            from_institution_id=world.township_a.id,
+            to_institution_id=world.hospital.id,
+            status="accepted",
+            inside_consortium=True,
+            diagnoses="I10",
+            summary="血压控制不佳，上转心内科",
+            requested_at=datetime(2026, 11, 23, 10, 0),
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+    from tests.factories.residents import create_resident
+
+    patient = create_resident(session, grid=world.grid_a, name="马志强", born=date(1980, 6, 1), sex="M")
+    own, others = referral(patient.id), referral(world.resident_b.id)
+    citizen = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=patient.id))
+
+    def book(slot: dict[str, object], referral_id: int) -> Any:
+        body = {"slot_id": slot["id"], "resident_id": patient.id, "referral_id": referral_id}
+        return client.post("/api/bookings", json=body, headers=citizen)
+
+    not_chronic = book(public[0], own)
+    assert not_chronic.status_code == 422, not_chronic.text
+    assert not_chronic.json()["error"]["fields"][0]["field"] == "slot_id"  # outside the 7-day window
+    someone_elses = book(public[0], others)
+    assert someone_elses.status_code == 422
+    assert someone_elses.json()["error"]["fields"][0]["field"] == "referral_id"
+    session.add(
+        ChronicRegister(
+            resident_id=patient.id, disease="hypertension", source="diagnosis", registered_on=date(2025, 3, 1)
+        )
+    )
+    session.flush()
+    chronic = book(public[0], own)
+    assert chronic.status_code == 201, chronic.text

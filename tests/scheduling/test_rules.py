@@ -16,6 +16,7 @@ from yilian.scheduling.rules import (
     QuotaPolicy,
     QuotaUse,
     booking_window_days,
+    is_chronic_referral,
     check_bookable,
     check_extra_slot,
     check_policy,
@@ -129,6 +130,10 @@ def test_priority_groups_book_further_ahead() -> None:
     assert booking_window_days(PUBLIC_USER) == 7
     assert booking_window_days(Booker(via_grassroots=False, signed=True)) == 14
     assert booking_window_days(Booker(via_grassroots=False, chronic_referral=True)) == 14
+    assert is_chronic_referral(referral_direction="up", chronic_registered=True)
+    assert not is_chronic_referral(referral_direction="up", chronic_registered=False)
+    assert not is_chronic_referral(referral_direction="down", chronic_registered=True)
+    assert not is_chronic_referral(referral_direction=None, chronic_registered=True)
     assert booking_window_days(Booker(via_grassroots=False, age=65)) == 14  # green channel for the elderly
     assert booking_window_days(Booker(via_grassroots=False, age=64)) == 7
 

@@ -47,6 +47,7 @@ def do_book_slot(
         resident_id=data.resident_id,
         idempotency_key=idempotency_key,
         today=today,
+        referral_id=data.referral_id,
     )
     earlier_id = slot.earlier_booking_id if slot is not None else None
     if idempotency_key and (slot is None or earlier_id is not None):
@@ -63,10 +64,16 @@ def do_book_slot(
             "resident_id", "该居民档案已合并或注销", "resident record is merged or closed"
         )
     resident_id = data.resident_id
+    if data.referral_id is not None and slot.referral_resident_id != resident_id:
+        raise ValidationFailed.one(
+            "referral_id", "转诊单不存在或不属于该居民", "no such referral for this resident"
+        )
     booker = rules.Booker(
         via_grassroots=bool(subject.role != roles.RESIDENT and slot.own_grassroots),
         signed=bool(slot.signed),
-        chronic_referral=data.referral_id is not None,
+        chronic_referral=rules.is_chronic_referral(
+            referral_direction=slot.referral_direction, chronic_registered=bool(slot.chronic_registered)
+        ),
         age=age_on(slot.birth_date, today),
     )
     policy = rules.quota_policy(slot.starts_at.year, slot.institution_level, slot)  # read with the slot

@@ -15,6 +15,7 @@ from yilian.kit.db import Prebuilt
 from yilian.models import (
     Booking,
     BookingPolicy,
+    ChronicRegister,
     Contract,
     Institution,
     Referral,
@@ -90,6 +91,17 @@ def _booking_facts_statement(scope_kind: str) -> Any:
                 Contract.end_on >= today,
             )
             .label("signed"),
+            # 002 items 15, 17: the referral's own resident and direction, and whether the resident is a
+            # registered chronic patient — together they make the joint chronic clinic's priority.
+            select(Referral.resident_id)
+            .where(Referral.id == bindparam("referral_id"))
+            .scalar_subquery()
+            .label("referral_resident_id"),
+            select(Referral.direction)
+            .where(Referral.id == bindparam("referral_id"))
+            .scalar_subquery()
+            .label("referral_direction"),
+            exists().where(ChronicRegister.resident_id == resident).label("chronic_registered"),
             select(Institution.is_grassroots)
             .where(Institution.id == bindparam("own_institution_id"))
             .scalar_subquery()
@@ -113,6 +125,7 @@ def booking_facts(
     resident_id: int,
     idempotency_key: str | None,
     today: date,
+    referral_id: int | None = None,
 ) -> Any:
     kind, values = scoping.scope_of(subject)
     # Not through the ORM session: the row is plain columns, and on PostgreSQL the prebuilt statement
@@ -126,6 +139,7 @@ def booking_facts(
             "today": today,
             "own_institution_id": subject.institution_id,
             "idempotency_key": idempotency_key,
+            "referral_id": referral_id,
         },
     )
 

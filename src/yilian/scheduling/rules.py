@@ -6,8 +6,8 @@
 - A reserved slot still free at its release time (default 24 h before it starts) goes back to the
   public pool.
 - Grassroots doctors may add same-day extra slots up to a cap per session.
-- Signed residents, chronic patients referred through the joint clinic and residents aged 65+ (the
-  green channel) may book further ahead than the public.
+- Signed residents, registered chronic patients referred upward through the joint chronic clinic and
+  residents aged 65+ (the green channel) may book further ahead than the public.
 """
 
 from __future__ import annotations
@@ -115,6 +115,12 @@ class Booker:
     signed: bool = False
     chronic_referral: bool = False
     age: int = 0
+
+
+def is_chronic_referral(*, referral_direction: str | None, chronic_registered: bool) -> bool:
+    """The joint chronic clinic's priority (002 items 15, 17) is for registered chronic patients
+    referred upward through it — not for every booking that carries a referral."""
+    return referral_direction == "up" and chronic_registered
 
 
 def booking_window_days(booker: Booker) -> int:
