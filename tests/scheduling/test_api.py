@@ -310,3 +310,35 @@ def test_chronic_referral_priority_is_for_registered_chronic_patients_referred_u
     session.flush()
     chronic = book(public[0], own)
     assert chronic.status_code == 201, chronic.text
+
+
+def test_check_in_only_on_the_appointments_day(client: TestClient, session: Session, clock: FixedClock) -> None:
+    """A desk cannot record an arrival for a later day's appointment, nor a no-show before its time;
+    after the day, only within the configured grace (0 days by default)."""
+    from tests.factories.residents import create_resident
+
+    world = build_world(session)
+    neighbour = create_resident(session, grid=world.grid_a, name="王秀英")
+    _, slots = publish(client, session, world, day="2026-11-26", start="08:00")
+    family = bearer(session, world.family_doctor_a)
+    first, second = (
+        client.post("/api/bookings", json={"slot_id": s["id"], "resident_id": r.id}, headers=family).json()
+        for s, r in ((slots[0], world.resident_a), (slots[1], neighbour))
+    )
+    desk = bearer(session, world.doctor)  # a doctor of the county hospital that receives them
+    early = client.post(f"/api/bookings/{first['id']}/check_in", headers=desk)  # clock: 2026-11-24 09:30
+    assert early.status_code == 422, early.text
+    assert early.json()["error"]["fields"][0]["field"] == "day"
+    assert "2026-11-26" in early.json()["error"]["fields"][0]["message_zh"]
+    not_yet = client.post(f"/api/bookings/{first['id']}/no_show", headers=desk)
+    assert not_yet.status_code == 422 and not_yet.json()["error"]["fields"][0]["field"] == "day"
+    assert session.scalar(select(Booking.status).where(Booking.id == first["id"])) == "booked"
+
+    clock.at = datetime(2026, 11, 26, 7, 45)  # the day itself, before the slot's time
+    assert client.post(f"/api/bookings/{first['id']}/check_in", headers=desk).status_code == 200
+    clock.at = datetime(2026, 11, 27, 8, 0)  # the next day: too late with no grace
+    late = client.post(f"/api/bookings/{second['id']}/check_in", headers=desk)
+    assert late.status_code == 422 and late.json()["error"]["fields"][0]["field"] == "day"
+    client.app.state.settings.arrival_grace_days = 1  # type: ignore[attr-defined]
+    assert client.post(f"/api/bookings/{second['id']}/check_in", headers=desk).status_code == 200
+    assert session.scalar(select(Booking.status).where(Booking.id == second["id"])) == "checked_in"

@@ -170,6 +170,9 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     )
     assert done.status_code == 303
     assert "已到诊 1" in client.get("/arrivals").text
+    assert "今日到诊" in client.get("/arrivals").text
+    another_day = client.get("/arrivals?day=2026-11-27").text
+    assert "今日到诊" not in another_day and "到诊登记" in another_day
     township_doctor = create_user(session, role=roles.FAMILY_DOCTOR, institution_id=world.township_a.id)
     client.cookies.clear()
     assert login(client, township_doctor.username, PASSWORD) == 303

@@ -87,20 +87,35 @@ async def book(request: Request) -> Response:
 
 @router.post("/bookings/{booking_id}/check_in", response_model=CheckInOut)
 def check_in(
-    booking_id: int, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
+    request: Request, booking_id: int, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
 ) -> CheckInOut:
-    """The receiving desk records arrival; a referred patient's referral moves to 到诊, and a bed
-    booking opens the inpatient stay (admitting diagnoses from the body or from the referral)."""
-    return do_check_in(session, actor=actor, booking_id=booking_id, data=data or CheckInIn())
+    """The receiving desk records arrival on the appointment's day; a referred patient's referral moves
+    to 到诊, and a bed booking opens the inpatient stay (admitting diagnoses from the body or from the
+    referral)."""
+    return do_check_in(
+        session,
+        actor=actor,
+        booking_id=booking_id,
+        data=data or CheckInIn(),
+        arrival_grace_days=request.app.state.settings.arrival_grace_days,
+    )
 
 
 @router.post("/bookings/{booking_id}/{action}")
-def change(booking_id: int, action: str, actor: ApiActor, session: DbSession) -> dict[str, object]:
+def change(
+    request: Request, booking_id: int, action: str, actor: ApiActor, session: DbSession
+) -> dict[str, object]:
     if action not in booking.TRANSITIONS:
         raise ValidationFailed.one(
             "action", "操作应为 cancel、check_in 或 no_show", "action must be cancel, check_in or no_show"
         )
-    changed = booking.do_change_booking(session, actor=actor, booking_id=booking_id, action=action)
+    changed = booking.do_change_booking(
+        session,
+        actor=actor,
+        booking_id=booking_id,
+        action=action,
+        arrival_grace_days=request.app.state.settings.arrival_grace_days,
+    )
     return {"id": changed.id, "status": changed.status}
 
 

@@ -37,8 +37,12 @@ class CheckInOut(BaseModel):
     encounter_id: int | None = None
 
 
-def do_check_in(session: Session, *, actor: Actor, booking_id: int, data: CheckInIn) -> CheckInOut:
-    booking = do_change_booking(session, actor=actor, booking_id=booking_id, action="check_in")
+def do_check_in(
+    session: Session, *, actor: Actor, booking_id: int, data: CheckInIn, arrival_grace_days: int = 0
+) -> CheckInOut:
+    booking = do_change_booking(
+        session, actor=actor, booking_id=booking_id, action="check_in", arrival_grace_days=arrival_grace_days
+    )
     referral = session.get(Referral, booking.referral_id) if booking.referral_id else None
     if referral is not None and referral.status == referral_rules.ACCEPTED:
         do_transition(

@@ -159,8 +159,11 @@ def _replay(session: Session, earlier: Any, data: BookingIn) -> BookingOut:
     )
 
 
-def do_change_booking(session: Session, *, actor: Actor, booking_id: int, action: str) -> Booking:
-    """Cancel (gives the place back), check in, or mark a no-show — with history."""
+def do_change_booking(
+    session: Session, *, actor: Actor, booking_id: int, action: str, arrival_grace_days: int = 0
+) -> Booking:
+    """Cancel (gives the place back), check in (on the appointment's day), or mark a no-show — with
+    history."""
     booking = repository.booking(session, booking_id)
     if booking is None:
         raise NotFound("预约", "Booking")
@@ -180,6 +183,8 @@ def do_change_booking(session: Session, *, actor: Actor, booking_id: int, action
         raise ValidationFailed.one(
             "status", f"预约状态为{booking.status}，不能{action}", f"booking is {booking.status}"
         )
+    if action in ARRIVAL_ACTIONS:
+        rules.check_arrival(action=action, starts_at=slot.starts_at, now=now, grace_days=arrival_grace_days)
     if action == "cancel":
         if slot.starts_at <= now:
             raise ValidationFailed.one("status", "已过就诊时间，不能取消", "the appointment time has passed")

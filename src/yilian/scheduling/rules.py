@@ -197,3 +197,21 @@ class QuotaUse:
     @property
     def grassroots_use_of_reserved(self) -> float | None:
         return self.reserved_used_by_grassroots / self.reserved if self.reserved else None
+
+
+def check_arrival(*, action: str, starts_at: datetime, now: datetime, grace_days: int = 0) -> None:
+    """The desk records an arrival on the appointment's day (up to `grace_days` later for a patient who
+    comes late, configurable), never before it; a no-show only once the appointment time has come."""
+    day, today = starts_at.date(), now.date()
+    if action == "check_in" and today < day:
+        raise ValidationFailed.one(
+            "day", f"预约就诊日为{day}，当天才能登记到诊", f"check-in opens on the appointment's day, {day}"
+        )
+    if action == "check_in" and today > day + timedelta(days=grace_days):
+        raise ValidationFailed.one(
+            "day", f"预约就诊日{day}已过，不能再登记到诊", f"the appointment's day {day} has passed"
+        )
+    if action == "no_show" and now < starts_at:
+        raise ValidationFailed.one(
+            "day", "未到预约时间，不能登记爽约", "a no-show is recorded only once the appointment time has come"
+        )

@@ -183,7 +183,11 @@ def arrival_action(
             if action == "check_in":
                 codes = [c.strip() for c in diagnoses.replace("，", ",").split(",") if c.strip()]
                 do_check_in(
-                    session, actor=actor, booking_id=booking_id, data=CheckInIn(diagnoses=codes or None)
+                    session,
+                    actor=actor,
+                    booking_id=booking_id,
+                    data=CheckInIn(diagnoses=codes or None),
+                    arrival_grace_days=request.app.state.settings.arrival_grace_days,
                 )
             elif action == "no_show":
                 booking.do_change_booking(session, actor=actor, booking_id=booking_id, action="no_show")
