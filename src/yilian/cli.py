@@ -180,6 +180,12 @@ def drg_group(
     scheme: Path | None = typer.Option(None, help="scheme directory (default YILIAN_DRG_SCHEME_DIR)"),
     translate: bool = typer.Option(False, help="translate codes through zd_map/ss_map first"),
     trace: bool = typer.Option(False, help="add the rules applied to each case"),
+    check_codes: bool = typer.Option(
+        False,
+        "--check-codes",
+        help="refuse codes missing from the scheme's dictionaries (ZD_NOT_VALID/SS_NOT_VALID, naming them); "
+        "the scheme itself does not check them (SPEC §3.3)",
+    ),
 ) -> None:
     """Group a file of discharges; a bad case gets its own status and the batch continues."""
     from rich.progress import Progress
@@ -191,7 +197,9 @@ def drg_group(
     from yilian.kit.errors import AppError
 
     try:
-        grouper = Grouper(load_scheme(scheme or drg_scheme_dir(get_settings())), translate=translate)
+        grouper = Grouper(
+            load_scheme(scheme or drg_scheme_dir(get_settings())), translate=translate, check_codes=check_codes
+        )
         with Progress(console=console) as progress:
             task = progress.add_task("DRG 分组 / grouping", total=None)
 

@@ -178,10 +178,20 @@ def test_newborn_weight_bands(grouper: Grouper, drg_scheme: Scheme) -> None:
     assert adrgs == {1499: "PS1", 1500: "PS2", 1999: "PS2", 2000: "PS3", 2499: "PS3", 2500: "PS4"}
 
 
-def test_unknown_codes_are_named_and_the_case_is_not_grouped(grouper: Grouper) -> None:
-    bad_dx = grouper.group(Case(case_id="u", sex=1, age=60, diagnoses="J18.900,XYZ.123"))
+def test_unknown_codes_group_as_the_scheme_says_and_the_strict_check_names_them(
+    grouper: Grouper, drg_scheme: Scheme
+) -> None:
+    """SPEC §3.3: code validity is not checked. A secondary diagnosis missing from the dictionaries is
+    no CC, so this ADRG IU1 principal groups to IU15 as in the reference grouper; K43.900, in MDCG's
+    list but not in ZD_INFO, groups too. The strict option refuses both and says why."""
+    assert grouper.check_codes is False
+    typo = Case(case_id="u", sex=1, age=60, diagnoses="D48.900x005+M90.6*,XYZ.123")
+    assert (grouper.group(typo).status_key, grouper.group(typo).drg) == ("SUCCESS", "IU15")
+    assert grouper.group(Case(case_id="k", sex=1, age=60, diagnoses="K43.900")).drg == "GZ15"
+    strict = Grouper(drg_scheme, check_codes=True)
+    bad_dx = strict.group(typo)
     assert (bad_dx.status_key, bad_dx.drg, bad_dx.unknown_codes) == ("ZD_NOT_VALID", "0000", ("XYZ.123",))
-    bad_ss = grouper.group(Case(case_id="u", sex=1, age=60, diagnoses="J18.900", procedures="99.9999x999"))
+    bad_ss = strict.group(Case(case_id="u", sex=1, age=60, diagnoses="J18.900", procedures="99.9999x999"))
     assert (bad_ss.status_key, bad_ss.unknown_codes) == ("SS_NOT_VALID", ("99.9999x999",))
 
 

@@ -7,8 +7,10 @@ it; the first match in scheme order still decides, exactly as the specification 
 Deliberate choices (docs/decisions/0009-drg-grouper.md):
 * sex is normalised to the integers 1/2 (the reference's string entry points compare "1" with 1
   and never enter MDCM/MDCN — SPEC Q1; its expected results use integers);
-* with `check_codes` (the default) a diagnosis or procedure missing from the scheme's dictionaries
-  gives ZD_NOT_VALID / SS_NOT_VALID and names the codes, instead of grouping silently on a typo.
+* as the scheme says (SPEC §3.3), code validity is not checked by default: a code missing from the
+  dictionaries simply matches no list (a typo in a secondary diagnosis is no CC). With
+  `check_codes=True` (the CLI's `--check-codes`) such a case gives ZD_NOT_VALID / SS_NOT_VALID and
+  names the codes, for a coder who wants typos stopped before they are grouped.
 """
 
 from __future__ import annotations
@@ -95,7 +97,7 @@ def split_codes(value: Sequence[str] | str, *, keep_empty: bool) -> list[str]:
 
 
 class Grouper:
-    def __init__(self, scheme: Scheme, *, translate: bool = False, check_codes: bool = True) -> None:
+    def __init__(self, scheme: Scheme, *, translate: bool = False, check_codes: bool = False) -> None:
         self.scheme = scheme
         self.translate = translate
         self.check_codes = check_codes
