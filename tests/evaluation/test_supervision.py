@@ -87,7 +87,9 @@ def test_units_report_on_their_own_tasks_and_the_office_sees_the_flags(session: 
     april = supervision.status(session, actor=office, list_id=task_list.id, today=date(2021, 4, 20))
     assert [t.state for t in april["tasks"]] == ["due_soon", "due_soon", "on_track", "on_track", "done"]
     june = supervision.status(session, actor=office, list_id=task_list.id, today=date(2021, 6, 1))
-    assert june["counts"] == {"已完成": 1, "已逾期": 3, "即将到期": 0, "按期推进": 1, "长期推进": 0}
+    assert june["counts"] == {
+        "已完成": 1, "已逾期": 3, "即将到期": 0, "按期推进": 1, "持续推进": 0, "未到开始时间": 0
+    }
     own = supervision.status(session, actor=treasury, list_id=task_list.id, today=date(2021, 6, 1))
     assert [(t.id, t.percent) for t in own["tasks"]] == [(five_unified.id, 40)]
     with pytest.raises(Forbidden):

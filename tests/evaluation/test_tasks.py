@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import pytest
 
 from yilian.evaluation.tasks import (
     DONE,
     DUE_SOON,
+    NOT_STARTED,
     ON_TRACK,
     ONGOING,
     OVERDUE,
+    Deadline,
+    next_check,
     parse_deadline,
     parse_task_list,
     split_units,
@@ -61,14 +65,43 @@ ANNEX_004 = [
 
 
 def test_deadlines_as_the_notices_write_them() -> None:
-    assert parse_deadline("2021年4月底前") == (date(2021, 4, 30), False)
-    assert parse_deadline("2021年4-11月逐步推进") == (date(2021, 11, 30), False)
-    assert parse_deadline("2021年2月底前") == (date(2021, 2, 28), False)
-    assert parse_deadline("2024年2月底前") == (date(2024, 2, 29), False)
-    assert parse_deadline("2021年底") == (date(2021, 12, 31), False)
-    assert parse_deadline("2021年6月20日前") == (date(2021, 6, 20), False)
-    assert parse_deadline("长期坚持") == (None, True)
-    assert parse_deadline("尽快") == (None, False)
+    assert parse_deadline("2021年4月底前") == Deadline(date(2021, 4, 30))
+    assert parse_deadline("2021年2月底前") == Deadline(date(2021, 2, 28))
+    assert parse_deadline("2024年2月底前") == Deadline(date(2024, 2, 29))
+    assert parse_deadline("2021年底") == Deadline(date(2021, 12, 31))
+    assert parse_deadline("2021年6月20日前") == Deadline(date(2021, 6, 20))
+    assert parse_deadline("长期坚持") == Deadline(None, ongoing=True)
+    assert parse_deadline("尽快") == Deadline(None)
+
+
+def test_windows_and_ongoing_work_as_004s_annex_writes_them() -> None:
+    """004's annex: "4-11月逐步推进" is a window in the list's year (2021), and "2021年持续推进" is
+    ongoing work with a yearly check, not a deadline of 2021-12-31."""
+    assert parse_deadline("4-11月逐步推进", 2021) == Deadline(date(2021, 11, 30), opens=date(2021, 4, 1))
+    assert parse_deadline("2021年4-11月逐步推进") == Deadline(date(2021, 11, 30), opens=date(2021, 4, 1))
+    assert parse_deadline("4-11月逐步推进") == Deadline(None)  # no year anywhere: unreadable, not guessed
+    assert parse_deadline("6月底前", 2021) == Deadline(date(2021, 6, 30))
+    ongoing = parse_deadline("2021年持续推进")
+    assert ongoing == Deadline(None, ongoing=True, opens=date(2021, 1, 1))
+    state = partial(task_state, deadline=None, ongoing=True, done=False, opens=date(2021, 1, 1))
+    assert state(today=date(2022, 3, 1), last_reported=date(2021, 9, 1)) == ONGOING  # not overdue from 2022
+    assert state(today=date(2022, 3, 1), last_reported=None) == OVERDUE  # 2021 ended with no report
+    assert state(today=date(2021, 12, 20), last_reported=None) == DUE_SOON  # this year's check is near
+    assert state(today=date(2021, 12, 20), last_reported=date(2021, 6, 1)) == ONGOING
+    assert next_check(ongoing=True, opens=date(2021, 1, 1), today=date(2022, 3, 1)) == date(2022, 12, 31)
+    window = partial(task_state, deadline=date(2021, 11, 30), ongoing=False, done=False, opens=date(2021, 4, 1))
+    assert window(today=date(2021, 3, 20)) == NOT_STARTED
+    assert window(today=date(2021, 6, 1)) == ON_TRACK
+    assert window(today=date(2021, 12, 1)) == OVERDUE
+
+
+def test_a_list_without_years_in_its_deadlines_takes_the_year_of_its_title() -> None:
+    rows = [list(row) for row in ANNEX_004]
+    at = next(i for i, row in enumerate(rows) if "4-11月" in "".join(row))
+    rows[at] = [cell.replace("2021年4-11月", "4-11月") for cell in rows[at]]
+    assert not any("2021年4-11月" in cell for cell in rows[at])
+    task = next(t for t in parse_task_list(rows) if t.deadline_text == "4-11月逐步推进")
+    assert (task.deadline, task.opens) == (date(2021, 11, 30), date(2021, 4, 1))
 
 
 def test_a_list_with_merged_cells_becomes_one_task_per_division() -> None:

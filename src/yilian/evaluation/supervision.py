@@ -36,7 +36,7 @@ def _supervisor(actor: Actor) -> None:
 
 def do_import_task_list(session: Session, *, actor: Actor, name: str, filename: str, data: bytes) -> TaskList:
     _supervisor(actor)
-    parsed = rules.parse_task_list(read_table(filename, data))
+    parsed = rules.parse_task_list(read_table(filename, data), year=rules.list_year(name, filename))
     task_list = TaskList(name=name, imported_at=actor.clock.now(), imported_by=actor.subject.user_id)
     session.add(task_list)
     session.flush()
@@ -52,6 +52,7 @@ def do_import_task_list(session: Session, *, actor: Actor, name: str, filename: 
             deadline_text=t.deadline_text,
             deadline=t.deadline,
             ongoing=t.ongoing,
+            opens_on=t.opens,
         )
         for seq, t in enumerate(parsed, start=1)
     )
@@ -146,6 +147,8 @@ class TaskStatus:
     cooperating_units: list[str]
     deadline_text: str
     deadline: date | None
+    opens_on: date | None
+    next_check: date | None
     state: str
     state_label: str
     percent: int
@@ -185,7 +188,12 @@ def status(
         if visible is not None and not (visible & set(lead + cooperating)):
             continue
         state = rules.task_state(
-            deadline=task.deadline, ongoing=task.ongoing, done=task.done_at is not None, today=today
+            deadline=task.deadline,
+            ongoing=task.ongoing,
+            done=task.done_at is not None,
+            today=today,
+            opens=task.opens_on,
+            last_reported=progress.reported_at.date() if progress else None,
         )
         out.append(
             TaskStatus(
@@ -198,6 +206,8 @@ def status(
                 cooperating,
                 task.deadline_text,
                 task.deadline,
+                task.opens_on,
+                rules.next_check(ongoing=task.ongoing, opens=task.opens_on, today=today),
                 state,
                 rules.STATE_LABELS[state],
                 progress.percent if progress else 0,

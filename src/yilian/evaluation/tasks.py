@@ -15,13 +15,21 @@ from datetime import date
 
 from yilian.kit.errors import FieldError, ValidationFailed
 
-DONE, OVERDUE, DUE_SOON, ON_TRACK, ONGOING = "done", "overdue", "due_soon", "on_track", "ongoing"
+DONE, OVERDUE, DUE_SOON, ON_TRACK, ONGOING, NOT_STARTED = (
+    "done",
+    "overdue",
+    "due_soon",
+    "on_track",
+    "ongoing",
+    "not_started",
+)
 STATE_LABELS = {
     DONE: "已完成",
     OVERDUE: "已逾期",
     DUE_SOON: "即将到期",
     ON_TRACK: "按期推进",
-    ONGOING: "长期推进",
+    ONGOING: "持续推进",
+    NOT_STARTED: "未到开始时间",
 }
 DUE_SOON_DAYS = 15
 
@@ -35,38 +43,80 @@ HEADERS = {
 }
 REQUIRED = ("division", "lead", "deadline")
 
-_YEAR = r"(?P<y>\d{4})年"
+_YEAR = r"(?:(?P<y>\d{4})年)?"
 _PATTERNS = (
     # 2021年5月20日前
     (re.compile(_YEAR + r"(?P<m>\d{1,2})月(?P<d>\d{1,2})日"), "day"),
-    # 2021年4-11月逐步推进 → the end of the last month
-    (re.compile(_YEAR + r"\d{1,2}\s*[-—–~至到]\s*(?P<m>\d{1,2})月"), "month"),
-    # 2021年4月底前, 2021年6月
+    # (2021年)4-11月逐步推进 → a window: from the first month's first day to the last month's end
+    (re.compile(_YEAR + r"(?P<m1>\d{1,2})\s*[-—–~至到]\s*(?P<m>\d{1,2})月"), "window"),
+    # 2021年4月底前, 6月底前 (in the list's year)
     (re.compile(_YEAR + r"(?P<m>\d{1,2})月"), "month"),
     # 2021年底, 2022年
-    (re.compile(_YEAR), "year"),
+    (re.compile(r"(?P<y>\d{4})年"), "year"),
 )
 ONGOING_WORDS = ("长期", "持续", "常态")
+_LIST_YEAR = re.compile(r"(\d{4})年")
 
 
-def parse_deadline(text: str) -> tuple[date | None, bool]:
-    """(deadline, ongoing). "2021年4月底前" → 2021-04-30; "2021年4-11月逐步推进" → 2021-11-30;
-    "2021年底" → 2021-12-31; "长期坚持" → (None, True). Unreadable text → (None, False)."""
+@dataclass(frozen=True)
+class Deadline:
+    """When a task is due as its list writes it: a date (`due`), a window (`opens` … `due`), or ongoing
+    work ("持续推进") checked once a year from `opens` on."""
+
+    due: date | None
+    ongoing: bool = False
+    opens: date | None = None
+
+
+UNREADABLE = Deadline(None)
+
+
+def _month_end(year: int, month: int) -> date | None:
+    return date(year, month, calendar.monthrange(year, month)[1]) if 1 <= month <= 12 else None
+
+
+def parse_deadline(text: str, year: int | None = None) -> Deadline:
+    """As notices write them, `year` being the list's own ("2021年重点任务清单"):
+    "2021年4月底前" → due 2021-04-30; "4-11月逐步推进" → the window 04-01 … 11-30 of the list's year;
+    "2021年持续推进" → ongoing from 2021 with a yearly check; "长期坚持" → ongoing; "尽快" → unreadable."""
     compact = text.replace(" ", "")
+    ongoing = any(word in compact for word in ONGOING_WORDS)
     for pattern, kind in _PATTERNS:
         match = pattern.search(compact)
         if not match:
             continue
-        year = int(match.group("y"))
+        y = int(match.group("y")) if match.group("y") else year
+        if y is None:
+            return UNREADABLE
+        if kind == "year":
+            if ongoing:
+                return Deadline(None, True, date(y, 1, 1))
+            return Deadline(date(y, 12, 31))
+        month = int(match.group("m"))
         if kind == "day":
-            return date(year, int(match.group("m")), int(match.group("d"))), False
-        if kind == "month":
-            month = int(match.group("m"))
-            if not 1 <= month <= 12:
-                return None, False
-            return date(year, month, calendar.monthrange(year, month)[1]), False
-        return date(year, 12, 31), False
-    return None, any(word in compact for word in ONGOING_WORDS)
+            try:
+                return Deadline(date(y, month, int(match.group("d"))))
+            except ValueError:
+                return UNREADABLE
+        due = _month_end(y, month)
+        if due is None:
+            return UNREADABLE
+        if kind == "window":
+            first = int(match.group("m1"))
+            if not 1 <= first <= month:
+                return UNREADABLE
+            return Deadline(due, False, date(y, first, 1))
+        return Deadline(due)
+    return Deadline(None, True) if ongoing else UNREADABLE
+
+
+def list_year(*texts: str) -> int | None:
+    """The list's year from its name or title rows ("灵武市2021年重点任务清单"), if one is written."""
+    for text in texts:
+        match = _LIST_YEAR.search(text or "")
+        if match:
+            return int(match.group(1))
+    return None
 
 
 def split_units(text: str) -> tuple[str, ...]:
@@ -89,6 +139,7 @@ class TaskRow:
     deadline_text: str
     deadline: date | None
     ongoing: bool
+    opens: date | None = None
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -100,8 +151,9 @@ def _columns(header: list[str]) -> dict[str, int]:
     return found
 
 
-def parse_task_list(rows: list[list[str]]) -> list[TaskRow]:
-    """All or nothing; a missing column or an unreadable deadline is named with its row."""
+def parse_task_list(rows: list[list[str]], year: int | None = None) -> list[TaskRow]:
+    """All or nothing; a missing column or an unreadable deadline is named with its row. A deadline
+    without a year ("4-11月逐步推进") is in `year`, else in the year of the list's title rows."""
     header_at = next((i for i, row in enumerate(rows[:15]) if set(REQUIRED) <= set(_columns(row))), None)
     if header_at is None:
         missing = "、".join(HEADERS[k][0] for k in REQUIRED)
@@ -109,6 +161,7 @@ def parse_task_list(rows: list[list[str]]) -> list[TaskRow]:
             "file", f"找不到表头，须有列：{missing}", "no header row with 重点分工, 牵头单位, 完成时限"
         )
     columns = _columns(rows[header_at])
+    year = year or list_year(*(" ".join(row) for row in rows[:header_at]))
 
     def cell(row: list[str], key: str) -> str:
         index = columns.get(key)
@@ -126,8 +179,8 @@ def parse_task_list(rows: list[list[str]]) -> list[TaskRow]:
         lead, deadline_text = cell(row, "lead"), cell(row, "deadline")
         if not lead:
             errors.append(FieldError("牵头单位", "缺少牵头单位", "lead unit is missing", number))
-        deadline, ongoing = parse_deadline(deadline_text)
-        if deadline is None and not ongoing:
+        when = parse_deadline(deadline_text, year)
+        if when.due is None and not when.ongoing:
             errors.append(
                 FieldError(
                     "完成时限",
@@ -145,8 +198,9 @@ def parse_task_list(rows: list[list[str]]) -> list[TaskRow]:
                 split_units(lead),
                 split_units(cell(row, "cooperating")),
                 deadline_text,
-                deadline,
-                ongoing,
+                when.due,
+                when.ongoing,
+                when.opens,
             )
         )
     if errors:
@@ -157,14 +211,43 @@ def parse_task_list(rows: list[list[str]]) -> list[TaskRow]:
 
 
 def task_state(
-    *, deadline: date | None, ongoing: bool, done: bool, today: date, soon_days: int = DUE_SOON_DAYS
+    *,
+    deadline: date | None,
+    ongoing: bool,
+    done: bool,
+    today: date,
+    opens: date | None = None,
+    last_reported: date | None = None,
+    soon_days: int = DUE_SOON_DAYS,
 ) -> str:
+    """Ongoing work ("持续推进") is never overdue by a date, but it is checked once a year: a year since
+    it opened that ended with no progress report makes it overdue, and a year about to end without
+    one makes it due soon. A window's task has not started before the window opens."""
     if done:
         return DONE
     if ongoing or deadline is None:
+        if opens is None or today < opens:
+            return ONGOING
+        year_start = date(today.year, 1, 1)
+        if today.year - 1 >= opens.year and (last_reported is None or last_reported < date(today.year - 1, 1, 1)):
+            return OVERDUE
+        if (last_reported is None or last_reported < year_start) and (
+            date(today.year, 12, 31) - today
+        ).days <= soon_days:
+            return DUE_SOON
         return ONGOING
+    if opens is not None and today < opens:
+        return NOT_STARTED
     if today > deadline:
         return OVERDUE
     if (deadline - today).days <= soon_days:
         return DUE_SOON
     return ON_TRACK
+
+
+def next_check(*, ongoing: bool, opens: date | None, today: date) -> date | None:
+    """Ongoing work's next yearly check: the end of this year (or of the year it opens)."""
+    if not ongoing:
+        return None
+    year = max(today.year, opens.year) if opens else today.year
+    return date(year, 12, 31)

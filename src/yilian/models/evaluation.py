@@ -123,6 +123,8 @@ class ReformTask(Base):
     deadline_text: Mapped[str] = mapped_column(String(64))
     deadline: Mapped[date | None]
     ongoing: Mapped[bool] = mapped_column(default=False)
+    # A window's first day ("4-11月逐步推进"), or the year ongoing work opens ("2021年持续推进").
+    opens_on: Mapped[date | None]
     done_at: Mapped[datetime | None]
 
 
