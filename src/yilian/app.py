@@ -149,6 +149,7 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
     from yilian.scheduling.api import router as scheduling_api
+    from yilian.web.frontend import router as frontend
     from yilian.web.views import router as pages
 
     return (
@@ -173,6 +174,7 @@ def routers() -> tuple[APIRouter, ...]:
         portal_api,
         portal_pages,
         health_card_desk,
+        frontend,
         pages,
     )
 

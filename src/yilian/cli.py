@@ -343,6 +343,22 @@ def claims_import(
     console.print(f"[green]导入 imported {result.imported} 条，统筹 {result.fund_fen / 100:,.2f} 元[/green]")
 
 
+@app.command("openapi")
+def openapi(output: Path = typer.Option(..., "-o", "--output", help="where to write the JSON document")) -> None:
+    """Write the JSON API's OpenAPI document (the front end's types are generated from it)."""
+    import json
+    import tempfile
+
+    from yilian.app import create_app
+    from yilian.config import Settings
+
+    with tempfile.TemporaryDirectory() as scratch:  # the document needs an app, not a database
+        app_ = create_app(Settings(database_url=f"sqlite:///{scratch}/openapi.db", gc_freeze=False))
+        document = app_.openapi()
+        app_.state.db.engine.dispose()
+    output.write_text(json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
+
+
 @app.command("release-slots")
 def release_slots() -> None:
     """Give reserved slots not taken by their release time back to the public pool (run hourly)."""

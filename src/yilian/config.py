@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Text messages (login codes): "console" writes them to the log; a gateway is "module:Class"
     # (see portal/sms.py for the interface).
     sms_sender: str = "console"
+    # The built front end (default: frontend/dist of the checkout, built by scripts/setup).
+    frontend_dist: str | None = None
     # Days after the appointment's day on which a late patient may still be checked in (0: that day only).
     arrival_grace_days: int = 0
 

@@ -1,0 +1,39 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { STAFF_ROLES, type MenuMeta } from './menu'
+import { loadSession, session } from './session'
+
+const everyone = STAFF_ROLES
+
+// Screens inside the layout; each loads lazily, so the first view carries only what it shows.
+export const screens: RouteRecordRaw[] = [
+  {
+    path: '',
+    name: 'home',
+    component: () => import('./views/HomeView.vue'),
+    meta: { title: '首页', group: 'home', roles: everyone } satisfies MenuMeta,
+  },
+  {
+    path: 'residents',
+    name: 'residents',
+    component: () => import('./views/residents/ResidentList.vue'),
+    meta: { title: '居民档案', group: 'residents', roles: everyone } satisfies MenuMeta,
+  },
+]
+
+export const router = createRouter({
+  history: createWebHistory('/app/'),
+  routes: [
+    { path: '/login', name: 'login', component: () => import('./views/LoginView.vue') },
+    { path: '/', component: () => import('./layout/AppLayout.vue'), children: screens },
+    { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue') },
+  ],
+})
+
+router.beforeEach(async (to) => {
+  if (to.name === 'login' || to.name === 'not-found') return true
+  const account = await loadSession()
+  if (!account) return { name: 'login', query: { next: to.fullPath } }
+  const meta = to.meta as Partial<MenuMeta>
+  if (meta.roles && !meta.roles.includes(session.account?.role as never)) return { name: 'home' }
+  return true
+})

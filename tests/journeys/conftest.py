@@ -1,0 +1,56 @@
+"""The journeys run in Debian's Chromium against a served synthetic county, one per test session,
+and write screenshots of their main screens to var/screenshots/ (named in the README)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from tests.factories.live import live_app
+from yilian.config import PROJECT_ROOT, Settings
+from yilian.kit.migrate import upgrade
+from yilian.synth.build import build_synthetic_region
+
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "Demo-Pass-2026"
+SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(base URL, database URL) of a served 3,000-resident county."""
+    live = tmp_path_factory.mktemp("journeys")
+    url = f"sqlite:///{live / 'county.db'}"
+    upgrade(url)
+    build_synthetic_region(
+        url, residents_per_county=3000, seed=7, demo_password=PASSWORD, console=Console(quiet=True),
+        today=date(2026, 11, 24),
+    )
+    with live_app(Settings(database_url=url, dicom_dir=str(live / "dicom"))) as base:
+        yield base, url
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: scripts/test installs it (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
