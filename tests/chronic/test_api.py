@@ -76,7 +76,7 @@ def test_screening_positive_joins_register_and_unsigned_worklist(
     )
     assert sorted(r["disease"] for r in record["registers"]) == ["diabetes", "hypertension"]
     assert {r["source"] for r in record["registers"]} == {"screening"}
-    unsigned = client.get("/api/chronic/worklist/unsigned", headers=headers).json()
+    unsigned = client.get("/api/chronic/worklist/unsigned", headers=headers).json()["items"]
     assert {(w["resident_id"], w["disease"]) for w in unsigned} == {
         (world.resident_a.id, "diabetes"),
         (world.resident_a.id, "hypertension"),
@@ -91,9 +91,9 @@ def test_screening_positive_joins_register_and_unsigned_worklist(
         headers=headers,
     )
     assert signed.status_code == 201
-    assert client.get("/api/chronic/worklist/unsigned", headers=headers).json() == []
+    assert client.get("/api/chronic/worklist/unsigned", headers=headers).json()["items"] == []
     # 146/88 is grade 1; diabetes puts her on row 3 of the table → high (red). FPG 7.4 → diabetes yellow.
-    red = client.get("/api/chronic/worklist/red", headers=headers).json()
+    red = client.get("/api/chronic/worklist/red", headers=headers).json()["items"]
     assert [(w["resident_id"], w["disease"]) for w in red] == [(world.resident_a.id, "hypertension")]
 
 
@@ -234,3 +234,40 @@ def test_figures_per_team_grid_and_date(client: TestClient, session: Session) ->
     assert per_institution["residents"] == 1
     before = client.get("/api/chronic/figures", params={"as_of": "2026-05-31"}, headers=headers).json()
     assert before["signed"] == 0
+
+
+def test_the_work_list_pages_filters_by_village_and_disease_and_exports_all_of_it(
+    client: TestClient, session: Session
+) -> None:
+    """25 unsigned hypertensive residents in 台子村 and 3 diabetic ones in 郝家桥村: pages of 10 say 28 in
+    all, the village filter says 25 and 3, the disease filter 3, and the export holds every row."""
+    from datetime import date
+
+    from openpyxl import load_workbook
+
+    from tests.factories.residents import create_resident
+    from yilian.models import ChronicRegister
+
+    world = build_world(session)
+    for n, (grid, disease) in enumerate([(world.grid_a, "hypertension")] * 25 + [(world.grid_b, "diabetes")] * 3):
+        resident = create_resident(session, grid=grid, name=f"患者{n}")
+        session.add(
+            ChronicRegister(resident_id=resident.id, disease=disease, source="diagnosis", registered_on=date(2026, 1, 5))
+        )
+    session.flush()
+    office = bearer(session, world.consortium_admin)
+    page = client.get("/api/chronic/worklist/unsigned", params={"limit": 10, "offset": 20}, headers=office).json()
+    assert (page["total"], len(page["items"])) == (28, 8)
+    assert {(g["name"], g["count"]) for g in page["grids"]} == {("台子村", 25), ("郝家桥村", 3)}
+    village = client.get(
+        "/api/chronic/worklist/unsigned", params={"grid_id": world.grid_b.id}, headers=office
+    ).json()
+    assert village["total"] == 3 and {w["disease"] for w in village["items"]} == {"diabetes"}
+    by_disease = client.get("/api/chronic/worklist/unsigned", params={"disease": "diabetes"}, headers=office)
+    assert by_disease.json()["total"] == 3
+    bad = client.get("/api/chronic/worklist/unsigned", params={"disease": "flu"}, headers=office)
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "disease"
+    export = client.get("/api/chronic/worklist/unsigned/export", headers=office)
+    assert export.status_code == 200
+    sheet = load_workbook(__import__("io").BytesIO(export.content)).active
+    assert sheet.max_row == 1 + 28 and sheet.cell(1, 4).value == "病种"

@@ -227,8 +227,32 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Worklist */
+        /**
+         * Worklist
+         * @description The family doctor's work list (red, overdue, unsigned) one page at a time, filtered by village
+         *     (grid) and disease; `total` counts the whole filtered list.
+         */
         get: operations["worklist_api_chronic_worklist__kind__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/chronic/worklist/{kind}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Worklist Export
+         * @description The whole filtered work list as Excel.
+         */
+        get: operations["worklist_export_api_chronic_worklist__kind__export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3339,6 +3363,15 @@ export interface components {
             /** Signing Rate */
             signing_rate: number | null;
         };
+        /** GridCount */
+        GridCount: {
+            /** Count */
+            count: number;
+            /** Grid Id */
+            grid_id: number;
+            /** Name */
+            name: string;
+        };
         /** GridIn */
         GridIn: {
             /** Clinic Id */
@@ -4594,6 +4627,24 @@ export interface components {
             /** Resident Id */
             resident_id: number;
         };
+        /**
+         * WorkPage
+         * @description One page of a work list, its total and the villages it spans (the filter's choices).
+         */
+        WorkPage: {
+            /** Grids */
+            grids: components["schemas"]["GridCount"][];
+            /** Items */
+            items: components["schemas"]["WorkItem"][];
+            /** Kind */
+            kind: string;
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** PolicyIn */
         yilian__evaluation__conduct_api__PolicyIn: {
             /**
@@ -5047,7 +5098,12 @@ export interface operations {
     };
     worklist_api_chronic_worklist__kind__get: {
         parameters: {
-            query?: never;
+            query?: {
+                grid_id?: number | null;
+                disease?: string | null;
+                offset?: number;
+                limit?: number;
+            };
             header?: never;
             path: {
                 kind: string;
@@ -5062,7 +5118,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["WorkItem"][];
+                    "application/json": components["schemas"]["WorkPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    worklist_export_api_chronic_worklist__kind__export_get: {
+        parameters: {
+            query?: {
+                grid_id?: number | null;
+                disease?: string | null;
+            };
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

@@ -18,6 +18,16 @@ export const screens: RouteRecordRaw[] = [
     component: () => import('./views/residents/ResidentList.vue'),
     meta: { title: '居民档案', group: 'residents', roles: everyone } satisfies MenuMeta,
   },
+  {
+    path: 'family-doctor/workbench',
+    name: 'workbench',
+    component: () => import('./views/family_doctor/WorkbenchView.vue'),
+    meta: {
+      title: '家庭医生工作台',
+      group: 'home',
+      roles: ['家庭医生', '医生', '机构管理员', '医共体管理员'],
+    } satisfies MenuMeta,
+  },
 ]
 
 export const router = createRouter({

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 
 from yilian.chronic import service
-from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkItem
+from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkPage
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["chronic care"])
@@ -23,9 +24,34 @@ def record(resident_id: int, actor: ApiActor, session: DbSession) -> ChronicReco
     return service.read_record(session, actor=actor, resident_id=resident_id)
 
 
-@router.get("/chronic/worklist/{kind}", response_model=list[WorkItem])
-def worklist(kind: str, actor: ApiActor, session: DbSession) -> list[WorkItem]:
-    return service.worklist(session, actor=actor, kind=kind)
+@router.get("/chronic/worklist/{kind}", response_model=WorkPage)
+def worklist(
+    kind: str,
+    actor: ApiActor,
+    session: DbSession,
+    grid_id: int | None = None,
+    disease: str | None = None,
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> WorkPage:
+    """The family doctor's work list (red, overdue, unsigned) one page at a time, filtered by village
+    (grid) and disease; `total` counts the whole filtered list."""
+    return service.worklist_page(
+        session, actor=actor, kind=kind, grid_id=grid_id, disease=disease, offset=offset, limit=limit
+    )
+
+
+@router.get("/chronic/worklist/{kind}/export")
+def worklist_export(
+    kind: str, actor: ApiActor, session: DbSession, grid_id: int | None = None, disease: str | None = None
+) -> Response:
+    """The whole filtered work list as Excel."""
+    content = service.worklist_export(session, actor=actor, kind=kind, grid_id=grid_id, disease=disease)
+    return Response(
+        content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f"attachment; filename=worklist-{kind}.xlsx"},
+    )
 
 
 @router.get("/chronic/figures", response_model=Figures)

@@ -116,42 +116,14 @@ def _signed_on(day: date) -> Any:
     )
 
 
-def worklist(session: Session, subject: Subject, *, kind: str, today: date, limit: int = 200) -> list[Any]:
-    """unsigned: on a register or screened positive, not signed (应签尽签); overdue: follow-up past due; red."""
-    columns = (
-        Resident.id,
-        Resident.name,
-        Resident.birth_date,
-        Grid.name,
-        ChronicRegister.disease,
-        ChronicRegister.colour,
-        ChronicRegister.next_due_on,
-    )
+def _worklist_base(
+    subject: Subject, *, kind: str, today: date, grid_id: int | None = None, disease: str | None = None
+) -> Any:
+    """The rows of a work list before columns are chosen: the subject's active residents on a register
+    (unsigned: not signed today, 应签尽签; overdue: follow-up past due; red), optionally one village's
+    (grid) or one disease's."""
     statement = (
-        select(*columns)
-        .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
-        .outerjoin(Grid, Grid.id == Resident.grid_id)
-        .where(resident_visibility(subject), Resident.status == "active")
-    )
-    if kind == "unsigned":
-        statement = statement.where(~_active_on(today)).order_by(
-            ChronicRegister.registered_on.desc(), Resident.id
-        )
-    elif kind == "overdue":
-        statement = statement.where(ChronicRegister.next_due_on < today).order_by(
-            ChronicRegister.next_due_on, Resident.id
-        )
-    else:
-        statement = statement.where(ChronicRegister.colour == "red").order_by(
-            ChronicRegister.next_due_on, Resident.id
-        )
-    return list(session.execute(statement.limit(limit)))
-
-
-def count_worklist(session: Session, subject: Subject, *, kind: str, today: date) -> int:
-    statement = (
-        select(func.count())
-        .select_from(Resident)
+        select(Resident.id)
         .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
         .where(resident_visibility(subject), Resident.status == "active")
     )
@@ -161,7 +133,68 @@ def count_worklist(session: Session, subject: Subject, *, kind: str, today: date
         statement = statement.where(ChronicRegister.next_due_on < today)
     else:
         statement = statement.where(ChronicRegister.colour == "red")
-    return session.scalar(statement) or 0
+    if grid_id is not None:
+        statement = statement.where(Resident.grid_id == grid_id)
+    if disease is not None:
+        statement = statement.where(ChronicRegister.disease == disease)
+    return statement
+
+
+def worklist(
+    session: Session,
+    subject: Subject,
+    *,
+    kind: str,
+    today: date,
+    grid_id: int | None = None,
+    disease: str | None = None,
+    offset: int = 0,
+    limit: int | None = 200,
+) -> list[Any]:
+    """One page of a work list (all of it with limit=None, for the export), most urgent first."""
+    statement = (
+        _worklist_base(subject, kind=kind, today=today, grid_id=grid_id, disease=disease)
+        .with_only_columns(
+            Resident.id,
+            Resident.name,
+            Resident.birth_date,
+            Grid.name,
+            ChronicRegister.disease,
+            ChronicRegister.colour,
+            ChronicRegister.next_due_on,
+        )
+        .outerjoin(Grid, Grid.id == Resident.grid_id)
+    )
+    if kind == "unsigned":
+        statement = statement.order_by(ChronicRegister.registered_on.desc(), Resident.id, ChronicRegister.disease)
+    else:
+        statement = statement.order_by(ChronicRegister.next_due_on, Resident.id, ChronicRegister.disease)
+    return list(session.execute(statement.offset(offset).limit(limit)))
+
+
+def count_worklist(
+    session: Session,
+    subject: Subject,
+    *,
+    kind: str,
+    today: date,
+    grid_id: int | None = None,
+    disease: str | None = None,
+) -> int:
+    base = _worklist_base(subject, kind=kind, today=today, grid_id=grid_id, disease=disease)
+    return session.scalar(base.with_only_columns(func.count()).select_from(Resident)) or 0
+
+
+def worklist_grids(session: Session, subject: Subject, *, kind: str, today: date) -> list[Any]:
+    """The villages (grids) a work list spans, with how many of its rows each holds: the filter's choices."""
+    base = _worklist_base(subject, kind=kind, today=today)
+    statement = (
+        base.with_only_columns(Grid.id, Grid.name, func.count())
+        .join(Grid, Grid.id == Resident.grid_id)
+        .group_by(Grid.id, Grid.name)
+        .order_by(Grid.name)
+    )
+    return list(session.execute(statement))
 
 
 def figures(

@@ -71,6 +71,23 @@ class WorkItem(BaseModel):
     days_overdue: int | None
 
 
+class GridCount(BaseModel):
+    grid_id: int
+    name: str
+    count: int
+
+
+class WorkPage(BaseModel):
+    """One page of a work list, its total and the villages it spans (the filter's choices)."""
+
+    kind: str
+    total: int
+    offset: int
+    limit: int
+    items: list[WorkItem]
+    grids: list[GridCount]
+
+
 class Figures(BaseModel):
     as_of: date
     residents: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,16 +13,19 @@ from yilian.chronic import assessment, repository, rules
 from yilian.chronic.schemas import (
     ChronicRecord,
     Figures,
+    GridCount,
     PrescriptionIn,
     PrescriptionOut,
     RegisterOut,
     VisitIn,
     VisitOut,
     WorkItem,
+    WorkPage,
 )
 from yilian.family_doctor import repository as contracts
 from yilian.family_doctor.service import access_team
 from yilian.kit.errors import Forbidden, ValidationFailed
+from yilian.kit.tabular import write_xlsx
 from yilian.models import ChronicRegister, ChronicVisit, Prescription, PrescriptionItem, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.rules import age_on
@@ -161,13 +165,21 @@ def read_record(session: Session, *, actor: Actor, resident_id: int) -> ChronicR
     return record_of(session, resident=resident, today=actor.clock.now().date())
 
 
-def worklist(session: Session, *, actor: Actor, kind: str) -> list[WorkItem]:
+WORKLIST_TITLES = {"red": "红色预警", "overdue": "随访逾期", "unsigned": "应签未签"}
+
+
+def _check_worklist(kind: str, disease: str | None) -> None:
     if kind not in WORKLISTS:
         raise ValidationFailed.one(
             "kind", "工作清单应为 unsigned、overdue 或 red", "kind must be unsigned, overdue or red"
         )
-    today = actor.clock.now().date()
-    rows = repository.worklist(session, actor.subject, kind=kind, today=today)
+    if disease is not None and disease not in rules.DISEASES:
+        raise ValidationFailed.one(
+            "disease", "病种应为高血压、糖尿病或高脂血症", "disease must be hypertension, diabetes or hyperlipidaemia"
+        )
+
+
+def _work_items(actor: Actor, rows: list[Any], today: date, kind: str) -> list[WorkItem]:
     items = [
         WorkItem(
             resident_id=rid,
@@ -188,6 +200,71 @@ def worklist(session: Session, *, actor: Actor, kind: str) -> list[WorkItem]:
         detail=f"worklist={kind}",
     )
     return items
+
+
+def worklist(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str,
+    grid_id: int | None = None,
+    disease: str | None = None,
+    offset: int = 0,
+    limit: int | None = 200,
+) -> list[WorkItem]:
+    _check_worklist(kind, disease)
+    today = actor.clock.now().date()
+    rows = repository.worklist(
+        session, actor.subject, kind=kind, today=today, grid_id=grid_id, disease=disease, offset=offset, limit=limit
+    )
+    return _work_items(actor, rows, today, kind)
+
+
+def worklist_page(
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str,
+    grid_id: int | None = None,
+    disease: str | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> WorkPage:
+    """The workbench's list: one page, the filtered total, and the villages the list spans."""
+    _check_worklist(kind, disease)
+    today = actor.clock.now().date()
+    subject = actor.subject
+    total = repository.count_worklist(session, subject, kind=kind, today=today, grid_id=grid_id, disease=disease)
+    items = worklist(
+        session, actor=actor, kind=kind, grid_id=grid_id, disease=disease, offset=offset, limit=limit
+    )
+    grids = [
+        GridCount(grid_id=g, name=name, count=n)
+        for g, name, n in repository.worklist_grids(session, subject, kind=kind, today=today)
+    ]
+    return WorkPage(kind=kind, total=total, offset=offset, limit=limit, items=items, grids=grids)
+
+
+def worklist_export(
+    session: Session, *, actor: Actor, kind: str, grid_id: int | None = None, disease: str | None = None
+) -> bytes:
+    """The whole filtered work list as an Excel sheet (no cap), audited as a list read."""
+    items = worklist(session, actor=actor, kind=kind, grid_id=grid_id, disease=disease, limit=None)
+    colours = {"red": "红", "yellow": "黄", "green": "绿"}
+    rows = (
+        (
+            i.name,
+            i.age,
+            i.grid_name or "",
+            rules.DISEASE_LABELS.get(i.disease or "", i.disease or ""),
+            colours.get(i.colour or "", ""),
+            i.next_due_on.isoformat() if i.next_due_on else "",
+            i.days_overdue or "",
+        )
+        for i in items
+    )
+    header = ["姓名", "年龄", "网格（村/社区）", "病种", "分级颜色", "下次随访日期", "逾期天数"]
+    return write_xlsx(header, rows, title=WORKLIST_TITLES[kind])
 
 
 def figures(

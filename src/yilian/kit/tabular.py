@@ -23,6 +23,8 @@ if not openpyxl.xml.DEFUSEDXML:  # pragma: no cover - guarded by the dependency 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 
 def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):

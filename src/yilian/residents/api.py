@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
     ImportResult,
@@ -17,7 +18,6 @@ from yilian.residents.schemas import (
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/residents", tags=["residents"])
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @router.get("", response_model=ResidentPage)
