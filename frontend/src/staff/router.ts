@@ -19,6 +19,12 @@ export const screens: RouteRecordRaw[] = [
     meta: { title: '居民档案', group: 'residents', roles: everyone } satisfies MenuMeta,
   },
   {
+    path: 'residents/:id(\\d+)',
+    name: 'resident',
+    component: () => import('./views/residents/ResidentDetail.vue'),
+    meta: { title: '居民详情', roles: everyone },
+  },
+  {
     path: 'family-doctor/workbench',
     name: 'workbench',
     component: () => import('./views/family_doctor/WorkbenchView.vue'),
@@ -34,6 +40,13 @@ export const router = createRouter({
   history: createWebHistory('/app/'),
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue') },
+    // Print layouts: outside the menu layout, one sheet of paper each.
+    {
+      path: '/print/contract/:id(\\d+)',
+      name: 'print-contract',
+      component: () => import('./views/print/ContractAgreement.vue'),
+      meta: { roles: everyone },
+    },
     { path: '/', component: () => import('./layout/AppLayout.vue'), children: screens },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue') },
   ],
