@@ -20,7 +20,7 @@ from yilian.indicators.catalogue import (
     load_catalogue,
     parse_period,
 )
-from yilian.indicators.engine import DuckEngine
+from yilian.indicators.engine import suite_counts
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.models import AdminDivision, Consortium, Institution
 
@@ -102,12 +102,12 @@ def compute(
             "level", "层级应为county、consortium或institution", "level is county, consortium or institution"
         )
     indicators = catalogue()
-    engine = DuckEngine(database_url)
-    try:
-        engine.create_facts(span, today=actor.clock.now().date())
-        counts = [c for c in engine.run(compile_queries(indicators, (level,))) if c.level == level]
-    finally:
-        engine.close()
+    queries = compile_queries(indicators, (level,))
+    counts = [
+        c
+        for c in suite_counts(database_url, queries, span, today=actor.clock.now().date())
+        if c.level == level
+    ]
     if level == "consortium":
         consortia = select(Consortium.code, Consortium.name).where(
             Consortium.kind.in_(("县域医共体", "城市医疗集团")),
