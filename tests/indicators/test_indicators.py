@@ -200,6 +200,7 @@ def test_a_catalogue_with_a_bad_definition_is_refused() -> None:
         "indicator x.numerator",
         "indicator x.direction",
         "indicator x.levels",
+        "indicator x.source",  # neither a clause of a notice nor the county's own
     ]
 
 
