@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from yilian.indicators.catalogue import OWN_TARGET, Citation, load_catalogue
-from yilian.indicators.service import catalogue
+from yilian.indicators.service import catalogue, targets
 from yilian.kit.errors import ValidationFailed
 
 
@@ -42,7 +42,7 @@ def located(citation: Citation, lines: list[str]) -> bool:
 
 
 def test_every_indicator_cites_a_clause_found_in_its_notice_or_is_the_countys_own(shared_root: Path) -> None:
-    for indicator in catalogue():
+    for indicator in (*catalogue(), *targets().values()):
         assert "DOMAIN" not in indicator.source.upper(), indicator.code
         assert indicator.citations or indicator.own_target, indicator.code
         for citation in indicator.citations:
@@ -81,6 +81,12 @@ def test_the_targets_the_issue_names_cite_their_clauses(shared_root: Path) -> No
     assert chronic.source.startswith(OWN_TARGET)
     assert by_code["inpatient_in_county_rate"].source.startswith(OWN_TARGET)
     # 002's annex: the item number as the annex numbers it
+    # 001 二、(一): referral bookings ≥ 30 % of the city hospital's outpatients (shown by the referral figures)
+    booking = targets()["referral_booking_share"]
+    assert (booking.target, booking.citations[0].section) == (
+        30,
+        ("二、组织模式", "(一)建设优质高效的“线上医联体”"),
+    )
     village = by_code["village_doctor_growth"].citations[0]
     assert (village.notice.id, village.item) == ("002", "29") and "第29项" in village.text()
 

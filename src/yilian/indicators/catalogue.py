@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlglot
 from sqlglot.errors import ParseError
@@ -158,17 +159,7 @@ def _condition(text: str) -> bool:
     return ";" not in text
 
 
-def load_catalogue(text: str) -> list[Indicator]:
-    """Parse and check a catalogue; every problem names the indicator and the field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationFailed.one(
-            "catalogue", f"指标目录不是有效的TOML：{exc}", f"not valid TOML: {exc}"
-        ) from None
-    errors: list[FieldError] = []
-    indicators: list[Indicator] = []
-    seen: set[str] = set()
+def _notices(data: dict[str, Any], errors: list[FieldError]) -> dict[str, Notice]:
     notices = {}
     for n in data.get("notice", []):
         try:
@@ -183,6 +174,89 @@ def load_catalogue(text: str) -> list[Indicator]:
                     "a notice needs id, issuer, title and year",
                 )
             )
+    return notices
+
+
+def _parse(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationFailed.one(
+            "catalogue", f"指标目录不是有效的TOML：{exc}", f"not valid TOML: {exc}"
+        ) from None
+
+
+def source_text(citations: tuple[Citation, ...], own: str) -> str:
+    """What a page shows as a target's source."""
+    return "；".join(c.text() for c in citations) or (f"{OWN_TARGET}（{own}）" if own else "")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target shown beside a figure the platform computes outside the indicator suite (e.g. the
+    referral-booking share of a city hospital's outpatients), cited like an indicator's."""
+
+    code: str
+    name: str
+    direction: str
+    target: Decimal
+    source: str
+    citations: tuple[Citation, ...]
+    own_target: str
+
+    def met(self, value: Decimal | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.target if self.direction == ">=" else value <= self.target
+
+
+def load_targets(text: str) -> list[Target]:
+    """The catalogue's `[[target]]` entries; a problem names the target and the field."""
+    data = _parse(text)
+    errors: list[FieldError] = []
+    notices = _notices(data, errors)
+    targets = []
+    for entry in data.get("target", []):
+        code = str(entry.get("code", ""))
+        citations, own, source_error = _source(entry.get("source"), notices)
+        if source_error:
+            errors.append(FieldError(f"target {code or '?'}.source", *source_error))
+        if entry.get("direction") not in (">=", "<="):
+            errors.append(
+                FieldError(
+                    f"target {code or '?'}.direction", "方向应为 >= 或 <=", "direction must be >= or <="
+                )
+            )
+        try:
+            target = Decimal(str(entry["target"]))
+        except (KeyError, ArithmeticError):
+            errors.append(
+                FieldError(f"target {code or '?'}.target", "目标值应为数字", "target must be a number")
+            )
+            continue
+        targets.append(
+            Target(
+                code,
+                str(entry.get("name", code)),
+                str(entry.get("direction", ">=")),
+                target,
+                source_text(citations, own),
+                citations,
+                own,
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors, "指标目录有误", "Invalid indicator catalogue")
+    return targets
+
+
+def load_catalogue(text: str) -> list[Indicator]:
+    """Parse and check a catalogue; every problem names the indicator and the field."""
+    data = _parse(text)
+    errors: list[FieldError] = []
+    indicators: list[Indicator] = []
+    seen: set[str] = set()
+    notices = _notices(data, errors)
     for entry in data.get("indicator", []):
         code = str(entry.get("code", ""))
         where = f"indicator {code or '?'}"
@@ -221,7 +295,7 @@ def load_catalogue(text: str) -> list[Indicator]:
                 unit=str(entry.get("unit", "%")),
                 direction=str(entry.get("direction", ">=")),
                 target=None if target is None else Decimal(str(target)),
-                source="；".join(c.text() for c in citations) or (f"{OWN_TARGET}（{own}）" if own else ""),
+                source=source_text(citations, own),
                 levels=dict(levels),
                 measure=str(entry.get("measure", "count")),
                 target_max=None if target_max is None else Decimal(str(target_max)),

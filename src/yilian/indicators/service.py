@@ -18,8 +18,10 @@ from yilian.indicators.catalogue import (
     LEVELS,
     Indicator,
     Period,
+    Target,
     compile_queries,
     load_catalogue,
+    load_targets,
     parse_period,
 )
 from yilian.indicators.engine import suite_counts
@@ -32,6 +34,12 @@ READERS = frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})
 @cache
 def catalogue() -> tuple[Indicator, ...]:
     return tuple(load_catalogue(DEFAULT_CATALOGUE.read_text(encoding="utf-8")))
+
+
+@cache
+def targets() -> dict[str, Target]:
+    """Targets of figures computed elsewhere (the referral-booking share), with their clauses."""
+    return {t.code: t for t in load_targets(DEFAULT_CATALOGUE.read_text(encoding="utf-8"))}
 
 
 @dataclass(frozen=True)
