@@ -131,8 +131,9 @@ def test_county_values_equal_the_hand_counts(county_url: tuple[str, World, Sessi
     values = compute(session, actor=actor_for(session, world.commission), database_url=url, year=2025)
     got = {v.code: (v.numerator, v.denominator, v.value, v.met) for v in values if v.unit_code == "640181"}
     assert got == {
-        # visits at the county's institutions: 3 township of 5 (the 2024 visit is another year)
-        "grassroots_visit_share": (3, 5, Decimal("60.00"), True),
+        # outpatient visits at the county's institutions: 3 township of 4 (the hospital stay is not a
+        # visit, 诊疗人次; the 2024 visit is another year)
+        "grassroots_visit_share": (3, 4, Decimal("75.00"), True),
         # the county's residents: 5 of 7 visits inside the county
         "in_county_visit_rate": (5, 7, Decimal("71.43"), False),
         "inpatient_in_county_rate": (1, 2, Decimal("50.00"), False),
@@ -199,6 +200,7 @@ def test_a_catalogue_with_a_bad_definition_is_refused() -> None:
         "indicator x.numerator",
         "indicator x.direction",
         "indicator x.levels",
+        "indicator x.source",  # neither a clause of a notice nor the county's own
     ]
 
 

@@ -20,7 +20,7 @@ from yilian.auth.context import Actor
 from yilian.evaluation import rules
 from yilian.evaluation.intake import CANDIDATE, DISQUALIFIED, PILOT, require_evaluator, scheme_version
 from yilian.indicators.catalogue import compile_queries
-from yilian.indicators.engine import DuckEngine
+from yilian.indicators.engine import suite_counts
 from yilian.indicators.service import catalogue, percent
 from yilian.kit.errors import Conflict, Forbidden
 from yilian.models import EvaluationResult, EvaluationUnit, ScoreEntry, YellowCard
@@ -158,12 +158,7 @@ def _indicator_entries(
     if not wanted or not database_url:
         return {}
     codes = {i.indicator for i in wanted}
-    engine = DuckEngine(database_url)
-    try:
-        engine.create_facts(year)
-        counts = engine.run(compile_queries([i for i in catalogue() if i.code in codes]))
-    finally:
-        engine.close()
+    counts = suite_counts(database_url, compile_queries([i for i in catalogue() if i.code in codes]), year)
     values = {(c.code, c.unit): percent(c.numerator, c.denominator) for c in counts}
     out: dict[int, list[rules.Entry]] = {}
     for unit in units:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from yilian.auth import rules as roles
 from yilian.indicators import figures, service
+from yilian.indicators.catalogue import parse_period
 from yilian.kit.errors import AppError, Forbidden, ValidationFailed
 from yilian.models import Institution, User
 from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
@@ -32,7 +33,8 @@ def indicators(
 ) -> list[dict[str, Any]]:
     """Every indicator of the catalogue for a year or `period` (2025, 2025-Q3, 2025-07), per county in
     scope, per medical community (`level=consortium`), or per institution of `county`, with
-    numerator, denominator, target and whether it is met."""
+    numerator, denominator, target and whether it is met, and the period each value is for
+    (`period`, `period_start`, `period_end`, and `as_of`: the last day the data cover)."""
     if year is None and period is None:
         raise ValidationFailed.one("period", "请指定年度或期间", "give a year or a period")
     values = service.compute(
@@ -45,7 +47,10 @@ def indicators(
         level=level,
     )
     return [
-        {k: (str(v) if v is not None and k in ("value", "target") else v) for k, v in asdict(x).items()}
+        {
+            k: (str(v) if v is not None and k in ("value", "target", "target_max") else v)
+            for k, v in asdict(x).items()
+        }
         for x in values
     ]
 
@@ -60,6 +65,7 @@ def dashboard(
     level: str = "county",
 ) -> Response:
     period = period or str(actor.clock.now().year)  # the year so far; quarters and months by choice
+    span = parse_period(period)
     values = service.compute(
         session,
         actor=actor,
@@ -82,6 +88,8 @@ def dashboard(
         "indicators.html",
         values=values,
         period=period,
+        span=span,
+        as_of=service.as_of(span, actor.clock.now().date()),
         county=county,
         level=level,
         chart=json.dumps(chart, ensure_ascii=False),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlglot
 from sqlglot.errors import ParseError
@@ -26,6 +27,36 @@ DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 FACTS = ("visits", "residents", "entered", "members")
 LEVELS = ("county", "consortium", "institution")
 DIRECTIONS = (">=", "<=", "between")
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A policy notice a target comes from (the files in seeds/ carry its number as their prefix)."""
+
+    id: str
+    issuer: str
+    title: str
+    number: str  # 文号, e.g. 舟政办发〔2018〕21号; empty when the notice has none
+    year: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a target is written: the notice, its headings down to the clause, the item number in
+    a numbered table (002's annex), and the words themselves."""
+
+    notice: Notice
+    section: tuple[str, ...]
+    quote: str
+    item: str = ""
+
+    def text(self) -> str:
+        number = "，".join(x for x in (self.notice.number, f"{self.notice.year}年") if x)
+        where = " ".join(self.section) + (f" 第{self.item}项" if self.item else "")
+        return f"{self.notice.issuer}《{self.notice.title}》（{number}）{where}：“{self.quote}”"
+
+
+OWN_TARGET = "本县（市、区）自定目标，无文件规定此数值"
 
 
 @dataclass(frozen=True)
@@ -42,6 +73,8 @@ class Indicator:
     levels: dict[str, str]
     measure: str = "count"  # count the rows, or sum this column (entered figures: "value")
     target_max: Decimal | None = None  # direction "between": the upper bound
+    citations: tuple[Citation, ...] = ()  # where the target is written; none: the county's own
+    own_target: str = ""  # a target no notice sets: why the county chose it
 
     def met(self, value: Decimal | None) -> bool | None:
         if value is None or self.target is None:
@@ -126,17 +159,104 @@ def _condition(text: str) -> bool:
     return ";" not in text
 
 
-def load_catalogue(text: str) -> list[Indicator]:
-    """Parse and check a catalogue; every problem names the indicator and the field."""
+def _notices(data: dict[str, Any], errors: list[FieldError]) -> dict[str, Notice]:
+    notices = {}
+    for n in data.get("notice", []):
+        try:
+            notices[str(n["id"])] = Notice(
+                str(n["id"]), str(n["issuer"]), str(n["title"]), str(n.get("number", "")), int(n["year"])
+            )
+        except (KeyError, TypeError, ValueError):
+            errors.append(
+                FieldError(
+                    f"notice {n.get('id', '?')}",
+                    "文件应有编号id、发文机关issuer、标题title和年份year",
+                    "a notice needs id, issuer, title and year",
+                )
+            )
+    return notices
+
+
+def _parse(text: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationFailed.one(
             "catalogue", f"指标目录不是有效的TOML：{exc}", f"not valid TOML: {exc}"
         ) from None
+
+
+def source_text(citations: tuple[Citation, ...], own: str) -> str:
+    """What a page shows as a target's source."""
+    return "；".join(c.text() for c in citations) or (f"{OWN_TARGET}（{own}）" if own else "")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A target shown beside a figure the platform computes outside the indicator suite (e.g. the
+    referral-booking share of a city hospital's outpatients), cited like an indicator's."""
+
+    code: str
+    name: str
+    direction: str
+    target: Decimal
+    source: str
+    citations: tuple[Citation, ...]
+    own_target: str
+
+    def met(self, value: Decimal | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.target if self.direction == ">=" else value <= self.target
+
+
+def load_targets(text: str) -> list[Target]:
+    """The catalogue's `[[target]]` entries; a problem names the target and the field."""
+    data = _parse(text)
+    errors: list[FieldError] = []
+    notices = _notices(data, errors)
+    targets = []
+    for entry in data.get("target", []):
+        code = str(entry.get("code", ""))
+        citations, own, source_error = _source(entry.get("source"), notices)
+        if source_error:
+            errors.append(FieldError(f"target {code or '?'}.source", *source_error))
+        if entry.get("direction") not in (">=", "<="):
+            errors.append(
+                FieldError(
+                    f"target {code or '?'}.direction", "方向应为 >= 或 <=", "direction must be >= or <="
+                )
+            )
+        try:
+            target = Decimal(str(entry["target"]))
+        except (KeyError, ArithmeticError):
+            errors.append(
+                FieldError(f"target {code or '?'}.target", "目标值应为数字", "target must be a number")
+            )
+            continue
+        targets.append(
+            Target(
+                code,
+                str(entry.get("name", code)),
+                str(entry.get("direction", ">=")),
+                target,
+                source_text(citations, own),
+                citations,
+                own,
+            )
+        )
+    if errors:
+        raise ValidationFailed(errors, "指标目录有误", "Invalid indicator catalogue")
+    return targets
+
+
+def load_catalogue(text: str) -> list[Indicator]:
+    """Parse and check a catalogue; every problem names the indicator and the field."""
+    data = _parse(text)
     errors: list[FieldError] = []
     indicators: list[Indicator] = []
     seen: set[str] = set()
+    notices = _notices(data, errors)
     for entry in data.get("indicator", []):
         code = str(entry.get("code", ""))
         where = f"indicator {code or '?'}"
@@ -162,6 +282,9 @@ def load_catalogue(text: str) -> list[Indicator]:
             fail("target_max", "区间目标须有上限target_max", "a 'between' target needs target_max")
         if entry.get("measure", "count") not in ("count", "value"):
             fail("measure", "measure应为count或value", "measure must be count or value")
+        citations, own, source_error = _source(entry.get("source"), notices)
+        if source_error:
+            fail("source", *source_error)
         indicators.append(
             Indicator(
                 code=code,
@@ -172,15 +295,42 @@ def load_catalogue(text: str) -> list[Indicator]:
                 unit=str(entry.get("unit", "%")),
                 direction=str(entry.get("direction", ">=")),
                 target=None if target is None else Decimal(str(target)),
-                source=str(entry.get("source", "")),
+                source=source_text(citations, own),
                 levels=dict(levels),
                 measure=str(entry.get("measure", "count")),
                 target_max=None if target_max is None else Decimal(str(target_max)),
+                citations=citations,
+                own_target=own,
             )
         )
     if errors:
         raise ValidationFailed(errors, "指标目录有误", "Invalid indicator catalogue")
     return indicators
+
+
+def _source(
+    source: object, notices: dict[str, Notice]
+) -> tuple[tuple[Citation, ...], str, tuple[str, str] | None]:
+    """An indicator's `source`: one citation or a list of them ({notice, section, quote, item}), or
+    {own = "why"} for a target no notice sets. A bare text cannot be checked, so it is refused."""
+    refused = (
+        "来源应注明文件（notice）、章节（section）和原文（quote），或以own注明为本县自定目标",
+        "source names the notice, section and quote, or own = why the county set the target",
+    )
+    if isinstance(source, dict) and set(source) == {"own"} and str(source["own"]).strip():
+        return (), str(source["own"]).strip(), None
+    entries = source if isinstance(source, list) else [source]
+    citations = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not {"notice", "section", "quote"} <= set(entry):
+            return (), "", refused
+        notice = notices.get(str(entry["notice"]))
+        if notice is None:
+            return (), "", (f"未知的文件“{entry['notice']}”", f"unknown notice {entry['notice']!r}")
+        section = entry["section"]
+        sections = tuple(str(x) for x in (section if isinstance(section, list) else [section]))
+        citations.append(Citation(notice, sections, str(entry["quote"]), str(entry.get("item", ""))))
+    return (tuple(citations), "", None) if citations else ((), "", refused)
 
 
 @dataclass(frozen=True)

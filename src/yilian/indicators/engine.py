@@ -1,13 +1,22 @@
-"""DuckDB over the platform's own database (read-only), the year's facts as views, and the queries.
+"""DuckDB over the platform's own database (read-only), the period's facts as views, and the queries.
 
 DuckDB reads SQLite or PostgreSQL in place through its scanner extensions, installed from PyPI
 (`duckdb-extension-sqlite-scanner`, `duckdb-extension-postgres-scanner`): nothing is downloaded at
 run time and nothing is copied. Facts can also be written to Parquet, where Spark reads them.
+
+The platform computes indicators with `suite_counts`, which runs DuckDB in a child process
+(`yilian.indicators.worker`, decision 0018): DuckDB's own copy of SQLite must never open the live
+database file inside a process that holds it open, or that process loses its file locks.
+`DuckEngine` attaches in the calling process; it is for processes that hold no connection to the
+database (the bench, the Spark parity test).
 """
 
 from __future__ import annotations
 
-import importlib
+import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -15,16 +24,31 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from sqlalchemy.engine import make_url
 
+from yilian.indicators import worker
 from yilian.indicators.catalogue import FACTS, Period, Query, parse_period
 
+# A dashboard request waits for the child at most this long (a province-wide year takes seconds).
+CHILD_TIMEOUT_SECONDS = 600
 
-def _extension(name: str) -> Path:
-    package = importlib.import_module(f"duckdb_extension_{name}")
-    home = Path(str(package.__file__)).parent
-    return home / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+
+def attachment(database_url: str) -> tuple[dict[str, str], str]:
+    """What the worker attaches for a SQLAlchemy URL, and the schema the platform's tables are under."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        return {"sqlite": str(url.database)}, "p"
+    parts = {
+        "host": url.host,
+        "port": url.port,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+    }
+    dsn = " ".join(
+        "{}='{}'".format(k, str(v).replace("\\", "\\\\").replace("'", "\\'")) for k, v in parts.items() if v
+    )
+    return {"postgres": dsn}, "p.public"
 
 
 def fact_sql(fact: str, period: Period, schema: str, today: date | None = None) -> str:
@@ -99,30 +123,13 @@ class Counts:
 
 
 class DuckEngine:
-    """One DuckDB connection with the platform database attached read-only as `p`."""
+    """One DuckDB connection in this process with the platform database attached read-only as `p`.
+    Not for a process that holds the SQLite database open (a server, a command with a session):
+    use `suite_counts`."""
 
     def __init__(self, database_url: str) -> None:
-        self.connection = duckdb.connect()
-        url = make_url(database_url)
-        if url.get_backend_name() == "sqlite":
-            self.connection.execute(f"LOAD '{_extension('sqlite_scanner')}'")
-            self.connection.execute(f"ATTACH '{url.database}' AS p (TYPE sqlite, READ_ONLY)")
-            self.schema = "p"
-        else:
-            self.connection.execute(f"LOAD '{_extension('postgres_scanner')}'")
-            dsn = " ".join(
-                f"{k}={v}"
-                for k, v in {
-                    "host": url.host,
-                    "port": url.port,
-                    "user": url.username,
-                    "password": url.password,
-                    "dbname": url.database,
-                }.items()
-                if v
-            )
-            self.connection.execute(f"ATTACH '{dsn}' AS p (TYPE postgres, READ_ONLY)")
-            self.schema = "p.public"
+        attach, self.schema = attachment(database_url)
+        self.connection, _ = worker.connect(attach)
 
     def create_facts(
         self,
@@ -187,6 +194,50 @@ class DuckEngine:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def suite_counts(
+    database_url: str,
+    queries: list[Query],
+    period: Period | int,
+    today: date | None = None,
+) -> list[Counts]:
+    """The compiled queries over a period's facts, computed by DuckDB in a child process
+    (decision 0018); the counts come back as the in-process engine gives them."""
+    if not queries:
+        return []
+    if isinstance(period, int):
+        period = parse_period(str(period))
+    attach, schema = attachment(database_url)
+    facts = dict.fromkeys(q.fact for q in queries)
+    job = {
+        "attach": attach,
+        "views": {fact: fact_sql(fact, period, schema, today) for fact in facts},
+        "queries": [q.sql for q in queries],
+    }
+    rows = _in_child(job)
+    return [
+        counts for query, found in zip(queries, rows, strict=True) for counts in rows_to_counts(query, found)
+    ]
+
+
+def _in_child(job: dict[str, Any]) -> list[list[list[Any]]]:
+    """`python -m yilian.indicators.worker` with the job on stdin (a PostgreSQL password never
+    appears in a process listing); the platform's source first on its path, as in this process."""
+    source = str(Path(worker.__file__).resolve().parents[2])
+    path = os.pathsep.join(p for p in (source, os.environ.get("PYTHONPATH", "")) if p)
+    done = subprocess.run(
+        [sys.executable, "-m", "yilian.indicators.worker"],
+        input=json.dumps(job).encode(),
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": path},
+        timeout=CHILD_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"indicator worker failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+    result: list[list[list[Any]]] = json.loads(done.stdout)
+    return result
 
 
 def rows_to_counts(query: Query, rows: list[Any]) -> list[Counts]:

@@ -61,5 +61,9 @@ class ReferralFigures(BaseModel):
     out_of_consortium_up: int
     out_of_consortium_share: float | None
     county_outpatient_visits: int
-    referral_bookings: int
+    referral_bookings: int  # outpatients who came by a grassroots booking of a clinic place (checked in)
     referral_booking_share: float | None
+    # The target (a share, 0.3 = 30 %), whether the share meets it, and the clause it comes from.
+    referral_booking_target: float | None = None
+    referral_booking_target_met: bool | None = None
+    referral_booking_target_source: str = ""

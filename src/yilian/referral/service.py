@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from statistics import median
 
 from sqlalchemy import and_, func, or_, select
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.encounters.rules import ICD10
+from yilian.indicators.service import targets as indicator_targets
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.models import (
     Booking,
@@ -22,6 +24,7 @@ from yilian.models import (
     Referral,
     ReferralEvent,
     Resident,
+    Schedule,
     Slot,
 )
 from yilian.referral import rules
@@ -243,7 +246,8 @@ def figures(
     decision_target_hours: float = rules.DECISION_TARGET_HOURS,
 ) -> ReferralFigures:
     """Counts, acceptance, timeliness, out-of-consortium share, and the referral-booking share of a
-    county-level institution's outpatients (target ≥ 30 %, 001 §2.1)."""
+    county-level institution's outpatients against its target (≥ 30 %, 001 二、(一), from the
+    indicator catalogue with its clause)."""
     if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN, roles.INSTITUTION_ADMIN})):
         raise Forbidden()
     low, high = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.max.time())
@@ -328,20 +332,27 @@ def figures(
         )
         or 0
     )
+    # 预约转诊 among the hospital's outpatients: patients who came (checked in) to a clinic place a
+    # grassroots doctor booked for them. Not an exam or a bed (not an outpatient visit), not a
+    # booking still ahead, cancelled or not kept (no visit to compare with the visits counted).
     referral_bookings = (
         session.scalar(
             select(func.count())
             .select_from(Booking)
             .join(Slot, Slot.id == Booking.slot_id)
+            .join(Schedule, Schedule.id == Slot.schedule_id)
             .where(
                 Slot.institution_id.in_(county),
+                Schedule.kind == "clinic",
                 Booking.channel == "grassroots",
-                Booking.status.in_(("booked", "checked_in")),
+                Booking.status == "checked_in",
                 Booking.session_date.between(start, end),
             )
         )
         or 0
     )
+    share = round(referral_bookings / visits, 4) if visits else None
+    target = indicator_targets()["referral_booking_share"]
     return ReferralFigures(
         start=start,
         end=end,
@@ -359,5 +370,8 @@ def figures(
         out_of_consortium_share=round(outside / up, 4) if up else None,
         county_outpatient_visits=visits,
         referral_bookings=referral_bookings,
-        referral_booking_share=round(referral_bookings / visits, 4) if visits else None,
+        referral_booking_share=share,
+        referral_booking_target=float(target.target / 100),
+        referral_booking_target_met=target.met(None if share is None else Decimal(str(share)) * 100),
+        referral_booking_target_source=target.source,
     )

@@ -15,6 +15,7 @@ from yilian.auth import service as auth_service
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic.views import router as chronic_pages
 from yilian.encounters import repository as encounters_repository
+from yilian.indicators import service as indicator_service
 from yilian.kit.errors import AppError
 from yilian.models import Institution, Resident
 from yilian.referral.views import router as referral_pages
@@ -110,7 +111,8 @@ def last_months(today: date, count: int) -> list[str]:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, actor: PageActor, session: DbSession) -> Response:
-    """The county at a glance: institutions, residents, visits this year, monthly visits by tier."""
+    """The county at a glance: institutions, residents, visits this year, the grassroots share and
+    in-county rate of the year so far (the indicators' own figures), monthly visits by tier."""
     subject = actor.subject
     if subject.role == roles.RESIDENT and subject.resident_id:
         return RedirectResponse(f"/residents/{subject.resident_id}", status_code=303)
@@ -136,8 +138,19 @@ def home(request: Request, actor: PageActor, session: DbSession) -> Response:
     tiers = ["基层", "县级", "县外"]
     counts = {(m, t): c for m, t, c in series}
     chart = {t: [counts.get((m, t), 0) for m in months] for t in tiers}
-    total = sum(c for _, _, c in series) or 1
-    shares = {t: sum(chart[t]) / total for t in tiers}
+    # The shares are the catalogue's indicators, computed as the indicator page computes them, for
+    # the year so far (a test app without a database URL shows none).
+    database_url = getattr(request.app.state.db, "url", None)
+    figures = (
+        {
+            v.code: v
+            for v in indicator_service.division_figures(
+                database_url=database_url, region_code=region, today=today
+            )
+        }
+        if database_url
+        else {}
+    )
     division = registry_repository.division(session, region)
     return render(
         request,
@@ -149,6 +162,6 @@ def home(request: Request, actor: PageActor, session: DbSession) -> Response:
         visits=visits,
         months=months,
         chart=chart,
-        shares=shares,
+        figures=figures,
         year=today.year,
     )
