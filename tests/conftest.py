@@ -7,6 +7,11 @@ tests on PostgreSQL (scripts/test does both).
 from __future__ import annotations
 
 import os
+
+# Tests run as a demo install: the audit chain's public demo key (decision 0020). A test that needs
+# another setting says so in its own Settings.
+os.environ.setdefault("YILIAN_DEMO", "1")
+
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
