@@ -83,7 +83,9 @@ def said(result: Result) -> str:
     return " ".join(result.output.split())
 
 
-def rechain_without(connection: Connection, resident_id: int, formula: Callable[[str, AuditEvent], str]) -> None:
+def rechain_without(
+    connection: Connection, resident_id: int, formula: Callable[[str, AuditEvent], str]
+) -> None:
     """What someone with the database's rights but not the key does: remove a resident's rows and
     recompute every hash after them so that each row links to the one before."""
     _drop_guards(connection)
@@ -219,9 +221,15 @@ def test_outside_demo_mode_there_is_no_default_key(tmp_path: Path) -> None:
 
 
 def test_each_database_has_its_own_anchor_file(tmp_path: Path) -> None:
-    one = anchor_path(Settings(database_url=f"sqlite:///{tmp_path / 'a' / 'y.db'}", audit_anchor_dir=str(tmp_path)))
-    two = anchor_path(Settings(database_url=f"sqlite:///{tmp_path / 'b' / 'y.db'}", audit_anchor_dir=str(tmp_path)))
-    pg = anchor_path(Settings(database_url="postgresql+psycopg://u@db:5433/yilian", audit_anchor_dir=str(tmp_path)))
+    one = anchor_path(
+        Settings(database_url=f"sqlite:///{tmp_path / 'a' / 'y.db'}", audit_anchor_dir=str(tmp_path))
+    )
+    two = anchor_path(
+        Settings(database_url=f"sqlite:///{tmp_path / 'b' / 'y.db'}", audit_anchor_dir=str(tmp_path))
+    )
+    pg = anchor_path(
+        Settings(database_url="postgresql+psycopg://u@db:5433/yilian", audit_anchor_dir=str(tmp_path))
+    )
     assert one and two and pg and len({one, two, pg}) == 3 and pg.name == "postgresql-db-5433-yilian.anchors"
     assert anchor_path(Settings(database_url="sqlite://")) is None
 

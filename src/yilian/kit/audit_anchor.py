@@ -40,7 +40,14 @@ class Anchor:
     hash: str
 
     def body(self) -> dict[str, object]:
-        return {"v": 1, "kind": self.kind, "at": self.at, "count": self.count, "last_id": self.last_id, "hash": self.hash}
+        return {
+            "v": 1,
+            "kind": self.kind,
+            "at": self.at,
+            "count": self.count,
+            "last_id": self.last_id,
+            "hash": self.hash,
+        }
 
 
 def _canonical(body: dict[str, object]) -> bytes:
@@ -134,11 +141,15 @@ def read_head(connection: Connection, since: Anchor | None = None) -> Anchor:
         )
         count = since.count + int(newer or 0)
     else:
-        count = int(connection.scalar(select(func.count()).select_from(audit_table).where(table_id <= last.id)) or 0)
+        count = int(
+            connection.scalar(select(func.count()).select_from(audit_table).where(table_id <= last.id)) or 0
+        )
     return Anchor("head", _now(), count, int(last.id), str(last.hash))
 
 
-def write_anchor(engine: Engine, path: Path, key: bytes | None = None, *, kind: str = "head") -> Anchor | None:
+def write_anchor(
+    engine: Engine, path: Path, key: bytes | None = None, *, kind: str = "head"
+) -> Anchor | None:
     """Append the current head to the file unless the file's last anchor already says it."""
     previous = read_anchors(path, key).anchors
     since = previous[-1] if previous else None
