@@ -55,6 +55,19 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_anchor_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A served app's anchor keeper writes under the test run's temporary directory, not var/."""
+    path = tmp_path_factory.mktemp("audit-anchors")
+    previous = os.environ.get("YILIAN_AUDIT_ANCHOR_DIR")
+    os.environ["YILIAN_AUDIT_ANCHOR_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("YILIAN_AUDIT_ANCHOR_DIR", None)
+    else:
+        os.environ["YILIAN_AUDIT_ANCHOR_DIR"] = previous
+
+
 @pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:

@@ -245,3 +245,38 @@ def test_the_server_refuses_to_start_without_a_key_outside_demo_mode() -> None:
             database=Database.__new__(Database),
             audit=AuditWriter(),
         )
+
+
+def test_a_served_app_anchors_what_its_writer_wrote_when_it_stops(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """create_app starts the keeper beside the audit writer; at shutdown, after the writer has
+    drained, the anchor file says the chain's head, and the log verifies against it."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.orm import sessionmaker
+
+    from tests.factories.auth import bearer
+    from tests.factories.residents import create_resident
+    from tests.factories.world import build_world
+    from yilian.app import create_app
+
+    upgrade(fresh_database_url)
+    engine = make_engine(fresh_database_url)
+    with sessionmaker(engine, expire_on_commit=False)() as setup:
+        world = build_world(setup)
+        resident = create_resident(setup, grid=world.grid_a)
+        doctor = bearer(setup, world.family_doctor_a)
+        setup.commit()
+    anchors = tmp_path / "served.anchors"
+    settings = Settings(
+        database_url=fresh_database_url, secret_key="test", gc_freeze=False, audit_anchor_file=str(anchors)
+    )
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/api/residents/{resident.id}", headers=doctor).status_code == 200
+    with engine.connect() as connection:
+        audited = connection.scalar(select(func.count()).select_from(AuditLog))
+        report = verify_log(connection, anchors, audit_module.chain_key())
+        connection.rollback()
+    last = json.loads(anchors.read_text().splitlines()[-1])
+    assert audited and last["count"] == audited and report.ok, report.problems
+    engine.dispose()
