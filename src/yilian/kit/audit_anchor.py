@@ -253,7 +253,7 @@ def verify_log(connection: Connection, path: Path | None, key: bytes | None = No
 
 
 class AnchorKeeper:
-    """A thread that appends the head every `seconds` when it has moved, and once more at stop."""
+    """A thread that appends the head at start, every `seconds` when it has moved, and at stop."""
 
     def __init__(self, engine: Engine, path: Path, seconds: float, key: bytes | None = None) -> None:
         self.engine = engine
@@ -271,6 +271,9 @@ class AnchorKeeper:
         self._thread.start()
 
     def _run(self) -> None:
+        # At start too: what was written while no server ran (an import, a synth build, rows from
+        # before the key) is vouched for from the first minute, not only after the first interval.
+        self.anchor_now()
         while not self._stop.wait(self.seconds):
             self.anchor_now()
 
