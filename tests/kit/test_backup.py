@@ -181,3 +181,30 @@ def test_the_commands_back_up_and_restore(
         assert checked.exit_code == 0, checked.output
     finally:
         get_settings.cache_clear()
+
+
+def test_restoring_over_the_database_rewinds_its_anchors_and_says_what_was_lost(
+    fresh_database_url: str, tmp_path: Path
+) -> None:
+    """Anchors written after the backup vouch for rows the restore removes: the restore's line
+    supersedes them, so verify passes and says how many anchored rows were lost with the restore."""
+    from yilian.kit.audit_anchor import write_anchor
+
+    upgrade(fresh_database_url)
+    engine = make_engine(fresh_database_url)
+    anchors, archive, key = tmp_path / "live.anchors", tmp_path / "live.backup", chain_key()
+    with engine.begin() as connection:
+        append_events(connection, reads(0, 30))
+    write_anchor(engine, anchors, key)
+    backup(fresh_database_url, archive, key)
+    with engine.begin() as connection:
+        append_events(connection, reads(30, 12))
+    write_anchor(engine, anchors, key)
+    engine.dispose()
+    assert restore(archive, fresh_database_url, key, anchors=anchors, replace=True).ok
+    with engine.connect() as connection:
+        report = verify_log(connection, anchors, key)
+        connection.rollback()
+    assert report.ok and report.rows == 30, report.problems
+    assert any("12 audit rows anchored earlier were lost" in note for note in report.notes)
+    engine.dispose()
