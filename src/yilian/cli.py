@@ -447,7 +447,7 @@ def audit_anchor() -> None:
         for problem in report.problems:
             console.print(f"[red]{problem}[/red]")
         raise typer.Exit(1)
-    anchor = write_anchor(engine, path, key)
+    anchor = write_anchor(engine, path, key, checked=True)
     engine.dispose()
     if anchor is None:
         console.print(f"锚点已是最新 / the last anchor already says the current head ({path})")

@@ -288,3 +288,20 @@ def test_a_served_app_anchors_what_its_writer_wrote_when_it_stops(
     last = json.loads(anchors.read_text().splitlines()[-1])
     assert audited and last["count"] == audited and report.ok, report.problems
     engine.dispose()
+
+
+def test_the_keeper_does_not_vouch_for_a_log_rewritten_with_the_public_formula(
+    log: Engine, key_file: Path, tmp_path: Path
+) -> None:
+    """Rewrite every row with the unkeyed formula, delete the anchor file, restart the server: its
+    keeper refuses to anchor a head it cannot verify, so the log still fails verify."""
+    anchors = tmp_path / "site.anchors"
+    write_reads(log, range(6))
+    write_anchor(log, anchors, KEY)
+    with log.begin() as connection:
+        rechain_without(connection, resident_id=8, formula=legacy_chain_hash)
+    anchors.unlink()
+    assert AnchorKeeper(log, anchors, seconds=60, key=KEY).anchor_now() is None
+    assert not anchors.exists()
+    result = verify(log, anchors, key_file)
+    assert result.exit_code == 1 and "no anchors" in said(result)

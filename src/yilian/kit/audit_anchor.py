@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, func, make_url, select
 
-from yilian.kit.audit import GENESIS, audit_table, chain_key, keyed_digest, verify_chain
+from yilian.kit.audit import (
+    GENESIS,
+    AuditEvent,
+    audit_table,
+    chain_hash,
+    chain_key,
+    keyed_digest,
+    verify_chain,
+)
 from yilian.kit.db import READ_ONLY
 
 if TYPE_CHECKING:
@@ -147,17 +155,45 @@ def read_head(connection: Connection, since: Anchor | None = None) -> Anchor:
     return Anchor("head", _now(), count, int(last.id), str(last.hash))
 
 
+class HeadNotKeyed(RuntimeError):
+    """The last row's hash is not the keyed one: nothing is anchored without a person checking."""
+
+
+def _head_is_keyed(connection: Connection, head: Anchor, key: bytes) -> bool:
+    """Whether the head row carries the keyed hash of its own link and fields. Only the key's holder
+    can write such a row, and it fixes every row before it (each hash covers the previous one)."""
+    if head.count == 0:
+        return True
+    columns = [audit_table.c[name] for name in AuditEvent.__dataclass_fields__]
+    row = connection.execute(
+        select(audit_table.c.prev_hash, *columns).where(audit_table.c.id == head.last_id)
+    ).one()
+    event = AuditEvent(**{name: getattr(row, name) for name in AuditEvent.__dataclass_fields__})
+    return chain_hash(row.prev_hash, event, key) == head.hash
+
+
 def write_anchor(
-    engine: Engine, path: Path, key: bytes | None = None, *, kind: str = "head"
+    engine: Engine, path: Path, key: bytes | None = None, *, kind: str = "head", checked: bool = False
 ) -> Anchor | None:
-    """Append the current head to the file unless the file's last anchor already says it."""
+    """Append the current head to the file unless the file's last anchor already says it.
+
+    Unattended (the keeper), a head that is not keyed is refused: whoever rewrote the whole log with
+    the public formula and removed the anchor file would otherwise have the server vouch for it.
+    `checked`: a person verified the chain first (`yilian audit anchor` on a log from before the key)."""
+    key = key if key is not None else chain_key()
     previous = read_anchors(path, key).anchors
     since = previous[-1] if previous else None
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         head = read_head(connection, since if kind == "head" else None)
+        keyed = checked or _head_is_keyed(connection, head, key)
         connection.rollback()
+    if not keyed:
+        raise HeadNotKeyed(
+            f"审计链末行未按密钥计算 / the audit log's last row (id {head.last_id}) does not carry the keyed "
+            "hash: check it with `yilian audit verify`, then `yilian audit anchor`"
+        )
     anchor = Anchor(kind, head.at, head.count, head.last_id, head.hash)
     if kind == "head" and since is not None and (since.count, since.hash) == (anchor.count, anchor.hash):
         return None

@@ -231,7 +231,7 @@ def restore(
             )
         report = _compare(engine, manifest, key)
         if anchors is not None and report.ok:
-            write_anchor(engine, anchors, key, kind="restore")
+            write_anchor(engine, anchors, key, kind="restore", checked=True)
         return report
     finally:
         engine.dispose()
