@@ -104,10 +104,29 @@ class AnchorFile:
 
 def read_anchors(path: Path, key: bytes | None = None) -> AnchorFile:
     key = key if key is not None else chain_key()
-    result = AnchorFile()
     if not path.exists():
-        return result
-    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        return AnchorFile()
+    return _parse(path.read_bytes().splitlines(), key)
+
+
+def last_anchor(path: Path, key: bytes) -> Anchor | None:
+    """The file's last line, read from its tail (the file grows by a line a minute per process;
+    the keeper must not read all of it every minute). None if it is missing or not valid."""
+    if not path.exists():
+        return None
+    with path.open("rb") as file:
+        file.seek(0, os.SEEK_END)
+        file.seek(max(0, file.tell() - 4096))
+        lines = [line for line in file.read().splitlines() if line.strip()]
+    if not lines:
+        return None
+    parsed = _parse(lines[-1:], key)
+    return parsed.anchors[0] if parsed.anchors else None
+
+
+def _parse(lines: list[bytes], key: bytes) -> AnchorFile:
+    result = AnchorFile()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
@@ -181,8 +200,7 @@ def write_anchor(
     the public formula and removed the anchor file would otherwise have the server vouch for it.
     `checked`: a person verified the chain first (`yilian audit anchor` on a log from before the key)."""
     key = key if key is not None else chain_key()
-    previous = read_anchors(path, key).anchors
-    since = previous[-1] if previous else None
+    since = last_anchor(path, key)
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
