@@ -37,6 +37,10 @@ from typing import Any
 # bench/serving.py: the script's own directory is on sys.path
 from serving import Server, cpu_per_request, run_wrk, serving
 
+# A benchmark runs as a demo install: the audit chain's public demo key unless a key file is set
+# (decision 0020).
+os.environ.setdefault("YILIAN_DEMO", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "Bench-Pass-2026"
 

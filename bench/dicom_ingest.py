@@ -15,6 +15,7 @@ database does not grow. Target (issue 5): ≥ 500 instances/s.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import sys
@@ -40,6 +41,10 @@ from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
 from yilian.models import Consortium, ConsortiumMember, DiagnosticCentre, ExamOrder, Grid, Resident
 from yilian.synth.dicom import dicom_instance, new_uid
+
+# A benchmark runs as a demo install: the audit chain's public demo key unless a key file is set
+# (decision 0020).
+os.environ.setdefault("YILIAN_DEMO", "1")
 
 NOW = datetime(2026, 11, 24, 10, 0)
 

@@ -44,6 +44,10 @@ from yilian.models import Encounter, User  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from serving import Server, cpu_per_request, run_wrk, serving  # noqa: E402
 
+# A benchmark runs as a demo install: the audit chain's public demo key unless a key file is set
+# (decision 0020).
+os.environ.setdefault("YILIAN_DEMO", "1")
+
 WRK_SCRIPT = """
 local patients = {%(patients)s}
 local token = "%(token)s"

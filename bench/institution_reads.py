@@ -16,6 +16,7 @@ read the heap).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import statistics
 import sys
@@ -26,6 +27,10 @@ import httpx
 # bench/: the script's own directory is on sys.path
 from booking_http import PASSWORD
 from serving import serving
+
+# A benchmark runs as a demo install: the audit chain's public demo key unless a key file is set
+# (decision 0020).
+os.environ.setdefault("YILIAN_DEMO", "1")
 
 ENDPOINTS = (
     "/api/residents",

@@ -7,6 +7,11 @@ tests on PostgreSQL (scripts/test does both).
 from __future__ import annotations
 
 import os
+
+# Tests run as a demo install: the audit chain's public demo key (decision 0020). A test that needs
+# another setting says so in its own Settings.
+os.environ.setdefault("YILIAN_DEMO", "1")
+
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +53,19 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
         upgrade(connection=connection)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_anchor_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A served app's anchor keeper writes under the test run's temporary directory, not var/."""
+    path = tmp_path_factory.mktemp("audit-anchors")
+    previous = os.environ.get("YILIAN_AUDIT_ANCHOR_DIR")
+    os.environ["YILIAN_AUDIT_ANCHOR_DIR"] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop("YILIAN_AUDIT_ANCHOR_DIR", None)
+    else:
+        os.environ["YILIAN_AUDIT_ANCHOR_DIR"] = previous
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ from fastapi.staticfiles import StaticFiles
 from yilian.config import Settings, get_settings
 from yilian.fhir.api import fhir_error
 from yilian.fhir.rules import FhirError
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import AuditWriter, load_chain_key, use_chain_key
+from yilian.kit.audit_anchor import AnchorKeeper, anchor_path
 from yilian.kit.clock import Clock, SystemClock
 from yilian.kit.db import Database
 from yilian.kit.errors import AppError, FieldError, ValidationFailed
@@ -77,7 +78,15 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
+    # Refuse to start without the audit chain's key (outside demo mode) rather than lose the audit.
+    use_chain_key(load_chain_key(settings))
     writer = audit or AuditWriter(database.engine, batch_size=settings.audit_batch_size)
+    anchors = anchor_path(settings)
+    keeper = (
+        AnchorKeeper(database.engine, anchors, settings.audit_anchor_seconds)
+        if writer.engine is not None and anchors is not None
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -86,6 +95,8 @@ def create_app(
 
         load_models(SUPPORTED)
         writer.start()
+        if keeper is not None:
+            keeper.start()
         if settings.gc_freeze:
             # What is loaded by now (the libraries, the app, FHIR's models: ~200,000 objects) lives
             # as long as the process. Frozen, the collector no longer walks it: a full collection
@@ -97,6 +108,8 @@ def create_app(
             gc.set_threshold(50_000, 20, 100)
         yield
         writer.stop()
+        if keeper is not None:
+            keeper.stop()  # after the writer: the last anchor covers what it wrote
 
     switch = settings.telemetry
     app = FastAPI(

@@ -371,22 +371,131 @@ def release_slots() -> None:
     console.print(f"释放预留号源 / released {released} reserved slots")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Recompute the hash chain; exit 1 naming the first row that was edited or removed."""
-    from yilian.kit.audit import verify_chain
-    from yilian.kit.db import make_engine
+@app.command()
+def backup(
+    path: Path = typer.Argument(..., help="the backup file to write (its manifest goes beside it)"),
+) -> None:
+    """Back up the database online (SQLite backup API / pg_dump), with a manifest of its row counts."""
+    from yilian.kit.audit import load_chain_key
+    from yilian.kit.backup import BackupError, manifest_path
+    from yilian.kit.backup import backup as do_backup
 
-    engine = make_engine(_url())
-    with engine.connect() as connection:
-        report = verify_chain(connection)
-    if report.ok:
-        console.print(f"[green]审计链完整 / chain intact: {report.checked} rows[/green]")
-    else:
+    try:
+        manifest = do_backup(_url(), path, load_chain_key(get_settings()))
+    except BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    rows = sum(manifest.counts.values())
+    console.print(
+        f"[green]已备份 / backed up {len(manifest.counts)} tables, {rows} rows, audit chain {manifest.audit_rows} "
+        f"rows → {path} (manifest {manifest_path(path).name})[/green]"
+    )
+    if not manifest.audit_chain_ok:
         console.print(
-            f"[red]审计链在第 {report.first_bad_id} 行断开 / chain broken at row {report.first_bad_id}[/red]"
+            f"[red]审计链在第 {manifest.audit_first_bad_id} 行断开 / audit chain broken at row "
+            f"{manifest.audit_first_bad_id} (backed up as it is)[/red]"
         )
         raise typer.Exit(1)
+
+
+@app.command()
+def restore(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="a file written by `yilian backup`"),
+    replace: bool = typer.Option(False, help="overwrite a database that has tables (stop the server first)"),
+) -> None:
+    """Restore a backup into the configured database, then compare row counts and the audit chain."""
+    from yilian.kit.audit import load_chain_key
+    from yilian.kit.audit_anchor import anchor_path
+    from yilian.kit.backup import BackupError
+    from yilian.kit.backup import restore as do_restore
+
+    settings = get_settings()
+    try:
+        report = do_restore(
+            path, _url(), load_chain_key(settings), anchors=anchor_path(settings), replace=replace
+        )
+    except BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    if not report.ok:
+        for mismatch in report.mismatches:
+            console.print(f"[red]{mismatch}[/red]")
+        raise typer.Exit(1)
+    console.print(
+        f"[green]已恢复并核对 / restored and checked: {len(report.counts)} tables match the manifest, audit chain "
+        f"{report.audit_rows} rows intact, head {report.audit_head[:16]}…[/green]"
+    )
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the keyed chain and check it against the anchors; exit 1 naming what is wrong."""
+    from yilian.kit.audit import load_chain_key
+    from yilian.kit.audit_anchor import anchor_path, verify_log
+    from yilian.kit.db import READ_ONLY, make_engine
+
+    settings = get_settings()
+    key = load_chain_key(settings)
+    engine = make_engine(_url())
+    path = anchor_path(settings)
+    with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+        report = verify_log(connection, path, key)
+    engine.dispose()
+    for note in report.notes:
+        console.print(note)
+    if report.ok:
+        console.print(f"[green]审计链完整 / chain intact: {report.rows} rows, anchors {path}[/green]")
+        return
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    raise typer.Exit(1)
+
+
+@audit_app.command("anchor")
+def audit_anchor() -> None:
+    """Append the chain's head (count + hash) to the anchor file now, after checking the chain."""
+    from yilian.kit.audit import load_chain_key
+    from yilian.kit.audit_anchor import anchor_path, verify_log, write_anchor
+    from yilian.kit.db import READ_ONLY, make_engine
+
+    settings = get_settings()
+    key = load_chain_key(settings)
+    path = anchor_path(settings)
+    if path is None:
+        raise typer.BadParameter("内存数据库无锚点 / an in-memory database has no anchors")
+    engine = make_engine(_url())
+    with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
+        report = verify_log(connection, path, key)
+    # A log with no anchor yet is what this command is for; anything else wrong is not vouched for.
+    if report.problems and not (report.unanchored and len(report.problems) == 1):
+        for problem in report.problems:
+            console.print(f"[red]{problem}[/red]")
+        raise typer.Exit(1)
+    anchor = write_anchor(engine, path, key, checked=True)
+    engine.dispose()
+    if anchor is None:
+        console.print(f"锚点已是最新 / the last anchor already says the current head ({path})")
+    else:
+        console.print(
+            f"[green]已锚定 / anchored {anchor.count} rows, head {anchor.hash[:16]}… in {path}[/green]"
+        )
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    path: Path = typer.Argument(..., help="where to write the key (kept outside the database)"),
+) -> None:
+    """Write a new random chain key (32 bytes, hex) to PATH, readable by its owner only."""
+    import os
+    import secrets
+
+    if path.exists():
+        raise typer.BadParameter(f"文件已存在 / {path} exists: a chain key is never overwritten")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_hex(32) + "\n")
+    console.print(f"[green]已生成 / key written to {path}; set YILIAN_AUDIT_KEY_FILE={path}[/green]")
 
 
 if __name__ == "__main__":

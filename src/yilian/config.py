@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     frontend_dist: str | None = None
     # Days after the appointment's day on which a late patient may still be checked in (0: that day only).
     arrival_grace_days: int = 0
+    # A demo or development install: public defaults (the audit chain's demo key) are accepted.
+    demo: bool = False
+    # The audit chain's HMAC key: a file outside the database (hex, or >= 32 raw bytes) that the
+    # database's administrators cannot read (`yilian audit keygen PATH`; decision 0020).
+    audit_key_file: str | None = None
+    # Anchors of the audit chain's head (count + hash), appended at intervals outside the database:
+    # a file per database under this directory, unless audit_anchor_file names one. Point it at
+    # storage the database's administrators cannot rewrite (another host, an append-only mount).
+    audit_anchor_dir: str = str(PROJECT_ROOT / "var" / "audit-anchors")
+    audit_anchor_file: str | None = None
+    audit_anchor_seconds: float = 60.0
 
 
 def shared_dir(settings: Settings) -> Path:

@@ -13,7 +13,15 @@ import pytest
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from yilian.kit.audit import GENESIS, AuditEvent, AuditWriter, append_events, chain_hash, verify_chain
+from yilian.kit.audit import (
+    GENESIS,
+    AuditEvent,
+    AuditWriter,
+    append_events,
+    chain_hash,
+    legacy_chain_hash,
+    verify_chain,
+)
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog
@@ -34,11 +42,17 @@ def event(n: int, resident_id: int = 7) -> AuditEvent:
 
 
 def test_the_hash_is_the_documented_formula() -> None:
-    """SHA-256 of the previous hash and the event as sorted JSON (time to the microsecond): rows
-    written by any version of the writer verify with this formula, so it must not drift."""
+    """HMAC-SM3 under the chain key of the previous hash and the event as sorted JSON (time to the
+    microsecond): rows written by any version of the writer verify with this formula, so it must
+    not drift (decision 0020). Rows from before the key keep plain SHA-256 of the same payload."""
+    from cryptography.hazmat.primitives import hashes, hmac
+
     fields = {**dataclasses.asdict(event(3)), "at": "2026-11-24T09:03:00.000000"}
-    payload = GENESIS + json.dumps(fields, ensure_ascii=False, sort_keys=True)
-    assert chain_hash(GENESIS, event(3)) == hashlib.sha256(payload.encode()).hexdigest()
+    payload = (GENESIS + json.dumps(fields, ensure_ascii=False, sort_keys=True)).encode()
+    mac = hmac.HMAC(b"k" * 32, hashes.SM3())
+    mac.update(payload)
+    assert chain_hash(GENESIS, event(3), b"k" * 32) == mac.finalize().hex()
+    assert legacy_chain_hash(GENESIS, event(3)) == hashlib.sha256(payload).hexdigest()
 
 
 def test_chain_links_each_row_to_the_previous(connection: Connection) -> None:

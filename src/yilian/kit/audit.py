@@ -1,10 +1,13 @@
 """The audit writer: requests hand events to a queue; one writer thread appends them, hash-chained.
 
-Each row's hash is SHA-256 over the previous row's hash and the row's own fields, so an edited or
-deleted row breaks the chain at that point and `verify_chain` names it. The database refuses
-UPDATE and DELETE on the table (triggers in the migration). Several application processes may
-write: each append takes the database's write lock (SQLite) or an advisory lock (PostgreSQL) before
-it reads the chain's last hash.
+Each row's hash is HMAC-SM3, under a key kept outside the database, over the previous row's hash and
+the row's own fields, so an edited or deleted row breaks the chain at that point and `verify_chain`
+names it, and nobody without the key can recompute the chain after removing rows (decision 0020;
+rows written before that carry plain SHA-256 and verify only as an anchored prefix). Truncation of
+the tail is caught by the anchors (`kit/audit_anchor.py`). The database refuses UPDATE and DELETE on
+the table (triggers in the migration). Several application processes may write: each append takes
+the database's write lock (SQLite) or an advisory lock (PostgreSQL) before it reads the chain's last
+hash.
 """
 
 from __future__ import annotations
@@ -13,13 +16,20 @@ import hashlib
 import json
 import threading
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives import hashes, hmac
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from yilian.kit.db import psycopg_connection
 from yilian.models.audit import AuditLog
+
+if TYPE_CHECKING:
+    from yilian.config import Settings
 
 GENESIS = "0" * 64
 audit_table: Table = AuditLog.__table__  # type: ignore[assignment]
@@ -49,11 +59,86 @@ def _fields(event: AuditEvent) -> dict[str, object]:
     return {name: getattr(event, name) for name in _FIELDS}
 
 
-def chain_hash(prev_hash: str, event: AuditEvent) -> str:
+# Public, and accepted only in demo mode: a demo's chain detects edits but not a re-chaining.
+DEMO_CHAIN_KEY = b"yilian-demo-audit-chain-key-not-secret"
+MIN_KEY_BYTES = 32
+
+
+class ChainKeyMissing(RuntimeError):
+    """Outside demo mode the chain key must come from a file the database does not hold."""
+
+
+def load_chain_key(settings: Settings) -> bytes:
+    """The key from YILIAN_AUDIT_KEY_FILE (hex, or at least 32 raw bytes); the public demo key only
+    in demo mode; otherwise refuse (decision 0020)."""
+    if settings.audit_key_file:
+        raw = Path(settings.audit_key_file).read_bytes().strip()
+        try:
+            key = bytes.fromhex(raw.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            key = raw
+        if len(key) < MIN_KEY_BYTES:
+            raise ChainKeyMissing(
+                f"审计密钥太短 / the audit key in {settings.audit_key_file} has {len(key)} bytes, "
+                f"at least {MIN_KEY_BYTES} are needed (`yilian audit keygen`)"
+            )
+        return key
+    if settings.demo:
+        return DEMO_CHAIN_KEY
+    raise ChainKeyMissing(
+        "未配置审计密钥 / no audit chain key: set YILIAN_AUDIT_KEY_FILE to a key file kept outside the "
+        "database (`yilian audit keygen PATH` makes one), or YILIAN_DEMO=1 for a demo"
+    )
+
+
+_chain_key: bytes | None = None
+
+
+def use_chain_key(key: bytes) -> None:
+    """Set the process's chain key (create_app and the CLI set it from their settings)."""
+    global _chain_key
+    _chain_key = key
+
+
+def chain_key() -> bytes:
+    """The process's chain key; read from the environment's settings on first use."""
+    global _chain_key
+    if _chain_key is None:
+        from yilian.config import get_settings
+
+        _chain_key = load_chain_key(get_settings())
+    return _chain_key
+
+
+def _payload(prev_hash: str, event: AuditEvent) -> bytes:
     fields = _fields(event)
     fields["at"] = event.at.isoformat(timespec="microseconds")
-    payload = prev_hash + json.dumps(fields, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return (prev_hash + json.dumps(fields, ensure_ascii=False, sort_keys=True)).encode()
+
+
+_keyed = threading.local()
+
+
+def keyed_digest(key: bytes, data: bytes) -> str:
+    """HMAC-SM3 of data. Each thread keeps a keyed context to copy: a third cheaper than keying
+    a new one for every row (the writer hashes every event of every request)."""
+    bases: dict[bytes, hmac.HMAC] = _keyed.__dict__.setdefault("bases", {})
+    base = bases.get(key)
+    if base is None:
+        base = bases[key] = hmac.HMAC(key, hashes.SM3())
+    mac = base.copy()
+    mac.update(data)
+    return mac.finalize().hex()
+
+
+def chain_hash(prev_hash: str, event: AuditEvent, key: bytes | None = None) -> str:
+    """HMAC-SM3 (GB/T 32905) under the chain key of the previous hash and the event as sorted JSON."""
+    return keyed_digest(key if key is not None else chain_key(), _payload(prev_hash, event))
+
+
+def legacy_chain_hash(prev_hash: str, event: AuditEvent) -> str:
+    """The unkeyed SHA-256 of rows written before decision 0020 (anyone can recompute it)."""
+    return hashlib.sha256(_payload(prev_hash, event)).hexdigest()
 
 
 def last_hash(connection: Connection) -> str:
@@ -75,9 +160,10 @@ def append_events(connection: Connection, events: list[AuditEvent]) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     prev = last_hash(connection)
+    key = chain_key()
     rows = []
     for event in events:
-        digest = chain_hash(prev, event)
+        digest = chain_hash(prev, event, key)
         rows.append({**_fields(event), "prev_hash": prev, "hash": digest})
         prev = digest
     if connection.dialect.name == "postgresql":
@@ -103,30 +189,58 @@ class ChainReport:
     ok: bool
     checked: int
     first_bad_id: int | None = None
+    # Rows at the start written with the unkeyed formula (before decision 0020).
+    legacy: int = 0
+    last_id: int = 0
+    head: str = GENESIS
+    # The hash of the row at each asked-for position (1-based), for the anchors.
+    hashes_at: dict[int, str] = field(default_factory=dict)
 
 
-def verify_chain(connection: Connection, batch: int = 5000) -> ChainReport:
-    """Recompute every hash in id order; report the first row whose hash or link does not match."""
+def verify_chain(
+    connection: Connection, batch: int = 5000, key: bytes | None = None, positions: Collection[int] = ()
+) -> ChainReport:
+    """Recompute every hash in id order; report the first row whose hash or link does not match.
+
+    Unkeyed rows are accepted only before the first keyed one (a log upgraded in place); whether
+    anything vouches for them is the anchors' business (`audit_anchor.verify_log`)."""
+    key = key if key is not None else chain_key()
+    wanted = set(positions)
+    report = ChainReport(ok=True, checked=0)
     prev = GENESIS
-    checked = 0
-    after = 0
+    keyed_seen = False
     columns = [audit_table.c[name] for name in AuditEvent.__dataclass_fields__]
     while True:
         rows = connection.execute(
             select(audit_table.c.id, audit_table.c.prev_hash, audit_table.c.hash, *columns)
-            .where(audit_table.c.id > after)
+            .where(audit_table.c.id > report.last_id)
             .order_by(audit_table.c.id)
             .limit(batch)
         ).all()
         if not rows:
-            return ChainReport(ok=True, checked=checked)
+            return report
         for row in rows:
             event = AuditEvent(**{name: getattr(row, name) for name in AuditEvent.__dataclass_fields__})
-            if row.prev_hash != prev or chain_hash(prev, event) != row.hash:
-                return ChainReport(ok=False, checked=checked, first_bad_id=row.id)
+            if row.prev_hash != prev:
+                return _broken(report, row.id)
+            if chain_hash(prev, event, key) == row.hash:
+                keyed_seen = True
+            elif keyed_seen or legacy_chain_hash(prev, event) != row.hash:
+                return _broken(report, row.id)
+            else:
+                report.legacy += 1
             prev = row.hash
-            checked += 1
-            after = row.id
+            report.checked += 1
+            report.last_id = row.id
+            report.head = row.hash
+            if report.checked in wanted:
+                report.hashes_at[report.checked] = row.hash
+
+
+def _broken(report: ChainReport, row_id: int) -> ChainReport:
+    report.ok = False
+    report.first_bad_id = row_id
+    return report
 
 
 class AuditWriter:
