@@ -12,7 +12,7 @@ from tests.factories.auth import bearer, create_user
 from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
-from yilian.family_doctor.repository import expire_contracts
+from yilian.kit.clock import FixedClock
 from yilian.models import ChronicVisit, Contract, FeeRule, ServicePackage, User
 
 
@@ -21,6 +21,13 @@ def doctor_of(session: Session, world: World, staff_id: int) -> User:
     user.staff_id = staff_id
     session.flush()
     return user
+
+
+def bearer_on(session: Session, user: User, clock: FixedClock) -> dict[str, str]:
+    """A token issued on the clock's day, for tests that move the clock past a 90-day token."""
+    from yilian.auth.service import do_create_api_token
+
+    return {"Authorization": f"Bearer {do_create_api_token(session, user=user, name='t', now=clock.now())}"}
 
 
 def test_sign_then_overlap_is_refused(client: TestClient, session: Session) -> None:
@@ -79,26 +86,71 @@ def test_flexible_period_renew_change_terminate_keep_history(client: TestClient,
     assert sorted(statuses) == ["changed", "renewed", "terminated"]
 
 
-def test_expired_contracts_are_ended_in_one_statement(session: Session) -> None:
+def test_a_lapsed_contract_lapses_by_itself_and_the_resident_signs_with_another_team(
+    client: TestClient, session: Session, clock: FixedClock
+) -> None:
+    """Signed 2026-11-24 for 6 months (to 2027-05-23); nobody runs a job. On 2027-06-01 the contract
+    shows expired, the resident is no longer signed, and signing with another team is accepted."""
     world = build_world(session)
-    team, _ = create_team(session, world)
+    team, members = create_team(session, world)
+    other_team, _ = create_team(session, world)
     package = create_package(session, world)
+    headers = bearer(session, doctor_of(session, world, members["全科医生"]))
+    body = {"resident_id": world.resident_a.id, "team_id": team.id, "package_id": package.id, "months": 6}
+    first = client.post("/api/contracts", json=body, headers=headers).json()
+    assert (first["start_on"], first["end_on"]) == ("2026-11-24", "2027-05-23")
+    assert client.get(f"/api/residents/{world.resident_a.id}", headers=headers).json()["signed"] is True
 
-    for resident, end in ((world.resident_a, date(2026, 11, 23)), (world.resident_b, date(2026, 11, 24))):
-        create_contract(
-            session,
-            world,
-            resident=resident,
-            team=team,
-            package=package,
-            start=date(2025, 11, 24),
-            end=end,
-            fee_fen=0,
-        )
-    session.flush()
-    assert expire_contracts(session, today=date(2026, 11, 24)) == 1
-    statuses = dict(session.execute(select(Contract.resident_id, Contract.status)).all())
-    assert statuses == {world.resident_a.id: "expired", world.resident_b.id: "active"}
+    clock.advance(days=189)  # 2027-06-01
+    headers = bearer_on(session, doctor_of(session, world, members["全科医生"]), clock)
+    history = client.get(f"/api/residents/{world.resident_a.id}/contracts", headers=headers).json()
+    assert [(c["status"], c["ended_on"]) for c in history] == [("expired", "2027-05-23")]
+    assert client.get(f"/api/residents/{world.resident_a.id}", headers=headers).json()["signed"] is False
+    refused = client.post(f"/api/contracts/{first['id']}/terminate", json={"reason": "解约"}, headers=headers)
+    assert (
+        refused.status_code == 422 and "2027-05-23到期" in refused.json()["error"]["fields"][0]["message_zh"]
+    )
+
+    again = client.post("/api/contracts", json={**body, "team_id": other_team.id}, headers=headers)
+    assert again.status_code == 201, again.text
+    assert (again.json()["start_on"], again.json()["end_on"]) == ("2027-06-01", "2027-11-30")
+    assert client.get(f"/api/residents/{world.resident_a.id}", headers=headers).json()["signed"] is True
+    statuses = dict(session.execute(select(Contract.id, Contract.status)).all())
+    assert statuses == {first["id"]: "expired", again.json()["id"]: "active"}
+
+
+def test_signed_figures_on_any_day(client: TestClient, session: Session, clock: FixedClock) -> None:
+    """Signed 2026-11-24 to 2027-05-23, moved to another team on 2027-01-10 (the new contract keeps the
+    period). The figures count the resident as signed on every day from 2026-11-24 to 2027-05-23 —
+    also before the change, when the first contract served — and not from 2027-05-24."""
+    world = build_world(session)
+    team, members = create_team(session, world)
+    other_team, _ = create_team(session, world)
+    package = create_package(session, world)
+    headers = bearer(session, doctor_of(session, world, members["全科医生"]))
+    body = {"resident_id": world.resident_a.id, "team_id": team.id, "package_id": package.id, "months": 6}
+    first = client.post("/api/contracts", json=body, headers=headers).json()
+    clock.advance(days=47)  # 2027-01-10
+    headers = bearer_on(session, doctor_of(session, world, members["全科医生"]), clock)
+    moved = client.post(
+        f"/api/contracts/{first['id']}/change-team",
+        json={"team_id": other_team.id, "reason": "搬迁"},
+        headers=headers,
+    )
+    assert moved.status_code == 201 and moved.json()["end_on"] == "2027-05-23"
+    admin = bearer_on(session, world.commission, clock)
+
+    def signed(day: str) -> int:
+        figures = client.get("/api/chronic/figures", params={"as_of": day}, headers=admin).json()
+        return int(figures["signed"])
+
+    assert [signed(d) for d in ("2026-11-23", "2026-11-24", "2026-12-31", "2027-05-23", "2027-05-24")] == [
+        0,
+        1,
+        1,
+        1,
+        0,
+    ]
 
 
 def test_dead_resident_cannot_sign(client: TestClient, session: Session) -> None:

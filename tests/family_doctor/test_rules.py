@@ -85,3 +85,25 @@ def test_contract_periods() -> None:
     assert contract_end(date(2026, 11, 24), months=6) == date(2027, 5, 23)
     with pytest.raises(ValidationFailed):
         contract_end(date(2026, 1, 1), months=0)
+
+
+def test_a_contract_is_in_force_by_its_dates_not_its_stored_status() -> None:
+    from yilian.family_doctor.rules import contract_state, in_force
+
+    start, end = date(2026, 3, 1), date(2027, 2, 28)
+    assert [in_force(start, end, None, d) for d in (date(2026, 2, 28), start, end, date(2027, 3, 1))] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    # Terminated on 2026-06-30: it served to that day and not after.
+    assert (
+        in_force(start, end, date(2026, 6, 30), date(2026, 6, 30)),
+        in_force(start, end, date(2026, 6, 30), date(2026, 7, 1)),
+    ) == (True, False)
+    assert (contract_state("active", end, end), contract_state("active", end, date(2027, 3, 1))) == (
+        "active",
+        "expired",
+    )
+    assert contract_state("terminated", end, date(2027, 3, 1)) == "terminated"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
@@ -92,14 +93,34 @@ def contract(session: Session, contract_id: int) -> Contract | None:
     return session.get(Contract, contract_id)
 
 
-def active_contract(session: Session, resident_id: int, consortium_id: int) -> Contract | None:
+def open_contract(session: Session, resident_id: int, consortium_id: int, today: date) -> Contract | None:
+    """The contract the resident holds (or will hold, once renewed) in the consortium on `today`:
+    no act has ended it and its end has not passed. A lapsed one is not open, whatever its status."""
     return session.scalar(
         select(Contract).where(
             Contract.resident_id == resident_id,
             Contract.consortium_id == consortium_id,
             Contract.status == "active",
+            Contract.end_on >= today,
         )
     )
+
+
+def close_lapsed(session: Session, *, resident_id: int, consortium_id: int, today: date) -> int:
+    """Record as expired the resident's contract that lapsed by date, before a new one is signed:
+    the one-open-contract index counts stored statuses, so the lapsed row must leave it first.
+    Readers never depend on this write (they test dates: `in_force`)."""
+    result = session.execute(
+        update(Contract)
+        .where(
+            Contract.resident_id == resident_id,
+            Contract.consortium_id == consortium_id,
+            Contract.status == "active",
+            Contract.end_on < today,
+        )
+        .values(status="expired", ended_on=Contract.end_on, end_reason="到期")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Contract, str, str]]:
@@ -113,42 +134,27 @@ def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Cont
     return [(c, t, p) for c, t, p in rows]
 
 
+def in_force(on: Any) -> ColumnElement[bool]:
+    """The contract serves its resident on `on` (a date or a bind parameter): from its start to its
+    end, or to the day a change of team or a termination ended it (rules.in_force). Every reader of
+    "signed" uses this, so a contract lapses by itself and the signed state is true on any day."""
+    return and_(Contract.start_on <= on, func.coalesce(Contract.ended_on, Contract.end_on) >= on)
+
+
 def is_signed(session: Session, resident_id: int, on: date) -> bool:
-    """Signed residents get priority everywhere: any active contract covering the day."""
+    """Signed residents get priority everywhere: any contract in force on the day."""
     return bool(
         session.scalar(
             select(func.count())
             .select_from(Contract)
-            .where(
-                Contract.resident_id == resident_id,
-                Contract.status == "active",
-                Contract.start_on <= on,
-                Contract.end_on >= on,
-            )
+            .where(Contract.resident_id == resident_id, in_force(on))
         )
     )
 
 
 def signed_clause(resident_id_column: ColumnElement[int], on: date) -> ColumnElement[bool]:
-    """For lists: EXISTS an active contract of that resident covering `on`."""
-    from sqlalchemy import exists
-
-    return exists().where(
-        Contract.resident_id == resident_id_column,
-        Contract.status == "active",
-        Contract.start_on <= on,
-        Contract.end_on >= on,
-    )
-
-
-def expire_contracts(session: Session, *, today: date) -> int:
-    """Set-based: every active contract whose end has passed becomes expired."""
-    result = session.execute(
-        update(Contract)
-        .where(Contract.status == "active", Contract.end_on < today)
-        .values(status="expired", ended_on=Contract.end_on, end_reason="到期")
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    """For lists: EXISTS a contract of that resident in force on `on`."""
+    return exists().where(Contract.resident_id == resident_id_column, in_force(on))
 
 
 def fee_rule(session: Session, consortium_id: int) -> FeeRule | None:

@@ -65,6 +65,18 @@ def contract_end(start_on: date, months: int = DEFAULT_MONTHS) -> date:
     return add_months(start_on, months) - timedelta(days=1)
 
 
+def in_force(start_on: date, end_on: date, ended_on: date | None, on: date) -> bool:
+    """A contract serves its resident from its start to its end, or to the day an act (change of
+    team, termination) ended it. The stored status does not decide it: a contract lapses by itself
+    on the day after its end, and a renewed or terminated one still counts on the days it served."""
+    return start_on <= on <= (ended_on or end_on)
+
+
+def contract_state(status: str, end_on: date, on: date) -> str:
+    """The status to show on `on`: a contract no act has ended is "expired" once its end has passed."""
+    return "expired" if status == "active" and end_on < on else status
+
+
 def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
     """Days two inclusive periods share."""
     return max(0, (min(a_end, b_end) - max(a_start, b_start)).days + 1)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
+from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.kit.db import Prebuilt
 from yilian.models import (
     Booking,
@@ -82,14 +83,7 @@ def _booking_facts_statement(scope_kind: str) -> Any:
             .label("visible_resident_id"),
             select(Resident.status).where(Resident.id == resident).scalar_subquery().label("resident_status"),
             select(Resident.birth_date).where(Resident.id == resident).scalar_subquery().label("birth_date"),
-            exists()
-            .where(
-                Contract.resident_id == resident,
-                Contract.status == "active",
-                Contract.start_on <= today,
-                Contract.end_on >= today,
-            )
-            .label("signed"),
+            exists().where(Contract.resident_id == resident, contract_in_force(today)).label("signed"),
             select(Institution.is_grassroots)
             .where(Institution.id == bindparam("own_institution_id"))
             .scalar_subquery()
