@@ -317,14 +317,15 @@ def test_team_only_in_own_consortium(client: TestClient, session: Session) -> No
     world = build_world(session)
     other_lead = create_institution(session, name="外县医院", type="综合医院", level="二级")
     other = create_consortium(session, lead=other_lead)
-    staff = [create_staff(session, institution=other_lead).id for _ in range(3)]
+    staff = [create_staff(session, institution=other_lead).id for _ in range(4)]
     body = {
         "code": "TX",
         "name": "外县团队",
         "consortium_id": other.id,
         "institution_id": other_lead.id,
         "members": [
-            {"staff_id": s, "role": r} for s, r in zip(staff, ("村医", "全科医生", "专科医生"), strict=True)
+            {"staff_id": s, "role": r}
+            for s, r in zip(staff, ("村医", "全科医生", "专科医生", "健康管理师"), strict=True)
         ],
     }
     response = client.post("/api/teams", json=body, headers=bearer(session, world.consortium_admin))
@@ -337,4 +338,37 @@ def test_team_only_in_own_consortium(client: TestClient, session: Session) -> No
     }
     created = client.post("/api/teams", json=own, headers=bearer(session, world.consortium_admin))
     assert created.status_code == 201, created.text
-    assert sorted(m["role"] for m in created.json()["members"]) == ["专科医生", "全科医生", "村医"]
+    assert sorted(m["role"] for m in created.json()["members"]) == [
+        "专科医生",
+        "健康管理师",
+        "全科医生",
+        "村医",
+    ]
+
+
+def test_a_team_without_a_health_manager_is_refused(client: TestClient, session: Session) -> None:
+    """004 §3.3 names four roles in every team: 村医 + 全科医生 + 专科医生 + 健康管理师. Three of them
+    are not a team: 422 naming the missing role, and nothing saved."""
+    from tests.factories.registry import create_staff
+    from yilian.models import FamilyDoctorTeam
+
+    world = build_world(session)
+    staff = [create_staff(session, institution=world.township_a).id for _ in range(3)]
+    body = {
+        "code": "T3",
+        "name": "三人团队",
+        "consortium_id": world.consortium.id,
+        "institution_id": world.township_a.id,
+        "grid_ids": [world.grid_a.id],
+        "members": [
+            {"staff_id": s, "role": r} for s, r in zip(staff, ("村医", "全科医生", "专科医生"), strict=True)
+        ],
+    }
+    response = client.post("/api/teams", json=body, headers=bearer(session, world.consortium_admin))
+    assert response.status_code == 422, response.text
+    fields = response.json()["error"]["fields"]
+    assert [(f["field"], f["message_zh"]) for f in fields] == [
+        ("members", "团队须包含健康管理师（004 §3.3）")
+    ]
+    assert fields[0]["message_en"] == "the team needs a health manager (004 §3.3)"
+    assert session.scalar(select(func.count()).select_from(FamilyDoctorTeam)) == 0

@@ -10,6 +10,14 @@ from yilian.kit.errors import FieldError, ValidationFailed
 from yilian.registry.rules import add_months
 
 MEMBER_ROLES = ("村医", "全科医生", "专科医生", "健康管理师")
+# 004 §3.3: "乡村医生+乡镇(社区)全科医生+县级专科医生+健康管理师" — every role in every team.
+REQUIRED_ROLES = MEMBER_ROLES
+ROLE_NAMES_EN = {
+    "村医": "village doctor",
+    "全科医生": "general practitioner",
+    "专科医生": "county specialist",
+    "健康管理师": "health manager",
+}
 PACKAGE_CATEGORIES = ("基础包", "高血压", "糖尿病", "老年人", "母婴", "儿童", "残疾人", "其他")
 TEAM_SHARE_FLOOR_PERMILLE = 700  # ≥ 70 % of the signing fee goes to the team (002 item 21)
 DEFAULT_MONTHS = 12
@@ -50,6 +58,11 @@ def check_package(
         errors.append(FieldError("valid_to", "有效期止不能早于有效期起", "valid_to is before valid_from"))
     if errors:
         raise ValidationFailed(errors, "服务包设置有误", "Invalid service package")
+
+
+def missing_roles(roles_present: set[str]) -> list[str]:
+    """The roles 004 §3.3 names that a team being formed lacks, in the notice's order."""
+    return [role for role in REQUIRED_ROLES if role not in roles_present]
 
 
 def resident_pays_fen(price_fen: int, insurance_permille: int, public_permille: int) -> int:

@@ -82,9 +82,14 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
                     f"staff {member.staff_id} does not exist",
                 )
             )
-    for needed in ("村医", "全科医生", "专科医生"):
-        if needed not in roles_present:
-            errors.append(FieldError("members", f"团队须包含{needed}", f"the team needs a {needed}"))
+    for needed in rules.missing_roles(roles_present):
+        errors.append(
+            FieldError(
+                "members",
+                f"团队须包含{needed}（004 §3.3）",
+                f"the team needs a {rules.ROLE_NAMES_EN[needed]} (004 §3.3)",
+            )
+        )
     if registry_repository.membership(session, data.consortium_id, data.institution_id) is None:
         errors.append(
             FieldError(
