@@ -287,6 +287,120 @@ def test_fee_distribution_by_hand(client: TestClient, session: Session) -> None:
     assert sheet.headers["content-type"].startswith("application/vnd.openxmlformats")
 
 
+def test_fee_quality_part_rewards_patients_who_improve_and_the_payroll_keeps_fees_apart(
+    client: TestClient, session: Session
+) -> None:
+    """Worked example (002 items 19 and 21). Two contracts of 100.00 in 2026 → fees 200.00; team 70 %
+    → pool 140.00; split base 50 % / quality 50 %.
+    - 张桂兰 (resident a): the village doctor's follow-ups 150/95 on 03-01, 130/80 on 06-01 → control
+      gained: improved, credited to the village doctor.
+    - 李建国 (resident b): the GP's follow-ups 130/80 and 135/85 (controlled both times, no change in
+      control), colour yellow on 03-01 → green on 06-01: improved, credited to the GP.
+    Base 70.00 by 4:3:2:1 → GP 28.00, village 21.00, specialist 14.00, manager 7.00.
+    Quality 70.00 by weight × improved: GP 4×1, village 3×1 → 40.00 and 30.00.
+    Totals GP 68.00, village 51.00, specialist 14.00, manager 7.00 = 140.00. (Counting controlled
+    follow-ups, as before, gave GP 4×2 : village 3×1 → GP 78.91, village 40.09.)
+    The payroll sheet marks the 140.00 as pay outside the performance-pay total and keeps the
+    institution's 60.00 apart."""
+    import io
+    from datetime import datetime
+
+    import openpyxl
+
+    from yilian.models import RiskAssessment, RiskRuleSet
+
+    world = build_world(session)
+    team, members = create_team(session, world)
+    package = create_package(session, world, price_fen=10_000)
+    headers = bearer(session, world.consortium_admin)
+    rule = {
+        "team_share": "70",
+        "role_weights": {"全科医生": 4, "村医": 3, "专科医生": 2, "健康管理师": 1},
+        "base": "0.5",
+        "work": "0",
+        "quality": "0.5",
+    }
+    assert client.put("/api/fee-rule", json=rule, headers=headers).status_code == 200
+    for resident in (world.resident_a, world.resident_b):
+        create_contract(
+            session,
+            world,
+            resident=resident,
+            team=team,
+            package=package,
+            start=date(2026, 1, 1),
+            end=date(2026, 12, 31),
+            fee_fen=10_000,
+        )
+    visits = [
+        (world.resident_a, members["村医"], date(2026, 3, 1), 150, 95),
+        (world.resident_a, members["村医"], date(2026, 6, 1), 130, 80),
+        (world.resident_b, members["全科医生"], date(2026, 3, 1), 130, 80),
+        (world.resident_b, members["全科医生"], date(2026, 6, 1), 135, 85),
+    ]
+    for resident, staff, day, sbp, dbp in visits:
+        session.add(
+            ChronicVisit(
+                resident_id=resident.id,
+                kind="follow_up",
+                disease="hypertension",
+                visited_on=day,
+                staff_id=staff,
+                institution_id=world.township_a.id,
+                sbp=sbp,
+                dbp=dbp,
+                recorded_at=datetime.combine(day, datetime.min.time()),
+            )
+        )
+    rule_set = RiskRuleSet(
+        code="HTN", version="1", disease="hypertension", source="002 item 14", rules_json="{}"
+    )
+    session.add(rule_set)
+    session.flush()
+    for day, colour, level in ((date(2026, 3, 1), "yellow", "medium"), (date(2026, 6, 1), "green", "low")):
+        session.add(
+            RiskAssessment(
+                resident_id=world.resident_b.id,
+                disease="hypertension",
+                rule_set_id=rule_set.id,
+                rule_id="r",
+                level=level,
+                colour=colour,
+                explanation="",
+                assessed_on=day,
+            )
+        )
+    session.flush()
+    period = {"start": "2026-01-01", "end": "2026-12-31"}
+    result = client.get("/api/fees/distribution", params=period, headers=headers).json()
+    by_role = {
+        r["role"]: (r["improved_patients"], r["controlled_patients"], r["amount"]) for r in result["rows"]
+    }
+    assert by_role == {
+        "全科医生": (1, 2, "68.00"),
+        "村医": (1, 1, "51.00"),
+        "专科医生": (0, 0, "14.00"),
+        "健康管理师": (0, 0, "7.00"),
+    }
+    assert (result["fees"], result["team_pool"], result["institutions"]) == ("200.00", "140.00", "60.00")
+    assert [(i["fees"], i["team_pay"], i["retained"]) for i in result["by_institution"]] == [
+        ("200.00", "140.00", "60.00")
+    ]
+
+    sheet = client.get("/api/fees/distribution", params={**period, "format": "xlsx"}, headers=headers)
+    book = openpyxl.load_workbook(io.BytesIO(sheet.content))
+    members_sheet, institutions_sheet = book.worksheets
+    header = [c.value for c in members_sheet[1]]
+    assert header[-1] == "签约服务费薪酬(元，不纳入绩效工资总额（002第21条）)"
+    assert [c.value for c in institutions_sheet[1]] == [
+        "机构",
+        "签约服务费(元)",
+        "团队人员薪酬(元，不纳入绩效工资总额（002第21条）)",
+        "机构留存(元)",
+    ]
+    assert [c.value for c in institutions_sheet[2]] == [world.township_a.name, "200.00", "140.00", "60.00"]
+
+
 def test_resident_cannot_sign_contracts(client: TestClient, session: Session) -> None:
     world = build_world(session)
     team, _ = create_team(session, world)

@@ -129,12 +129,40 @@ class FeeSplitRule:
 
 @dataclass(frozen=True)
 class MemberRecord:
-    """What a member did in the period: services (follow-ups, signings) and patients they keep controlled."""
+    """What a member did in the period: services (follow-ups, signings), the signed patients whose
+    health improved under their follow-up (the quality measure, 002 item 19), and follow-ups at
+    target (shown beside it, not paid on)."""
 
     staff_id: int
     role: str
     services: int
-    controlled_patients: int
+    improved_patients: int
+    controlled_follow_ups: int = 0
+
+
+COLOUR_RANK = {"green": 0, "yellow": 1, "red": 2}  # 002 item 14's colours, better to worse
+
+
+@dataclass(frozen=True)
+class Course:
+    """One signed patient's course in the period for one disease: the first and last colour assessed
+    and the first and last follow-up's control (None: not observed in the period)."""
+
+    first_colour: str | None
+    last_colour: str | None
+    first_controlled: bool | None
+    last_controlled: bool | None
+
+
+def improved(course: Course) -> bool:
+    """ "健康状况明显改善" (002 item 19), read as: the colour got better over the period (red → yellow
+    → green), or control was gained (uncontrolled at the first follow-up, controlled at the last)
+    while the colour did not get worse. One observation, or none, is no course: not improved."""
+    first = COLOUR_RANK.get(course.first_colour or "")
+    last = COLOUR_RANK.get(course.last_colour or "")
+    if first is not None and last is not None and last != first:
+        return last < first
+    return course.first_controlled is False and course.last_controlled is True
 
 
 def largest_remainder(total: int, weights: dict[int, Fraction]) -> dict[int, int]:
@@ -153,7 +181,8 @@ def largest_remainder(total: int, weights: dict[int, Fraction]) -> dict[int, int
 
 
 def member_weights(rule: FeeSplitRule, members: list[MemberRecord]) -> dict[int, Fraction]:
-    """Each member's weight: role weight × (base/n-share + work share of services + quality share of controlled)."""
+    """Each member's weight: role weight × (base/n-share + work share of services + quality share of
+    improved patients)."""
 
     def part(values: dict[int, int]) -> dict[int, Fraction]:
         weighted = {m.staff_id: rule.role_weights.get(m.role, 0) * values[m.staff_id] for m in members}
@@ -165,7 +194,7 @@ def member_weights(rule: FeeSplitRule, members: list[MemberRecord]) -> dict[int,
 
     base = part({m.staff_id: 1 for m in members})
     work = part({m.staff_id: m.services for m in members})
-    quality = part({m.staff_id: m.controlled_patients for m in members})
+    quality = part({m.staff_id: m.improved_patients for m in members})
     return {
         m.staff_id: rule.base * base[m.staff_id]
         + rule.work * work[m.staff_id]
