@@ -34,6 +34,18 @@ def policy(session: Session, institution_id: int, year: int) -> BookingPolicy | 
     )
 
 
+def policy_trends(session: Session, institution_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """institution → [(year, reserved ‰)] of its stored yearly policies, oldest first: one query."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for institution_id, year, permille in session.execute(
+        select(BookingPolicy.institution_id, BookingPolicy.year, BookingPolicy.reserved_permille)
+        .where(BookingPolicy.institution_id.in_(institution_ids))
+        .order_by(BookingPolicy.institution_id, BookingPolicy.year)
+    ):
+        out.setdefault(institution_id, []).append((year, permille))
+    return out
+
+
 def schedule(session: Session, schedule_id: int) -> Schedule | None:
     return session.get(Schedule, schedule_id)
 
