@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # Web pages set the Secure cookie flag when served over HTTPS behind a proxy.
     secure_cookies: bool = False
     audit_batch_size: int = 500
+    # The share of county-level slots reserved for grassroots bookings rises every year (001 §2.1
+    # "逐年提高") until it reaches this ceiling, in percent, which the health commission sets.
+    reserved_share_ceiling: float = 50.0
     # PostgreSQL pool: at least the web thread pool (40), so no request waits 30 s for a connection.
     db_pool_size: int = 40
     db_max_overflow: int = 10

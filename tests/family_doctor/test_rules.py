@@ -38,8 +38,8 @@ def test_fee_split_by_hand() -> None:
     assert split.members_fen == {1: 320_000, 2: 360_000, 3: 80_000, 4: 40_000}
 
 
-def test_quality_part_rewards_controlled_patients() -> None:
-    # Pool 700.00 (70 % of 1,000.00) entirely on quality; controlled patients GP 2, village 1 → 4×2 : 3×1 = 8 : 3.
+def test_quality_part_rewards_improved_patients() -> None:
+    # Pool 700.00 (70 % of 1,000.00) entirely on quality; improved patients GP 2, village 1 → 4×2 : 3×1 = 8 : 3.
     rule = FeeSplitRule(700, WEIGHTS, Fraction(0), Fraction(0), Fraction(1))
     split = split_team_fees(rule, 100_000, [MemberRecord(1, "全科医生", 0, 2), MemberRecord(2, "村医", 0, 1)])
     assert split.members_fen == {
@@ -85,3 +85,40 @@ def test_contract_periods() -> None:
     assert contract_end(date(2026, 11, 24), months=6) == date(2027, 5, 23)
     with pytest.raises(ValidationFailed):
         contract_end(date(2026, 1, 1), months=0)
+
+
+def test_a_contract_is_in_force_by_its_dates_not_its_stored_status() -> None:
+    from yilian.family_doctor.rules import contract_state, in_force
+
+    start, end = date(2026, 3, 1), date(2027, 2, 28)
+    assert [in_force(start, end, None, d) for d in (date(2026, 2, 28), start, end, date(2027, 3, 1))] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    # Terminated on 2026-06-30: it served to that day and not after.
+    assert (
+        in_force(start, end, date(2026, 6, 30), date(2026, 6, 30)),
+        in_force(start, end, date(2026, 6, 30), date(2026, 7, 1)),
+    ) == (True, False)
+    assert (contract_state("active", end, end), contract_state("active", end, date(2027, 3, 1))) == (
+        "active",
+        "expired",
+    )
+    assert contract_state("terminated", end, date(2027, 3, 1)) == "terminated"
+
+
+def test_improvement_is_a_better_colour_or_control_gained() -> None:
+    """002 item 19 rewards teams whose signed patients' health "明显改善": red → yellow, yellow → green,
+    or uncontrolled → controlled while the colour holds. Worse, unchanged or one observation: not."""
+    from yilian.family_doctor.rules import Course, improved
+
+    assert improved(Course("red", "yellow", None, None)) is True
+    assert improved(Course("yellow", "green", True, False)) is True  # the colour decides first
+    assert improved(Course(None, None, False, True)) is True
+    assert improved(Course("green", "green", False, True)) is True
+    assert improved(Course("green", "yellow", False, True)) is False  # control gained, colour worse
+    assert improved(Course("yellow", "yellow", True, True)) is False  # controlled all along: no change
+    assert improved(Course(None, None, True, True)) is False
+    assert improved(Course("red", None, None, False)) is False

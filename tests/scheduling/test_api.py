@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import bearer, create_user
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
+from yilian.config import Settings
 from yilian.kit.clock import FixedClock
 from yilian.models import Booking, BookingEvent, Slot
 
@@ -221,6 +222,48 @@ def test_policy_cannot_fall(client: TestClient, session: Session) -> None:
     assert sum(1 for s in slots if s["pool"] == "reserved") == 5  # 25 % of 20
 
 
+def test_reserved_share_rises_yearly_to_the_ceiling_and_the_report_shows_the_trend(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """001 §2.1 "比例逐年提高", the commission's ceiling set to 22 %: 2026 20 %; 2027 20 % refused,
+    22 % accepted; 2028 22 % (at the ceiling) accepted, 23 % refused. The quota report shows
+    20 → 22 → 22 against the 22 % ceiling."""
+    settings.reserved_share_ceiling = 22
+    world = build_world(session)
+    admin = bearer(
+        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    )
+
+    def put(year: int, share: int) -> tuple[int, str]:
+        response = client.put(
+            "/api/booking-policy", json={"year": year, "reserved_share": share}, headers=admin
+        )
+        body = response.json()
+        return response.status_code, body["error"]["fields"][0]["message_zh"] if "error" in body else ""
+
+    assert put(2026, 20) == (200, "")
+    assert put(2027, 20) == (422, "2027年预留比例应高于2026年的20%（逐年提高，上限22%）")
+    assert put(2027, 22) == (200, "")
+    assert put(2028, 23) == (422, "预留比例不得高于卫生健康委设定的上限22%")
+    assert put(2028, 22) == (200, "")
+    publish(client, session, world, count=10, day="2026-11-25", start="08:00")
+    report = client.get(
+        "/api/booking/quota-report",
+        params={"start": "2026-11-25", "end": "2026-11-25"},
+        headers=bearer(session, world.commission),
+    ).json()
+    assert [(r["reserved_share_by_year"], r["reserved_share_ceiling"]) for r in report] == [
+        (
+            [
+                {"year": 2026, "reserved_share": 20.0},
+                {"year": 2027, "reserved_share": 22.0},
+                {"year": 2028, "reserved_share": 22.0},
+            ],
+            22.0,
+        )
+    ]
+
+
 def test_quota_report_and_release(client: TestClient, session: Session, clock: FixedClock) -> None:
     from yilian.scheduling.service import do_release_reserved
 
@@ -253,6 +296,8 @@ def test_quota_report_and_release(client: TestClient, session: Session, clock: F
             "reserved_used_by_grassroots": 1,
             "grassroots_use_of_reserved": 0.5,
             "released": 1,
+            "reserved_share_by_year": [],
+            "reserved_share_ceiling": 50.0,
         }
     ]
 

@@ -56,6 +56,23 @@ def test_policy_floor_and_yearly_rise() -> None:
     assert "2026年的25%" in caught.value.errors[0].message_zh
 
 
+def test_the_share_rises_every_year_until_the_ceiling() -> None:
+    """001 §2.1: 20 % of county-level slots first for grassroots, "比例逐年提高"; the commission's
+    ceiling here 30 %. 20 % then 20 % refused; 20 % then 22 % accepted; 30 % then 30 % accepted (at
+    the ceiling the share is kept); 31 % refused (above the ceiling)."""
+    with pytest.raises(ValidationFailed) as caught:
+        check_policy(QuotaPolicy(2027, 200), QuotaPolicy(2026, 200), 300)
+    assert caught.value.errors[0].message_zh == "2027年预留比例应高于2026年的20%（逐年提高，上限30%）"
+    check_policy(QuotaPolicy(2027, 220), QuotaPolicy(2026, 200), 300)
+    check_policy(QuotaPolicy(2028, 300), QuotaPolicy(2027, 300), 300)
+    with pytest.raises(ValidationFailed) as caught:
+        check_policy(QuotaPolicy(2028, 310), QuotaPolicy(2027, 300), 300)
+    assert caught.value.errors[0].message_zh == "预留比例不得高于卫生健康委设定的上限30%"
+    with pytest.raises(ValidationFailed) as caught:
+        check_policy(QuotaPolicy(2028, 290), QuotaPolicy(2027, 300), 300)
+    assert caught.value.errors[0].message_zh == "2028年预留比例应保持上限30%"
+
+
 def test_release_at_the_release_time() -> None:
     starts = datetime(2026, 11, 25, 10, 0)
     assert effective_pool(RESERVED, starts, datetime(2026, 11, 24, 9, 59), 24) == RESERVED

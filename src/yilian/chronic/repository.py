@@ -12,6 +12,7 @@ from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
 from yilian.chronic.assessment import code_in, years_before
+from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,
@@ -97,23 +98,14 @@ def visits_of(session: Session, resident_id: int, limit: int = 100) -> list[Chro
 def _active_on(day: date) -> Any:
     """Signed on `day`, as a correlated EXISTS: a work list's filter (`NOT IN` over the county's
     contracts made the unsigned list 40 times slower)."""
-    return exists().where(
-        Contract.resident_id == Resident.id,
-        Contract.status == "active",
-        Contract.start_on <= day,
-        Contract.end_on >= day,
-    )
+    return exists().where(Contract.resident_id == Resident.id, contract_in_force(day))
 
 
 def _signed_on(day: date) -> Any:
     """Signed on `day`, as an IN over the day's contracts: for a figure over every readable resident,
     where PostgreSQL then hashes the ~120,000 contracts once instead of probing the index for each
     of 300,000 residents (SQLite builds one temporary index the same way)."""
-    return Resident.id.in_(
-        select(Contract.resident_id).where(
-            Contract.status == "active", Contract.start_on <= day, Contract.end_on >= day
-        )
-    )
+    return Resident.id.in_(select(Contract.resident_id).where(contract_in_force(day)))
 
 
 def _worklist_base(

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from yilian.chronic import repository, rules, service
 from yilian.chronic.schemas import VisitIn
 from yilian.family_doctor import repository as contracts
+from yilian.family_doctor import rules as contract_rules
 from yilian.kit.errors import AppError
 from yilian.residents import service as residents_service
 from yilian.web.deps import DbSession, PageActor, check_csrf
@@ -57,6 +58,11 @@ def chronic_page(
         record=record,
         trend_rows=trend_rows,
         contracts=history,
+        # A contract shows expired once its end has passed, whatever its stored status.
+        contract_states={
+            c.id: contract_rules.contract_state(c.status, c.end_on, actor.clock.now().date())
+            for c, _, _ in history
+        },
         labels=rules.DISEASE_LABELS,
         colour_labels=rules.COLOUR_LABELS,
         level_labels=rules.LEVEL_LABELS,

@@ -77,7 +77,9 @@ def import_packages(file: UploadFile, actor: ApiActor, session: DbSession) -> di
 
 @router.post("/contracts", response_model=ContractOut, status_code=201)
 def sign(data: ContractIn, actor: ApiActor, session: DbSession) -> ContractOut:
-    return service.contract_out(session, service.do_sign_contract(session, actor=actor, data=data))
+    return service.contract_out(
+        session, service.do_sign_contract(session, actor=actor, data=data), actor.clock.now().date()
+    )
 
 
 @router.post("/contracts/{contract_id}/renew", response_model=ContractOut, status_code=201)
@@ -85,7 +87,7 @@ def renew(contract_id: int, data: RenewIn, actor: ApiActor, session: DbSession) 
     contract = service.do_renew(
         session, actor=actor, contract_id=contract_id, months=data.months, package_id=data.package_id
     )
-    return service.contract_out(session, contract)
+    return service.contract_out(session, contract, actor.clock.now().date())
 
 
 @router.post("/contracts/{contract_id}/change-team", response_model=ContractOut, status_code=201)
@@ -93,21 +95,25 @@ def change_team(contract_id: int, data: ChangeTeamIn, actor: ApiActor, session: 
     contract = service.do_change_team(
         session, actor=actor, contract_id=contract_id, team_id=data.team_id, reason=data.reason
     )
-    return service.contract_out(session, contract)
+    return service.contract_out(session, contract, actor.clock.now().date())
 
 
 @router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
 def terminate(contract_id: int, data: TerminateIn, actor: ApiActor, session: DbSession) -> ContractOut:
     return service.contract_out(
-        session, service.do_terminate(session, actor=actor, contract_id=contract_id, reason=data.reason)
+        session,
+        service.do_terminate(session, actor=actor, contract_id=contract_id, reason=data.reason),
+        actor.clock.now().date(),
     )
 
 
 @router.get("/residents/{resident_id}/contracts", response_model=list[ContractOut])
 def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ContractOut]:
     resident = access_resident(session, actor, resident_id)
+    today = actor.clock.now().date()
     return [
-        service.contract_out(session, c) for c, _, _ in repository.contracts_of_resident(session, resident.id)
+        service.contract_out(session, c, today)
+        for c, _, _ in repository.contracts_of_resident(session, resident.id)
     ]
 
 

@@ -19,10 +19,11 @@ from yilian.family_doctor.schemas import (
     Distribution,
     DistributionRow,
     FeeRuleIn,
+    InstitutionFees,
 )
 from yilian.family_doctor.service import TEAM_MANAGERS
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
-from yilian.kit.tabular import write_xlsx
+from yilian.kit.tabular import write_workbook
 from yilian.models import FeeRule
 
 
@@ -106,14 +107,21 @@ def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -
     team_ids = [t.id for t in teams]
     fees = repository.fees_by_team(session, team_ids=team_ids, start=start, end=end)
     members = repository.members_of(session, team_ids)
-    work = repository.member_work(
-        session, staff_ids=sorted({s for _, s, _, _ in members}), start=start, end=end
-    )
+    staff_ids = sorted({s for _, s, _, _ in members})
+    work = repository.member_work(session, staff_ids=staff_ids, start=start, end=end)
+    improved = improved_by_staff(session, team_ids=team_ids, start=start, end=end)
     rows: list[DistributionRow] = []
     total_fees = total_pool = total_institution = 0
+    per_institution: dict[int, list[int]] = {}
     for team in teams:
         records = [
-            rules.MemberRecord(staff_id=s, role=r, services=work[s][0], controlled_patients=work[s][1])
+            rules.MemberRecord(
+                staff_id=s,
+                role=r,
+                services=work[s][0],
+                improved_patients=len(improved.get(s, ())),
+                controlled_follow_ups=work[s][1],
+            )
             for t, s, _, r in members
             if t == team.id
         ]
@@ -121,6 +129,12 @@ def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -
         total_fees += split.fees_fen
         total_pool += split.team_pool_fen
         total_institution += split.institution_fen
+        sums = per_institution.setdefault(team.institution_id, [0, 0, 0])
+        sums[0], sums[1], sums[2] = (
+            sums[0] + split.fees_fen,
+            sums[1] + split.team_pool_fen,
+            sums[2] + split.institution_fen,
+        )
         names = {s: n for t, s, n, _ in members if t == team.id}
         for record in records:
             rows.append(
@@ -131,10 +145,12 @@ def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -
                     staff_name=names[record.staff_id],
                     role=record.role,
                     services=record.services,
-                    controlled_patients=record.controlled_patients,
+                    controlled_patients=record.controlled_follow_ups,
+                    improved_patients=record.improved_patients,
                     amount=fen_to_yuan(split.members_fen[record.staff_id]),
                 )
             )
+    institution_names = repository.institution_names(session, sorted(per_institution))
     return Distribution(
         start=start,
         end=end,
@@ -143,13 +159,76 @@ def distribute_fees(session: Session, *, actor: Actor, start: date, end: date) -
         team_pool=fen_to_yuan(total_pool),
         institutions=fen_to_yuan(total_institution),
         rows=rows,
+        by_institution=[
+            InstitutionFees(
+                institution_id=i,
+                institution_name=institution_names.get(i, ""),
+                fees=fen_to_yuan(f),
+                team_pay=fen_to_yuan(p),
+                retained=fen_to_yuan(r),
+            )
+            for i, (f, p, r) in sorted(per_institution.items())
+        ],
     )
 
 
+def improved_by_staff(
+    session: Session, *, team_ids: list[int], start: date, end: date
+) -> dict[int, set[int]]:
+    """staff → the signed patients whose course in the period improved (rules.improved), credited to
+    the member who made the patient's last follow-up of the period; a patient counts once per member."""
+    out: dict[int, set[int]] = {}
+    for resident_id, staff_id, course in repository.patient_courses(
+        session, team_ids=team_ids, start=start, end=end
+    ):
+        if staff_id is not None and rules.improved(course):
+            out.setdefault(staff_id, set()).add(resident_id)
+    return out
+
+
+OUTSIDE_PERFORMANCE_PAY = "不纳入绩效工资总额（002第21条）"
+
+
 def distribution_xlsx(distribution: Distribution) -> bytes:
-    header = ["团队", "工号ID", "姓名", "团队角色", "服务人次", "达标随访人次", "应发签约服务费(元)"]
+    """The signing-fee payroll: members' pay from the fees, and per institution the team pay kept
+    apart from the institution's own part, so neither is added to the performance-pay total."""
+    header = [
+        "团队",
+        "工号ID",
+        "姓名",
+        "团队角色",
+        "服务人次",
+        "达标随访人次",
+        "健康改善患者数",
+        f"签约服务费薪酬(元，{OUTSIDE_PERFORMANCE_PAY})",
+    ]
     rows = [
-        [r.team_name, r.staff_id, r.staff_name, r.role, r.services, r.controlled_patients, r.amount]
+        [
+            r.team_name,
+            r.staff_id,
+            r.staff_name,
+            r.role,
+            r.services,
+            r.controlled_patients,
+            r.improved_patients,
+            r.amount,
+        ]
         for r in distribution.rows
     ]
-    return write_xlsx(header, rows, f"签约服务费{distribution.start:%Y%m%d}-{distribution.end:%Y%m%d}")
+    institutions = [[i.institution_name, i.fees, i.team_pay, i.retained] for i in distribution.by_institution]
+    period = f"{distribution.start:%Y%m%d}-{distribution.end:%Y%m%d}"
+    return write_workbook(
+        [
+            (f"签约服务费{period}", header, rows),
+            (
+                "机构汇总",
+                [
+                    "机构",
+                    "签约服务费(元)",
+                    f"团队人员薪酬(元，{OUTSIDE_PERFORMANCE_PAY})",
+                    "机构留存(元)",
+                ],
+                institutions,
+            ),
+        ]
+    )

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.rules import Subject
+from yilian.family_doctor import rules
 from yilian.models import (
     ChronicVisit,
     Consortium,
     Contract,
     FamilyDoctorTeam,
     FeeRule,
+    Institution,
+    RiskAssessment,
     ServicePackage,
     Staff,
     TeamGrid,
@@ -92,14 +96,34 @@ def contract(session: Session, contract_id: int) -> Contract | None:
     return session.get(Contract, contract_id)
 
 
-def active_contract(session: Session, resident_id: int, consortium_id: int) -> Contract | None:
+def open_contract(session: Session, resident_id: int, consortium_id: int, today: date) -> Contract | None:
+    """The contract the resident holds (or will hold, once renewed) in the consortium on `today`:
+    no act has ended it and its end has not passed. A lapsed one is not open, whatever its status."""
     return session.scalar(
         select(Contract).where(
             Contract.resident_id == resident_id,
             Contract.consortium_id == consortium_id,
             Contract.status == "active",
+            Contract.end_on >= today,
         )
     )
+
+
+def close_lapsed(session: Session, *, resident_id: int, consortium_id: int, today: date) -> int:
+    """Record as expired the resident's contract that lapsed by date, before a new one is signed:
+    the one-open-contract index counts stored statuses, so the lapsed row must leave it first.
+    Readers never depend on this write (they test dates: `in_force`)."""
+    result = session.execute(
+        update(Contract)
+        .where(
+            Contract.resident_id == resident_id,
+            Contract.consortium_id == consortium_id,
+            Contract.status == "active",
+            Contract.end_on < today,
+        )
+        .values(status="expired", ended_on=Contract.end_on, end_reason="到期")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Contract, str, str]]:
@@ -113,42 +137,35 @@ def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Cont
     return [(c, t, p) for c, t, p in rows]
 
 
+def in_force(on: Any) -> ColumnElement[bool]:
+    """The contract serves its resident on `on` (a date or a bind parameter): from its start to its
+    end, or to the day a change of team or a termination ended it (rules.in_force). Every reader of
+    "signed" uses this, so a contract lapses by itself and the signed state is true on any day."""
+    return and_(Contract.start_on <= on, func.coalesce(Contract.ended_on, Contract.end_on) >= on)
+
+
 def is_signed(session: Session, resident_id: int, on: date) -> bool:
-    """Signed residents get priority everywhere: any active contract covering the day."""
+    """Signed residents get priority everywhere: any contract in force on the day."""
     return bool(
         session.scalar(
             select(func.count())
             .select_from(Contract)
-            .where(
-                Contract.resident_id == resident_id,
-                Contract.status == "active",
-                Contract.start_on <= on,
-                Contract.end_on >= on,
-            )
+            .where(Contract.resident_id == resident_id, in_force(on))
         )
     )
 
 
 def signed_clause(resident_id_column: ColumnElement[int], on: date) -> ColumnElement[bool]:
-    """For lists: EXISTS an active contract of that resident covering `on`."""
-    from sqlalchemy import exists
+    """For lists: EXISTS a contract of that resident in force on `on`."""
+    return exists().where(Contract.resident_id == resident_id_column, in_force(on))
 
-    return exists().where(
-        Contract.resident_id == resident_id_column,
-        Contract.status == "active",
-        Contract.start_on <= on,
-        Contract.end_on >= on,
+
+def institution_names(session: Session, institution_ids: list[int]) -> dict[int, str]:
+    return dict(
+        session.execute(
+            select(Institution.id, Institution.name).where(Institution.id.in_(institution_ids))
+        ).all()
     )
-
-
-def expire_contracts(session: Session, *, today: date) -> int:
-    """Set-based: every active contract whose end has passed becomes expired."""
-    result = session.execute(
-        update(Contract)
-        .where(Contract.status == "active", Contract.end_on < today)
-        .values(status="expired", ended_on=Contract.end_on, end_reason="到期")
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def fee_rule(session: Session, consortium_id: int) -> FeeRule | None:
@@ -168,6 +185,112 @@ def fees_by_team(session: Session, *, team_ids: list[int], start: date, end: dat
         .group_by(Contract.team_id)
     )
     return {t: int(f or 0) for t, f in rows}
+
+
+def _at_target() -> Any:
+    """A follow-up's control: BP < 140/90 when measured, else fasting glucose < 7.0; None: neither."""
+    return case(
+        (
+            ChronicVisit.sbp.is_not(None),
+            case((and_(ChronicVisit.sbp < 140, ChronicVisit.dbp < 90), 1), else_=0),
+        ),
+        (ChronicVisit.fasting_glucose.is_not(None), case((ChronicVisit.fasting_glucose < 7.0, 1), else_=0)),
+        else_=None,
+    )
+
+
+def patient_courses(
+    session: Session, *, team_ids: list[int], start: date, end: date
+) -> list[tuple[int, int | None, rules.Course]]:
+    """(resident, staff of the last follow-up, course) for every patient signed with one of the teams
+    during the period, per disease: first and last follow-up's control and first and last colour
+    assessed in the period. Two windowed queries; the rule (rules.improved) judges the course."""
+    signed = select(Contract.resident_id).where(
+        Contract.team_id.in_(team_ids),
+        Contract.start_on <= end,
+        func.coalesce(Contract.ended_on, Contract.end_on) >= start,
+    )
+    disease = func.coalesce(ChronicVisit.disease, "")
+    first = func.row_number().over(
+        partition_by=(ChronicVisit.resident_id, disease), order_by=(ChronicVisit.visited_on, ChronicVisit.id)
+    )
+    last = func.row_number().over(
+        partition_by=(ChronicVisit.resident_id, disease),
+        order_by=(ChronicVisit.visited_on.desc(), ChronicVisit.id.desc()),
+    )
+    visits = (
+        select(
+            ChronicVisit.resident_id,
+            disease.label("disease"),
+            ChronicVisit.staff_id,
+            _at_target().label("ok"),
+            first.label("first"),
+            last.label("last"),
+        )
+        .where(
+            ChronicVisit.kind == "follow_up",
+            ChronicVisit.visited_on.between(start, end),
+            ChronicVisit.resident_id.in_(signed),
+        )
+        .subquery()
+    )
+    control: dict[tuple[int, str], list[Any]] = {}
+    for resident_id, dis, staff_id, ok, is_first, is_last in session.execute(
+        select(
+            visits.c.resident_id,
+            visits.c.disease,
+            visits.c.staff_id,
+            visits.c.ok,
+            visits.c.first,
+            visits.c.last,
+        ).where(or_(visits.c.first == 1, visits.c.last == 1))
+    ):
+        entry = control.setdefault((resident_id, dis), [None, None, None])
+        if is_first == 1:
+            entry[0] = None if ok is None else bool(ok)
+        if is_last == 1:
+            entry[1], entry[2] = (None if ok is None else bool(ok)), staff_id
+    colour_first = func.row_number().over(
+        partition_by=(RiskAssessment.resident_id, RiskAssessment.disease),
+        order_by=(RiskAssessment.assessed_on, RiskAssessment.id),
+    )
+    colour_last = func.row_number().over(
+        partition_by=(RiskAssessment.resident_id, RiskAssessment.disease),
+        order_by=(RiskAssessment.assessed_on.desc(), RiskAssessment.id.desc()),
+    )
+    assessed = (
+        select(
+            RiskAssessment.resident_id,
+            RiskAssessment.disease,
+            RiskAssessment.colour,
+            colour_first.label("first"),
+            colour_last.label("last"),
+        )
+        .where(RiskAssessment.assessed_on.between(start, end), RiskAssessment.resident_id.in_(signed))
+        .subquery()
+    )
+    colours: dict[int, dict[str, list[str | None]]] = {}
+    for resident_id, dis, colour, is_first, is_last in session.execute(
+        select(
+            assessed.c.resident_id, assessed.c.disease, assessed.c.colour, assessed.c.first, assessed.c.last
+        ).where(or_(assessed.c.first == 1, assessed.c.last == 1))
+    ):
+        entry_c = colours.setdefault(resident_id, {}).setdefault(dis, [None, None])
+        if is_first == 1:
+            entry_c[0] = colour
+        if is_last == 1:
+            entry_c[1] = colour
+    # A patient's course is credited to whoever made their last follow-up of the disease in the period;
+    # a follow-up that names no disease follows each disease assessed for that resident.
+    out = []
+    for (resident_id, dis), (first_ok, last_ok, staff_id) in control.items():
+        assessed_diseases = colours.get(resident_id, {})
+        courses = [assessed_diseases[dis]] if dis in assessed_diseases else []
+        if dis == "":
+            courses = list(assessed_diseases.values())
+        for first_colour, last_colour in courses or [[None, None]]:
+            out.append((resident_id, staff_id, rules.Course(first_colour, last_colour, first_ok, last_ok)))
+    return out
 
 
 def member_work(

@@ -10,6 +10,14 @@ from yilian.kit.errors import FieldError, ValidationFailed
 from yilian.registry.rules import add_months
 
 MEMBER_ROLES = ("村医", "全科医生", "专科医生", "健康管理师")
+# 004 §3.3: "乡村医生+乡镇(社区)全科医生+县级专科医生+健康管理师" — every role in every team.
+REQUIRED_ROLES = MEMBER_ROLES
+ROLE_NAMES_EN = {
+    "村医": "village doctor",
+    "全科医生": "general practitioner",
+    "专科医生": "county specialist",
+    "健康管理师": "health manager",
+}
 PACKAGE_CATEGORIES = ("基础包", "高血压", "糖尿病", "老年人", "母婴", "儿童", "残疾人", "其他")
 TEAM_SHARE_FLOOR_PERMILLE = 700  # ≥ 70 % of the signing fee goes to the team (002 item 21)
 DEFAULT_MONTHS = 12
@@ -52,6 +60,11 @@ def check_package(
         raise ValidationFailed(errors, "服务包设置有误", "Invalid service package")
 
 
+def missing_roles(roles_present: set[str]) -> list[str]:
+    """The roles 004 §3.3 names that a team being formed lacks, in the notice's order."""
+    return [role for role in REQUIRED_ROLES if role not in roles_present]
+
+
 def resident_pays_fen(price_fen: int, insurance_permille: int, public_permille: int) -> int:
     """The resident's part, after the insurance and public-health shares (rounded to the fen)."""
     covered = (price_fen * (insurance_permille + public_permille) + 500) // 1000
@@ -63,6 +76,18 @@ def contract_end(start_on: date, months: int = DEFAULT_MONTHS) -> date:
     if not 1 <= months <= 60:
         raise ValidationFailed.one("months", "签约期限应为1–60个月", "contract period must be 1–60 months")
     return add_months(start_on, months) - timedelta(days=1)
+
+
+def in_force(start_on: date, end_on: date, ended_on: date | None, on: date) -> bool:
+    """A contract serves its resident from its start to its end, or to the day an act (change of
+    team, termination) ended it. The stored status does not decide it: a contract lapses by itself
+    on the day after its end, and a renewed or terminated one still counts on the days it served."""
+    return start_on <= on <= (ended_on or end_on)
+
+
+def contract_state(status: str, end_on: date, on: date) -> str:
+    """The status to show on `on`: a contract no act has ended is "expired" once its end has passed."""
+    return "expired" if status == "active" and end_on < on else status
 
 
 def overlap_days(a_start: date, a_end: date, b_start: date, b_end: date) -> int:
@@ -104,12 +129,40 @@ class FeeSplitRule:
 
 @dataclass(frozen=True)
 class MemberRecord:
-    """What a member did in the period: services (follow-ups, signings) and patients they keep controlled."""
+    """What a member did in the period: services (follow-ups, signings), the signed patients whose
+    health improved under their follow-up (the quality measure, 002 item 19), and follow-ups at
+    target (shown beside it, not paid on)."""
 
     staff_id: int
     role: str
     services: int
-    controlled_patients: int
+    improved_patients: int
+    controlled_follow_ups: int = 0
+
+
+COLOUR_RANK = {"green": 0, "yellow": 1, "red": 2}  # 002 item 14's colours, better to worse
+
+
+@dataclass(frozen=True)
+class Course:
+    """One signed patient's course in the period for one disease: the first and last colour assessed
+    and the first and last follow-up's control (None: not observed in the period)."""
+
+    first_colour: str | None
+    last_colour: str | None
+    first_controlled: bool | None
+    last_controlled: bool | None
+
+
+def improved(course: Course) -> bool:
+    """ "健康状况明显改善" (002 item 19), read as: the colour got better over the period (red → yellow
+    → green), or control was gained (uncontrolled at the first follow-up, controlled at the last)
+    while the colour did not get worse. One observation, or none, is no course: not improved."""
+    first = COLOUR_RANK.get(course.first_colour or "")
+    last = COLOUR_RANK.get(course.last_colour or "")
+    if first is not None and last is not None and last != first:
+        return last < first
+    return course.first_controlled is False and course.last_controlled is True
 
 
 def largest_remainder(total: int, weights: dict[int, Fraction]) -> dict[int, int]:
@@ -128,7 +181,8 @@ def largest_remainder(total: int, weights: dict[int, Fraction]) -> dict[int, int
 
 
 def member_weights(rule: FeeSplitRule, members: list[MemberRecord]) -> dict[int, Fraction]:
-    """Each member's weight: role weight × (base/n-share + work share of services + quality share of controlled)."""
+    """Each member's weight: role weight × (base/n-share + work share of services + quality share of
+    improved patients)."""
 
     def part(values: dict[int, int]) -> dict[int, Fraction]:
         weighted = {m.staff_id: rule.role_weights.get(m.role, 0) * values[m.staff_id] for m in members}
@@ -140,7 +194,7 @@ def member_weights(rule: FeeSplitRule, members: list[MemberRecord]) -> dict[int,
 
     base = part({m.staff_id: 1 for m in members})
     work = part({m.staff_id: m.services for m in members})
-    quality = part({m.staff_id: m.controlled_patients for m in members})
+    quality = part({m.staff_id: m.improved_patients for m in members})
     return {
         m.staff_id: rule.base * base[m.staff_id]
         + rule.work * work[m.staff_id]

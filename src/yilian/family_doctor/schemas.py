@@ -110,8 +110,20 @@ class DistributionRow(BaseModel):
     staff_name: str
     role: str
     services: int
-    controlled_patients: int
+    controlled_patients: int  # follow-ups at target: shown, not paid on
+    improved_patients: int  # signed patients whose health improved: the quality part (002 item 19)
     amount: str
+
+
+class InstitutionFees(BaseModel):
+    """A team institution's signing fees, kept apart from its performance pay (002 item 21): the team
+    part is staff pay outside the 绩效工资总额; only the institution's part is its own income."""
+
+    institution_id: int
+    institution_name: str
+    fees: str
+    team_pay: str
+    retained: str
 
 
 class Distribution(BaseModel):
@@ -122,3 +134,4 @@ class Distribution(BaseModel):
     team_pool: str
     institutions: str
     rows: list[DistributionRow]
+    by_institution: list[InstitutionFees] = []

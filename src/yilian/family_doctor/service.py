@@ -82,9 +82,14 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
                     f"staff {member.staff_id} does not exist",
                 )
             )
-    for needed in ("村医", "全科医生", "专科医生"):
-        if needed not in roles_present:
-            errors.append(FieldError("members", f"团队须包含{needed}", f"the team needs a {needed}"))
+    for needed in rules.missing_roles(roles_present):
+        errors.append(
+            FieldError(
+                "members",
+                f"团队须包含{needed}（004 §3.3）",
+                f"the team needs a {rules.ROLE_NAMES_EN[needed]} (004 §3.3)",
+            )
+        )
     if registry_repository.membership(session, data.consortium_id, data.institution_id) is None:
         errors.append(
             FieldError(
@@ -113,7 +118,8 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
 
 
 # -- contracts -------------------------------------------------------------------------------------
-def contract_out(session: Session, contract: Contract) -> ContractOut:
+def contract_out(session: Session, contract: Contract, today: date) -> ContractOut:
+    """The contract as shown on `today`: one left active past its end shows as expired."""
     team = repository.team(session, contract.team_id)
     package = repository.package(session, contract.package_id)
     return ContractOut(
@@ -126,8 +132,8 @@ def contract_out(session: Session, contract: Contract) -> ContractOut:
         start_on=contract.start_on,
         end_on=contract.end_on,
         fee=fen_to_yuan(contract.fee_fen),
-        status=contract.status,
-        ended_on=contract.ended_on,
+        status=rules.contract_state(contract.status, contract.end_on, today),
+        ended_on=contract.ended_on or (contract.end_on if contract.end_on < today else None),
         end_reason=contract.end_reason,
         previous_contract_id=contract.previous_contract_id,
     )
@@ -173,13 +179,14 @@ def do_sign_contract(
         )
     end = rules.contract_end(start, data.months)
     package = _usable_package(session, data.package_id, team.consortium_id, start)
-    current = repository.active_contract(session, resident.id, team.consortium_id)
+    current = repository.open_contract(session, resident.id, team.consortium_id, today)
     if current is not None and current is not previous:
         raise Conflict(
             f"该居民已有有效签约（至{current.end_on}），请续约或变更团队",
             f"resident already has an active contract until {current.end_on}; renew or change team",
             [FieldError("resident_id", "签约期重叠", "overlapping contract")],
         )
+    repository.close_lapsed(session, resident_id=resident.id, consortium_id=team.consortium_id, today=today)
     staff_id = actor.subject.staff_id
     contract = Contract(
         resident_id=resident.id,
@@ -214,6 +221,12 @@ def _end(session: Session, actor: Actor, contract: Contract, *, status: str, on:
     if contract.status != "active":
         raise ValidationFailed.one(
             "status", f"该签约状态为{contract.status}，不能再变更", f"contract is {contract.status}"
+        )
+    if status != "renewed" and contract.end_on < on:
+        raise ValidationFailed.one(
+            "status",
+            f"该签约已于{contract.end_on}到期，不能再变更或解约",
+            f"the contract lapsed on {contract.end_on}; it can no longer be changed or terminated",
         )
     contract.status, contract.ended_on, contract.end_reason = status, on, reason
     session.flush()

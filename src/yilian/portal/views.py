@@ -18,6 +18,7 @@ from yilian.chronic.repository import registers_of
 from yilian.diagnostics import repository as diagnostics_repository
 from yilian.encounters import repository as encounters_repository
 from yilian.family_doctor import repository as family_doctor_repository
+from yilian.family_doctor import rules as family_doctor_rules
 from yilian.kit.errors import AppError
 from yilian.kit.masking import mask_id_number
 from yilian.models import Booking, Institution, Referral, Schedule, Slot
@@ -155,7 +156,7 @@ def _live_contract(session: DbSession, resident_id: int, today: date) -> dict[st
     for contract, team_name, package_name in family_doctor_repository.contracts_of_resident(
         session, resident_id
     ):
-        if contract.status == "active" and contract.start_on <= today <= contract.end_on:
+        if family_doctor_rules.in_force(contract.start_on, contract.end_on, contract.ended_on, today):
             members = family_doctor_repository.members_of(session, [contract.team_id])
             return {
                 "team": team_name,

@@ -25,9 +25,14 @@ from yilian.web.direct import documented, json_response, optional_header, parsed
 router = APIRouter(prefix="/api", tags=["booking"])
 
 
+def _ceiling_permille(request: Request) -> int:
+    """The commission's ceiling of the reserved share (YILIAN_RESERVED_SHARE_CEILING, percent)."""
+    return round(request.app.state.settings.reserved_share_ceiling * 10)
+
+
 @router.put("/booking-policy")
-def set_policy(data: PolicyIn, actor: ApiActor, session: DbSession) -> dict[str, object]:
-    row = service.do_set_policy(session, actor=actor, data=data)
+def set_policy(data: PolicyIn, request: Request, actor: ApiActor, session: DbSession) -> dict[str, object]:
+    row = service.do_set_policy(session, actor=actor, data=data, ceiling_permille=_ceiling_permille(request))
     return {
         "year": row.year,
         "reserved_share": row.reserved_permille / 10,
@@ -126,6 +131,11 @@ def add_extra(data: ExtraSlotIn, actor: ApiActor, session: DbSession) -> SlotOut
 
 
 @router.get("/booking/quota-report")
-def quota_report(actor: ApiActor, session: DbSession, start: date, end: date) -> list[dict[str, object]]:
-    """Reserved share, grassroots use of the reserved pool and released capacity per institution."""
-    return service.quota_report(session, actor=actor, start=start, end=end)
+def quota_report(
+    request: Request, actor: ApiActor, session: DbSession, start: date, end: date
+) -> list[dict[str, object]]:
+    """Reserved share, grassroots use of the reserved pool and released capacity per institution, with
+    the policy's share year by year and the commission's ceiling."""
+    return service.quota_report(
+        session, actor=actor, start=start, end=end, ceiling_permille=_ceiling_permille(request)
+    )

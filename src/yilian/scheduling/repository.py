@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
+from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.kit.db import Prebuilt
 from yilian.models import (
     Booking,
@@ -32,6 +33,18 @@ def policy(session: Session, institution_id: int, year: int) -> BookingPolicy | 
         .where(BookingPolicy.institution_id == institution_id, BookingPolicy.year <= year)
         .order_by(BookingPolicy.year.desc())
     )
+
+
+def policy_trends(session: Session, institution_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
+    """institution → [(year, reserved ‰)] of its stored yearly policies, oldest first: one query."""
+    out: dict[int, list[tuple[int, int]]] = {}
+    for institution_id, year, permille in session.execute(
+        select(BookingPolicy.institution_id, BookingPolicy.year, BookingPolicy.reserved_permille)
+        .where(BookingPolicy.institution_id.in_(institution_ids))
+        .order_by(BookingPolicy.institution_id, BookingPolicy.year)
+    ):
+        out.setdefault(institution_id, []).append((year, permille))
+    return out
 
 
 def schedule(session: Session, schedule_id: int) -> Schedule | None:
@@ -83,14 +96,7 @@ def _booking_facts_statement(scope_kind: str) -> Any:
             .label("visible_resident_id"),
             select(Resident.status).where(Resident.id == resident).scalar_subquery().label("resident_status"),
             select(Resident.birth_date).where(Resident.id == resident).scalar_subquery().label("birth_date"),
-            exists()
-            .where(
-                Contract.resident_id == resident,
-                Contract.status == "active",
-                Contract.start_on <= today,
-                Contract.end_on >= today,
-            )
-            .label("signed"),
+            exists().where(Contract.resident_id == resident, contract_in_force(today)).label("signed"),
             # 002 items 15, 17: the referral's own resident and direction, and whether the resident is a
             # registered chronic patient — together they make the joint chronic clinic's priority.
             select(Referral.resident_id)

@@ -1,8 +1,8 @@
 """Pure rules of unified booking (001 §2.1; 002 items 15, 17; 000 §9).
 
 - County-level (二级 and above) institutions keep a share of every session's slots for bookings made
-  by grassroots institutions and family doctors: at least 20 %, and a year's share may never be lower
-  than the year before (the seeds ask for it to rise).
+  by grassroots institutions and family doctors: at least 20 %, and each year's share above the year
+  before (001 §2.1 "比例逐年提高") until it reaches the ceiling the commission sets.
 - A reserved slot still free at its release time (default 24 h before it starts) goes back to the
   public pool.
 - Grassroots doctors may add same-day extra slots up to a cap per session.
@@ -21,6 +21,7 @@ from yilian.kit.errors import ValidationFailed
 
 PUBLIC, RESERVED, EXTRA = "public", "reserved", "extra"
 MIN_RESERVED_PERMILLE = 200
+DEFAULT_CEILING_PERMILLE = 500  # the commission's ceiling when none is configured (Settings)
 DEFAULT_RELEASE_HOURS = 24
 DEFAULT_EXTRA_CAP = 5
 PUBLIC_WINDOW_DAYS = 7
@@ -51,24 +52,39 @@ def quota_policy(year: int, level: str | None, stored: Any) -> QuotaPolicy:
     )
 
 
-def check_policy(policy: QuotaPolicy, previous: QuotaPolicy | None) -> None:
-    """≥ 20 % reserved, and never lower than the previous year's share (001 §2.1: 逐年提高)."""
+def check_policy(
+    policy: QuotaPolicy, previous: QuotaPolicy | None, ceiling_permille: int = DEFAULT_CEILING_PERMILLE
+) -> None:
+    """≥ 20 % reserved and at most the commission's ceiling; above the previous year's share until
+    that share has reached the ceiling, then the ceiling kept (001 §2.1: 20 %, "比例逐年提高")."""
     if not MIN_RESERVED_PERMILLE <= policy.reserved_permille <= 1000:
         raise ValidationFailed.one(
             "reserved_share",
             "预留给基层的号源比例不得低于20%",
             "the share reserved for grassroots bookings must be at least 20%",
         )
-    if (
-        previous is not None
-        and previous.year < policy.year
-        and policy.reserved_permille < previous.reserved_permille
-    ):
+    ceiling = max(ceiling_permille, MIN_RESERVED_PERMILLE)
+    if policy.reserved_permille > ceiling:
         raise ValidationFailed.one(
             "reserved_share",
-            f"{policy.year}年预留比例不得低于{previous.year}年的{previous.reserved_permille / 10:g}%",
-            f"the {policy.year} share cannot be below {previous.year}'s {previous.reserved_permille / 10:g}%",
+            f"预留比例不得高于卫生健康委设定的上限{ceiling / 10:g}%",
+            f"the share cannot exceed the commission's ceiling of {ceiling / 10:g}%",
         )
+    if previous is not None and previous.year < policy.year:
+        wanted = min(previous.reserved_permille + 1, ceiling)  # above last year's, or the ceiling
+        if policy.reserved_permille < wanted:
+            at_ceiling = wanted == ceiling and previous.reserved_permille >= ceiling
+            raise ValidationFailed.one(
+                "reserved_share",
+                f"{policy.year}年预留比例应保持上限{ceiling / 10:g}%"
+                if at_ceiling
+                else f"{policy.year}年预留比例应高于{previous.year}年的{previous.reserved_permille / 10:g}%"
+                f"（逐年提高，上限{ceiling / 10:g}%）",
+                f"the {policy.year} share must stay at the {ceiling / 10:g}% ceiling"
+                if at_ceiling
+                else f"the {policy.year} share must be above {previous.year}'s "
+                f"{previous.reserved_permille / 10:g}% (rising yearly up to {ceiling / 10:g}%)",
+            )
     if policy.release_hours < 0 or policy.extra_cap < 0:
         raise ValidationFailed.one(
             "release_hours", "释放时间与加号上限不能为负", "release time and extra cap cannot be negative"

@@ -36,12 +36,21 @@ def _policy(session: Session, institution_id: int, level: str | None, year: int)
     return rules.quota_policy(year, level, repository.policy(session, institution_id, year))
 
 
-def do_set_policy(session: Session, *, actor: Actor, data: PolicyIn) -> BookingPolicy:
+def do_set_policy(
+    session: Session,
+    *,
+    actor: Actor,
+    data: PolicyIn,
+    ceiling_permille: int = rules.DEFAULT_CEILING_PERMILLE,
+) -> BookingPolicy:
+    """Set a year's policy: the share rises on the previous year's until the commission's ceiling."""
     institution_id = _own_institution(actor)
     previous = repository.policy(session, institution_id, data.year - 1)
     policy = rules.QuotaPolicy(data.year, round(data.reserved_share * 10), data.release_hours, data.extra_cap)
     rules.check_policy(
-        policy, rules.QuotaPolicy(previous.year, previous.reserved_permille) if previous else None
+        policy,
+        rules.QuotaPolicy(previous.year, previous.reserved_permille) if previous else None,
+        ceiling_permille,
     )
     row = repository.policy(session, institution_id, data.year)
     if row is None or row.year != data.year:
@@ -172,8 +181,16 @@ def do_add_extra_slot(session: Session, *, actor: Actor, data: ExtraSlotIn) -> S
     return slot
 
 
-def quota_report(session: Session, *, actor: Actor, start: date, end: date) -> list[dict[str, object]]:
-    """Per county-level institution in scope: reserved share, grassroots use of it, released capacity."""
+def quota_report(
+    session: Session,
+    *,
+    actor: Actor,
+    start: date,
+    end: date,
+    ceiling_permille: int = rules.DEFAULT_CEILING_PERMILLE,
+) -> list[dict[str, object]]:
+    """Per county-level institution in scope: reserved share, grassroots use of it, released capacity,
+    and the policy's share year by year against the commission's ceiling (001 §2.1 "逐年提高")."""
     from sqlalchemy import select
 
     subject = actor.subject
@@ -193,6 +210,7 @@ def quota_report(session: Session, *, actor: Actor, start: date, end: date) -> l
     else:
         raise Forbidden()
     names = {i.id: i.name for i in session.scalars(select(Institution).where(Institution.id.in_(scope)))}
+    trends = repository.policy_trends(session, list(names))
     report = []
     for institution_id, slots, reserved, used, released in repository.quota_use(
         session, institution_ids=list(names), start=start, end=end
@@ -210,6 +228,11 @@ def quota_report(session: Session, *, actor: Actor, start: date, end: date) -> l
                 "reserved_used_by_grassroots": used,
                 "grassroots_use_of_reserved": use.grassroots_use_of_reserved,
                 "released": released,
+                "reserved_share_by_year": [
+                    {"year": year, "reserved_share": permille / 10}
+                    for year, permille in trends.get(institution_id, [])
+                ],
+                "reserved_share_ceiling": ceiling_permille / 10,
             }
         )
     return report
