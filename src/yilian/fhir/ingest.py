@@ -36,7 +36,9 @@ from yilian.fhir.references import (
     first_coding,
     identified,
     identifier_value,
+    known_sources,
     look_up_identifiers,
+    record_sources,
     resident_of,
     rewrite,
 )
@@ -49,9 +51,8 @@ from yilian.fhir.rules import (
 )
 from yilian.fhir.validate import validate
 from yilian.kit.db import insert_rows
-from yilian.models import (
-    FhirResource,
-)
+from yilian.kit.errors import AppError
+from yilian.models import FhirResource
 
 # The date a stored resource is searched by, in order of preference.
 DATE_FIELDS = (
@@ -173,7 +174,31 @@ def create(
     return writer(session, context, rewritten)
 
 
-def _entry_error(error: FhirError, number: int, resource_type: object) -> FhirError:
+def source_id(entry: dict[str, Any]) -> str | None:
+    """The id a resource had where it came from: `meta.source#id`, its id, or its `urn:uuid:` full
+    URL (Synthea's bundles carry both id and full URL)."""
+    resource = entry["resource"]
+    ident = resource.get("id")
+    origin = (resource.get("meta") or {}).get("source")
+    full_url = str(entry.get("fullUrl") or "")
+    if ident:
+        key = f"{origin}#{ident}" if origin else str(ident)
+    elif full_url.startswith("urn:uuid:"):
+        key = full_url
+    else:
+        return None
+    return key[:200]
+
+
+def as_fhir_error(error: AppError) -> FhirError:
+    """A service's refusal (the same checks as the REST endpoint) as an OperationOutcome."""
+    code = "forbidden" if error.status == 403 else "not-found" if error.status == 404 else "processing"
+    return FhirError(error.status, code, f"{error.message_en} / {error.message_zh}")
+
+
+def _entry_error(error: FhirError | AppError, number: int, resource_type: object) -> FhirError:
+    if isinstance(error, AppError):
+        error = as_fhir_error(error)
     for item in error.issues:
         item["diagnostics"] = f"entry {number} ({resource_type}): {item['diagnostics']}"
         item.setdefault("expression", [f"Bundle.entry[{number}]"])
@@ -236,7 +261,23 @@ def transaction(
         pending.clear()
 
     check_writer(context.actor)
-    look_up_identifiers(session, context, [entry["resource"] for entry in entries])
+    # Entries this writer sent before (the same source id): answered with what they became, written
+    # again never — importing a folder twice adds nothing (decision 0021). A match grants nothing:
+    # a new entry that refers to a matched Patient still needs a Patient the writer may read.
+    owner = context.owner
+    sources = {n: source_id(entries[n]) for n in range(len(entries))}
+    known = known_sources(
+        session, owner, {(entries[n]["resource"]["resourceType"], key) for n, key in sources.items() if key}
+    )
+    for number, key in sources.items():
+        resource = entries[number]["resource"]
+        local = known.get((resource["resourceType"], key)) if key else None
+        if local is not None:
+            results[number] = Created(resource["resourceType"], local, resource, created=False)
+            if entries[number].get("fullUrl"):
+                context.references[entries[number]["fullUrl"]] = f"{resource['resourceType']}/{local}"
+    order = [n for n in order if n not in results]
+    look_up_identifiers(session, context, [entries[n]["resource"] for n in order])
     # Resources kept as FHIR (not Practitioners: those are matched on their identifier) are written
     # in waves: each wave is every such entry whose in-Bundle references are already written.
     batched = [
@@ -261,7 +302,7 @@ def transaction(
                 continue
             write_pending()
             created = create(session, context, resource, validated=True)
-        except FhirError as error:
+        except (FhirError, AppError) as error:
             raise _entry_error(error, number, resource.get("resourceType")) from None
         if entry.get("fullUrl"):
             context.references[entry["fullUrl"]] = f"{created.resource_type}/{created.ident}"
@@ -288,5 +329,14 @@ def transaction(
                 )
         done = set(wave)
         batched = [n for n in batched if n not in done]
+    record_sources(
+        session,
+        owner,
+        [
+            (created.resource_type, key, created.ident)
+            for n, created in results.items()
+            if created.created and (key := sources[n]) is not None
+        ],
+    )
     context.audit(session)
     return [(n, results[n]) for n in range(len(entries))]
