@@ -10,6 +10,7 @@ the same hospital named in several bundles, does not duplicate them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -175,19 +176,22 @@ def create(
 
 
 def source_id(entry: dict[str, Any]) -> str | None:
-    """The id a resource had where it came from: `meta.source#id`, its id, or its `urn:uuid:` full
-    URL (Synthea's bundles carry both id and full URL)."""
+    """What identifies a resource sent by another system: its id there (with `meta.source` when
+    given) and a digest of its content. Ids alone are not enough: a client may reuse "1" in every
+    Bundle, and a different resource under a known id must be written, not dropped. A resource
+    without an id (FHIR's plain create) is never matched."""
     resource = entry["resource"]
     ident = resource.get("id")
-    origin = (resource.get("meta") or {}).get("source")
-    full_url = str(entry.get("fullUrl") or "")
-    if ident:
-        key = f"{origin}#{ident}" if origin else str(ident)
-    elif full_url.startswith("urn:uuid:"):
-        key = full_url
-    else:
+    if not ident:
         return None
-    return key[:200]
+    origin = (resource.get("meta") or {}).get("source") or ""
+    content = json.dumps(
+        {k: v for k, v in resource.items() if k != "meta"},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return f"{origin[:100]}#{str(ident)[:64]}#{hashlib.sha256(content.encode()).hexdigest()[:24]}"
 
 
 def as_fhir_error(error: AppError) -> FhirError:
