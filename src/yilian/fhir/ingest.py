@@ -3,9 +3,11 @@
 Patients become residents, Organizations institutions, Encounters encounters, Observations
 clinical observations (and an Appointment books its Slot); other types are kept as FHIR JSON.
 References inside a Bundle (`urn:uuid:…`, or conditional `Type?identifier=system|value`) are
-rewritten to the platform's ids. Patients, Organizations and Practitioners are created only if no
-resource with the same identifier exists (FHIR's conditional create), so re-importing a folder, or
-the same hospital named in several bundles, does not duplicate them.
+rewritten to the platform's ids. Organizations and Practitioners are created only if no resource
+with the same identifier exists (FHIR's conditional create), Patients only if none the writer reads
+(or wrote) has it. An entry the writer sent before (the same source id and content, `fhir_source`)
+is answered with what it became and not written again, so re-importing a folder adds nothing.
+A write passes the REST endpoints' checks (decision 0021).
 """
 
 from __future__ import annotations
