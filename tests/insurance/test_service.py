@@ -15,6 +15,7 @@ from tests.auth.test_web_login import login
 from tests.factories.auth import PASSWORD, bearer
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
+from tests.factories.registry import create_division
 from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
 
@@ -68,6 +69,21 @@ def test_claims_import_is_all_or_nothing_and_names_row_and_field(session: Sessio
     assert (result.imported, result.fund_fen) == (1, 6000)
     claim = session.scalars(select(Claim)).one()
     assert (claim.insured_region_code, claim.kind, claim.out_of_county) == ("640181", "outpatient", False)
+
+
+def test_claims_map_to_the_officers_own_residents_only(session: Session) -> None:
+    """An ID number held only in another county is "not in the index" for this county's officer: a
+    claim is not pinned on another county's resident, and the answer does not tell it exists
+    (decision 0021). Today the row was imported onto that resident."""
+    world = build_world(session)
+    create_division(session, code="640122", name="贺兰县")
+    far = create_resident(session, name="王秀英", region_code="640122")
+    row = f"C7,{far.id_number},{world.township_a.code},,门诊,2025-03-01,100.00,60.00,否,"
+    actor = actor_for(session, world.insurance)
+    with pytest.raises(ValidationFailed) as failure:
+        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, [row]))
+    assert [(e.row, e.field) for e in failure.value.errors] == [(2, "id_number")]
+    assert session.scalar(select(func.count()).select_from(Claim)) == 0
 
 
 def test_claims_that_double_count_an_encounter_are_refused(session: Session) -> None:

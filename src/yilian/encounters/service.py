@@ -11,7 +11,7 @@ from yilian.encounters.schemas import DischargeIn, DrgOut, EncounterIn, Encounte
 from yilian.insurance.drg.rules import GroupResult
 from yilian.insurance.service import configured_grouper, group_encounter
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Resident
+from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
 
@@ -49,20 +49,29 @@ def _drg_out(result: GroupResult | None, scheme: str | None) -> DrgOut | None:
     )
 
 
-def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) -> EncounterOut:
-    """Record a visit or a stay at the recorder's own institution."""
-    subject = actor.subject
-    if not subject.may(roles.ENCOUNTER_RECORDERS):
+def check_may_record_encounters(actor: Actor) -> None:
+    """Who may record a visit: the roles that treat patients (REST, FHIR and imports alike)."""
+    if not actor.subject.may(roles.ENCOUNTER_RECORDERS):
         raise Forbidden("当前角色不能登记就诊", "Your role cannot record encounters")
-    institution = registry_repository.institution(session, data.institution_id)
+
+
+def check_may_record_at(session: Session, *, actor: Actor, institution_id: int) -> Institution:
+    """Where: a visit is recorded at the recorder's own institution only, since it opens the
+    resident's record to that institution (decision 0017). Returns the institution."""
+    check_may_record_encounters(actor)
+    institution = registry_repository.institution(session, institution_id)
     if institution is None:
         raise ValidationFailed.one(
-            "institution_id",
-            f"机构{data.institution_id}不存在",
-            f"institution {data.institution_id} does not exist",
+            "institution_id", f"机构{institution_id}不存在", f"institution {institution_id} does not exist"
         )
-    if subject.institution_id != data.institution_id:
+    if actor.subject.institution_id != institution_id:
         raise Forbidden("只能登记本机构的就诊", "You can record encounters of your own institution only")
+    return institution
+
+
+def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) -> EncounterOut:
+    """Record a visit or a stay at the recorder's own institution."""
+    institution = check_may_record_at(session, actor=actor, institution_id=data.institution_id)
     total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
     rules.check_encounter(
         kind=data.kind,

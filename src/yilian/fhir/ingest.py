@@ -3,13 +3,16 @@
 Patients become residents, Organizations institutions, Encounters encounters, Observations
 clinical observations (and an Appointment books its Slot); other types are kept as FHIR JSON.
 References inside a Bundle (`urn:uuid:…`, or conditional `Type?identifier=system|value`) are
-rewritten to the platform's ids. Patients, Organizations and Practitioners are created only if no
-resource with the same identifier exists (FHIR's conditional create), so re-importing a folder, or
-the same hospital named in several bundles, does not duplicate them.
+rewritten to the platform's ids. Organizations and Practitioners are created only if no resource
+with the same identifier exists (FHIR's conditional create), Patients only if none the writer reads
+(or wrote) has it. An entry the writer sent before (the same source id and content, `fhir_source`)
+is answered with what it became and not written again, so re-importing a folder adds nothing.
+A write passes the REST endpoints' checks (decision 0021).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -36,7 +39,9 @@ from yilian.fhir.references import (
     first_coding,
     identified,
     identifier_value,
+    known_sources,
     look_up_identifiers,
+    record_sources,
     resident_of,
     rewrite,
 )
@@ -49,9 +54,8 @@ from yilian.fhir.rules import (
 )
 from yilian.fhir.validate import validate
 from yilian.kit.db import insert_rows
-from yilian.models import (
-    FhirResource,
-)
+from yilian.kit.errors import AppError
+from yilian.models import FhirResource
 
 # The date a stored resource is searched by, in order of preference.
 DATE_FIELDS = (
@@ -173,7 +177,34 @@ def create(
     return writer(session, context, rewritten)
 
 
-def _entry_error(error: FhirError, number: int, resource_type: object) -> FhirError:
+def source_id(entry: dict[str, Any]) -> str | None:
+    """What identifies a resource sent by another system: its id there (with `meta.source` when
+    given) and a digest of its content. Ids alone are not enough: a client may reuse "1" in every
+    Bundle, and a different resource under a known id must be written, not dropped. A resource
+    without an id (FHIR's plain create) is never matched."""
+    resource = entry["resource"]
+    ident = resource.get("id")
+    if not ident:
+        return None
+    origin = (resource.get("meta") or {}).get("source") or ""
+    content = json.dumps(
+        {k: v for k, v in resource.items() if k != "meta"},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return f"{origin[:100]}#{str(ident)[:64]}#{hashlib.sha256(content.encode()).hexdigest()[:24]}"
+
+
+def as_fhir_error(error: AppError) -> FhirError:
+    """A service's refusal (the same checks as the REST endpoint) as an OperationOutcome."""
+    code = "forbidden" if error.status == 403 else "not-found" if error.status == 404 else "processing"
+    return FhirError(error.status, code, f"{error.message_en} / {error.message_zh}")
+
+
+def _entry_error(error: FhirError | AppError, number: int, resource_type: object) -> FhirError:
+    if isinstance(error, AppError):
+        error = as_fhir_error(error)
     for item in error.issues:
         item["diagnostics"] = f"entry {number} ({resource_type}): {item['diagnostics']}"
         item.setdefault("expression", [f"Bundle.entry[{number}]"])
@@ -236,7 +267,23 @@ def transaction(
         pending.clear()
 
     check_writer(context.actor)
-    look_up_identifiers(session, context, [entry["resource"] for entry in entries])
+    # Entries this writer sent before (the same source id): answered with what they became, written
+    # again never — importing a folder twice adds nothing (decision 0021). A match grants nothing:
+    # a new entry that refers to a matched Patient still needs a Patient the writer may read.
+    owner = context.owner
+    sources = {n: source_id(entries[n]) for n in range(len(entries))}
+    known = known_sources(
+        session, owner, {(entries[n]["resource"]["resourceType"], key) for n, key in sources.items() if key}
+    )
+    for number, key in sources.items():
+        resource = entries[number]["resource"]
+        local = known.get((resource["resourceType"], key)) if key else None
+        if local is not None:
+            results[number] = Created(resource["resourceType"], local, resource, created=False)
+            if entries[number].get("fullUrl"):
+                context.references[entries[number]["fullUrl"]] = f"{resource['resourceType']}/{local}"
+    order = [n for n in order if n not in results]
+    look_up_identifiers(session, context, [entries[n]["resource"] for n in order])
     # Resources kept as FHIR (not Practitioners: those are matched on their identifier) are written
     # in waves: each wave is every such entry whose in-Bundle references are already written.
     batched = [
@@ -261,7 +308,7 @@ def transaction(
                 continue
             write_pending()
             created = create(session, context, resource, validated=True)
-        except FhirError as error:
+        except (FhirError, AppError) as error:
             raise _entry_error(error, number, resource.get("resourceType")) from None
         if entry.get("fullUrl"):
             context.references[entry["fullUrl"]] = f"{created.resource_type}/{created.ident}"
@@ -288,5 +335,14 @@ def transaction(
                 )
         done = set(wave)
         batched = [n for n in batched if n not in done]
+    record_sources(
+        session,
+        owner,
+        [
+            (created.resource_type, key, created.ident)
+            for n, created in results.items()
+            if created.created and (key := sources[n]) is not None
+        ],
+    )
     context.audit(session)
     return [(n, results[n]) for n in range(len(entries))]

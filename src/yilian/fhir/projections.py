@@ -8,14 +8,15 @@ import json
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from yilian.encounters.repository import add_to_summaries
+from yilian.encounters.service import check_may_record_at, check_may_record_encounters
 from yilian.fhir import mapping
 from yilian.fhir.references import (
     CJK,
-    IMPORTERS,
+    IDENTIFIER_KEY,
     INPATIENT_CLASSES,
     Context,
     Created,
@@ -24,7 +25,9 @@ from yilian.fhir.references import (
     identified,
     identifier_value,
     institution_code,
+    known_sources,
     local_id,
+    record_sources,
     resident_of,
 )
 from yilian.fhir.rules import (
@@ -33,6 +36,7 @@ from yilian.fhir.rules import (
     ID_CARD_SYSTEM,
     FhirError,
     derived_id_number,
+    is_foreign_code,
     parse_instant,
 )
 from yilian.kit.db import insert_rows
@@ -47,6 +51,7 @@ from yilian.models import (
     ResidentIdentifier,
 )
 from yilian.residents.rules import InvalidIdNumber, parse_id_number
+from yilian.residents.service import check_may_register
 
 
 def human_name(resource: dict[str, Any]) -> str:
@@ -67,12 +72,19 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
         if i.get("value")
     ]
     card = next((v for s, v in identifiers if s == ID_CARD_SYSTEM), None)
+    check_may_register(context.actor)  # who may register, as POST /api/residents
+    # Matched among the residents the writer reads only, and granting nothing: a resident outside
+    # is as if absent (decision 0021).
     for system, value in identifiers:
-        existing = by_identifier(session, "Patient", system, value)
+        existing = by_identifier(session, context.actor.subject, "Patient", system, value)
         if existing is not None:
-            if context.actor.subject.may(IMPORTERS):
-                context.created_residents.add(int(existing))
             return Created("Patient", existing, resource, created=False)
+    # Or one this writer created itself with the same identifier (FHIR's conditional create), though
+    # it may not read it: it lies outside every grid, say. Telling a writer what it wrote leaks nothing.
+    keys = {("Patient", f"{IDENTIFIER_KEY}{s}|{v}"[:200]) for s, v in identifiers}
+    mine = known_sources(session, context.owner, keys)
+    if mine:
+        return Created("Patient", sorted(mine.values())[0], resource, created=False)
     gender = resource.get("gender")
     if gender not in ("male", "female"):
         raise FhirError(400, "required", "Patient.gender must be male or female", ["Patient.gender"])
@@ -131,11 +143,25 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
     resident.health_card_no = f"FH{resident.id:030d}"
     context.created_residents.add(resident.id)
     context.identified.update((("Patient", s, v), str(resident.id)) for s, v in identifiers)
-    session.add_all(
-        ResidentIdentifier(resident_id=resident.id, system=s[:200], value=v[:100])
+    kept = [
+        (s[:200], v[:100])
         for s, v in dict.fromkeys(identifiers)
         if s not in (ID_CARD_SYSTEM, HEALTH_CARD_SYSTEM)
+    ]
+    # An identifier another record already holds (one this writer does not read) stays with it.
+    taken: set[tuple[str, str]] = set()
+    if kept:
+        pairs = tuple_(ResidentIdentifier.system, ResidentIdentifier.value).in_(kept)
+        taken = {
+            (a, b)
+            for a, b in session.execute(
+                select(ResidentIdentifier.system, ResidentIdentifier.value).where(pairs)
+            )
+        }
+    session.add_all(
+        ResidentIdentifier(resident_id=resident.id, system=s, value=v) for s, v in kept if (s, v) not in taken
     )
+    record_sources(session, context.owner, [(t, key, str(resident.id)) for t, key in sorted(keys)])
     context.written(resident.id, "resident", resident.id)
     return Created("Patient", str(resident.id), resource)
 
@@ -161,6 +187,20 @@ def write_organization(session: Session, context: Context, resource: dict[str, A
     return Created("Organization", str(institution.id), resource)
 
 
+def check_place(session: Session, context: Context, institution_id: int) -> None:
+    """Who may record a visit where, as POST /api/encounters: an encounter recorder, at their own
+    institution (a visit there opens the resident's record to it). History from another system may
+    also name that system's provider: an institution made from a foreign Organization identifier,
+    which is no member of the platform (decision 0021)."""
+    if institution_id in context.places:
+        return
+    check_may_record_encounters(context.actor)
+    code = session.scalar(select(Institution.code).where(Institution.id == institution_id))
+    if code is None or not is_foreign_code(code):
+        check_may_record_at(session, actor=context.actor, institution_id=institution_id)
+    context.places.add(institution_id)
+
+
 def encounter_values(session: Session, context: Context, resource: dict[str, Any]) -> dict[str, Any]:
     """The encounter row of an Encounter (and under `diagnoses` its ICD-10 reason codes)."""
     resident_id = resident_of(session, context, (resource.get("subject") or {}).get("reference"))
@@ -172,6 +212,7 @@ def encounter_values(session: Session, context: Context, resource: dict[str, Any
             "Encounter.serviceProvider must name an Organization",
             ["Encounter.serviceProvider"],
         )
+    check_place(session, context, institution_id)
     period = resource.get("period") or {}
     start = parse_instant(period.get("start"))
     if start is None:

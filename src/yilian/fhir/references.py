@@ -3,7 +3,6 @@ a Bundle, and how a reference (`urn:uuid:…`, `Type/id`, `Type?identifier=…`)
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,26 +13,30 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.auth.scoping import readable_by_id
+from yilian.auth.rules import Subject
+from yilian.auth.scoping import readable_by_id, resident_visibility
 from yilian.fhir.rules import (
     ID_CARD_SYSTEM,
     INSTITUTION_SYSTEM,
     STORED_PREFIX,
     FhirError,
+    foreign_code,
+    source_owner,
 )
+from yilian.kit.db import insert_rows
 from yilian.models import (
     FhirResource,
+    FhirSource,
     Institution,
     Resident,
     ResidentIdentifier,
 )
 
-# Re-importing a patient who already exists lets an importer attach new data to them (a county's
-# data office loading another system's records); a clinician must already serve the resident.
-IMPORTERS = frozenset({roles.INSTITUTION_ADMIN, roles.CONSORTIUM_ADMIN, roles.COMMISSION})
 WRITERS = frozenset(
     {roles.INSTITUTION_ADMIN, roles.DOCTOR, roles.FAMILY_DOCTOR, roles.CONSORTIUM_ADMIN, roles.COMMISSION}
 )
+# Source ids of the Patients a writer created, by identifier (beside resources' own ids).
+IDENTIFIER_KEY = "identifier:"
 CJK = re.compile(r"[\u4e00-\u9fff]")
 INPATIENT_CLASSES = {"IMP", "ACUTE", "NONAC", "PRENC"}
 
@@ -54,11 +57,19 @@ class Context:
     region_code: str
     now: datetime
     references: dict[str, str] = field(default_factory=dict)
+    # Residents created by this write (a Bundle may refer to them before the writer can read them).
+    # A Patient matched on an identifier is never added: matching grants nothing (decision 0021).
     created_residents: set[int] = field(default_factory=set)
+    # Institutions this write may record encounters at, checked once each.
+    places: set[int] = field(default_factory=set)
     # Resources looked up by identifier (Type, system, value) → local id or None: asked once each.
     identified: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     # Audit of what was written, per resident and kind: one event each with the ids, not one per row.
     pending_audit: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def owner(self) -> str:
+        return source_owner(self.actor.subject)
 
     def written(self, resident_id: int, entity: str, ident: object) -> None:
         self.pending_audit.setdefault((resident_id, entity[:32]), []).append(str(ident))
@@ -75,6 +86,38 @@ class Context:
                 detail=f"FHIR ×{len(ids)}: {','.join(ids)}",
             )
         self.pending_audit.clear()
+
+
+def known_sources(session: Session, owner: str, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(type, source id) → local id, for those the owner has sent before (chunked, one query each)."""
+    found: dict[tuple[str, str], str] = {}
+    by_type: dict[str, list[str]] = {}
+    for resource_type, key in keys:
+        by_type.setdefault(resource_type, []).append(key)
+    for resource_type, ids in by_type.items():
+        for start in range(0, len(ids), 900):
+            rows = session.execute(
+                select(FhirSource.source_id, FhirSource.local_id).where(
+                    FhirSource.owner == owner,
+                    FhirSource.resource_type == resource_type,
+                    FhirSource.source_id.in_(ids[start : start + 900]),
+                )
+            )
+            found.update(((resource_type, key), local) for key, local in rows)
+    return found
+
+
+def record_sources(session: Session, owner: str, created: list[tuple[str, str, str]]) -> None:
+    """Remember what each source id became (the first of a source id repeated in one Bundle)."""
+    rows = {(resource_type, key): local for resource_type, key, local in created}
+    insert_rows(
+        session,
+        FhirSource,
+        [
+            {"owner": owner, "resource_type": t, "source_id": k, "local_id": local}
+            for (t, k), local in rows.items()
+        ],
+    )
 
 
 def first_coding(concept: dict[str, Any] | None) -> dict[str, Any]:
@@ -139,7 +182,7 @@ def identified(session: Session, context: Context, resource_type: str, system: s
     """`by_identifier`, remembered for the rest of the import (a writer records what it creates)."""
     key = (resource_type, system, code)
     if key not in context.identified:
-        context.identified[key] = by_identifier(session, resource_type, system, code)
+        context.identified[key] = by_identifier(session, context.actor.subject, resource_type, system, code)
     return context.identified[key]
 
 
@@ -185,16 +228,23 @@ def look_up_identifiers(session: Session, context: Context, resources: list[dict
             )
 
 
-def by_identifier(session: Session, resource_type: str, system: str, code: str) -> str | None:
+def by_identifier(
+    session: Session, subject: Subject, resource_type: str, system: str, code: str
+) -> str | None:
+    """The local id of the resource with this identifier. A Patient is looked for among the
+    residents the subject may read only: one outside is not found, so that a write neither learns
+    that it exists nor reaches it (decision 0021)."""
     if resource_type == "Patient":
+        readable = resident_visibility(subject)
         if system == ID_CARD_SYSTEM:
-            found = session.scalar(select(Resident.id).where(Resident.id_number == code))
+            statement = select(Resident.id).where(Resident.id_number == code, readable)
         else:
-            found = session.scalar(
-                select(ResidentIdentifier.resident_id).where(
-                    ResidentIdentifier.system == system, ResidentIdentifier.value == code
-                )
+            statement = (
+                select(ResidentIdentifier.resident_id)
+                .join(Resident, Resident.id == ResidentIdentifier.resident_id)
+                .where(ResidentIdentifier.system == system, ResidentIdentifier.value == code, readable)
             )
+        found = session.scalar(statement.order_by(Resident.id).limit(1))
         return None if found is None else str(found)
     if resource_type == "Organization":
         found = session.scalar(
@@ -212,7 +262,7 @@ def by_identifier(session: Session, resource_type: str, system: str, code: str) 
 def institution_code(system: str, code: str) -> str:
     if system in ("", INSTITUTION_SYSTEM):
         return code[:32]
-    return "X" + hashlib.sha1(f"{system}|{code}".encode()).hexdigest()[:20]
+    return foreign_code(system, code)
 
 
 def resident_of(session: Session, context: Context, reference: str | None) -> int:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from yilian.auth.rules import Subject
 from yilian.residents.rules import make_id_number
 
 # The Chinese resident ID card number (GB 11643) and the platform's own numbers. URNs, so they do not
@@ -88,6 +89,31 @@ def issue(severity: str, code: str, diagnostics: str, expression: list[str] | No
 
 def operation_outcome(issues: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "OperationOutcome", "issue": issues}
+
+
+def source_owner(subject: Subject) -> str:
+    """Whose imports a source id is matched among: the account's institution, consortium or county
+    (every account of a hospital feeds the same source), else the account."""
+    if subject.institution_id:
+        return f"institution:{subject.institution_id}"
+    if subject.consortium_id:
+        return f"consortium:{subject.consortium_id}"
+    if subject.region_code:
+        return f"region:{subject.region_code}"
+    return f"user:{subject.user_id}"
+
+
+FOREIGN_CODE = re.compile(r"X[0-9a-f]{20}")
+
+
+def foreign_code(system: str, code: str) -> str:
+    """The institution code of another system's Organization (its identifier hashed): a provider
+    outside the platform, whose visits come only from imported history."""
+    return "X" + hashlib.sha1(f"{system}|{code}".encode()).hexdigest()[:20]
+
+
+def is_foreign_code(code: str) -> bool:
+    return FOREIGN_CODE.fullmatch(code) is not None
 
 
 def derived_id_number(*, region_code: str, born: date, sex: str, source_key: str, attempt: int = 0) -> str:

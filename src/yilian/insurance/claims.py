@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
+from yilian.auth.scoping import resident_visibility
 from yilian.insurance import repository
 from yilian.kit.errors import FieldError, Forbidden, ValidationFailed
 from yilian.kit.tabular import read_rows
@@ -71,9 +72,14 @@ def do_import_claims(session: Session, *, actor: Actor, filename: str, data: byt
     existing = repository.existing_claim_numbers(session, [n for n in numbers if n])
     residents = dict(
         session.execute(
-            select(Resident.id_number, Resident.id).where(
-                Resident.id_number.in_({r.get("id_number", "") for r in rows})
+            # Residents the officer's scope holds (a number is no proof of another county's record,
+            # decision 0021); of two records of one number, the oldest (listed last) until merged.
+            select(Resident.id_number, Resident.id)
+            .where(
+                resident_visibility(actor.subject),
+                Resident.id_number.in_({r.get("id_number", "") for r in rows}),
             )
+            .order_by(Resident.id.desc())
         ).all()
     )
     regions = dict(

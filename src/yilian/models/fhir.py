@@ -65,3 +65,18 @@ class FhirResource(Base):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class FhirSource(Base):
+    """A resource another system sent, by its id there, and the row it became here: a folder or
+    Bundle imported again matches these and adds nothing. Kept per writer (`owner`: the account's
+    institution, consortium or county), so a match never tells one writer what another sent."""
+
+    __tablename__ = "fhir_source"
+    __table_args__ = (UniqueConstraint("owner", "resource_type", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(40))
+    resource_type: Mapped[str] = mapped_column(String(40))
+    source_id: Mapped[str] = mapped_column(String(200))  # meta.source#id, or the id / urn:uuid
+    local_id: Mapped[str] = mapped_column(String(40))  # "12" or "s34", as the resource is served

@@ -1,4 +1,4 @@
-"""The master patient index: one record per person, keyed by the resident ID number."""
+"""The master patient index: one record per person within a scope, found by the resident ID number."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ class Resident(Base):
     __tablename__ = "resident"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    # Not unique: a registrar who registers a number already held outside their scope gets a record
+    # of their own rather than learning that the other exists (decision 0021); the MPI's merge
+    # joins the two. Within a scope, registration matches the existing record.
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
     name: Mapped[str] = mapped_column(String(32), index=True)
     sex: Mapped[str] = mapped_column(String(1))  # M | F, derived from the ID number
     birth_date: Mapped[date]

@@ -97,11 +97,14 @@ def do_portal_login(
     phone = rules.check_mobile(phone)
     _consume_code(session, phone=phone, code=code, now=now, settings=settings)
     resident = session.scalar(
-        select(Resident).where(
+        select(Resident)
+        .where(
             Resident.id_number == id_number.strip().upper(),
             Resident.phone == phone,
             Resident.status == "active",
         )
+        .order_by(Resident.id)  # one person registered in two counties: the first record, until merged
+        .limit(1)
     )
     if resident is None:
         error = Unauthenticated(

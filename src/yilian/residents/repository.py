@@ -7,20 +7,45 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
-from yilian.auth.scoping import readable_residents
+from yilian.auth.scoping import readable_residents, resident_visibility
 from yilian.models import Encounter, Grid, Resident, User
 
 
-def by_id_number(session: Session, id_number: str) -> Resident | None:
-    return session.scalar(select(Resident).where(Resident.id_number == id_number))
+def readable_by_id_number(session: Session, subject: Subject, id_number: str) -> Resident | None:
+    """The record of this number that the subject may read, or that was merged into one it may read
+    (the oldest first, if a merge is due); None if every record of the number is out of sight."""
+    candidates = session.execute(
+        select(Resident.id, Resident.merged_into_id)
+        .where(Resident.id_number == id_number)
+        .order_by(Resident.id)
+    ).all()
+    for ident, survivor in candidates:
+        for target in (ident, survivor):
+            if target is not None and scoping.readable_by_id(session, subject, target) is not None:
+                return session.get(Resident, ident)
+    return None
 
 
-def existing_by_id_numbers(session: Session, id_numbers: list[str]) -> dict[str, str]:
-    """id_number → name for those already registered (chunked IN lists)."""
+def held_elsewhere(session: Session, id_numbers: list[str]) -> set[str]:
+    """Which numbers any record holds, whoever may read it: for the audit trail's merge candidates
+    only, never for an answer (decision 0021)."""
+    found: set[str] = set()
+    for start in range(0, len(id_numbers), 900):
+        chunk = id_numbers[start : start + 900]
+        found.update(session.scalars(select(Resident.id_number).where(Resident.id_number.in_(chunk))))
+    return found
+
+
+def readable_by_id_numbers(session: Session, subject: Subject, id_numbers: list[str]) -> dict[str, str]:
+    """id_number → name for those registered where the subject may read them (chunked IN lists)."""
     found: dict[str, str] = {}
     for start in range(0, len(id_numbers), 900):
         chunk = id_numbers[start : start + 900]
-        rows = session.execute(select(Resident.id_number, Resident.name).where(Resident.id_number.in_(chunk)))
+        rows = session.execute(
+            select(Resident.id_number, Resident.name)
+            .where(resident_visibility(subject), Resident.id_number.in_(chunk))
+            .order_by(Resident.id.desc())
+        )
         found.update((number, name) for number, name in rows)
     return found
 
@@ -77,11 +102,3 @@ def move_accounts(session: Session, *, from_resident_id: int, to_resident_id: in
     session.execute(
         update(User).where(User.resident_id == from_resident_id).values(resident_id=to_resident_id)
     )
-
-
-def existing_ids(session: Session, id_numbers: list[str]) -> list[int]:
-    ids: list[int] = []
-    for start in range(0, len(id_numbers), 900):
-        chunk = id_numbers[start : start + 900]
-        ids.extend(session.scalars(select(Resident.id).where(Resident.id_number.in_(chunk))))
-    return ids

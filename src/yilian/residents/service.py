@@ -127,14 +127,21 @@ def _check_grid(session: Session, actor: Actor, grid_id: int | None) -> str | No
     return grid.region_code
 
 
-def do_register_resident(session: Session, *, actor: Actor, data: ResidentIn) -> tuple[Resident, bool]:
-    """Register a person once: the same ID and name again returns the existing record (created=False)."""
+def check_may_register(actor: Actor) -> None:
+    """Who may register residents: REST, spreadsheet import and FHIR Patient alike."""
     if not actor.subject.may(roles.RESIDENT_REGISTRARS):
         raise Forbidden("当前角色不能登记居民", "Your role cannot register residents")
+
+
+def do_register_resident(session: Session, *, actor: Actor, data: ResidentIn) -> tuple[Resident, bool]:
+    """Register a person once in the registrar's scope: the same ID and name again returns the
+    existing record (created=False). A number held only outside the scope is registered as if new:
+    the answer does not tell that the other record exists, or its name (decision 0021)."""
+    check_may_register(actor)
     now = actor.clock.now()
     facts = parse_id_number(data.id_number, today=now.date())
     phone = normalise_phone(data.phone)
-    existing = repository.by_id_number(session, facts.id_number)
+    existing = repository.readable_by_id_number(session, actor.subject, facts.id_number)
     if existing is not None:
         if existing.name != data.name.strip():
             raise Conflict(
@@ -152,6 +159,7 @@ def do_register_resident(session: Session, *, actor: Actor, data: ResidentIn) ->
         if existing.merged_into_id is not None:
             survivor = session.get(Resident, existing.merged_into_id) or existing
         return survivor, False
+    note = merge_candidate_note(session, [facts.id_number]).get(facts.id_number)
     region = _check_grid(session, actor, data.grid_id) or facts.region_code
     if registry_repository.division(session, region) is None:
         region = fallback_region(session, actor)
@@ -172,9 +180,23 @@ def do_register_resident(session: Session, *, actor: Actor, data: ResidentIn) ->
     session.add(resident)
     session.flush()
     actor.record_change(
-        session, action="create", entity="resident", entity_id=resident.id, resident_id=resident.id
+        session,
+        action="create",
+        entity="resident",
+        entity_id=resident.id,
+        resident_id=resident.id,
+        detail=note,
     )
     return resident, True
+
+
+def merge_candidate_note(session: Session, id_numbers: list[str]) -> dict[str, str]:
+    """For the audit trail only (asked before the new records are written): numbers another
+    record, out of the registrar's sight, already holds — merge candidates, never told to them."""
+    return {
+        number: "MPI: ID number also held by another record (merge candidate)"
+        for number in repository.held_elsewhere(session, id_numbers)
+    }
 
 
 def fallback_region(session: Session, actor: Actor) -> str:

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
+from yilian.kit.db import insert_rows
 from yilian.kit.errors import AppError, FieldError, Forbidden, ValidationFailed
 from yilian.kit.tabular import read_rows, write_csv, write_xlsx
 from yilian.models import Grid, Resident
 from yilian.residents import repository
 from yilian.residents.rules import normalise_phone, parse_id_number
 from yilian.residents.schemas import ImportResult
-from yilian.residents.service import fallback_region, list_rows, new_health_card_no
+from yilian.residents.service import fallback_region, list_rows, merge_candidate_note, new_health_card_no
 
 IMPORT_ALIASES = {
     "身份证号": "id_number",
@@ -72,7 +72,11 @@ def do_import_residents(session: Session, *, actor: Actor, filename: str, data: 
             continue
         seen[id_number] = line
         parsed.append(record)
-    existing = repository.existing_by_id_numbers(session, [str(r["id_number"]) for r in parsed])
+    # Matched within the importer's scope only: a number held outside it is imported as new, and no
+    # row's answer tells that the other record exists or its name (decision 0021).
+    existing = repository.readable_by_id_numbers(
+        session, actor.subject, [str(r["id_number"]) for r in parsed]
+    )
     for record in parsed:
         known_name = existing.get(str(record["id_number"]))
         if known_name is not None and known_name != record["name"]:
@@ -95,16 +99,17 @@ def do_import_residents(session: Session, *, actor: Actor, filename: str, data: 
     for record in new_rows:
         record["region_code"] = record["region_code"] or fallback
     if new_rows:
-        session.execute(insert(Resident), new_rows)
-        created = repository.existing_ids(session, [str(r["id_number"]) for r in new_rows])
-        for resident_id in created:
+        notes = merge_candidate_note(session, [str(r["id_number"]) for r in new_rows])
+        created = insert_rows(session, Resident, new_rows)
+        for record, resident_id in zip(new_rows, created, strict=True):
+            note = notes.get(str(record["id_number"]))
             actor.record_change(
                 session,
                 action="import",
                 entity="resident",
                 entity_id=resident_id,
                 resident_id=resident_id,
-                detail=filename,
+                detail=f"{filename}; {note}" if note else filename,
             )
     return ImportResult(created=len(new_rows), already_registered=len(parsed) - len(new_rows))
 
