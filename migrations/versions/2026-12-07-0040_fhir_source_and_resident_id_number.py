@@ -1,7 +1,7 @@
 """fhir_source, and the resident ID number no longer unique
 
 Revision ID: 0016_c
-Revises: 0015
+Revises: 0016_h
 Create Date: 2026-12-07 00:40:00
 
 - `fhir_source`: the id a resource had in the system that sent it, per writer, and the row it
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_c"
-down_revision = "0015"
+down_revision = "0016_h"
 branch_labels = None
 depends_on = None
 
