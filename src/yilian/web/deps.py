@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from yilian.auth import service as auth_service
 from yilian.auth.context import Actor
@@ -62,6 +63,15 @@ async def committed_in_thread(session: Session, work: Callable[..., T], *args: A
         return result
 
     return await run_in_threadpool(work_and_commit)
+
+
+async def posted_form(request: Request) -> FormData:
+    """A page's posted form, read on the event loop (reading the body is I/O), so that the endpoint
+    itself stays a plain `def` whose database work runs in the thread pool."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
 def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
