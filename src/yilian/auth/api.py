@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from yilian.auth import service
-from yilian.web.deps import ApiActor, DbSession
+from yilian.web.deps import ApiActor, DbSession, client_address
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -37,7 +37,12 @@ def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOu
     state = request.app.state
     now = state.clock.now()
     user = service.check_credentials(
-        session, username=data.username, password=data.password, now=now, settings=state.settings
+        session,
+        username=data.username,
+        password=data.password,
+        client_ip=client_address(request),
+        now=now,
+        settings=state.settings,
     )
     token = service.do_create_api_token(session, user=user, name=data.name, now=now)
     return TokenOut(access_token=token, role=user.role)

@@ -97,6 +97,12 @@ class LoginRequired(AppError):
         super().__init__("请先登录", "Please log in", 401)
 
 
+def client_address(request: Request) -> str:
+    """The peer's address: behind a reverse proxy, uvicorn puts the client's from X-Forwarded-For
+    here when the proxy is trusted (`--forwarded-allow-ips`; 127.0.0.1 by default)."""
+    return request.client.host if request.client else ""
+
+
 def _actor(request: Request, session: Session, user_id_source: str) -> Actor:
     state = request.app.state
     return Actor(
@@ -104,7 +110,7 @@ def _actor(request: Request, session: Session, user_id_source: str) -> Actor:
         endpoint=f"{request.method} {request.url.path}",
         audit=state.audit,
         clock=state.clock,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(request) or None,
     )
 
 
