@@ -222,3 +222,33 @@ def test_no_store_on_every_response_but_static_assets(client: TestClient, sessio
         assert response.headers.get("cache-control") == "no-store", (page, response.status_code)
     static = client.get("/static/vendor/echarts.min.js")
     assert static.status_code == 200 and static.headers.get("cache-control") != "no-store"
+
+
+def test_login_gate_is_a_sliding_window_per_address_and_per_name() -> None:
+    from datetime import datetime, timedelta
+
+    from yilian.auth.rules import ACCOUNT, ADDRESS, LoginGate, login_gate
+
+    now = datetime(2026, 11, 24, 9, 30)
+    window = timedelta(minutes=30)
+
+    def gate(failures: list[tuple[int, bool]]) -> LoginGate | None:
+        """`failures`: (minutes ago, for the name now tried), newest first."""
+        return login_gate(
+            [(now - timedelta(minutes=m), same) for m, same in failures],
+            now=now,
+            window=window,
+            per_account=3,
+            per_address=5,
+        )
+
+    assert gate([]) is None
+    assert gate([(1, True), (2, True)]) is None
+    # The third failure for the name locks it until the oldest of the three leaves the window.
+    assert gate([(1, True), (2, True), (20, True)]) == LoginGate(ACCOUNT, now + timedelta(minutes=10))
+    assert gate([(1, True), (2, True), (31, True)]) is None  # one has left the window
+    # Other names' failures do not lock this one, but count towards the address.
+    assert gate([(1, False), (2, False), (3, True), (4, True)]) is None
+    assert gate([(1, False), (2, False), (3, False), (4, True), (25, False)]) == LoginGate(
+        ADDRESS, now + timedelta(minutes=5)
+    )

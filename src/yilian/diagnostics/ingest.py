@@ -101,11 +101,14 @@ class DicomStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._resolved: Path | None = None
 
     def path_of(self, relative: str) -> Path:
         """The file a stored path names, refused if it would leave the store (rows written before
         paths were the server's own may still name one)."""
-        root = self.root.resolve()
+        if self._resolved is None:
+            self._resolved = self.root.resolve()
+        root = self._resolved
         target = (root / relative).resolve()
         if root not in target.parents:
             raise StoredPathOutside()
