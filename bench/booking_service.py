@@ -23,6 +23,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import shlex
 import sys
 import time
@@ -156,7 +157,7 @@ def through_app(url: str, warm: list[Booking], counted: list[Booking]) -> Tally:
     from yilian.app import create_app
     from yilian.config import Settings
 
-    app = create_app(Settings(database_url=url))
+    app = create_app(Settings(database_url=url, secret_key=secrets.token_hex(32)))
 
     async def run() -> Tally:
         async with app.router.lifespan_context(app):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import resource
+import secrets
 import socket
 import subprocess
 import tempfile
@@ -46,7 +47,8 @@ def serving(env: dict[str, str], workers: int, ready_path: str = "/login") -> It
             "--workers",
             str(workers),
         ],
-        env={**os.environ, **env},
+        # Served as in production: a key of its own (the default key is for the demo only).
+        env={**os.environ, "YILIAN_SECRET_KEY": secrets.token_hex(32), **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -92,9 +92,15 @@ def serve(
     """Run the web platform (each process has an audit writer; the chain stays one)."""
     import uvicorn
 
+    from yilian.config import UnsafeSettings, check_can_start
     from yilian.web.server import can_balance, serve_balanced
 
     _url()
+    try:  # said once here, not as a traceback from each worker's create_app
+        check_can_start(get_settings())
+    except UnsafeSettings as unsafe:
+        console.print(f"[red]{unsafe}[/red]")
+        raise typer.Exit(1) from None
     if workers > 1 and not reload and can_balance():
         serve_balanced(host, port, workers, access_log)
         return

@@ -8,16 +8,28 @@ from pathlib import Path
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SECRET_KEY = "change-me-outside-the-demo"
+
+
+class UnsafeSettings(RuntimeError):
+    """Settings the platform refuses to serve with."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YILIAN_", env_file=None)
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'yilian.db'}"
-    # Signs nothing secret by itself; sessions are server-side. Used to sign CSRF tokens.
-    secret_key: str = "change-me-outside-the-demo"
+    # Keys the portal's login codes and health cards. The default is public: the server refuses to
+    # start with it unless `demo` is on (scripts/run sets YILIAN_DEMO=1).
+    secret_key: str = DEFAULT_SECRET_KEY
+    demo: bool = False
     session_idle_minutes: int = 30
+    # A session ends this long after login however busy it is (等保2.0: no session lives forever).
+    session_absolute_hours: int = 8
+    # Failed logins within `lockout_minutes`: this many for one account from one address lock that
+    # account from that address; this many from one address (any accounts) throttle the address.
     max_failed_logins: int = 5
+    max_failed_logins_per_address: int = 20
     lockout_minutes: int = 30
     # Web pages set the Secure cookie flag when served over HTTPS behind a proxy.
     secure_cookies: bool = False
@@ -65,6 +77,20 @@ class Settings(BaseSettings):
     audit_anchor_dir: str = str(PROJECT_ROOT / "var" / "audit-anchors")
     audit_anchor_file: str | None = None
     audit_anchor_seconds: float = 60.0
+
+
+def check_can_start(settings: Settings) -> None:
+    """Refuse, in both languages, to serve with settings that are only fit for the demo."""
+    if settings.secret_key == DEFAULT_SECRET_KEY and not settings.demo:
+        raise UnsafeSettings(
+            "YILIAN_SECRET_KEY 仍是公开的默认密钥，非演示模式下拒绝启动。请设置随机密钥，例如 "
+            "YILIAN_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')；"
+            "仅演示时可设 YILIAN_DEMO=1。 / "
+            "YILIAN_SECRET_KEY is still the public default secret key: refusing to start outside demo "
+            "mode. Set a random key, e.g. "
+            "YILIAN_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'); "
+            "for a demo only, set YILIAN_DEMO=1."
+        )
 
 
 def shared_dir(settings: Settings) -> Path:

@@ -40,7 +40,7 @@ def live(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
         token = do_create_api_token(session, user=user, name="fhirclient", now=datetime.now())
         session.commit()
     engine.dispose()
-    settings = Settings(database_url=fresh_database_url, dicom_dir=str(tmp_path / "dicom"))
+    settings = Settings(database_url=fresh_database_url, dicom_dir=str(tmp_path / "dicom"), secret_key="test")
     with live_app(settings) as base:
         yield f"{base}/fhir/", token
 

@@ -63,7 +63,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         today=date.today(),
     )
     settings = Settings(
-        database_url=url, dicom_dir=str(live / "dicom"), sms_sender="tests.web.test_browser:Outbox"
+        secret_key="test",
+        database_url=url,
+        dicom_dir=str(live / "dicom"),
+        sms_sender="tests.web.test_browser:Outbox",
     )
     with live_app(settings) as base:
         yield base, url

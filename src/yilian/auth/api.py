@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from yilian.auth import service
 from yilian.kit.errors import Unauthenticated, ValidationFailed
-from yilian.web.deps import SESSION_COOKIE, ApiActor, DbSession, set_session_cookie
+from yilian.web.deps import SESSION_COOKIE, ApiActor, DbSession, client_address, set_session_cookie
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -41,7 +41,12 @@ def create_token(data: TokenIn, request: Request, session: DbSession) -> TokenOu
     state = request.app.state
     now = state.clock.now()
     user = service.check_credentials(
-        session, username=data.username, password=data.password, now=now, settings=state.settings
+        session,
+        username=data.username,
+        password=data.password,
+        client_ip=client_address(request),
+        now=now,
+        settings=state.settings,
     )
     token = service.do_create_api_token(session, user=user, name=data.name, now=now)
     return TokenOut(access_token=token, role=user.role)
@@ -100,7 +105,12 @@ def open_session(data: SessionIn, request: Request, response: Response, session:
         raise ValidationFailed.one("body", "请以JSON提交", "send the credentials as JSON")
     state = request.app.state
     result = service.do_login(
-        session, username=data.username, password=data.password, now=state.clock.now(), settings=state.settings
+        session,
+        username=data.username,
+        password=data.password,
+        client_ip=client_address(request),
+        now=state.clock.now(),
+        settings=state.settings,
     )
     set_session_cookie(response, result.session_token, secure=state.settings.secure_cookies)
     return _session_out(result.user, result.csrf_token)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
+# What a name that has no account is checked against: a real hash with the same parameters, made
+# once at start, so that a wrong name costs the one verify a wrong password does (a hash plus a
+# verify per attempt cost twice as much, and told which names exist).
+DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:

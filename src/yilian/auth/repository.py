@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from yilian.models import ApiToken, User, UserGrid, WebSession
+from yilian.models import ApiToken, LoginFailure, User, UserGrid, WebSession
 
 
 def user_by_username(session: Session, username: str) -> User | None:
@@ -26,3 +28,32 @@ def web_session_by_token_hash(session: Session, token_hash: str) -> WebSession |
 
 def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
     return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+
+def login_failures(
+    session: Session, *, client_ip: str, username: str, since: datetime, limit: int
+) -> list[tuple[datetime, bool]]:
+    """An address's latest failed logins since `since`, newest first: (when, for this name?)."""
+    rows = session.execute(
+        select(LoginFailure.at, LoginFailure.username == username)
+        .where(LoginFailure.client_ip == client_ip, LoginFailure.at > since)
+        .order_by(LoginFailure.at.desc())
+        .limit(limit)
+    )
+    return [(at, bool(same)) for at, same in rows]
+
+
+def add_login_failure(
+    session: Session, *, client_ip: str, username: str, at: datetime, forget_before: datetime
+) -> None:
+    """Keep a failure; failures that have left every window are deleted on the way."""
+    session.execute(delete(LoginFailure).where(LoginFailure.at <= forget_before))
+    session.add(LoginFailure(client_ip=client_ip, username=username, at=at))
+    session.flush()
+
+
+def clear_login_failures(session: Session, *, client_ip: str, username: str) -> None:
+    """A success from an address ends that name's run of failures from it."""
+    session.execute(
+        delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.client_ip == client_ip)
+    )

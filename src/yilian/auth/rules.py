@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from yilian.kit.errors import ValidationFailed
 
@@ -85,3 +87,36 @@ def check_password_strength(password: str, username: str = "") -> None:
         )
     if username and username.lower() in password.lower():
         raise ValidationFailed.one("password", "密码不能包含用户名", "must not contain the username")
+
+
+ADDRESS = "address"
+ACCOUNT = "account"
+
+
+@dataclass(frozen=True)
+class LoginGate:
+    """Logins refused for now: from the whole `address`, or for this `account` name from it."""
+
+    kind: str
+    until: datetime
+
+
+def login_gate(
+    failures: Sequence[tuple[datetime, bool]],
+    *,
+    now: datetime,
+    window: timedelta,
+    per_account: int,
+    per_address: int,
+) -> LoginGate | None:
+    """From one address's failed logins — (when, whether for the name now tried), newest first —
+    whether it may try again: `per_address` failures within the window throttle the address,
+    `per_account` for one name lock that name from that address. Either lasts until enough of the
+    failures have left the window (a sliding window; a success clears the name's failures)."""
+    recent = [(at, same) for at, same in failures if at > now - window]
+    if len(recent) >= per_address:
+        return LoginGate(ADDRESS, recent[per_address - 1][0] + window)
+    own = [at for at, same in recent if same]
+    if len(own) >= per_account:
+        return LoginGate(ACCOUNT, own[per_account - 1] + window)
+    return None

@@ -1,4 +1,4 @@
-"""Log in and out, sessions with idle expiry, account lockout, API tokens, accounts."""
+"""Log in and out, sessions with idle and absolute expiry, failed-login limits, API tokens, accounts."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
 from yilian.auth import repository, rules
-from yilian.auth.passwords import hash_password, verify_password
+from yilian.auth.passwords import DUMMY_HASH, hash_password, verify_password
 from yilian.auth.rules import Subject
 from yilian.config import Settings
 from yilian.kit.errors import AppError, Unauthenticated, ValidationFailed
@@ -31,11 +32,25 @@ SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
 class AccountLocked(AppError):
     def __init__(self, until: datetime) -> None:
         super().__init__(
-            f"连续登录失败次数过多，账户已锁定至{until:%H:%M}",
-            f"Too many failed logins; account locked until {until:%H:%M}",
+            f"该账户从本地址连续登录失败次数过多，已锁定至{until:%H:%M}",
+            f"Too many failed logins for this account from this address; locked until {until:%H:%M}",
             423,
             commit_anyway=True,
         )
+
+
+class AddressThrottled(AppError):
+    def __init__(self, until: datetime) -> None:
+        super().__init__(
+            f"本地址登录失败次数过多，请于{until:%H:%M}后再试",
+            f"Too many failed logins from this address; try again after {until:%H:%M}",
+            429,
+            commit_anyway=True,
+        )
+
+
+def _refusal(gate: rules.LoginGate) -> AppError:
+    return AddressThrottled(gate.until) if gate.kind == rules.ADDRESS else AccountLocked(gate.until)
 
 
 @dataclass(frozen=True)
@@ -61,34 +76,50 @@ def subject_of(session: Session, user: User) -> Subject:
 
 
 def check_credentials(
-    session: Session, *, username: str, password: str, now: datetime, settings: Settings
+    session: Session, *, username: str, password: str, client_ip: str, now: datetime, settings: Settings
 ) -> User:
-    """Verify a password; five failures in a row lock the account (等保2.0 level 3)."""
+    """Verify a password (等保2.0 level 3: failures limited). Failures count per address and per name
+    and address (`rules.login_gate`): a stranger's failures lock a name from the stranger's address
+    only. Every attempt that gets as far as a password costs one argon2 verify, whether the name
+    exists or not, so the answer's timing does not tell which names exist."""
+    name = username[:64]
+    window = timedelta(minutes=settings.lockout_minutes)
+    failures = repository.login_failures(
+        session,
+        client_ip=client_ip,
+        username=name,
+        since=now - window,
+        limit=settings.max_failed_logins_per_address,
+    )
+    gate_of = partial(
+        rules.login_gate,
+        now=now,
+        window=window,
+        per_account=settings.max_failed_logins,
+        per_address=settings.max_failed_logins_per_address,
+    )
+    gate = gate_of(failures)
+    if gate is not None:
+        raise _refusal(gate)
     user = repository.user_by_username(session, username)
-    if user is None or not user.is_active:
-        verify_password(hash_password("timing-equaliser"), password)
-        raise bad_login()
-    if user.locked_until and user.locked_until > now:
-        raise AccountLocked(user.locked_until)
-    if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
-            session.flush()
-            raise AccountLocked(user.locked_until)
-        session.flush()
-        raise bad_login()
-    user.failed_logins = 0
-    user.locked_until = None
-    session.flush()
+    valid = verify_password(user.password_hash if user is not None else DUMMY_HASH, password)
+    if user is None or not user.is_active or not valid:
+        repository.add_login_failure(
+            session, client_ip=client_ip, username=name, at=now, forget_before=now - window
+        )
+        gate = gate_of([(now, True), *failures])
+        raise _refusal(gate) if gate is not None else bad_login()
+    if any(same for _, same in failures):
+        repository.clear_login_failures(session, client_ip=client_ip, username=name)
     return user
 
 
 def do_login(
-    session: Session, *, username: str, password: str, now: datetime, settings: Settings
+    session: Session, *, username: str, password: str, client_ip: str, now: datetime, settings: Settings
 ) -> LoginResult:
-    user = check_credentials(session, username=username, password=password, now=now, settings=settings)
+    user = check_credentials(
+        session, username=username, password=password, client_ip=client_ip, now=now, settings=settings
+    )
     return start_web_session(session, user=user, now=now)
 
 
@@ -108,7 +139,8 @@ def start_web_session(session: Session, *, user: User, now: datetime) -> LoginRe
 def resume_web_session(
     session: Session, *, token: str, now: datetime, settings: Settings
 ) -> tuple[User, WebSession]:
-    """Find a live session; one idle longer than the limit is ended and refused."""
+    """Find a live session; one idle longer than the limit, or older than the absolute lifetime
+    however busy, is ended and refused."""
     web_session = repository.web_session_by_token_hash(session, digest(token))
     if web_session is None or web_session.ended_at is not None:
         raise Unauthenticated()
@@ -117,6 +149,13 @@ def resume_web_session(
         session.flush()
         raise Unauthenticated(
             "会话已超时，请重新登录", "Session expired after inactivity; please log in again"
+        )
+    if now - web_session.created_at > timedelta(hours=settings.session_absolute_hours):
+        web_session.ended_at = now
+        session.flush()
+        raise Unauthenticated(
+            f"会话已超过最长{settings.session_absolute_hours}小时，请重新登录",
+            f"Session reached its {settings.session_absolute_hours}-hour limit; please log in again",
         )
     user = repository.user_by_id(session, web_session.user_id)
     if user is None or not user.is_active:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -30,6 +31,11 @@ WANTED = [
     "InstanceNumber",
 ]
 REQUIRED = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID", "PatientID", "Modality")
+UID_TAGS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "SOPClassUID")
+# PS3.5 9.1: digits in components separated by dots, at most 64 characters. Leading zeros in a
+# component break the standard too, but modalities in the field send them and they are harmless.
+UID_GRAMMAR = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+UID_MAX = 64
 
 
 class BadDicom(Exception):
@@ -80,6 +86,18 @@ def _study_at(study_date: object, study_time: object) -> datetime | None:
         return None
 
 
+def check_uid(tag: str, value: object) -> str:
+    """The UID as the file carries it, whole (never cut to fit), or BadDicom naming the tag."""
+    uid = str(value).rstrip("\x00").strip()
+    if len(uid) > UID_MAX or not UID_GRAMMAR.fullmatch(uid):
+        shown = repr(uid[:80])
+        raise BadDicom(
+            f"{tag}不是有效的DICOM UID（只能由数字和点组成，最长{UID_MAX}个字符）：{shown}",
+            f"{tag} is not a valid DICOM UID (digits and dots, at most {UID_MAX} characters): {shown}",
+        )
+    return uid
+
+
 def read_header(source: bytes | Path) -> DicomHeader:
     """The header of one Part-10 file; BadDicom says in Chinese and English why it cannot be filed."""
     try:
@@ -97,20 +115,21 @@ def read_header(source: bytes | Path) -> DicomHeader:
         raise BadDicom(
             f"DICOM文件缺少必需的标签：{', '.join(missing)}", f"missing required tags: {', '.join(missing)}"
         )
+    uids = {tag: check_uid(tag, data.get(tag)) for tag in UID_TAGS}
     return DicomHeader(
         patient_id=_text(data.get("PatientID"), 64),
         patient_name=_text(data.get("PatientName"), 64),
         accession_number=_text(data.get("AccessionNumber"), 16) or None,
-        study_uid=_text(data.get("StudyInstanceUID"), 64),
+        study_uid=uids["StudyInstanceUID"],
         study_at=_study_at(data.get("StudyDate"), data.get("StudyTime")),
         study_description=_text(data.get("StudyDescription"), 64),
         institution_name=_text(data.get("InstitutionName"), 64),
         modality=_text(data.get("Modality"), 8),
-        series_uid=_text(data.get("SeriesInstanceUID"), 64),
+        series_uid=uids["SeriesInstanceUID"],
         series_number=_int(data.get("SeriesNumber")),
         series_description=_text(data.get("SeriesDescription"), 64),
         body_part=_text(data.get("BodyPartExamined"), 32),
-        sop_class_uid=_text(data.get("SOPClassUID"), 64),
-        sop_uid=_text(data.get("SOPInstanceUID"), 64),
+        sop_class_uid=uids["SOPClassUID"],
+        sop_uid=uids["SOPInstanceUID"],
         instance_number=_int(data.get("InstanceNumber")),
     )

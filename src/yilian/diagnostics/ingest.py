@@ -4,8 +4,9 @@ study/series/instance, and quarantine what cannot be filed — set-based, a batc
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from yilian.auth.scoping import resident_visibility
 from yilian.diagnostics import rules
 from yilian.diagnostics.dicom import BadDicom, DicomHeader, read_header
 from yilian.diagnostics.schemas import IngestOut
-from yilian.kit.errors import Forbidden
+from yilian.kit.errors import AppError, Forbidden
 from yilian.models import (
     DiagnosticCentre,
     DicomQuarantine,
@@ -93,26 +94,55 @@ SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class DicomStore:
-    """Files on disk: filed ones by UID (re-sending the same instance overwrites nothing new),
-    quarantined ones under a fresh name that keeps the original for a person to recognise."""
+    """Files on disk under names the server makes, never from the file's content: a filed instance
+    lives under the SHA-256 of its bytes (a UID is data — `../` or an absolute path in one must not
+    choose where a file is written), a quarantined file under a fresh name that keeps a sanitised
+    copy of the original name for a person to recognise."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._resolved: Path | None = None
 
-    def instance_path(self, header: DicomHeader) -> str:
-        return f"{header.study_uid}/{header.series_uid}/{header.sop_uid}.dcm"
+    def path_of(self, relative: str) -> Path:
+        """The file a stored path names, refused if it would leave the store (rows written before
+        paths were the server's own may still name one)."""
+        if self._resolved is None:
+            self._resolved = self.root.resolve()
+        root = self._resolved
+        target = (root / relative).resolve()
+        if root not in target.parents:
+            raise StoredPathOutside()
+        return target
 
-    def put(self, relative: str, incoming: IncomingFile, data: bytes | None) -> None:
-        target = self.root / relative
+    def put_instance(self, incoming: IncomingFile, data: bytes | None) -> tuple[str, int]:
+        """Keep a filed instance; its path in the store and its size."""
+        content = data if data is not None else incoming.read()
+        name = hashlib.sha256(content).hexdigest()
+        relative = f"instances/{name[:2]}/{name[2:4]}/{name}.dcm"
+        self._write(relative, content)
+        return relative, len(content)
+
+    def put_quarantined(self, incoming: IncomingFile, data: bytes | None, at: datetime) -> str:
+        relative = f"quarantine/{at:%Y%m%d}/{uuid.uuid4().hex[:12]}_{SAFE_NAME.sub('_', incoming.name)[-80:]}"
+        self._write(relative, data if data is not None else incoming.read())
+        return relative
+
+    def _write(self, relative: str, content: bytes) -> None:
+        target = self.path_of(relative)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if data is not None:
-            target.write_bytes(data)
-        else:
-            assert incoming.path is not None
-            shutil.copyfile(incoming.path, target)
+        # Written whole, then renamed: a reader never sees half a file.
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+        partial.write_bytes(content)
+        os.replace(partial, target)
 
-    def quarantine_path(self, name: str, at: datetime) -> str:
-        return f"quarantine/{at:%Y%m%d}/{uuid.uuid4().hex[:12]}_{SAFE_NAME.sub('_', name)[-80:]}"
+
+class StoredPathOutside(AppError):
+    def __init__(self) -> None:
+        super().__init__(
+            "影像文件的存储路径不在影像存储目录内，已拒绝读取",
+            "The image's stored path lies outside the DICOM store; refused",
+            409,
+        )
 
 
 def ingest(
@@ -292,9 +322,7 @@ def _ingest_batch(
                 "description": header.series_description,
                 "body_part": header.body_part,
             }
-        relative = store.instance_path(header)
-        store.put(relative, incoming, data)
-        size = len(data) if data is not None else (incoming.path.stat().st_size if incoming.path else 0)
+        relative, size = store.put_instance(incoming, data)
         new_instances.append(
             {
                 "series_uid": header.series_uid,
@@ -379,8 +407,7 @@ def _ingest_batch(
             resident_id=int(str(study["resident_id"])),
         )
     for incoming, data, reason_zh, reason_en, refused_header in refused:
-        relative = store.quarantine_path(incoming.name, now)
-        store.put(relative, incoming, data)
+        relative = store.put_quarantined(incoming, data, now)
         row = DicomQuarantine(
             path=relative,
             original_name=incoming.name[:200],

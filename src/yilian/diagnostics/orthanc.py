@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
 from yilian.diagnostics import repository
-from yilian.diagnostics.ingest import IncomingFile, ingest
+from yilian.diagnostics.ingest import DicomStore, IncomingFile, ingest
 from yilian.diagnostics.schemas import IngestOut
 from yilian.diagnostics.service import access_order
 from yilian.kit.errors import AppError, NotFound
@@ -129,8 +129,9 @@ def push_study(
     else:
         access_resident(session, actor, study.resident_id)
     parent = ""
+    store = DicomStore(store_root)
     for relative in repository.instance_paths(session, study.id):
-        answer = client.push_instance((store_root / relative).read_bytes())
+        answer = client.push_instance(store.path_of(relative).read_bytes())
         parent = str(answer.get("ParentStudy", parent))
     study.orthanc_id = parent or None
     session.flush()

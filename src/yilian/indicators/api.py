@@ -15,7 +15,7 @@ from yilian.indicators import figures, service
 from yilian.indicators.catalogue import parse_period
 from yilian.kit.errors import AppError, Forbidden, ValidationFailed
 from yilian.models import Institution, User
-from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
+from yilian.web.deps import ApiActor, DbSession, PageActor, PostedForm, check_csrf
 from yilian.web.templating import render
 
 router = APIRouter(tags=["indicators"])
@@ -134,8 +134,7 @@ def figures_page(
 
 
 @router.post("/figures")
-async def save_figures(request: Request, actor: PageActor, session: DbSession) -> Response:
-    form = await request.form()
+def save_figures(request: Request, actor: PageActor, session: DbSession, form: PostedForm) -> Response:
     check_csrf(request, str(form.get("csrf", "")))
     year = int(str(form.get("year", "0")) or 0)
     institution = session.get(Institution, actor.subject.institution_id or 0)

@@ -12,7 +12,7 @@ from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import repository, service
 from yilian.insurance.config import parse_config
 from yilian.kit.errors import AppError, NotFound
-from yilian.web.deps import DbSession, PageActor, check_csrf
+from yilian.web.deps import DbSession, PageActor, PostedForm, check_csrf
 from yilian.web.templating import render
 
 router = APIRouter()
@@ -102,11 +102,10 @@ def settlement_page(request: Request, actor: PageActor, session: DbSession, save
 
 
 @router.post("/insurance/settlement/save")
-async def save_settlement(
-    request: Request, actor: PageActor, session: DbSession, csrf: Annotated[str, Form()]
+def save_settlement(
+    request: Request, actor: PageActor, session: DbSession, form: PostedForm, csrf: Annotated[str, Form()]
 ) -> Response:
     check_csrf(request, csrf)
-    form = await request.form()
     values = {k: str(form.get(k, default)) for k, default in EDITABLE.items()}
     consortium_id = int(str(form.get("consortium_id", "0")))
     found = service.access_consortium(session, actor.subject, consortium_id)

@@ -69,7 +69,7 @@ from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.scheduling import Booking, BookingEvent, BookingPolicy, Schedule, Slot
 from yilian.models.staff import Posting, Staff
-from yilian.models.user import ApiToken, User, UserGrid, WebSession
+from yilian.models.user import ApiToken, LoginFailure, User, UserGrid, WebSession
 
 __all__ = [
     "ClinicalObservation",
@@ -153,6 +153,7 @@ __all__ = [
     "Resident",
     "ResidentMerge",
     "Staff",
+    "LoginFailure",
     "User",
     "UserGrid",
     "VisitSummary",

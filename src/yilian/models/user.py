@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yilian.kit.db import Base
@@ -29,6 +29,24 @@ class User(Base):
     locked_until: Mapped[datetime | None]
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
+
+
+class LoginFailure(Base):
+    """A failed login, kept for the lockout window: counted per address (the address's throttle)
+    and per name and address (that name locked from that address only, so that a known name cannot
+    be locked out for everyone by a stranger). The name as typed: an unknown one counts the same."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_address_at", "client_ip", "at"),
+        Index("ix_login_failure_name_address", "username", "client_ip"),
+        Index("ix_login_failure_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
 
 
 class UserGrid(Base):

@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from yilian.auth import service as auth_service
 from yilian.auth.context import Actor
@@ -64,6 +65,15 @@ async def committed_in_thread(session: Session, work: Callable[..., T], *args: A
     return await run_in_threadpool(work_and_commit)
 
 
+async def posted_form(request: Request) -> FormData:
+    """A page's posted form, read on the event loop (reading the body is I/O), so that the endpoint
+    itself stays a plain `def` whose database work runs in the thread pool."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
 def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
     """The server-side session's cookie, the same for staff (password) and residents (phone code)."""
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure)
@@ -87,6 +97,12 @@ class LoginRequired(AppError):
         super().__init__("请先登录", "Please log in", 401)
 
 
+def client_address(request: Request) -> str:
+    """The peer's address: behind a reverse proxy, uvicorn puts the client's from X-Forwarded-For
+    here when the proxy is trusted (`--forwarded-allow-ips`; 127.0.0.1 by default)."""
+    return request.client.host if request.client else ""
+
+
 def _actor(request: Request, session: Session, user_id_source: str) -> Actor:
     state = request.app.state
     return Actor(
@@ -94,7 +110,7 @@ def _actor(request: Request, session: Session, user_id_source: str) -> Actor:
         endpoint=f"{request.method} {request.url.path}",
         audit=state.audit,
         clock=state.clock,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_address(request) or None,
     )
 
 

@@ -27,4 +27,6 @@ templates.env.globals["KIND"] = {"outpatient": "门诊", "inpatient": "住院"}
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "user", None))
     context.setdefault("csrf_token", getattr(request.state, "csrf_token", ""))
+    # Inline scripts run only with the response's nonce (app.SecurityHeaders sets the policy).
+    context.setdefault("csp_nonce", getattr(request.state, "csp_nonce", ""))
     return templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -24,7 +24,14 @@ from yilian.registry import service as registry_service
 from yilian.registry.views import router as registry_pages
 from yilian.residents.views import router as residents_pages
 from yilian.scheduling.views import router as booking_pages
-from yilian.web.deps import SESSION_COOKIE, DbSession, PageActor, check_csrf, set_session_cookie
+from yilian.web.deps import (
+    SESSION_COOKIE,
+    DbSession,
+    PageActor,
+    check_csrf,
+    client_address,
+    set_session_cookie,
+)
 from yilian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -76,7 +83,12 @@ def login_submit(
         )
     try:
         result = auth_service.do_login(
-            session, username=username, password=password, now=state.clock.now(), settings=state.settings
+            session,
+            username=username,
+            password=password,
+            client_ip=client_address(request),
+            now=state.clock.now(),
+            settings=state.settings,
         )
     except AppError as error:
         # The page is a normal response, so the request still commits the failure count.
