@@ -20,7 +20,8 @@ class Settings(BaseSettings):
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'yilian.db'}"
     # Keys the portal's login codes and health cards. The default is public: the server refuses to
-    # start with it unless `demo` is on (scripts/run sets YILIAN_DEMO=1).
+    # start with it unless `demo` is on (scripts/run sets YILIAN_DEMO=1). Demo mode also accepts the
+    # audit chain's public demo key (decision 0020).
     secret_key: str = DEFAULT_SECRET_KEY
     demo: bool = False
     session_idle_minutes: int = 30
@@ -66,8 +67,6 @@ class Settings(BaseSettings):
     frontend_dist: str | None = None
     # Days after the appointment's day on which a late patient may still be checked in (0: that day only).
     arrival_grace_days: int = 0
-    # A demo or development install: public defaults (the audit chain's demo key) are accepted.
-    demo: bool = False
     # The audit chain's HMAC key: a file outside the database (hex, or >= 32 raw bytes) that the
     # database's administrators cannot read (`yilian audit keygen PATH`; decision 0020).
     audit_key_file: str | None = None
