@@ -280,11 +280,19 @@ def subject_region(session: Session, subject: Subject) -> str:
     return region
 
 
+def readable_institution(session: Session, subject: Subject, institution_id: int) -> Institution | None:
+    return session.scalar(readable_institutions(subject).where(Institution.id == institution_id))
+
+
 def access_institution(
-    session: Session, subject: Subject, institution_id: int, *, what: tuple[str, str] = ("机构", "Institution")
+    session: Session,
+    subject: Subject,
+    institution_id: int,
+    *,
+    what: tuple[str, str] = ("机构", "Institution"),
 ) -> Institution:
     """One institution the subject may read, or not found (404, saying `what` was not found)."""
-    found = session.scalar(readable_institutions(subject).where(Institution.id == institution_id))
+    found = readable_institution(session, subject, institution_id)
     if found is None:
         raise NotFound(*what)
     return found
@@ -303,7 +311,11 @@ def _refuse(what_zh: str, what_en: str) -> Forbidden:
 
 
 def institution_in_charge(
-    session: Session, subject: Subject, institution_id: int, *, what: tuple[str, str] = ("机构", "Institution")
+    session: Session,
+    subject: Subject,
+    institution_id: int,
+    *,
+    what: tuple[str, str] = ("机构", "Institution"),
 ) -> Institution:
     """An institution the subject runs: 404 outside what they read, 403 if read but not run."""
     found = access_institution(session, subject, institution_id, what=what)
@@ -317,7 +329,9 @@ def consortium_in_charge(
 ) -> Consortium:
     """A consortium the subject runs (or, `as_member`, belongs to): 404 unread, 403 read but not run."""
     found = access_consortium(session, subject, consortium_id)
-    run = select(Consortium.id).where(Consortium.id == found.id, consortium_charge(subject, as_member=as_member))
+    run = select(Consortium.id).where(
+        Consortium.id == found.id, consortium_charge(subject, as_member=as_member)
+    )
     if session.scalar(run) is None:
         raise _refuse("医联体", "consortium")
     return found
@@ -326,7 +340,7 @@ def consortium_in_charge(
 def named_institution(session: Session, subject: Subject, field: str, institution_id: int) -> Institution:
     """An institution named in a request body: one the subject cannot read is "does not exist" (422),
     exactly as one that does not."""
-    found = session.scalar(readable_institutions(subject).where(Institution.id == institution_id))
+    found = readable_institution(session, subject, institution_id)
     if found is None:
         raise ValidationFailed.one(
             field, f"机构{institution_id}不存在", f"institution {institution_id} does not exist"
@@ -348,4 +362,6 @@ def check_region_in_charge(session: Session, subject: Subject, field: str, regio
     """A new row's division must lie inside the subject's own (divisions are public: 403, not 404)."""
     low, high = rules.region_range(subject_region(session, subject))
     if not low <= region_code <= high:
-        raise Forbidden(f"{field}：只能在本辖区内登记", f"{field}: you register inside your own division only")
+        raise Forbidden(
+            f"{field}：只能在本辖区内登记", f"{field}: you register inside your own division only"
+        )

@@ -24,9 +24,7 @@ def institutions(request: Request, actor: PageActor, session: DbSession, type: s
     types = session.scalars(
         select(Institution.type)
         .where(
-            Institution.id.in_(
-                scoping.readable_institutions(actor.subject).with_only_columns(Institution.id)
-            )
+            Institution.id.in_(scoping.readable_institutions(actor.subject).with_only_columns(Institution.id))
         )
         .distinct()
     ).all()
