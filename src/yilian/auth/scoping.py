@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, false, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.elements import BindParameter
 
 from yilian.auth import rules
@@ -29,6 +29,8 @@ from yilian.models import (
     Slot,
     Teleconsult,
 )
+
+Column = ColumnElement[Any] | QueryableAttribute[Any]
 
 
 def _served_by_institution(institution_id: Any) -> ColumnElement[bool]:
@@ -241,7 +243,7 @@ def writable_consortia(subject: Subject) -> Select[Consortium]:
 
 
 def charge_clause(
-    subject: Subject, *, institution: ColumnElement[Any], consortium: ColumnElement[Any] | None = None
+    subject: Subject, *, institution: Column, consortium: Column | None = None
 ) -> ColumnElement[bool]:
     """Rows tied to an institution (and to a consortium, when they carry one) that the subject runs:
     a division's or consortium's rows by their consortium, an institution's by their institution."""
@@ -260,6 +262,21 @@ def in_charge(
         consortium=None if consortium_id is None else literal(consortium_id),
     )
     return bool(session.scalar(select(clause)))
+
+
+INTEGRATED_KINDS = ("县域医共体", "城市医疗集团")
+
+
+def home_consortium(session: Session, subject: Subject) -> int | None:
+    """The first consortium the subject runs or works in. A county hospital is also in specialist
+    alliances and telemedicine networks; its shared centres, catalogue and packages are those of its
+    county consortium (or urban medical group), so those come first."""
+    return session.scalar(
+        select(Consortium.id)
+        .where(consortium_charge(subject, as_member=True))
+        .order_by(Consortium.kind.not_in(INTEGRATED_KINDS), Consortium.id)
+        .limit(1)
+    )
 
 
 def region_of(session: Session, subject: Subject) -> str | None:
@@ -344,6 +361,16 @@ def named_institution(session: Session, subject: Subject, field: str, institutio
     if found is None:
         raise ValidationFailed.one(
             field, f"机构{institution_id}不存在", f"institution {institution_id} does not exist"
+        )
+    return found
+
+
+def named_consortium(session: Session, subject: Subject, field: str, consortium_id: int) -> Consortium:
+    """A consortium named in a request body: unreadable is "does not exist" (422), as for `named_institution`."""
+    found = session.scalar(readable_consortia(subject).where(Consortium.id == consortium_id))
+    if found is None:
+        raise ValidationFailed.one(
+            field, f"医联体{consortium_id}不存在", f"consortium {consortium_id} does not exist"
         )
     return found
 

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
-from yilian.auth.rules import Subject
 from yilian.diagnostics import recognition, repository, rules
 from yilian.diagnostics.schemas import (
     CentreIn,
@@ -24,7 +23,6 @@ from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, Validat
 from yilian.models import (
     CentreMember,
     CentreModality,
-    Consortium,
     CriticalAlert,
     DiagnosticCentre,
     Equipment,
@@ -38,7 +36,6 @@ from yilian.residents.service import access_resident
 ORDERERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
 READERS = frozenset({roles.DOCTOR})
 WORKLIST_LIMIT = 500
-INTEGRATED_KINDS = ("县域医共体", "城市医疗集团")
 
 
 # --- centres --------------------------------------------------------------------------------------
@@ -146,22 +143,10 @@ def orderer_consortium(session: Session, actor: Actor) -> int:
     subject = actor.subject
     if not subject.may(ORDERERS) or subject.institution_id is None:
         raise Forbidden("当前角色不能开具检查", "Your role cannot order exams")
-    consortium_id = home_consortium(session, subject)
+    consortium_id = scoping.home_consortium(session, subject)
     if consortium_id is None:
         raise Forbidden("本机构不属于任何医共体", "Your institution is in no consortium")
     return consortium_id
-
-
-def home_consortium(session: Session, subject: Subject) -> int | None:
-    """The first consortium the subject runs or works in. A county hospital is also in specialist
-    alliances and telemedicine networks; its shared centres and catalogue are those of its county
-    consortium (or urban medical group), so those come first."""
-    return session.scalar(
-        select(Consortium.id)
-        .where(scoping.consortium_charge(subject, as_member=True))
-        .order_by(Consortium.kind.not_in(INTEGRATED_KINDS), Consortium.id)
-        .limit(1)
-    )
 
 
 def do_order_exam(session: Session, *, actor: Actor, data: OrderIn) -> ExamOrder:
@@ -171,7 +156,7 @@ def do_order_exam(session: Session, *, actor: Actor, data: OrderIn) -> ExamOrder
     if not subject.may(ORDERERS) or subject.institution_id is None:
         raise Forbidden("当前角色不能开具检查", "Your role cannot order exams")
     resident = access_resident(session, actor, data.resident_id)
-    consortium_id = home_consortium(session, subject)
+    consortium_id = scoping.home_consortium(session, subject)
     item = recognition.catalogue_item(session, consortium_id, data.item_code) if consortium_id else None
     if item is not None:
         name, modality, price = item.name, item.modality, item.price_fen

@@ -12,6 +12,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.diagnostics import figures, ingest, quarantine, reading, recognition, repository, rules, service
 from yilian.diagnostics.schemas import OrderIn, ReportIn
@@ -258,7 +259,7 @@ def acknowledge(
 def _default_consortium(session: DbSession, actor: Actor) -> int | None:
     if actor.subject.institution_id:
         return service.orderer_consortium(session, actor)
-    return service.home_consortium(session, actor.subject)
+    return scoping.home_consortium(session, actor.subject)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
