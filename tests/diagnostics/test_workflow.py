@@ -539,7 +539,8 @@ def test_coverage_and_capability_figures(client: TestClient, session: Session) -
     assert coverage["imaging"] == (4, 4) and coverage["ecg"] == (2, 4) and coverage["laboratory"] == (0, 4)
     township = figures["capability"][0]
     assert (township["able"], township["total"], township["share"]) == (1, 2, 0.5)
-    # Commission of another county cannot see it.
+    # Commission of another county cannot see it: not found, as for any object outside its scope
+    # (decision 0022).
     create_division(session, code="640381", name="青铜峡市", level="county", parent_code="640100")
     other = bearer(session, create_user(session, role=roles.COMMISSION, region_code="640381"))
     assert (
@@ -548,7 +549,7 @@ def test_coverage_and_capability_figures(client: TestClient, session: Session) -
             params={"consortium_id": world.consortium.id, "start": "2026-01-01", "end": "2026-12-31"},
             headers=other,
         ).status_code
-        == 403
+        == 404
     )
 
 

@@ -68,3 +68,39 @@ def build_world(session: Session) -> World:
         insurance=create_user(session, role=roles.INSURANCE, region_code="640181"),
         resident_user_a=create_user(session, role=roles.RESIDENT, resident_id=resident_a.id),
     )
+
+
+@dataclass
+class FarCounty:
+    """A neighbouring county (永宁县 640121) that the county above must not reach into."""
+
+    hospital: Institution
+    township: Institution
+    consortium: Consortium
+    grid: Grid
+    resident: Resident
+    commission: User
+    consortium_admin: User
+    institution_admin: User
+
+
+def build_far_county(session: Session) -> FarCounty:
+    create_division(session, code="640000", name="宁夏回族自治区", level="province")
+    create_division(session, code="640100", name="银川市", level="city", parent_code="640000")
+    create_division(session, code="640121", name="永宁县", level="county", parent_code="640100")
+    hospital = create_institution(
+        session, name="永宁县人民医院", type="综合医院", level="二级", region_code="640121"
+    )
+    township = create_institution(session, name="望远镇卫生院", region_code="640121")
+    consortium = create_consortium(session, lead=hospital, members=[township])
+    grid = create_grid(session, consortium=consortium, institution=township, name="望远村")
+    return FarCounty(
+        hospital=hospital,
+        township=township,
+        consortium=consortium,
+        grid=grid,
+        resident=create_resident(session, grid=grid, name="马小梅", region_code="640121"),
+        commission=create_user(session, role=roles.COMMISSION, region_code="640121"),
+        consortium_admin=create_user(session, role=roles.CONSORTIUM_ADMIN, consortium_id=consortium.id),
+        institution_admin=create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=hospital.id),
+    )

@@ -11,11 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.diagnostics import recognition, rules
 from yilian.diagnostics.teleconsult import specialty_counts
-from yilian.kit.errors import Forbidden, NotFound
 from yilian.kit.sql import minutes_between, year_month
 from yilian.kit.stats import histogram_percentile
 from yilian.models import (
@@ -85,29 +84,9 @@ class CentreFigures(BaseModel):
 
 
 def viewable_consortium(session: Session, actor: Actor, consortium_id: int) -> Consortium:
-    consortium = session.get(Consortium, consortium_id)
-    if consortium is None:
-        raise NotFound("医共体", "Consortium")
-    subject = actor.subject
-    if subject.role in (roles.COMMISSION, roles.INSURANCE) and subject.region_code:
-        low, high = roles.region_range(subject.region_code)
-        if low <= consortium.region_code <= high:
-            return consortium
-    elif (
-        subject.role == roles.CONSORTIUM_ADMIN
-        and subject.consortium_id == consortium_id
-        or subject.institution_id is not None
-        and session.scalar(
-            select(func.count())
-            .select_from(ConsortiumMember)
-            .where(
-                ConsortiumMember.consortium_id == consortium_id,
-                ConsortiumMember.institution_id == subject.institution_id,
-            )
-        )
-    ):
-        return consortium
-    raise Forbidden("无权查看该医共体的共享中心数据", "You cannot see this consortium's centres")
+    """The commission and insurance of its division, its administrator, and its members' staff: 404
+    outside the division the caller reads, 403 for a consortium read but none of theirs."""
+    return scoping.consortium_in_charge(session, actor.subject, consortium_id, as_member=True)
 
 
 def _capability(

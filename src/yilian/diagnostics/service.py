@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.diagnostics import recognition, repository, rules
 from yilian.diagnostics.schemas import (
@@ -22,21 +23,19 @@ from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, Validat
 from yilian.models import (
     CentreMember,
     CentreModality,
-    Consortium,
-    ConsortiumMember,
     CriticalAlert,
     DiagnosticCentre,
     Equipment,
     ExamOrder,
     ExamOrderEvent,
     ExamReport,
+    Institution,
 )
 from yilian.residents.service import access_resident
 
 ORDERERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
 READERS = frozenset({roles.DOCTOR})
 WORKLIST_LIMIT = 500
-INTEGRATED_KINDS = ("县域医共体", "城市医疗集团")
 
 
 # --- centres --------------------------------------------------------------------------------------
@@ -47,13 +46,7 @@ def do_create_centre(session: Session, *, actor: Actor, data: CentreIn) -> Diagn
     subject = actor.subject
     if subject.role != roles.CONSORTIUM_ADMIN or subject.consortium_id is None:
         raise Forbidden("只有医共体管理员可以设立共享中心", "Only a consortium administrator sets up centres")
-    members = set(
-        session.scalars(
-            select(ConsortiumMember.institution_id).where(
-                ConsortiumMember.consortium_id == subject.consortium_id
-            )
-        )
-    )
+    members = set(session.scalars(select(Institution.id).where(scoping.institution_charge(subject))))
     served = set(data.member_institution_ids) | {data.host_institution_id}
     errors = [
         FieldError("member_institution_ids", f"机构{i}不是本医共体成员", f"institution {i} is not a member")
@@ -150,18 +143,10 @@ def orderer_consortium(session: Session, actor: Actor) -> int:
     subject = actor.subject
     if not subject.may(ORDERERS) or subject.institution_id is None:
         raise Forbidden("当前角色不能开具检查", "Your role cannot order exams")
-    # A county hospital is also in specialist alliances and telemedicine networks; its shared centres
-    # and catalogue are those of its county consortium (or urban medical group).
-    consortium_id = session.scalar(
-        select(ConsortiumMember.consortium_id)
-        .join(Consortium, Consortium.id == ConsortiumMember.consortium_id)
-        .where(ConsortiumMember.institution_id == subject.institution_id)
-        .order_by(Consortium.kind.not_in(INTEGRATED_KINDS), ConsortiumMember.consortium_id)
-        .limit(1)
-    )
+    consortium_id = scoping.home_consortium(session, subject)
     if consortium_id is None:
         raise Forbidden("本机构不属于任何医共体", "Your institution is in no consortium")
-    return int(consortium_id)
+    return consortium_id
 
 
 def do_order_exam(session: Session, *, actor: Actor, data: OrderIn) -> ExamOrder:
@@ -171,11 +156,7 @@ def do_order_exam(session: Session, *, actor: Actor, data: OrderIn) -> ExamOrder
     if not subject.may(ORDERERS) or subject.institution_id is None:
         raise Forbidden("当前角色不能开具检查", "Your role cannot order exams")
     resident = access_resident(session, actor, data.resident_id)
-    consortium_id = session.scalar(
-        select(ConsortiumMember.consortium_id).where(
-            ConsortiumMember.institution_id == subject.institution_id
-        )
-    )
+    consortium_id = scoping.home_consortium(session, subject)
     item = recognition.catalogue_item(session, consortium_id, data.item_code) if consortium_id else None
     if item is not None:
         name, modality, price = item.name, item.modality, item.price_fen

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.diagnostics import figures, ingest, quarantine, reading, recognition, repository, rules, service
 from yilian.diagnostics.schemas import OrderIn, ReportIn
@@ -257,19 +257,9 @@ def acknowledge(
 
 
 def _default_consortium(session: DbSession, actor: Actor) -> int | None:
-    subject = actor.subject
-    if subject.consortium_id:
-        return subject.consortium_id
-    if subject.region_code:
-        low, high = roles.region_range(subject.region_code)
-        return session.scalar(
-            select(Consortium.id)
-            .where(
-                Consortium.region_code.between(low, high), Consortium.kind.in_(("县域医共体", "城市医疗集团"))
-            )
-            .order_by(Consortium.id)
-        )
-    return service.orderer_consortium(session, actor) if subject.institution_id else None
+    if actor.subject.institution_id:
+        return service.orderer_consortium(session, actor)
+    return scoping.home_consortium(session, actor.subject)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)

@@ -6,6 +6,7 @@ from datetime import date
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
+from yilian.auth import scoping
 from yilian.family_doctor import fees, packages, repository, service
 from yilian.family_doctor.schemas import (
     ChangeTeamIn,
@@ -45,10 +46,7 @@ def create_team(data: TeamIn, actor: ApiActor, session: DbSession) -> TeamOut:
 
 @router.get("/packages", response_model=list[PackageOut])
 def list_packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
-    consortium_id = actor.subject.consortium_id
-    if consortium_id is None:
-        teams = list(session.scalars(repository.readable_teams(actor.subject).limit(1)))
-        consortium_id = teams[0].consortium_id if teams else None
+    consortium_id = scoping.home_consortium(session, actor.subject)
     return (
         [packages.package_out(p) for p in repository.packages_of(session, consortium_id)]
         if consortium_id

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.family_doctor import rules
 from yilian.models import (
     ChronicVisit,
-    Consortium,
     Contract,
     FamilyDoctorTeam,
     FeeRule,
@@ -27,15 +26,10 @@ from yilian.models import (
 
 
 def team_visibility(subject: Subject) -> ColumnElement[bool]:
-    if subject.role in (roles.COMMISSION, roles.INSURANCE) and subject.region_code:
-        low, high = roles.region_range(subject.region_code)
-        in_region = select(Consortium.id).where(Consortium.region_code.between(low, high))
-        return FamilyDoctorTeam.consortium_id.in_(in_region)
-    if subject.role == roles.CONSORTIUM_ADMIN and subject.consortium_id:
-        return FamilyDoctorTeam.consortium_id == subject.consortium_id
-    if subject.institution_id:
-        return FamilyDoctorTeam.institution_id == subject.institution_id
-    return false()
+    """A division's or consortium's teams by their consortium, an institution's by their institution."""
+    return scoping.charge_clause(
+        subject, institution=FamilyDoctorTeam.institution_id, consortium=FamilyDoctorTeam.consortium_id
+    )
 
 
 def readable_teams(subject: Subject) -> Select[FamilyDoctorTeam]:

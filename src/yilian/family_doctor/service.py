@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters.rules import fen_to_yuan
 from yilian.family_doctor import repository, rules
@@ -57,8 +58,11 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
     if not actor.subject.may(TEAM_MANAGERS):
         raise Forbidden("只有医共体或机构管理员可以组建团队", "Only administrators form teams")
     subject = actor.subject
-    if (subject.consortium_id is not None and subject.consortium_id != data.consortium_id) or (
-        subject.institution_id is not None and subject.institution_id != data.institution_id
+    # Named in the body: outside the county "does not exist" (422); in it but not theirs, 403.
+    scoping.named_consortium(session, subject, "consortium_id", data.consortium_id)
+    scoping.named_institution(session, subject, "institution_id", data.institution_id)
+    if not scoping.in_charge(
+        session, subject, institution_id=data.institution_id, consortium_id=data.consortium_id
     ):
         raise Forbidden(
             "只能为本医联体或本机构组建团队", "You can form teams of your own consortium or institution only"
@@ -74,7 +78,9 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
                     f"role must be one of {', '.join(rules.MEMBER_ROLES)}",
                 )
             )
-        if registry_repository.staff(session, member.staff_id) is None:
+        staff = registry_repository.staff(session, member.staff_id)
+        # Staff of an institution outside the county do not exist for this team either.
+        if staff is None or scoping.readable_institution(session, subject, staff.home_institution_id) is None:
             errors.append(
                 FieldError(
                     "members.staff_id",
@@ -139,11 +145,6 @@ def contract_out(session: Session, contract: Contract, today: date) -> ContractO
     )
 
 
-def _check_signer(session: Session, actor: Actor, team: FamilyDoctorTeam) -> None:
-    if not actor.subject.may(SIGNERS) or actor.subject.institution_id not in (team.institution_id, None):
-        raise Forbidden("只能为本机构的团队签约", "You can sign for your own institution's teams only")
-
-
 def _usable_package(session: Session, package_id: int, consortium_id: int, on: date) -> ServicePackage:
     package = repository.package(session, package_id)
     if package is None or package.consortium_id != consortium_id:
@@ -161,10 +162,12 @@ def do_sign_contract(
     session: Session, *, actor: Actor, data: ContractIn, previous: Contract | None = None
 ) -> Contract:
     """Sign a resident with a team for a package and period; one active contract per consortium."""
-    team = repository.team(session, data.team_id)
+    if not actor.subject.may(SIGNERS):
+        raise Forbidden("当前角色不能签约", "Your role cannot sign contracts")
+    # A signer signs for the teams of their own institution: another's is "does not exist" (422).
+    team = session.scalar(repository.readable_teams(actor.subject).where(FamilyDoctorTeam.id == data.team_id))
     if team is None or not team.is_active:
         raise ValidationFailed.one("team_id", "团队不存在或已停用", "team does not exist or is inactive")
-    _check_signer(session, actor, team)
     resident = access_resident(session, actor, data.resident_id)
     if resident.status != "active":
         reason = "已注销（死亡）" if resident.status == "deceased" else "已合并"

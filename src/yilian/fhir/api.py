@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.fhir import ingest, measures, parameters, search
 from yilian.fhir.rules import (
@@ -30,7 +31,7 @@ from yilian.fhir.rules import (
     scope_allows,
 )
 from yilian.kit.tokens import digest
-from yilian.models import ApiToken, Institution
+from yilian.models import ApiToken
 from yilian.web.deps import ApiActor, DbSession, committed_in_thread
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -194,16 +195,7 @@ def _search(session: Session, actor: Actor, request: Request, resource_type: str
 
 def _context(session: Session, actor: Actor, region_code: str | None = None) -> ingest.Context:
     """New residents and institutions belong to the writer's county."""
-    subject = actor.subject
-    region = region_code or subject.region_code
-    if region is None and subject.institution_id:
-        region = session.scalar(
-            select(Institution.region_code).where(Institution.id == subject.institution_id)
-        )
-    if region is None and subject.consortium_id:
-        from yilian.models import Consortium
-
-        region = session.scalar(select(Consortium.region_code).where(Consortium.id == subject.consortium_id))
+    region = region_code or scoping.region_of(session, actor.subject)
     if region is None:
         raise FhirError(403, "forbidden", "this account has no county to write into")
     return ingest.Context(actor=actor, region_code=region, now=actor.clock.now())

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.indicators.catalogue import DEFAULT_CATALOGUE, Figure, load_figures
 from yilian.kit.errors import FieldError, Forbidden, ValidationFailed
@@ -57,21 +58,19 @@ def do_enter(session: Session, *, actor: Actor, entries: list[Entry]) -> int:
         )
     by_key = {f.code: f.code for f in figures()} | {f.name: f.code for f in figures()}
     codes = {e.institution_code for e in entries}
+    # Only institutions the subject runs: any other code, in the county or not, is refused alike.
     institutions = {
-        i.code: i for i in session.scalars(select(Institution).where(Institution.code.in_(codes)))
+        i.code: i
+        for i in session.scalars(
+            select(Institution).where(Institution.code.in_(codes), scoping.institution_charge(subject))
+        )
     }
-    low, high = roles.region_range(subject.region_code or "")
     errors: list[FieldError] = []
     checked: list[tuple[Institution, int, str, Decimal]] = []
     this_year = actor.clock.now().year
     for entry in entries:
         institution = institutions.get(entry.institution_code)
-        allowed = institution is not None and (
-            institution.id == subject.institution_id
-            if subject.role == roles.INSTITUTION_ADMIN
-            else bool(subject.region_code) and low <= institution.region_code[:6] <= high
-        )
-        if not allowed:
+        if institution is None:
             errors.append(
                 FieldError(
                     "机构编码",
@@ -107,7 +106,7 @@ def do_enter(session: Session, *, actor: Actor, entries: list[Entry]) -> int:
                 )
             )
             continue
-        if institution is not None and allowed and code is not None:
+        if institution is not None and code is not None:
             checked.append((institution, entry.year, code, value))
     if errors:
         raise ValidationFailed.none_written(errors, "填报", saved=True)

@@ -8,10 +8,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.indicators.catalogue import (
     DEFAULT_CATALOGUE,
@@ -142,18 +143,15 @@ def _counties_in_scope(session: Session, actor: Actor) -> set[str]:
         raise Forbidden(
             "只有卫健局和医共体管理员可以查看监测指标", "Indicators are for the commission and consortia"
         )
-    if subject.role == roles.CONSORTIUM_ADMIN:
-        return {
-            c[:6]
-            for c in session.scalars(
-                select(Consortium.region_code).where(Consortium.id == subject.consortium_id)
-            )
-        }
-    low, high = roles.region_range(subject.region_code or "")
+    # The counties of the subject's division (a consortium's is its own); a division that is itself
+    # the region of a consortium (a city's urban medical group) counts as one.
+    region = scoping.subject_region(session, subject)
+    low, high = roles.region_range(region)
     return set(
         session.scalars(
             select(AdminDivision.code).where(
-                AdminDivision.level == "county", AdminDivision.code.between(low, high)
+                or_(AdminDivision.level == "county", AdminDivision.code == region),
+                AdminDivision.code.between(low, high),
             )
         )
     )
@@ -195,8 +193,7 @@ def compute(
             Consortium.kind.in_(("县域医共体", "城市医疗集团")),
             func.substr(Consortium.region_code, 1, 6).in_(counties),
         )
-        if actor.subject.role == roles.CONSORTIUM_ADMIN:
-            consortia = consortia.where(Consortium.id == actor.subject.consortium_id)
+        consortia = consortia.where(scoping.consortium_charge(actor.subject))
         names = {code: name for code, name in session.execute(consortia)}
         wanted = set(names)
     elif level == "county":

@@ -113,10 +113,6 @@ def refresh_claim_summary(session: Session, *, region_codes: Sequence[str], firs
     session.execute(insert(ClaimSummary).from_select(columns, grouped))
 
 
-def consortium(session: Session, consortium_id: int) -> Consortium | None:
-    return session.get(Consortium, consortium_id)
-
-
 # ---- capitation --------------------------------------------------------------------------------
 
 

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
-from yilian.auth.rules import Subject, region_range
+from yilian.auth.rules import Subject
 from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import repository
 from yilian.insurance.budget.rules import Member, Settlement, Spending, settle, to_fen
@@ -22,7 +23,7 @@ from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_fen, pay_by_points, standards
 from yilian.insurance.drg.rules import Case, Grouper, GroupResult
 from yilian.insurance.drg.scheme import cached_scheme
-from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.models import Consortium
 from yilian.models import Settlement as SavedSettlement
 
@@ -35,17 +36,8 @@ def access_consortium(session: Session, subject: Subject, consortium_id: int) ->
         raise Forbidden(
             "只有医保经办、卫健局和医共体管理员可以查看医保清算", "Settlement is for insurance officers"
         )
-    found = repository.consortium(session, consortium_id)
-    if found is None:
-        raise NotFound("医共体", "consortium")
-    if subject.role == roles.CONSORTIUM_ADMIN:
-        allowed = subject.consortium_id == found.id
-    else:
-        low, high = region_range(subject.region_code or "")
-        allowed = bool(subject.region_code) and low <= found.region_code[:6] <= high
-    if not allowed:
-        raise NotFound("医共体", "consortium")
-    return found
+    # 404 outside the division the subject reads, 403 for a consortium read but not theirs.
+    return scoping.consortium_in_charge(session, subject, consortium_id)
 
 
 # ---- DRG ---------------------------------------------------------------------------------------

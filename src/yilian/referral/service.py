@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters.rules import ICD10
 from yilian.indicators.service import targets as indicator_targets
@@ -251,20 +252,10 @@ def figures(
     if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN, roles.INSTITUTION_ADMIN})):
         raise Forbidden()
     low, high = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.max.time())
-    scope = select(Institution.id)
-    if actor.subject.region_code:
-        scope = scope.where(Institution.region_code.between(*roles.region_range(actor.subject.region_code)))
-    elif actor.subject.consortium_id:
-        scope = scope.where(
-            Institution.id.in_(
-                select(ConsortiumMember.institution_id).where(
-                    ConsortiumMember.consortium_id == actor.subject.consortium_id
-                )
-            )
-        )
-    else:
-        scope = scope.where(Institution.id == actor.subject.institution_id)
+    scope = select(Institution.id).where(scoping.institution_charge(actor.subject))
     if institution_id is not None:
+        # One institution's figures: 404 outside the county, 403 inside it but not the caller's.
+        scoping.institution_in_charge(session, actor.subject, institution_id)
         scope = scope.where(Institution.id == institution_id)
     in_scope = and_(
         Referral.requested_at.between(low, high),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Institution
 from yilian.registry import repository, service
@@ -39,7 +40,7 @@ def list_institutions(
     offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, object]:
-    statement = repository.readable_institutions(actor.subject)
+    statement = scoping.readable_institutions(actor.subject)
     if type:
         statement = statement.where(Institution.type == type)
     if level:
@@ -58,12 +59,12 @@ def create_institution(data: InstitutionIn, actor: ApiActor, session: DbSession)
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionOut)
 def get_institution(institution_id: int, actor: ApiActor, session: DbSession) -> InstitutionOut:
-    return InstitutionOut.model_validate(service.access_institution(session, actor.subject, institution_id))
+    return InstitutionOut.model_validate(scoping.access_institution(session, actor.subject, institution_id))
 
 
 @router.get("/institutions/{institution_id}/staff", response_model=list[StaffOut])
 def institution_staff(institution_id: int, actor: ApiActor, session: DbSession) -> list[StaffOut]:
-    institution = service.access_institution(session, actor.subject, institution_id)
+    institution = scoping.access_institution(session, actor.subject, institution_id)
     full = actor.subject.may(roles.FULL_IDENTIFIERS_IN_LISTS)
     out = []
     for s in repository.staff_of_institution(session, institution.id):
@@ -87,7 +88,7 @@ def institution_staff(institution_id: int, actor: ApiActor, session: DbSession) 
 @router.get("/consortia", response_model=list[ConsortiumOut])
 def list_consortia(actor: ApiActor, session: DbSession) -> list[ConsortiumOut]:
     return [
-        ConsortiumOut.model_validate(c) for c in session.scalars(repository.readable_consortia(actor.subject))
+        ConsortiumOut.model_validate(c) for c in session.scalars(scoping.readable_consortia(actor.subject))
     ]
 
 
@@ -100,7 +101,7 @@ def create_consortium(data: ConsortiumIn, actor: ApiActor, session: DbSession) -
 
 @router.get("/consortia/{consortium_id}", response_model=ConsortiumDetail)
 def get_consortium(consortium_id: int, actor: ApiActor, session: DbSession) -> ConsortiumDetail:
-    consortium = service.access_consortium(session, actor.subject, consortium_id)
+    consortium = scoping.access_consortium(session, actor.subject, consortium_id)
     members = [
         MemberOut(
             institution_id=i.id, institution_name=i.name, institution_type=i.type, level=i.level, role=m.role

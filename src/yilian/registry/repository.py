@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from yilian.auth.rules import Subject
-from yilian.auth.scoping import institution_visibility
 from yilian.kit.sql import add_months
 from yilian.models import AdminDivision, Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
 from yilian.registry.rules import LONG_DISPATCH_MONTHS
-
-
-def readable_institutions(subject: Subject) -> Select[Institution]:
-    return select(Institution).where(institution_visibility(subject))
 
 
 def division_codes(session: Session) -> frozenset[str]:
@@ -40,11 +34,6 @@ def consortium(session: Session, consortium_id: int) -> Consortium | None:
 
 def consortium_by_code(session: Session, code: str) -> Consortium | None:
     return session.scalar(select(Consortium).where(Consortium.code == code))
-
-
-def readable_consortia(subject: Subject) -> Select[Consortium]:
-    visible_leads = select(Institution.id).where(institution_visibility(subject))
-    return select(Consortium).where(Consortium.lead_institution_id.in_(visible_leads)).order_by(Consortium.id)
 
 
 def members_of(session: Session, consortium_id: int) -> list[tuple[ConsortiumMember, Institution]]:

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -29,20 +30,6 @@ def _require_manager(subject: Subject) -> None:
         raise Forbidden("只有管理员可以维护机构和医联体信息", "Only administrators maintain the registry")
 
 
-def access_institution(session: Session, subject: Subject, institution_id: int) -> Institution:
-    found = session.scalar(repository.readable_institutions(subject).where(Institution.id == institution_id))
-    if found is None:
-        raise NotFound("机构", "Institution")
-    return found
-
-
-def access_consortium(session: Session, subject: Subject, consortium_id: int) -> Consortium:
-    found = session.scalar(repository.readable_consortia(subject).where(Consortium.id == consortium_id))
-    if found is None:
-        raise NotFound("医联体", "Consortium")
-    return found
-
-
 def _existing_division(session: Session, field: str, code: str) -> str:
     rules.check_region_code(field, code)
     if repository.division(session, code) is None:
@@ -50,15 +37,6 @@ def _existing_division(session: Session, field: str, code: str) -> str:
             field, f"行政区划代码{code}未登记", f"region code {code} is not registered"
         )
     return code
-
-
-def _existing_institution(session: Session, field: str, institution_id: int) -> Institution:
-    found = repository.institution(session, institution_id)
-    if found is None:
-        raise ValidationFailed.one(
-            field, f"机构{institution_id}不存在", f"institution {institution_id} does not exist"
-        )
-    return found
 
 
 def do_create_institution(session: Session, *, subject: Subject, data: InstitutionIn) -> Institution:
@@ -69,8 +47,9 @@ def do_create_institution(session: Session, *, subject: Subject, data: Instituti
     if data.grade is not None:
         rules.check_choice("grade", data.grade, rules.INSTITUTION_GRADES, "等次")
     _existing_division(session, "region_code", data.region_code)
+    scoping.check_region_in_charge(session, subject, "region_code", data.region_code)
     if data.parent_id is not None:
-        _existing_institution(session, "parent_id", data.parent_id)
+        scoping.named_institution_in_charge(session, subject, "parent_id", data.parent_id)
     if repository.institution_by_code(session, data.code) is not None:
         raise Conflict(f"机构编码{data.code}已存在", f"institution code {data.code} already exists")
     institution = Institution(**data.model_dump(), is_grassroots=rules.is_grassroots(data.type))
@@ -84,7 +63,8 @@ def do_create_consortium(session: Session, *, subject: Subject, data: Consortium
     _require_manager(subject)
     rules.check_choice("kind", data.kind, rules.CONSORTIUM_KINDS, "医联体类型")
     _existing_division(session, "region_code", data.region_code)
-    _existing_institution(session, "lead_institution_id", data.lead_institution_id)
+    scoping.check_region_in_charge(session, subject, "region_code", data.region_code)
+    scoping.named_institution_in_charge(session, subject, "lead_institution_id", data.lead_institution_id)
     if repository.consortium_by_code(session, data.code) is not None:
         raise Conflict(f"医联体编码{data.code}已存在", f"consortium code {data.code} already exists")
     consortium = Consortium(**data.model_dump())
@@ -107,13 +87,13 @@ def do_add_member(
 ) -> ConsortiumMember:
     """Add an institution to a consortium (it may already belong to others)."""
     _require_manager(subject)
-    consortium = access_consortium(session, subject, consortium_id)
+    consortium = scoping.consortium_in_charge(session, subject, consortium_id)
     rules.check_choice("role", data.role, rules.MEMBER_ROLES, "成员角色")
     if data.role == "牵头":
         raise ValidationFailed.one(
             "role", "牵头单位在创建医联体时指定", "the lead is set when the consortium is created"
         )
-    _existing_institution(session, "institution_id", data.institution_id)
+    scoping.named_institution(session, subject, "institution_id", data.institution_id)
     if repository.membership(session, consortium.id, data.institution_id) is not None:
         raise Conflict("该机构已是本医联体成员", "institution is already a member of this consortium")
     member = ConsortiumMember(consortium_id=consortium.id, **data.model_dump())
@@ -125,14 +105,15 @@ def do_add_member(
 def do_create_grid(session: Session, *, subject: Subject, consortium_id: int, data: GridIn) -> Grid:
     """Assign a village or community to a member institution of the consortium."""
     _require_manager(subject)
-    consortium = access_consortium(session, subject, consortium_id)
+    consortium = scoping.consortium_in_charge(session, subject, consortium_id)
     _existing_division(session, "region_code", data.region_code)
+    scoping.check_region_in_charge(session, subject, "region_code", data.region_code)
     if repository.membership(session, consortium.id, data.institution_id) is None:
         raise ValidationFailed.one(
             "institution_id", "网格只能分配给本医联体成员机构", "grid must be served by a member"
         )
     if data.clinic_id is not None:
-        _existing_institution(session, "clinic_id", data.clinic_id)
+        scoping.named_institution(session, subject, "clinic_id", data.clinic_id)
     grid = Grid(consortium_id=consortium.id, **data.model_dump())
     session.add(grid)
     session.flush()
@@ -145,7 +126,7 @@ def do_create_staff(session: Session, *, subject: Subject, data: StaffIn, today:
     rules.check_choice("practitioner_type", data.practitioner_type, rules.PRACTITIONER_TYPES, "执业类别")
     if data.title is not None:
         rules.check_choice("title", data.title, rules.TITLES, "职称")
-    _existing_institution(session, "home_institution_id", data.home_institution_id)
+    scoping.named_institution_in_charge(session, subject, "home_institution_id", data.home_institution_id)
     values = data.model_dump()
     if data.id_number:
         values["id_number"] = parse_id_number(data.id_number, today=today).id_number
@@ -164,10 +145,12 @@ def do_add_posting(
     staff = repository.staff(session, staff_id)
     if staff is None:
         raise NotFound("人员", "Staff member")
+    # Staff of an institution the subject cannot read are "not found" too, in the same words.
+    scoping.institution_in_charge(session, subject, staff.home_institution_id, what=("人员", "Staff member"))
     refuse_blacklisted_staff(session, staff.id, today, "派驻", "posted")
     rules.check_choice("kind", data.kind, rules.POSTING_KINDS, "派驻类型")
     rules.check_posting_dates(data.start_on, data.end_on)
-    _existing_institution(session, "institution_id", data.institution_id)
+    scoping.named_institution(session, subject, "institution_id", data.institution_id)
     posting = Posting(staff_id=staff.id, **data.model_dump())
     session.add(posting)
     session.flush()
@@ -175,7 +158,7 @@ def do_add_posting(
 
 
 def posting_summary(session: Session, *, subject: Subject, as_of: date) -> PostingSummary:
-    region = subject_region(session, subject)
+    region = scoping.subject_region(session, subject)
     counts = repository.long_dispatch_counts(
         session, region_code_range=roles.region_range(region), as_of=as_of
     )
@@ -185,18 +168,3 @@ def posting_summary(session: Session, *, subject: Subject, as_of: date) -> Posti
         county_managed_township_used=counts.get("县管乡用", 0),
         by_kind=counts,
     )
-
-
-def subject_region(session: Session, subject: Subject) -> str:
-    """The division a subject works in: their own, their consortium's, or their institution's."""
-    if subject.region_code:
-        return subject.region_code
-    if subject.consortium_id:
-        consortium = repository.consortium(session, subject.consortium_id)
-        if consortium is not None:
-            return consortium.region_code
-    if subject.institution_id:
-        institution = repository.institution(session, subject.institution_id)
-        if institution is not None:
-            return institution.region_code
-    raise Forbidden()

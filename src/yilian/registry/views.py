@@ -6,8 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
+from yilian.auth import scoping
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution
-from yilian.registry import repository, service
+from yilian.registry import repository
 from yilian.web.deps import DbSession, PageActor
 from yilian.web.templating import render
 
@@ -16,16 +17,14 @@ router = APIRouter()
 
 @router.get("/institutions", response_class=HTMLResponse)
 def institutions(request: Request, actor: PageActor, session: DbSession, type: str = "") -> Response:
-    statement = repository.readable_institutions(actor.subject)
+    statement = scoping.readable_institutions(actor.subject)
     if type:
         statement = statement.where(Institution.type == type)
     rows = session.scalars(statement.order_by(Institution.level, Institution.code).limit(500)).all()
     types = session.scalars(
         select(Institution.type)
         .where(
-            Institution.id.in_(
-                repository.readable_institutions(actor.subject).with_only_columns(Institution.id)
-            )
+            Institution.id.in_(scoping.readable_institutions(actor.subject).with_only_columns(Institution.id))
         )
         .distinct()
     ).all()
@@ -34,7 +33,7 @@ def institutions(request: Request, actor: PageActor, session: DbSession, type: s
 
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)
 def institution(request: Request, institution_id: int, actor: PageActor, session: DbSession) -> Response:
-    found = service.access_institution(session, actor.subject, institution_id)
+    found = scoping.access_institution(session, actor.subject, institution_id)
     staff = repository.staff_of_institution(session, found.id, limit=100)
     consortia = session.execute(
         select(Consortium, ConsortiumMember.role)
@@ -56,7 +55,7 @@ def institution(request: Request, institution_id: int, actor: PageActor, session
 
 @router.get("/consortia", response_class=HTMLResponse)
 def consortia(request: Request, actor: PageActor, session: DbSession) -> Response:
-    rows = session.scalars(repository.readable_consortia(actor.subject)).all()
+    rows = session.scalars(scoping.readable_consortia(actor.subject)).all()
     sizes = dict(
         session.execute(
             select(ConsortiumMember.consortium_id, func.count())
@@ -69,7 +68,7 @@ def consortia(request: Request, actor: PageActor, session: DbSession) -> Respons
 
 @router.get("/consortia/{consortium_id}", response_class=HTMLResponse)
 def consortium(request: Request, consortium_id: int, actor: PageActor, session: DbSession) -> Response:
-    found = service.access_consortium(session, actor.subject, consortium_id)
+    found = scoping.access_consortium(session, actor.subject, consortium_id)
     members = repository.members_of(session, found.id)
     lead = repository.institution(session, found.lead_institution_id)
     return render(

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters import repository as encounters_repository
 from yilian.family_doctor.repository import is_signed
@@ -201,13 +202,9 @@ def merge_candidate_note(session: Session, id_numbers: list[str]) -> dict[str, s
 
 def fallback_region(session: Session, actor: Actor) -> str:
     """A person born elsewhere and registered without a grid lives in the registrar's county."""
-    subject = actor.subject
-    if subject.institution_id:
-        institution = registry_repository.institution(session, subject.institution_id)
-        if institution is not None:
-            return institution.region_code
-    if subject.region_code:
-        return subject.region_code
+    region = scoping.region_of(session, actor.subject)
+    if region is not None:
+        return region
     raise ValidationFailed.one("grid_id", "请指定居民所属网格", "grid_id is required for this resident")
 
 

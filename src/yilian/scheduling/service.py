@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
-from yilian.models import BookingPolicy, ConsortiumMember, Institution, Schedule, Slot
+from yilian.models import BookingPolicy, Institution, Schedule, Slot
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import repository, rules
 from yilian.scheduling.booking import ARRIVAL_DESK
@@ -76,8 +77,8 @@ def _own_institution(actor: Actor) -> int:
 
 
 def do_create_schedule(session: Session, *, actor: Actor, data: ScheduleIn) -> Schedule:
-    if _own_institution(actor) != data.institution_id:
-        raise Forbidden("只能维护本机构的排班", "You maintain your own institution's schedules only")
+    _own_institution(actor)
+    scoping.named_institution_in_charge(session, actor.subject, "institution_id", data.institution_id)
     refuse_blacklisted_staff(session, data.staff_id, actor.clock.now().date(), "排班", "scheduled")
     schedule = Schedule(**data.model_dump())
     session.add(schedule)
@@ -153,11 +154,15 @@ def slot_out(slot: Slot, now: datetime, release_hours: int) -> SlotOut:
 def do_add_extra_slot(session: Session, *, actor: Actor, data: ExtraSlotIn) -> Slot:
     """当日加号: a grassroots doctor adds a same-day place within the schedule's cap."""
     schedule = repository.schedule_for_update(session, data.schedule_id)
-    if schedule is None:
+    # A schedule of an institution the actor cannot read does not exist for them.
+    institution = (
+        None
+        if schedule is None
+        else scoping.readable_institution(session, actor.subject, schedule.institution_id)
+    )
+    if schedule is None or institution is None:
         raise ValidationFailed.one("schedule_id", "排班不存在", "no such schedule")
-    institution = registry_repository.institution(session, schedule.institution_id)
     own = registry_repository.institution(session, actor.subject.institution_id or 0)
-    assert institution is not None
     policy = policy_for(session, institution, data.starts_at.year)
     rules.check_extra_slot(
         session_day=data.starts_at.date(),
@@ -193,22 +198,10 @@ def quota_report(
     and the policy's share year by year against the commission's ceiling (001 §2.1 "逐年提高")."""
     from sqlalchemy import select
 
-    subject = actor.subject
-    scope = select(Institution.id).where(Institution.level.in_(tuple(rules.COUNTY_LEVELS)))
-    if subject.region_code:
-        scope = scope.where(Institution.region_code.between(*roles.region_range(subject.region_code)))
-    elif subject.consortium_id:
-        scope = scope.where(
-            Institution.id.in_(
-                select(ConsortiumMember.institution_id).where(
-                    ConsortiumMember.consortium_id == subject.consortium_id
-                )
-            )
-        )
-    elif subject.institution_id:
-        scope = scope.where(Institution.id == subject.institution_id)
-    else:
-        raise Forbidden()
+    scoping.subject_region(session, actor.subject)  # 403 for an account with no division
+    scope = select(Institution.id).where(
+        Institution.level.in_(tuple(rules.COUNTY_LEVELS)), scoping.institution_charge(actor.subject)
+    )
     names = {i.id: i.name for i in session.scalars(select(Institution).where(Institution.id.in_(scope)))}
     trends = repository.policy_trends(session, list(names))
     report = []

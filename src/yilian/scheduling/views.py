@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
+from yilian.auth import scoping
 from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import AppError, ValidationFailed
 from yilian.models import ChronicRegister, Institution, Schedule
@@ -41,11 +42,10 @@ def booking_page(
     today = actor.clock.now().date()
     day = day or today + timedelta(days=1)
     own = registry_repository.institution(session, actor.subject.institution_id or 0)
-    region = own.region_code if own else None
     schedules = session.execute(
         select(Schedule, Institution.name)
         .join(Institution, Institution.id == Schedule.institution_id)
-        .where(Schedule.is_active.is_(True), Institution.region_code == region)
+        .where(Schedule.is_active.is_(True), scoping.institution_visibility(actor.subject))
         .order_by(Institution.name, Schedule.name)
     ).all()
     slots = []

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
 from yilian.auth import service as auth_service
-from yilian.auth.scoping import resident_visibility
+from yilian.auth.scoping import institution_visibility, resident_visibility, subject_region
 from yilian.chronic.views import router as chronic_pages
 from yilian.encounters import repository as encounters_repository
 from yilian.indicators import service as indicator_service
@@ -20,7 +20,6 @@ from yilian.kit.errors import AppError
 from yilian.models import Institution, Resident
 from yilian.referral.views import router as referral_pages
 from yilian.registry import repository as registry_repository
-from yilian.registry import service as registry_service
 from yilian.registry.views import router as registry_pages
 from yilian.residents.views import router as residents_pages
 from yilian.scheduling.views import router as booking_pages
@@ -129,11 +128,11 @@ def home(request: Request, actor: PageActor, session: DbSession) -> Response:
     if subject.role == roles.RESIDENT and subject.resident_id:
         return RedirectResponse(f"/residents/{subject.resident_id}", status_code=303)
     today = actor.clock.now().date()
-    region = registry_service.subject_region(session, subject)
+    region = subject_region(session, subject)
     region_range = roles.region_range(region)
     by_type = session.execute(
         select(Institution.type, func.count())
-        .where(Institution.region_code.between(*region_range))
+        .where(institution_visibility(subject))
         .group_by(Institution.type)
         .order_by(func.count().desc())
     ).all()
