@@ -9,9 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yilian.config import Settings, check_can_start, get_settings
 from yilian.fhir.api import fhir_error
@@ -58,6 +60,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FhirError)
     async def fhir_failure(request: Request, error: FhirError) -> Response:
         return fhir_error(error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_failure(request: Request, error: StarletteHTTPException) -> Response:
+        """Under /fhir a 404 or 405 of the router is an OperationOutcome too (not `{"detail": …}`)."""
+        if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):
+            code = {404: "not-found", 405: "not-supported"}.get(error.status_code, "processing")
+            answer = fhir_error(FhirError(error.status_code, code, str(error.detail)))
+            for name, value in (error.headers or {}).items():
+                answer.headers[name] = value
+            return answer
+        return await http_exception_handler(request, error)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -113,7 +113,9 @@ def test_a_refused_resource_names_its_paths() -> None:
     with pytest.raises(FhirError) as caught:
         validate(patient)
     paths = sorted(item["expression"][0] for item in caught.value.issues)
-    assert paths == ["Patient", "Patient.birthDate", "Patient.gender"]
+    # An unknown element is named at its own path (not at the resource, with a Python repr).
+    assert paths == ["Patient.birthDate", "Patient.bogus", "Patient.gender"]
+    assert not any(" object at 0x" in item["diagnostics"] for item in caught.value.issues)
 
 
 def test_what_only_fhirclient_accepts_is_still_accepted() -> None:

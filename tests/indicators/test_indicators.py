@@ -356,6 +356,21 @@ def test_indicators_as_fhir_measure_reports(county_url: tuple[str, World, Sessio
         assert counts == {"numerator": 1, "denominator": 2}
         assert report["group"][0]["measureScore"]["value"] == 50.0
         assert report["period"] == {"start": "2025-01-01", "end": "2025-12-31"}
+        # A FHIR id is [A-Za-z0-9-.]{1,64}: the indicator code's `_` are not in it (issue 24).
+        assert report["id"] == "signing-rate.640181.2025"
         read = client.get(f"/fhir/MeasureReport/{report['id']}", headers=headers)
         assert read.status_code == 200 and read.json() == report
-        assert client.get("/fhir/MeasureReport", headers=headers).status_code == 400
+        # A plain search (no period) is the current year, not a 400; every id is a FHIR id.
+        plain = client.get("/fhir/MeasureReport", headers=headers)
+        assert plain.status_code == 200, plain.text
+        plain_bundle = validate(plain.json())
+        assert plain_bundle["total"] > 0
+        for entry in plain_bundle["entry"]:
+            assert re.fullmatch(r"[A-Za-z0-9\-.]{1,64}", entry["resource"]["id"]), entry["resource"]["id"]
+        # Its search parameters are declared.
+        declared = next(
+            r
+            for r in client.get("/fhir/metadata").json()["rest"][0]["resource"]
+            if r["type"] == "MeasureReport"
+        )
+        assert {"period", "measure", "subject"} <= {p["name"] for p in declared["searchParam"]}

@@ -22,13 +22,17 @@ from yilian.auth.context import Actor
 from yilian.fhir import ingest, measures, parameters, search
 from yilian.fhir.rules import (
     FHIR_JSON,
+    JSON_FORMATS,
     PROJECTED,
     STORED,
     SUPPORTED,
     FhirError,
+    accepts_json,
     issue,
     operation_outcome,
+    prune,
     scope_allows,
+    search_param_type,
 )
 from yilian.kit.tokens import digest
 from yilian.models import ApiToken
@@ -40,8 +44,10 @@ _scopes: dict[str, tuple[float, str]] = {}
 
 
 def fhir_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Every FHIR answer goes out here: without the empty arrays, objects and strings that FHIR
+    JSON forbids (a mapping may leave `specialty: []`, a stored import `reasonCode: []`)."""
     return Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        json.dumps(prune(body), ensure_ascii=False, separators=(",", ":")),
         status_code=status,
         media_type=FHIR_JSON,
         headers=headers,
@@ -49,7 +55,36 @@ def fhir_response(body: dict[str, Any], status: int = 200, headers: dict[str, st
 
 
 def fhir_error(error: FhirError) -> Response:
-    return fhir_response(operation_outcome(error.issues), error.status)
+    """An OperationOutcome; a 401 says how to authenticate, a 403's issues are `forbidden`."""
+    issues = error.issues
+    headers = None
+    if error.status == 401:
+        issues = [{**one, "code": "login"} for one in issues]
+        headers = {"WWW-Authenticate": 'Bearer realm="yilian-fhir"'}
+    elif error.status == 403:
+        issues = [{**one, "code": "forbidden"} for one in issues]
+    return fhir_response(operation_outcome(issues), error.status, headers)
+
+
+def negotiate(request: Request) -> None:
+    """JSON is the only format served: `_format` or an Accept asking for anything else is a 406
+    (not a 200 in a format the client did not ask for)."""
+    wanted = request.query_params.get("_format")
+    if wanted is not None and wanted not in JSON_FORMATS:
+        raise FhirError(406, "not-supported", f"_format '{wanted}' is not served: only JSON")
+    accept = request.headers.get("accept", "")
+    if accept and not accepts_json(accept):
+        raise FhirError(406, "not-supported", f"Accept '{accept}' is not served: only application/fhir+json")
+
+
+def check_content_type(request: Request) -> None:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in ("application/fhir+json", "application/json", "application/json+fhir"):
+        raise FhirError(
+            415,
+            "not-supported",
+            f"Content-Type '{kind or '(none)'}' is not accepted: send application/fhir+json",
+        )
 
 
 def _token_scopes(session: Session, request: Request) -> str:
@@ -84,6 +119,7 @@ def _check_type(resource_type: str) -> None:
 @router.get("/metadata")
 def capability_statement(request: Request) -> Response:
     """What this server does; readable without a token, as FHIR clients expect."""
+    negotiate(request)
     resources = []
     for resource_type in sorted(SUPPORTED):
         interactions = [{"code": "read"}, {"code": "search-type"}]
@@ -96,11 +132,28 @@ def capability_statement(request: Request) -> Response:
         ]
         spec = parameters.NATIVE.get(resource_type)
         if spec is not None:
-            params += [{"name": n, "type": "string"} for n in spec.params]
-            if spec.resident_column is not None:
+            params += [{"name": n, "type": search_param_type(n)} for n in spec.params]
+            # Patient is the compartment itself: R4 defines neither `patient` nor `date` on it.
+            if spec.resident_column is not None and resource_type != "Patient":
                 params.append({"name": "patient", "type": "reference"})
-            if spec.date_column is not None:
+            if spec.date_column is not None and resource_type != "Patient":
                 params.append({"name": "date", "type": "date"})
+        elif resource_type == "MeasureReport":
+            params += [
+                {
+                    "name": "period",
+                    "type": "date",
+                    "documentation": "2025, 2025-Q3 or 2025-07; the current year if absent",
+                },
+                {"name": "measure", "type": "reference"},
+                {"name": "subject", "type": "reference"},
+                {
+                    "name": "level",
+                    "definition": "urn:yilian:searchparameter:measurereport-level",
+                    "type": "token",
+                    "documentation": "county (default) or consortium",
+                },
+            ]
         elif resource_type in STORED:
             params += [
                 {"name": n, "type": t}
@@ -138,6 +191,7 @@ def capability_statement(request: Request) -> Response:
 
 
 def _read(session: Session, actor: Actor, request: Request, resource_type: str, ident: str) -> Response:
+    negotiate(request)
     _check_type(resource_type)
     _check_scope(session, request, resource_type, "read")
     if resource_type == "MeasureReport":
@@ -152,6 +206,7 @@ def _read(session: Session, actor: Actor, request: Request, resource_type: str, 
 
 
 def _search(session: Session, actor: Actor, request: Request, resource_type: str) -> Response:
+    negotiate(request)
     _check_type(resource_type)
     _check_scope(session, request, resource_type, "read")
     params = dict(request.query_params)
@@ -165,8 +220,10 @@ def _search(session: Session, actor: Actor, request: Request, resource_type: str
         entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found), action="list"
     )
     base = _base(request)
-    count = int(params.get("_count", parameters.DEFAULT_COUNT))
-    offset = int(params.get("_offset", 0))
+    # The page size served (a `_count` over the cap is cut to it): self and next say that one, or
+    # the next page would start past entries never sent.
+    count, offset = search.page_of(params)
+    params = {**params, "_count": str(count)} if "_count" in params else params
     links = [{"relation": "self", "url": f"{base}/{resource_type}?{urlencode(params)}"}]
     if offset + len(found) < total and found:
         links.append(
@@ -267,6 +324,8 @@ async def search_type(resource_type: str, request: Request, actor: ApiActor, ses
 
 @router.post("/{resource_type}")
 async def create(resource_type: str, request: Request, actor: ApiActor, session: DbSession) -> Response:
+    negotiate(request)
+    check_content_type(request)
     body = await _body(request)
     return await committed_in_thread(session, _create, session, actor, request, resource_type, body)
 
@@ -274,5 +333,7 @@ async def create(resource_type: str, request: Request, actor: ApiActor, session:
 @router.post("")
 async def transaction(request: Request, actor: ApiActor, session: DbSession) -> Response:
     """A transaction Bundle: every entry is written, or none."""
+    negotiate(request)
+    check_content_type(request)
     body = await _body(request)
     return await committed_in_thread(session, _transaction, session, actor, request, body)

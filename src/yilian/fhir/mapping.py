@@ -52,6 +52,13 @@ def ref(resource_type: str, ident: object) -> dict[str, str]:
     return {"reference": f"{resource_type}/{ident}"}
 
 
+def site(code: str, name: str) -> dict[str, Any]:
+    """Where a schedule or appointment takes place, for elements R4 does not let name an
+    Organization (Schedule.actor, Appointment.participant.actor): the institution as a Location,
+    by identifier (a logical reference, as no Location is served) and display."""
+    return {"type": "Location", "identifier": {"system": INSTITUTION_SYSTEM, "value": code}, "display": name}
+
+
 def patient(
     resident: Resident,
     *,
@@ -155,8 +162,9 @@ def care_team(team: FamilyDoctorTeam, members: list[tuple[int, str, str]]) -> di
     }
 
 
-def schedule(row: Schedule) -> dict[str, Any]:
-    actors = [ref("Organization", row.institution_id)]
+def schedule(row: Schedule, institution: tuple[str, str]) -> dict[str, Any]:
+    """`institution` is the schedule's institution (code, name)."""
+    actors: list[dict[str, Any]] = [site(*institution)]
     if row.staff_id:
         actors.append(ref("Practitioner", row.staff_id))
     return {
@@ -186,7 +194,8 @@ def slot(row: Slot) -> dict[str, Any]:
     }
 
 
-def appointment(booking: Booking, slot_row: Slot) -> dict[str, Any]:
+def appointment(booking: Booking, slot_row: Slot, institution: tuple[str, str]) -> dict[str, Any]:
+    """`institution` is the slot's institution (code, name)."""
     return {
         "resourceType": "Appointment",
         "id": str(booking.id),
@@ -197,7 +206,7 @@ def appointment(booking: Booking, slot_row: Slot) -> dict[str, Any]:
         "created": fhir_instant(booking.created_at),
         "participant": [
             {"actor": ref("Patient", booking.resident_id), "status": "accepted"},
-            {"actor": ref("Organization", slot_row.institution_id), "status": "accepted"},
+            {"actor": site(*institution), "status": "accepted"},
         ],
     }
 

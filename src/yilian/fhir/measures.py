@@ -21,9 +21,8 @@ PREFIX = "urn:yilian:measure:"
 def measure_reports(
     session: Session, actor: Actor, database_url: str, params: dict[str, str]
 ) -> list[dict[str, Any]]:
-    period_text = params.get("period") or params.get("date")
-    if not period_text:
-        raise FhirError(400, "required", "MeasureReport search needs period=2025 (or 2025-Q3, 2025-07)")
+    # A plain search is the current year so far (period=2025, 2025-Q3 or 2025-07 chooses).
+    period_text = params.get("period") or params.get("date") or str(actor.clock.now().year)
     measure = params.get("measure", "").removeprefix(PREFIX)
     level = params.get("level", "county")
     unexpected = set(params) - {"period", "date", "measure", "level", "_count", "_offset", "_id", "subject"}
@@ -47,17 +46,24 @@ def measure_reports(
             (period.first, period.after - timedelta(days=1)),
             int(v.numerator),
             int(v.denominator),
-            f"{v.code}.{v.unit_code}.{period.label}",
+            report_id(v.code, v.unit_code, period.label),
         )
         for v in values
         if (not measure or v.code == measure) and (not unit or v.unit_code == unit)
     ]
 
 
+def report_id(code: str, unit_code: str, period_label: str) -> str:
+    """`grassroots-visit-share.640181.2025`: a FHIR id is [A-Za-z0-9-.]{1,64}, so the indicator
+    code's `_` are written `-` (no indicator code has a `-`)."""
+    return f"{code.replace('_', '-')}.{unit_code}.{period_label}"
+
+
 def read_measure_report(
     session: Session, actor: Actor, database_url: str, ident: str
 ) -> dict[str, Any] | None:
     code, _, rest = ident.partition(".")
+    code = code.replace("-", "_")
     unit, _, period = rest.partition(".")
     if not (code and unit and period):
         return None

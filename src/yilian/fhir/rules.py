@@ -202,3 +202,201 @@ def scope_allows(scopes: str, resource_type: str, mode: str) -> bool:
         if kind in ("*", resource_type) and action in ("*", mode):
             return True
     return False
+
+
+# --- formats ---------------------------------------------------------------------------------------
+
+JSON_FORMATS = frozenset({"json", "application/json", "application/fhir+json", "application/json+fhir"})
+_JSON_MEDIA = JSON_FORMATS | {"*/*", "application/*"}
+
+
+def accepts_json(accept: str) -> bool:
+    """Whether an Accept header admits JSON (any media range that covers it, q not 0)."""
+    for part in accept.split(","):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        if media.lower() in _JSON_MEDIA and not any(o.replace(" ", "") in ("q=0", "q=0.0") for o in options):
+            return True
+    return False
+
+
+def prune(value: Any) -> Any:
+    """The value without empty arrays, objects and strings (FHIR JSON forbids them), at any depth;
+    a container that only held empties goes too."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+            if item is None or item == "" or item == [] or item == {}:
+                continue
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        kept = []
+        for item in value:
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+            if item is None or item == "" or item == [] or item == {}:
+                continue
+            kept.append(item)
+        return kept
+    return value
+
+
+# --- search parameter types (R4's definitions of the names served) --------------------------------
+
+_PARAM_TYPES = {
+    "identifier": "token",
+    "gender": "token",
+    "status": "token",
+    "code": "token",
+    "category": "token",
+    "class": "token",
+    "name": "string",
+    "birthdate": "date",
+    "date": "date",
+    "start": "date",
+    "started": "date",
+    "created": "date",
+    "authored": "date",
+    "period": "date",
+}
+
+
+def search_param_type(name: str) -> str:
+    """A parameter's R4 type: the rest of what is served (organization, partof, practitioner,
+    actor, schedule, slot, encounter, service-provider, patient, subject) are references."""
+    return _PARAM_TYPES.get(name, "reference")
+
+
+# --- required value sets ---------------------------------------------------------------------------
+
+_REQUEST_STATUS = ("draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown")
+_EVENT_STATUS = (
+    "preparation",
+    "in-progress",
+    "not-done",
+    "on-hold",
+    "stopped",
+    "completed",
+    "entered-in-error",
+    "unknown",
+)
+_FM_STATUS = ("active", "cancelled", "draft", "entered-in-error")
+_GENDER = ("male", "female", "other", "unknown")
+# (type, element) → R4 codes of its required binding: what a code element coming in may hold.
+REQUIRED_CODES: dict[tuple[str, str], frozenset[str]] = {
+    key: frozenset(codes)
+    for key, codes in {
+        ("Observation", "status"): (
+            "registered",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ),
+        ("Encounter", "status"): (
+            "planned",
+            "arrived",
+            "triaged",
+            "in-progress",
+            "onleave",
+            "finished",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ),
+        ("Appointment", "status"): (
+            "proposed",
+            "pending",
+            "booked",
+            "arrived",
+            "fulfilled",
+            "cancelled",
+            "noshow",
+            "entered-in-error",
+            "checked-in",
+            "waitlist",
+        ),
+        ("DiagnosticReport", "status"): (
+            "registered",
+            "partial",
+            "preliminary",
+            "final",
+            "amended",
+            "corrected",
+            "appended",
+            "cancelled",
+            "entered-in-error",
+            "unknown",
+        ),
+        ("ImagingStudy", "status"): ("registered", "available", "cancelled", "entered-in-error", "unknown"),
+        ("Procedure", "status"): _EVENT_STATUS,
+        ("Immunization", "status"): ("completed", "entered-in-error", "not-done"),
+        ("MedicationRequest", "status"): (
+            "active",
+            "on-hold",
+            "cancelled",
+            "completed",
+            "entered-in-error",
+            "stopped",
+            "draft",
+            "unknown",
+        ),
+        ("MedicationRequest", "intent"): (
+            "proposal",
+            "plan",
+            "order",
+            "original-order",
+            "reflex-order",
+            "filler-order",
+            "instance-order",
+            "option",
+        ),
+        ("ServiceRequest", "status"): _REQUEST_STATUS,
+        ("ServiceRequest", "intent"): (
+            "proposal",
+            "plan",
+            "directive",
+            "order",
+            "original-order",
+            "reflex-order",
+            "filler-order",
+            "instance-order",
+            "option",
+        ),
+        ("CarePlan", "status"): _REQUEST_STATUS,
+        ("CarePlan", "intent"): ("proposal", "plan", "order", "option"),
+        ("CareTeam", "status"): ("proposed", "active", "suspended", "inactive", "entered-in-error"),
+        ("Claim", "status"): _FM_STATUS,
+        ("Claim", "use"): ("claim", "preauthorization", "predetermination"),
+        ("ExplanationOfBenefit", "status"): _FM_STATUS,
+        ("ExplanationOfBenefit", "use"): ("claim", "preauthorization", "predetermination"),
+        ("ExplanationOfBenefit", "outcome"): ("queued", "complete", "error", "partial"),
+        ("AllergyIntolerance", "type"): ("allergy", "intolerance"),
+        ("AllergyIntolerance", "criticality"): ("low", "high", "unable-to-assess"),
+        ("Patient", "gender"): _GENDER,
+        ("Practitioner", "gender"): _GENDER,
+    }.items()
+}
+
+
+def code_problems(resource: dict[str, Any]) -> list[tuple[str, str]]:
+    """(path, message) for each top-level code element outside its required R4 value set."""
+    resource_type = resource.get("resourceType")
+    out = []
+    for (kind, element), codes in REQUIRED_CODES.items():
+        if kind != resource_type or element not in resource:
+            continue
+        value = resource[element]
+        if value not in codes:
+            out.append(
+                (
+                    f"{kind}.{element}",
+                    f"'{value}' is not a code of {kind}.{element}'s required value set ({', '.join(sorted(codes))})",
+                )
+            )
+    return out

@@ -117,6 +117,16 @@ def native_rows(
     return rows, total
 
 
+def _sites(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Institutions' (code, name) by id, for the Location a schedule or appointment names."""
+    return {
+        ident: (code, name)
+        for ident, code, name in session.execute(
+            select(Institution.id, Institution.code, Institution.name).where(Institution.id.in_(ids))
+        ).all()
+    }
+
+
 def to_fhir(session: Session, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
     """Batch the extra reads a page needs (no query per row)."""
     if resource_type == "Patient":
@@ -155,12 +165,16 @@ def to_fhir(session: Session, resource_type: str, rows: list[Any]) -> list[dict[
             members.setdefault(team_id, []).append((staff_id, name, role))
         return [mapping.care_team(r, members.get(r.id, [])) for r in rows]
     if resource_type == "Schedule":
-        return [mapping.schedule(r) for r in rows]
+        sites = _sites(session, {r.institution_id for r in rows})
+        return [mapping.schedule(r, sites[r.institution_id]) for r in rows]
     if resource_type == "Slot":
         return [mapping.slot(r) for r in rows]
     if resource_type == "Appointment":
         slots = {s.id: s for s in session.scalars(select(Slot).where(Slot.id.in_({r.slot_id for r in rows})))}
-        return [mapping.appointment(r, slots[r.slot_id]) for r in rows]
+        sites = _sites(session, {s.institution_id for s in slots.values()})
+        return [
+            mapping.appointment(r, slots[r.slot_id], sites[slots[r.slot_id].institution_id]) for r in rows
+        ]
     if resource_type == "DiagnosticReport":
         orders = {
             o.id: o

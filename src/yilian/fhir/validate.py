@@ -11,6 +11,7 @@ mutates real resources to hold it to that); where it is unsure it defers to fhir
 from __future__ import annotations
 
 import importlib
+import re
 from functools import cache
 from typing import Any
 
@@ -18,7 +19,11 @@ from fhirclient.models.fhirabstractbase import FHIRAbstractBase, FHIRValidationE
 from fhirclient.models.fhirabstractresource import FHIRAbstractResource
 from fhirclient.models.fhirdate import FHIRDate
 
-from yilian.fhir.rules import FhirError, issue
+from yilian.fhir.rules import FhirError, code_problems, issue
+
+# fhirclient's own words, with the repr of a Python object in them: said as the element's path.
+_MISSING = re.compile(r'Non-optional property "([^"]+)" on <[^>]*> is missing')
+_SUPERFLUOUS = re.compile(r'Superfluous entry "([^"]+)" in data for <[^>]*>')
 
 
 @cache
@@ -118,7 +123,17 @@ def _paths(error: Exception, prefix: str = "") -> list[tuple[str, str]]:
         for inner in error.errors:
             out.extend(_paths(inner, here))
         return out or [(here, str(error))]
-    return [(prefix, str(error).splitlines()[0])]
+    text = str(error).splitlines()[0].strip("'\"")
+    for pattern, message in (
+        (_MISSING, "a required element is missing"),
+        (_SUPERFLUOUS, "not an element of R4"),
+    ):
+        found = pattern.search(text)
+        if found:
+            return [
+                (f"{prefix}.{found.group(1)}" if prefix else found.group(1), f"{found.group(1)}: {message}")
+            ]
+    return [(prefix, text)]
 
 
 def validate(resource: Any, expected_type: str | None = None) -> dict[str, Any]:
@@ -133,6 +148,7 @@ def validate(resource: Any, expected_type: str | None = None) -> dict[str, Any]:
     if expected_type and resource_type != expected_type:
         raise FhirError(400, "invalid", f"expected {expected_type}, got {resource_type}", ["resourceType"])
     if _conforms(resource, model):
+        _check_codes(resource)
         return resource
     try:
         model(resource, strict=True)
@@ -141,8 +157,23 @@ def validate(resource: Any, expected_type: str | None = None) -> dict[str, Any]:
         raise FhirError.many(
             400,
             [
-                issue("error", "structure", message, [f"{resource_type}.{path}" if path else resource_type])
+                issue(
+                    "error",
+                    "required" if message.endswith("is missing") else "structure",
+                    message,
+                    [f"{resource_type}.{path}" if path else resource_type],
+                )
                 for path, message in problems[:50]
             ],
         ) from None
+    _check_codes(resource)
     return resource
+
+
+def _check_codes(resource: dict[str, Any]) -> None:
+    """Codes bound to a required value set (Observation.status …) hold one of its codes."""
+    problems = code_problems(resource)
+    if problems:
+        raise FhirError.many(
+            400, [issue("error", "code-invalid", message, [path]) for path, message in problems]
+        )
