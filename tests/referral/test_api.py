@@ -226,7 +226,9 @@ def test_incoming_box_is_paged_and_filtered_with_its_total(client: TestClient, s
     ids = [client.post("/api/referrals", json=body, headers=family).json()["id"] for _ in range(3)]
     doctor = hospital_doctor(session, world)
     refused = client.post(
-        f"/api/referrals/{ids[0]}/transition", json={"status": "rejected", "reason": "床位已满"}, headers=doctor
+        f"/api/referrals/{ids[0]}/transition",
+        json={"status": "rejected", "reason": "床位已满"},
+        headers=doctor,
     )
     assert refused.status_code == 200, refused.text
     page = client.get("/api/referrals", params={"status": "requested", "limit": 1}, headers=doctor).json()
