@@ -51,7 +51,15 @@ def test_upward_referral_books_a_reserved_slot_in_one_step(client: TestClient, s
     # The receiving hospital sees it (the referral opens the record) and walks it to completion.
     doctor = hospital_doctor(session, world)
     incoming = client.get("/api/referrals", params={"box": "incoming"}, headers=doctor).json()
-    assert [r["id"] for r in incoming] == [referral["id"]]
+    assert [r["id"] for r in incoming["items"]] == [referral["id"]]
+    assert incoming["total"] == 1
+    shown = incoming["items"][0]
+    assert shown["diagnosis_labels"] == ["高血压（I10.x00）", "脑梗死（I63.900）"]
+    assert (shown["from_institution_name"], shown["to_institution_name"]) == (
+        world.township_a.name,
+        world.hospital.name,
+    )
+    assert shown["booked_at"] == reserved["starts_at"]
     assert client.get(f"/api/residents/{world.resident_a.id}", headers=doctor).status_code == 200
     for status in ("accepted", "arrived", "completed"):
         step = client.post(
@@ -209,3 +217,27 @@ def test_figures(client: TestClient, session: Session, clock: FixedClock) -> Non
     ).json()
     assert relaxed["decided_within_target_share"] == 1.0
     assert figures["county_outpatient_visits"] == 4 and figures["referral_booking_share"] == 0.0
+
+
+def test_incoming_box_is_paged_and_filtered_with_its_total(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    family = bearer(session, world.family_doctor_a)
+    body = {**UP_BODY, "resident_id": world.resident_a.id, "to_institution_id": world.hospital.id}
+    ids = [client.post("/api/referrals", json=body, headers=family).json()["id"] for _ in range(3)]
+    doctor = hospital_doctor(session, world)
+    refused = client.post(
+        f"/api/referrals/{ids[0]}/transition",
+        json={"status": "rejected", "reason": "床位已满"},
+        headers=doctor,
+    )
+    assert refused.status_code == 200, refused.text
+    page = client.get("/api/referrals", params={"status": "requested", "limit": 1}, headers=doctor).json()
+    assert (page["total"], len(page["items"]), page["items"][0]["status_label"]) == (2, 1, "申请")
+    second = client.get(
+        "/api/referrals", params={"status": "requested", "limit": 1, "offset": 1}, headers=doctor
+    ).json()
+    assert {page["items"][0]["id"], second["items"][0]["id"]} == set(ids[1:])
+    everything = client.get("/api/referrals", headers=doctor).json()
+    assert everything["total"] == 3
+    bad = client.get("/api/referrals", params={"status": "lost"}, headers=doctor)
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "status"

@@ -1455,7 +1455,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Referrals */
+        /**
+         * Referrals
+         * @description One page of the institution's incoming or outgoing referrals, newest first, filtered by
+         *     status; `total` counts the whole filtered box.
+         */
         get: operations["referrals_api_referrals_get"];
         put?: never;
         /** Request Referral */
@@ -4007,18 +4011,34 @@ export interface components {
         };
         /** ReferralOut */
         ReferralOut: {
+            /**
+             * Booked At
+             * @description start of the booked slot, if any
+             */
+            booked_at?: string | null;
             /** Booking Id */
             booking_id?: number | null;
             /** Decided At */
             decided_at: string | null;
             /** Diagnoses */
             diagnoses: string[];
+            /**
+             * Diagnosis Labels
+             * @description each diagnosis in words with its code
+             * @default []
+             */
+            diagnosis_labels: string[];
             /** Direction */
             direction: string;
             /** Follow Up Due On */
             follow_up_due_on?: string | null;
             /** From Institution Id */
             from_institution_id: number;
+            /**
+             * From Institution Name
+             * @default
+             */
+            from_institution_name: string;
             /** Id */
             id: number;
             /** Inside Consortium */
@@ -4040,8 +4060,29 @@ export interface components {
             status_label: string;
             /** Summary */
             summary: string;
+            /** To Department Name */
+            to_department_name?: string | null;
             /** To Institution Id */
             to_institution_id: number;
+            /**
+             * To Institution Name
+             * @default
+             */
+            to_institution_name: string;
+        };
+        /**
+         * ReferralPage
+         * @description One page of a referral box and the size of the whole filtered box.
+         */
+        ReferralPage: {
+            /** Items */
+            items: components["schemas"]["ReferralOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** RegisterOut */
         RegisterOut: {
@@ -7564,6 +7605,8 @@ export interface operations {
             query?: {
                 box?: string;
                 status?: string | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -7577,7 +7620,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReferralOut"][];
+                    "application/json": components["schemas"]["ReferralPage"];
                 };
             };
             /** @description Validation Error */

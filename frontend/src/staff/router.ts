@@ -34,6 +34,12 @@ export const screens: RouteRecordRaw[] = [
       roles: ['家庭医生', '医生', '机构管理员', '医共体管理员'],
     } satisfies MenuMeta,
   },
+  {
+    path: 'referrals/incoming',
+    name: 'referrals-incoming',
+    component: () => import('./views/referral/IncomingReferrals.vue'),
+    meta: { title: '转诊接收', group: 'care', roles: ['医生', '机构管理员'] } satisfies MenuMeta,
+  },
 ]
 
 export const router = createRouter({

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query
 
 from yilian.models import Referral
 from yilian.referral import service
-from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, TransitionIn
+from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, ReferralPage, TransitionIn
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
@@ -34,16 +34,21 @@ def transition(referral_id: int, data: TransitionIn, actor: ApiActor, session: D
     return service.referral_out(session, referral)
 
 
-@router.get("/referrals", response_model=list[ReferralOut])
+@router.get("/referrals", response_model=ReferralPage)
 def referrals(
     actor: ApiActor,
     session: DbSession,
     box: str = Query("incoming", pattern="^(incoming|outgoing)$"),
     status: str | None = None,
-) -> list[ReferralOut]:
-    return [
-        service.referral_out(session, r) for r in service.inbox(session, actor=actor, box=box, status=status)
-    ]
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> ReferralPage:
+    """One page of the institution's incoming or outgoing referrals, newest first, filtered by
+    status; `total` counts the whole filtered box."""
+    total, rows = service.inbox_page(session, actor=actor, box=box, status=status, offset=offset, limit=limit)
+    return ReferralPage(
+        items=[service.referral_out(session, r) for r in rows], total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/residents/{resident_id}/referrals", response_model=list[ReferralOut])

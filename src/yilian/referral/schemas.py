@@ -43,6 +43,20 @@ class ReferralOut(BaseModel):
     decided_at: datetime | None
     booking_id: int | None = None
     follow_up_due_on: date | None = None
+    from_institution_name: str = ""
+    to_institution_name: str = ""
+    to_department_name: str | None = None
+    diagnosis_labels: list[str] = Field(default=[], description="each diagnosis in words with its code")
+    booked_at: datetime | None = Field(default=None, description="start of the booked slot, if any")
+
+
+class ReferralPage(BaseModel):
+    """One page of a referral box and the size of the whole filtered box."""
+
+    items: list[ReferralOut]
+    total: int
+    offset: int
+    limit: int
 
 
 class ReferralFigures(BaseModel):

@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
+from yilian.encounters import icd10
 from yilian.encounters.rules import ICD10
 from yilian.indicators.service import targets as indicator_targets
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.models import (
     Booking,
     ConsortiumMember,
+    Department,
     Encounter,
     FollowUpTask,
     Institution,
@@ -52,7 +54,19 @@ def _share_consortium(session: Session, a: int, b: int) -> bool:
 
 def referral_out(session: Session, referral: Referral) -> ReferralOut:
     resident = session.get(Resident, referral.resident_id)
-    booking_id = session.scalar(select(Booking.id).where(Booking.referral_id == referral.id).limit(1))
+    booked = session.execute(
+        select(Booking.id, Slot.starts_at)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.referral_id == referral.id)
+        .order_by(Booking.id)
+        .limit(1)
+    ).first()
+    origin = session.get(Institution, referral.from_institution_id)
+    target = session.get(Institution, referral.to_institution_id)
+    department = (
+        session.get(Department, referral.to_department_id) if referral.to_department_id is not None else None
+    )
+    codes = referral.diagnoses.split(",")
     due = session.scalar(select(FollowUpTask.due_on).where(FollowUpTask.referral_id == referral.id))
     return ReferralOut(
         id=referral.id,
@@ -65,12 +79,17 @@ def referral_out(session: Session, referral: Referral) -> ReferralOut:
         status_label=rules.LABELS[referral.status],
         inside_consortium=referral.inside_consortium,
         reason=referral.reason,
-        diagnoses=referral.diagnoses.split(","),
+        diagnoses=codes,
         summary=referral.summary,
         requested_at=referral.requested_at,
         decided_at=referral.decided_at,
-        booking_id=booking_id,
+        booking_id=booked[0] if booked else None,
         follow_up_due_on=due,
+        from_institution_name=origin.name if origin else "",
+        to_institution_name=target.name if target else "",
+        to_department_name=department.name if department else None,
+        diagnosis_labels=[icd10.label(c) for c in codes],
+        booked_at=booked[1] if booked else None,
     )
 
 
@@ -215,22 +234,36 @@ def do_transition(
 def inbox(
     session: Session, *, actor: Actor, box: str, status: str | None = None, limit: int = 200
 ) -> list[Referral]:
-    """incoming: referrals to the user's institution; outgoing: from it."""
+    """incoming: referrals to the user's institution; outgoing: from it (the newest `limit`)."""
+    return inbox_page(session, actor=actor, box=box, status=status, offset=0, limit=limit)[1]
+
+
+def inbox_page(
+    session: Session, *, actor: Actor, box: str, status: str | None, offset: int, limit: int
+) -> tuple[int, list[Referral]]:
+    """One page of a box, newest first, and the size of the whole filtered box."""
     institution_id = actor.subject.institution_id
     if institution_id is None:
         raise Forbidden()
+    if status and status not in rules.LABELS:
+        raise ValidationFailed.one("status", "转诊状态无效", "unknown referral status")
     column = Referral.to_institution_id if box == "incoming" else Referral.from_institution_id
     statement = select(Referral).where(column == institution_id)
     if status:
         statement = statement.where(Referral.status == status)
-    rows = list(session.scalars(statement.order_by(Referral.requested_at.desc()).limit(limit)))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = list(
+        session.scalars(
+            statement.order_by(Referral.requested_at.desc(), Referral.id.desc()).offset(offset).limit(limit)
+        )
+    )
     actor.record_read(
         entity="referral",
         resident_ids=sorted({r.resident_id for r in rows}),
         action="list",
         detail=f"referrals {box}",
     )
-    return rows
+    return total, rows
 
 
 def _hours(value: float | None) -> float | None:
