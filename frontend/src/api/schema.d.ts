@@ -93,7 +93,8 @@ export interface paths {
         };
         /**
          * Quota Report
-         * @description Reserved share, grassroots use of the reserved pool and released capacity per institution.
+         * @description Reserved share, grassroots use of the reserved pool and released capacity per institution, with
+         *     the policy's share year by year and the commission's ceiling.
          */
         get: operations["quota_report_api_booking_quota_report_get"];
         put?: never;
@@ -1239,7 +1240,8 @@ export interface paths {
          * Indicators
          * @description Every indicator of the catalogue for a year or `period` (2025, 2025-Q3, 2025-07), per county in
          *     scope, per medical community (`level=consortium`), or per institution of `county`, with
-         *     numerator, denominator, target and whether it is met.
+         *     numerator, denominator, target and whether it is met, and the period each value is for
+         *     (`period`, `period_start`, `period_end`, and `as_of`: the last day the data cover).
          */
         get: operations["indicators_api_indicators_get"];
         put?: never;
@@ -3127,6 +3129,11 @@ export interface components {
         /** Distribution */
         Distribution: {
             /**
+             * By Institution
+             * @default []
+             */
+            by_institution: components["schemas"]["InstitutionFees"][];
+            /**
              * End
              * Format: date
              */
@@ -3153,6 +3160,8 @@ export interface components {
             amount: string;
             /** Controlled Patients */
             controlled_patients: number;
+            /** Improved Patients */
+            improved_patients: number;
             /** Role */
             role: string;
             /** Services */
@@ -3429,6 +3438,23 @@ export interface components {
             received: number;
             /** Studies */
             studies: number;
+        };
+        /**
+         * InstitutionFees
+         * @description A team institution's signing fees, kept apart from its performance pay (002 item 21): the team
+         *     part is staff pay outside the 绩效工资总额; only the institution's part is its own income.
+         */
+        InstitutionFees: {
+            /** Fees */
+            fees: string;
+            /** Institution Id */
+            institution_id: number;
+            /** Institution Name */
+            institution_name: string;
+            /** Retained */
+            retained: string;
+            /** Team Pay */
+            team_pay: string;
         };
         /** InstitutionIn */
         InstitutionIn: {
@@ -3972,6 +3998,15 @@ export interface components {
             p90_hours_to_decision?: number | null;
             /** Referral Booking Share */
             referral_booking_share: number | null;
+            /** Referral Booking Target */
+            referral_booking_target?: number | null;
+            /** Referral Booking Target Met */
+            referral_booking_target_met?: boolean | null;
+            /**
+             * Referral Booking Target Source
+             * @default
+             */
+            referral_booking_target_source: string;
             /** Referral Bookings */
             referral_bookings: number;
             /**
