@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from yilian.config import Settings, get_settings
 from yilian.fhir.api import fhir_error
 from yilian.fhir.rules import FhirError
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import AuditWriter, DurableAudit
 from yilian.kit.clock import Clock, SystemClock
 from yilian.kit.db import Database
 from yilian.kit.errors import AppError, FieldError, ValidationFailed
@@ -77,7 +77,9 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     database = database or Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
-    writer = audit or AuditWriter(database.engine, batch_size=settings.audit_batch_size)
+    writer = audit or AuditWriter(
+        database.engine, batch_size=settings.audit_batch_size, max_pending=settings.audit_max_pending
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +118,18 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
 
+    @app.get("/health", include_in_schema=False)
+    def health() -> JSONResponse:
+        """For a load balancer or a monitor: 503 while the audit writer fails or lags (no personal
+        data: counts, ages and the last error's first line)."""
+        audit = writer.health()
+        return JSONResponse(
+            {"status": "ok" if audit["ok"] else "degraded", "audit": audit},
+            status_code=200 if audit["ok"] else 503,
+            headers={"cache-control": "no-store"},
+        )
+
+    app.add_middleware(DurableAudit, writer=writer, timeout=settings.audit_wait_seconds)
     app.add_middleware(SecurityHeaders)
     return app
 

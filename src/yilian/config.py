@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     # Web pages set the Secure cookie flag when served over HTTPS behind a proxy.
     secure_cookies: bool = False
     audit_batch_size: int = 500
+    # A response waits at most this long for its audit events to be written, then answers 503
+    # without its data; the writer's queue holds at most `audit_max_pending` events (decision 0019).
+    audit_wait_seconds: float = 15.0
+    audit_max_pending: int = 100_000
     # PostgreSQL pool: at least the web thread pool (40), so no request waits 30 s for a connection.
     db_pool_size: int = 40
     db_max_overflow: int = 10
