@@ -20,7 +20,10 @@ from yilian.models import AuditLog, Booking
 
 
 def entry(resource: dict[str, Any], full_url: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"resource": resource, "request": {"method": "POST", "url": resource["resourceType"]}}
+    out: dict[str, Any] = {
+        "resource": resource,
+        "request": {"method": "POST", "url": resource["resourceType"]},
+    }
     if full_url:
         out["fullUrl"] = full_url
     return out

@@ -65,11 +65,14 @@ def test_a_read_answered_is_audited_even_when_the_server_is_killed(fresh_databas
 
     def audited_reads() -> int:
         with engine.connect() as connection:
-            return connection.scalar(
-                select(func.count())
-                .select_from(AuditLog)
-                .where(AuditLog.resident_id == resident_id, AuditLog.action == "read")
-            ) or 0
+            return (
+                connection.scalar(
+                    select(func.count())
+                    .select_from(AuditLog)
+                    .where(AuditLog.resident_id == resident_id, AuditLog.action == "read")
+                )
+                or 0
+            )
 
     port = free_port()
     path = f"http://127.0.0.1:{port}/fhir/Patient/{resident_id}"

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -381,7 +381,9 @@ class AuditWriter:
             if taken and not self._write(taken, number):
                 delay = min(self.retry_max, self.retry_first * 2 ** min(self.failures - 1, 16))
                 if self._quit.wait(delay):
-                    log.error("审计写入线程放弃 / audit writer gave up: %d events not written", self.pending())
+                    log.error(
+                        "审计写入线程放弃 / audit writer gave up: %d events not written", self.pending()
+                    )
                     return
                 continue
             self._log_lag()
@@ -483,7 +485,8 @@ class DurableAudit:
                     return
                 kind = message["type"]
                 if audit.last > waited and (
-                    kind == "http.response.start" or (kind == "http.response.body" and not message.get("more_body"))
+                    kind == "http.response.start"
+                    or (kind == "http.response.body" and not message.get("more_body"))
                 ):
                     number = audit.last
                     if not await self.writer.written(number, self.timeout):
