@@ -76,6 +76,9 @@ def _write_before_commit(session: Session) -> None:
             batches.setdefault(work.fn, []).append(work.item)
     if batches:
         session.info[_KEY] = [work for work in session.info[_KEY] if not work.before]
+        # The session's own changes first: a writer may take a lock (the audit chain's) that must
+        # be the transaction's last, or two transactions could each wait for the other's rows.
+        session.flush()
         connection = session.connection()
         for writer, items in batches.items():
             writer(connection, items)
