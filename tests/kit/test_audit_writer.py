@@ -109,7 +109,9 @@ def test_writer_survives_a_locked_database_and_catches_up(fresh_database_url: st
             assert wait_for(lambda: writer.failures >= 2)
             health = writer.health()
             assert not health["ok"] and health["running"] and health["pending"] == 30
-            assert "lock" in (health["last_error"] or "")  # SQLite: database is locked; PostgreSQL: lock timeout
+            assert "lock" in (
+                health["last_error"] or ""
+            )  # SQLite: database is locked; PostgreSQL: lock timeout
             assert count_rows(engine) == 0
         for n in range(30, 45):  # after the fault, as the 59 unaudited reads were
             writer.submit(read_event(n))
