@@ -112,7 +112,6 @@ def test_writer_survives_a_locked_database_and_catches_up(fresh_database_url: st
             assert "lock" in (
                 health["last_error"] or ""
             )  # SQLite: database is locked; PostgreSQL: lock timeout
-            assert count_rows(engine) == 0
         for n in range(30, 45):  # after the fault, as the 59 unaudited reads were
             writer.submit(read_event(n))
         assert wait_for(lambda: count_rows(engine) == 45)
