@@ -1,4 +1,6 @@
 """Migrations run once per test session; each test runs inside a transaction rolled back at the end.
+Requests go through the production session dependency; their sessions join the test's transaction
+as savepoints (`test_database`).
 
 The database is SQLite by default; set YILIAN_TEST_DATABASE_URL to a PostgreSQL URL to run the same
 tests on PostgreSQL (scripts/test does both).
@@ -15,11 +17,12 @@ os.environ.setdefault("YILIAN_DEMO", "1")
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from yilian.app import create_app
 from yilian.config import Settings, drg_scheme_dir
@@ -27,9 +30,7 @@ from yilian.insurance.drg.scheme import Scheme, cached_scheme
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.db import Database, make_engine
-from yilian.kit.errors import AppError
 from yilian.kit.migrate import upgrade
-from yilian.web.deps import get_session
 
 NOW = datetime(2026, 11, 24, 9, 30)
 
@@ -102,31 +103,40 @@ def settings(tmp_path: Path) -> Settings:
     )
 
 
+def test_database(connection: Connection) -> Database:
+    """A Database whose sessions join the test's connection: each request's session (made by the
+    production `get_session`) begins a SAVEPOINT on it, and its commit or rollback releases or rolls
+    back that savepoint — the request commits, rolls back, closes its session and runs its
+    after-commit work as in production, while the test's outer transaction still undoes everything.
+    No `url`: what would open the database file itself (DuckDB) sees no test data, as before."""
+    database = Database.__new__(Database)
+    database.engine = connection.engine
+    database.session_factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    database.read_session_factory = database.session_factory
+    return database
+
+
 @pytest.fixture
 def client(
-    engine: Engine, session: Session, clock: FixedClock, audit: AuditWriter, settings: Settings
+    connection: Connection, session: Session, clock: FixedClock, audit: AuditWriter, settings: Settings
 ) -> Iterator[TestClient]:
-    app = create_app(settings, database=Database.__new__(Database), clock=clock, audit=audit)
+    """Requests through the production session dependency, on the test's connection.
 
-    def test_session() -> Iterator[Session]:
-        """Each request in its own savepoint, so a failed request undoes only itself."""
-        request = session.begin_nested()
-        try:
-            yield session
-        except AppError as error:
-            if request.is_active:
-                request.commit() if error.commit_anyway else request.rollback()
-            raise
-        except BaseException:
-            if request.is_active:
-                request.rollback()
-            raise
-        else:
-            if request.is_active:
-                request.commit()
+    The test's own session (factories, assertions) is a second session on the same connection: what
+    it holds is flushed before each request, and it forgets what it loaded after each response, so
+    it reads what the request committed."""
+    app = create_app(settings, database=test_database(connection), clock=clock, audit=audit)
 
-    app.dependency_overrides[get_session] = test_session
+    def before_request(_request: Any) -> None:
+        session.flush()
+
+    def after_response(_response: Any) -> None:
+        session.expire_all()
+
     with TestClient(app) as test_client:
+        test_client.event_hooks = {"request": [before_request], "response": [after_response]}
         yield test_client
 
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from yilian.config import Settings, check_can_start, get_settings
 from yilian.fhir.api import fhir_error
 from yilian.fhir.rules import FhirError
-from yilian.kit.audit import AuditWriter, load_chain_key, use_chain_key
+from yilian.kit.audit import AuditWriter, DurableAudit, load_chain_key, use_chain_key
 from yilian.kit.audit_anchor import AnchorKeeper, anchor_path
 from yilian.kit.clock import Clock, SystemClock
 from yilian.kit.db import Database
@@ -95,7 +95,9 @@ def create_app(
     database = database or Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     # Refuse to start without the audit chain's key (outside demo mode) rather than lose the audit.
     use_chain_key(load_chain_key(settings))
-    writer = audit or AuditWriter(database.engine, batch_size=settings.audit_batch_size)
+    writer = audit or AuditWriter(
+        database.engine, batch_size=settings.audit_batch_size, max_pending=settings.audit_max_pending
+    )
     anchors = anchor_path(settings)
     keeper = (
         AnchorKeeper(database.engine, anchors, settings.audit_anchor_seconds)
@@ -144,6 +146,18 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app)
 
+    @app.get("/health", include_in_schema=False)
+    def health() -> JSONResponse:
+        """For a load balancer or a monitor: 503 while the audit writer fails or lags (no personal
+        data: counts, ages and the last error's first line)."""
+        audit = writer.health()
+        return JSONResponse(
+            {"status": "ok" if audit["ok"] else "degraded", "audit": audit},
+            status_code=200 if audit["ok"] else 503,
+            headers={"cache-control": "no-store"},
+        )
+
+    app.add_middleware(DurableAudit, writer=writer, timeout=settings.audit_wait_seconds)
     app.add_middleware(SecurityHeaders)
     return app
 

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # The share of county-level slots reserved for grassroots bookings rises every year (001 §2.1
     # "逐年提高") until it reaches this ceiling, in percent, which the health commission sets.
     reserved_share_ceiling: float = 50.0
+    # A response waits at most this long for its audit events to be written, then answers 503
+    # without its data; the writer's queue holds at most `audit_max_pending` events (decision 0019).
+    audit_wait_seconds: float = 15.0
+    audit_max_pending: int = 100_000
     # PostgreSQL pool: at least the web thread pool (40), so no request waits 30 s for a connection.
     db_pool_size: int = 40
     db_max_overflow: int = 10

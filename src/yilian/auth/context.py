@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from yilian.auth.rules import Subject
-from yilian.kit.audit import AuditEvent, AuditWriter
+from yilian.kit.audit import AuditEvent, AuditWriter, append_events
 from yilian.kit.clock import Clock
-
-PENDING_KEY = "audit_pending"
+from yilian.kit.commit import with_commit
 
 
 @dataclass
@@ -26,24 +24,27 @@ class Actor:
     def _event(
         self, action: str, entity: str, entity_id: Any, resident_id: int | None, detail: str | None
     ) -> AuditEvent:
+        # Cut to the columns' widths: an event PostgreSQL refused as too long would be retried by
+        # the writer for ever (the chain hashes the event as stored).
         return AuditEvent(
             at=self.clock.now(),
             user_id=self.subject.user_id,
-            username=self.subject.username,
-            role=self.subject.role,
-            action=action,
-            entity=entity,
-            entity_id=None if entity_id is None else str(entity_id),
+            username=self.subject.username[:64],
+            role=self.subject.role[:16],
+            action=action[:16],
+            entity=entity[:32],
+            entity_id=None if entity_id is None else str(entity_id)[:64],
             resident_id=resident_id,
-            endpoint=self.endpoint,
-            client_ip=self.client_ip,
+            endpoint=self.endpoint[:200],
+            client_ip=None if self.client_ip is None else self.client_ip[:64],
             detail=detail,
         )
 
     def record_read(
         self, *, entity: str, resident_ids: list[int], action: str = "read", detail: str | None = None
     ) -> None:
-        """A read happened: audit it now, whatever becomes of the transaction."""
+        """A read happened: audit it whatever becomes of the transaction. The writer's events are
+        durable before the response starts (`kit.audit.DurableAudit`)."""
         for resident_id in resident_ids:
             self.audit.submit(self._event(action, entity, resident_id, resident_id, detail))
 
@@ -57,17 +58,7 @@ class Actor:
         resident_id: int | None,
         detail: str | None = None,
     ) -> None:
-        """A change: audited once the transaction commits; forgotten if it rolls back."""
-        pending = session.info.setdefault(PENDING_KEY, [])
-        pending.append((self.audit, self._event(action, entity, entity_id, resident_id, detail)))
-
-
-@event.listens_for(Session, "after_commit")
-def _submit_pending(session: Session) -> None:
-    for writer, audit_event in session.info.pop(PENDING_KEY, []):
-        writer.submit(audit_event)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, _previous_transaction: Any) -> None:
-    session.info.pop(PENDING_KEY, None)
+        """A change: its audit row is written in the same transaction, just before the outermost
+        commit (one append for all of them); gone with the change if it, or the savepoint it was
+        made in, rolls back."""
+        with_commit(session, append_events, self._event(action, entity, entity_id, resident_id, detail))

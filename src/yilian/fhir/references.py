@@ -75,7 +75,7 @@ class Context:
         self.pending_audit.setdefault((resident_id, entity[:32]), []).append(str(ident))
 
     def audit(self, session: Session) -> None:
-        """Queue the audit events (they are written when the transaction commits)."""
+        """Audit what was written (the rows are written in the transaction, before it commits)."""
         for (resident_id, entity), ids in self.pending_audit.items():
             self.actor.record_change(
                 session,

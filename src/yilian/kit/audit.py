@@ -12,24 +12,32 @@ hash.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import threading
+import time
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes, hmac
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 
 from yilian.kit.db import psycopg_connection
+from yilian.kit.errors import AppError
 from yilian.models.audit import AuditLog
 
 if TYPE_CHECKING:
     from yilian.config import Settings
+
+log = logging.getLogger("yilian.audit")
 
 GENESIS = "0" * 64
 audit_table: Table = AuditLog.__table__  # type: ignore[assignment]
@@ -243,72 +251,307 @@ def _broken(report: ChainReport, row_id: int) -> ChainReport:
     return report
 
 
+class AuditUnavailable(AppError):
+    """The audit log cannot take the event now (its queue is full, or the writer is failing)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "审计日志暂时无法写入，请稍后重试", "The audit log cannot be written now; retry later", 503
+        )
+
+
+@dataclass
+class AuditScope:
+    """The events one request handed to the writer: the number of the last one (0: none)."""
+
+    last: int = 0
+
+
+# Set per request by `DurableAudit`; worker threads run in a copy of the request's context, which
+# holds the same scope object.
+_scope: ContextVar[AuditScope | None] = ContextVar("yilian_audit_scope", default=None)
+
+
+@contextmanager
+def audit_scope() -> Iterator[AuditScope]:
+    """Collect the numbers of the events submitted inside the block (a request, a CLI command)."""
+    scope = AuditScope()
+    token = _scope.set(scope)
+    try:
+        yield scope
+    finally:
+        _scope.reset(token)
+
+
+@dataclass
+class _Waiter:
+    number: int
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _short(error: BaseException) -> str:
+    """The error's kind and first line, without SQLAlchemy's echo of the statement's parameters
+    (which would carry the events' personal data into logs and the health answer)."""
+    origin = getattr(error, "orig", None) or error
+    first = (str(origin).splitlines() or [""])[0]
+    return f"{type(origin).__name__}: {first[:200]}"
+
+
 class AuditWriter:
-    """Queue in front of the audit table. `submit` never touches the database.
+    """Queue in front of the audit table, with one writer thread; `submit` never touches the database.
 
-    The queue is a deque (appending is atomic in CPython), and the writer thread polls it every
-    `linger` seconds instead of waiting on it: a thread woken for each event costs a GIL hand-over
-    per event, two per booking at hundreds of bookings a second (decision 0011). Each poll writes
-    what has queued in batches of `batch_size`: one transaction and one chain lock per batch."""
+    The audit of a change does not pass through here: it is written in the change's transaction
+    (`auth.context.Actor.record_change`). Reads are submitted here and numbered; a request's
+    response waits until its reads' events are written (`DurableAudit`), so a response that
+    returned personal data is never without its durable audit row, and a killed process loses only
+    events whose responses were never sent. Waiting requests wake the writer; what queued
+    meanwhile is written in one transaction and one chain lock (group commit). Without waiters it
+    polls every `linger` seconds (a thread woken per event costs a GIL hand-over per event,
+    decision 0011).
 
-    def __init__(self, engine: Engine | None = None, batch_size: int = 500, linger: float = 0.05) -> None:
+    A failed write (a locked database, a lost connection) is retried with a growing pause, the
+    events kept in order at the head of the queue; the writer thread never dies of it. The queue is
+    bounded: beyond `max_pending` events, `submit` raises `AuditUnavailable` (503) rather than
+    grow. `health()` shows the backlog and its age; a log line says when writes fail, when the
+    backlog is older than `lag_warning` seconds, and when the writer recovers."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        batch_size: int = 500,
+        linger: float = 0.05,
+        *,
+        max_pending: int = 100_000,
+        retry_first: float = 0.1,
+        retry_max: float = 30.0,
+        lag_warning: float = 5.0,
+    ) -> None:
         self.engine = engine
         self.batch_size = batch_size
         self.linger = linger
-        self._events: deque[AuditEvent] = deque()
+        self.max_pending = max_pending
+        self.retry_first = retry_first
+        self.retry_max = retry_max
+        self.lag_warning = lag_warning
+        self._lock = threading.Condition()
+        self._events: deque[tuple[float, AuditEvent]] = deque()  # (monotonic time submitted, event)
+        self._submitted = 0  # events are numbered from 1 in the order submitted
+        self._taken = 0  # numbered up to here: handed to a write (done or under way)
+        self._written = 0  # numbered up to here: in the table
+        self._in_flight_since: float | None = None
+        self._waiters: list[_Waiter] = []
+        self.failures = 0  # consecutive failed writes
+        self.last_error: str | None = None
+        self._lag_logged_at = 0.0
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._quit = threading.Event()  # stop() gave up waiting: leave even with events unwritten
 
-    def submit(self, event: AuditEvent) -> None:
-        self._events.append(event)
+    def submit(self, event: AuditEvent) -> int:
+        """Queue an event; its number. Raises AuditUnavailable when the queue is full."""
+        with self._lock:
+            if len(self._events) >= self.max_pending:
+                raise AuditUnavailable()
+            self._events.append((time.monotonic(), event))
+            self._submitted += 1
+            number = self._submitted
+        scope = _scope.get()
+        if scope is not None:
+            scope.last = number
+        return number
 
     def pending(self) -> int:
-        return len(self._events)
+        """Events submitted and not yet in the table."""
+        return self._submitted - self._written
+
+    def _take(self) -> tuple[list[tuple[float, AuditEvent]], int]:
+        with self._lock:
+            count = min(len(self._events), self.batch_size)
+            taken = [self._events.popleft() for _ in range(count)]
+            if taken:
+                self._in_flight_since = taken[0][0]
+            self._taken += count
+            return taken, self._taken
+
+    def _written_up_to(self, number: int) -> None:
+        with self._lock:
+            self._written = number
+            self._in_flight_since = None
+            ready = [w for w in self._waiters if w.number <= number]
+            if ready:
+                self._waiters = [w for w in self._waiters if w.number > number]
+            self._lock.notify_all()
+        for waiter in ready:
+            waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+
+    def _put_back(self, taken: list[tuple[float, AuditEvent]]) -> None:
+        with self._lock:
+            self._events.extendleft(reversed(taken))
+            self._taken -= len(taken)
+            self._in_flight_since = None
 
     def take(self) -> list[AuditEvent]:
-        events: list[AuditEvent] = []
-        while len(events) < self.batch_size:
-            try:
-                events.append(self._events.popleft())
-            except IndexError:
-                break
-        return events
+        """Up to a batch of queued events, counted as written (for callers that write them)."""
+        taken, number = self._take()
+        self._written_up_to(number)
+        return [event for _, event in taken]
 
     def drain(self, connection: Connection) -> int:
-        """Write everything queued through `connection` (tests call this directly)."""
+        """Write everything queued through `connection` (tests and batch jobs call this directly)."""
         written = 0
-        while events := self.take():
-            append_events(connection, events)
-            written += len(events)
-        return written
+        while True:
+            taken, number = self._take()
+            if not taken:
+                return written
+            try:
+                append_events(connection, [event for _, event in taken])
+            except BaseException:
+                self._put_back(taken)
+                raise
+            self._written_up_to(number)
+            written += len(taken)
+
+    async def written(self, number: int, timeout: float) -> bool:
+        """Whether every event up to `number` is in the table, waiting up to `timeout` seconds
+        without holding a thread. A writer without a database (tests) is drained by hand: True."""
+        if self._written >= number or self.engine is None:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(number, loop, loop.create_future())
+        with self._lock:
+            if self._written >= number:
+                return True
+            self._waiters.append(waiter)
+            self._lock.notify_all()  # someone waits: the writer writes now, not at its next poll
+        try:
+            await asyncio.wait_for(waiter.future, timeout)
+            return True
+        except TimeoutError:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            return self._written >= number
+
+    def wait_written(self, number: int, timeout: float) -> bool:
+        """`written` for a thread (a CLI command, a test)."""
+        if self.engine is None:
+            return True
+        deadline = time.monotonic() + timeout
+        waiter = _Waiter(number, _NO_LOOP, _NO_FUTURE)
+        with self._lock:
+            if self._written >= number:
+                return True
+            self._waiters.append(waiter)
+            self._lock.notify_all()
+            while self._written < number:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+                    return False
+                self._lock.wait(remaining)
+        return True
+
+    def health(self) -> dict[str, Any]:
+        """The writer's backlog, its age, and whether it is failing."""
+        with self._lock:
+            pending = self._submitted - self._written
+            oldest = self._in_flight_since
+            if oldest is None and self._events:
+                oldest = self._events[0][0]
+        lag = time.monotonic() - oldest if pending and oldest is not None else 0.0
+        running = self._thread is not None and self._thread.is_alive()
+        return {
+            "ok": (running or self.engine is None) and self.failures == 0 and lag < self.lag_warning,
+            "running": running,
+            "pending": pending,
+            "lag_seconds": round(lag, 3),
+            "written": self._written,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "max_pending": self.max_pending,
+        }
 
     def start(self) -> None:
         if self.engine is None or self._thread is not None:
             return
         self._stop.clear()
+        self._quit.clear()
         self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        assert self.engine is not None
         while True:
             stopping = self._stop.is_set()  # read before taking: nothing queued before stop is left
-            events = self.take()
-            if events:
-                with self.engine.begin() as connection:
-                    append_events(connection, events)
-            if len(events) == self.batch_size:
+            taken, number = self._take()
+            if taken and not self._write(taken, number):
+                delay = min(self.retry_max, self.retry_first * 2 ** min(self.failures - 1, 16))
+                if self._quit.wait(delay):
+                    log.error(
+                        "审计写入线程放弃 / audit writer gave up: %d events not written", self.pending()
+                    )
+                    return
                 continue
-            if stopping:
-                return
-            self._stop.wait(self.linger)
+            self._log_lag()
+            with self._lock:
+                if len(taken) == self.batch_size or (self._events and (self._waiters or stopping)):
+                    continue
+                if stopping:
+                    return
+                if not self._stop.is_set():
+                    self._lock.wait(self.linger)
+
+    def _write(self, taken: list[tuple[float, AuditEvent]], number: int) -> bool:
+        assert self.engine is not None
+        try:
+            with self.engine.begin() as connection:
+                append_events(connection, [event for _, event in taken])
+        except Exception as error:
+            self._put_back(taken)
+            self.failures += 1
+            self.last_error = _short(error)
+            log.warning(
+                "审计日志写入失败 / audit write failed (%d in a row): %s; %d events waiting, oldest %.1f s",
+                self.failures,
+                self.last_error,
+                self.pending(),
+                self.health()["lag_seconds"],
+            )
+            return False
+        self._written_up_to(number)
+        if self.failures:
+            log.warning("审计日志写入恢复 / audit writer recovered after %d failed writes", self.failures)
+            self.failures = 0
+        return True
+
+    def _log_lag(self) -> None:
+        health = self.health()
+        now = time.monotonic()
+        if health["lag_seconds"] >= self.lag_warning and now - self._lag_logged_at >= 10:
+            self._lag_logged_at = now
+            log.warning(
+                "审计日志积压 / audit writer lag: %d events waiting, oldest %.1f s",
+                health["pending"],
+                health["lag_seconds"],
+            )
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Write what is queued, then stop the thread."""
+        """Write what is queued, then stop the thread (give up after `timeout` seconds)."""
         if self._thread is None:
             return
         self._stop.set()
+        with self._lock:
+            self._lock.notify_all()
         self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._quit.set()
+            self._thread.join(1.0)
         self._thread = None
 
     def flush(self, timeout: float = 10.0) -> None:
@@ -317,3 +560,72 @@ class AuditWriter:
             return
         self.stop(timeout)
         self.start()
+
+
+class _NoLoop:
+    def call_soon_threadsafe(self, *_args: Any) -> None:
+        """A thread's waiter (`wait_written`) is woken by the condition, not by a loop."""
+
+
+_NO_LOOP: Any = _NoLoop()
+_NO_FUTURE: Any = None
+
+
+class DurableAudit:
+    """ASGI wrapper: a response starts only once the audit events its request submitted are in the
+    table (convention 3: the audit of a read is durable before the response). If they are not
+    written within `timeout` seconds, the request is answered 503 instead, without its data; the
+    events stay queued and are written when the database allows. A body streamed in parts waits
+    again before its last part for events submitted meanwhile (and is cut off if they fail)."""
+
+    def __init__(self, app: Any, writer: AuditWriter, timeout: float) -> None:
+        self.app = app
+        self.writer = writer
+        self.timeout = timeout
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with audit_scope() as audit:
+            refused = False
+            waited = 0
+
+            async def send_when_written(message: Any) -> None:
+                nonlocal refused, waited
+                if refused:
+                    return
+                kind = message["type"]
+                if audit.last > waited and (
+                    kind == "http.response.start"
+                    or (kind == "http.response.body" and not message.get("more_body"))
+                ):
+                    number = audit.last
+                    if not await self.writer.written(number, self.timeout):
+                        log.error(
+                            "审计日志未能写入，响应已拒绝 / audit not written in %.0f s: %s %s answered 503",
+                            self.timeout,
+                            scope.get("method"),
+                            scope.get("path"),
+                        )
+                        if kind != "http.response.start":
+                            raise AuditUnavailable()
+                        refused = True
+                        await _send_unavailable(send)
+                        return
+                    waited = number
+                await send(message)
+
+            await self.app(scope, receive, send_when_written)
+
+
+async def _send_unavailable(send: Any) -> None:
+    body = json.dumps(AuditUnavailable().as_dict(), ensure_ascii=False).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+        (b"retry-after", b"5"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

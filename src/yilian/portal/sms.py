@@ -11,13 +11,14 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Protocol
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from yilian.kit.commit import on_commit
+
 log = logging.getLogger("yilian.sms")
-PENDING_KEY = "sms_pending"
 
 
 class SmsSender(Protocol):
@@ -53,19 +54,13 @@ def sender_from_setting(name: str) -> SmsSender:
 
 
 def send_after_commit(session: Session, sender: SmsSender, phone: str, text: str) -> None:
-    """Queue a message; it leaves when the request's transaction commits, never if it rolls back."""
-    session.info.setdefault(PENDING_KEY, []).append((sender, phone, text))
+    """Queue a message; it leaves when the request's outermost transaction commits, never if it (or
+    the savepoint it was queued in) rolls back."""
+    on_commit(session, partial(_send, sender, phone, text))
 
 
-@event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    for sender, phone, text in session.info.pop(PENDING_KEY, []):
-        try:
-            sender.send(phone, text)
-        except Exception:  # a gateway outage must not turn a committed request into an error page
-            log.exception("短信发送失败 / SMS not sent to %s", phone)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending(session: Session, _previous: Any) -> None:
-    session.info.pop(PENDING_KEY, None)
+def _send(sender: SmsSender, phone: str, text: str) -> None:
+    try:
+        sender.send(phone, text)
+    except Exception:  # a gateway outage must not turn a committed request into an error page
+        log.exception("短信发送失败 / SMS not sent to %s", phone)

@@ -39,7 +39,6 @@ def do_book_slot(
         raise Forbidden("当前角色不能预约", "Your role cannot book")
     now = actor.clock.now()
     today = now.date()
-    places.begin_booking(session)
     slot = repository.booking_facts(
         session,
         subject=subject,

@@ -188,15 +188,6 @@ def book_place(
     return int(booking_id)
 
 
-def begin_booking(session: Session) -> None:
-    """Before a booking's first statement: on PostgreSQL, a session that has not begun a transaction
-    (an API booking) runs each statement in a transaction of its own. Its facts are one read and its
-    write one atomic statement, so BEGIN and COMMIT would only add two round trips (decision 0008).
-    SQLite, and a caller already in a transaction, keep the transaction."""
-    if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-
-
 def _statement_by_statement(connection: Connection) -> bool:
     return connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
 

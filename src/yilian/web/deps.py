@@ -49,7 +49,10 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+# scope="function": the commit (or rollback) runs before the response starts. FastAPI's default
+# ("request") ran it after the response was sent: a 201 could go out for a write that then failed
+# to commit or was lost to a kill -9, with its audit row.
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def committed_in_thread(session: Session, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
