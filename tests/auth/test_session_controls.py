@@ -6,6 +6,7 @@ and personal data are served with."""
 from __future__ import annotations
 
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,14 @@ def test_refuses_to_start_with_the_default_secret_key_outside_the_demo(
     message = str(refused.value)
     assert "YILIAN_SECRET_KEY" in message and "密钥" in message and "secret key" in message
 
-    # A key of the operator's own starts; so does the demo, which scripts/run declares.
+    # A key of the operator's own starts (with the audit chain's own key, decision 0020); so does the
+    # demo, which scripts/run declares.
+    chain_key = tmp_path / "audit.key"
+    chain_key.write_text(secrets.token_hex(32))
     create_app(
-        Settings(database_url="sqlite://", gc_freeze=False, secret_key="a-key-of-our-own"),
+        Settings(
+            database_url="sqlite://", gc_freeze=False, secret_key="a-key-of-our-own", audit_key_file=str(chain_key)
+        ),
         database=Database.__new__(Database),
         audit=AuditWriter(),
     )
