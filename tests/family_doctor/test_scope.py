@@ -25,6 +25,7 @@ def test_a_team_is_formed_of_the_callers_consortium_and_county_staff(
         "村医": create_staff(session, institution=world.clinic_a, practitioner_type="乡村医生").id,
         "全科医生": create_staff(session, institution=world.township_a).id,
         "专科医生": create_staff(session, institution=world.hospital).id,
+        "健康管理师": create_staff(session, institution=world.township_a).id,  # 004 §3.3: every team has one
     }
     body = {
         "code": "TS",
