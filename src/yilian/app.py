@@ -35,6 +35,42 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+# Pydantic's error types in Chinese; the English is Pydantic's own message. Bounds name their limit.
+_MESSAGES_ZH = {
+    "missing": "缺少此项",
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "int_type": "须为整数",
+    "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
+    "finite_number": "须为有限的数字",
+    "decimal_max_places": "小数位数过多（最多{decimal_places}位）",
+    "decimal_max_digits": "数字位数过多（最多{max_digits}位）",
+    "less_than_equal": "不能大于{le}",
+    "less_than": "须小于{lt}",
+    "greater_than_equal": "不能小于{ge}",
+    "greater_than": "须大于{gt}",
+    "string_too_long": "不能超过{max_length}个字符",
+    "string_too_short": "至少{min_length}个字符",
+    "too_long": "不能超过{max_length}项",
+    "date_parsing": "须为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "datetime_parsing": "须为日期时间",
+    "datetime_from_date_parsing": "须为日期时间",
+    "bool_parsing": "须为是或否（true/false）",
+}
+
+
+def _message_zh(error: Any) -> str:
+    template = _MESSAGES_ZH.get(str(error.get("type", "")), "格式不正确或缺失")
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> Response:
@@ -60,7 +96,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            FieldError(_field_name(tuple(e.get("loc", ()))), "格式不正确或缺失", str(e.get("msg", "invalid")))
+            FieldError(_field_name(tuple(e.get("loc", ()))), _message_zh(e), str(e.get("msg", "invalid")))
             for e in exc.errors()
         ]
         return await app_error(

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from yilian.chronic import service
 from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkItem
+from yilian.kit.fields import Id
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["chronic care"])
@@ -19,7 +20,7 @@ def record_visit(data: VisitIn, actor: ApiActor, session: DbSession) -> ChronicR
 
 
 @router.get("/residents/{resident_id}/chronic", response_model=ChronicRecord)
-def record(resident_id: int, actor: ApiActor, session: DbSession) -> ChronicRecord:
+def record(resident_id: Id, actor: ApiActor, session: DbSession) -> ChronicRecord:
     return service.read_record(session, actor=actor, resident_id=resident_id)
 
 
@@ -33,9 +34,9 @@ def figures(
     actor: ApiActor,
     session: DbSession,
     as_of: date | None = None,
-    team_id: int | None = None,
-    grid_id: int | None = None,
-    institution_id: int | None = None,
+    team_id: Id | None = None,
+    grid_id: Id | None = None,
+    institution_id: Id | None = None,
 ) -> Figures:
     """Per institution, grid or team (default: everyone the caller may see); signing as of a date."""
     return service.figures(

@@ -6,9 +6,11 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Id
+
 
 class VisitIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     kind: str = Field(default="follow_up", pattern="^(follow_up|health_check)$")
     disease: str | None = None
     visited_on: date
@@ -88,12 +90,12 @@ class Figures(BaseModel):
 
 
 class PrescriptionItemIn(BaseModel):
-    drug_id: int
+    drug_id: Id
     daily_dose: float = Field(gt=0)
 
 
 class PrescriptionIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     diagnosis: str
     days: int
     items: list[PrescriptionItemIn] = Field(min_length=1)

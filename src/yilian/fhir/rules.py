@@ -149,6 +149,15 @@ def reference_id(reference: str | None, resource_type: str) -> str | None:
     return ident
 
 
+def row_key(ident: str | None) -> int | None:
+    """The platform key a FHIR id names: ASCII digits that fit a 64-bit column, else None. (`isdigit`
+    alone also accepts "²", which int() refuses, and any length, which the database refuses.)"""
+    if not ident or not ident.isascii() or not ident.isdigit() or len(ident) > 19:
+        return None
+    key = int(ident)
+    return key if key <= 2**63 - 1 else None
+
+
 def fhir_instant(value: datetime | None) -> str | None:
     """Times are kept as China Standard Time without a zone; FHIR wants the offset."""
     return None if value is None else value.replace(microsecond=0).isoformat() + "+08:00"

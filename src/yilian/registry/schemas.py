@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.fields import Id
+
 
 class InstitutionIn(BaseModel):
     code: str = Field(min_length=1, max_length=32)
@@ -15,7 +17,7 @@ class InstitutionIn(BaseModel):
     type: str
     region_code: str
     township: str | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class InstitutionOut(BaseModel):
@@ -37,12 +39,12 @@ class ConsortiumIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     kind: str
     region_code: str
-    lead_institution_id: int
+    lead_institution_id: Id
     established_on: date | None = None
 
 
 class MemberIn(BaseModel):
-    institution_id: int
+    institution_id: Id
     role: str = "成员"
     joined_on: date | None = None
 
@@ -75,8 +77,8 @@ class GridIn(BaseModel):
     code: str
     name: str
     region_code: str
-    institution_id: int
-    clinic_id: int | None = None
+    institution_id: Id
+    clinic_id: Id | None = None
 
 
 class StaffIn(BaseModel):
@@ -89,7 +91,7 @@ class StaffIn(BaseModel):
     title: str | None = None
     specialty: str | None = None
     licensed: bool = True
-    home_institution_id: int
+    home_institution_id: Id
     hired_on: date | None = None
 
 
@@ -106,7 +108,7 @@ class StaffOut(BaseModel):
 
 
 class PostingIn(BaseModel):
-    institution_id: int
+    institution_id: Id
     kind: str
     start_on: date
     end_on: date | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
+from yilian.kit.fields import Id
 from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
     ImportResult,
@@ -55,7 +56,7 @@ def export(
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)
-def read(resident_id: int, actor: ApiActor, session: DbSession) -> ResidentOut:
+def read(resident_id: Id, actor: ApiActor, session: DbSession) -> ResidentOut:
     return service.read_resident(session, actor=actor, resident_id=resident_id)
 
 

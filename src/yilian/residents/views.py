@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yilian.encounters import service as encounters_service
+from yilian.kit.fields import Id
 from yilian.models import Referral
 from yilian.referral.service import referral_out
 from yilian.residents import service
@@ -23,7 +24,7 @@ def search(request: Request, actor: PageActor, session: DbSession, q: str = "", 
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
-def resident(request: Request, resident_id: int, actor: PageActor, session: DbSession) -> Response:
+def resident(request: Request, resident_id: Id, actor: PageActor, session: DbSession) -> Response:
     resident = service.access_resident(session, actor, resident_id)
     return render(
         request,

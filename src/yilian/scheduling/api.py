@@ -7,6 +7,7 @@ from datetime import date
 from fastapi import APIRouter, Request, Response
 
 from yilian.kit.errors import ValidationFailed
+from yilian.kit.fields import Id
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import booking, repository, service
 from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
@@ -42,14 +43,14 @@ def create_schedule(data: ScheduleIn, actor: ApiActor, session: DbSession) -> di
 
 
 @router.post("/schedules/{schedule_id}/sessions", response_model=list[SlotOut], status_code=201)
-def publish(schedule_id: int, data: PublishIn, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+def publish(schedule_id: Id, data: PublishIn, actor: ApiActor, session: DbSession) -> list[SlotOut]:
     slots = service.do_publish_session(session, actor=actor, schedule_id=schedule_id, data=data)
     now = actor.clock.now()
     return [service.slot_out(s, now, 24) for s in slots]
 
 
 @router.get("/schedules/{schedule_id}/slots", response_model=list[SlotOut])
-def slots(schedule_id: int, day: date, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+def slots(schedule_id: Id, day: date, actor: ApiActor, session: DbSession) -> list[SlotOut]:
     """A day's slots, with the reserved pool marked (and shown as public once released)."""
     schedule = repository.schedule(session, schedule_id)
     institution = registry_repository.institution(session, schedule.institution_id) if schedule else None
@@ -87,7 +88,7 @@ async def book(request: Request) -> Response:
 
 @router.post("/bookings/{booking_id}/check_in", response_model=CheckInOut)
 def check_in(
-    booking_id: int, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
+    booking_id: Id, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
 ) -> CheckInOut:
     """The receiving desk records arrival; a referred patient's referral moves to 到诊, and a bed
     booking opens the inpatient stay (admitting diagnoses from the body or from the referral)."""
@@ -95,7 +96,7 @@ def check_in(
 
 
 @router.post("/bookings/{booking_id}/{action}")
-def change(booking_id: int, action: str, actor: ApiActor, session: DbSession) -> dict[str, object]:
+def change(booking_id: Id, action: str, actor: ApiActor, session: DbSession) -> dict[str, object]:
     if action not in booking.TRANSITIONS:
         raise ValidationFailed.one(
             "action", "操作应为 cancel、check_in 或 no_show", "action must be cancel, check_in or no_show"

@@ -6,13 +6,15 @@ from datetime import date, datetime, time
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Id
+
 
 class ScheduleIn(BaseModel):
-    institution_id: int
-    department_id: int | None = None
+    institution_id: Id
+    department_id: Id | None = None
     kind: str = Field(pattern="^(clinic|exam|bed)$")
     name: str = Field(min_length=1, max_length=64)
-    staff_id: int | None = None
+    staff_id: Id | None = None
     equipment: str | None = None
 
 
@@ -38,9 +40,9 @@ class SlotOut(BaseModel):
 
 
 class BookingIn(BaseModel):
-    slot_id: int
-    resident_id: int
-    referral_id: int | None = None
+    slot_id: Id
+    resident_id: Id
+    referral_id: Id | None = None
 
 
 class BookingOut(BaseModel):
@@ -55,7 +57,7 @@ class BookingOut(BaseModel):
 
 
 class ExtraSlotIn(BaseModel):
-    schedule_id: int
+    schedule_id: Id
     starts_at: datetime
     minutes: int = Field(default=10, gt=0, le=120)
 

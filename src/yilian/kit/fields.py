@@ -1,0 +1,26 @@
+"""Bounded types for what a request carries (path, query, form or body).
+
+A number no column can hold reached the database and came back as a 500 ("Python int too large to
+convert to SQLite INTEGER", PostgreSQL's "out of range"). With these types FastAPI refuses it first:
+a 422 naming the field in Chinese and English (app.py renders RequestValidationError).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field
+
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+
+# A row's key: SQLite's INTEGER and PostgreSQL's bigint hold 64 bits. (A key that does not exist is
+# then a 404 on both engines: PostgreSQL compares a 64-bit value with an int4 key.)
+Id = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# A count, a quantity, a number of days stored in an integer column (PostgreSQL's int4).
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+# An amount in yuan with two decimals, up to 1亿元 either way: stored as fen in a bigint, summed over
+# a county's year without overflow (decision 0003). The sign is each domain's rule.
+MAX_YUAN = Decimal("100000000")
+Yuan = Annotated[Decimal, Field(decimal_places=2, ge=-MAX_YUAN, le=MAX_YUAN)]
