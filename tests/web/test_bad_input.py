@@ -150,3 +150,11 @@ def test_a_form_token_with_a_non_ascii_character_is_refused_not_a_500(
     client.get("/login")
     login_page = client.post("/login", data={"username": "x", "password": "y", "csrf": "é"})
     assert login_page.status_code == 403
+
+
+def test_an_offset_beyond_64_bits_is_a_422_naming_it(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    for url in ("/api/residents", "/api/institutions"):
+        response = client.get(url, params={"offset": 10**20}, headers=bearer(session, world.commission))
+        assert response.status_code == 422, response.text
+        assert list(fields_of(response)) == ["offset"]

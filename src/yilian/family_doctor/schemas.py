@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Id, Yuan
+from yilian.kit.fields import Id, Percent, Yuan
 
 
 class MemberIn(BaseModel):
@@ -39,8 +39,8 @@ class PackageIn(BaseModel):
     category: str
     contents: str = ""
     price: Yuan = Field(ge=0)
-    insurance_share: Decimal = Field(description="percent, e.g. 40 for 40 %")
-    public_share: Decimal = Field(description="percent paid from public-health funds")
+    insurance_share: Percent = Field(description="percent, e.g. 40 for 40 %")
+    public_share: Percent = Field(description="percent paid from public-health funds")
     valid_from: date
     valid_to: date | None = None
 
@@ -98,7 +98,7 @@ class TerminateIn(BaseModel):
 
 
 class FeeRuleIn(BaseModel):
-    team_share: Decimal = Field(description="percent of signing fees to the team, ≥ 70")
+    team_share: Percent = Field(description="percent of signing fees to the team, ≥ 70")
     role_weights: dict[str, int]
     base: Decimal = Decimal("0.4")
     work: Decimal = Decimal("0.4")

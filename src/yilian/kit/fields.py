@@ -18,9 +18,13 @@ INT32_MAX = 2**31 - 1
 # A row's key: SQLite's INTEGER and PostgreSQL's bigint hold 64 bits. (A key that does not exist is
 # then a 404 on both engines: PostgreSQL compares a 64-bit value with an int4 key.)
 Id = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# Rows to skip in a list: OFFSET takes a 64-bit value on both engines.
+Offset = Annotated[int, Field(ge=0, le=INT64_MAX)]
 # A count, a quantity, a number of days stored in an integer column (PostgreSQL's int4).
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 # An amount in yuan with two decimals, up to 1亿元 either way: stored as fen in a bigint, summed over
 # a county's year without overflow (decision 0003). The sign is each domain's rule.
 MAX_YUAN = Decimal("100000000")
 Yuan = Annotated[Decimal, Field(decimal_places=2, ge=-MAX_YUAN, le=MAX_YUAN)]
+# A share in percent ("40" for 40 %).
+Percent = Annotated[Decimal, Field(ge=0, le=100)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
-from yilian.kit.fields import Id
+from yilian.kit.fields import Id, Offset
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Institution
 from yilian.registry import repository, service
@@ -37,7 +37,7 @@ def list_institutions(
     session: DbSession,
     type: str | None = None,
     level: str | None = None,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, object]:
     statement = repository.readable_institutions(actor.subject)

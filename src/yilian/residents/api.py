@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Id, Offset
 from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
     ImportResult,
@@ -26,7 +26,7 @@ def search(
     actor: ApiActor,
     session: DbSession,
     q: str = "",
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(20, ge=1, le=100),
 ) -> ResidentPage:
     return service.search_residents(session, actor=actor, query=q, offset=offset, limit=limit)
