@@ -15,6 +15,8 @@ from tests.factories.registry import create_staff
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
 from yilian.evaluation import conduct_service
+from yilian.indicators.catalogue import parse_period
+from yilian.kit.errors import ValidationFailed
 from yilian.kit.tabular import read_table
 from yilian.models import ConductPolicy
 
@@ -158,3 +160,59 @@ def test_an_offset_beyond_64_bits_is_a_422_naming_it(client: TestClient, session
         response = client.get(url, params={"offset": 10**20}, headers=bearer(session, world.commission))
         assert response.status_code == 422, response.text
         assert list(fields_of(response)) == ["offset"]
+
+
+def test_a_year_and_hours_no_column_holds_are_a_422_naming_them(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    admin = bearer(
+        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    )
+    for body, field in (
+        ({"year": 10**20, "reserved_share": 30}, "year"),
+        ({"year": 2026, "reserved_share": 30, "release_hours": 10**20}, "release_hours"),
+    ):
+        response = client.put("/api/booking-policy", json=body, headers=admin)
+        assert response.status_code == 422, response.text
+        assert list(fields_of(response)) == [field]
+
+
+def test_the_last_day_of_the_calendar_is_a_422_naming_it(client: TestClient, session: Session) -> None:
+    """9999-12-31 is a date, the day after it is not: publishing a session there was a 500."""
+    world = build_world(session)
+    admin = bearer(
+        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    )
+    schedule = client.post(
+        "/api/schedules",
+        json={"institution_id": world.hospital.id, "kind": "clinic", "name": "门诊"},
+        headers=admin,
+    ).json()
+    response = client.post(
+        f"/api/schedules/{schedule['id']}/sessions",
+        json={"day": "9999-12-31", "start": "23:59", "minutes": 480, "count": 200, "capacity": 100},
+        headers=admin,
+    )
+    assert response.status_code == 422, response.text
+    assert fields_of(response)["day"][0] == "不能大于2999-12-31"
+
+
+def test_fhir_dates_and_periods_at_the_end_of_the_calendar_are_a_400(
+    client: TestClient, session: Session
+) -> None:
+    world = build_world(session)
+    for url, user in (
+        ("/fhir/Encounter?date=9999-12-31", world.doctor),
+        ("/fhir/Appointment?date=gt9999-12-31T23:59:59", world.doctor),
+    ):
+        response = client.get(url, headers=bearer(session, user))
+        assert response.status_code == 400, (url, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_an_indicator_period_at_the_end_of_the_calendar_is_refused_naming_it() -> None:
+    try:
+        parse_period("9999-Q4")  # FHIR's MeasureReport?period= and /api/indicators?period=
+    except ValidationFailed as error:
+        assert [f.field for f in error.errors] == ["period"]
+    else:
+        raise AssertionError("a period ending after 9999-12-31 was accepted")

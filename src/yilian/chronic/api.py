@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter
 
 from yilian.chronic import service
 from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkItem
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["chronic care"])
@@ -33,7 +31,7 @@ def worklist(kind: str, actor: ApiActor, session: DbSession) -> list[WorkItem]:
 def figures(
     actor: ApiActor,
     session: DbSession,
-    as_of: date | None = None,
+    as_of: Day | None = None,
     team_id: Id | None = None,
     grid_id: Id | None = None,
     institution_id: Id | None = None,

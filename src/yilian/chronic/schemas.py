@@ -6,14 +6,14 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 
 
 class VisitIn(BaseModel):
     resident_id: Id
     kind: str = Field(default="follow_up", pattern="^(follow_up|health_check)$")
     disease: str | None = None
-    visited_on: date
+    visited_on: Day
     sbp: int | None = None
     dbp: int | None = None
     heart_rate: int | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -38,7 +37,7 @@ from yilian.diagnostics.schemas import (
     TeleconsultStepIn,
 )
 from yilian.kit.errors import AppError, Forbidden, NotFound
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id, Moment
 from yilian.kit.tabular import MAX_UPLOAD_BYTES
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
@@ -71,7 +70,7 @@ def centres(actor: ApiActor, session: DbSession, consortium_id: Id) -> list[Cent
 class EquipmentIn(BaseModel):
     modality: str = Field(max_length=8)
     name: str = Field(min_length=1, max_length=64)
-    installed_on: date
+    installed_on: Day
 
 
 @router.post("/equipment", status_code=201)
@@ -95,7 +94,7 @@ def read_order(order_id: Id, actor: ApiActor, session: DbSession) -> OrderOut:
 
 
 class AcquiredIn(BaseModel):
-    acquired_at: datetime | None = None
+    acquired_at: Moment | None = None
 
 
 @router.post("/orders/{order_id}/acquired", response_model=OrderOut)
@@ -344,6 +343,6 @@ def consults(
 
 @router.get("/figures", response_model=figures.CentreFigures)
 def centre_figures(
-    actor: ApiActor, session: DbSession, consortium_id: Id, start: date, end: date
+    actor: ApiActor, session: DbSession, consortium_id: Id, start: Day, end: Day
 ) -> figures.CentreFigures:
     return figures.centre_figures(session, actor=actor, consortium_id=consortium_id, start=start, end=end)

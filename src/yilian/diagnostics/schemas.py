@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id, Moment
 
 
 class CentreIn(BaseModel):
@@ -170,8 +170,8 @@ class RecognitionItemOut(BaseModel):
 class QcIn(BaseModel):
     item_code: str | None = Field(default=None, max_length=32, description="empty: every item of the lab")
     kind: str = Field(pattern="^(internal|external)$")
-    checked_on: date
-    valid_until: date
+    checked_on: Day
+    valid_until: Day
     passed: bool
     score: float | None = None
     note: str = Field(default="", max_length=500)
@@ -187,7 +187,7 @@ class TeleconsultIn(BaseModel):
 
 class TeleconsultStepIn(BaseModel):
     status: str
-    scheduled_for: datetime | None = None
+    scheduled_for: Moment | None = None
     opinion: str | None = Field(default=None, max_length=8000)
     rating: int | None = None
     rating_note: str | None = Field(default=None, max_length=500)

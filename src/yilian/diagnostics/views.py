@@ -17,7 +17,7 @@ from yilian.auth.context import Actor
 from yilian.diagnostics import figures, ingest, quarantine, reading, recognition, repository, rules, service
 from yilian.diagnostics.schemas import OrderIn, ReportIn
 from yilian.kit.errors import AppError
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.models import Consortium, Institution
 from yilian.residents.service import access_resident
 from yilian.web.deps import DbSession, PageActor, check_csrf
@@ -279,8 +279,8 @@ def dashboard(
     actor: PageActor,
     session: DbSession,
     consortium_id: Id | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
 ) -> Response:
     today = actor.clock.now().date()
     start = start or date(today.year, 1, 1)

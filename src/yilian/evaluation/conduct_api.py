@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, UploadFile
@@ -12,7 +11,7 @@ from pydantic import BaseModel, Field
 from yilian.auth import rules as roles
 from yilian.evaluation import conduct, conduct_service
 from yilian.kit.errors import Forbidden
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/conduct", tags=["conduct"])
@@ -41,7 +40,7 @@ def import_offences(file: UploadFile, actor: ApiActor, session: DbSession) -> di
 
 class RecordIn(BaseModel):
     offence_code: str
-    occurred_on: date
+    occurred_on: Day
     staff_id: Id | None = None
     institution_id: Id | None = None
     note: str = ""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from yilian.family_doctor import fees, packages, repository, service
@@ -20,7 +18,7 @@ from yilian.family_doctor.schemas import (
     TeamOut,
     TerminateIn,
 )
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
@@ -122,8 +120,8 @@ def set_fee_rule(data: FeeRuleIn, actor: ApiActor, session: DbSession) -> dict[s
 def distribution(
     actor: ApiActor,
     session: DbSession,
-    start: date,
-    end: date,
+    start: Day,
+    end: Day,
     format: str = Query("json", pattern="^(json|xlsx)$"),
 ) -> Distribution | Response:
     result = fees.distribute_fees(session, actor=actor, start=start, end=end)

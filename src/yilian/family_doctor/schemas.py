@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Id, Percent, Yuan
+from yilian.kit.fields import Day, Id, Percent, Yuan
 
 
 class MemberIn(BaseModel):
@@ -41,8 +41,8 @@ class PackageIn(BaseModel):
     price: Yuan = Field(ge=0)
     insurance_share: Percent = Field(description="percent, e.g. 40 for 40 %")
     public_share: Percent = Field(description="percent paid from public-health funds")
-    valid_from: date
-    valid_to: date | None = None
+    valid_from: Day
+    valid_to: Day | None = None
 
 
 class PackageOut(BaseModel):
@@ -63,7 +63,7 @@ class ContractIn(BaseModel):
     resident_id: Id
     team_id: Id
     package_id: Id
-    start_on: date | None = None
+    start_on: Day | None = None
     months: int = 12
 
 

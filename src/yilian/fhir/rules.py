@@ -128,7 +128,7 @@ def parse_date_param(value: str) -> DateBound:
         else:
             start = datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
             end = start + timedelta(seconds=1)
-    except ValueError:
+    except (ValueError, OverflowError):  # the day after 9999-12-31 overflows
         raise FhirError(400, "invalid", f"'{value}' is not a FHIR date") from None
     return {
         "eq": DateBound(start, end),

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from yilian.auth import rules as roles
 from yilian.indicators import figures, service
 from yilian.kit.errors import AppError, Forbidden, ValidationFailed
+from yilian.kit.fields import Year
 from yilian.models import Institution, User
 from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
 from yilian.web.templating import render
@@ -25,7 +26,7 @@ def indicators(
     request: Request,
     actor: ApiActor,
     session: DbSession,
-    year: int | None = None,
+    year: Year | None = None,
     period: str | None = None,
     level: str = "county",
     county: str | None = None,

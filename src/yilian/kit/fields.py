@@ -7,6 +7,7 @@ a 422 naming the field in Chinese and English (app.py renders RequestValidationE
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -20,6 +21,12 @@ INT32_MAX = 2**31 - 1
 Id = Annotated[int, Field(ge=0, le=INT64_MAX)]
 # Rows to skip in a list: OFFSET takes a 64-bit value on both engines.
 Offset = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# The calendar a request may name: Python's dates end at 9999-12-31, and the day after the last one
+# ("until the end of the day", "the next month") must still be a date. Years likewise.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+Year = Annotated[int, Field(ge=MIN_YEAR, le=MAX_YEAR)]
+Day = Annotated[date, Field(ge=date(MIN_YEAR, 1, 1), le=date(MAX_YEAR, 12, 31))]
+Moment = Annotated[datetime, Field(ge=datetime(MIN_YEAR, 1, 1), le=datetime(MAX_YEAR, 12, 31, 23, 59, 59))]
 # A count, a quantity, a number of days stored in an integer column (PostgreSQL's int4).
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 # An amount in yuan with two decimals, up to 1亿元 either way: stored as fen in a bigint, summed over

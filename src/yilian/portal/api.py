@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.portal import service
 from yilian.residents.schemas import ResidentOut
 from yilian.residents.service import present_resident
@@ -60,7 +60,7 @@ def revoke(resident_id: Id, data: RevokeIn, actor: ApiActor, session: DbSession)
 class GuardianIn(BaseModel):
     guardian_resident_id: Id
     relation: str
-    since: date
+    since: Day
 
 
 @router.post("/residents/{resident_id}/guardians", status_code=201)

@@ -19,7 +19,7 @@ from yilian.diagnostics import repository as diagnostics_repository
 from yilian.encounters import repository as encounters_repository
 from yilian.family_doctor import repository as family_doctor_repository
 from yilian.kit.errors import AppError
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.kit.masking import mask_id_number
 from yilian.kit.tokens import same_token
 from yilian.models import Booking, Institution, Referral, Schedule, Slot
@@ -214,7 +214,7 @@ def booking(
     actor: PageActor,
     session: DbSession,
     person: Id | None = None,
-    day: date | None = None,
+    day: Day | None = None,
     error: str = "",
     done: str = "",
 ) -> Response:

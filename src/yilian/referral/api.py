@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Header, Query
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.models import Referral
 from yilian.referral import service
 from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, TransitionIn
@@ -62,8 +60,8 @@ def history(resident_id: Id, actor: ApiActor, session: DbSession) -> list[Referr
 def figures(
     actor: ApiActor,
     session: DbSession,
-    start: date,
-    end: date,
+    start: Day,
+    end: Day,
     institution_id: Id | None = None,
     decision_target_hours: float = Query(default=24.0, gt=0, le=24 * 30),
 ) -> ReferralFigures:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
-from yilian.kit.fields import Id, Offset
+from yilian.kit.fields import Day, Id, Offset
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Institution
 from yilian.registry import repository, service
@@ -142,6 +140,6 @@ def add_posting(staff_id: Id, data: PostingIn, actor: ApiActor, session: DbSessi
 
 
 @router.get("/postings/summary", response_model=PostingSummary)
-def posting_summary(actor: ApiActor, session: DbSession, as_of: date | None = None) -> PostingSummary:
+def posting_summary(actor: ApiActor, session: DbSession, as_of: Day | None = None) -> PostingSummary:
     """Postings of six months or more into the subject's region (县管乡用 counted separately)."""
     return service.posting_summary(session, subject=actor.subject, as_of=as_of or actor.clock.now().date())

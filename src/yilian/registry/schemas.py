@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 
 
 class InstitutionIn(BaseModel):
@@ -40,13 +40,13 @@ class ConsortiumIn(BaseModel):
     kind: str
     region_code: str
     lead_institution_id: Id
-    established_on: date | None = None
+    established_on: Day | None = None
 
 
 class MemberIn(BaseModel):
     institution_id: Id
     role: str = "成员"
-    joined_on: date | None = None
+    joined_on: Day | None = None
 
 
 class MemberOut(BaseModel):
@@ -92,7 +92,7 @@ class StaffIn(BaseModel):
     specialty: str | None = None
     licensed: bool = True
     home_institution_id: Id
-    hired_on: date | None = None
+    hired_on: Day | None = None
 
 
 class StaffOut(BaseModel):
@@ -110,8 +110,8 @@ class StaffOut(BaseModel):
 class PostingIn(BaseModel):
     institution_id: Id
     kind: str
-    start_on: date
-    end_on: date | None = None
+    start_on: Day
+    end_on: Day | None = None
 
 
 class PostingSummary(BaseModel):

@@ -17,7 +17,9 @@ router = APIRouter()
 
 
 @router.get("/residents", response_class=HTMLResponse)
-def search(request: Request, actor: PageActor, session: DbSession, q: str = "", offset: Offset = 0) -> Response:
+def search(
+    request: Request, actor: PageActor, session: DbSession, q: str = "", offset: Offset = 0
+) -> Response:
     # An empty query lists the residents the user serves ("my residents"), a page at a time.
     page = service.search_residents(session, actor=actor, query=q, offset=offset, limit=20)
     return render(request, "residents.html", q=q, page=page)

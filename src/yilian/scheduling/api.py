@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request, Response
 
 from yilian.kit.errors import ValidationFailed
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import booking, repository, service
 from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
@@ -50,7 +48,7 @@ def publish(schedule_id: Id, data: PublishIn, actor: ApiActor, session: DbSessio
 
 
 @router.get("/schedules/{schedule_id}/slots", response_model=list[SlotOut])
-def slots(schedule_id: Id, day: date, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+def slots(schedule_id: Id, day: Day, actor: ApiActor, session: DbSession) -> list[SlotOut]:
     """A day's slots, with the reserved pool marked (and shown as public once released)."""
     schedule = repository.schedule(session, schedule_id)
     institution = registry_repository.institution(session, schedule.institution_id) if schedule else None
@@ -112,6 +110,6 @@ def add_extra(data: ExtraSlotIn, actor: ApiActor, session: DbSession) -> SlotOut
 
 
 @router.get("/booking/quota-report")
-def quota_report(actor: ApiActor, session: DbSession, start: date, end: date) -> list[dict[str, object]]:
+def quota_report(actor: ApiActor, session: DbSession, start: Day, end: Day) -> list[dict[str, object]]:
     """Reserved share, grassroots use of the reserved pool and released capacity per institution."""
     return service.quota_report(session, actor=actor, start=start, end=end)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Id
+from yilian.kit.fields import Count, Day, Id, Moment, Year
 
 
 class ScheduleIn(BaseModel):
@@ -21,7 +21,7 @@ class ScheduleIn(BaseModel):
 class PublishIn(BaseModel):
     """Publish a session: `count` slots of `minutes` each from `start` on `day`."""
 
-    day: date
+    day: Day
     start: time
     minutes: int = Field(gt=0, le=480)
     count: int = Field(gt=0, le=200)
@@ -58,12 +58,12 @@ class BookingOut(BaseModel):
 
 class ExtraSlotIn(BaseModel):
     schedule_id: Id
-    starts_at: datetime
+    starts_at: Moment
     minutes: int = Field(default=10, gt=0, le=120)
 
 
 class PolicyIn(BaseModel):
-    year: int
+    year: Year
     reserved_share: float = Field(description="percent, ≥ 20")
-    release_hours: int = 24
-    extra_cap: int = 5
+    release_hours: Count = 24
+    extra_cap: Count = 5

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import AppError, ValidationFailed
-from yilian.kit.fields import Id
+from yilian.kit.fields import Day, Id
 from yilian.models import ChronicRegister, Institution, Schedule
 from yilian.registry import repository as registry_repository
 from yilian.residents import service as residents_service
@@ -34,7 +34,7 @@ def booking_page(
     session: DbSession,
     resident_id: Id,
     schedule_id: Id = 0,
-    day: date | None = None,
+    day: Day | None = None,
     error: str = "",
     done: str = "",
 ) -> Response:
@@ -140,7 +140,7 @@ def arrivals_page(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    day: date | None = None,
+    day: Day | None = None,
     schedule_id: Id = 0,
     error: str = "",
 ) -> Response:
