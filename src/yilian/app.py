@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -21,6 +21,7 @@ from yilian.kit.db import Database
 from yilian.kit.errors import AppError, FieldError, ValidationFailed
 from yilian.portal.sms import sender_from_setting
 from yilian.web.deps import LoginRequired
+from yilian.web.input_guard import refuse_nul_characters
 from yilian.web.templating import STATIC_DIR, render
 
 
@@ -140,6 +141,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         telemetry={"tracing": switch, "metrics": switch, "logs": switch},
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.db = database

@@ -216,3 +216,17 @@ def test_an_indicator_period_at_the_end_of_the_calendar_is_refused_naming_it() -
         assert [f.field for f in error.errors] == ["period"]
     else:
         raise AssertionError("a period ending after 9999-12-31 was accepted")
+
+
+def test_text_with_a_nul_character_is_a_422_naming_the_field(client: TestClient, session: Session) -> None:
+    """PostgreSQL refuses NUL in text (a 500 from psycopg); SQLite stored it. Now both refuse it."""
+    world = build_world(session)
+    headers = bearer(session, world.commission)
+    search = client.get("/api/residents", params={"q": "张\x00"}, headers=headers)
+    assert search.status_code == 422, search.text
+    assert fields_of(search) == {"q": ("不能含空字符（U+0000）", "must not contain the NUL character (U+0000)")}
+    body = {"code": "X\x00", "name": "新院", "level": "一级", "type": "乡镇卫生院", "region_code": "640181"}
+    created = client.post("/api/institutions", json=body, headers=headers)
+    assert created.status_code == 422 and list(fields_of(created)) == ["code"]
+    fhir = client.get("/fhir/Patient", params={"name": "\x00"}, headers=bearer(session, world.doctor))
+    assert fhir.status_code == 422 and fhir.json()["resourceType"] == "OperationOutcome"

@@ -48,7 +48,7 @@ ROLES = (
 )
 # Bounds of one role's run: examples per operation in the fuzzing phase (the coverage phase adds its
 # boundary values: huge integers, long strings, missing fields), and seconds for the whole role.
-MAX_EXAMPLES = int(os.environ.get("YILIAN_FUZZ_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("YILIAN_FUZZ_EXAMPLES", "4"))
 MAX_SECONDS = int(os.environ.get("YILIAN_FUZZ_SECONDS", "0"))
 
 
