@@ -224,7 +224,9 @@ def test_text_with_a_nul_character_is_a_422_naming_the_field(client: TestClient,
     headers = bearer(session, world.commission)
     search = client.get("/api/residents", params={"q": "张\x00"}, headers=headers)
     assert search.status_code == 422, search.text
-    assert fields_of(search) == {"q": ("不能含空字符（U+0000）", "must not contain the NUL character (U+0000)")}
+    assert fields_of(search) == {
+        "q": ("不能含空字符（U+0000）", "must not contain the NUL character (U+0000)")
+    }
     body = {"code": "X\x00", "name": "新院", "level": "一级", "type": "乡镇卫生院", "region_code": "640181"}
     created = client.post("/api/institutions", json=body, headers=headers)
     assert created.status_code == 422 and list(fields_of(created)) == ["code"]

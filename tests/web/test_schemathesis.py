@@ -138,7 +138,9 @@ def server_errors(
         "operations": [
             {
                 "include-path-regex": "^/api/diagnostics/(pacs/|studies/)",
-                "checks": {"not_a_server_error": {"expected-statuses": ["1XX", "2XX", "3XX", "4XX", 502, 503]}},
+                "checks": {
+                    "not_a_server_error": {"expected-statuses": ["1XX", "2XX", "3XX", "4XX", 502, 503]}
+                },
             }
         ],
     }
