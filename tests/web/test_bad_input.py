@@ -232,3 +232,23 @@ def test_text_with_a_nul_character_is_a_422_naming_the_field(client: TestClient,
     assert created.status_code == 422 and list(fields_of(created)) == ["code"]
     fhir = client.get("/fhir/Patient", params={"name": "\x00"}, headers=bearer(session, world.doctor))
     assert fhir.status_code == 422 and fhir.json()["resourceType"] == "OperationOutcome"
+
+
+def test_a_price_of_1e400_and_a_share_of_1e999999_are_a_422_naming_them(
+    client: TestClient, session: Session
+) -> None:
+    """Turned into fen and per mille they raised decimal.InvalidOperation and Overflow (a 500)."""
+    world = build_world(session)
+    body = {
+        "code": "GXY",
+        "name": "高血压包",
+        "category": "高血压",
+        "price": "1e400",
+        "insurance_share": "1e999999",
+        "public_share": "0",
+        "valid_from": "2026-01-01",
+    }
+    response = client.post("/api/packages", json=body, headers=bearer(session, world.consortium_admin))
+    assert response.status_code == 422, response.text
+    fields = fields_of(response)
+    assert (fields["price"][0], fields["insurance_share"][0]) == ("不能大于100000000", "不能大于100")
