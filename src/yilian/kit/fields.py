@@ -16,9 +16,10 @@ from pydantic import Field
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 
-# A row's key: SQLite's INTEGER and PostgreSQL's bigint hold 64 bits. (A key that does not exist is
-# then a 404 on both engines: PostgreSQL compares a 64-bit value with an int4 key.)
-Id = Annotated[int, Field(ge=0, le=INT64_MAX)]
+# A row's key. Keys are PostgreSQL int4 (SQLAlchemy's Integer): a larger value in a query is
+# "integer out of range" there, a 500. `BigId` for the tables keyed by bigint (encounters, claims).
+Id = Annotated[int, Field(ge=0, le=INT32_MAX)]
+BigId = Annotated[int, Field(ge=0, le=INT64_MAX)]
 # Rows to skip in a list: OFFSET takes a 64-bit value on both engines.
 Offset = Annotated[int, Field(ge=0, le=INT64_MAX)]
 # The calendar a request may name: Python's dates end at 9999-12-31, and the day after the last one
