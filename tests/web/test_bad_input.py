@@ -255,3 +255,25 @@ def test_a_price_of_1e400_and_a_share_of_1e999999_are_a_422_naming_them(
     assert response.status_code == 422, response.text
     fields = fields_of(response)
     assert (fields["price"][0], fields["insurance_share"][0]) == ("不能大于100000000", "不能大于100")
+
+
+def test_a_grid_or_staff_code_already_registered_is_a_409_naming_it(
+    client: TestClient, session: Session
+) -> None:
+    """The unique constraint answered (IntegrityError, a 500) where the service should have."""
+    world = build_world(session)
+    headers = bearer(session, world.consortium_admin)
+    grid = {
+        "code": world.grid_a.code,
+        "name": "新网格",
+        "region_code": "640181",
+        "institution_id": world.township_a.id,
+    }
+    taken = client.post(f"/api/consortia/{world.consortium.id}/grids", json=grid, headers=headers)
+    assert taken.status_code == 409, taken.text
+    assert list(fields_of(taken)) == ["code"]
+    staff = {"code": "S900", "name": "王医生", "sex": "M", "practitioner_type": "执业医师"}
+    staff["home_institution_id"] = world.hospital.id  # type: ignore[assignment]
+    assert client.post("/api/staff", json=staff, headers=headers).status_code == 201
+    again = client.post("/api/staff", json=staff, headers=headers)
+    assert again.status_code == 409 and list(fields_of(again)) == ["code"]
