@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -25,6 +25,7 @@ from yilian.kit.db import Database
 from yilian.kit.errors import AppError, FieldError, ValidationFailed
 from yilian.portal.sms import sender_from_setting
 from yilian.web.deps import LoginRequired
+from yilian.web.input_guard import refuse_nul_characters
 from yilian.web.templating import STATIC_DIR, render
 
 
@@ -37,6 +38,42 @@ def _wants_json(request: Request) -> bool:
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path")]
     return ".".join(parts) or "body"
+
+
+# Pydantic's error types in Chinese; the English is Pydantic's own message. Bounds name their limit.
+_MESSAGES_ZH = {
+    "missing": "缺少此项",
+    "int_parsing": "须为整数",
+    "int_from_float": "须为整数",
+    "int_type": "须为整数",
+    "float_parsing": "须为数字",
+    "float_type": "须为数字",
+    "decimal_parsing": "须为数字",
+    "decimal_type": "须为数字",
+    "finite_number": "须为有限的数字",
+    "decimal_max_places": "小数位数过多（最多{decimal_places}位）",
+    "decimal_max_digits": "数字位数过多（最多{max_digits}位）",
+    "less_than_equal": "不能大于{le}",
+    "less_than": "须小于{lt}",
+    "greater_than_equal": "不能小于{ge}",
+    "greater_than": "须大于{gt}",
+    "string_too_long": "不能超过{max_length}个字符",
+    "string_too_short": "至少{min_length}个字符",
+    "too_long": "不能超过{max_length}项",
+    "date_parsing": "须为日期（YYYY-MM-DD）",
+    "date_from_datetime_parsing": "须为日期（YYYY-MM-DD）",
+    "datetime_parsing": "须为日期时间",
+    "datetime_from_date_parsing": "须为日期时间",
+    "bool_parsing": "须为是或否（true/false）",
+}
+
+
+def _message_zh(error: Any) -> str:
+    template = _MESSAGES_ZH.get(str(error.get("type", "")), "格式不正确或缺失")
+    try:
+        return template.format(**(error.get("ctx") or {}))
+    except (KeyError, IndexError, ValueError):
+        return template
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -75,7 +112,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [
-            FieldError(_field_name(tuple(e.get("loc", ()))), "格式不正确或缺失", str(e.get("msg", "invalid")))
+            FieldError(_field_name(tuple(e.get("loc", ()))), _message_zh(e), str(e.get("msg", "invalid")))
             for e in exc.errors()
         ]
         return await app_error(
@@ -134,6 +171,7 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         telemetry={"tracing": switch, "metrics": switch, "logs": switch},
+        dependencies=[Depends(refuse_nul_characters)],
     )
     app.state.settings = settings
     app.state.db = database

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query, Response
 
 from yilian.chronic import service
 from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkPage
+from yilian.kit.fields import Day, Id
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
@@ -20,7 +19,7 @@ def record_visit(data: VisitIn, actor: ApiActor, session: DbSession) -> ChronicR
 
 
 @router.get("/residents/{resident_id}/chronic", response_model=ChronicRecord)
-def record(resident_id: int, actor: ApiActor, session: DbSession) -> ChronicRecord:
+def record(resident_id: Id, actor: ApiActor, session: DbSession) -> ChronicRecord:
     return service.read_record(session, actor=actor, resident_id=resident_id)
 
 
@@ -29,7 +28,7 @@ def worklist(
     kind: str,
     actor: ApiActor,
     session: DbSession,
-    grid_id: int | None = None,
+    grid_id: Id | None = None,
     disease: str | None = None,
     offset: int = Query(0, ge=0, le=10_000_000),
     limit: int = Query(20, ge=1, le=200),
@@ -43,7 +42,7 @@ def worklist(
 
 @router.get("/chronic/worklist/{kind}/export")
 def worklist_export(
-    kind: str, actor: ApiActor, session: DbSession, grid_id: int | None = None, disease: str | None = None
+    kind: str, actor: ApiActor, session: DbSession, grid_id: Id | None = None, disease: str | None = None
 ) -> Response:
     """The whole filtered work list as Excel."""
     content = service.worklist_export(session, actor=actor, kind=kind, grid_id=grid_id, disease=disease)
@@ -58,10 +57,10 @@ def worklist_export(
 def figures(
     actor: ApiActor,
     session: DbSession,
-    as_of: date | None = None,
-    team_id: int | None = None,
-    grid_id: int | None = None,
-    institution_id: int | None = None,
+    as_of: Day | None = None,
+    team_id: Id | None = None,
+    grid_id: Id | None = None,
+    institution_id: Id | None = None,
 ) -> Figures:
     """Per institution, grid or team (default: everyone the caller may see); signing as of a date."""
     return service.figures(

@@ -6,12 +6,14 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Day, Id
+
 
 class VisitIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     kind: str = Field(default="follow_up", pattern="^(follow_up|health_check)$")
     disease: str | None = None
-    visited_on: date
+    visited_on: Day
     sbp: int | None = None
     dbp: int | None = None
     heart_rate: int | None = None
@@ -105,12 +107,12 @@ class Figures(BaseModel):
 
 
 class PrescriptionItemIn(BaseModel):
-    drug_id: int
+    drug_id: Id
     daily_dose: float = Field(gt=0)
 
 
 class PrescriptionIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     diagnosis: str
     days: int
     items: list[PrescriptionItemIn] = Field(min_length=1)

@@ -13,6 +13,7 @@ from yilian.chronic.schemas import VisitIn
 from yilian.family_doctor import repository as contracts
 from yilian.family_doctor import rules as contract_rules
 from yilian.kit.errors import AppError
+from yilian.kit.fields import Id
 from yilian.residents import service as residents_service
 from yilian.web.deps import DbSession, PageActor, check_csrf
 from yilian.web.templating import render
@@ -42,7 +43,7 @@ def workbench(request: Request, actor: PageActor, session: DbSession, list: str 
 
 @router.get("/residents/{resident_id}/chronic", response_class=HTMLResponse)
 def chronic_page(
-    request: Request, resident_id: int, actor: PageActor, session: DbSession, error: str = ""
+    request: Request, resident_id: Id, actor: PageActor, session: DbSession, error: str = ""
 ) -> Response:
     resident = residents_service.access_resident(session, actor, resident_id)
     record = service.record_of(session, resident=resident, today=actor.clock.now().date())
@@ -84,7 +85,7 @@ def _whole(value: str) -> int | None:
 @router.post("/residents/{resident_id}/chronic/visits")
 def record_visit(
     request: Request,
-    resident_id: int,
+    resident_id: Id,
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -38,6 +37,7 @@ from yilian.diagnostics.schemas import (
     TeleconsultStepIn,
 )
 from yilian.kit.errors import AppError, Forbidden, NotFound
+from yilian.kit.fields import Day, Id, Moment
 from yilian.kit.tabular import MAX_UPLOAD_BYTES
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
@@ -62,7 +62,7 @@ def create_centre(data: CentreIn, actor: ApiActor, session: DbSession) -> Centre
 
 
 @router.get("/centres", response_model=list[CentreOut])
-def centres(actor: ApiActor, session: DbSession, consortium_id: int) -> list[CentreOut]:
+def centres(actor: ApiActor, session: DbSession, consortium_id: Id) -> list[CentreOut]:
     figures.viewable_consortium(session, actor, consortium_id)
     return [service.centre_out(session, c) for c in repository.centres_of_consortium(session, consortium_id)]
 
@@ -70,7 +70,7 @@ def centres(actor: ApiActor, session: DbSession, consortium_id: int) -> list[Cen
 class EquipmentIn(BaseModel):
     modality: str = Field(max_length=8)
     name: str = Field(min_length=1, max_length=64)
-    installed_on: date
+    installed_on: Day
 
 
 @router.post("/equipment", status_code=201)
@@ -89,16 +89,16 @@ def order_exam(data: OrderIn, actor: ApiActor, session: DbSession) -> OrderOut:
 
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
-def read_order(order_id: int, actor: ApiActor, session: DbSession) -> OrderOut:
+def read_order(order_id: Id, actor: ApiActor, session: DbSession) -> OrderOut:
     return reading.read_order(session, actor=actor, order_id=order_id)
 
 
 class AcquiredIn(BaseModel):
-    acquired_at: datetime | None = None
+    acquired_at: Moment | None = None
 
 
 @router.post("/orders/{order_id}/acquired", response_model=OrderOut)
-def mark_acquired(order_id: int, data: AcquiredIn, actor: ApiActor, session: DbSession) -> OrderOut:
+def mark_acquired(order_id: Id, data: AcquiredIn, actor: ApiActor, session: DbSession) -> OrderOut:
     service.do_mark_acquired(session, actor=actor, order_id=order_id, acquired_at=data.acquired_at)
     return reading.read_order(session, actor=actor, order_id=order_id)
 
@@ -108,13 +108,13 @@ class CancelIn(BaseModel):
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut)
-def cancel(order_id: int, data: CancelIn, actor: ApiActor, session: DbSession) -> OrderOut:
+def cancel(order_id: Id, data: CancelIn, actor: ApiActor, session: DbSession) -> OrderOut:
     service.do_cancel(session, actor=actor, order_id=order_id, reason=data.reason)
     return reading.read_order(session, actor=actor, order_id=order_id)
 
 
 @router.post("/orders/{order_id}/report", response_model=OrderOut)
-def report(order_id: int, data: ReportIn, actor: ApiActor, session: DbSession) -> OrderOut:
+def report(order_id: Id, data: ReportIn, actor: ApiActor, session: DbSession) -> OrderOut:
     service.do_report(session, actor=actor, order_id=order_id, data=data)
     return reading.read_order(session, actor=actor, order_id=order_id)
 
@@ -143,7 +143,7 @@ def open_alerts(actor: ApiActor, session: DbSession) -> list[AlertOut]:
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
-def acknowledge(alert_id: int, data: AcknowledgeIn, actor: ApiActor, session: DbSession) -> AlertOut:
+def acknowledge(alert_id: Id, data: AcknowledgeIn, actor: ApiActor, session: DbSession) -> AlertOut:
     alert = service.do_acknowledge(session, actor=actor, alert_id=alert_id, action_taken=data.action_taken)
     return AlertOut.model_validate(alert, from_attributes=True)
 
@@ -175,7 +175,7 @@ class ResolveIn(BaseModel):
 
 
 @router.post("/quarantine/{quarantine_id}/resolve", response_model=QuarantineOut)
-def resolve(quarantine_id: int, data: ResolveIn, actor: ApiActor, session: DbSession) -> QuarantineOut:
+def resolve(quarantine_id: Id, data: ResolveIn, actor: ApiActor, session: DbSession) -> QuarantineOut:
     row = quarantine.do_resolve(session, actor=actor, quarantine_id=quarantine_id, resolution=data.resolution)
     return QuarantineOut.model_validate(row, from_attributes=True)
 
@@ -245,7 +245,7 @@ def import_catalogue(actor: ApiActor, session: DbSession, file: UploadFile = Fil
 
 
 @router.get("/recognition/catalogue", response_model=list[RecognitionItemOut])
-def catalogue(actor: ApiActor, session: DbSession, consortium_id: int) -> list[RecognitionItemOut]:
+def catalogue(actor: ApiActor, session: DbSession, consortium_id: Id) -> list[RecognitionItemOut]:
     figures.viewable_consortium(session, actor, consortium_id)
     return recognition.catalogue(session, consortium_id)
 
@@ -257,7 +257,7 @@ class RecognitionCheck(BaseModel):
 
 
 @router.get("/recognition/check", response_model=RecognitionCheck)
-def check(actor: ApiActor, session: DbSession, resident_id: int, item_code: str) -> RecognitionCheck:
+def check(actor: ApiActor, session: DbSession, resident_id: Id, item_code: str) -> RecognitionCheck:
     """The resident's latest result of the item and whether it is recognised today (the prompt's data)."""
     consortium_id = service.orderer_consortium(session, actor)
     access_resident(session, actor, resident_id)
@@ -276,7 +276,7 @@ def check(actor: ApiActor, session: DbSession, resident_id: int, item_code: str)
 
 
 class ReuseIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     item_code: str
 
 
@@ -313,7 +313,7 @@ def set_specialties(data: SpecialtiesIn, actor: ApiActor, session: DbSession) ->
 
 
 @router.get("/remote-specialties/{institution_id}")
-def specialties(institution_id: int, actor: ApiActor, session: DbSession) -> dict[str, list[str]]:
+def specialties(institution_id: Id, actor: ApiActor, session: DbSession) -> dict[str, list[str]]:
     return {"specialties": teleconsult.specialties_of(session, institution_id)}
 
 
@@ -324,7 +324,7 @@ def request_consult(data: TeleconsultIn, actor: ApiActor, session: DbSession) ->
 
 @router.post("/teleconsults/{consult_id}/step", response_model=TeleconsultOut)
 def consult_step(
-    consult_id: int, data: TeleconsultStepIn, actor: ApiActor, session: DbSession
+    consult_id: Id, data: TeleconsultStepIn, actor: ApiActor, session: DbSession
 ) -> TeleconsultOut:
     return teleconsult.consult_out(
         teleconsult.do_step(session, actor=actor, consult_id=consult_id, data=data)
@@ -343,6 +343,6 @@ def consults(
 
 @router.get("/figures", response_model=figures.CentreFigures)
 def centre_figures(
-    actor: ApiActor, session: DbSession, consortium_id: int, start: date, end: date
+    actor: ApiActor, session: DbSession, consortium_id: Id, start: Day, end: Day
 ) -> figures.CentreFigures:
     return figures.centre_figures(session, actor=actor, consortium_id=consortium_id, start=start, end=end)

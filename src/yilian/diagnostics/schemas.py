@@ -6,12 +6,14 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Day, Id, Moment
+
 
 class CentreIn(BaseModel):
     name: str = Field(min_length=2, max_length=64)
     kind: str = Field(pattern="^(imaging|ecg|ultrasound|pathology|laboratory)$")
-    host_institution_id: int
-    member_institution_ids: list[int] = Field(min_length=1)
+    host_institution_id: Id
+    member_institution_ids: list[Id] = Field(min_length=1)
     turnaround_minutes: dict[str, int] = Field(
         description="target minutes from acquisition to report, per modality read here (e.g. DX: 120)"
     )
@@ -27,11 +29,11 @@ class CentreOut(BaseModel):
 
 
 class OrderIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     item_code: str = Field(min_length=1, max_length=32)
     item_name: str | None = Field(default=None, max_length=64, description="items outside the catalogue")
     modality: str | None = Field(default=None, max_length=8, description="items outside the catalogue")
-    centre_id: int | None = Field(default=None, description="default: the centre serving the orderer")
+    centre_id: Id | None = Field(default=None, description="default: the centre serving the orderer")
     body_part: str | None = Field(default=None, max_length=32)
     clinical_note: str = Field(default="", max_length=2000)
     urgent: bool = False
@@ -168,24 +170,24 @@ class RecognitionItemOut(BaseModel):
 class QcIn(BaseModel):
     item_code: str | None = Field(default=None, max_length=32, description="empty: every item of the lab")
     kind: str = Field(pattern="^(internal|external)$")
-    checked_on: date
-    valid_until: date
+    checked_on: Day
+    valid_until: Day
     passed: bool
     score: float | None = None
     note: str = Field(default="", max_length=500)
 
 
 class TeleconsultIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     kind: str = Field(pattern="^(consult|clinic)$")
-    consultant_institution_id: int
+    consultant_institution_id: Id
     specialty: str = Field(min_length=1, max_length=32)
     question: str = Field(min_length=4, max_length=4000)
 
 
 class TeleconsultStepIn(BaseModel):
     status: str
-    scheduled_for: datetime | None = None
+    scheduled_for: Moment | None = None
     opinion: str | None = Field(default=None, max_length=8000)
     rating: int | None = None
     rating_note: str | None = Field(default=None, max_length=500)

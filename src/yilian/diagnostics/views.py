@@ -17,6 +17,7 @@ from yilian.auth.context import Actor
 from yilian.diagnostics import figures, ingest, quarantine, reading, recognition, repository, rules, service
 from yilian.diagnostics.schemas import OrderIn, ReportIn
 from yilian.kit.errors import AppError
+from yilian.kit.fields import Day, Id
 from yilian.models import Consortium, Institution
 from yilian.residents.service import access_resident
 from yilian.web.deps import DbSession, PageActor, check_csrf
@@ -32,7 +33,7 @@ def _institution_names(session: DbSession, ids: set[int]) -> dict[int, str]:
 
 
 @router.get("/order", response_class=HTMLResponse)
-def order_form(request: Request, actor: PageActor, session: DbSession, resident_id: int) -> Response:
+def order_form(request: Request, actor: PageActor, session: DbSession, resident_id: Id) -> Response:
     return _order_form(request, actor, session, resident_id)
 
 
@@ -40,7 +41,7 @@ def _order_form(
     request: Request,
     actor: Actor,
     session: DbSession,
-    resident_id: int,
+    resident_id: Id,
     error: str = "",
     prompt: dict[str, object] | None = None,
     chosen: dict[str, str] | None = None,
@@ -64,7 +65,7 @@ def order(
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],
-    resident_id: Annotated[int, Form()],
+    resident_id: Annotated[Id, Form()],
     item_code: Annotated[str, Form()],
     clinical_note: Annotated[str, Form()] = "",
     urgent: Annotated[bool, Form()] = False,
@@ -100,7 +101,7 @@ def reuse(
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],
-    resident_id: Annotated[int, Form()],
+    resident_id: Annotated[Id, Form()],
     item_code: Annotated[str, Form()],
 ) -> Response:
     """The doctor takes the recognised result: back to the results with the repeat avoided."""
@@ -172,7 +173,7 @@ def worklist_page(
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_page(
-    request: Request, actor: PageActor, session: DbSession, order_id: int, error: str = "", reused: int = 0
+    request: Request, actor: PageActor, session: DbSession, order_id: Id, error: str = "", reused: int = 0
 ) -> Response:
     detail = reading.read_order(session, actor=actor, order_id=order_id)
     centre = repository.centre(session, detail.centre_id)
@@ -199,7 +200,7 @@ def report(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    order_id: int,
+    order_id: Id,
     csrf: Annotated[str, Form()],
     findings: Annotated[str, Form()],
     impression: Annotated[str, Form()],
@@ -227,7 +228,7 @@ def report(
 
 @router.post("/orders/{order_id}/acquired")
 def acquired(
-    request: Request, actor: PageActor, session: DbSession, order_id: int, csrf: Annotated[str, Form()]
+    request: Request, actor: PageActor, session: DbSession, order_id: Id, csrf: Annotated[str, Form()]
 ) -> Response:
     check_csrf(request, csrf)
     try:
@@ -243,7 +244,7 @@ def acknowledge(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    alert_id: int,
+    alert_id: Id,
     csrf: Annotated[str, Form()],
     action_taken: Annotated[str, Form()],
 ) -> Response:
@@ -267,9 +268,9 @@ def dashboard(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    consortium_id: int | None = None,
-    start: date | None = None,
-    end: date | None = None,
+    consortium_id: Id | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
 ) -> Response:
     today = actor.clock.now().date()
     start = start or date(today.year, 1, 1)

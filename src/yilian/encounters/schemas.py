@@ -3,36 +3,37 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Day, Id, Yuan
+
 
 class EncounterIn(BaseModel):
-    resident_id: int
-    institution_id: int
-    department_id: int | None = None
+    resident_id: Id
+    institution_id: Id
+    department_id: Id | None = None
     kind: str
-    start_date: date
-    end_date: date | None = None
+    start_date: Day
+    end_date: Day | None = None
     diagnoses: list[str] = Field(description="ICD-10 codes; the first is the principal diagnosis")
     procedures: list[str] = Field(
         default_factory=list, description="ICD-9-CM-3 codes; the first is the main procedure"
     )
-    total_cost: Decimal = Field(decimal_places=2)
-    fund_paid: Decimal = Field(decimal_places=2)
+    total_cost: Yuan
+    fund_paid: Yuan
     leaving_type: str | None = Field(default=None, description="离院方式 1/2/3/4/5/9")
 
 
 class DischargeIn(BaseModel):
     """The closed front page (病案首页) of a stay: final codes and money replace what admission had."""
 
-    end_date: date
+    end_date: Day
     leaving_type: str = Field(description="离院方式 1/2/3/4/5/9")
     diagnoses: list[str] | None = Field(default=None, description="final ICD-10 codes; omitted: keep")
     procedures: list[str] | None = Field(default=None, description="final ICD-9-CM-3 codes; omitted: keep")
-    total_cost: Decimal = Field(decimal_places=2)
-    fund_paid: Decimal = Field(decimal_places=2)
+    total_cost: Yuan
+    fund_paid: Yuan
 
 
 class DrgOut(BaseModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, UploadFile
 
 from yilian.evaluation import intake, service
+from yilian.kit.fields import Day, Year
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/evaluation", tags=["evaluation"])
@@ -42,7 +42,7 @@ def import_scheme(
 
 @router.post("/{code}/units", status_code=201)
 def register_units(
-    code: str, year: int, file: UploadFile, actor: ApiActor, session: DbSession
+    code: str, year: Year, file: UploadFile, actor: ApiActor, session: DbSession
 ) -> dict[str, int]:
     count = intake.do_register_units(
         session, actor=actor, programme=code, filename=file.filename or "", data=file.file.read(), year=year
@@ -52,7 +52,7 @@ def register_units(
 
 @router.post("/{code}/scores", status_code=201)
 def import_scores(
-    code: str, year: int, file: UploadFile, actor: ApiActor, session: DbSession, version: str | None = None
+    code: str, year: Year, file: UploadFile, actor: ApiActor, session: DbSession, version: str | None = None
 ) -> dict[str, int]:
     count = intake.do_import_scores(
         session,
@@ -70,8 +70,8 @@ def import_scores(
 def run_year(
     request: Request,
     code: str,
-    year: int,
-    deadline: date,
+    year: Year,
+    deadline: Day,
     actor: ApiActor,
     session: DbSession,
     version: str | None = None,
@@ -90,5 +90,5 @@ def run_year(
 
 
 @router.get("/{code}/results")
-def results(code: str, year: int, actor: ApiActor, session: DbSession) -> dict[str, Any]:
+def results(code: str, year: Year, actor: ApiActor, session: DbSession) -> dict[str, Any]:
     return service.results(session, actor=actor, code=code, year=year)

@@ -13,11 +13,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from yilian.kit.errors import ValidationFailed
+from yilian.kit.errors import FieldError, ValidationFailed
 
 STAFF, INSTITUTION = "staff", "institution"
 ACTIVE, APPEALED, UPHELD, OVERTURNED = "active", "appealed", "upheld", "overturned"
 STATUS_LABELS = {ACTIVE: "有效", APPEALED: "申诉中", UPHELD: "申诉驳回", OVERTURNED: "申诉成立（撤销）"}
+
+
+# The longest a policy may set: a record counts for at most 100 years, an appeal is lodged within a
+# year, a threshold is at most 1,000 points. Beyond them no date can be computed (date.max is 9999).
+MAX_EXPIRY_DAYS = 36_500
+MAX_APPEAL_DAYS = 366
+MAX_THRESHOLD = 1_000
 
 
 @dataclass(frozen=True)
@@ -35,9 +42,15 @@ class Point:
 
 
 def counts(point: Point, today: date, policy: Policy) -> bool:
-    return point.status != OVERTURNED and point.occurred_on <= today < point.occurred_on + timedelta(
-        days=policy.expiry_days
-    )
+    # Days apart, not a date plus the expiry: a policy stored before its bounds were checked may
+    # hold an expiry no date can be added to.
+    return point.status != OVERTURNED and 0 <= (today - point.occurred_on).days < policy.expiry_days
+
+
+def counted_since(today: date, policy: Policy) -> date:
+    """The earliest day of an offence that can still count today (date.min for a longer expiry)."""
+    days = min(policy.expiry_days - 1, (today - date.min).days)
+    return today - timedelta(days=max(days, 0))
 
 
 def active_points(points: Iterable[Point], today: date, policy: Policy) -> int:
@@ -49,7 +62,7 @@ def blacklisted(points: Iterable[Point], today: date, policy: Policy) -> bool:
 
 
 def expires_on(point: Point, policy: Policy) -> date:
-    return point.occurred_on + timedelta(days=policy.expiry_days)
+    return point.occurred_on + timedelta(days=min(policy.expiry_days, (date.max - point.occurred_on).days))
 
 
 def check_appeal(*, status: str, recorded_on: date, today: date, policy: Policy, reason: str) -> None:
@@ -68,7 +81,14 @@ def check_appeal(*, status: str, recorded_on: date, today: date, policy: Policy,
 
 
 def check_policy(policy: Policy) -> None:
-    if policy.threshold <= 0 or policy.expiry_days <= 0 or policy.appeal_days < 0:
-        raise ValidationFailed.one(
-            "policy", "黑名单分值和有效期须大于0，申诉期限不能为负", "threshold and expiry must be positive"
+    errors = [
+        FieldError(name, f"须在{low}到{high}之间", f"must be between {low} and {high}")
+        for name, value, low, high in (
+            ("threshold", policy.threshold, 1, MAX_THRESHOLD),
+            ("expiry_days", policy.expiry_days, 1, MAX_EXPIRY_DAYS),
+            ("appeal_days", policy.appeal_days, 0, MAX_APPEAL_DAYS),
         )
+        if not low <= value <= high
+    ]
+    if errors:
+        raise ValidationFailed.none_written(errors, "记分规则", saved=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, UploadFile
@@ -12,6 +11,7 @@ from pydantic import BaseModel, Field
 from yilian.auth import rules as roles
 from yilian.evaluation import conduct, conduct_service
 from yilian.kit.errors import Forbidden
+from yilian.kit.fields import Day, Id
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/conduct", tags=["conduct"])
@@ -40,9 +40,9 @@ def import_offences(file: UploadFile, actor: ApiActor, session: DbSession) -> di
 
 class RecordIn(BaseModel):
     offence_code: str
-    occurred_on: date
-    staff_id: int | None = None
-    institution_id: int | None = None
+    occurred_on: Day
+    staff_id: Id | None = None
+    institution_id: Id | None = None
     note: str = ""
 
 
@@ -57,7 +57,7 @@ class AppealIn(BaseModel):
 
 
 @router.post("/records/{record_id}/appeal")
-def appeal(record_id: int, data: AppealIn, actor: ApiActor, session: DbSession) -> dict[str, Any]:
+def appeal(record_id: Id, data: AppealIn, actor: ApiActor, session: DbSession) -> dict[str, Any]:
     row = conduct_service.do_appeal(session, actor=actor, record_id=record_id, reason=data.reason)
     return {"id": row.id, "status": row.status}
 
@@ -67,14 +67,14 @@ class DecisionIn(BaseModel):
 
 
 @router.post("/records/{record_id}/decision")
-def decide(record_id: int, data: DecisionIn, actor: ApiActor, session: DbSession) -> dict[str, Any]:
+def decide(record_id: Id, data: DecisionIn, actor: ApiActor, session: DbSession) -> dict[str, Any]:
     row = conduct_service.do_decide(session, actor=actor, record_id=record_id, overturn=data.overturn)
     return {"id": row.id, "status": row.status}
 
 
 @router.get("/standing")
 def standing(
-    actor: ApiActor, session: DbSession, staff_id: int | None = None, institution_id: int | None = None
+    actor: ApiActor, session: DbSession, staff_id: Id | None = None, institution_id: Id | None = None
 ) -> dict[str, Any]:
     """Points that count today and whether the blacklist threshold is reached."""
     if not actor.subject.may(conduct_service.SUPERVISORS | {roles.INSTITUTION_ADMIN}):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -205,7 +205,7 @@ def standing(
         for p, on, status in session.execute(
             select(ConductRecord.points, ConductRecord.occurred_on, ConductRecord.status).where(
                 column == subject_id,
-                ConductRecord.occurred_on > today - timedelta(days=current.expiry_days),
+                ConductRecord.occurred_on >= rules.counted_since(today, current),
             )
         )
     ]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from yilian.evaluation import supervision
 from yilian.kit.errors import AppError
+from yilian.kit.fields import Id
 from yilian.models import TaskList
 from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
 from yilian.web.templating import render
@@ -47,20 +48,20 @@ class ProgressIn(BaseModel):
 
 
 @router.post("/api/tasks/{task_id}/progress", status_code=201)
-def report(task_id: int, data: ProgressIn, actor: ApiActor, session: DbSession) -> dict[str, Any]:
+def report(task_id: Id, data: ProgressIn, actor: ApiActor, session: DbSession) -> dict[str, Any]:
     progress = supervision.do_report_progress(session, actor=actor, task_id=task_id, **data.model_dump())
     return {"id": progress.id, "unit": progress.unit, "percent": progress.percent}
 
 
 @router.get("/api/tasks/lists/{list_id}/status")
-def list_status(list_id: int, actor: ApiActor, session: DbSession, unit: str | None = None) -> dict[str, Any]:
+def list_status(list_id: Id, actor: ApiActor, session: DbSession, unit: str | None = None) -> dict[str, Any]:
     result = supervision.status(session, actor=actor, list_id=list_id, unit=unit)
     return {**result, "tasks": [asdict(t) for t in result["tasks"]]}
 
 
 @router.get("/tasks", response_class=HTMLResponse)
 def tasks_page(
-    request: Request, actor: PageActor, session: DbSession, list_id: int = 0, unit: str = "", error: str = ""
+    request: Request, actor: PageActor, session: DbSession, list_id: Id = 0, unit: str = "", error: str = ""
 ) -> Response:
     """One page per list (and unit): every task with its state, red when overdue."""
     lists = session.execute(select(TaskList.id, TaskList.name).order_by(TaskList.id.desc())).all()
@@ -88,11 +89,11 @@ def tasks_page(
 @router.post("/tasks/{task_id}/progress")
 def report_from_page(
     request: Request,
-    task_id: int,
+    task_id: Id,
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],
-    list_id: Annotated[int, Form()],
+    list_id: Annotated[Id, Form()],
     percent: Annotated[int, Form()],
     note: Annotated[str, Form()],
     evidence: Annotated[str, Form()] = "",

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from yilian.evaluation import service
 from yilian.evaluation.outputs import results_pdf, results_workbook
+from yilian.kit.fields import Year
 from yilian.models import ScoringScheme
 from yilian.web.deps import DbSession, PageActor
 from yilian.web.templating import render
@@ -46,7 +47,7 @@ def evaluation_page(
 
 
 @router.get("/evaluation/export.pdf")
-def export_pdf(actor: PageActor, session: DbSession, code: str, year: int) -> Response:
+def export_pdf(actor: PageActor, session: DbSession, code: str, year: Year) -> Response:
     """The year's evaluation as a PDF to print, sign and file."""
     data = service.results(session, actor=actor, code=code, year=year)
     return Response(
@@ -59,7 +60,7 @@ def export_pdf(actor: PageActor, session: DbSession, code: str, year: int) -> Re
 
 
 @router.get("/evaluation/export")
-def export(actor: PageActor, session: DbSession, code: str, year: int) -> Response:
+def export(actor: PageActor, session: DbSession, code: str, year: Year) -> Response:
     """The year's evaluation as an Excel workbook to file."""
     data = service.results(session, actor=actor, code=code, year=year)
     return Response(

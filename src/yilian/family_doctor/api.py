@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query, Response, UploadFile
 
 from yilian.auth import scoping
@@ -21,6 +19,7 @@ from yilian.family_doctor.schemas import (
     TeamOut,
     TerminateIn,
 )
+from yilian.kit.fields import Day, Id
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
@@ -81,7 +80,7 @@ def sign(data: ContractIn, actor: ApiActor, session: DbSession) -> ContractOut:
 
 
 @router.post("/contracts/{contract_id}/renew", response_model=ContractOut, status_code=201)
-def renew(contract_id: int, data: RenewIn, actor: ApiActor, session: DbSession) -> ContractOut:
+def renew(contract_id: Id, data: RenewIn, actor: ApiActor, session: DbSession) -> ContractOut:
     contract = service.do_renew(
         session, actor=actor, contract_id=contract_id, months=data.months, package_id=data.package_id
     )
@@ -89,7 +88,7 @@ def renew(contract_id: int, data: RenewIn, actor: ApiActor, session: DbSession) 
 
 
 @router.post("/contracts/{contract_id}/change-team", response_model=ContractOut, status_code=201)
-def change_team(contract_id: int, data: ChangeTeamIn, actor: ApiActor, session: DbSession) -> ContractOut:
+def change_team(contract_id: Id, data: ChangeTeamIn, actor: ApiActor, session: DbSession) -> ContractOut:
     contract = service.do_change_team(
         session, actor=actor, contract_id=contract_id, team_id=data.team_id, reason=data.reason
     )
@@ -97,7 +96,7 @@ def change_team(contract_id: int, data: ChangeTeamIn, actor: ApiActor, session: 
 
 
 @router.post("/contracts/{contract_id}/terminate", response_model=ContractOut)
-def terminate(contract_id: int, data: TerminateIn, actor: ApiActor, session: DbSession) -> ContractOut:
+def terminate(contract_id: Id, data: TerminateIn, actor: ApiActor, session: DbSession) -> ContractOut:
     return service.contract_out(
         session,
         service.do_terminate(session, actor=actor, contract_id=contract_id, reason=data.reason),
@@ -106,7 +105,7 @@ def terminate(contract_id: int, data: TerminateIn, actor: ApiActor, session: DbS
 
 
 @router.get("/residents/{resident_id}/contracts", response_model=list[ContractOut])
-def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ContractOut]:
+def history(resident_id: Id, actor: ApiActor, session: DbSession) -> list[ContractOut]:
     resident = access_resident(session, actor, resident_id)
     today = actor.clock.now().date()
     return [
@@ -125,8 +124,8 @@ def set_fee_rule(data: FeeRuleIn, actor: ApiActor, session: DbSession) -> dict[s
 def distribution(
     actor: ApiActor,
     session: DbSession,
-    start: date,
-    end: date,
+    start: Day,
+    end: Day,
     format: str = Query("json", pattern="^(json|xlsx)$"),
 ) -> Distribution | Response:
     result = fees.distribute_fees(session, actor=actor, start=start, end=end)

@@ -7,19 +7,21 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Day, Id, Percent, Yuan
+
 
 class MemberIn(BaseModel):
-    staff_id: int
+    staff_id: Id
     role: str
 
 
 class TeamIn(BaseModel):
     code: str = Field(min_length=1, max_length=32)
     name: str = Field(min_length=1, max_length=64)
-    consortium_id: int
-    institution_id: int
+    consortium_id: Id
+    institution_id: Id
     members: list[MemberIn]
-    grid_ids: list[int] = []
+    grid_ids: list[Id] = []
 
 
 class TeamOut(BaseModel):
@@ -36,11 +38,11 @@ class PackageIn(BaseModel):
     name: str = Field(min_length=1, max_length=64)
     category: str
     contents: str = ""
-    price: Decimal = Field(ge=0, decimal_places=2)
-    insurance_share: Decimal = Field(description="percent, e.g. 40 for 40 %")
-    public_share: Decimal = Field(description="percent paid from public-health funds")
-    valid_from: date
-    valid_to: date | None = None
+    price: Yuan = Field(ge=0)
+    insurance_share: Percent = Field(description="percent, e.g. 40 for 40 %")
+    public_share: Percent = Field(description="percent paid from public-health funds")
+    valid_from: Day
+    valid_to: Day | None = None
 
 
 class PackageOut(BaseModel):
@@ -58,10 +60,10 @@ class PackageOut(BaseModel):
 
 
 class ContractIn(BaseModel):
-    resident_id: int
-    team_id: int
-    package_id: int
-    start_on: date | None = None
+    resident_id: Id
+    team_id: Id
+    package_id: Id
+    start_on: Day | None = None
     months: int = 12
 
 
@@ -83,11 +85,11 @@ class ContractOut(BaseModel):
 
 class RenewIn(BaseModel):
     months: int = 12
-    package_id: int | None = None
+    package_id: Id | None = None
 
 
 class ChangeTeamIn(BaseModel):
-    team_id: int
+    team_id: Id
     reason: str = Field(min_length=2, max_length=200)
 
 
@@ -96,7 +98,7 @@ class TerminateIn(BaseModel):
 
 
 class FeeRuleIn(BaseModel):
-    team_share: Decimal = Field(description="percent of signing fees to the team, ≥ 70")
+    team_share: Percent = Field(description="percent of signing fees to the team, ≥ 70")
     role_weights: dict[str, int]
     base: Decimal = Decimal("0.4")
     work: Decimal = Decimal("0.4")

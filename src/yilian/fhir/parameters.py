@@ -17,6 +17,7 @@ from yilian.fhir.rules import (
     FhirError,
     parse_date_param,
     reference_id,
+    row_key,
 )
 from yilian.models import (
     Booking,
@@ -51,12 +52,18 @@ class Native:
     date_column: Any | None
     params: dict[str, Callable[[str], ColumnElement[bool]]] = field(default_factory=dict)
     base: Callable[[Select[Any]], Select[Any]] = lambda s: s
-    id_of: Callable[[str], int | None] = lambda raw: int(raw) if raw.isdigit() else None
+    id_of: Callable[[str], int | None] = row_key
 
 
-def int_param(raw: str) -> int:
-    if not raw.lstrip("-").isdigit():
-        raise FhirError(400, "invalid", f"'{raw}' is not a number")
+def int_param(raw: str, name: str) -> int:
+    """A whole-number search parameter (`_count`, `_offset`) that a query can use."""
+    if row_key(raw.removeprefix("-")) is None:
+        raise FhirError(
+            400,
+            "invalid",
+            f"{name}：“{raw[:40]}”不是有效的整数 / {name} '{raw[:40]}' is not a number in range",
+            [name],
+        )
     return int(raw)
 
 
@@ -83,18 +90,16 @@ def date_clause(column: Any) -> Callable[[str], ColumnElement[bool]]:
 
 def patient_ref(column: Any) -> Callable[[str], ColumnElement[bool]]:
     def clause(value: str) -> ColumnElement[bool]:
-        ident = reference_id(value, "Patient") if "/" in value else value
-        if ident is None or not ident.isdigit():
-            return false()
-        return column == int(ident)
+        key = row_key(reference_id(value, "Patient") if "/" in value else value)
+        return false() if key is None else column == key
 
     return clause
 
 
 def ref_clause(column: Any, resource_type: str) -> Callable[[str], ColumnElement[bool]]:
     def clause(value: str) -> ColumnElement[bool]:
-        ident = reference_id(value, resource_type) if "/" in value else value
-        return column == int(ident) if ident and ident.isdigit() else false()
+        key = row_key(reference_id(value, resource_type) if "/" in value else value)
+        return false() if key is None else column == key
 
     return clause
 
@@ -132,8 +137,8 @@ NATIVE: dict[str, Native] = {
             "organization": lambda v: Resident.grid_id.in_(
                 select(Grid.id).where(
                     or_(
-                        Grid.institution_id == int_param(v.rpartition("/")[2]),
-                        Grid.clinic_id == int_param(v.rpartition("/")[2]),
+                        Grid.institution_id == int_param(v.rpartition("/")[2], "organization"),
+                        Grid.clinic_id == int_param(v.rpartition("/")[2], "organization"),
                     )
                 )
             ),

@@ -21,6 +21,7 @@ from yilian.fhir.rules import (
     STORED_PREFIX,
     FhirError,
     foreign_code,
+    row_key,
     source_owner,
 )
 from yilian.kit.db import insert_rows
@@ -268,9 +269,10 @@ def institution_code(system: str, code: str) -> str:
 def resident_of(session: Session, context: Context, reference: str | None) -> int:
     """The resident a resource is about: one created in this Bundle, or one the writer may read."""
     kind, _, ident = (reference or "").partition("/")
-    if kind != "Patient" or not ident.isdigit():
+    key = row_key(ident)
+    if kind != "Patient" or key is None:
         raise FhirError(400, "required", "the resource must refer to a Patient of this platform", ["subject"])
-    resident_id = int(ident)
+    resident_id = key
     if (
         resident_id not in context.created_residents
         and readable_by_id(session, context.actor.subject, resident_id) is None
@@ -283,4 +285,4 @@ def resident_of(session: Session, context: Context, reference: str | None) -> in
 
 def local_id(reference: str | None, resource_type: str) -> int | None:
     kind, _, ident = (reference or "").partition("/")
-    return int(ident) if kind == resource_type and ident.isdigit() else None
+    return row_key(ident) if kind == resource_type else None

@@ -154,7 +154,7 @@ def parse_date_param(value: str) -> DateBound:
         else:
             start = datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
             end = start + timedelta(seconds=1)
-    except ValueError:
+    except (ValueError, OverflowError):  # the day after 9999-12-31 overflows
         raise FhirError(400, "invalid", f"'{value}' is not a FHIR date") from None
     return {
         "eq": DateBound(start, end),
@@ -173,6 +173,15 @@ def reference_id(reference: str | None, resource_type: str) -> str | None:
     if kind != resource_type or not ident:
         return None
     return ident
+
+
+def row_key(ident: str | None) -> int | None:
+    """The platform key a FHIR id names: ASCII digits that fit a 64-bit column, else None. (`isdigit`
+    alone also accepts "²", which int() refuses, and any length, which the database refuses.)"""
+    if not ident or not ident.isascii() or not ident.isdigit() or len(ident) > 19:
+        return None
+    key = int(ident)
+    return key if key <= 2**63 - 1 else None
 
 
 def fhir_instant(value: datetime | None) -> str | None:

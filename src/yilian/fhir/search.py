@@ -30,6 +30,7 @@ from yilian.fhir.rules import (
     STORED_PREFIX,
     FhirError,
     reference_id,
+    row_key,
 )
 from yilian.models import (
     DiagnosticCentre,
@@ -52,8 +53,8 @@ from yilian.models import (
 
 
 def page_of(params: dict[str, str]) -> tuple[int, int]:
-    count = min(int_param(params.get("_count", str(DEFAULT_COUNT))), MAX_COUNT)
-    offset = int_param(params.get("_offset", "0"))
+    count = min(int_param(params.get("_count", str(DEFAULT_COUNT)), "_count"), MAX_COUNT)
+    offset = int_param(params.get("_offset", "0"), "_offset")
     if count < 0 or offset < 0:
         raise FhirError(400, "invalid", "_count and _offset must not be negative")
     return count, offset
@@ -241,7 +242,7 @@ def service_requests(
             )
     if "_id" in params:
         kind, _, number = params["_id"].partition("-")
-        ident = int(number) if number.isdigit() else -1
+        ident = row_key(number) or -1
         clauses_r.append(Referral.id == (ident if kind == "referral" else -1))
         clauses_o.append(ExamOrder.id == (ident if kind == "exam" else -1))
     referrals = _patient_scope(actor, select(Referral).where(*clauses_r), Referral.resident_id)
@@ -282,9 +283,7 @@ def stored_rows(
             continue
         if name in ("patient", "subject"):
             ident = reference_id(value, "Patient") if "/" in value else value
-            statement = statement.where(
-                FhirResource.resident_id == (int(ident) if ident and ident.isdigit() else -1)
-            )
+            statement = statement.where(FhirResource.resident_id == (row_key(ident) or -1))
         elif name in ("date", "created", "authored", "started", "period"):
             statement = statement.where(date_clause(FhirResource.date_at)(value))
         elif name == "status":
@@ -300,7 +299,7 @@ def stored_rows(
     if "_id" in params:
         raw = params["_id"]
         statement = statement.where(
-            FhirResource.id == (int(raw[1:]) if raw[1:].isdigit() and raw[:1] == STORED_PREFIX else -1)
+            FhirResource.id == ((row_key(raw[1:]) if raw[:1] == STORED_PREFIX else None) or -1)
         )
     # A resource about nobody in particular (an imported practitioner) is registry data.
     statement = statement.outerjoin(Resident, Resident.id == FhirResource.resident_id).where(

@@ -14,6 +14,7 @@ from yilian.auth import rules as roles
 from yilian.indicators import figures, service
 from yilian.indicators.catalogue import parse_period
 from yilian.kit.errors import AppError, Forbidden, ValidationFailed
+from yilian.kit.fields import Year
 from yilian.models import Institution, User
 from yilian.web.deps import ApiActor, DbSession, PageActor, PostedForm, check_csrf
 from yilian.web.templating import render
@@ -26,7 +27,7 @@ def indicators(
     request: Request,
     actor: ApiActor,
     session: DbSession,
-    year: int | None = None,
+    year: Year | None = None,
     period: str | None = None,
     level: str = "county",
     county: str | None = None,

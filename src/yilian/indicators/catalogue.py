@@ -22,6 +22,7 @@ import sqlglot
 from sqlglot.errors import ParseError
 
 from yilian.kit.errors import FieldError, ValidationFailed
+from yilian.kit.fields import MAX_YEAR, MIN_YEAR
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 FACTS = ("visits", "residents", "entered", "members")
@@ -118,7 +119,11 @@ def parse_period(text: str) -> Period:
     """ "2025", "2025-Q3" or "2025-07"; anything else is refused naming the field."""
     match = re.fullmatch(r"(\d{4})(?:-Q([1-4])|-(\d{2}))?", text.strip())
     month = int(match.group(3)) if match and match.group(3) else None
-    if not match or (month is not None and not 1 <= month <= 12):
+    if (
+        not match
+        or (month is not None and not 1 <= month <= 12)
+        or not MIN_YEAR <= int(match.group(1)) <= MAX_YEAR
+    ):
         raise ValidationFailed.one(
             "period",
             "期间应为年（2025）、季度（2025-Q3）或月（2025-07）",

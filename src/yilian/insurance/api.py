@@ -12,6 +12,7 @@ from yilian.insurance import claims, service
 from yilian.insurance.config import parse_config
 from yilian.insurance.drg.rules import Case, Grouper
 from yilian.kit.errors import Conflict
+from yilian.kit.fields import Id
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["insurance"])
@@ -60,7 +61,7 @@ def group_case(data: CaseIn, actor: ApiActor) -> dict[str, Any]:
 
 @router.post("/insurance/consortia/{consortium_id}/settlement")
 def what_if(
-    consortium_id: int, actor: ApiActor, session: DbSession, terms: dict[str, Any] = Body()
+    consortium_id: Id, actor: ApiActor, session: DbSession, terms: dict[str, Any] = Body()
 ) -> dict[str, Any]:
     """Run the settlement on these terms and return every figure; nothing is saved."""
     consortium = service.access_consortium(session, actor.subject, consortium_id)

@@ -15,13 +15,19 @@ from typing import Any
 import openpyxl
 import openpyxl.xml
 
-from yilian.kit.errors import ValidationFailed
+from yilian.kit.errors import FieldError, ValidationFailed
 
 if not openpyxl.xml.DEFUSEDXML:  # pragma: no cover - guarded by the dependency list
     raise RuntimeError("openpyxl must parse with defusedxml; unset OPENPYXL_DEFUSEDXML")
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Excel's own limit for one cell. A longer cell is refused, naming its column and row.
+MAX_CELL_CHARS = 32_767
+# The csv module refuses a field over 128 KiB with csv.Error (a 500). An upload is at most 50 MB, so
+# with this limit every field parses and the cell check below names the long one. The limit is the
+# csv module's, for the whole process: nothing here reads a file larger than an upload.
+csv.field_size_limit(MAX_UPLOAD_BYTES)
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -68,7 +74,37 @@ def read_table(filename: str, data: bytes) -> list[list[str]]:
         )
     if not any(any(row) for row in raw):
         raise ValidationFailed.one("file", "文件为空", "file is empty")
+    _check_cells(raw)
     return raw
+
+
+def _check_cells(raw: list[list[str]]) -> None:
+    """A cell longer than Excel allows is refused, named by its column's header (its letter in the
+    header row itself) and its row."""
+    header = raw[0]
+    errors = [
+        FieldError(
+            header[j] if i > 0 and j < len(header) and header[j] else column_letter(j),
+            f"第{column_letter(j)}列的单元格超过{MAX_CELL_CHARS}个字符",
+            f"the cell in column {column_letter(j)} is longer than {MAX_CELL_CHARS} characters",
+            row=i + 1,
+        )
+        for i, row in enumerate(raw)
+        for j, cell in enumerate(row)
+        if len(cell) > MAX_CELL_CHARS
+    ]
+    if errors:
+        raise ValidationFailed.none_written(errors[:20], "文件")
+
+
+def column_letter(index: int) -> str:
+    """A, B, … Z, AA, AB …: how a spreadsheet names column `index` (from 0)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def read_rows(filename: str, data: bytes, aliases: dict[str, str]) -> list[dict[str, str]]:

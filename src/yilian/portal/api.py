@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Day, Id
 from yilian.portal import service
 from yilian.residents.schemas import ResidentOut
 from yilian.residents.service import present_resident
@@ -22,7 +23,7 @@ class CardOut(BaseModel):
 
 
 @router.get("/health-card", response_model=CardOut)
-def my_card(request: Request, actor: ApiActor, session: DbSession, person: int | None = None) -> CardOut:
+def my_card(request: Request, actor: ApiActor, session: DbSession, person: Id | None = None) -> CardOut:
     """The QR payload of the resident's (or a ward's) live card."""
     resident = service.portal_person(session, actor, person)
     card = service.current_card(session, resident=resident, now=actor.clock.now())
@@ -51,19 +52,19 @@ class RevokeIn(BaseModel):
 
 
 @router.post("/residents/{resident_id}/health-card/revoke")
-def revoke(resident_id: int, data: RevokeIn, actor: ApiActor, session: DbSession) -> dict[str, object]:
+def revoke(resident_id: Id, data: RevokeIn, actor: ApiActor, session: DbSession) -> dict[str, object]:
     card = service.do_revoke_card(session, actor=actor, resident_id=resident_id, reason=data.reason)
     return {"version": card.version, "revoked_at": card.revoked_at}
 
 
 class GuardianIn(BaseModel):
-    guardian_resident_id: int
+    guardian_resident_id: Id
     relation: str
-    since: date
+    since: Day
 
 
 @router.post("/residents/{resident_id}/guardians", status_code=201)
-def add_guardian(resident_id: int, data: GuardianIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
+def add_guardian(resident_id: Id, data: GuardianIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
     link = service.do_add_guardian(
         session,
         actor=actor,
@@ -85,7 +86,7 @@ class AccessOut(BaseModel):
 
 
 @router.get("/portal/access", response_model=list[AccessOut])
-def accesses(actor: ApiActor, session: DbSession, person: int | None = None) -> list[AccessOut]:
+def accesses(actor: ApiActor, session: DbSession, person: Id | None = None) -> list[AccessOut]:
     """Who looked at the record (the resident's own, or a ward's)."""
     resident = service.portal_person(session, actor, person)
     return [

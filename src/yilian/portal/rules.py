@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from yilian.kit.errors import AppError, ValidationFailed
+from yilian.kit.tokens import same_token
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 CODE_LENGTH = 6
@@ -78,6 +79,6 @@ def read_card(payload: str, secret: str) -> CardClaim:
     if len(parts) != 5 or parts[0] != CARD_PREFIX or not parts[2].isdigit() or not parts[3].isdigit():
         raise ForgedCard()
     body = ".".join(parts[:4])
-    if not hmac.compare_digest(_signature(body, secret), parts[4]):
+    if not same_token(_signature(body, secret), parts[4]):
         raise ForgedCard()
     return CardClaim(card_no=parts[1], version=int(parts[2]), issued=int(parts[3]))

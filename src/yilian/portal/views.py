@@ -20,7 +20,9 @@ from yilian.encounters import repository as encounters_repository
 from yilian.family_doctor import repository as family_doctor_repository
 from yilian.family_doctor import rules as family_doctor_rules
 from yilian.kit.errors import AppError
+from yilian.kit.fields import Day, Id
 from yilian.kit.masking import mask_id_number
+from yilian.kit.tokens import same_token
 from yilian.models import Booking, Institution, Referral, Schedule, Slot
 from yilian.portal import service
 from yilian.scheduling import booking as scheduling_booking
@@ -61,7 +63,7 @@ def _login_page(
 
 def _check_login_csrf(request: Request, csrf: str) -> bool:
     cookie = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(cookie) and secrets.compare_digest(cookie, csrf)
+    return bool(cookie) and same_token(cookie, csrf)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -123,7 +125,7 @@ def _qr_svg(payload: str) -> str:
 
 
 @router.get("", response_class=HTMLResponse)
-def home(request: Request, actor: PageActor, session: DbSession, person: int | None = None) -> Response:
+def home(request: Request, actor: PageActor, session: DbSession, person: Id | None = None) -> Response:
     resident = service.portal_person(session, actor, person)
     today = actor.clock.now().date()
     payload = service.card_payload(
@@ -184,7 +186,7 @@ def _bookings(session: DbSession, resident_id: int, actor: Actor) -> list[dict[s
 
 
 @router.get("/record", response_class=HTMLResponse)
-def record(request: Request, actor: PageActor, session: DbSession, person: int | None = None) -> Response:
+def record(request: Request, actor: PageActor, session: DbSession, person: Id | None = None) -> Response:
     """002 item 39: the whole record is open to the resident — visits, results, referrals."""
     resident = service.portal_person(session, actor, person)
     encounters = encounters_repository.of_resident(session, resident.id, limit=100)
@@ -212,8 +214,8 @@ def booking(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    person: int | None = None,
-    day: date | None = None,
+    person: Id | None = None,
+    day: Day | None = None,
     error: str = "",
     done: str = "",
 ) -> Response:
@@ -286,8 +288,8 @@ def book(
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],
-    slot_id: Annotated[int, Form()],
-    person: Annotated[int, Form()],
+    slot_id: Annotated[Id, Form()],
+    person: Annotated[Id, Form()],
 ) -> Response:
     check_csrf(request, csrf)
     resident = service.portal_person(session, actor, person)
@@ -307,7 +309,7 @@ def book(
 
 @router.post("/bookings/{booking_id}/cancel")
 def cancel(
-    request: Request, actor: PageActor, session: DbSession, booking_id: int, csrf: Annotated[str, Form()]
+    request: Request, actor: PageActor, session: DbSession, booking_id: Id, csrf: Annotated[str, Form()]
 ) -> Response:
     check_csrf(request, csrf)
     existing = scheduling_repository.booking(session, booking_id)
@@ -321,7 +323,7 @@ def cancel(
 
 
 @router.get("/access", response_class=HTMLResponse)
-def access_log(request: Request, actor: PageActor, session: DbSession, person: int | None = None) -> Response:
+def access_log(request: Request, actor: PageActor, session: DbSession, person: Id | None = None) -> Response:
     """谁看过我的档案: every audited read and change, with who and from which institution."""
     resident = service.portal_person(session, actor, person)
     return render(
@@ -338,7 +340,7 @@ def revoke_card(
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],
-    person: Annotated[int, Form()],
+    person: Annotated[Id, Form()],
 ) -> Response:
     check_csrf(request, csrf)
     service.do_revoke_card(session, actor=actor, resident_id=person, reason="居民挂失")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Header, Query
 
+from yilian.kit.fields import Day, Id
 from yilian.models import Referral
 from yilian.referral import service
 from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, ReferralPage, TransitionIn
@@ -27,7 +26,7 @@ def request_referral(
 
 
 @router.post("/referrals/{referral_id}/transition", response_model=ReferralOut)
-def transition(referral_id: int, data: TransitionIn, actor: ApiActor, session: DbSession) -> ReferralOut:
+def transition(referral_id: Id, data: TransitionIn, actor: ApiActor, session: DbSession) -> ReferralOut:
     referral = service.do_transition(
         session, actor=actor, referral_id=referral_id, target=data.status, reason=data.reason
     )
@@ -52,7 +51,7 @@ def referrals(
 
 
 @router.get("/residents/{resident_id}/referrals", response_model=list[ReferralOut])
-def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[ReferralOut]:
+def history(resident_id: Id, actor: ApiActor, session: DbSession) -> list[ReferralOut]:
     from sqlalchemy import select
 
     resident = access_resident(session, actor, resident_id)
@@ -66,9 +65,9 @@ def history(resident_id: int, actor: ApiActor, session: DbSession) -> list[Refer
 def figures(
     actor: ApiActor,
     session: DbSession,
-    start: date,
-    end: date,
-    institution_id: int | None = None,
+    start: Day,
+    end: Day,
+    institution_id: Id | None = None,
     decision_target_hours: float = Query(default=24.0, gt=0, le=24 * 30),
 ) -> ReferralFigures:
     """Counts, acceptance, timeliness (median and 90th-percentile hours to a decision, the share

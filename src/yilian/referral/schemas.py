@@ -6,19 +6,19 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Id
+
 
 class ReferralIn(BaseModel):
-    resident_id: int
+    resident_id: Id
     direction: str = Field(pattern="^(up|down)$")
-    to_institution_id: int
-    to_department_id: int | None = None
+    to_institution_id: Id
+    to_department_id: Id | None = None
     reason: str | None = Field(default=None, max_length=500)
     diagnoses: list[str] = Field(min_length=1)
     summary: str = Field(min_length=2, max_length=4000)
     attachments: list[str] = []
-    slot_id: int | None = Field(
-        default=None, description="upward: book this (reserved) slot in the same step"
-    )
+    slot_id: Id | None = Field(default=None, description="upward: book this (reserved) slot in the same step")
 
 
 class TransitionIn(BaseModel):

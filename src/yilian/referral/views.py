@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from yilian.kit.errors import AppError
+from yilian.kit.fields import Id
 from yilian.referral import rules, service
 from yilian.web.deps import DbSession, PageActor, check_csrf
 from yilian.web.templating import render
@@ -36,7 +37,7 @@ def referrals_page(
 @router.post("/referrals/{referral_id}/transition")
 def transition(
     request: Request,
-    referral_id: int,
+    referral_id: Id,
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],

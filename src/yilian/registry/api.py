@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
 from yilian.auth import scoping
+from yilian.kit.fields import Day, Id, Offset
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Institution
 from yilian.registry import repository, service
@@ -37,7 +36,7 @@ def list_institutions(
     session: DbSession,
     type: str | None = None,
     level: str | None = None,
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(50, ge=1, le=500),
 ) -> dict[str, object]:
     statement = scoping.readable_institutions(actor.subject)
@@ -58,12 +57,12 @@ def create_institution(data: InstitutionIn, actor: ApiActor, session: DbSession)
 
 
 @router.get("/institutions/{institution_id}", response_model=InstitutionOut)
-def get_institution(institution_id: int, actor: ApiActor, session: DbSession) -> InstitutionOut:
+def get_institution(institution_id: Id, actor: ApiActor, session: DbSession) -> InstitutionOut:
     return InstitutionOut.model_validate(scoping.access_institution(session, actor.subject, institution_id))
 
 
 @router.get("/institutions/{institution_id}/staff", response_model=list[StaffOut])
-def institution_staff(institution_id: int, actor: ApiActor, session: DbSession) -> list[StaffOut]:
+def institution_staff(institution_id: Id, actor: ApiActor, session: DbSession) -> list[StaffOut]:
     institution = scoping.access_institution(session, actor.subject, institution_id)
     full = actor.subject.may(roles.FULL_IDENTIFIERS_IN_LISTS)
     out = []
@@ -100,7 +99,7 @@ def create_consortium(data: ConsortiumIn, actor: ApiActor, session: DbSession) -
 
 
 @router.get("/consortia/{consortium_id}", response_model=ConsortiumDetail)
-def get_consortium(consortium_id: int, actor: ApiActor, session: DbSession) -> ConsortiumDetail:
+def get_consortium(consortium_id: Id, actor: ApiActor, session: DbSession) -> ConsortiumDetail:
     consortium = scoping.access_consortium(session, actor.subject, consortium_id)
     members = [
         MemberOut(
@@ -116,13 +115,13 @@ def get_consortium(consortium_id: int, actor: ApiActor, session: DbSession) -> C
 
 
 @router.post("/consortia/{consortium_id}/members", status_code=201)
-def add_member(consortium_id: int, data: MemberIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
+def add_member(consortium_id: Id, data: MemberIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
     member = service.do_add_member(session, subject=actor.subject, consortium_id=consortium_id, data=data)
     return {"id": member.id}
 
 
 @router.post("/consortia/{consortium_id}/grids", status_code=201)
-def create_grid(consortium_id: int, data: GridIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
+def create_grid(consortium_id: Id, data: GridIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
     grid = service.do_create_grid(session, subject=actor.subject, consortium_id=consortium_id, data=data)
     return {"id": grid.id}
 
@@ -134,7 +133,7 @@ def create_staff(data: StaffIn, actor: ApiActor, session: DbSession) -> dict[str
 
 
 @router.post("/staff/{staff_id}/postings", status_code=201)
-def add_posting(staff_id: int, data: PostingIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
+def add_posting(staff_id: Id, data: PostingIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
     posting = service.do_add_posting(
         session, subject=actor.subject, staff_id=staff_id, data=data, today=actor.clock.now().date()
     )
@@ -142,6 +141,6 @@ def add_posting(staff_id: int, data: PostingIn, actor: ApiActor, session: DbSess
 
 
 @router.get("/postings/summary", response_model=PostingSummary)
-def posting_summary(actor: ApiActor, session: DbSession, as_of: date | None = None) -> PostingSummary:
+def posting_summary(actor: ApiActor, session: DbSession, as_of: Day | None = None) -> PostingSummary:
     """Postings of six months or more into the subject's region (县管乡用 counted separately)."""
     return service.posting_summary(session, subject=actor.subject, as_of=as_of or actor.clock.now().date())

@@ -36,6 +36,19 @@ def consortium_by_code(session: Session, code: str) -> Consortium | None:
     return session.scalar(select(Consortium).where(Consortium.code == code))
 
 
+def grid_code_taken(session: Session, code: str) -> bool:
+    return session.scalar(select(Grid.id).where(Grid.code == code)) is not None
+
+
+def staff_taken(session: Session, *, code: str, id_number: str | None) -> str | None:
+    """Which unique field of a new staff member is already registered: "code", "id_number" or None."""
+    if session.scalar(select(Staff.id).where(Staff.code == code)) is not None:
+        return "code"
+    if id_number and session.scalar(select(Staff.id).where(Staff.id_number == id_number)) is not None:
+        return "id_number"
+    return None
+
+
 def members_of(session: Session, consortium_id: int) -> list[tuple[ConsortiumMember, Institution]]:
     rows = session.execute(
         select(ConsortiumMember, Institution)

@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from yilian.kit.fields import Day, Id
+
 
 class InstitutionIn(BaseModel):
     code: str = Field(min_length=1, max_length=32)
@@ -15,7 +17,7 @@ class InstitutionIn(BaseModel):
     type: str
     region_code: str
     township: str | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class InstitutionOut(BaseModel):
@@ -37,14 +39,14 @@ class ConsortiumIn(BaseModel):
     name: str = Field(min_length=1, max_length=128)
     kind: str
     region_code: str
-    lead_institution_id: int
-    established_on: date | None = None
+    lead_institution_id: Id
+    established_on: Day | None = None
 
 
 class MemberIn(BaseModel):
-    institution_id: int
+    institution_id: Id
     role: str = "成员"
-    joined_on: date | None = None
+    joined_on: Day | None = None
 
 
 class MemberOut(BaseModel):
@@ -75,8 +77,8 @@ class GridIn(BaseModel):
     code: str
     name: str
     region_code: str
-    institution_id: int
-    clinic_id: int | None = None
+    institution_id: Id
+    clinic_id: Id | None = None
 
 
 class StaffIn(BaseModel):
@@ -89,8 +91,8 @@ class StaffIn(BaseModel):
     title: str | None = None
     specialty: str | None = None
     licensed: bool = True
-    home_institution_id: int
-    hired_on: date | None = None
+    home_institution_id: Id
+    hired_on: Day | None = None
 
 
 class StaffOut(BaseModel):
@@ -106,10 +108,10 @@ class StaffOut(BaseModel):
 
 
 class PostingIn(BaseModel):
-    institution_id: int
+    institution_id: Id
     kind: str
-    start_on: date
-    end_on: date | None = None
+    start_on: Day
+    end_on: Day | None = None
 
 
 class PostingSummary(BaseModel):

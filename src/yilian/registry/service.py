@@ -10,7 +10,7 @@ from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.evaluation.conduct_service import refuse_blacklisted_staff
-from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
 from yilian.registry import repository, rules
 from yilian.registry.schemas import (
@@ -114,6 +114,12 @@ def do_create_grid(session: Session, *, subject: Subject, consortium_id: int, da
         )
     if data.clinic_id is not None:
         scoping.named_institution(session, subject, "clinic_id", data.clinic_id)
+    if repository.grid_code_taken(session, data.code):
+        raise Conflict(
+            f"网格编码{data.code}已存在",
+            f"grid code {data.code} already exists",
+            [FieldError("code", "网格编码已存在", "grid code already exists")],
+        )
     grid = Grid(consortium_id=consortium.id, **data.model_dump())
     session.add(grid)
     session.flush()
@@ -130,6 +136,13 @@ def do_create_staff(session: Session, *, subject: Subject, data: StaffIn, today:
     values = data.model_dump()
     if data.id_number:
         values["id_number"] = parse_id_number(data.id_number, today=today).id_number
+    taken = repository.staff_taken(session, code=data.code, id_number=values.get("id_number"))
+    if taken is not None:
+        raise Conflict(
+            "该人员编码或身份证号已登记",
+            "a staff member with this code or ID number is already registered",
+            [FieldError(taken, "已登记", "already registered")],
+        )
     staff = Staff(**values)
     session.add(staff)
     session.flush()

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from yilian.auth import scoping
+from yilian.kit.fields import Id
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution
 from yilian.registry import repository
 from yilian.web.deps import DbSession, PageActor
@@ -32,7 +33,7 @@ def institutions(request: Request, actor: PageActor, session: DbSession, type: s
 
 
 @router.get("/institutions/{institution_id}", response_class=HTMLResponse)
-def institution(request: Request, institution_id: int, actor: PageActor, session: DbSession) -> Response:
+def institution(request: Request, institution_id: Id, actor: PageActor, session: DbSession) -> Response:
     found = scoping.access_institution(session, actor.subject, institution_id)
     staff = repository.staff_of_institution(session, found.id, limit=100)
     consortia = session.execute(
@@ -67,7 +68,7 @@ def consortia(request: Request, actor: PageActor, session: DbSession) -> Respons
 
 
 @router.get("/consortia/{consortium_id}", response_class=HTMLResponse)
-def consortium(request: Request, consortium_id: int, actor: PageActor, session: DbSession) -> Response:
+def consortium(request: Request, consortium_id: Id, actor: PageActor, session: DbSession) -> Response:
     found = scoping.access_consortium(session, actor.subject, consortium_id)
     members = repository.members_of(session, found.id)
     lead = repository.institution(session, found.lead_institution_id)

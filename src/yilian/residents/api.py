@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response, UploadFile
 
+from yilian.kit.fields import Id, Offset
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
@@ -25,7 +26,7 @@ def search(
     actor: ApiActor,
     session: DbSession,
     q: str = "",
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     limit: int = Query(20, ge=1, le=100),
 ) -> ResidentPage:
     return service.search_residents(session, actor=actor, query=q, offset=offset, limit=limit)
@@ -55,7 +56,7 @@ def export(
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)
-def read(resident_id: int, actor: ApiActor, session: DbSession) -> ResidentOut:
+def read(resident_id: Id, actor: ApiActor, session: DbSession) -> ResidentOut:
     return service.read_resident(session, actor=actor, resident_id=resident_id)
 
 

@@ -6,13 +6,15 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Id
+
 
 class ResidentIn(BaseModel):
     id_number: str = Field(description="18-digit resident ID number (GB 11643)")
     name: str = Field(min_length=1, max_length=32)
     phone: str | None = None
     address: str | None = Field(default=None, max_length=200)
-    grid_id: int | None = None
+    grid_id: Id | None = None
 
 
 class ResidentRow(BaseModel):
@@ -62,8 +64,8 @@ class ResidentPage(BaseModel):
 
 
 class MergeIn(BaseModel):
-    survivor_id: int
-    merged_id: int
+    survivor_id: Id
+    merged_id: Id
     reason: str = Field(min_length=2, max_length=200)
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from yilian.encounters import service as encounters_service
+from yilian.kit.fields import Id, Offset
 from yilian.models import Referral
 from yilian.referral.service import referral_out
 from yilian.residents import service
@@ -16,14 +17,16 @@ router = APIRouter()
 
 
 @router.get("/residents", response_class=HTMLResponse)
-def search(request: Request, actor: PageActor, session: DbSession, q: str = "", offset: int = 0) -> Response:
+def search(
+    request: Request, actor: PageActor, session: DbSession, q: str = "", offset: Offset = 0
+) -> Response:
     # An empty query lists the residents the user serves ("my residents"), a page at a time.
     page = service.search_residents(session, actor=actor, query=q, offset=offset, limit=20)
     return render(request, "residents.html", q=q, page=page)
 
 
 @router.get("/residents/{resident_id}", response_class=HTMLResponse)
-def resident(request: Request, resident_id: int, actor: PageActor, session: DbSession) -> Response:
+def resident(request: Request, resident_id: Id, actor: PageActor, session: DbSession) -> Response:
     resident = service.access_resident(session, actor, resident_id)
     return render(
         request,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Request, Response
 
 from yilian.kit.errors import ValidationFailed
+from yilian.kit.fields import Day, Id
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import booking, repository, service
 from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
@@ -47,14 +46,14 @@ def create_schedule(data: ScheduleIn, actor: ApiActor, session: DbSession) -> di
 
 
 @router.post("/schedules/{schedule_id}/sessions", response_model=list[SlotOut], status_code=201)
-def publish(schedule_id: int, data: PublishIn, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+def publish(schedule_id: Id, data: PublishIn, actor: ApiActor, session: DbSession) -> list[SlotOut]:
     slots = service.do_publish_session(session, actor=actor, schedule_id=schedule_id, data=data)
     now = actor.clock.now()
     return [service.slot_out(s, now, 24) for s in slots]
 
 
 @router.get("/schedules/{schedule_id}/slots", response_model=list[SlotOut])
-def slots(schedule_id: int, day: date, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+def slots(schedule_id: Id, day: Day, actor: ApiActor, session: DbSession) -> list[SlotOut]:
     """A day's slots, with the reserved pool marked (and shown as public once released)."""
     schedule = repository.schedule(session, schedule_id)
     institution = registry_repository.institution(session, schedule.institution_id) if schedule else None
@@ -92,7 +91,7 @@ async def book(request: Request) -> Response:
 
 @router.post("/bookings/{booking_id}/check_in", response_model=CheckInOut)
 def check_in(
-    request: Request, booking_id: int, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
+    request: Request, booking_id: Id, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
 ) -> CheckInOut:
     """The receiving desk records arrival on the appointment's day; a referred patient's referral moves
     to 到诊, and a bed booking opens the inpatient stay (admitting diagnoses from the body or from the
@@ -108,7 +107,7 @@ def check_in(
 
 @router.post("/bookings/{booking_id}/{action}")
 def change(
-    request: Request, booking_id: int, action: str, actor: ApiActor, session: DbSession
+    request: Request, booking_id: Id, action: str, actor: ApiActor, session: DbSession
 ) -> dict[str, object]:
     if action not in booking.TRANSITIONS:
         raise ValidationFailed.one(
@@ -132,7 +131,7 @@ def add_extra(data: ExtraSlotIn, actor: ApiActor, session: DbSession) -> SlotOut
 
 @router.get("/booking/quota-report")
 def quota_report(
-    request: Request, actor: ApiActor, session: DbSession, start: date, end: date
+    request: Request, actor: ApiActor, session: DbSession, start: Day, end: Day
 ) -> list[dict[str, object]]:
     """Reserved share, grassroots use of the reserved pool and released capacity per institution, with
     the policy's share year by year and the commission's ceiling."""

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from pydantic import BaseModel, Field
 
+from yilian.kit.fields import Count, Day, Id, Moment, Year
+
 
 class ScheduleIn(BaseModel):
-    institution_id: int
-    department_id: int | None = None
+    institution_id: Id
+    department_id: Id | None = None
     kind: str = Field(pattern="^(clinic|exam|bed)$")
     name: str = Field(min_length=1, max_length=64)
-    staff_id: int | None = None
+    staff_id: Id | None = None
     equipment: str | None = None
 
 
 class PublishIn(BaseModel):
     """Publish a session: `count` slots of `minutes` each from `start` on `day`."""
 
-    day: date
+    day: Day
     start: time
     minutes: int = Field(gt=0, le=480)
     count: int = Field(gt=0, le=200)
@@ -38,9 +40,9 @@ class SlotOut(BaseModel):
 
 
 class BookingIn(BaseModel):
-    slot_id: int
-    resident_id: int
-    referral_id: int | None = None
+    slot_id: Id
+    resident_id: Id
+    referral_id: Id | None = None
 
 
 class BookingOut(BaseModel):
@@ -55,13 +57,13 @@ class BookingOut(BaseModel):
 
 
 class ExtraSlotIn(BaseModel):
-    schedule_id: int
-    starts_at: datetime
+    schedule_id: Id
+    starts_at: Moment
     minutes: int = Field(default=10, gt=0, le=120)
 
 
 class PolicyIn(BaseModel):
-    year: int
+    year: Year
     reserved_share: float = Field(description="percent, ≥ 20")
-    release_hours: int = 24
-    extra_cap: int = 5
+    release_hours: Count = 24
+    extra_cap: Count = 5

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from yilian.auth import scoping
 from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import AppError, ValidationFailed
+from yilian.kit.fields import Day, Id
 from yilian.models import ChronicRegister, Institution, Schedule
 from yilian.registry import repository as registry_repository
 from yilian.residents import service as residents_service
@@ -32,9 +33,9 @@ def booking_page(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    resident_id: int,
-    schedule_id: int = 0,
-    day: date | None = None,
+    resident_id: Id,
+    schedule_id: Id = 0,
+    day: Day | None = None,
     error: str = "",
     done: str = "",
 ) -> Response:
@@ -84,9 +85,9 @@ def book(
     actor: PageActor,
     session: DbSession,
     csrf: Annotated[str, Form()],
-    resident_id: Annotated[int, Form()],
-    slot_id: Annotated[int, Form()],
-    schedule_id: Annotated[int, Form()],
+    resident_id: Annotated[Id, Form()],
+    slot_id: Annotated[Id, Form()],
+    schedule_id: Annotated[Id, Form()],
     day: Annotated[date, Form()],
     key: Annotated[str, Form()],
 ) -> Response:
@@ -139,8 +140,8 @@ def arrivals_page(
     request: Request,
     actor: PageActor,
     session: DbSession,
-    day: date | None = None,
-    schedule_id: int = 0,
+    day: Day | None = None,
+    schedule_id: Id = 0,
     error: str = "",
 ) -> Response:
     """A county department's day: who is coming, who was sent by a township or a referral, who arrived."""
@@ -169,7 +170,7 @@ def arrivals_page(
 @router.post("/arrivals/{booking_id}/{action}")
 def arrival_action(
     request: Request,
-    booking_id: int,
+    booking_id: Id,
     action: str,
     actor: PageActor,
     session: DbSession,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -15,6 +14,7 @@ from starlette.datastructures import FormData
 from yilian.auth import service as auth_service
 from yilian.auth.context import Actor
 from yilian.kit.errors import AppError, Forbidden, Unauthenticated
+from yilian.kit.tokens import same_token
 
 T = TypeVar("T")
 SESSION_COOKIE = "yl_session"
@@ -133,7 +133,7 @@ def _resolve_web_session(request: Request, session: Session) -> bool:
 
 def check_csrf(request: Request, supplied: str | None) -> None:
     expected = getattr(request.state, "csrf_token", None)
-    if not expected or not supplied or not hmac.compare_digest(expected, supplied):
+    if not expected or not supplied or not same_token(expected, supplied):
         raise Forbidden(
             "表单已失效，请刷新页面后重试（CSRF校验失败）",
             "Form expired, reload and retry (CSRF check failed)",

@@ -17,6 +17,7 @@ from yilian.chronic.views import router as chronic_pages
 from yilian.encounters import repository as encounters_repository
 from yilian.indicators import service as indicator_service
 from yilian.kit.errors import AppError
+from yilian.kit.tokens import same_token
 from yilian.models import Institution, Resident
 from yilian.referral.views import router as referral_pages
 from yilian.registry import repository as registry_repository
@@ -71,7 +72,7 @@ def login_submit(
 ) -> Response:
     state = request.app.state
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    if not cookie or not secrets.compare_digest(cookie, csrf):
+    if not cookie or not same_token(cookie, csrf):
         return render(
             request,
             "login.html",
