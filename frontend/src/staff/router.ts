@@ -1,58 +1,26 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
-import { STAFF_ROLES, type MenuMeta } from './menu'
+import type { MenuMeta } from './menu'
 import { loadSession, session } from './session'
 
-const everyone = STAFF_ROLES
+// Every file in ./routes exports `screens` (inside the menu layout) and optionally `prints` (one
+// sheet of paper each, outside the layout). An area adds its screens by adding its own file there.
+interface RouteModule {
+  screens?: RouteRecordRaw[]
+  prints?: RouteRecordRaw[]
+}
+const modules = import.meta.glob<RouteModule>('./routes/*.ts', { eager: true })
+const ordered = Object.keys(modules)
+  .sort((a, b) => (a.endsWith('/core.ts') ? -1 : b.endsWith('/core.ts') ? 1 : a.localeCompare(b)))
+  .map((key) => modules[key])
 
-// Screens inside the layout; each loads lazily, so the first view carries only what it shows.
-export const screens: RouteRecordRaw[] = [
-  {
-    path: '',
-    name: 'home',
-    component: () => import('./views/HomeView.vue'),
-    meta: { title: '首页', group: 'home', roles: everyone } satisfies MenuMeta,
-  },
-  {
-    path: 'residents',
-    name: 'residents',
-    component: () => import('./views/residents/ResidentList.vue'),
-    meta: { title: '居民档案', group: 'residents', roles: everyone } satisfies MenuMeta,
-  },
-  {
-    path: 'residents/:id(\\d+)',
-    name: 'resident',
-    component: () => import('./views/residents/ResidentDetail.vue'),
-    meta: { title: '居民详情', roles: everyone },
-  },
-  {
-    path: 'family-doctor/workbench',
-    name: 'workbench',
-    component: () => import('./views/family_doctor/WorkbenchView.vue'),
-    meta: {
-      title: '家庭医生工作台',
-      group: 'home',
-      roles: ['家庭医生', '医生', '机构管理员', '医共体管理员'],
-    } satisfies MenuMeta,
-  },
-  {
-    path: 'referrals/incoming',
-    name: 'referrals-incoming',
-    component: () => import('./views/referral/IncomingReferrals.vue'),
-    meta: { title: '转诊接收', group: 'care', roles: ['医生', '机构管理员'] } satisfies MenuMeta,
-  },
-]
+export const screens: RouteRecordRaw[] = ordered.flatMap((m) => m.screens ?? [])
+const prints: RouteRecordRaw[] = ordered.flatMap((m) => m.prints ?? [])
 
 export const router = createRouter({
   history: createWebHistory('/app/'),
   routes: [
     { path: '/login', name: 'login', component: () => import('./views/LoginView.vue') },
-    // Print layouts: outside the menu layout, one sheet of paper each.
-    {
-      path: '/print/contract/:id(\\d+)',
-      name: 'print-contract',
-      component: () => import('./views/print/ContractAgreement.vue'),
-      meta: { roles: everyone },
-    },
+    ...prints,
     { path: '/', component: () => import('./layout/AppLayout.vue'), children: screens },
     { path: '/:rest(.*)*', name: 'not-found', component: () => import('./views/NotFound.vue') },
   ],
