@@ -14,8 +14,10 @@ _hasher = PasswordHasher()
 DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
+    """An argon2id hash with production parameters, unless the caller brings its own hasher (the
+    tests' factories do, with cheap parameters: verification reads the parameters from the hash)."""
+    return (hasher or _hasher).hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from yilian.auth import repository, rules
@@ -270,8 +271,10 @@ def do_create_user(
     staff_id: int | None = None,
     resident_id: int | None = None,
     grid_ids: tuple[int, ...] = (),
+    hasher: PasswordHasher | None = None,
 ) -> User:
-    """Create an account; the password must be strong — there are no default passwords."""
+    """Create an account; the password must be strong — there are no default passwords. The hash
+    has production parameters unless a hasher is given (only the tests' factories give one)."""
     if role not in rules.ROLES:
         raise ValidationFailed.one("role", f"未知角色：{role}", f"unknown role: {role}")
     scope = rules.ROLE_SCOPE[role]
@@ -291,7 +294,7 @@ def do_create_user(
     user = User(
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, hasher),
         role=role,
         created_at=now,
         staff_id=staff_id,
