@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]
     if build:
         started = time.perf_counter()
         build_synthetic_region(
-            url, residents_per_county=residents, demo_password=PASSWORD, console=Console(stderr=True)
+            url, today=date.today(), residents_per_county=residents, demo_password=PASSWORD,
+            console=Console(stderr=True),
         )
         print(f"synth_seconds={time.perf_counter() - started:.1f}", flush=True)
     engine = make_engine(url)

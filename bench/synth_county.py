@@ -14,6 +14,7 @@ import resource
 import shlex
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from rich.console import Console
@@ -47,6 +48,7 @@ def main() -> None:
     upgrade(url)
     report = build_synthetic_region(
         url,
+        today=date.today(),
         residents_per_county=args.residents,
         counties=args.counties,
         seed=args.seed,

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from yilian.app import create_app
-from yilian.config import Settings, drg_scheme_dir
+from yilian.config import Settings, drg_scheme_dir, get_settings
 from yilian.insurance.drg.scheme import Scheme, cached_scheme
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
@@ -40,6 +40,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(autouse=True)
+def settings_read_afresh() -> Iterator[None]:
+    """A CLI test points the environment at its own database and clears get_settings' cache; the
+    environment is restored after the test, and so is the cache, so no later test reads its values."""
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

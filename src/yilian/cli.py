@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,7 @@ def synth(
 
     report = build_synthetic_region(
         _url(),
+        today=date.today(),
         residents_per_county=residents,
         counties=counties,
         seed=seed,

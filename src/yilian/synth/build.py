@@ -322,13 +322,15 @@ class Builder(CountyMixin):
 def build_synthetic_region(
     url: str,
     *,
+    today: date,
     residents_per_county: int,
     counties: int = 1,
     seed: int = 2026,
     years: int = 2,
     demo_password: str | None = None,
     console: Console | None = None,
-    today: date | None = None,
 ) -> SynthReport:
-    builder = Builder(url, seed=seed, years=years, today=today or date.today(), console=console or Console())
+    """The county as it stands on `today`: the caller's clock (the CLI's and the benches' real day,
+    a test's fixed day) — the builder never reads the wall clock itself."""
+    builder = Builder(url, seed=seed, years=years, today=today, console=console or Console())
     return builder.build(counties, residents_per_county, demo_password)
