@@ -31,6 +31,11 @@ class SavedSettlementPage(BaseModel):
     items: list[SavedSettlementRow]
 
 
+class CodeName(BaseModel):
+    code: str
+    name: str
+
+
 class DrgGroupRow(BaseModel):
     drg: str
     name: str
@@ -51,6 +56,7 @@ class DrgGroupPage(BaseModel):
     scheme: str
     standard_year: int | None  # the base year of the weights shown (None: no weights computed yet)
     years: list[int]  # base years that have weights
+    mdcs: list[CodeName]  # every major diagnostic category, for the filters
     items: list[DrgGroupRow]
 
 
@@ -81,11 +87,6 @@ class DrgCasePage(BaseModel):
     year: int
     standard_year: int
     items: list[DrgCaseRow]
-
-
-class CodeName(BaseModel):
-    code: str
-    name: str
 
 
 class DrgTrace(BaseModel):

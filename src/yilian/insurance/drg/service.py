@@ -134,6 +134,7 @@ def groups(
         scheme=scheme.name,
         standard_year=year,
         years=years,
+        mdcs=[CodeName(code=code, name=name) for code, name in MDC_NAMES.items()],
         items=rows[offset : offset + limit],
     )
 
