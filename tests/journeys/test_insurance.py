@@ -31,7 +31,9 @@ def sign_in(browser: Any, base: str) -> Any:
     return page
 
 
-def test_officer_runs_a_what_if_saves_it_and_reads_the_drg_cases(county: tuple[str, str], browser: Any) -> None:
+def test_officer_runs_a_what_if_saves_it_and_reads_the_drg_cases(
+    county: tuple[str, str], browser: Any
+) -> None:
     from playwright.sync_api import expect
 
     base, _ = county
@@ -39,7 +41,9 @@ def test_officer_runs_a_what_if_saves_it_and_reads_the_drg_cases(county: tuple[s
     with httpx.Client(base_url=base) as http:
         token = http.post("/api/auth/token", json={"username": "yb1", "password": PASSWORD}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        high = http.get("/api/drg/cases", params={"year": this_year, "outlier": "high", "limit": 1}, headers=headers)
+        high = http.get(
+            "/api/drg/cases", params={"year": this_year, "outlier": "high", "limit": 1}, headers=headers
+        )
         assert high.status_code == 200, high.text
         outliers = high.json()["total"]
 
@@ -101,14 +105,20 @@ def test_officer_imports_claims_and_sees_the_bad_rows_error(
     base, url = county
     engine = make_engine(url)
     with Session(engine) as session:
-        resident = session.scalars(select(Resident).where(Resident.status == "active").order_by(Resident.id)).first()
-        institution = session.scalars(select(Institution).where(Institution.is_grassroots).order_by(Institution.id)).first()
+        resident = session.scalars(
+            select(Resident).where(Resident.status == "active").order_by(Resident.id)
+        ).first()
+        institution = session.scalars(
+            select(Institution).where(Institution.is_grassroots).order_by(Institution.id)
+        ).first()
         assert resident is not None and institution is not None
         person, code = resident.id_number, institution.code
     header = "结算单号,身份证号,机构编码,机构名称,就诊类型,结算日期,总费用,统筹支付,县外,就诊编号\n"
     good = f"J-INS-1,{person},{code},,门诊,2026-03-02,120.00,80.00,否,\n"
     bad_file, good_file = tmp_path / "结算-有误.csv", tmp_path / "结算.csv"
-    bad_file.write_text(header + good + f"J-INS-2,{person},{code},,门诊,2026-13-01,50,20,否,\n", encoding="utf-8")
+    bad_file.write_text(
+        header + good + f"J-INS-2,{person},{code},,门诊,2026-13-01,50,20,否,\n", encoding="utf-8"
+    )
     good_file.write_text(header + good, encoding="utf-8")
 
     page = sign_in(browser, base)

@@ -312,7 +312,9 @@ def institutions(
     so the point value is what the fund paid per point."""
     check_reader(actor.subject)
     if budget_fen is not None and budget_fen <= 0:
-        raise ValidationFailed.one("budget_yuan", "住院基金预算必须大于0", "the budget must be greater than zero")
+        raise ValidationFailed.one(
+            "budget_yuan", "住院基金预算必须大于0", "the budget must be greater than zero"
+        )
     base_year = standard_year if standard_year is not None else year - 1
     overall, table = _standards(session, grouper.scheme.name, base_year)
     if not table:
