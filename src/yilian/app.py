@@ -221,7 +221,6 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.fhir.api import router as fhir_api
     from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
-    from yilian.insurance.views import router as insurance_pages
     from yilian.portal.api import router as portal_api
     from yilian.portal.views import desk as health_card_desk
     from yilian.portal.views import router as portal_pages
@@ -245,7 +244,6 @@ def routers() -> tuple[APIRouter, ...]:
         diagnostics_api,
         diagnostics_pages,
         insurance_api,
-        insurance_pages,
         evaluation_api,
         evaluation_pages,
         tasks_router,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import date, datetime
 from fractions import Fraction
 
@@ -11,8 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD, bearer
+from tests.factories.auth import bearer
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.registry import create_division
@@ -30,7 +27,7 @@ from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.sql import year_month
-from yilian.models import Claim, ClaimSummary, DrgGrouping, Settlement
+from yilian.models import Claim, ClaimSummary, DrgGrouping
 
 HEADER = "结算单号,身份证号,机构编码,机构名称,就诊类型,结算日期,总费用,统筹支付,县外,就诊编号\n"
 
@@ -324,35 +321,6 @@ def test_group_one_case_over_the_api(client: TestClient, session: Session, drg_s
     response = client.post("/api/drg/group", json=case, headers=bearer(session, world.doctor))
     assert response.status_code == 200, response.text
     assert (response.json()["drg"], response.json()["status"]) == ("GC13", "分组成功")
-
-
-def test_settlement_page_shows_figures_and_saves(client: TestClient, session: Session) -> None:
-    world = build_world(session)
-    a = world.resident_a.id_number
-    rows = [f"P1,{a},{world.township_a.code},,门诊,2025-02-11,300,200,否,"]
-    do_import_claims(
-        session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(world, rows)
-    )
-    assert login(client, world.insurance.username, PASSWORD) == 303
-    query = f"consortium={world.consortium.code}&budget_yuan=1000&drg_budget_yuan=&per_capita_yuan="
-    page = client.get(f"/insurance/settlement?{query}")
-    assert page.status_code == 200, page.text
-    assert "结余留用（医共体）" in page.text and 'data-testid="outcome">结余<' in page.text
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    form = {
-        "csrf": token,
-        "consortium_id": str(world.consortium.id),
-        "year": "2025",
-        "budget_yuan": "1000",
-        "drg_budget_yuan": "",
-        "per_capita_yuan": "",
-    }
-    saved = client.post("/insurance/settlement/save", data=form, follow_redirects=False)
-    assert saved.status_code == 303
-    stored = session.scalars(select(Settlement)).one()
-    assert json.loads(stored.result_json)["lines"][0]["fen"] == 100_000
-    bad = client.get(f"/insurance/settlement?{query}&retained_share=150%25")
-    assert "结余留用比例：比例必须在0%到100%之间" in bad.text
 
 
 def test_discharges_are_grouped_in_batches_each_starting_where_the_last_ended(

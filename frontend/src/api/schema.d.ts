@@ -990,6 +990,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/drg/cases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drg Cases
+         * @description The year's grouped discharges at the institutions the caller runs (default: this year).
+         */
+        get: operations["drg_cases_api_drg_cases_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drg/cases/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Drg Cases Export */
+        get: operations["drg_cases_export_api_drg_cases_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drg/cases/{encounter_id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drg Trace
+         * @description Why the case went to its group: the grouper run again with its reasons written down.
+         */
+        get: operations["drg_trace_api_drg_cases__encounter_id__trace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/drg/group": {
         parameters: {
             query?: never;
@@ -1001,6 +1058,43 @@ export interface paths {
         put?: never;
         /** Group Case */
         post: operations["group_case_api_drg_group_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drg/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Drg Groups */
+        get: operations["drg_groups_api_drg_groups_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drg/institutions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drg Institutions
+         * @description CMI, points and payment by points per institution; without a budget, the year's inpatient fund.
+         */
+        get: operations["drg_institutions_api_drg_institutions_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1335,6 +1429,80 @@ export interface paths {
          * @description Run the settlement on these terms and return every figure; nothing is saved.
          */
         post: operations["what_if_api_insurance_consortia__consortium_id__settlement_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/insurance/consortia/{consortium_id}/settlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Save Settlement
+         * @description Save a run on these terms: the same checks as the what-if; the row and its audit in one go.
+         */
+        post: operations["save_settlement_api_insurance_consortia__consortium_id__settlements_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/insurance/settlements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Saved Settlements */
+        get: operations["saved_settlements_api_insurance_settlements_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/insurance/settlements/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Saved Settlements Export
+         * @description Every saved settlement of the filter as Excel.
+         */
+        get: operations["saved_settlements_export_api_insurance_settlements_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/insurance/settlements/{settlement_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Saved Settlement */
+        get: operations["saved_settlement_api_insurance_settlements__settlement_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2265,40 +2433,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/insurance/settlement": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Settlement Page */
-        get: operations["settlement_page_insurance_settlement_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/insurance/settlement/save": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Save Settlement */
-        post: operations["save_settlement_insurance_settlement_save_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/portal": {
         parameters: {
             query?: never;
@@ -2730,11 +2864,6 @@ export interface components {
             /** Person */
             person: number;
         };
-        /** Body_save_settlement_insurance_settlement_save_post */
-        Body_save_settlement_insurance_settlement_save_post: {
-            /** Csrf */
-            csrf: string;
-        };
         /** Body_send_code_portal_login_code_post */
         Body_send_code_portal_login_code_post: {
             /** Csrf */
@@ -2974,6 +3103,13 @@ export interface components {
             /** Visits */
             visits: components["schemas"]["VisitOut"][];
         };
+        /** CodeName */
+        CodeName: {
+            /** Code */
+            code: string;
+            /** Name */
+            name: string;
+        };
         /** ConsortiumDetail */
         ConsortiumDetail: {
             /** Code */
@@ -3175,6 +3311,148 @@ export interface components {
             /** Team Name */
             team_name: string;
         };
+        /** DrgCasePage */
+        DrgCasePage: {
+            /** Items */
+            items: components["schemas"]["DrgCaseRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Standard Year */
+            standard_year: number;
+            /** Total */
+            total: number;
+            /** Year */
+            year: number;
+        };
+        /** DrgCaseRow */
+        DrgCaseRow: {
+            /**
+             * Admitted On
+             * Format: date
+             */
+            admitted_on: string;
+            /** Age */
+            age: number;
+            /**
+             * Discharged On
+             * Format: date
+             */
+            discharged_on: string;
+            /** Drg */
+            drg: string;
+            /** Drg Name */
+            drg_name: string;
+            /** Encounter Id */
+            encounter_id: number;
+            /** Fund Yuan */
+            fund_yuan: number;
+            /** Institution Name */
+            institution_name: string;
+            /** Length Of Stay */
+            length_of_stay: number;
+            /** Mdc */
+            mdc: string;
+            /** Mdc Name */
+            mdc_name: string;
+            /**
+             * Outlier
+             * @enum {string}
+             */
+            outlier: "high" | "low" | "normal" | "unweighted";
+            /** Principal Diagnosis */
+            principal_diagnosis: string;
+            /** Resident Name */
+            resident_name: string;
+            /** Sex */
+            sex: string;
+            /** Status */
+            status: string;
+            /** Total Yuan */
+            total_yuan: number;
+        };
+        /** DrgGroupPage */
+        DrgGroupPage: {
+            /** Items */
+            items: components["schemas"]["DrgGroupRow"][];
+            /** Limit */
+            limit: number;
+            /** Mdcs */
+            mdcs: components["schemas"]["CodeName"][];
+            /** Offset */
+            offset: number;
+            /** Scheme */
+            scheme: string;
+            /** Standard Year */
+            standard_year: number | null;
+            /** Total */
+            total: number;
+            /** Years */
+            years: number[];
+        };
+        /** DrgGroupRow */
+        DrgGroupRow: {
+            /** Adrg */
+            adrg: string;
+            /** Cases */
+            cases: number | null;
+            /** Drg */
+            drg: string;
+            /** High Limit Yuan */
+            high_limit_yuan: number | null;
+            /** Low Limit Yuan */
+            low_limit_yuan: number | null;
+            /** Mdc */
+            mdc: string;
+            /** Mdc Name */
+            mdc_name: string;
+            /** Mean Yuan */
+            mean_yuan: number | null;
+            /** Name */
+            name: string;
+            /** Weight */
+            weight: number | null;
+        };
+        /** DrgInstitutionRow */
+        DrgInstitutionRow: {
+            /** Cases */
+            cases: number;
+            /** Cmi */
+            cmi: number;
+            /** High Cases */
+            high_cases: number;
+            /** Institution Id */
+            institution_id: number;
+            /** Institution Name */
+            institution_name: string;
+            /** Low Cases */
+            low_cases: number;
+            /** Payment Yuan */
+            payment_yuan: number;
+            /** Points */
+            points: number;
+        };
+        /** DrgInstitutions */
+        DrgInstitutions: {
+            /**
+             * Budget Source
+             * @enum {string}
+             */
+            budget_source: "given" | "inpatient_fund";
+            /** Budget Yuan */
+            budget_yuan: number;
+            /** Items */
+            items: components["schemas"]["DrgInstitutionRow"][];
+            /** Point Value Yuan */
+            point_value_yuan: number | null;
+            /** Standard Year */
+            standard_year: number;
+            /** Total Points */
+            total_points: number;
+            /** Year */
+            year: number;
+        };
         /** DrgOut */
         DrgOut: {
             /** Adrg */
@@ -3187,6 +3465,52 @@ export interface components {
             scheme: string;
             /** Status Key */
             status_key: string;
+        };
+        /** DrgTrace */
+        DrgTrace: {
+            /** Adrg */
+            adrg: string;
+            /** Age */
+            age: number;
+            /** Diagnoses */
+            diagnoses: components["schemas"]["CodeName"][];
+            /** Drg */
+            drg: string;
+            /** Drg Name */
+            drg_name: string;
+            /** Encounter Id */
+            encounter_id: number;
+            /** High Limit Yuan */
+            high_limit_yuan: number | null;
+            /** Institution Name */
+            institution_name: string;
+            /** Length Of Stay */
+            length_of_stay: number;
+            /** Low Limit Yuan */
+            low_limit_yuan: number | null;
+            /** Mdc */
+            mdc: string;
+            /** Mdc Name */
+            mdc_name: string;
+            /**
+             * Outlier
+             * @enum {string}
+             */
+            outlier: "high" | "low" | "normal" | "unweighted";
+            /** Procedures */
+            procedures: components["schemas"]["CodeName"][];
+            /** Resident Name */
+            resident_name: string;
+            /** Sex */
+            sex: string;
+            /** Status */
+            status: string;
+            /** Stored Drg */
+            stored_drg: string | null;
+            /** Total Yuan */
+            total_yuan: number;
+            /** Trace */
+            trace: string[];
         };
         /** EcgOut */
         EcgOut: {
@@ -4304,6 +4628,45 @@ export interface components {
         RevokeIn: {
             /** Reason */
             reason: string;
+        };
+        /** SavedSettlementPage */
+        SavedSettlementPage: {
+            /** Items */
+            items: components["schemas"]["SavedSettlementRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** SavedSettlementRow */
+        SavedSettlementRow: {
+            /** Budget Fen */
+            budget_fen: number | null;
+            /** Consortium Id */
+            consortium_id: number;
+            /** Consortium Name */
+            consortium_name: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Id */
+            id: number;
+            /** Outcome */
+            outcome: string;
+            /** Overrun Fund Fen */
+            overrun_fund_fen: number | null;
+            /** Point Value Fen */
+            point_value_fen: number | null;
+            /** Retained Fen */
+            retained_fen: number | null;
+            /** Year */
+            year: number;
         };
         /** ScanIn */
         ScanIn: {
@@ -6735,6 +7098,113 @@ export interface operations {
             };
         };
     };
+    drg_cases_api_drg_cases_get: {
+        parameters: {
+            query?: {
+                year?: number | null;
+                standard_year?: number | null;
+                institution_id?: number | null;
+                mdc?: string | null;
+                drg?: string | null;
+                outlier?: ("high" | "low" | "normal" | "unweighted") | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrgCasePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drg_cases_export_api_drg_cases_export_get: {
+        parameters: {
+            query?: {
+                year?: number | null;
+                standard_year?: number | null;
+                institution_id?: number | null;
+                mdc?: string | null;
+                drg?: string | null;
+                outlier?: ("high" | "low" | "normal" | "unweighted") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drg_trace_api_drg_cases__encounter_id__trace_get: {
+        parameters: {
+            query?: {
+                standard_year?: number | null;
+            };
+            header?: never;
+            path: {
+                encounter_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrgTrace"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     group_case_api_drg_group_post: {
         parameters: {
             query?: never;
@@ -6757,6 +7227,74 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drg_groups_api_drg_groups_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                mdc?: string | null;
+                standard_year?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrgGroupPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drg_institutions_api_drg_institutions_get: {
+        parameters: {
+            query?: {
+                year?: number | null;
+                standard_year?: number | null;
+                budget_yuan?: number | string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrgInstitutions"];
                 };
             };
             /** @description Validation Error */
@@ -7409,6 +7947,142 @@ export interface operations {
                 };
             };
         };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    save_settlement_api_insurance_consortia__consortium_id__settlements_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                consortium_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedSettlementRow"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    saved_settlements_api_insurance_settlements_get: {
+        parameters: {
+            query?: {
+                consortium_id?: number | null;
+                year?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedSettlementPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    saved_settlements_export_api_insurance_settlements_export_get: {
+        parameters: {
+            query?: {
+                consortium_id?: number | null;
+                year?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    saved_settlement_api_insurance_settlements__settlement_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                settlement_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
@@ -9270,70 +9944,6 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    settlement_page_insurance_settlement_get: {
-        parameters: {
-            query?: {
-                saved?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    save_settlement_insurance_settlement_save_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_save_settlement_insurance_settlement_save_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
@@ -24,6 +25,8 @@ from yilian.models import (
     FamilyDoctorTeam,
     Institution,
     Resident,
+    Settlement,
+    User,
 )
 
 
@@ -233,3 +236,31 @@ def consortium_by_code(session: Session, code: str | None) -> Consortium | None:
         else statement.where(Consortium.kind == "县域医共体").order_by(Consortium.id)
     )
     return session.scalars(statement.limit(1)).first()
+
+
+# ---- saved settlements -------------------------------------------------------------------------
+
+
+def saved_settlements(consortia: Any, *, consortium_id: int | None, year: int | None) -> Any:
+    """Saved settlements of the consortia the caller runs (`consortia`: a WHERE clause on Consortium),
+    newest first, with the consortium's name and who saved it."""
+    statement = (
+        select(Settlement, Consortium.name.label("consortium_name"), User.display_name.label("by"))
+        .join(Consortium, Consortium.id == Settlement.consortium_id)
+        .outerjoin(User, User.id == Settlement.created_by)
+        .where(consortia)
+    )
+    if consortium_id is not None:
+        statement = statement.where(Settlement.consortium_id == consortium_id)
+    if year is not None:
+        statement = statement.where(Settlement.year == year)
+    return statement
+
+
+def count_rows(session: Session, statement: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0)
+
+
+def settlements_page(session: Session, statement: Any, *, offset: int, limit: int | None) -> list[Any]:
+    ordered = statement.order_by(Settlement.created_at.desc(), Settlement.id.desc()).offset(offset)
+    return list(session.execute(ordered if limit is None else ordered.limit(limit)))

@@ -18,13 +18,15 @@ from yilian.auth.rules import Subject
 from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import repository
 from yilian.insurance.budget.rules import Member, Settlement, Spending, settle, to_fen
-from yilian.insurance.config import PaymentConfig
+from yilian.insurance.config import PaymentConfig, parse_config
 from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_fen, pay_by_points, standards
 from yilian.insurance.drg.rules import Case, Grouper, GroupResult
 from yilian.insurance.drg.scheme import cached_scheme
-from yilian.kit.errors import Forbidden, ValidationFailed
-from yilian.models import Consortium
+from yilian.insurance.schemas import SavedSettlementPage, SavedSettlementRow
+from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import write_xlsx
+from yilian.models import Consortium, User
 from yilian.models import Settlement as SavedSettlement
 
 SETTLEMENT_ROLES = frozenset({roles.INSURANCE, roles.COMMISSION, roles.CONSORTIUM_ADMIN})
@@ -69,12 +71,12 @@ def group_encounter(session: Session, *, encounter_id: int, now: datetime) -> Gr
     if row is None:
         return None
     diagnoses, procedures = drg_repository.codes_of(session, [encounter_id])
-    result = grouper.group(_case(row, diagnoses, procedures))
+    result = grouper.group(case_of(row, diagnoses, procedures))
     drg_repository.replace_grouping(session, _grouping_row(result, grouper.scheme.name, now))
     return result
 
 
-def _case(row: Any, diagnoses: dict[int, list[str]], procedures: dict[int, list[str]]) -> Case:
+def case_of(row: Any, diagnoses: dict[int, list[str]], procedures: dict[int, list[str]]) -> Case:
     return Case(
         case_id=str(row.id),
         sex={"M": 1, "F": 2}.get(row.sex, row.sex),
@@ -119,7 +121,7 @@ def group_discharges(
             return done
         last_id = batch[-1].id
         diagnoses, procedures = drg_repository.codes_of(session, [row.id for row in batch])
-        results = grouper.group_many([_case(row, diagnoses, procedures) for row in batch])
+        results = grouper.group_many([case_of(row, diagnoses, procedures) for row in batch])
         drg_repository.save_groupings(session, [_grouping_row(r, scheme, now) for r in results])
         session.flush()
         done += len(batch)
@@ -365,3 +367,126 @@ def do_save_settlement(session: Session, *, actor: Actor, report: Report, terms_
 
 def yuan(fen: int | Fraction) -> str:
     return f"{to_fen(Fraction(fen)) / 100:,.2f}"
+
+
+# ---- saved settlements (the screen's save, list and export) ------------------------------------
+
+OUTCOME_WORDS = {"surplus": "结余", "overrun": "超支", "balanced": "收支平衡"}
+
+
+def check_save_settlement(
+    session: Session, *, actor: Actor, consortium_id: int, terms: dict[str, Any]
+) -> SavedSettlement:
+    """Check the terms exactly as the what-if does (same access, same 422s), then save the run."""
+    consortium = access_consortium(session, actor.subject, consortium_id)
+    report = settlement_report(
+        session, consortium=consortium, config=parse_config(terms), scheme=drg_scheme_dir(get_settings()).name
+    )
+    return do_save_settlement(
+        session, actor=actor, report=report, terms_text=json.dumps(terms, ensure_ascii=False)
+    )
+
+
+def _line(result: dict[str, Any], key: str) -> int | None:
+    return next((line["fen"] for line in result.get("lines", []) if line["key"] == key), None)
+
+
+def saved_row(saved: SavedSettlement, consortium_name: str, by: str | None) -> SavedSettlementRow:
+    result = json.loads(saved.result_json)
+    figures = result.get("figures", {})
+    return SavedSettlementRow(
+        id=saved.id,
+        consortium_id=saved.consortium_id,
+        consortium_name=consortium_name,
+        year=saved.year,
+        created_at=saved.created_at,
+        created_by=by or "",
+        budget_fen=_line(result, "budget"),
+        outcome=OUTCOME_WORDS.get(figures.get("outcome", ""), ""),
+        retained_fen=_line(result, "retained"),
+        overrun_fund_fen=_line(result, "fund_shared_overrun"),
+        point_value_fen=figures.get("point_value_fen"),
+    )
+
+
+def saved_row_of(session: Session, saved: SavedSettlement) -> SavedSettlementRow:
+    consortium = session.get(Consortium, saved.consortium_id)
+    by = session.get(User, saved.created_by) if saved.created_by else None
+    return saved_row(saved, consortium.name if consortium else "", by.display_name if by else None)
+
+
+def _saved_statement(actor: Actor, consortium_id: int | None, year: int | None) -> Any:
+    if not actor.subject.may(SETTLEMENT_ROLES):
+        raise Forbidden(
+            "只有医保经办、卫健局和医共体管理员可以查看医保清算", "Settlement is for insurance officers"
+        )
+    return repository.saved_settlements(
+        scoping.consortium_charge(actor.subject), consortium_id=consortium_id, year=year
+    )
+
+
+def saved_settlements(
+    session: Session, *, actor: Actor, consortium_id: int | None, year: int | None, offset: int, limit: int
+) -> SavedSettlementPage:
+    statement = _saved_statement(actor, consortium_id, year)
+    rows = repository.settlements_page(session, statement, offset=offset, limit=limit)
+    return SavedSettlementPage(
+        total=repository.count_rows(session, statement),
+        offset=offset,
+        limit=limit,
+        items=[saved_row(s, name, by) for s, name, by in rows],
+    )
+
+
+def saved_settlements_export(
+    session: Session, *, actor: Actor, consortium_id: int | None, year: int | None
+) -> bytes:
+    """Every saved settlement of the filter, one row each, with the key figures in yuan."""
+    statement = _saved_statement(actor, consortium_id, year)
+    rows = [
+        saved_row(s, name, by)
+        for s, name, by in repository.settlements_page(session, statement, offset=0, limit=None)
+    ]
+
+    def money(fen: int | None) -> float | str:
+        return round(fen / 100, 2) if fen is not None else ""
+
+    header = [
+        "医共体",
+        "年度",
+        "保存时间",
+        "保存人",
+        "总额预算(元)",
+        "结果",
+        "结余留用(元)",
+        "基金分担超支(元)",
+    ]
+    body = (
+        (
+            r.consortium_name,
+            r.year,
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            r.created_by,
+            money(r.budget_fen),
+            r.outcome,
+            money(r.retained_fen),
+            money(r.overrun_fund_fen),
+        )
+        for r in rows
+    )
+    return write_xlsx(header, body, title="医保总额清算")
+
+
+def saved_settlement(session: Session, *, actor: Actor, settlement_id: int) -> dict[str, Any]:
+    """One saved settlement: the terms it ran on (to run it again) and every figure."""
+    found = session.get(SavedSettlement, settlement_id)
+    if found is None:
+        raise NotFound("清算记录", "settlement")
+    access_consortium(session, actor.subject, found.consortium_id)
+    terms = json.loads(json.loads(found.terms_json)["source"])
+    return {
+        "id": found.id,
+        "consortium_id": found.consortium_id,
+        "terms": terms,
+        "result": json.loads(found.result_json),
+    }

@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from yilian.encounters import repository as encounters
 from yilian.insurance.drg.payment import CaseGroup, DrgCost, Standard
 from yilian.insurance.repository import year_bounds
-from yilian.models import DrgGrouping, DrgStandard, Encounter, Institution, Resident
+from yilian.models import (
+    ClaimSummary,
+    DrgGrouping,
+    DrgStandard,
+    Encounter,
+    EncounterDiagnosis,
+    Institution,
+    Resident,
+)
 
 
 def _discharged(first: date, last: date, institution_ids: Sequence[int]) -> Any:
@@ -183,3 +191,145 @@ def case_groups(
     return [
         CaseGroup(code, drg, k, int(n), int(cost)) for code, drg, k, n, cost in session.execute(statement)
     ]
+
+
+# ---- what the DRG screens read -----------------------------------------------------------------
+
+
+def standard_years(session: Session, *, scheme: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(DrgStandard.year).where(DrgStandard.scheme == scheme).distinct().order_by(DrgStandard.year)
+        )
+    )
+
+
+def outlier_kind(standard: Any) -> Any:
+    """A case's class against its DRG's stored limits (the same CASE as `case_groups`)."""
+    return case(
+        (or_(DrgGrouping.status_key != "SUCCESS", standard.c.drg.is_(None)), literal("unweighted")),
+        (Encounter.total_fen > standard.c.high_limit_fen, literal("high")),
+        (Encounter.total_fen < standard.c.low_limit_fen, literal("low")),
+        else_=literal("normal"),
+    )
+
+
+def discharged_cases(
+    *,
+    scheme: str,
+    standard_year: int,
+    year: int,
+    institutions: Any,
+    institution_id: int | None = None,
+    mdc: str | None = None,
+    drg: str | None = None,
+    outlier: str | None = None,
+) -> Any:
+    """Grouped discharges of a year at the institutions the caller runs (`institutions`: a WHERE
+    clause on Institution), with the principal diagnosis and the class against the stored limits."""
+    first, last = year_bounds(year)
+    standard = DrgStandard.__table__.alias("standard")
+    kind = outlier_kind(standard).label("outlier")
+    principal = EncounterDiagnosis.__table__.alias("principal")
+    statement = (
+        select(
+            Encounter.id,
+            Encounter.resident_id,
+            Encounter.start_date,
+            Encounter.end_date,
+            Encounter.total_fen,
+            Encounter.fund_fen,
+            Resident.name,
+            Resident.sex,
+            Resident.birth_date,
+            Institution.name.label("institution_name"),
+            principal.c.icd10_code.label("principal"),
+            DrgGrouping.status_key,
+            DrgGrouping.mdc,
+            DrgGrouping.drg,
+            kind,
+        )
+        .join(DrgGrouping, and_(DrgGrouping.encounter_id == Encounter.id, DrgGrouping.scheme == scheme))
+        .join(Resident, Resident.id == Encounter.resident_id)
+        .join(Institution, Institution.id == Encounter.institution_id)
+        .outerjoin(principal, and_(principal.c.encounter_id == Encounter.id, principal.c.seq == 0))
+        .outerjoin(
+            standard,
+            and_(
+                standard.c.drg == DrgGrouping.drg,
+                standard.c.year == standard_year,
+                standard.c.scheme == scheme,
+            ),
+        )
+        .where(Encounter.kind == "inpatient", Encounter.end_date.between(first, last), institutions)
+    )
+    if institution_id is not None:
+        statement = statement.where(Encounter.institution_id == institution_id)
+    if mdc:
+        statement = statement.where(DrgGrouping.mdc == mdc)
+    if drg:
+        statement = statement.where(DrgGrouping.drg == drg)
+    if outlier:
+        statement = statement.where(kind == outlier)
+    return statement
+
+
+def count_of(session: Session, statement: Any) -> int:
+    return int(session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0)
+
+
+def page_of(session: Session, statement: Any, *, offset: int, limit: int | None) -> list[Any]:
+    ordered = statement.order_by(Encounter.end_date.desc(), Encounter.id.desc()).offset(offset)
+    return list(session.execute(ordered if limit is None else ordered.limit(limit)))
+
+
+def grouping_of(session: Session, encounter_id: int, scheme: str) -> DrgGrouping | None:
+    return session.scalar(
+        select(DrgGrouping).where(DrgGrouping.encounter_id == encounter_id, DrgGrouping.scheme == scheme)
+    )
+
+
+def case_in_charge(session: Session, *, encounter_id: int, institutions: Any) -> Any:
+    """A discharged inpatient at an institution the caller runs, with what the trace page shows."""
+    return session.execute(
+        select(
+            Encounter.id,
+            Encounter.resident_id,
+            Encounter.start_date,
+            Encounter.end_date,
+            Encounter.total_fen,
+            Resident.name,
+            Resident.sex,
+            Resident.birth_date,
+            Institution.name.label("institution_name"),
+        )
+        .join(Resident, Resident.id == Encounter.resident_id)
+        .join(Institution, Institution.id == Encounter.institution_id)
+        .where(
+            Encounter.id == encounter_id,
+            Encounter.kind == "inpatient",
+            Encounter.end_date.is_not(None),
+            institutions,
+        )
+    ).one_or_none()
+
+
+def institutions_by_code(session: Session, codes: Sequence[str]) -> dict[str, tuple[int, str]]:
+    rows = session.execute(
+        select(Institution.code, Institution.id, Institution.name).where(Institution.code.in_(codes))
+    )
+    return {code: (id_, name) for code, id_, name in rows}
+
+
+def inpatient_fund_fen(session: Session, *, year: int, institution_ids: Sequence[int]) -> int:
+    """The year's inpatient fund payments at these institutions (from the claims summary)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(ClaimSummary.fund_fen), 0)).where(
+                ClaimSummary.kind == "inpatient",
+                ClaimSummary.institution_id.in_(institution_ids),
+                ClaimSummary.month.between(f"{year:04d}-01", f"{year:04d}-12"),
+            )
+        )
+        or 0
+    )
