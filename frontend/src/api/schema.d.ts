@@ -105,6 +105,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/booking/reserved-days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reserved Days
+         * @description The referral calendar: per day and department, the reserved places a grassroots doctor can still
+         *     book at a county institution (from the release time of slots starting now to the booking window's end).
+         */
+        get: operations["reserved_days_api_booking_reserved_days_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/booking/reserved-slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reserved Slots
+         * @description One day's free reserved slots at a county institution, in time order.
+         */
+        get: operations["reserved_slots_api_booking_reserved_slots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bookings": {
         parameters: {
             query?: never;
@@ -813,7 +854,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Catalogue */
+        /**
+         * Catalogue
+         * @description A consortium's recognition catalogue; without `consortium_id`, the one the caller orders from.
+         */
         get: operations["catalogue_api_diagnostics_recognition_catalogue_get"];
         put?: never;
         /**
@@ -1001,6 +1045,26 @@ export interface paths {
         put?: never;
         /** Group Case */
         post: operations["group_case_api_drg_group_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drugs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drugs
+         * @description The prescriber's consortium catalogue, searched by name, one page at a time.
+         */
+        get: operations["drugs_api_drugs_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1472,6 +1536,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/referrals/diagnoses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diagnoses
+         * @description Diagnoses by words or code, for the referral form.
+         */
+        get: operations["diagnoses_api_referrals_diagnoses_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/referrals/figures": {
         parameters: {
             query?: never;
@@ -1485,6 +1569,46 @@ export interface paths {
          *     decided within the target, hours from acceptance to arrival, overdue downward follow-ups).
          */
         get: operations["figures_api_referrals_figures_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referrals/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Targets
+         * @description County institutions of the caller's consortia and their clinic departments (upward referral).
+         */
+        get: operations["targets_api_referrals_targets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referrals/{referral_id}/slip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Referral Slip
+         * @description The 双向转诊单 to print: the referral, the patient with the ID number masked, the doctor.
+         */
+        get: operations["referral_slip_api_referrals__referral_id__slip_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1935,24 +2059,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/diagnostics/order": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Order Form */
-        get: operations["order_form_diagnostics_order_get"];
-        put?: never;
-        /** Order */
-        post: operations["order_diagnostics_order_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/diagnostics/orders/{order_id}": {
         parameters: {
             query?: never;
@@ -2015,26 +2121,6 @@ export interface paths {
         get: operations["results_page_diagnostics_results_get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/reuse": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reuse
-         * @description The doctor takes the recognised result: back to the results with the repeat avoided.
-         */
-        post: operations["reuse_diagnostics_reuse_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2645,30 +2731,6 @@ export interface components {
             /** Phone */
             phone: string;
         };
-        /** Body_order_diagnostics_order_post */
-        Body_order_diagnostics_order_post: {
-            /**
-             * Clinical Note
-             * @default
-             */
-            clinical_note: string;
-            /** Csrf */
-            csrf: string;
-            /** Item Code */
-            item_code: string;
-            /**
-             * Repeat Reason
-             * @default
-             */
-            repeat_reason: string;
-            /** Resident Id */
-            resident_id: number;
-            /**
-             * Urgent
-             * @default false
-             */
-            urgent: boolean;
-        };
         /** Body_register_units_api_evaluation__code__units_post */
         Body_register_units_api_evaluation__code__units_post: {
             /** File */
@@ -2713,15 +2775,6 @@ export interface components {
             note: string;
             /** Percent */
             percent: number;
-        };
-        /** Body_reuse_diagnostics_reuse_post */
-        Body_reuse_diagnostics_reuse_post: {
-            /** Csrf */
-            csrf: string;
-            /** Item Code */
-            item_code: string;
-            /** Resident Id */
-            resident_id: number;
         };
         /** Body_revoke_card_portal_card_revoke_post */
         Body_revoke_card_portal_card_revoke_post: {
@@ -3096,6 +3149,13 @@ export interface components {
             /** Overturn */
             overturn: boolean;
         };
+        /** DiagnosisOption */
+        DiagnosisOption: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+        };
         /**
          * DischargeIn
          * @description The closed front page (病案首页) of a stay: final codes and money replace what admission had.
@@ -3187,6 +3247,32 @@ export interface components {
             scheme: string;
             /** Status Key */
             status_key: string;
+        };
+        /** DrugOut */
+        DrugOut: {
+            /** Id */
+            id: number;
+            /** Is Vbp */
+            is_vbp: boolean;
+            /** Name */
+            name: string;
+            /** Price Fen */
+            price_fen: number;
+            /** Specification */
+            specification: string;
+            /** Unit */
+            unit: string;
+        };
+        /** DrugPage */
+        DrugPage: {
+            /** Items */
+            items: components["schemas"]["DrugOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** EcgOut */
         EcgOut: {
@@ -3752,9 +3838,15 @@ export interface components {
         };
         /** PrescriptionIn */
         PrescriptionIn: {
-            /** Days */
+            /**
+             * Days
+             * @description the rule names what is allowed
+             */
             days: number;
-            /** Diagnosis */
+            /**
+             * Diagnosis
+             * @description ICD-10 code, e.g. I10.x00
+             */
             diagnosis: string;
             /** Items */
             items: components["schemas"]["PrescriptionItemIn"][];
@@ -4043,6 +4135,11 @@ export interface components {
             to_department_id?: number | null;
             /** To Institution Id */
             to_institution_id: number;
+            /**
+             * Urgency
+             * @description 普通 | 紧急
+             */
+            urgency?: string | null;
         };
         /** ReferralOut */
         ReferralOut: {
@@ -4104,6 +4201,10 @@ export interface components {
              * @default
              */
             to_institution_name: string;
+            /** Urgency */
+            urgency?: string | null;
+            /** Urgency Label */
+            urgency_label?: string | null;
         };
         /**
          * ReferralPage
@@ -4118,6 +4219,41 @@ export interface components {
             offset: number;
             /** Total */
             total: number;
+        };
+        /**
+         * ReferralSlip
+         * @description The 双向转诊单 as printed: the referral, the patient (ID number masked) and the referring doctor.
+         */
+        ReferralSlip: {
+            /** Doctor Name */
+            doctor_name: string;
+            /** From Institution Phone */
+            from_institution_phone?: string | null;
+            referral: components["schemas"]["ReferralOut"];
+            /** Resident Address */
+            resident_address: string | null;
+            /** Resident Age */
+            resident_age: number;
+            /** Resident Id Number */
+            resident_id_number: string;
+            /** Resident Phone */
+            resident_phone: string;
+            /** Resident Sex */
+            resident_sex: string;
+        };
+        /**
+         * ReferralTarget
+         * @description A county institution a grassroots doctor may refer up to, with its clinic departments.
+         */
+        ReferralTarget: {
+            /** Departments */
+            departments: components["schemas"]["TargetDepartment"][];
+            /** Id */
+            id: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
         };
         /** RegisterOut */
         RegisterOut: {
@@ -4196,6 +4332,46 @@ export interface components {
              * Format: date-time
              */
             reported_at: string;
+        };
+        /**
+         * ReservedDay
+         * @description One day of a county institution's reserved pool: the places grassroots referrals may still book.
+         */
+        ReservedDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Department Id */
+            department_id: number | null;
+            /** Department Name */
+            department_name: string | null;
+            /** Free */
+            free: number;
+        };
+        /** ReservedSlot */
+        ReservedSlot: {
+            /** Department Id */
+            department_id: number | null;
+            /** Department Name */
+            department_name: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Free */
+            free: number;
+            /** Id */
+            id: number;
+            /** Schedule Name */
+            schedule_name: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
         };
         /** ResidentIn */
         ResidentIn: {
@@ -4456,6 +4632,13 @@ export interface components {
             /** Study Uid */
             study_uid: string;
         };
+        /** TargetDepartment */
+        TargetDepartment: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
         /** TeamIn */
         TeamIn: {
             /** Code */
@@ -4619,14 +4802,77 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VisitDrug
+         * @description One line of 用药情况: the drug's name, how often and how much each time.
+         */
+        VisitDrug: {
+            /**
+             * Dose
+             * @description 每次剂量, e.g. 5mg
+             * @default
+             */
+            dose: string;
+            /** Name */
+            name: string;
+            /**
+             * Usage
+             * @description 每日几次, e.g. 每日1次
+             * @default
+             */
+            usage: string;
+        };
         /** VisitIn */
         VisitIn: {
             /** Adherence */
             adherence?: string | null;
+            /**
+             * Adverse Reaction
+             * @description 药物不良反应
+             */
+            adverse_reaction?: boolean | null;
+            /** Adverse Reaction Detail */
+            adverse_reaction_detail?: string | null;
+            /**
+             * Alcohol Liang Per Day
+             * @description 日饮酒量（两）
+             */
+            alcohol_liang_per_day?: number | null;
+            /**
+             * Auxiliary Exam
+             * @description 辅助检查
+             */
+            auxiliary_exam?: string | null;
+            /** Cigarettes Per Day */
+            cigarettes_per_day?: number | null;
+            /**
+             * Compliance
+             * @description 遵医行为
+             */
+            compliance?: string | null;
             /** Dbp */
             dbp?: number | null;
             /** Disease */
             disease?: string | null;
+            /** Doctor Signature */
+            doctor_signature?: string | null;
+            /**
+             * Dorsalis Pedis
+             * @description 足背动脉搏动
+             */
+            dorsalis_pedis?: string | null;
+            /**
+             * Drugs
+             * @default []
+             */
+            drugs: components["schemas"]["VisitDrug"][];
+            /**
+             * Exercise Minutes
+             * @description 每次分钟
+             */
+            exercise_minutes?: number | null;
+            /** Exercise Times Per Week */
+            exercise_times_per_week?: number | null;
             /** Fasting Glucose */
             fasting_glucose?: number | null;
             /** Hba1C */
@@ -4636,27 +4882,89 @@ export interface components {
             /** Height Cm */
             height_cm?: number | null;
             /**
+             * Hypoglycaemia
+             * @description 低血糖反应，糖尿病
+             */
+            hypoglycaemia?: string | null;
+            /**
              * Kind
              * @default follow_up
              */
             kind: string;
             /** Ldl */
             ldl?: number | null;
+            /** Next Visit On */
+            next_visit_on?: string | null;
             /** Note */
             note?: string | null;
+            /**
+             * Psychology
+             * @description 心理调整
+             */
+            psychology?: string | null;
+            /** Referral Reason */
+            referral_reason?: string | null;
+            /**
+             * Referral To
+             * @description 转诊机构及科别
+             */
+            referral_to?: string | null;
             /** Resident Id */
             resident_id: number;
+            /**
+             * Salt
+             * @description 摄盐情况
+             */
+            salt?: string | null;
             /** Sbp */
             sbp?: number | null;
+            /** Signs Other */
+            signs_other?: string | null;
             /** Smoker */
             smoker?: boolean | null;
+            /**
+             * Staple Grams Per Day
+             * @description 主食（克/天），糖尿病
+             */
+            staple_grams_per_day?: number | null;
+            /**
+             * Symptoms
+             * @default []
+             */
+            symptoms: string[];
+            /** Symptoms Other */
+            symptoms_other?: string | null;
+            /** Target Alcohol Liang Per Day */
+            target_alcohol_liang_per_day?: number | null;
+            /** Target Cigarettes Per Day */
+            target_cigarettes_per_day?: number | null;
+            /** Target Exercise Minutes */
+            target_exercise_minutes?: number | null;
+            /** Target Exercise Times Per Week */
+            target_exercise_times_per_week?: number | null;
+            /** Target Salt */
+            target_salt?: string | null;
+            /** Target Staple Grams Per Day */
+            target_staple_grams_per_day?: number | null;
+            /** Target Weight Kg */
+            target_weight_kg?: number | null;
             /** Total Cholesterol */
             total_cholesterol?: number | null;
+            /**
+             * Visit Class
+             * @description 此次随访分类
+             */
+            visit_class?: string | null;
             /**
              * Visited On
              * Format: date
              */
             visited_on: string;
+            /**
+             * Way
+             * @description 随访方式
+             */
+            way?: string | null;
             /** Weight Kg */
             weight_kg?: number | null;
         };
@@ -4666,21 +4974,37 @@ export interface components {
             adherence: string | null;
             /** Dbp */
             dbp: number | null;
+            /** Disease */
+            disease?: string | null;
             /** Fasting Glucose */
             fasting_glucose: number | null;
+            /**
+             * Form
+             * @description the rest of the national follow-up record
+             * @default {}
+             */
+            form: {
+                [key: string]: unknown;
+            };
             /** Hba1C */
             hba1c: number | null;
             /** Id */
             id: number;
             /** Kind */
             kind: string;
+            /** Next Visit On */
+            next_visit_on?: string | null;
             /** Sbp */
             sbp: number | null;
+            /** Visit Class */
+            visit_class?: string | null;
             /**
              * Visited On
              * Format: date
              */
             visited_on: string;
+            /** Way */
+            way?: string | null;
             /** Weight Kg */
             weight_kg: number | null;
         };
@@ -4967,6 +5291,71 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reserved_days_api_booking_reserved_days_get: {
+        parameters: {
+            query: {
+                institution_id: number;
+                department_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservedDay"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reserved_slots_api_booking_reserved_slots_get: {
+        parameters: {
+            query: {
+                institution_id: number;
+                day: string;
+                department_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservedSlot"][];
                 };
             };
             /** @description Validation Error */
@@ -6342,8 +6731,8 @@ export interface operations {
     };
     catalogue_api_diagnostics_recognition_catalogue_get: {
         parameters: {
-            query: {
-                consortium_id: number;
+            query?: {
+                consortium_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -6757,6 +7146,39 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drugs_api_drugs_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrugPage"];
                 };
             };
             /** @description Validation Error */
@@ -7704,6 +8126,37 @@ export interface operations {
             };
         };
     };
+    diagnoses_api_referrals_diagnoses_get: {
+        parameters: {
+            query?: {
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiagnosisOption"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     figures_api_referrals_figures_get: {
         parameters: {
             query: {
@@ -7725,6 +8178,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReferralFigures"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    targets_api_referrals_targets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralTarget"][];
+                };
+            };
+        };
+    };
+    referral_slip_api_referrals__referral_id__slip_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralSlip"];
                 };
             };
             /** @description Validation Error */
@@ -8637,70 +9141,6 @@ export interface operations {
             };
         };
     };
-    order_form_diagnostics_order_get: {
-        parameters: {
-            query: {
-                resident_id: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    order_diagnostics_order_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_order_diagnostics_order_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     order_page_diagnostics_orders__order_id__get: {
         parameters: {
             query?: {
@@ -8825,39 +9265,6 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    reuse_diagnostics_reuse_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_reuse_diagnostics_reuse_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
