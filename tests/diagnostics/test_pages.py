@@ -81,7 +81,7 @@ def test_order_upload_read_report_and_the_recognition_prompt(
         headers=township_api,
     )
     assert (
-        prompt.status_code == 409 and prompt.json()["error"]["recognised_result"]["impression"] == "支气管炎"
+        prompt.status_code == 409 and prompt.json()["recognised_result"]["impression"] == "支气管炎"
     )
     assert session.scalar(select(func.count()).select_from(ExamOrder)) == 1
     reused = client.post(

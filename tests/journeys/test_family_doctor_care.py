@@ -43,9 +43,8 @@ def patient(session: Session, doctor: User, offset: int) -> Resident:
     """A signed hypertensive patient of the doctor's villages, under 60, on no other register."""
     today = date.today()
     grids = select(UserGrid.grid_id).where(UserGrid.user_id == doctor.id)
-    other = exists().where(
-        ChronicRegister.resident_id == Resident.id, ChronicRegister.disease != "hypertension"
-    )
+    register = aliased(ChronicRegister)
+    other = exists().where(register.resident_id == Resident.id, register.disease != "hypertension")
     found = session.scalar(
         select(Resident)
         .join(ChronicRegister, ChronicRegister.resident_id == Resident.id)
