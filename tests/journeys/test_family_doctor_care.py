@@ -66,7 +66,7 @@ def patient(session: Session, doctor: User, offset: int) -> Resident:
 
 
 def sign_in(browser: Any, base: str, path: str) -> Any:
-    page = browser.new_page(locale="zh-CN")
+    page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 1500})
     page.goto(f"{base}{path}")
     page.get_by_label("账号").fill("jtys1")
     page.get_by_label("密码").fill(PASSWORD)
@@ -128,6 +128,7 @@ def test_follow_up_changes_colour_and_next_date_then_long_prescription(
     )
     expect(page.get_by_test_id("next-hypertension")).to_have_text(next_after.isoformat())
     expect(page.get_by_role("cell", name="苯磺酸氨氯地平片 每日1次 5mg")).to_be_visible()
+    page.get_by_test_id("colour-hypertension").scroll_into_view_if_needed()
     screenshot(page, "family-doctor-follow-up")
 
     page.get_by_text("返回居民详情").click()
@@ -135,7 +136,10 @@ def test_follow_up_changes_colour_and_next_date_then_long_prescription(
     page.get_by_label("用药天数").fill("91")
     choose(page, "药品1")
     page.get_by_role("option").first.click()
-    page.get_by_role("button", name="开具处方").click()
+    with page.expect_response(re.compile("/api/prescriptions")) as refused:
+        page.get_by_role("button", name="开具处方").click()
+    assert refused.value.status == 422, refused.value.text()
+    screenshot(page, "family-doctor-long-prescription-refused")
     expect(page.get_by_text("长处方最长12周（84天），本处方91天")).to_be_visible()
     page.get_by_label("用药天数").fill("84")
     page.get_by_role("button", name="开具处方").click()
@@ -264,7 +268,7 @@ def test_refers_up_on_a_reserved_day_prints_the_slip_and_reuses_a_recognised_exa
     screenshot(sheet, "family-doctor-referral-slip")
     sheet.close()
 
-    page.get_by_role("button", name="返回居民详情").click()
+    page.get_by_role("button", name="返回居民详情", exact=True).click()
     page.get_by_role("button", name="开具检查").click()
     choose(page, "检查项目")
     page.get_by_role("option", name=re.compile("常规十二导联心电图")).click()
