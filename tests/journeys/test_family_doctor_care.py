@@ -139,8 +139,8 @@ def test_follow_up_changes_colour_and_next_date_then_long_prescription(
     with page.expect_response(re.compile("/api/prescriptions")) as refused:
         page.get_by_role("button", name="开具处方").click()
     assert refused.value.status == 422, refused.value.text()
-    screenshot(page, "family-doctor-long-prescription-refused")
     expect(page.get_by_text("长处方最长12周（84天），本处方91天")).to_be_visible()
+    screenshot(page, "family-doctor-long-prescription-refused")
     page.get_by_label("用药天数").fill("84")
     page.get_by_role("button", name="开具处方").click()
     if colour_after == "green":
