@@ -1,4 +1,5 @@
-"""The pages of the shared centres: order with the recognition prompt, upload, worklist, report, dashboard."""
+"""The pages of the shared centres: upload, worklist, report, dashboard (ordering with the recognition
+prompt is the staff app's screen over the API)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD, create_user
+from tests.factories.auth import PASSWORD, bearer, create_user
 from tests.factories.diagnostics import open_centres, study_files
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
@@ -29,22 +30,17 @@ def test_order_upload_read_report_and_the_recognition_prompt(
     township = create_user(session, role=roles.DOCTOR, institution_id=world.township_a.id)
     session.flush()
     assert login(client, township.username, PASSWORD) == 303
-    form = client.get(f"/diagnostics/order?resident_id={world.resident_a.id}")
-    assert "胸部正位片" in form.text and "60.00元" in form.text
-    token = csrf(client, f"/diagnostics/order?resident_id={world.resident_a.id}")
+    township_api = bearer(session, township)
+    # Ordering is the staff app's screen over the API (the Jinja order page is gone, issue 22).
     placed = client.post(
-        "/diagnostics/order",
-        data={
-            "csrf": token,
-            "resident_id": world.resident_a.id,
-            "item_code": "DR-CHEST",
-            "clinical_note": "发热咳嗽",
-        },
-        follow_redirects=False,
+        "/api/diagnostics/orders",
+        json={"resident_id": world.resident_a.id, "item_code": "DR-CHEST", "clinical_note": "发热咳嗽"},
+        headers=township_api,
     )
-    assert placed.status_code == 303
+    assert placed.status_code == 201
     order = session.scalar(select(ExamOrder).order_by(ExamOrder.id.desc()))
-    assert order is not None and placed.headers["location"] == f"/diagnostics/orders/{order.id}"
+    assert order is not None and placed.json()["id"] == order.id
+    token = csrf(client, "/diagnostics/results")
     files = study_files(patient_id=world.resident_a.id_number, accession=order.accession_number)
     uploaded = client.post(
         "/diagnostics/upload",
@@ -79,17 +75,19 @@ def test_order_upload_read_report_and_the_recognition_prompt(
         json={"kind": "internal", "checked_on": "2026-11-01", "valid_until": "2026-11-30", "passed": True},
         headers=centres.hospital_admin,
     )
-    token = csrf(client, f"/diagnostics/order?resident_id={world.resident_a.id}")
     prompt = client.post(
-        "/diagnostics/order",
-        data={"csrf": token, "resident_id": world.resident_a.id, "item_code": "DR-CHEST"},
+        "/api/diagnostics/orders",
+        json={"resident_id": world.resident_a.id, "item_code": "DR-CHEST"},
+        headers=township_api,
     )
-    assert 'data-testid="recognition-prompt"' in prompt.text and "支气管炎" in prompt.text
+    assert (
+        prompt.status_code == 409 and prompt.json()["recognised_result"]["impression"] == "支气管炎"
+    )
     assert session.scalar(select(func.count()).select_from(ExamOrder)) == 1
     reused = client.post(
-        "/diagnostics/reuse",
-        data={"csrf": token, "resident_id": world.resident_a.id, "item_code": "DR-CHEST"},
-        follow_redirects=False,
+        "/api/diagnostics/recognition/reuse",
+        json={"resident_id": world.resident_a.id, "item_code": "DR-CHEST"},
+        headers=township_api,
     )
-    assert reused.headers["location"] == f"/diagnostics/orders/{order.id}?reused=1"
+    assert reused.json()["prior_order_id"] == order.id
     assert session.scalar(select(RecognitionEvent.price_fen)) == 6000

@@ -105,6 +105,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/booking/reserved-days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reserved Days
+         * @description The referral calendar: per day and department, the reserved places a grassroots doctor can still
+         *     book at a county institution (from the release time of slots starting now to the booking window's end).
+         */
+        get: operations["reserved_days_api_booking_reserved_days_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/booking/reserved-slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reserved Slots
+         * @description One day's free reserved slots at a county institution, in time order.
+         */
+        get: operations["reserved_slots_api_booking_reserved_slots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/bookings": {
         parameters: {
             query?: never;
@@ -813,7 +854,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Catalogue */
+        /**
+         * Catalogue
+         * @description A consortium's recognition catalogue; without `consortium_id`, the one the caller orders from.
+         */
         get: operations["catalogue_api_diagnostics_recognition_catalogue_get"];
         put?: never;
         /**
@@ -1093,6 +1137,26 @@ export interface paths {
          * @description CMI, points and payment by points per institution; without a budget, the year's inpatient fund.
          */
         get: operations["drg_institutions_api_drg_institutions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/drugs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drugs
+         * @description The prescriber's consortium catalogue, searched by name, one page at a time.
+         */
+        get: operations["drugs_api_drugs_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1640,6 +1704,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/referrals/diagnoses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Diagnoses
+         * @description Diagnoses by words or code, for the referral form.
+         */
+        get: operations["diagnoses_api_referrals_diagnoses_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/referrals/figures": {
         parameters: {
             query?: never;
@@ -1653,6 +1737,46 @@ export interface paths {
          *     decided within the target, hours from acceptance to arrival, overdue downward follow-ups).
          */
         get: operations["figures_api_referrals_figures_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referrals/targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Targets
+         * @description County institutions of the caller's consortia and their clinic departments (upward referral).
+         */
+        get: operations["targets_api_referrals_targets_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/referrals/{referral_id}/slip": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Referral Slip
+         * @description The 双向转诊单 to print: the referral, the patient with the ID number masked, the doctor.
+         */
+        get: operations["referral_slip_api_referrals__referral_id__slip_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2103,24 +2227,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/diagnostics/order": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Order Form */
-        get: operations["order_form_diagnostics_order_get"];
-        put?: never;
-        /** Order */
-        post: operations["order_diagnostics_order_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/diagnostics/orders/{order_id}": {
         parameters: {
             query?: never;
@@ -2183,26 +2289,6 @@ export interface paths {
         get: operations["results_page_diagnostics_results_get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/reuse": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Reuse
-         * @description The doctor takes the recognised result: back to the results with the repeat avoided.
-         */
-        post: operations["reuse_diagnostics_reuse_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2779,30 +2865,6 @@ export interface components {
             /** Phone */
             phone: string;
         };
-        /** Body_order_diagnostics_order_post */
-        Body_order_diagnostics_order_post: {
-            /**
-             * Clinical Note
-             * @default
-             */
-            clinical_note: string;
-            /** Csrf */
-            csrf: string;
-            /** Item Code */
-            item_code: string;
-            /**
-             * Repeat Reason
-             * @default
-             */
-            repeat_reason: string;
-            /** Resident Id */
-            resident_id: number;
-            /**
-             * Urgent
-             * @default false
-             */
-            urgent: boolean;
-        };
         /** Body_register_units_api_evaluation__code__units_post */
         Body_register_units_api_evaluation__code__units_post: {
             /** File */
@@ -2847,15 +2909,6 @@ export interface components {
             note: string;
             /** Percent */
             percent: number;
-        };
-        /** Body_reuse_diagnostics_reuse_post */
-        Body_reuse_diagnostics_reuse_post: {
-            /** Csrf */
-            csrf: string;
-            /** Item Code */
-            item_code: string;
-            /** Resident Id */
-            resident_id: number;
         };
         /** Body_revoke_card_portal_card_revoke_post */
         Body_revoke_card_portal_card_revoke_post: {
@@ -3232,6 +3285,13 @@ export interface components {
             /** Overturn */
             overturn: boolean;
         };
+        /** DiagnosisOption */
+        DiagnosisOption: {
+            /** Code */
+            code: string;
+            /** Label */
+            label: string;
+        };
         /**
          * DischargeIn
          * @description The closed front page (病案首页) of a stay: final codes and money replace what admission had.
@@ -3511,6 +3571,32 @@ export interface components {
             total_yuan: number;
             /** Trace */
             trace: string[];
+        };
+        /** DrugOut */
+        DrugOut: {
+            /** Id */
+            id: number;
+            /** Is Vbp */
+            is_vbp: boolean;
+            /** Name */
+            name: string;
+            /** Price Fen */
+            price_fen: number;
+            /** Specification */
+            specification: string;
+            /** Unit */
+            unit: string;
+        };
+        /** DrugPage */
+        DrugPage: {
+            /** Items */
+            items: components["schemas"]["DrugOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** EcgOut */
         EcgOut: {
@@ -4076,9 +4162,15 @@ export interface components {
         };
         /** PrescriptionIn */
         PrescriptionIn: {
-            /** Days */
+            /**
+             * Days
+             * @description the rule names what is allowed
+             */
             days: number;
-            /** Diagnosis */
+            /**
+             * Diagnosis
+             * @description ICD-10 code, e.g. I10.x00
+             */
             diagnosis: string;
             /** Items */
             items: components["schemas"]["PrescriptionItemIn"][];
@@ -4367,6 +4459,11 @@ export interface components {
             to_department_id?: number | null;
             /** To Institution Id */
             to_institution_id: number;
+            /**
+             * Urgency
+             * @description 普通 | 紧急
+             */
+            urgency?: string | null;
         };
         /** ReferralOut */
         ReferralOut: {
@@ -4428,6 +4525,10 @@ export interface components {
              * @default
              */
             to_institution_name: string;
+            /** Urgency */
+            urgency?: string | null;
+            /** Urgency Label */
+            urgency_label?: string | null;
         };
         /**
          * ReferralPage
@@ -4442,6 +4543,41 @@ export interface components {
             offset: number;
             /** Total */
             total: number;
+        };
+        /**
+         * ReferralSlip
+         * @description The 双向转诊单 as printed: the referral, the patient (ID number masked) and the referring doctor.
+         */
+        ReferralSlip: {
+            /** Doctor Name */
+            doctor_name: string;
+            /** From Institution Phone */
+            from_institution_phone?: string | null;
+            referral: components["schemas"]["ReferralOut"];
+            /** Resident Address */
+            resident_address: string | null;
+            /** Resident Age */
+            resident_age: number;
+            /** Resident Id Number */
+            resident_id_number: string;
+            /** Resident Phone */
+            resident_phone: string;
+            /** Resident Sex */
+            resident_sex: string;
+        };
+        /**
+         * ReferralTarget
+         * @description A county institution a grassroots doctor may refer up to, with its clinic departments.
+         */
+        ReferralTarget: {
+            /** Departments */
+            departments: components["schemas"]["TargetDepartment"][];
+            /** Id */
+            id: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
         };
         /** RegisterOut */
         RegisterOut: {
@@ -4520,6 +4656,46 @@ export interface components {
              * Format: date-time
              */
             reported_at: string;
+        };
+        /**
+         * ReservedDay
+         * @description One day of a county institution's reserved pool: the places grassroots referrals may still book.
+         */
+        ReservedDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Department Id */
+            department_id: number | null;
+            /** Department Name */
+            department_name: string | null;
+            /** Free */
+            free: number;
+        };
+        /** ReservedSlot */
+        ReservedSlot: {
+            /** Department Id */
+            department_id: number | null;
+            /** Department Name */
+            department_name: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Free */
+            free: number;
+            /** Id */
+            id: number;
+            /** Schedule Name */
+            schedule_name: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
         };
         /** ResidentIn */
         ResidentIn: {
@@ -4819,6 +4995,13 @@ export interface components {
             /** Study Uid */
             study_uid: string;
         };
+        /** TargetDepartment */
+        TargetDepartment: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+        };
         /** TeamIn */
         TeamIn: {
             /** Code */
@@ -4982,14 +5165,77 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VisitDrug
+         * @description One line of 用药情况: the drug's name, how often and how much each time.
+         */
+        VisitDrug: {
+            /**
+             * Dose
+             * @description 每次剂量, e.g. 5mg
+             * @default
+             */
+            dose: string;
+            /** Name */
+            name: string;
+            /**
+             * Usage
+             * @description 每日几次, e.g. 每日1次
+             * @default
+             */
+            usage: string;
+        };
         /** VisitIn */
         VisitIn: {
             /** Adherence */
             adherence?: string | null;
+            /**
+             * Adverse Reaction
+             * @description 药物不良反应
+             */
+            adverse_reaction?: boolean | null;
+            /** Adverse Reaction Detail */
+            adverse_reaction_detail?: string | null;
+            /**
+             * Alcohol Liang Per Day
+             * @description 日饮酒量（两）
+             */
+            alcohol_liang_per_day?: number | null;
+            /**
+             * Auxiliary Exam
+             * @description 辅助检查
+             */
+            auxiliary_exam?: string | null;
+            /** Cigarettes Per Day */
+            cigarettes_per_day?: number | null;
+            /**
+             * Compliance
+             * @description 遵医行为
+             */
+            compliance?: string | null;
             /** Dbp */
             dbp?: number | null;
             /** Disease */
             disease?: string | null;
+            /** Doctor Signature */
+            doctor_signature?: string | null;
+            /**
+             * Dorsalis Pedis
+             * @description 足背动脉搏动
+             */
+            dorsalis_pedis?: string | null;
+            /**
+             * Drugs
+             * @default []
+             */
+            drugs: components["schemas"]["VisitDrug"][];
+            /**
+             * Exercise Minutes
+             * @description 每次分钟
+             */
+            exercise_minutes?: number | null;
+            /** Exercise Times Per Week */
+            exercise_times_per_week?: number | null;
             /** Fasting Glucose */
             fasting_glucose?: number | null;
             /** Hba1C */
@@ -4999,27 +5245,89 @@ export interface components {
             /** Height Cm */
             height_cm?: number | null;
             /**
+             * Hypoglycaemia
+             * @description 低血糖反应，糖尿病
+             */
+            hypoglycaemia?: string | null;
+            /**
              * Kind
              * @default follow_up
              */
             kind: string;
             /** Ldl */
             ldl?: number | null;
+            /** Next Visit On */
+            next_visit_on?: string | null;
             /** Note */
             note?: string | null;
+            /**
+             * Psychology
+             * @description 心理调整
+             */
+            psychology?: string | null;
+            /** Referral Reason */
+            referral_reason?: string | null;
+            /**
+             * Referral To
+             * @description 转诊机构及科别
+             */
+            referral_to?: string | null;
             /** Resident Id */
             resident_id: number;
+            /**
+             * Salt
+             * @description 摄盐情况
+             */
+            salt?: string | null;
             /** Sbp */
             sbp?: number | null;
+            /** Signs Other */
+            signs_other?: string | null;
             /** Smoker */
             smoker?: boolean | null;
+            /**
+             * Staple Grams Per Day
+             * @description 主食（克/天），糖尿病
+             */
+            staple_grams_per_day?: number | null;
+            /**
+             * Symptoms
+             * @default []
+             */
+            symptoms: string[];
+            /** Symptoms Other */
+            symptoms_other?: string | null;
+            /** Target Alcohol Liang Per Day */
+            target_alcohol_liang_per_day?: number | null;
+            /** Target Cigarettes Per Day */
+            target_cigarettes_per_day?: number | null;
+            /** Target Exercise Minutes */
+            target_exercise_minutes?: number | null;
+            /** Target Exercise Times Per Week */
+            target_exercise_times_per_week?: number | null;
+            /** Target Salt */
+            target_salt?: string | null;
+            /** Target Staple Grams Per Day */
+            target_staple_grams_per_day?: number | null;
+            /** Target Weight Kg */
+            target_weight_kg?: number | null;
             /** Total Cholesterol */
             total_cholesterol?: number | null;
+            /**
+             * Visit Class
+             * @description 此次随访分类
+             */
+            visit_class?: string | null;
             /**
              * Visited On
              * Format: date
              */
             visited_on: string;
+            /**
+             * Way
+             * @description 随访方式
+             */
+            way?: string | null;
             /** Weight Kg */
             weight_kg?: number | null;
         };
@@ -5029,21 +5337,37 @@ export interface components {
             adherence: string | null;
             /** Dbp */
             dbp: number | null;
+            /** Disease */
+            disease?: string | null;
             /** Fasting Glucose */
             fasting_glucose: number | null;
+            /**
+             * Form
+             * @description the rest of the national follow-up record
+             * @default {}
+             */
+            form: {
+                [key: string]: unknown;
+            };
             /** Hba1C */
             hba1c: number | null;
             /** Id */
             id: number;
             /** Kind */
             kind: string;
+            /** Next Visit On */
+            next_visit_on?: string | null;
             /** Sbp */
             sbp: number | null;
+            /** Visit Class */
+            visit_class?: string | null;
             /**
              * Visited On
              * Format: date
              */
             visited_on: string;
+            /** Way */
+            way?: string | null;
             /** Weight Kg */
             weight_kg: number | null;
         };
@@ -5330,6 +5654,71 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reserved_days_api_booking_reserved_days_get: {
+        parameters: {
+            query: {
+                institution_id: number;
+                department_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservedDay"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reserved_slots_api_booking_reserved_slots_get: {
+        parameters: {
+            query: {
+                institution_id: number;
+                day: string;
+                department_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservedSlot"][];
                 };
             };
             /** @description Validation Error */
@@ -6705,8 +7094,8 @@ export interface operations {
     };
     catalogue_api_diagnostics_recognition_catalogue_get: {
         parameters: {
-            query: {
-                consortium_id: number;
+            query?: {
+                consortium_id?: number | null;
             };
             header?: never;
             path?: never;
@@ -7295,6 +7684,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DrgInstitutions"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    drugs_api_drugs_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DrugPage"];
                 };
             };
             /** @description Validation Error */
@@ -8378,6 +8800,37 @@ export interface operations {
             };
         };
     };
+    diagnoses_api_referrals_diagnoses_get: {
+        parameters: {
+            query?: {
+                q?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiagnosisOption"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     figures_api_referrals_figures_get: {
         parameters: {
             query: {
@@ -8399,6 +8852,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReferralFigures"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    targets_api_referrals_targets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralTarget"][];
+                };
+            };
+        };
+    };
+    referral_slip_api_referrals__referral_id__slip_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                referral_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferralSlip"];
                 };
             };
             /** @description Validation Error */
@@ -9311,70 +9815,6 @@ export interface operations {
             };
         };
     };
-    order_form_diagnostics_order_get: {
-        parameters: {
-            query: {
-                resident_id: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    order_diagnostics_order_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_order_diagnostics_order_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     order_page_diagnostics_orders__order_id__get: {
         parameters: {
             query?: {
@@ -9499,39 +9939,6 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    reuse_diagnostics_reuse_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_reuse_diagnostics_reuse_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */

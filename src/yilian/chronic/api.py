@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from yilian.chronic import service
-from yilian.chronic.schemas import ChronicRecord, Figures, PrescriptionIn, PrescriptionOut, VisitIn, WorkPage
+from yilian.chronic.schemas import (
+    ChronicRecord,
+    DrugPage,
+    Figures,
+    PrescriptionIn,
+    PrescriptionOut,
+    VisitIn,
+    WorkPage,
+)
 from yilian.kit.fields import Day, Id
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
@@ -76,3 +84,15 @@ def assess(actor: ApiActor, session: DbSession) -> dict[str, int]:
 @router.post("/prescriptions", response_model=PrescriptionOut, status_code=201)
 def prescribe(data: PrescriptionIn, actor: ApiActor, session: DbSession) -> PrescriptionOut:
     return service.do_prescribe(session, actor=actor, data=data)
+
+
+@router.get("/drugs", response_model=DrugPage)
+def drugs(
+    actor: ApiActor,
+    session: DbSession,
+    q: str = Query("", max_length=32),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> DrugPage:
+    """The prescriber's consortium catalogue, searched by name, one page at a time."""
+    return service.drugs_page(session, actor=actor, q=q, offset=offset, limit=limit)

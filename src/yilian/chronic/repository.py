@@ -158,7 +158,9 @@ def worklist(
         .outerjoin(Grid, Grid.id == Resident.grid_id)
     )
     if kind == "unsigned":
-        statement = statement.order_by(ChronicRegister.registered_on.desc(), Resident.id, ChronicRegister.disease)
+        statement = statement.order_by(
+            ChronicRegister.registered_on.desc(), Resident.id, ChronicRegister.disease
+        )
     else:
         statement = statement.order_by(ChronicRegister.next_due_on, Resident.id, ChronicRegister.disease)
     return list(session.execute(statement.offset(offset).limit(limit)))
@@ -238,6 +240,20 @@ def figures(
 
 def drug(session: Session, drug_id: int) -> Drug | None:
     return session.get(Drug, drug_id)
+
+
+def drugs_page(
+    session: Session, *, consortium_id: int, q: str, offset: int, limit: int
+) -> tuple[int, list[Drug]]:
+    """One page of a consortium's catalogue, matched by name, in name order; and the matching total."""
+    from sqlalchemy import func
+
+    statement = select(Drug).where(Drug.consortium_id == consortium_id)
+    if q:
+        statement = statement.where(Drug.name.contains(q, autoescape=True))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.scalars(statement.order_by(Drug.name, Drug.id).offset(offset).limit(limit))
+    return total, list(rows)
 
 
 def refresh_control(session: Session, *, today: date) -> None:

@@ -327,6 +327,52 @@ def screened_positive(
     return found
 
 
+# -- the national follow-up record ------------------------------------------------------------------
+# 国家基本公共卫生服务规范（第三版）: 高血压患者随访服务记录表 and 2型糖尿病患者随访服务记录表.
+VISIT_WAYS = ("门诊", "家庭", "电话")
+SYMPTOMS = {
+    HYPERTENSION: (
+        "无症状",
+        "头痛头晕",
+        "恶心呕吐",
+        "眼花耳鸣",
+        "呼吸困难",
+        "心悸胸闷",
+        "鼻衄出血不止",
+        "四肢发麻",
+        "下肢水肿",
+    ),
+    DIABETES: ("无症状", "多饮", "多食", "多尿", "视力模糊", "感染", "手脚麻木", "下肢浮肿", "体重明显下降"),
+}
+VISIT_CLASSES = ("控制满意", "控制不满意", "不良反应", "并发症")
+LEVELS_OF_THREE = ("良好", "一般", "差")  # 心理调整, 遵医行为
+SALT_INTAKE = ("轻", "中", "重")
+DORSALIS_PEDIS = ("未触及", "触及双侧对称", "触及左侧弱或消失", "触及右侧弱或消失")
+
+
+def check_symptoms(disease: str | None, symptoms: list[str]) -> None:
+    """Symptoms are the form's boxes for the disease; "无症状" excludes the others."""
+    allowed = set(SYMPTOMS.get(disease or "", ())) or set(SYMPTOMS[HYPERTENSION]) | set(SYMPTOMS[DIABETES])
+    unknown = [s for s in symptoms if s not in allowed]
+    if unknown:
+        raise ValidationFailed.one(
+            "symptoms", f"症状不在随访记录表中：{'、'.join(unknown)}", "symptom not on the national form"
+        )
+    if "无症状" in symptoms and len(symptoms) > 1:
+        raise ValidationFailed.one(
+            "symptoms", "勾选“无症状”时不能同时勾选其他症状", "'no symptoms' excludes the other symptoms"
+        )
+
+
+def next_visit_due(planned: date | None, chosen: date | None) -> date | None:
+    """The doctor may ask to see the patient sooner than the colour's plan, never later."""
+    if chosen is None:
+        return planned
+    if planned is None:
+        return chosen
+    return min(planned, chosen)
+
+
 # -- prescriptions ---------------------------------------------------------------------------------
 LONG_PRESCRIPTION_MAX_DAYS = 84  # 12 weeks (002 item 18)
 ORDINARY_MAX_DAYS = 7  # 处方管理办法 art. 19

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.chronic import assessment, repository, rules
 from yilian.chronic.schemas import (
     ChronicRecord,
+    DrugOut,
+    DrugPage,
     Figures,
     GridCount,
     PrescriptionIn,
@@ -32,6 +36,22 @@ from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 
 CLINICIANS = frozenset({roles.FAMILY_DOCTOR, roles.DOCTOR})
+MEASUREMENTS = frozenset(
+    {
+        "sbp",
+        "dbp",
+        "heart_rate",
+        "fasting_glucose",
+        "hba1c",
+        "total_cholesterol",
+        "ldl",
+        "weight_kg",
+        "height_cm",
+    }
+)
+# Columns of their own; every other field of VisitIn that is not a measurement goes to form_json.
+VISIT_COLUMNS = MEASUREMENTS | {"resident_id", "kind", "disease", "visited_on", "smoker", "adherence", "note"}
+FORM_COLUMNS = frozenset({"way", "visit_class", "next_visit_on"})
 WORKLISTS = ("unsigned", "overdue", "red")
 
 
@@ -55,9 +75,12 @@ def do_record_visit(session: Session, *, actor: Actor, data: VisitIn) -> Chronic
         raise ValidationFailed.one("visited_on", "随访日期不能晚于今天", "visit date is in the future")
     if data.disease is not None and data.disease not in rules.DISEASES:
         raise ValidationFailed.one("disease", "病种应为高血压、糖尿病或高脂血症", "unknown disease")
-    values = data.model_dump(
-        exclude={"resident_id", "kind", "disease", "visited_on", "smoker", "adherence", "note"}
-    )
+    if data.next_visit_on is not None and data.next_visit_on <= data.visited_on:
+        raise ValidationFailed.one(
+            "next_visit_on", "下次随访日期应晚于本次随访日期", "the next visit must come after this one"
+        )
+    rules.check_symptoms(data.disease, data.symptoms)
+    values = data.model_dump(include=set(MEASUREMENTS))
     rules.check_measurements(values)
     if not any(v is not None for v in values.values()):
         raise ValidationFailed.one("sbp", "至少填写一项测量值", "record at least one measurement")
@@ -73,6 +96,10 @@ def do_record_visit(session: Session, *, actor: Actor, data: VisitIn) -> Chronic
         smoker=data.smoker,
         adherence=data.adherence,
         note=data.note,
+        way=data.way,
+        visit_class=data.visit_class,
+        next_visit_on=data.next_visit_on,
+        form_json=_form_json(data),
         **values,
     )
     session.add(visit)
@@ -111,10 +138,28 @@ def do_record_visit(session: Session, *, actor: Actor, data: VisitIn) -> Chronic
                 entry.controlled = measured
     session.flush()
     reassess(session, resident_ids=[resident.id], today=today)
+    if data.next_visit_on is not None:
+        session.expire_all()
+        for entry in repository.registers_of(session, resident.id):
+            if data.disease is None or entry.disease == data.disease:
+                entry.next_due_on = rules.next_visit_due(entry.next_due_on, data.next_visit_on)
+        session.flush()
     actor.record_change(
         session, action="create", entity="chronic_visit", entity_id=visit.id, resident_id=resident.id
     )
     return record_of(session, resident=resident, today=today)
+
+
+def _form_json(data: VisitIn) -> str | None:
+    """The national record's fields beyond the columns, without the empty ones (None when none)."""
+    form = {
+        k: v
+        for k, v in data.model_dump(mode="json", exclude=set(VISIT_COLUMNS | FORM_COLUMNS)).items()
+        if v not in (None, [], "")
+    }
+    if bmi := rules.bmi(data.weight_kg, data.height_cm):
+        form["bmi"] = bmi
+    return json.dumps(form, ensure_ascii=False) if form else None
 
 
 def record_of(session: Session, *, resident: Resident, today: date) -> ChronicRecord:
@@ -149,6 +194,11 @@ def record_of(session: Session, *, resident: Resident, today: date) -> ChronicRe
             hba1c=v.hba1c,
             weight_kg=v.weight_kg,
             adherence=v.adherence,
+            disease=v.disease,
+            way=v.way,
+            visit_class=v.visit_class,
+            next_visit_on=v.next_visit_on,
+            form=json.loads(v.form_json) if v.form_json else {},
         )
         for v in repository.visits_of(session, resident.id)
     ]
@@ -175,7 +225,9 @@ def _check_worklist(kind: str, disease: str | None) -> None:
         )
     if disease is not None and disease not in rules.DISEASES:
         raise ValidationFailed.one(
-            "disease", "病种应为高血压、糖尿病或高脂血症", "disease must be hypertension, diabetes or hyperlipidaemia"
+            "disease",
+            "病种应为高血压、糖尿病或高脂血症",
+            "disease must be hypertension, diabetes or hyperlipidaemia",
         )
 
 
@@ -215,7 +267,14 @@ def worklist(
     _check_worklist(kind, disease)
     today = actor.clock.now().date()
     rows = repository.worklist(
-        session, actor.subject, kind=kind, today=today, grid_id=grid_id, disease=disease, offset=offset, limit=limit
+        session,
+        actor.subject,
+        kind=kind,
+        today=today,
+        grid_id=grid_id,
+        disease=disease,
+        offset=offset,
+        limit=limit,
     )
     return _work_items(actor, rows, today, kind)
 
@@ -234,7 +293,9 @@ def worklist_page(
     _check_worklist(kind, disease)
     today = actor.clock.now().date()
     subject = actor.subject
-    total = repository.count_worklist(session, subject, kind=kind, today=today, grid_id=grid_id, disease=disease)
+    total = repository.count_worklist(
+        session, subject, kind=kind, today=today, grid_id=grid_id, disease=disease
+    )
     items = worklist(
         session, actor=actor, kind=kind, grid_id=grid_id, disease=disease, offset=offset, limit=limit
     )
@@ -377,6 +438,24 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
             {"drug": d.name, "daily_dose": dose, "quantity": int(dose * data.days + 0.999)}
             for d, dose in items
         ],
+    )
+
+
+def drugs_page(session: Session, *, actor: Actor, q: str, offset: int, limit: int) -> DrugPage:
+    """The unified catalogue (五统一) of the prescriber's consortium, searched by name."""
+    if not actor.subject.may(CLINICIANS) or actor.subject.institution_id is None:
+        raise Forbidden("只有医生可以开具处方", "Only doctors prescribe")
+    consortium_id = scoping.home_consortium(session, actor.subject)
+    if consortium_id is None:
+        return DrugPage(items=[], total=0, offset=offset, limit=limit)
+    total, rows = repository.drugs_page(
+        session, consortium_id=consortium_id, q=q.strip(), offset=offset, limit=limit
+    )
+    return DrugPage(
+        items=[DrugOut.model_validate(d, from_attributes=True) for d in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
     )
 
 

@@ -245,8 +245,14 @@ def import_catalogue(actor: ApiActor, session: DbSession, file: UploadFile = Fil
 
 
 @router.get("/recognition/catalogue", response_model=list[RecognitionItemOut])
-def catalogue(actor: ApiActor, session: DbSession, consortium_id: Id) -> list[RecognitionItemOut]:
-    figures.viewable_consortium(session, actor, consortium_id)
+def catalogue(
+    actor: ApiActor, session: DbSession, consortium_id: Id | None = None
+) -> list[RecognitionItemOut]:
+    """A consortium's recognition catalogue; without `consortium_id`, the one the caller orders from."""
+    if consortium_id is None:
+        consortium_id = service.orderer_consortium(session, actor)
+    else:
+        figures.viewable_consortium(session, actor, consortium_id)
     return recognition.catalogue(session, consortium_id)
 
 

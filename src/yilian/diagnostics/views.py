@@ -1,5 +1,5 @@
-"""Pages of the shared centres: ordering (with the recognition prompt), the township's results and
-uploads, the centre's reading worklist and report editor, and the centre dashboard."""
+"""Pages of the shared centres (ordering with the recognition prompt is the staff app's screen): the
+township's results and uploads, the centre's reading worklist and report editor, and the centre dashboard."""
 
 from __future__ import annotations
 
@@ -14,12 +14,11 @@ from sqlalchemy import select
 
 from yilian.auth import scoping
 from yilian.auth.context import Actor
-from yilian.diagnostics import figures, ingest, quarantine, reading, recognition, repository, rules, service
-from yilian.diagnostics.schemas import OrderIn, ReportIn
+from yilian.diagnostics import figures, ingest, quarantine, reading, repository, rules, service
+from yilian.diagnostics.schemas import ReportIn
 from yilian.kit.errors import AppError
 from yilian.kit.fields import Day, Id
 from yilian.models import Consortium, Institution
-from yilian.residents.service import access_resident
 from yilian.web.deps import DbSession, PageActor, check_csrf
 from yilian.web.templating import render
 
@@ -30,88 +29,6 @@ def _institution_names(session: DbSession, ids: set[int]) -> dict[int, str]:
     return dict(
         session.execute(select(Institution.id, Institution.name).where(Institution.id.in_(ids))).all()
     )  # type: ignore[arg-type]
-
-
-@router.get("/order", response_class=HTMLResponse)
-def order_form(request: Request, actor: PageActor, session: DbSession, resident_id: Id) -> Response:
-    return _order_form(request, actor, session, resident_id)
-
-
-def _order_form(
-    request: Request,
-    actor: Actor,
-    session: DbSession,
-    resident_id: Id,
-    error: str = "",
-    prompt: dict[str, object] | None = None,
-    chosen: dict[str, str] | None = None,
-) -> Response:
-    resident = access_resident(session, actor, resident_id)
-    consortium_id = service.orderer_consortium(session, actor)
-    return render(
-        request,
-        "diagnostics_order.html",
-        resident=resident,
-        items=recognition.catalogue(session, consortium_id),
-        error=error,
-        prompt=prompt,
-        chosen=chosen or {},
-    )
-
-
-@router.post("/order")
-def order(
-    request: Request,
-    actor: PageActor,
-    session: DbSession,
-    csrf: Annotated[str, Form()],
-    resident_id: Annotated[Id, Form()],
-    item_code: Annotated[str, Form()],
-    clinical_note: Annotated[str, Form()] = "",
-    urgent: Annotated[bool, Form()] = False,
-    repeat_reason: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf)
-    chosen = {"item_code": item_code, "clinical_note": clinical_note}
-    try:
-        with session.begin_nested():
-            placed = service.do_order_exam(
-                session,
-                actor=actor,
-                data=OrderIn(
-                    resident_id=resident_id,
-                    item_code=item_code,
-                    clinical_note=clinical_note,
-                    urgent=urgent,
-                    repeat_reason=repeat_reason or None,
-                ),
-            )
-    except service.RecognisedResultExists as exists:
-        return _order_form(request, actor, session, resident_id, prompt=exists.result, chosen=chosen)
-    except AppError as error:
-        return _order_form(
-            request, actor, session, resident_id, error=error.message_for_page(fields=True), chosen=chosen
-        )
-    return RedirectResponse(f"/diagnostics/orders/{placed.id}", status_code=303)
-
-
-@router.post("/reuse")
-def reuse(
-    request: Request,
-    actor: PageActor,
-    session: DbSession,
-    csrf: Annotated[str, Form()],
-    resident_id: Annotated[Id, Form()],
-    item_code: Annotated[str, Form()],
-) -> Response:
-    """The doctor takes the recognised result: back to the results with the repeat avoided."""
-    check_csrf(request, csrf)
-    consortium_id = service.orderer_consortium(session, actor)
-    access_resident(session, actor, resident_id)
-    event = recognition.do_reuse(
-        session, actor=actor, consortium_id=consortium_id, resident_id=resident_id, item_code=item_code
-    )
-    return RedirectResponse(f"/diagnostics/orders/{event.prior_order_id}?reused=1", status_code=303)
 
 
 @router.get("/results", response_class=HTMLResponse)

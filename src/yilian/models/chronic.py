@@ -60,6 +60,12 @@ class ChronicVisit(Base):
     adherence: Mapped[str | None] = mapped_column(String(8))  # 规律 | 间断 | 不服药
     note: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime]
+    # The national follow-up record (高血压/2型糖尿病患者随访服务记录表): way 门诊|家庭|电话, this visit's
+    # classification 控制满意|控制不满意|不良反应|并发症, the next date the doctor set, the rest as JSON.
+    way: Mapped[str | None] = mapped_column(String(4))
+    visit_class: Mapped[str | None] = mapped_column(String(8))
+    next_visit_on: Mapped[date | None]
+    form_json: Mapped[str | None] = mapped_column(Text)
 
 
 class RiskRuleSet(Base):

@@ -34,6 +34,7 @@ class Referral(Base):
     decided_at: Mapped[datetime | None]
     arrived_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    urgency: Mapped[str | None] = mapped_column(String(8))  # routine | urgent (None before issue 22)
 
 
 class ReferralEvent(Base):

@@ -6,8 +6,17 @@ from fastapi import APIRouter, Header, Query
 
 from yilian.kit.fields import Day, Id
 from yilian.models import Referral
-from yilian.referral import service
-from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut, ReferralPage, TransitionIn
+from yilian.referral import service, slip
+from yilian.referral.schemas import (
+    DiagnosisOption,
+    ReferralFigures,
+    ReferralIn,
+    ReferralOut,
+    ReferralPage,
+    ReferralSlip,
+    ReferralTarget,
+    TransitionIn,
+)
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
@@ -23,6 +32,24 @@ def request_referral(
 ) -> ReferralOut:
     referral = service.do_request_referral(session, actor=actor, data=data, idempotency_key=idempotency_key)
     return service.referral_out(session, referral)
+
+
+@router.get("/referrals/targets", response_model=list[ReferralTarget])
+def targets(actor: ApiActor, session: DbSession) -> list[ReferralTarget]:
+    """County institutions of the caller's consortia and their clinic departments (upward referral)."""
+    return slip.targets(session, actor=actor)
+
+
+@router.get("/referrals/diagnoses", response_model=list[DiagnosisOption])
+def diagnoses(actor: ApiActor, q: str = Query("", max_length=32)) -> list[DiagnosisOption]:
+    """Diagnoses by words or code, for the referral form."""
+    return slip.diagnoses(q)
+
+
+@router.get("/referrals/{referral_id}/slip", response_model=ReferralSlip)
+def referral_slip(referral_id: Id, actor: ApiActor, session: DbSession) -> ReferralSlip:
+    """The 双向转诊单 to print: the referral, the patient with the ID number masked, the doctor."""
+    return slip.slip(session, actor=actor, referral_id=referral_id)
 
 
 @router.post("/referrals/{referral_id}/transition", response_model=ReferralOut)

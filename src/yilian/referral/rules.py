@@ -100,3 +100,6 @@ DECISION_TARGET_HOURS = 24.0
 
 def within_target_share(hours: list[float], target_hours: float) -> float | None:
     return round(sum(1 for h in hours if h <= target_hours) / len(hours), 4) if hours else None
+
+
+URGENCY_LABELS = {"routine": "普通", "urgent": "紧急"}

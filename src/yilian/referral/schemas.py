@@ -19,6 +19,7 @@ class ReferralIn(BaseModel):
     summary: str = Field(min_length=2, max_length=4000)
     attachments: list[str] = []
     slot_id: Id | None = Field(default=None, description="upward: book this (reserved) slot in the same step")
+    urgency: str | None = Field(default=None, pattern="^(routine|urgent)$", description="普通 | 紧急")
 
 
 class TransitionIn(BaseModel):
@@ -48,6 +49,8 @@ class ReferralOut(BaseModel):
     to_department_name: str | None = None
     diagnosis_labels: list[str] = Field(default=[], description="each diagnosis in words with its code")
     booked_at: datetime | None = Field(default=None, description="start of the booked slot, if any")
+    urgency: str | None = None
+    urgency_label: str | None = None
 
 
 class ReferralPage(BaseModel):
@@ -81,3 +84,35 @@ class ReferralFigures(BaseModel):
     referral_booking_target: float | None = None
     referral_booking_target_met: bool | None = None
     referral_booking_target_source: str = ""
+
+
+class TargetDepartment(BaseModel):
+    id: int
+    name: str
+
+
+class ReferralTarget(BaseModel):
+    """A county institution a grassroots doctor may refer up to, with its clinic departments."""
+
+    id: int
+    name: str
+    level: str
+    departments: list[TargetDepartment]
+
+
+class DiagnosisOption(BaseModel):
+    code: str
+    label: str
+
+
+class ReferralSlip(BaseModel):
+    """The 双向转诊单 as printed: the referral, the patient (ID number masked) and the referring doctor."""
+
+    referral: ReferralOut
+    resident_sex: str
+    resident_age: int
+    resident_id_number: str
+    resident_phone: str
+    resident_address: str | None
+    doctor_name: str
+    from_institution_phone: str | None = None

@@ -90,6 +90,8 @@ def referral_out(session: Session, referral: Referral) -> ReferralOut:
         to_department_name=department.name if department else None,
         diagnosis_labels=[icd10.label(c) for c in codes],
         booked_at=booked[1] if booked else None,
+        urgency=referral.urgency,
+        urgency_label=rules.URGENCY_LABELS.get(referral.urgency or ""),
     )
 
 
@@ -130,6 +132,7 @@ def do_request_referral(
         reason=data.reason,
         diagnoses=",".join(data.diagnoses),
         summary=data.summary,
+        urgency=data.urgency,
         attachments_json=json.dumps(data.attachments, ensure_ascii=False),
         requested_by_user_id=subject.user_id,
         requested_at=now,

@@ -15,6 +15,8 @@ from yilian.scheduling.schemas import (
     ExtraSlotIn,
     PolicyIn,
     PublishIn,
+    ReservedDay,
+    ReservedSlot,
     ScheduleIn,
     SlotOut,
 )
@@ -64,6 +66,27 @@ def slots(schedule_id: Id, day: Day, actor: ApiActor, session: DbSession) -> lis
     return [
         service.slot_out(s, now, policy.release_hours) for s in repository.slots_of(session, schedule_id, day)
     ]
+
+
+@router.get("/booking/reserved-days", response_model=list[ReservedDay])
+def reserved_days(
+    institution_id: Id, actor: ApiActor, session: DbSession, department_id: Id | None = None
+) -> list[ReservedDay]:
+    """The referral calendar: per day and department, the reserved places a grassroots doctor can still
+    book at a county institution (from the release time of slots starting now to the booking window's end)."""
+    return service.reserved_days(
+        session, actor=actor, institution_id=institution_id, department_id=department_id
+    )
+
+
+@router.get("/booking/reserved-slots", response_model=list[ReservedSlot])
+def reserved_slots(
+    institution_id: Id, day: Day, actor: ApiActor, session: DbSession, department_id: Id | None = None
+) -> list[ReservedSlot]:
+    """One day's free reserved slots at a county institution, in time order."""
+    return service.reserved_slots(
+        session, actor=actor, institution_id=institution_id, department_id=department_id, day=day
+    )
 
 
 @router.post(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from pydantic import BaseModel, Field
 
@@ -67,3 +67,22 @@ class PolicyIn(BaseModel):
     reserved_share: float = Field(description="percent, ≥ 20")
     release_hours: Count = 24
     extra_cap: Count = 5
+
+
+class ReservedDay(BaseModel):
+    """One day of a county institution's reserved pool: the places grassroots referrals may still book."""
+
+    day: date
+    department_id: int | None
+    department_name: str | None
+    free: int
+
+
+class ReservedSlot(BaseModel):
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    department_id: int | None
+    department_name: str | None
+    schedule_name: str
+    free: int

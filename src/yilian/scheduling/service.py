@@ -22,6 +22,8 @@ from yilian.scheduling.schemas import (
     ExtraSlotIn,
     PolicyIn,
     PublishIn,
+    ReservedDay,
+    ReservedSlot,
     ScheduleIn,
     SlotOut,
 )
@@ -259,3 +261,67 @@ def arrivals(session: Session, *, actor: Actor, day: date, schedule_id: int | No
         detail=f"arrivals {day}",
     )
     return rows
+
+
+# Who books into a county institution's reserved pool: grassroots doctors for their patients (001 §2.1).
+POOL_READERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
+
+
+def _pool_window(
+    session: Session, actor: Actor, institution_id: int
+) -> tuple[Institution, datetime, datetime]:
+    """The institution, and the period a grassroots booker may book in: from the release time of
+    slots starting now (earlier slots are public already) to the priority booking window's end."""
+    if not actor.subject.may(POOL_READERS):
+        raise Forbidden("当前角色不能查看预留号源", "Your role cannot see reserved places")
+    institution = registry_repository.institution(session, institution_id)
+    if institution is None:
+        raise NotFound("机构", "Institution")
+    now = actor.clock.now()
+    policy = policy_for(session, institution, now.year)
+    start = now + timedelta(hours=policy.release_hours)
+    end = datetime.combine(now.date() + timedelta(days=rules.PRIORITY_WINDOW_DAYS + 1), datetime.min.time())
+    return institution, start, end
+
+
+def reserved_days(
+    session: Session, *, actor: Actor, institution_id: int, department_id: int | None
+) -> list[ReservedDay]:
+    """Per day (and department), the reserved places a grassroots referral can still book."""
+    _, start, end = _pool_window(session, actor, institution_id)
+    rows = repository.reserved_days(
+        session, institution_id=institution_id, department_id=department_id, start=start, end=end
+    )
+    names = _department_names(session, {d for _, d, _ in rows if d is not None})
+    return [
+        ReservedDay(day=d, department_id=dep, department_name=names.get(dep), free=n) for d, dep, n in rows
+    ]
+
+
+def reserved_slots(
+    session: Session, *, actor: Actor, institution_id: int, department_id: int | None, day: date
+) -> list[ReservedSlot]:
+    """One day's free reserved slots (those not yet released to the public)."""
+    _, start, end = _pool_window(session, actor, institution_id)
+    day_start = max(start, datetime.combine(day, datetime.min.time()))
+    day_end = min(end, datetime.combine(day + timedelta(days=1), datetime.min.time()))
+    rows = repository.reserved_slots(
+        session, institution_id=institution_id, department_id=department_id, start=day_start, end=day_end
+    )
+    names = _department_names(session, {d for _, d, _ in rows if d is not None})
+    return [
+        ReservedSlot(
+            id=slot.id,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            department_id=dep,
+            department_name=names.get(dep),
+            schedule_name=name,
+            free=slot.capacity - slot.booked,
+        )
+        for slot, dep, name in rows
+    ]
+
+
+def _department_names(session: Session, ids: set[int]) -> dict[int | None, str]:
+    return repository.department_names(session, ids)
