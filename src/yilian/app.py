@@ -80,8 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> Response:
         if isinstance(error, LoginRequired) and not _wants_json(request):
-            login = "/portal/login" if request.url.path.startswith("/portal") else "/login"
-            return RedirectResponse(f"{login}?next={request.url.path}", status_code=303)
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if request.url.path.startswith("/fhir"):
             return fhir_error(
                 FhirError(
@@ -223,8 +222,9 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.insurance.api import router as insurance_api
     from yilian.insurance.views import router as insurance_pages
     from yilian.portal.api import router as portal_api
+    from yilian.portal.booking_api import router as portal_booking_api
+    from yilian.portal.phone_api import router as portal_phone_api
     from yilian.portal.views import desk as health_card_desk
-    from yilian.portal.views import router as portal_pages
     from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
@@ -252,7 +252,8 @@ def routers() -> tuple[APIRouter, ...]:
         conduct_api,
         indicators_router,
         portal_api,
-        portal_pages,
+        portal_phone_api,
+        portal_booking_api,
         health_card_desk,
         frontend,
         pages,

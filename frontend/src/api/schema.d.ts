@@ -1402,11 +1402,295 @@ export interface paths {
         };
         /**
          * Accesses
-         * @description Who looked at the record (the resident's own, or a ward's).
+         * @description Who looked at the record (the resident's own, or a ward's), newest first, page by page.
          */
         get: operations["accesses_api_portal_access_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Bookings
+         * @description The person's bookings: those still ahead first (soonest first, each may be cancelled), then the
+         *     rest, newest first.
+         */
+        get: operations["my_bookings_api_portal_bookings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/bookings/{booking_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Booking Slip
+         * @description One booking, for its slip (time, place, department): the account's own or a ward's only.
+         */
+        get: operations["booking_slip_api_portal_bookings__booking_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Card
+         * @description The home page: the health card's QR code, the family doctor, chronic care, bookings ahead.
+         */
+        get: operations["card_api_portal_card_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/family": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Family
+         * @description The account's own person and the family members it acts for (guardianships the clinic registered).
+         */
+        get: operations["family_api_portal_family_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hospitals
+         * @description The county's institutions with clinics, each with its places left in the person's window.
+         */
+        get: operations["hospitals_api_portal_hospitals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals/{institution_id}/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Departments
+         * @description Every department of the hospital with a clinic — none left out — with its places left.
+         */
+        get: operations["departments_api_portal_hospitals__institution_id__departments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals/{institution_id}/departments/{department_id}/days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Days
+         * @description The next two weeks day by day, with the places left; days past the person's window are shown
+         *     but not bookable (signed and 65+ residents may book further ahead).
+         */
+        get: operations["days_api_portal_hospitals__institution_id__departments__department_id__days_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals/{institution_id}/departments/{department_id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Slots
+         * @description The chosen day's times in the department, and only that day's (a full one shows as full).
+         */
+        get: operations["slots_api_portal_hospitals__institution_id__departments__department_id__slots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/login/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Code
+         * @description Text a six-digit code to the phone (after commit): one a minute, five an hour per phone, sent
+         *     whether or not a resident has the number.
+         */
+        post: operations["send_code_api_portal_login_code_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/prescriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Prescriptions
+         * @description Prescriptions with their drugs and how to take them, newest first.
+         */
+        get: operations["record_prescriptions_api_portal_record_prescriptions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Referrals
+         * @description Referrals up to the county and back down, newest first.
+         */
+        get: operations["record_referrals_api_portal_record_referrals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Reports
+         * @description Exams and tests with their results, newest first.
+         */
+        get: operations["record_reports_api_portal_record_reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Visits
+         * @description 002 item 39: the whole record is open to the resident. Visits, newest first.
+         */
+        get: operations["record_visits_api_portal_record_visits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Session
+         * @description Sign in: the code proves the phone, the ID number binds it to the resident registered with it.
+         *     A wrong code counts (five and the code is spent); the session is the staff one's, HttpOnly.
+         */
+        post: operations["open_session_api_portal_session_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2299,153 +2583,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/portal": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Home */
-        get: operations["home_portal_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/access": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Access Log
-         * @description 谁看过我的档案: every audited read and change, with who and from which institution.
-         */
-        get: operations["access_log_portal_access_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/booking": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Booking
-         * @description Public slots of the county's institutions for a day; reserved ones are for grassroots referrals.
-         */
-        get: operations["booking_portal_booking_get"];
-        put?: never;
-        /** Book */
-        post: operations["book_portal_booking_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/bookings/{booking_id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Cancel */
-        post: operations["cancel_portal_bookings__booking_id__cancel_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/card/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke Card */
-        post: operations["revoke_card_portal_card_revoke_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Login Form */
-        get: operations["login_form_portal_login_get"];
-        put?: never;
-        /** Login */
-        post: operations["login_portal_login_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/login/code": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Send Code */
-        post: operations["send_code_portal_login_code_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/record": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Record
-         * @description 002 item 39: the whole record is open to the resident — visits, results, referrals.
-         */
-        get: operations["record_portal_record_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/tasks": {
         parameters: {
             query?: never;
@@ -2505,6 +2642,17 @@ export interface components {
             /** Who */
             who: string;
         };
+        /** AccessPage */
+        AccessPage: {
+            /** Items */
+            items: components["schemas"]["AccessOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** AcknowledgeIn */
         AcknowledgeIn: {
             /** Action Taken */
@@ -2554,20 +2702,6 @@ export interface components {
         Body_assign_members_api_tasks_members_post: {
             /** File */
             file: string;
-        };
-        /** Body_book_portal_booking_post */
-        Body_book_portal_booking_post: {
-            /** Csrf */
-            csrf: string;
-            /** Person */
-            person: number;
-            /** Slot Id */
-            slot_id: number;
-        };
-        /** Body_cancel_portal_bookings__booking_id__cancel_post */
-        Body_cancel_portal_bookings__booking_id__cancel_post: {
-            /** Csrf */
-            csrf: string;
         };
         /** Body_desk_scan_health_card_scan_post */
         Body_desk_scan_health_card_scan_post: {
@@ -2633,17 +2767,6 @@ export interface components {
         Body_import_scores_api_evaluation__code__scores_post: {
             /** File */
             file: string;
-        };
-        /** Body_login_portal_login_post */
-        Body_login_portal_login_post: {
-            /** Code */
-            code: string;
-            /** Csrf */
-            csrf: string;
-            /** Id Number */
-            id_number: string;
-            /** Phone */
-            phone: string;
         };
         /** Body_order_diagnostics_order_post */
         Body_order_diagnostics_order_post: {
@@ -2723,24 +2846,10 @@ export interface components {
             /** Resident Id */
             resident_id: number;
         };
-        /** Body_revoke_card_portal_card_revoke_post */
-        Body_revoke_card_portal_card_revoke_post: {
-            /** Csrf */
-            csrf: string;
-            /** Person */
-            person: number;
-        };
         /** Body_save_settlement_insurance_settlement_save_post */
         Body_save_settlement_insurance_settlement_save_post: {
             /** Csrf */
             csrf: string;
-        };
-        /** Body_send_code_portal_login_code_post */
-        Body_send_code_portal_login_code_post: {
-            /** Csrf */
-            csrf: string;
-            /** Phone */
-            phone: string;
         };
         /** Body_upload_diagnostics_upload_post */
         Body_upload_diagnostics_upload_post: {
@@ -2759,30 +2868,18 @@ export interface components {
             /** File */
             file: string;
         };
-        /** BookingOut */
-        BookingOut: {
-            /** Channel */
-            channel: string;
-            /**
-             * Created
-             * @default true
-             */
-            created: boolean;
-            /** Id */
-            id: number;
-            /** Pool */
-            pool: string;
-            /** Resident Id */
-            resident_id: number;
-            /** Slot Id */
-            slot_id: number;
-            /**
-             * Starts At
-             * Format: date-time
-             */
-            starts_at: string;
-            /** Status */
-            status: string;
+        /** BookingPage */
+        BookingPage: {
+            /** Items */
+            items: components["schemas"]["yilian__portal__schemas__BookingOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+            /** Upcoming */
+            upcoming: number;
         };
         /** CancelIn */
         CancelIn: {
@@ -2801,15 +2898,6 @@ export interface components {
             target: number;
             /** Total */
             total: number;
-        };
-        /** CardOut */
-        CardOut: {
-            /** Payload */
-            payload: string;
-            /** Resident Id */
-            resident_id: number;
-            /** Version */
-            version: number;
         };
         /** CaseIn */
         CaseIn: {
@@ -2963,6 +3051,17 @@ export interface components {
             /** Status */
             status: string;
         };
+        /** ChronicOut */
+        ChronicOut: {
+            /** Colour */
+            colour: string | null;
+            /** Colour Label */
+            colour_label: string;
+            /** Disease */
+            disease: string;
+            /** Next Due On */
+            next_due_on: string | null;
+        };
         /** ChronicRecord */
         ChronicRecord: {
             /** Registers */
@@ -2972,7 +3071,19 @@ export interface components {
             /** Signed */
             signed: boolean;
             /** Visits */
-            visits: components["schemas"]["VisitOut"][];
+            visits: components["schemas"]["yilian__chronic__schemas__VisitOut"][];
+        };
+        /** CodeIn */
+        CodeIn: {
+            /** Phone */
+            phone: string;
+        };
+        /** CodeSent */
+        CodeSent: {
+            /** Resend After Seconds */
+            resend_after_seconds: number;
+            /** Valid Minutes */
+            valid_minutes: number;
         };
         /** ConsortiumDetail */
         ConsortiumDetail: {
@@ -3043,41 +3154,6 @@ export interface components {
             /** Team Id */
             team_id: number;
         };
-        /** ContractOut */
-        ContractOut: {
-            /**
-             * End On
-             * Format: date
-             */
-            end_on: string;
-            /** End Reason */
-            end_reason: string | null;
-            /** Ended On */
-            ended_on: string | null;
-            /** Fee */
-            fee: string;
-            /** Id */
-            id: number;
-            /** Package Id */
-            package_id: number;
-            /** Package Name */
-            package_name: string;
-            /** Previous Contract Id */
-            previous_contract_id: number | null;
-            /** Resident Id */
-            resident_id: number;
-            /**
-             * Start On
-             * Format: date
-             */
-            start_on: string;
-            /** Status */
-            status: string;
-            /** Team Id */
-            team_id: number;
-            /** Team Name */
-            team_name: string;
-        };
         /** CoverageOut */
         CoverageOut: {
             /** Kind */
@@ -3091,10 +3167,42 @@ export interface components {
             /** Share */
             share: number | null;
         };
+        /** DayOut */
+        DayOut: {
+            /** Bookable */
+            bookable: boolean;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Places */
+            places: number;
+        };
         /** DecisionIn */
         DecisionIn: {
             /** Overturn */
             overturn: boolean;
+        };
+        /** DepartmentDays */
+        DepartmentDays: {
+            /** Days */
+            days: components["schemas"]["DayOut"][];
+            /** Department */
+            department: string;
+            /** Institution */
+            institution: string;
+            /** Window Days */
+            window_days: number;
+        };
+        /** DepartmentOut */
+        DepartmentOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Places */
+            places: number;
         };
         /**
          * DischargeIn
@@ -3187,6 +3295,17 @@ export interface components {
             scheme: string;
             /** Status Key */
             status_key: string;
+        };
+        /** DrugOut */
+        DrugOut: {
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: string;
+            /** Specification */
+            specification: string;
+            /** Usage */
+            usage: string;
         };
         /** EcgOut */
         EcgOut: {
@@ -3303,6 +3422,12 @@ export interface components {
              */
             starts_at: string;
         };
+        /** FamilyOut */
+        FamilyOut: {
+            me: components["schemas"]["PersonOut"];
+            /** People */
+            people: components["schemas"]["PersonOut"][];
+        };
         /** FeeRuleIn */
         FeeRuleIn: {
             /**
@@ -3414,6 +3539,19 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** HospitalOut */
+        HospitalOut: {
+            /** Departments */
+            departments: number;
+            /** Id */
+            id: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /** Places */
+            places: number;
         };
         /** ImportResult */
         ImportResult: {
@@ -3622,7 +3760,7 @@ export interface components {
             received_at: string | null;
             /** Repeat Reason */
             repeat_reason: string | null;
-            report?: components["schemas"]["ReportOut"] | null;
+            report?: components["schemas"]["yilian__diagnostics__schemas__ReportOut"] | null;
             /** Report Read At */
             report_read_at: string | null;
             /** Reported At */
@@ -3717,6 +3855,33 @@ export interface components {
             /** Valid To */
             valid_to: string | null;
         };
+        /**
+         * PersonOut
+         * @description A person the account may act for: the resident themself or a ward.
+         */
+        PersonOut: {
+            /** Age */
+            age: number;
+            /** Id */
+            id: number;
+            /** Masked Id Number */
+            masked_id_number: string;
+            /** Name */
+            name: string;
+            /** Relation */
+            relation: string;
+            /** Sex */
+            sex: string;
+        };
+        /** PortalLoginIn */
+        PortalLoginIn: {
+            /** Code */
+            code: string;
+            /** Id Number */
+            id_number: string;
+            /** Phone */
+            phone: string;
+        };
         /** PostingIn */
         PostingIn: {
             /** End On */
@@ -3768,18 +3933,16 @@ export interface components {
             /** Drug Id */
             drug_id: number;
         };
-        /** PrescriptionOut */
-        PrescriptionOut: {
-            /** Days */
-            days: number;
-            /** Id */
-            id: number;
-            /** Is Long */
-            is_long: boolean;
+        /** PrescriptionPage */
+        PrescriptionPage: {
             /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
+            items: components["schemas"]["yilian__portal__schemas__PrescriptionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** ProgressIn */
         ProgressIn: {
@@ -4044,81 +4207,6 @@ export interface components {
             /** To Institution Id */
             to_institution_id: number;
         };
-        /** ReferralOut */
-        ReferralOut: {
-            /**
-             * Booked At
-             * @description start of the booked slot, if any
-             */
-            booked_at?: string | null;
-            /** Booking Id */
-            booking_id?: number | null;
-            /** Decided At */
-            decided_at: string | null;
-            /** Diagnoses */
-            diagnoses: string[];
-            /**
-             * Diagnosis Labels
-             * @description each diagnosis in words with its code
-             * @default []
-             */
-            diagnosis_labels: string[];
-            /** Direction */
-            direction: string;
-            /** Follow Up Due On */
-            follow_up_due_on?: string | null;
-            /** From Institution Id */
-            from_institution_id: number;
-            /**
-             * From Institution Name
-             * @default
-             */
-            from_institution_name: string;
-            /** Id */
-            id: number;
-            /** Inside Consortium */
-            inside_consortium: boolean;
-            /** Reason */
-            reason: string | null;
-            /**
-             * Requested At
-             * Format: date-time
-             */
-            requested_at: string;
-            /** Resident Id */
-            resident_id: number;
-            /** Resident Name */
-            resident_name: string;
-            /** Status */
-            status: string;
-            /** Status Label */
-            status_label: string;
-            /** Summary */
-            summary: string;
-            /** To Department Name */
-            to_department_name?: string | null;
-            /** To Institution Id */
-            to_institution_id: number;
-            /**
-             * To Institution Name
-             * @default
-             */
-            to_institution_name: string;
-        };
-        /**
-         * ReferralPage
-         * @description One page of a referral box and the size of the whole filtered box.
-         */
-        ReferralPage: {
-            /** Items */
-            items: components["schemas"]["ReferralOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
-        };
         /** RegisterOut */
         RegisterOut: {
             /** Assessed On */
@@ -4179,23 +4267,16 @@ export interface components {
              */
             is_critical: boolean;
         };
-        /** ReportOut */
-        ReportOut: {
-            /** Critical Note */
-            critical_note: string | null;
-            /** Findings */
-            findings: string;
-            /** Impression */
-            impression: string;
-            /** Is Critical */
-            is_critical: boolean;
-            /** Reader User Id */
-            reader_user_id: number | null;
-            /**
-             * Reported At
-             * Format: date-time
-             */
-            reported_at: string;
+        /** ReportPage */
+        ReportPage: {
+            /** Items */
+            items: components["schemas"]["yilian__portal__schemas__ReportOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** ResidentIn */
         ResidentIn: {
@@ -4359,31 +4440,6 @@ export interface components {
             role: string;
             /** Username */
             username: string;
-        };
-        /** SlotOut */
-        SlotOut: {
-            /** Booked */
-            booked: number;
-            /** Capacity */
-            capacity: number;
-            /** Effective Pool */
-            effective_pool: string;
-            /**
-             * Ends At
-             * Format: date-time
-             */
-            ends_at: string;
-            /** Id */
-            id: number;
-            /** Pool */
-            pool: string;
-            /** Schedule Id */
-            schedule_id: number;
-            /**
-             * Starts At
-             * Format: date-time
-             */
-            starts_at: string;
         };
         /** SpecialtiesIn */
         SpecialtiesIn: {
@@ -4660,29 +4716,16 @@ export interface components {
             /** Weight Kg */
             weight_kg?: number | null;
         };
-        /** VisitOut */
-        VisitOut: {
-            /** Adherence */
-            adherence: string | null;
-            /** Dbp */
-            dbp: number | null;
-            /** Fasting Glucose */
-            fasting_glucose: number | null;
-            /** Hba1C */
-            hba1c: number | null;
-            /** Id */
-            id: number;
-            /** Kind */
-            kind: string;
-            /** Sbp */
-            sbp: number | null;
-            /**
-             * Visited On
-             * Format: date
-             */
-            visited_on: string;
-            /** Weight Kg */
-            weight_kg: number | null;
+        /** VisitPage */
+        VisitPage: {
+            /** Items */
+            items: components["schemas"]["yilian__portal__schemas__VisitOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** WorkItem */
         WorkItem: {
@@ -4721,6 +4764,61 @@ export interface components {
             /** Total */
             total: number;
         };
+        /** PrescriptionOut */
+        yilian__chronic__schemas__PrescriptionOut: {
+            /** Days */
+            days: number;
+            /** Id */
+            id: number;
+            /** Is Long */
+            is_long: boolean;
+            /** Items */
+            items: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** VisitOut */
+        yilian__chronic__schemas__VisitOut: {
+            /** Adherence */
+            adherence: string | null;
+            /** Dbp */
+            dbp: number | null;
+            /** Fasting Glucose */
+            fasting_glucose: number | null;
+            /** Hba1C */
+            hba1c: number | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Sbp */
+            sbp: number | null;
+            /**
+             * Visited On
+             * Format: date
+             */
+            visited_on: string;
+            /** Weight Kg */
+            weight_kg: number | null;
+        };
+        /** ReportOut */
+        yilian__diagnostics__schemas__ReportOut: {
+            /** Critical Note */
+            critical_note: string | null;
+            /** Findings */
+            findings: string;
+            /** Impression */
+            impression: string;
+            /** Is Critical */
+            is_critical: boolean;
+            /** Reader User Id */
+            reader_user_id: number | null;
+            /**
+             * Reported At
+             * Format: date-time
+             */
+            reported_at: string;
+        };
         /** PolicyIn */
         yilian__evaluation__conduct_api__PolicyIn: {
             /**
@@ -4739,12 +4837,328 @@ export interface components {
              */
             threshold: number;
         };
+        /** ContractOut */
+        yilian__family_doctor__schemas__ContractOut: {
+            /**
+             * End On
+             * Format: date
+             */
+            end_on: string;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended On */
+            ended_on: string | null;
+            /** Fee */
+            fee: string;
+            /** Id */
+            id: number;
+            /** Package Id */
+            package_id: number;
+            /** Package Name */
+            package_name: string;
+            /** Previous Contract Id */
+            previous_contract_id: number | null;
+            /** Resident Id */
+            resident_id: number;
+            /**
+             * Start On
+             * Format: date
+             */
+            start_on: string;
+            /** Status */
+            status: string;
+            /** Team Id */
+            team_id: number;
+            /** Team Name */
+            team_name: string;
+        };
         /** MemberIn */
         yilian__family_doctor__schemas__MemberIn: {
             /** Role */
             role: string;
             /** Staff Id */
             staff_id: number;
+        };
+        /** CardOut */
+        yilian__portal__api__CardOut: {
+            /** Payload */
+            payload: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Version */
+            version: number;
+        };
+        /** BookingOut */
+        yilian__portal__schemas__BookingOut: {
+            /**
+             * Booked At
+             * Format: date-time
+             */
+            booked_at: string;
+            /** Clinic */
+            clinic: string;
+            /** Department */
+            department: string | null;
+            /** Doctor */
+            doctor: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Person */
+            person: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Upcoming */
+            upcoming: boolean;
+        };
+        /**
+         * CardOut
+         * @description The health card as the phone shows it: the QR code (an SVG data URL) and the code under it.
+         */
+        yilian__portal__schemas__CardOut: {
+            /** Card No */
+            card_no: string;
+            /** Chronic */
+            chronic: components["schemas"]["ChronicOut"][];
+            contract: components["schemas"]["yilian__portal__schemas__ContractOut"] | null;
+            /** Payload */
+            payload: string;
+            person: components["schemas"]["PersonOut"];
+            /** Qr */
+            qr: string;
+            /** Upcoming Bookings */
+            upcoming_bookings: number;
+            /** Version */
+            version: number;
+        };
+        /** ContractOut */
+        yilian__portal__schemas__ContractOut: {
+            /**
+             * End On
+             * Format: date
+             */
+            end_on: string;
+            /** Members */
+            members: string[];
+            /** Package */
+            package: string;
+            /**
+             * Start On
+             * Format: date
+             */
+            start_on: string;
+            /** Team */
+            team: string;
+        };
+        /** PrescriptionOut */
+        yilian__portal__schemas__PrescriptionOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Days */
+            days: number;
+            /** Diagnosis */
+            diagnosis: string;
+            /** Drugs */
+            drugs: components["schemas"]["DrugOut"][];
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Long Term */
+            long_term: boolean;
+        };
+        /** ReferralOut */
+        yilian__portal__schemas__ReferralOut: {
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Direction */
+            direction: string;
+            /** From Institution */
+            from_institution: string;
+            /** Id */
+            id: number;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Status */
+            status: string;
+            /** Summary */
+            summary: string;
+            /** To Institution */
+            to_institution: string;
+        };
+        /** ReferralPage */
+        yilian__portal__schemas__ReferralPage: {
+            /** Items */
+            items: components["schemas"]["yilian__portal__schemas__ReferralOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ReportOut */
+        yilian__portal__schemas__ReportOut: {
+            /** Critical */
+            critical: boolean;
+            /** Findings */
+            findings: string | null;
+            /** Id */
+            id: number;
+            /** Impression */
+            impression: string | null;
+            /** Item */
+            item: string;
+            /**
+             * Ordered At
+             * Format: date-time
+             */
+            ordered_at: string;
+            /** Ordered By */
+            ordered_by: string;
+            /** Reported At */
+            reported_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /** SlotOut */
+        yilian__portal__schemas__SlotOut: {
+            /** Clinic */
+            clinic: string;
+            /** Doctor */
+            doctor: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Places */
+            places: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /** VisitOut */
+        yilian__portal__schemas__VisitOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Department */
+            department: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Fund Yuan */
+            fund_yuan: string;
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Kind */
+            kind: string;
+            /** Total Yuan */
+            total_yuan: string;
+            /** Until */
+            until: string | null;
+        };
+        /** ReferralOut */
+        yilian__referral__schemas__ReferralOut: {
+            /**
+             * Booked At
+             * @description start of the booked slot, if any
+             */
+            booked_at?: string | null;
+            /** Booking Id */
+            booking_id?: number | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /**
+             * Diagnosis Labels
+             * @description each diagnosis in words with its code
+             * @default []
+             */
+            diagnosis_labels: string[];
+            /** Direction */
+            direction: string;
+            /** Follow Up Due On */
+            follow_up_due_on?: string | null;
+            /** From Institution Id */
+            from_institution_id: number;
+            /**
+             * From Institution Name
+             * @default
+             */
+            from_institution_name: string;
+            /** Id */
+            id: number;
+            /** Inside Consortium */
+            inside_consortium: boolean;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Summary */
+            summary: string;
+            /** To Department Name */
+            to_department_name?: string | null;
+            /** To Institution Id */
+            to_institution_id: number;
+            /**
+             * To Institution Name
+             * @default
+             */
+            to_institution_name: string;
+        };
+        /**
+         * ReferralPage
+         * @description One page of a referral box and the size of the whole filtered box.
+         */
+        yilian__referral__schemas__ReferralPage: {
+            /** Items */
+            items: components["schemas"]["yilian__referral__schemas__ReferralOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** MemberIn */
         yilian__registry__schemas__MemberIn: {
@@ -4757,6 +5171,31 @@ export interface components {
              * @default 成员
              */
             role: string;
+        };
+        /** BookingOut */
+        yilian__scheduling__schemas__BookingOut: {
+            /** Channel */
+            channel: string;
+            /**
+             * Created
+             * @default true
+             */
+            created: boolean;
+            /** Id */
+            id: number;
+            /** Pool */
+            pool: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Slot Id */
+            slot_id: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
         };
         /** PolicyIn */
         yilian__scheduling__schemas__PolicyIn: {
@@ -4777,6 +5216,31 @@ export interface components {
             reserved_share: number;
             /** Year */
             year: number;
+        };
+        /** SlotOut */
+        yilian__scheduling__schemas__SlotOut: {
+            /** Booked */
+            booked: number;
+            /** Capacity */
+            capacity: number;
+            /** Effective Pool */
+            effective_pool: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Pool */
+            pool: string;
+            /** Schedule Id */
+            schedule_id: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
         };
     };
     responses: never;
@@ -5009,7 +5473,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BookingOut"];
+                    "application/json": components["schemas"]["yilian__scheduling__schemas__BookingOut"];
                 };
             };
         };
@@ -5632,7 +6096,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContractOut"];
+                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -5667,7 +6131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContractOut"];
+                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -5702,7 +6166,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContractOut"];
+                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -5737,7 +6201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContractOut"];
+                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -7144,7 +7608,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CardOut"];
+                    "application/json": components["schemas"]["yilian__portal__api__CardOut"];
                 };
             };
             /** @description Validation Error */
@@ -7544,6 +8008,8 @@ export interface operations {
         parameters: {
             query?: {
                 person?: number | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -7557,7 +8023,453 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessOut"][];
+                    "application/json": components["schemas"]["AccessPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_bookings_api_portal_bookings_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BookingPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    booking_slip_api_portal_bookings__booking_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yilian__portal__schemas__BookingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    card_api_portal_card_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yilian__portal__schemas__CardOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    family_api_portal_family_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FamilyOut"];
+                };
+            };
+        };
+    };
+    hospitals_api_portal_hospitals_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HospitalOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    departments_api_portal_hospitals__institution_id__departments_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path: {
+                institution_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepartmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    days_api_portal_hospitals__institution_id__departments__department_id__days_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path: {
+                institution_id: number;
+                department_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DepartmentDays"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    slots_api_portal_hospitals__institution_id__departments__department_id__slots_get: {
+        parameters: {
+            query: {
+                day: string;
+                person?: number | null;
+            };
+            header?: never;
+            path: {
+                institution_id: number;
+                department_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yilian__portal__schemas__SlotOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_code_api_portal_login_code_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_prescriptions_api_portal_record_prescriptions_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrescriptionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_referrals_api_portal_record_referrals_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["yilian__portal__schemas__ReferralPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_reports_api_portal_record_reports_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_visits_api_portal_record_visits_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VisitPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_session_api_portal_session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalLoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
                 };
             };
             /** @description Validation Error */
@@ -7621,7 +8533,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PrescriptionOut"];
+                    "application/json": components["schemas"]["yilian__chronic__schemas__PrescriptionOut"];
                 };
             };
             /** @description Validation Error */
@@ -7655,7 +8567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReferralPage"];
+                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralPage"];
                 };
             };
             /** @description Validation Error */
@@ -7690,7 +8602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReferralOut"];
+                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralOut"];
                 };
             };
             /** @description Validation Error */
@@ -7759,7 +8671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReferralOut"];
+                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralOut"];
                 };
             };
             /** @description Validation Error */
@@ -8016,7 +8928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContractOut"][];
+                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8152,7 +9064,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReferralOut"][];
+                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8222,7 +9134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SlotOut"][];
+                    "application/json": components["schemas"]["yilian__scheduling__schemas__SlotOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8255,7 +9167,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SlotOut"][];
+                    "application/json": components["schemas"]["yilian__scheduling__schemas__SlotOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8288,7 +9200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SlotOut"];
+                    "application/json": components["schemas"]["yilian__scheduling__schemas__SlotOut"];
                 };
             };
             /** @description Validation Error */
@@ -9334,320 +10246,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    home_portal_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    access_log_portal_access_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    booking_portal_booking_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-                day?: string | null;
-                error?: string;
-                done?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    book_portal_booking_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_book_portal_booking_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    cancel_portal_bookings__booking_id__cancel_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                booking_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_cancel_portal_bookings__booking_id__cancel_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    revoke_card_portal_card_revoke_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_revoke_card_portal_card_revoke_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    login_form_portal_login_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-        };
-    };
-    login_portal_login_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_login_portal_login_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    send_code_portal_login_code_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_send_code_portal_login_code_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    record_portal_record_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
                 };
             };
             /** @description Validation Error */
