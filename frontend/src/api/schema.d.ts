@@ -2868,18 +2868,30 @@ export interface components {
             /** File */
             file: string;
         };
-        /** BookingPage */
-        BookingPage: {
-            /** Items */
-            items: components["schemas"]["yilian__portal__schemas__BookingOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
-            /** Upcoming */
-            upcoming: number;
+        /** BookingOut */
+        BookingOut: {
+            /** Channel */
+            channel: string;
+            /**
+             * Created
+             * @default true
+             */
+            created: boolean;
+            /** Id */
+            id: number;
+            /** Pool */
+            pool: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Slot Id */
+            slot_id: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
         };
         /** CancelIn */
         CancelIn: {
@@ -2898,6 +2910,15 @@ export interface components {
             target: number;
             /** Total */
             total: number;
+        };
+        /** CardOut */
+        CardOut: {
+            /** Payload */
+            payload: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Version */
+            version: number;
         };
         /** CaseIn */
         CaseIn: {
@@ -3051,17 +3072,6 @@ export interface components {
             /** Status */
             status: string;
         };
-        /** ChronicOut */
-        ChronicOut: {
-            /** Colour */
-            colour: string | null;
-            /** Colour Label */
-            colour_label: string;
-            /** Disease */
-            disease: string;
-            /** Next Due On */
-            next_due_on: string | null;
-        };
         /** ChronicRecord */
         ChronicRecord: {
             /** Registers */
@@ -3071,12 +3081,7 @@ export interface components {
             /** Signed */
             signed: boolean;
             /** Visits */
-            visits: components["schemas"]["yilian__chronic__schemas__VisitOut"][];
-        };
-        /** CodeIn */
-        CodeIn: {
-            /** Phone */
-            phone: string;
+            visits: components["schemas"]["VisitOut"][];
         };
         /** CodeSent */
         CodeSent: {
@@ -3154,6 +3159,41 @@ export interface components {
             /** Team Id */
             team_id: number;
         };
+        /** ContractOut */
+        ContractOut: {
+            /**
+             * End On
+             * Format: date
+             */
+            end_on: string;
+            /** End Reason */
+            end_reason: string | null;
+            /** Ended On */
+            ended_on: string | null;
+            /** Fee */
+            fee: string;
+            /** Id */
+            id: number;
+            /** Package Id */
+            package_id: number;
+            /** Package Name */
+            package_name: string;
+            /** Previous Contract Id */
+            previous_contract_id: number | null;
+            /** Resident Id */
+            resident_id: number;
+            /**
+             * Start On
+             * Format: date
+             */
+            start_on: string;
+            /** Status */
+            status: string;
+            /** Team Id */
+            team_id: number;
+            /** Team Name */
+            team_name: string;
+        };
         /** CoverageOut */
         CoverageOut: {
             /** Kind */
@@ -3167,42 +3207,10 @@ export interface components {
             /** Share */
             share: number | null;
         };
-        /** DayOut */
-        DayOut: {
-            /** Bookable */
-            bookable: boolean;
-            /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Places */
-            places: number;
-        };
         /** DecisionIn */
         DecisionIn: {
             /** Overturn */
             overturn: boolean;
-        };
-        /** DepartmentDays */
-        DepartmentDays: {
-            /** Days */
-            days: components["schemas"]["DayOut"][];
-            /** Department */
-            department: string;
-            /** Institution */
-            institution: string;
-            /** Window Days */
-            window_days: number;
-        };
-        /** DepartmentOut */
-        DepartmentOut: {
-            /** Id */
-            id: number;
-            /** Name */
-            name: string;
-            /** Places */
-            places: number;
         };
         /**
          * DischargeIn
@@ -3295,17 +3303,6 @@ export interface components {
             scheme: string;
             /** Status Key */
             status_key: string;
-        };
-        /** DrugOut */
-        DrugOut: {
-            /** Name */
-            name: string;
-            /** Quantity */
-            quantity: string;
-            /** Specification */
-            specification: string;
-            /** Usage */
-            usage: string;
         };
         /** EcgOut */
         EcgOut: {
@@ -3422,12 +3419,6 @@ export interface components {
              */
             starts_at: string;
         };
-        /** FamilyOut */
-        FamilyOut: {
-            me: components["schemas"]["PersonOut"];
-            /** People */
-            people: components["schemas"]["PersonOut"][];
-        };
         /** FeeRuleIn */
         FeeRuleIn: {
             /**
@@ -3539,19 +3530,6 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
-        };
-        /** HospitalOut */
-        HospitalOut: {
-            /** Departments */
-            departments: number;
-            /** Id */
-            id: number;
-            /** Level */
-            level: string;
-            /** Name */
-            name: string;
-            /** Places */
-            places: number;
         };
         /** ImportResult */
         ImportResult: {
@@ -3760,7 +3738,7 @@ export interface components {
             received_at: string | null;
             /** Repeat Reason */
             repeat_reason: string | null;
-            report?: components["schemas"]["yilian__diagnostics__schemas__ReportOut"] | null;
+            report?: components["schemas"]["ReportOut"] | null;
             /** Report Read At */
             report_read_at: string | null;
             /** Reported At */
@@ -3855,11 +3833,186 @@ export interface components {
             /** Valid To */
             valid_to: string | null;
         };
+        /** PortalBookingOut */
+        PortalBookingOut: {
+            /**
+             * Booked At
+             * Format: date-time
+             */
+            booked_at: string;
+            /** Clinic */
+            clinic: string;
+            /** Department */
+            department: string | null;
+            /** Doctor */
+            doctor: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Person */
+            person: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Upcoming */
+            upcoming: boolean;
+        };
+        /** PortalBookingPage */
+        PortalBookingPage: {
+            /** Items */
+            items: components["schemas"]["PortalBookingOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+            /** Upcoming */
+            upcoming: number;
+        };
         /**
-         * PersonOut
+         * PortalCardOut
+         * @description The health card as the phone shows it: the QR code (an SVG data URL) and the code under it.
+         */
+        PortalCardOut: {
+            /** Card No */
+            card_no: string;
+            /** Chronic */
+            chronic: components["schemas"]["PortalChronicOut"][];
+            contract: components["schemas"]["PortalContractOut"] | null;
+            /** Payload */
+            payload: string;
+            person: components["schemas"]["PortalPersonOut"];
+            /** Qr */
+            qr: string;
+            /** Upcoming Bookings */
+            upcoming_bookings: number;
+            /** Version */
+            version: number;
+        };
+        /** PortalChronicOut */
+        PortalChronicOut: {
+            /** Colour */
+            colour: string | null;
+            /** Colour Label */
+            colour_label: string;
+            /** Disease */
+            disease: string;
+            /** Next Due On */
+            next_due_on: string | null;
+        };
+        /** PortalCodeIn */
+        PortalCodeIn: {
+            /** Phone */
+            phone: string;
+        };
+        /** PortalContractOut */
+        PortalContractOut: {
+            /**
+             * End On
+             * Format: date
+             */
+            end_on: string;
+            /** Members */
+            members: string[];
+            /** Package */
+            package: string;
+            /**
+             * Start On
+             * Format: date
+             */
+            start_on: string;
+            /** Team */
+            team: string;
+        };
+        /** PortalDayOut */
+        PortalDayOut: {
+            /** Bookable */
+            bookable: boolean;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Places */
+            places: number;
+        };
+        /** PortalDepartmentDays */
+        PortalDepartmentDays: {
+            /** Days */
+            days: components["schemas"]["PortalDayOut"][];
+            /** Department */
+            department: string;
+            /** Institution */
+            institution: string;
+            /** Window Days */
+            window_days: number;
+        };
+        /** PortalDepartmentOut */
+        PortalDepartmentOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Places */
+            places: number;
+        };
+        /** PortalDrugOut */
+        PortalDrugOut: {
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: string;
+            /** Specification */
+            specification: string;
+            /** Usage */
+            usage: string;
+        };
+        /** PortalFamilyOut */
+        PortalFamilyOut: {
+            me: components["schemas"]["PortalPersonOut"];
+            /** People */
+            people: components["schemas"]["PortalPersonOut"][];
+        };
+        /** PortalHospitalOut */
+        PortalHospitalOut: {
+            /** Departments */
+            departments: number;
+            /** Id */
+            id: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /** Places */
+            places: number;
+        };
+        /** PortalLoginIn */
+        PortalLoginIn: {
+            /** Code */
+            code: string;
+            /** Id Number */
+            id_number: string;
+            /** Phone */
+            phone: string;
+        };
+        /**
+         * PortalPersonOut
          * @description A person the account may act for: the resident themself or a ward.
          */
-        PersonOut: {
+        PortalPersonOut: {
             /** Age */
             age: number;
             /** Id */
@@ -3873,14 +4026,160 @@ export interface components {
             /** Sex */
             sex: string;
         };
-        /** PortalLoginIn */
-        PortalLoginIn: {
-            /** Code */
-            code: string;
-            /** Id Number */
-            id_number: string;
-            /** Phone */
-            phone: string;
+        /** PortalPrescriptionOut */
+        PortalPrescriptionOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Days */
+            days: number;
+            /** Diagnosis */
+            diagnosis: string;
+            /** Drugs */
+            drugs: components["schemas"]["PortalDrugOut"][];
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Long Term */
+            long_term: boolean;
+        };
+        /** PortalPrescriptionPage */
+        PortalPrescriptionPage: {
+            /** Items */
+            items: components["schemas"]["PortalPrescriptionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** PortalReferralOut */
+        PortalReferralOut: {
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Direction */
+            direction: string;
+            /** From Institution */
+            from_institution: string;
+            /** Id */
+            id: number;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Status */
+            status: string;
+            /** Summary */
+            summary: string;
+            /** To Institution */
+            to_institution: string;
+        };
+        /** PortalReferralPage */
+        PortalReferralPage: {
+            /** Items */
+            items: components["schemas"]["PortalReferralOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** PortalReportOut */
+        PortalReportOut: {
+            /** Critical */
+            critical: boolean;
+            /** Findings */
+            findings: string | null;
+            /** Id */
+            id: number;
+            /** Impression */
+            impression: string | null;
+            /** Item */
+            item: string;
+            /**
+             * Ordered At
+             * Format: date-time
+             */
+            ordered_at: string;
+            /** Ordered By */
+            ordered_by: string;
+            /** Reported At */
+            reported_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /** PortalReportPage */
+        PortalReportPage: {
+            /** Items */
+            items: components["schemas"]["PortalReportOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** PortalSlotOut */
+        PortalSlotOut: {
+            /** Clinic */
+            clinic: string;
+            /** Doctor */
+            doctor: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Places */
+            places: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /** PortalVisitOut */
+        PortalVisitOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Department */
+            department: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Fund Yuan */
+            fund_yuan: string;
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Kind */
+            kind: string;
+            /** Total Yuan */
+            total_yuan: string;
+            /** Until */
+            until: string | null;
+        };
+        /** PortalVisitPage */
+        PortalVisitPage: {
+            /** Items */
+            items: components["schemas"]["PortalVisitOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** PostingIn */
         PostingIn: {
@@ -3933,16 +4232,18 @@ export interface components {
             /** Drug Id */
             drug_id: number;
         };
-        /** PrescriptionPage */
-        PrescriptionPage: {
+        /** PrescriptionOut */
+        PrescriptionOut: {
+            /** Days */
+            days: number;
+            /** Id */
+            id: number;
+            /** Is Long */
+            is_long: boolean;
             /** Items */
-            items: components["schemas"]["yilian__portal__schemas__PrescriptionOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
+            items: {
+                [key: string]: unknown;
+            }[];
         };
         /** ProgressIn */
         ProgressIn: {
@@ -4207,6 +4508,81 @@ export interface components {
             /** To Institution Id */
             to_institution_id: number;
         };
+        /** ReferralOut */
+        ReferralOut: {
+            /**
+             * Booked At
+             * @description start of the booked slot, if any
+             */
+            booked_at?: string | null;
+            /** Booking Id */
+            booking_id?: number | null;
+            /** Decided At */
+            decided_at: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /**
+             * Diagnosis Labels
+             * @description each diagnosis in words with its code
+             * @default []
+             */
+            diagnosis_labels: string[];
+            /** Direction */
+            direction: string;
+            /** Follow Up Due On */
+            follow_up_due_on?: string | null;
+            /** From Institution Id */
+            from_institution_id: number;
+            /**
+             * From Institution Name
+             * @default
+             */
+            from_institution_name: string;
+            /** Id */
+            id: number;
+            /** Inside Consortium */
+            inside_consortium: boolean;
+            /** Reason */
+            reason: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Summary */
+            summary: string;
+            /** To Department Name */
+            to_department_name?: string | null;
+            /** To Institution Id */
+            to_institution_id: number;
+            /**
+             * To Institution Name
+             * @default
+             */
+            to_institution_name: string;
+        };
+        /**
+         * ReferralPage
+         * @description One page of a referral box and the size of the whole filtered box.
+         */
+        ReferralPage: {
+            /** Items */
+            items: components["schemas"]["ReferralOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** RegisterOut */
         RegisterOut: {
             /** Assessed On */
@@ -4267,16 +4643,23 @@ export interface components {
              */
             is_critical: boolean;
         };
-        /** ReportPage */
-        ReportPage: {
-            /** Items */
-            items: components["schemas"]["yilian__portal__schemas__ReportOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
+        /** ReportOut */
+        ReportOut: {
+            /** Critical Note */
+            critical_note: string | null;
+            /** Findings */
+            findings: string;
+            /** Impression */
+            impression: string;
+            /** Is Critical */
+            is_critical: boolean;
+            /** Reader User Id */
+            reader_user_id: number | null;
+            /**
+             * Reported At
+             * Format: date-time
+             */
+            reported_at: string;
         };
         /** ResidentIn */
         ResidentIn: {
@@ -4440,6 +4823,31 @@ export interface components {
             role: string;
             /** Username */
             username: string;
+        };
+        /** SlotOut */
+        SlotOut: {
+            /** Booked */
+            booked: number;
+            /** Capacity */
+            capacity: number;
+            /** Effective Pool */
+            effective_pool: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Pool */
+            pool: string;
+            /** Schedule Id */
+            schedule_id: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
         };
         /** SpecialtiesIn */
         SpecialtiesIn: {
@@ -4716,16 +5124,29 @@ export interface components {
             /** Weight Kg */
             weight_kg?: number | null;
         };
-        /** VisitPage */
-        VisitPage: {
-            /** Items */
-            items: components["schemas"]["yilian__portal__schemas__VisitOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
+        /** VisitOut */
+        VisitOut: {
+            /** Adherence */
+            adherence: string | null;
+            /** Dbp */
+            dbp: number | null;
+            /** Fasting Glucose */
+            fasting_glucose: number | null;
+            /** Hba1C */
+            hba1c: number | null;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Sbp */
+            sbp: number | null;
+            /**
+             * Visited On
+             * Format: date
+             */
+            visited_on: string;
+            /** Weight Kg */
+            weight_kg: number | null;
         };
         /** WorkItem */
         WorkItem: {
@@ -4764,61 +5185,6 @@ export interface components {
             /** Total */
             total: number;
         };
-        /** PrescriptionOut */
-        yilian__chronic__schemas__PrescriptionOut: {
-            /** Days */
-            days: number;
-            /** Id */
-            id: number;
-            /** Is Long */
-            is_long: boolean;
-            /** Items */
-            items: {
-                [key: string]: unknown;
-            }[];
-        };
-        /** VisitOut */
-        yilian__chronic__schemas__VisitOut: {
-            /** Adherence */
-            adherence: string | null;
-            /** Dbp */
-            dbp: number | null;
-            /** Fasting Glucose */
-            fasting_glucose: number | null;
-            /** Hba1C */
-            hba1c: number | null;
-            /** Id */
-            id: number;
-            /** Kind */
-            kind: string;
-            /** Sbp */
-            sbp: number | null;
-            /**
-             * Visited On
-             * Format: date
-             */
-            visited_on: string;
-            /** Weight Kg */
-            weight_kg: number | null;
-        };
-        /** ReportOut */
-        yilian__diagnostics__schemas__ReportOut: {
-            /** Critical Note */
-            critical_note: string | null;
-            /** Findings */
-            findings: string;
-            /** Impression */
-            impression: string;
-            /** Is Critical */
-            is_critical: boolean;
-            /** Reader User Id */
-            reader_user_id: number | null;
-            /**
-             * Reported At
-             * Format: date-time
-             */
-            reported_at: string;
-        };
         /** PolicyIn */
         yilian__evaluation__conduct_api__PolicyIn: {
             /**
@@ -4837,328 +5203,12 @@ export interface components {
              */
             threshold: number;
         };
-        /** ContractOut */
-        yilian__family_doctor__schemas__ContractOut: {
-            /**
-             * End On
-             * Format: date
-             */
-            end_on: string;
-            /** End Reason */
-            end_reason: string | null;
-            /** Ended On */
-            ended_on: string | null;
-            /** Fee */
-            fee: string;
-            /** Id */
-            id: number;
-            /** Package Id */
-            package_id: number;
-            /** Package Name */
-            package_name: string;
-            /** Previous Contract Id */
-            previous_contract_id: number | null;
-            /** Resident Id */
-            resident_id: number;
-            /**
-             * Start On
-             * Format: date
-             */
-            start_on: string;
-            /** Status */
-            status: string;
-            /** Team Id */
-            team_id: number;
-            /** Team Name */
-            team_name: string;
-        };
         /** MemberIn */
         yilian__family_doctor__schemas__MemberIn: {
             /** Role */
             role: string;
             /** Staff Id */
             staff_id: number;
-        };
-        /** CardOut */
-        yilian__portal__api__CardOut: {
-            /** Payload */
-            payload: string;
-            /** Resident Id */
-            resident_id: number;
-            /** Version */
-            version: number;
-        };
-        /** BookingOut */
-        yilian__portal__schemas__BookingOut: {
-            /**
-             * Booked At
-             * Format: date-time
-             */
-            booked_at: string;
-            /** Clinic */
-            clinic: string;
-            /** Department */
-            department: string | null;
-            /** Doctor */
-            doctor: string | null;
-            /**
-             * Ends At
-             * Format: date-time
-             */
-            ends_at: string;
-            /** Id */
-            id: number;
-            /** Institution */
-            institution: string;
-            /** Person */
-            person: string;
-            /**
-             * Starts At
-             * Format: date-time
-             */
-            starts_at: string;
-            /** Status */
-            status: string;
-            /** Status Label */
-            status_label: string;
-            /** Upcoming */
-            upcoming: boolean;
-        };
-        /**
-         * CardOut
-         * @description The health card as the phone shows it: the QR code (an SVG data URL) and the code under it.
-         */
-        yilian__portal__schemas__CardOut: {
-            /** Card No */
-            card_no: string;
-            /** Chronic */
-            chronic: components["schemas"]["ChronicOut"][];
-            contract: components["schemas"]["yilian__portal__schemas__ContractOut"] | null;
-            /** Payload */
-            payload: string;
-            person: components["schemas"]["PersonOut"];
-            /** Qr */
-            qr: string;
-            /** Upcoming Bookings */
-            upcoming_bookings: number;
-            /** Version */
-            version: number;
-        };
-        /** ContractOut */
-        yilian__portal__schemas__ContractOut: {
-            /**
-             * End On
-             * Format: date
-             */
-            end_on: string;
-            /** Members */
-            members: string[];
-            /** Package */
-            package: string;
-            /**
-             * Start On
-             * Format: date
-             */
-            start_on: string;
-            /** Team */
-            team: string;
-        };
-        /** PrescriptionOut */
-        yilian__portal__schemas__PrescriptionOut: {
-            /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Days */
-            days: number;
-            /** Diagnosis */
-            diagnosis: string;
-            /** Drugs */
-            drugs: components["schemas"]["DrugOut"][];
-            /** Id */
-            id: number;
-            /** Institution */
-            institution: string;
-            /** Long Term */
-            long_term: boolean;
-        };
-        /** ReferralOut */
-        yilian__portal__schemas__ReferralOut: {
-            /** Diagnoses */
-            diagnoses: string[];
-            /** Direction */
-            direction: string;
-            /** From Institution */
-            from_institution: string;
-            /** Id */
-            id: number;
-            /**
-             * Requested At
-             * Format: date-time
-             */
-            requested_at: string;
-            /** Status */
-            status: string;
-            /** Summary */
-            summary: string;
-            /** To Institution */
-            to_institution: string;
-        };
-        /** ReferralPage */
-        yilian__portal__schemas__ReferralPage: {
-            /** Items */
-            items: components["schemas"]["yilian__portal__schemas__ReferralOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
-        };
-        /** ReportOut */
-        yilian__portal__schemas__ReportOut: {
-            /** Critical */
-            critical: boolean;
-            /** Findings */
-            findings: string | null;
-            /** Id */
-            id: number;
-            /** Impression */
-            impression: string | null;
-            /** Item */
-            item: string;
-            /**
-             * Ordered At
-             * Format: date-time
-             */
-            ordered_at: string;
-            /** Ordered By */
-            ordered_by: string;
-            /** Reported At */
-            reported_at: string | null;
-            /** Status */
-            status: string;
-        };
-        /** SlotOut */
-        yilian__portal__schemas__SlotOut: {
-            /** Clinic */
-            clinic: string;
-            /** Doctor */
-            doctor: string | null;
-            /**
-             * Ends At
-             * Format: date-time
-             */
-            ends_at: string;
-            /** Id */
-            id: number;
-            /** Places */
-            places: number;
-            /**
-             * Starts At
-             * Format: date-time
-             */
-            starts_at: string;
-        };
-        /** VisitOut */
-        yilian__portal__schemas__VisitOut: {
-            /**
-             * Day
-             * Format: date
-             */
-            day: string;
-            /** Department */
-            department: string | null;
-            /** Diagnoses */
-            diagnoses: string[];
-            /** Fund Yuan */
-            fund_yuan: string;
-            /** Id */
-            id: number;
-            /** Institution */
-            institution: string;
-            /** Kind */
-            kind: string;
-            /** Total Yuan */
-            total_yuan: string;
-            /** Until */
-            until: string | null;
-        };
-        /** ReferralOut */
-        yilian__referral__schemas__ReferralOut: {
-            /**
-             * Booked At
-             * @description start of the booked slot, if any
-             */
-            booked_at?: string | null;
-            /** Booking Id */
-            booking_id?: number | null;
-            /** Decided At */
-            decided_at: string | null;
-            /** Diagnoses */
-            diagnoses: string[];
-            /**
-             * Diagnosis Labels
-             * @description each diagnosis in words with its code
-             * @default []
-             */
-            diagnosis_labels: string[];
-            /** Direction */
-            direction: string;
-            /** Follow Up Due On */
-            follow_up_due_on?: string | null;
-            /** From Institution Id */
-            from_institution_id: number;
-            /**
-             * From Institution Name
-             * @default
-             */
-            from_institution_name: string;
-            /** Id */
-            id: number;
-            /** Inside Consortium */
-            inside_consortium: boolean;
-            /** Reason */
-            reason: string | null;
-            /**
-             * Requested At
-             * Format: date-time
-             */
-            requested_at: string;
-            /** Resident Id */
-            resident_id: number;
-            /** Resident Name */
-            resident_name: string;
-            /** Status */
-            status: string;
-            /** Status Label */
-            status_label: string;
-            /** Summary */
-            summary: string;
-            /** To Department Name */
-            to_department_name?: string | null;
-            /** To Institution Id */
-            to_institution_id: number;
-            /**
-             * To Institution Name
-             * @default
-             */
-            to_institution_name: string;
-        };
-        /**
-         * ReferralPage
-         * @description One page of a referral box and the size of the whole filtered box.
-         */
-        yilian__referral__schemas__ReferralPage: {
-            /** Items */
-            items: components["schemas"]["yilian__referral__schemas__ReferralOut"][];
-            /** Limit */
-            limit: number;
-            /** Offset */
-            offset: number;
-            /** Total */
-            total: number;
         };
         /** MemberIn */
         yilian__registry__schemas__MemberIn: {
@@ -5171,31 +5221,6 @@ export interface components {
              * @default 成员
              */
             role: string;
-        };
-        /** BookingOut */
-        yilian__scheduling__schemas__BookingOut: {
-            /** Channel */
-            channel: string;
-            /**
-             * Created
-             * @default true
-             */
-            created: boolean;
-            /** Id */
-            id: number;
-            /** Pool */
-            pool: string;
-            /** Resident Id */
-            resident_id: number;
-            /** Slot Id */
-            slot_id: number;
-            /**
-             * Starts At
-             * Format: date-time
-             */
-            starts_at: string;
-            /** Status */
-            status: string;
         };
         /** PolicyIn */
         yilian__scheduling__schemas__PolicyIn: {
@@ -5216,31 +5241,6 @@ export interface components {
             reserved_share: number;
             /** Year */
             year: number;
-        };
-        /** SlotOut */
-        yilian__scheduling__schemas__SlotOut: {
-            /** Booked */
-            booked: number;
-            /** Capacity */
-            capacity: number;
-            /** Effective Pool */
-            effective_pool: string;
-            /**
-             * Ends At
-             * Format: date-time
-             */
-            ends_at: string;
-            /** Id */
-            id: number;
-            /** Pool */
-            pool: string;
-            /** Schedule Id */
-            schedule_id: number;
-            /**
-             * Starts At
-             * Format: date-time
-             */
-            starts_at: string;
         };
     };
     responses: never;
@@ -5473,7 +5473,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__scheduling__schemas__BookingOut"];
+                    "application/json": components["schemas"]["BookingOut"];
                 };
             };
         };
@@ -6096,7 +6096,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
+                    "application/json": components["schemas"]["ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -6131,7 +6131,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
+                    "application/json": components["schemas"]["ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -6166,7 +6166,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
+                    "application/json": components["schemas"]["ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -6201,7 +6201,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"];
+                    "application/json": components["schemas"]["ContractOut"];
                 };
             };
             /** @description Validation Error */
@@ -7608,7 +7608,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__portal__api__CardOut"];
+                    "application/json": components["schemas"]["CardOut"];
                 };
             };
             /** @description Validation Error */
@@ -8056,7 +8056,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BookingPage"];
+                    "application/json": components["schemas"]["PortalBookingPage"];
                 };
             };
             /** @description Validation Error */
@@ -8087,7 +8087,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__portal__schemas__BookingOut"];
+                    "application/json": components["schemas"]["PortalBookingOut"];
                 };
             };
             /** @description Validation Error */
@@ -8118,7 +8118,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__portal__schemas__CardOut"];
+                    "application/json": components["schemas"]["PortalCardOut"];
                 };
             };
             /** @description Validation Error */
@@ -8147,7 +8147,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["FamilyOut"];
+                    "application/json": components["schemas"]["PortalFamilyOut"];
                 };
             };
         };
@@ -8169,7 +8169,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HospitalOut"][];
+                    "application/json": components["schemas"]["PortalHospitalOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8202,7 +8202,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DepartmentOut"][];
+                    "application/json": components["schemas"]["PortalDepartmentOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8236,7 +8236,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DepartmentDays"];
+                    "application/json": components["schemas"]["PortalDepartmentDays"];
                 };
             };
             /** @description Validation Error */
@@ -8271,7 +8271,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__portal__schemas__SlotOut"][];
+                    "application/json": components["schemas"]["PortalSlotOut"][];
                 };
             };
             /** @description Validation Error */
@@ -8294,7 +8294,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CodeIn"];
+                "application/json": components["schemas"]["PortalCodeIn"];
             };
         };
         responses: {
@@ -8337,7 +8337,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PrescriptionPage"];
+                    "application/json": components["schemas"]["PortalPrescriptionPage"];
                 };
             };
             /** @description Validation Error */
@@ -8370,7 +8370,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__portal__schemas__ReferralPage"];
+                    "application/json": components["schemas"]["PortalReferralPage"];
                 };
             };
             /** @description Validation Error */
@@ -8403,7 +8403,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ReportPage"];
+                    "application/json": components["schemas"]["PortalReportPage"];
                 };
             };
             /** @description Validation Error */
@@ -8436,7 +8436,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VisitPage"];
+                    "application/json": components["schemas"]["PortalVisitPage"];
                 };
             };
             /** @description Validation Error */
@@ -8533,7 +8533,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__chronic__schemas__PrescriptionOut"];
+                    "application/json": components["schemas"]["PrescriptionOut"];
                 };
             };
             /** @description Validation Error */
@@ -8567,7 +8567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralPage"];
+                    "application/json": components["schemas"]["ReferralPage"];
                 };
             };
             /** @description Validation Error */
@@ -8602,7 +8602,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralOut"];
+                    "application/json": components["schemas"]["ReferralOut"];
                 };
             };
             /** @description Validation Error */
@@ -8671,7 +8671,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralOut"];
+                    "application/json": components["schemas"]["ReferralOut"];
                 };
             };
             /** @description Validation Error */
@@ -8928,7 +8928,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__family_doctor__schemas__ContractOut"][];
+                    "application/json": components["schemas"]["ContractOut"][];
                 };
             };
             /** @description Validation Error */
@@ -9064,7 +9064,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__referral__schemas__ReferralOut"][];
+                    "application/json": components["schemas"]["ReferralOut"][];
                 };
             };
             /** @description Validation Error */
@@ -9134,7 +9134,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__scheduling__schemas__SlotOut"][];
+                    "application/json": components["schemas"]["SlotOut"][];
                 };
             };
             /** @description Validation Error */
@@ -9167,7 +9167,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__scheduling__schemas__SlotOut"][];
+                    "application/json": components["schemas"]["SlotOut"][];
                 };
             };
             /** @description Validation Error */
@@ -9200,7 +9200,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["yilian__scheduling__schemas__SlotOut"];
+                    "application/json": components["schemas"]["SlotOut"];
                 };
             };
             /** @description Validation Error */

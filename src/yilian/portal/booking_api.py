@@ -14,13 +14,13 @@ from yilian.kit.fields import Day, Id, Offset
 from yilian.models import Schedule, Slot
 from yilian.portal import repository, rules, service
 from yilian.portal.schemas import (
-    BookingOut,
-    BookingPage,
-    DayOut,
-    DepartmentDays,
-    DepartmentOut,
-    HospitalOut,
-    SlotOut,
+    PortalBookingOut,
+    PortalBookingPage,
+    PortalDayOut,
+    PortalDepartmentDays,
+    PortalDepartmentOut,
+    PortalHospitalOut,
+    PortalSlotOut,
 )
 from yilian.scheduling.rules import PRIORITY_WINDOW_DAYS
 from yilian.web.deps import ApiActor, DbSession
@@ -28,8 +28,8 @@ from yilian.web.deps import ApiActor, DbSession
 router = APIRouter(prefix="/api/portal", tags=["portal"])
 
 
-@router.get("/hospitals", response_model=list[HospitalOut])
-def hospitals(actor: ApiActor, session: DbSession, person: Id | None = None) -> list[HospitalOut]:
+@router.get("/hospitals", response_model=list[PortalHospitalOut])
+def hospitals(actor: ApiActor, session: DbSession, person: Id | None = None) -> list[PortalHospitalOut]:
     """The county's institutions with clinics, each with its places left in the person's window."""
     resident = service.portal_person(session, actor, person)
     now = actor.clock.now()
@@ -45,7 +45,7 @@ def hospitals(actor: ApiActor, session: DbSession, person: Id | None = None) -> 
         release_hours=hours,
     )
     out = [
-        HospitalOut(
+        PortalHospitalOut(
             id=r.id, name=r.name, level=r.level, departments=r.departments, places=places.get(r.id, 0)
         )
         for r in rows
@@ -53,10 +53,10 @@ def hospitals(actor: ApiActor, session: DbSession, person: Id | None = None) -> 
     return sorted(out, key=lambda h: (h.places == 0, h.level != "三级", h.level != "二级", h.name))
 
 
-@router.get("/hospitals/{institution_id}/departments", response_model=list[DepartmentOut])
+@router.get("/hospitals/{institution_id}/departments", response_model=list[PortalDepartmentOut])
 def departments(
     institution_id: Id, actor: ApiActor, session: DbSession, person: Id | None = None
-) -> list[DepartmentOut]:
+) -> list[PortalDepartmentOut]:
     """Every department of the hospital with a clinic — none left out — with its places left."""
     resident = service.portal_person(session, actor, person)
     now = actor.clock.now()
@@ -71,7 +71,7 @@ def departments(
         release_hours=hours,
     )
     return [
-        DepartmentOut(id=d.id, name=d.name, places=places.get(d.id, 0))
+        PortalDepartmentOut(id=d.id, name=d.name, places=places.get(d.id, 0))
         for d in repository.clinic_departments(session, institution_id)
     ]
 
@@ -83,10 +83,12 @@ def _department(session: DbSession, institution_id: int, department_id: int) -> 
     return found[0], found[1]
 
 
-@router.get("/hospitals/{institution_id}/departments/{department_id}/days", response_model=DepartmentDays)
+@router.get(
+    "/hospitals/{institution_id}/departments/{department_id}/days", response_model=PortalDepartmentDays
+)
 def days(
     institution_id: Id, department_id: Id, actor: ApiActor, session: DbSession, person: Id | None = None
-) -> DepartmentDays:
+) -> PortalDepartmentDays:
     """The next two weeks day by day, with the places left; days past the person's window are shown
     but not bookable (signed and 65+ residents may book further ahead)."""
     resident = service.portal_person(session, actor, person)
@@ -103,12 +105,12 @@ def days(
         release_hours=service.release_hours(session, [institution_id], now.year),
     )
     today = now.date()
-    return DepartmentDays(
+    return PortalDepartmentDays(
         institution=institution,
         department=department,
         window_days=window,
         days=[
-            DayOut(
+            PortalDayOut(
                 day=today + timedelta(days=n),
                 places=places.get(today + timedelta(days=n), 0),
                 bookable=n <= window,
@@ -118,7 +120,9 @@ def days(
     )
 
 
-@router.get("/hospitals/{institution_id}/departments/{department_id}/slots", response_model=list[SlotOut])
+@router.get(
+    "/hospitals/{institution_id}/departments/{department_id}/slots", response_model=list[PortalSlotOut]
+)
 def slots(
     institution_id: Id,
     department_id: Id,
@@ -126,7 +130,7 @@ def slots(
     actor: ApiActor,
     session: DbSession,
     person: Id | None = None,
-) -> list[SlotOut]:
+) -> list[PortalSlotOut]:
     """The chosen day's times in the department, and only that day's (a full one shows as full)."""
     service.portal_person(session, actor, person)
     _department(session, institution_id, department_id)
@@ -140,7 +144,7 @@ def slots(
         release_hours=service.release_hours(session, [institution_id], day.year),
     )
     return [
-        SlotOut(
+        PortalSlotOut(
             id=slot.id,
             starts_at=slot.starts_at,
             ends_at=slot.ends_at,
@@ -152,9 +156,9 @@ def slots(
     ]
 
 
-def _booking_out(row: object) -> BookingOut:
+def _booking_out(row: object) -> PortalBookingOut:
     b = row.Booking  # type: ignore[attr-defined]
-    return BookingOut(
+    return PortalBookingOut(
         id=b.id,
         status=b.status,
         status_label=rules.BOOKING_STATUS.get(b.status, "其他"),
@@ -170,26 +174,26 @@ def _booking_out(row: object) -> BookingOut:
     )
 
 
-@router.get("/bookings", response_model=BookingPage)
+@router.get("/bookings", response_model=PortalBookingPage)
 def my_bookings(
     actor: ApiActor,
     session: DbSession,
     person: Id | None = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> BookingPage:
+) -> PortalBookingPage:
     """The person's bookings: those still ahead first (soonest first, each may be cancelled), then the
     rest, newest first."""
     resident = service.portal_person(session, actor, person)
     total, ahead, rows = repository.bookings(session, resident.id, actor.clock.now(), offset, limit)
     actor.record_read(entity="booking", resident_ids=[resident.id], action="list", detail="portal")
-    return BookingPage(
+    return PortalBookingPage(
         total=total, upcoming=ahead, offset=offset, limit=limit, items=[_booking_out(r) for r in rows]
     )
 
 
-@router.get("/bookings/{booking_id}", response_model=BookingOut)
-def booking_slip(booking_id: Id, actor: ApiActor, session: DbSession) -> BookingOut:
+@router.get("/bookings/{booking_id}", response_model=PortalBookingOut)
+def booking_slip(booking_id: Id, actor: ApiActor, session: DbSession) -> PortalBookingOut:
     """One booking, for its slip (time, place, department): the account's own or a ward's only."""
     row = repository.booking(session, booking_id, actor.clock.now())
     if row is None:

@@ -23,22 +23,22 @@ from yilian.kit.fields import Id, Offset
 from yilian.models import Resident
 from yilian.portal import repository, rules, service
 from yilian.portal.schemas import (
-    CardOut,
-    ChronicOut,
-    CodeIn,
-    ContractOut,
-    DrugOut,
-    FamilyOut,
-    PersonOut,
+    PortalCardOut,
+    PortalChronicOut,
+    PortalCodeIn,
+    PortalContractOut,
+    PortalDrugOut,
+    PortalFamilyOut,
     PortalLoginIn,
-    PrescriptionOut,
-    PrescriptionPage,
-    ReferralOut,
-    ReferralPage,
-    ReportOut,
-    ReportPage,
-    VisitOut,
-    VisitPage,
+    PortalPersonOut,
+    PortalPrescriptionOut,
+    PortalPrescriptionPage,
+    PortalReferralOut,
+    PortalReferralPage,
+    PortalReportOut,
+    PortalReportPage,
+    PortalVisitOut,
+    PortalVisitPage,
 )
 from yilian.referral.rules import LABELS as REFERRAL_LABELS
 from yilian.residents.rules import age_on
@@ -61,7 +61,7 @@ class CodeSent(BaseModel):
 
 
 @router.post("/login/code", response_model=CodeSent)
-def send_code(data: CodeIn, request: Request, session: DbSession) -> CodeSent:
+def send_code(data: PortalCodeIn, request: Request, session: DbSession) -> CodeSent:
     """Text a six-digit code to the phone (after commit): one a minute, five an hour per phone, sent
     whether or not a resident has the number."""
     _json_only(request)
@@ -103,8 +103,8 @@ def open_session(data: PortalLoginIn, request: Request, response: Response, sess
     )
 
 
-def _person(resident: Resident, relation: str, today: date) -> PersonOut:
-    return PersonOut(
+def _person(resident: Resident, relation: str, today: date) -> PortalPersonOut:
+    return PortalPersonOut(
         id=resident.id,
         name=resident.name,
         relation=relation,
@@ -114,14 +114,14 @@ def _person(resident: Resident, relation: str, today: date) -> PersonOut:
     )
 
 
-@router.get("/family", response_model=FamilyOut)
-def family(actor: ApiActor, session: DbSession) -> FamilyOut:
+@router.get("/family", response_model=PortalFamilyOut)
+def family(actor: ApiActor, session: DbSession) -> PortalFamilyOut:
     """The account's own person and the family members it acts for (guardianships the clinic registered)."""
     me = service.portal_person(session, actor, None)
     today = actor.clock.now().date()
     own = _person(me, "本人", today)
     wards = [_person(r, relation, today) for r, relation in service.wards_of(session, me.id)]
-    return FamilyOut(me=own, people=[own, *wards])
+    return PortalFamilyOut(me=own, people=[own, *wards])
 
 
 def _relation(session: DbSession, actor: ApiActor, resident: Resident) -> str:
@@ -133,8 +133,8 @@ def _relation(session: DbSession, actor: ApiActor, resident: Resident) -> str:
     )
 
 
-@router.get("/card", response_model=CardOut)
-def card(request: Request, actor: ApiActor, session: DbSession, person: Id | None = None) -> CardOut:
+@router.get("/card", response_model=PortalCardOut)
+def card(request: Request, actor: ApiActor, session: DbSession, person: Id | None = None) -> PortalCardOut:
     """The home page: the health card's QR code, the family doctor, chronic care, bookings ahead."""
     resident = service.portal_person(session, actor, person)
     now = actor.clock.now()
@@ -144,7 +144,7 @@ def card(request: Request, actor: ApiActor, session: DbSession, person: Id | Non
     for c, team, package in family_doctor_repository.contracts_of_resident(session, resident.id):
         if family_doctor_rules.in_force(c.start_on, c.end_on, c.ended_on, now.date()):
             members = family_doctor_repository.members_of(session, [c.team_id])
-            contract = ContractOut(
+            contract = PortalContractOut(
                 team=team,
                 package=package,
                 start_on=c.start_on,
@@ -154,7 +154,7 @@ def card(request: Request, actor: ApiActor, session: DbSession, person: Id | Non
             break
     _, ahead, _ = repository.bookings(session, resident.id, now, 0, 1)
     actor.record_read(entity="health_card", resident_ids=[resident.id], detail="portal")
-    return CardOut(
+    return PortalCardOut(
         person=_person(resident, _relation(session, actor, resident), now.date()),
         version=issued.version,
         payload=payload,
@@ -162,7 +162,7 @@ def card(request: Request, actor: ApiActor, session: DbSession, person: Id | Non
         card_no=resident.health_card_no,
         contract=contract,
         chronic=[
-            ChronicOut(
+            PortalChronicOut(
                 disease=rules.DISEASES.get(r.disease, "慢病"),
                 colour=r.colour,
                 colour_label=rules.COLOURS.get(r.colour or "", "未评估"),
@@ -183,21 +183,21 @@ def _yuan(fen: int) -> str:
     return f"{fen / 100:.2f}"
 
 
-@router.get("/record/visits", response_model=VisitPage)
+@router.get("/record/visits", response_model=PortalVisitPage)
 def record_visits(
     actor: ApiActor, session: DbSession, person: Id | None = None, offset: Offset = 0, limit: Limit = 10
-) -> VisitPage:
+) -> PortalVisitPage:
     """002 item 39: the whole record is open to the resident. Visits, newest first."""
     resident = service.portal_person(session, actor, person)
     total, rows = repository.visits(session, resident.id, offset, limit)
     diagnoses = encounters_repository.diagnoses_of(session, [e.id for e, _, _ in rows])
     actor.record_read(entity="record", resident_ids=[resident.id], detail="portal visits")
-    return VisitPage(
+    return PortalVisitPage(
         total=total,
         offset=offset,
         limit=limit,
         items=[
-            VisitOut(
+            PortalVisitOut(
                 id=e.id,
                 day=e.start_date,
                 until=e.end_date,
@@ -213,20 +213,20 @@ def record_visits(
     )
 
 
-@router.get("/record/reports", response_model=ReportPage)
+@router.get("/record/reports", response_model=PortalReportPage)
 def record_reports(
     actor: ApiActor, session: DbSession, person: Id | None = None, offset: Offset = 0, limit: Limit = 10
-) -> ReportPage:
+) -> PortalReportPage:
     """Exams and tests with their results, newest first."""
     resident = service.portal_person(session, actor, person)
     total, rows = repository.reports(session, resident.id, offset, limit)
     actor.record_read(entity="record", resident_ids=[resident.id], detail="portal reports")
-    return ReportPage(
+    return PortalReportPage(
         total=total,
         offset=offset,
         limit=limit,
         items=[
-            ReportOut(
+            PortalReportOut(
                 id=order.id,
                 ordered_at=order.ordered_at,
                 item=order.item_name,
@@ -242,21 +242,21 @@ def record_reports(
     )
 
 
-@router.get("/record/prescriptions", response_model=PrescriptionPage)
+@router.get("/record/prescriptions", response_model=PortalPrescriptionPage)
 def record_prescriptions(
     actor: ApiActor, session: DbSession, person: Id | None = None, offset: Offset = 0, limit: Limit = 10
-) -> PrescriptionPage:
+) -> PortalPrescriptionPage:
     """Prescriptions with their drugs and how to take them, newest first."""
     resident = service.portal_person(session, actor, person)
     total, rows = repository.prescriptions(session, resident.id, offset, limit)
     drugs = repository.drugs_of(session, [p.id for p, _ in rows])
     actor.record_read(entity="record", resident_ids=[resident.id], detail="portal prescriptions")
-    return PrescriptionPage(
+    return PortalPrescriptionPage(
         total=total,
         offset=offset,
         limit=limit,
         items=[
-            PrescriptionOut(
+            PortalPrescriptionOut(
                 id=p.id,
                 day=p.prescribed_on,
                 institution=institution,
@@ -264,7 +264,7 @@ def record_prescriptions(
                 days=p.days,
                 long_term=p.is_long,
                 drugs=[
-                    DrugOut(
+                    PortalDrugOut(
                         name=drug.name,
                         specification=drug.specification,
                         usage=f"每日{item.daily_dose:g}{drug.unit}",
@@ -278,20 +278,20 @@ def record_prescriptions(
     )
 
 
-@router.get("/record/referrals", response_model=ReferralPage)
+@router.get("/record/referrals", response_model=PortalReferralPage)
 def record_referrals(
     actor: ApiActor, session: DbSession, person: Id | None = None, offset: Offset = 0, limit: Limit = 10
-) -> ReferralPage:
+) -> PortalReferralPage:
     """Referrals up to the county and back down, newest first."""
     resident = service.portal_person(session, actor, person)
     total, rows = repository.referrals(session, resident.id, offset, limit)
     actor.record_read(entity="record", resident_ids=[resident.id], detail="portal referrals")
-    return ReferralPage(
+    return PortalReferralPage(
         total=total,
         offset=offset,
         limit=limit,
         items=[
-            ReferralOut(
+            PortalReferralOut(
                 id=r.id,
                 requested_at=r.requested_at,
                 direction="上转（转往上级医院）" if r.direction == "up" else "下转（回基层康复随访）",

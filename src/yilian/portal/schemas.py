@@ -7,7 +7,7 @@ from datetime import date, datetime
 from pydantic import BaseModel, Field
 
 
-class CodeIn(BaseModel):
+class PortalCodeIn(BaseModel):
     phone: str = Field(min_length=1, max_length=20)
 
 
@@ -17,7 +17,7 @@ class PortalLoginIn(BaseModel):
     id_number: str = Field(min_length=1, max_length=18)
 
 
-class PersonOut(BaseModel):
+class PortalPersonOut(BaseModel):
     """A person the account may act for: the resident themself or a ward."""
 
     id: int
@@ -28,19 +28,19 @@ class PersonOut(BaseModel):
     age: int
 
 
-class FamilyOut(BaseModel):
-    me: PersonOut
-    people: list[PersonOut]
+class PortalFamilyOut(BaseModel):
+    me: PortalPersonOut
+    people: list[PortalPersonOut]
 
 
-class ChronicOut(BaseModel):
+class PortalChronicOut(BaseModel):
     disease: str
     colour: str | None  # green | yellow | red: the dot's colour, never shown as text
     colour_label: str
     next_due_on: date | None
 
 
-class ContractOut(BaseModel):
+class PortalContractOut(BaseModel):
     team: str
     package: str
     start_on: date
@@ -48,20 +48,20 @@ class ContractOut(BaseModel):
     members: list[str]
 
 
-class CardOut(BaseModel):
+class PortalCardOut(BaseModel):
     """The health card as the phone shows it: the QR code (an SVG data URL) and the code under it."""
 
-    person: PersonOut
+    person: PortalPersonOut
     version: int
     payload: str
     qr: str
     card_no: str
-    contract: ContractOut | None
-    chronic: list[ChronicOut]
+    contract: PortalContractOut | None
+    chronic: list[PortalChronicOut]
     upcoming_bookings: int
 
 
-class VisitOut(BaseModel):
+class PortalVisitOut(BaseModel):
     id: int
     day: date
     until: date | None
@@ -73,7 +73,7 @@ class VisitOut(BaseModel):
     fund_yuan: str
 
 
-class ReportOut(BaseModel):
+class PortalReportOut(BaseModel):
     id: int
     ordered_at: datetime
     item: str
@@ -85,24 +85,24 @@ class ReportOut(BaseModel):
     critical: bool
 
 
-class DrugOut(BaseModel):
+class PortalDrugOut(BaseModel):
     name: str
     specification: str
     usage: str
     quantity: str
 
 
-class PrescriptionOut(BaseModel):
+class PortalPrescriptionOut(BaseModel):
     id: int
     day: date
     institution: str
     diagnosis: str
     days: int
     long_term: bool
-    drugs: list[DrugOut]
+    drugs: list[PortalDrugOut]
 
 
-class ReferralOut(BaseModel):
+class PortalReferralOut(BaseModel):
     id: int
     requested_at: datetime
     direction: str
@@ -113,32 +113,32 @@ class ReferralOut(BaseModel):
     summary: str
 
 
-class VisitPage(BaseModel):
+class PortalVisitPage(BaseModel):
     total: int
     offset: int
     limit: int
-    items: list[VisitOut]
+    items: list[PortalVisitOut]
 
 
-class ReportPage(BaseModel):
+class PortalReportPage(BaseModel):
     total: int
     offset: int
     limit: int
-    items: list[ReportOut]
+    items: list[PortalReportOut]
 
 
-class PrescriptionPage(BaseModel):
+class PortalPrescriptionPage(BaseModel):
     total: int
     offset: int
     limit: int
-    items: list[PrescriptionOut]
+    items: list[PortalPrescriptionOut]
 
 
-class ReferralPage(BaseModel):
+class PortalReferralPage(BaseModel):
     total: int
     offset: int
     limit: int
-    items: list[ReferralOut]
+    items: list[PortalReferralOut]
 
 
 class AccessOut(BaseModel):
@@ -160,7 +160,7 @@ class AccessPage(BaseModel):
 # --- booking ---------------------------------------------------------------------------------------
 
 
-class HospitalOut(BaseModel):
+class PortalHospitalOut(BaseModel):
     id: int
     name: str
     level: str
@@ -168,26 +168,26 @@ class HospitalOut(BaseModel):
     places: int
 
 
-class DepartmentOut(BaseModel):
+class PortalDepartmentOut(BaseModel):
     id: int
     name: str
     places: int
 
 
-class DayOut(BaseModel):
+class PortalDayOut(BaseModel):
     day: date
     places: int
     bookable: bool  # inside the person's booking window
 
 
-class DepartmentDays(BaseModel):
+class PortalDepartmentDays(BaseModel):
     institution: str
     department: str
     window_days: int
-    days: list[DayOut]
+    days: list[PortalDayOut]
 
 
-class SlotOut(BaseModel):
+class PortalSlotOut(BaseModel):
     id: int
     starts_at: datetime
     ends_at: datetime
@@ -196,7 +196,7 @@ class SlotOut(BaseModel):
     places: int
 
 
-class BookingOut(BaseModel):
+class PortalBookingOut(BaseModel):
     id: int
     status: str
     status_label: str
@@ -211,9 +211,9 @@ class BookingOut(BaseModel):
     booked_at: datetime
 
 
-class BookingPage(BaseModel):
+class PortalBookingPage(BaseModel):
     total: int
     upcoming: int
     offset: int
     limit: int
-    items: list[BookingOut]
+    items: list[PortalBookingOut]
