@@ -39,7 +39,7 @@ def hospitals(actor: ApiActor, session: DbSession, person: Id | None = None) -> 
     places = repository.places_by(
         session,
         key=Slot.institution_id,
-        where=[Slot.institution_id.in_(list(hours))],
+        where=[Slot.institution_id.in_(list(hours)), Schedule.department_id.is_not(None)],
         now=now,
         until=repository.start_of(now.date() + timedelta(days=window + 1)),
         release_hours=hours,
