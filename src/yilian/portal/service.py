@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
@@ -224,9 +224,11 @@ ACTION_LABELS = {
 def accesses_of(
     session: Session, *, actor: Actor, resident_id: int, offset: int = 0, limit: int = 200
 ) -> tuple[int, list[Access]]:
-    """Every audited read and change of the record, newest first, with the viewer's institution:
-    (total, one page)."""
+    """Every audited read and change of the record by someone else, newest first, with the viewer's
+    institution: (total, one page). The account's own reads (each page it opens) are left out: they
+    would bury the few rows a resident looks for."""
     person = portal_person(session, actor, resident_id)
+    others = or_(AuditLog.user_id.is_(None), AuditLog.user_id != actor.subject.user_id)
     statement = (
         select(
             AuditLog.at,
@@ -239,10 +241,10 @@ def accesses_of(
         )
         .outerjoin(User, User.id == AuditLog.user_id)
         .outerjoin(Institution, Institution.id == User.institution_id)
-        .where(AuditLog.resident_id == person.id)
+        .where(AuditLog.resident_id == person.id, others)
     )
     total = session.scalar(
-        select(func.count()).select_from(AuditLog).where(AuditLog.resident_id == person.id)
+        select(func.count()).select_from(AuditLog).where(AuditLog.resident_id == person.id, others)
     )
     rows = session.execute(
         statement.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit)
