@@ -267,7 +267,8 @@ class SecurityHeaders:
       the portal all carry personal data, and a rule by prefix had already missed some.
     - A Content-Security-Policy on HTML pages: scripts only from the platform itself, and inline
       scripts only with this response's nonce (`request.state.csp_nonce`, given to templates as
-      `csp_nonce` by `render`). Not on the OpenAPI documentation pages, which load Swagger UI.
+      `csp_nonce` by `render`). Not on the OpenAPI documentation pages, which load Swagger UI. Fonts
+      may be data: URLs: Vant's icon font is inlined in its stylesheet (the phone pages' icons).
     - HSTS when the cookies are Secure, i.e. the platform is served over HTTPS.
 
     A plain ASGI wrapper, not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs each
@@ -284,7 +285,7 @@ class SecurityHeaders:
     UNPOLICED_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
     POLICY = (
         "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     )
     HSTS = b"max-age=31536000; includeSubDomains"

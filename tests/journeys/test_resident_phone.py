@@ -124,6 +124,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         expect(card).to_contain_text(name)
         expect(card.get_by_role("img")).to_be_visible()
         expect(card).to_contain_text("第")
+        expect(page.locator(".van-toast")).to_be_hidden()
         screenshot(page, "resident-card")
 
         # The record in words.
@@ -146,13 +147,12 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         expect(departments.filter(has_text="儿科")).to_be_visible()  # every department offered
         departments.filter(has_text="心血管内科").click()
         page.get_by_role("button", name=f"{tomorrow.month}月{tomorrow.day}日").click()
-        slot = page.get_by_test_id("slot").filter(has_text="14:12–14:24")
-        expect(slot).to_be_visible()
-        expect(page.get_by_test_id("slot").first).not_to_contain_text(
-            (tomorrow + timedelta(days=1)).isoformat()
-        )
+        md = f"{tomorrow.month}月{tomorrow.day}日"
+        expect(page.locator(".section-title", has_text="的号源")).to_contain_text(md)  # that day's only
+        slot = page.get_by_role("button", name="预约 14:12–14:24")
+        expect(slot).to_contain_text("余1")
         screenshot(page, "resident-booking")
-        slot.get_by_role("button", name="预约").click()
+        slot.click()
         dialog = page.get_by_role("dialog")
         expect(dialog).to_contain_text("心血管内科")
         expect(dialog).to_contain_text(name)
@@ -165,6 +165,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         expect(top).to_contain_text("14:12–14:24")
         expect(top).to_contain_text("待就诊")
         expect(top).to_contain_text("心血管内科")
+        expect(page.locator(".van-toast")).to_be_hidden()
         screenshot(page, "resident-bookings")
         top.get_by_role("button", name="预约凭条").click()
         slip = page.get_by_test_id("slip")
@@ -184,6 +185,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         page.get_by_role("tab", name="首页").click()
         expect(page.get_by_test_id("health-card")).to_contain_text(ward_name)
         expect(page.get_by_test_id("person")).to_contain_text(f"{ward_name}（父母）")
+        expect(page.locator(".van-toast")).to_be_hidden()
         screenshot(page, "resident-family")
 
         # Back to oneself through the switcher; who looked at the record.

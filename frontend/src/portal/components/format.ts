@@ -8,3 +8,11 @@ export function weekday(day: string): string {
 export function when(b: { starts_at: string; ends_at: string }): string {
   return `${b.starts_at.slice(0, 10)} ${weekday(b.starts_at)} ${b.starts_at.slice(11, 16)}–${b.ends_at.slice(11, 16)}`
 }
+
+export function dayOf(b: { starts_at: string }): string {
+  return `${b.starts_at.slice(0, 10)} ${weekday(b.starts_at)}`
+}
+
+export function hours(b: { starts_at: string; ends_at: string }): string {
+  return `${b.starts_at.slice(11, 16)}–${b.ends_at.slice(11, 16)}`
+}
