@@ -58,8 +58,11 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         assert ward is not None
         session.add(
             Guardianship(
-                guardian_resident_id=me.id, ward_resident_id=ward.id, relation="父母",
-                since=ward.birth_date, registered_at=datetime.now(),
+                guardian_resident_id=me.id,
+                ward_resident_id=ward.id,
+                relation="父母",
+                since=ward.birth_date,
+                registered_at=datetime.now(),
             )
         )
         cardiology = session.scalar(
@@ -83,6 +86,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
     # Arrange through the API: tomorrow's cardiology session (the county's slots are dated by its
     # build), and the family doctor reading the resident's record, so someone else has looked.
     with httpx.Client(base_url=base) as http:
+
         def bearer(username: str) -> dict[str, str]:
             token = http.post("/api/auth/token", json={"username": username, "password": PASSWORD}).json()
             return {"Authorization": f"Bearer {token['access_token']}"}
@@ -98,7 +102,10 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
     log = ServerLog()
     logging.getLogger("yilian.sms").addHandler(log)
     context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
         device_scale_factor=2,
     )
     page = context.new_page()
