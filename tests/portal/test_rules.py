@@ -48,3 +48,11 @@ def test_card_payload_signed_and_checked() -> None:
             rules.read_card(bad, SECRET)
     with pytest.raises(rules.ForgedCard):
         rules.read_card(payload, "another-secret-of-another-install")
+
+
+def test_what_was_looked_at_is_named_in_words() -> None:
+    from yilian.portal.rules import entity_label
+
+    assert entity_label("resident") == "个人基本信息"
+    assert entity_label("exam_order") == "检查检验"
+    assert entity_label("some_new_table") == "健康档案"  # never the table's name

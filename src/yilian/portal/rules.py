@@ -113,7 +113,3 @@ COLOURS = {"green": "绿标（控制良好）", "yellow": "黄标（需关注）
 def entity_label(entity: str) -> str:
     return ENTITY_LABELS.get(entity, "健康档案")
 
-
-def is_upcoming(starts_at: datetime, status: str, now: datetime) -> bool:
-    """A booking still ahead of the resident, which they may cancel: listed first, soonest first."""
-    return status == "booked" and starts_at > now
