@@ -410,3 +410,80 @@ def test_old_portal_bookmarks_lead_to_the_phone_pages(client: TestClient) -> Non
     ):
         answer = client.get(old, follow_redirects=False)
         assert (answer.status_code, answer.headers["location"]) == (301, new), old
+
+
+def test_the_record_reads_in_words_page_by_page(client: TestClient, session: Session) -> None:
+    """Visits, prescriptions and referrals as a resident reads them: names, not ICD codes or statuses."""
+    from tests.factories.encounters import create_encounter
+    from tests.factories.family_doctor import create_drug
+    from yilian.models import Prescription, PrescriptionItem, Referral
+
+    world = build_world(session)
+    for n in range(13):
+        create_encounter(
+            session,
+            resident=world.resident_a,
+            institution=world.township_a,
+            on=date(2026, 1, 1 + n),
+            diagnoses=("I10.x00",),
+            total_fen=12345,
+            fund_fen=6000,
+        )
+    drug = create_drug(session, world)
+    prescription = Prescription(
+        resident_id=world.resident_a.id,
+        institution_id=world.township_a.id,
+        prescribed_on=date(2026, 2, 1),
+        days=28,
+        is_long=True,
+        diagnosis="I10.x00",
+    )
+    session.add(prescription)
+    session.flush()
+    session.add(PrescriptionItem(prescription_id=prescription.id, drug_id=drug.id, daily_dose=1, quantity=1))
+    session.add(
+        Referral(
+            resident_id=world.resident_a.id,
+            direction="up",
+            from_institution_id=world.township_a.id,
+            to_institution_id=world.hospital.id,
+            status="requested",
+            inside_consortium=True,
+            diagnoses="I10.x00,I63.900",
+            summary="血压控制不佳",
+            requested_at=datetime(2026, 2, 2, 9, 0),
+        )
+    )
+    session.flush()
+    as_resident(client, session, world)
+
+    first = client.get("/api/portal/record/visits?limit=10").json()
+    rest = client.get("/api/portal/record/visits?offset=10&limit=10").json()
+    assert (first["total"], len(first["items"]), len(rest["items"])) == (13, 10, 3)
+    visit = first["items"][0]
+    assert visit["day"] == "2026-01-13" and visit["kind"] == "门诊" and visit["diagnoses"] == ["高血压"]
+    assert (visit["total_yuan"], visit["fund_yuan"], visit["institution"]) == (
+        "123.45",
+        "60.00",
+        "崇兴镇卫生院",
+    )
+    [rx] = client.get("/api/portal/record/prescriptions").json()["items"]
+    assert rx["diagnosis"] == "高血压" and rx["long_term"] and rx["days"] == 28
+    assert rx["drugs"] == [
+        {"name": "苯磺酸氨氯地平片", "specification": "5mg×28片", "usage": "每日1盒", "quantity": "1盒"}
+    ]
+    [referral] = client.get("/api/portal/record/referrals").json()["items"]
+    assert referral["status"] == "申请" and referral["direction"].startswith("上转")
+    assert referral["diagnoses"] == ["高血压", "脑梗死"] and referral["to_institution"] == "灵武市人民医院"
+    assert client.get("/api/portal/record/reports").json() == {
+        "total": 0,
+        "offset": 0,
+        "limit": 10,
+        "items": [],
+    }
+    everything = "".join(
+        client.get(f"/api/portal/record/{kind}").text for kind in ("visits", "prescriptions", "referrals")
+    )
+    assert "I10" not in everything, everything[everything.find("I10") - 200 : everything.find("I10") + 50]
+    assert '"requested"' not in everything
+    assert client.get("/api/portal/record/visits?limit=51").status_code == 422
