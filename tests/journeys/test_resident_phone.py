@@ -191,7 +191,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         page.get_by_test_id("family-member").filter(has_text=ward_name).click()
         page.get_by_role("tab", name="首页").click()
         expect(page.get_by_test_id("health-card")).to_contain_text(ward_name)
-        expect(page.get_by_test_id("person")).to_contain_text(f"{ward_name}（父母）")
+        expect(page.get_by_test_id("person")).to_contain_text(f"{ward_name}（子女）")
         expect(page.locator(".van-toast")).to_be_hidden()
         screenshot(page, "resident-family")
 

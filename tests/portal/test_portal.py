@@ -133,11 +133,11 @@ def test_own_record_and_wards_only(client: TestClient, session: Session, clock: 
     family = client.get("/api/portal/family").json()
     assert [(p["name"], p["relation"]) for p in family["people"]] == [
         (world.resident_a.name, "本人"),
-        ("张小明", "父母"),
+        ("张小明", "子女"),  # the account is registered as the child's parent
     ]
     assert family["people"][1]["age"] == 10 and "*" in family["people"][1]["masked_id_number"]
     card = client.get(f"/api/portal/card?person={child.id}").json()
-    assert card["person"]["name"] == "张小明" and card["person"]["relation"] == "父母"
+    assert card["person"]["name"] == "张小明" and card["person"]["relation"] == "子女"
     # A resident cannot register guardianship themselves.
     me = session.scalar(select(User).where(User.resident_id == world.resident_a.id))
     assert me is not None

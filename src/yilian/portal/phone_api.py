@@ -120,7 +120,9 @@ def family(actor: ApiActor, session: DbSession) -> PortalFamilyOut:
     me = service.portal_person(session, actor, None)
     today = actor.clock.now().date()
     own = _person(me, "本人", today)
-    wards = [_person(r, relation, today) for r, relation in service.wards_of(session, me.id)]
+    wards = [
+        _person(r, rules.ward_seen_as(relation), today) for r, relation in service.wards_of(session, me.id)
+    ]
     return PortalFamilyOut(me=own, people=[own, *wards])
 
 
@@ -128,7 +130,11 @@ def _relation(session: DbSession, actor: ApiActor, resident: Resident) -> str:
     if resident.id == actor.subject.resident_id:
         return "本人"
     return next(
-        (rel for r, rel in service.wards_of(session, actor.subject.resident_id or 0) if r.id == resident.id),
+        (
+            rules.ward_seen_as(rel)
+            for r, rel in service.wards_of(session, actor.subject.resident_id or 0)
+            if r.id == resident.id
+        ),
         "",
     )
 

@@ -110,6 +110,14 @@ DISEASES = {"hypertension": "高血压", "diabetes": "糖尿病", "hyperlipidaem
 COLOURS = {"green": "绿标（控制良好）", "yellow": "黄标（需关注）", "red": "红标（需尽快随访）"}
 
 
+# A guardianship names the guardian's relation to the ward ("父母": the guardian is a parent); the
+# phone pages name the family member as the account sees them ("子女": my child).
+WARD_SEEN_AS = {"父母": "子女", "子女": "父母", "配偶": "配偶", "其他监护人": "被监护人"}
+
+
+def ward_seen_as(relation: str) -> str:
+    return WARD_SEEN_AS.get(relation, "家人")
+
+
 def entity_label(entity: str) -> str:
     return ENTITY_LABELS.get(entity, "健康档案")
-

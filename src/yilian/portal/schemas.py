@@ -22,7 +22,7 @@ class PortalPersonOut(BaseModel):
 
     id: int
     name: str
-    relation: str  # 本人 | 父母 | 子女 | 配偶 | 其他监护人 (the account's relation to them)
+    relation: str  # 本人 | 子女 | 父母 | 配偶 | 被监护人: who they are to the account
     masked_id_number: str
     sex: str  # 男 | 女
     age: int
