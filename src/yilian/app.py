@@ -80,8 +80,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> Response:
         if isinstance(error, LoginRequired) and not _wants_json(request):
-            login = "/portal/login" if request.url.path.startswith("/portal") else "/login"
-            return RedirectResponse(f"{login}?next={request.url.path}", status_code=303)
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         if request.url.path.startswith("/fhir"):
             return fhir_error(
                 FhirError(
@@ -222,8 +221,9 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
     from yilian.portal.api import router as portal_api
+    from yilian.portal.booking_api import router as portal_booking_api
+    from yilian.portal.phone_api import router as portal_phone_api
     from yilian.portal.views import desk as health_card_desk
-    from yilian.portal.views import router as portal_pages
     from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
@@ -250,7 +250,8 @@ def routers() -> tuple[APIRouter, ...]:
         conduct_api,
         indicators_router,
         portal_api,
-        portal_pages,
+        portal_phone_api,
+        portal_booking_api,
         health_card_desk,
         frontend,
         pages,
@@ -264,7 +265,8 @@ class SecurityHeaders:
       the portal all carry personal data, and a rule by prefix had already missed some.
     - A Content-Security-Policy on HTML pages: scripts only from the platform itself, and inline
       scripts only with this response's nonce (`request.state.csp_nonce`, given to templates as
-      `csp_nonce` by `render`). Not on the OpenAPI documentation pages, which load Swagger UI.
+      `csp_nonce` by `render`). Not on the OpenAPI documentation pages, which load Swagger UI. Fonts
+      may be data: URLs: Vant's icon font is inlined in its stylesheet (the phone pages' icons).
     - HSTS when the cookies are Secure, i.e. the platform is served over HTTPS.
 
     A plain ASGI wrapper, not `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs each
@@ -281,7 +283,7 @@ class SecurityHeaders:
     UNPOLICED_PAGES = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
     POLICY = (
         "default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     )
     HSTS = b"max-age=31536000; includeSubDomains"

@@ -48,3 +48,18 @@ def test_card_payload_signed_and_checked() -> None:
             rules.read_card(bad, SECRET)
     with pytest.raises(rules.ForgedCard):
         rules.read_card(payload, "another-secret-of-another-install")
+
+
+def test_what_was_looked_at_is_named_in_words() -> None:
+    from yilian.portal.rules import entity_label
+
+    assert entity_label("resident") == "个人基本信息"
+    assert entity_label("exam_order") == "检查检验"
+    assert entity_label("some_new_table") == "健康档案"  # never the table's name
+
+
+def test_a_ward_is_named_as_the_account_sees_them() -> None:
+    from yilian.portal.rules import RELATIONS, ward_seen_as
+
+    # The guardianship records the guardian's relation ("父母": the account is the parent).
+    assert [ward_seen_as(r) for r in RELATIONS] == ["子女", "父母", "配偶", "被监护人"]

@@ -70,3 +70,8 @@ def test_the_server_serves_the_built_screens_and_nothing_else_from_disk(client: 
     escape = client.get("/app/assets/..%2F..%2Fpyproject.toml")
     assert escape.status_code == 404 and "[project]" not in escape.text
     assert client.get("/app/assets/nothing.js").status_code == 404
+    # The residents' phone pages: their own entry of the same build, under /m/.
+    phone = client.get("/m/bookings")
+    assert phone.status_code == 200 and "/src/portal/" not in phone.text and "portal-" in phone.text
+    assert phone.headers["cache-control"] == "no-cache"
+    assert client.get("/m", follow_redirects=False).headers["location"] == "/m/"

@@ -1634,11 +1634,295 @@ export interface paths {
         };
         /**
          * Accesses
-         * @description Who looked at the record (the resident's own, or a ward's).
+         * @description Who looked at the record (the resident's own, or a ward's), newest first, page by page.
          */
         get: operations["accesses_api_portal_access_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/bookings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Bookings
+         * @description The person's bookings: those still ahead first (soonest first, each may be cancelled), then the
+         *     rest, newest first.
+         */
+        get: operations["my_bookings_api_portal_bookings_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/bookings/{booking_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Booking Slip
+         * @description One booking, for its slip (time, place, department): the account's own or a ward's only.
+         */
+        get: operations["booking_slip_api_portal_bookings__booking_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Card
+         * @description The home page: the health card's QR code, the family doctor, chronic care, bookings ahead.
+         */
+        get: operations["card_api_portal_card_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/family": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Family
+         * @description The account's own person and the family members it acts for (guardianships the clinic registered).
+         */
+        get: operations["family_api_portal_family_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Hospitals
+         * @description The county's institutions with clinics, each with its places left in the person's window.
+         */
+        get: operations["hospitals_api_portal_hospitals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals/{institution_id}/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Departments
+         * @description Every department of the hospital with a clinic — none left out — with its places left.
+         */
+        get: operations["departments_api_portal_hospitals__institution_id__departments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals/{institution_id}/departments/{department_id}/days": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Days
+         * @description The next two weeks day by day, with the places left; days past the person's window are shown
+         *     but not bookable (signed and 65+ residents may book further ahead).
+         */
+        get: operations["days_api_portal_hospitals__institution_id__departments__department_id__days_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/hospitals/{institution_id}/departments/{department_id}/slots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Slots
+         * @description The chosen day's times in the department, and only that day's (a full one shows as full).
+         */
+        get: operations["slots_api_portal_hospitals__institution_id__departments__department_id__slots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/login/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Code
+         * @description Text a six-digit code to the phone (after commit): one a minute, five an hour per phone, sent
+         *     whether or not a resident has the number.
+         */
+        post: operations["send_code_api_portal_login_code_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/prescriptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Prescriptions
+         * @description Prescriptions with their drugs and how to take them, newest first.
+         */
+        get: operations["record_prescriptions_api_portal_record_prescriptions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/referrals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Referrals
+         * @description Referrals up to the county and back down, newest first.
+         */
+        get: operations["record_referrals_api_portal_record_referrals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Reports
+         * @description Exams and tests with their results, newest first.
+         */
+        get: operations["record_reports_api_portal_record_reports_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/record/visits": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Record Visits
+         * @description 002 item 39: the whole record is open to the resident. Visits, newest first.
+         */
+        get: operations["record_visits_api_portal_record_visits_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/portal/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open Session
+         * @description Sign in: the code proves the phone, the ID number binds it to the resident registered with it.
+         *     A wrong code counts (five and the code is spent); the session is the staff one's, HttpOnly.
+         */
+        post: operations["open_session_api_portal_session_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2519,153 +2803,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/portal": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Home */
-        get: operations["home_portal_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/access": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Access Log
-         * @description 谁看过我的档案: every audited read and change, with who and from which institution.
-         */
-        get: operations["access_log_portal_access_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/booking": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Booking
-         * @description Public slots of the county's institutions for a day; reserved ones are for grassroots referrals.
-         */
-        get: operations["booking_portal_booking_get"];
-        put?: never;
-        /** Book */
-        post: operations["book_portal_booking_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/bookings/{booking_id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Cancel */
-        post: operations["cancel_portal_bookings__booking_id__cancel_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/card/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke Card */
-        post: operations["revoke_card_portal_card_revoke_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/login": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Login Form */
-        get: operations["login_form_portal_login_get"];
-        put?: never;
-        /** Login */
-        post: operations["login_portal_login_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/login/code": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Send Code */
-        post: operations["send_code_portal_login_code_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/portal/record": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Record
-         * @description 002 item 39: the whole record is open to the resident — visits, results, referrals.
-         */
-        get: operations["record_portal_record_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/tasks": {
         parameters: {
             query?: never;
@@ -2725,6 +2862,17 @@ export interface components {
             /** Who */
             who: string;
         };
+        /** AccessPage */
+        AccessPage: {
+            /** Items */
+            items: components["schemas"]["AccessOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** AcknowledgeIn */
         AcknowledgeIn: {
             /** Action Taken */
@@ -2774,20 +2922,6 @@ export interface components {
         Body_assign_members_api_tasks_members_post: {
             /** File */
             file: string;
-        };
-        /** Body_book_portal_booking_post */
-        Body_book_portal_booking_post: {
-            /** Csrf */
-            csrf: string;
-            /** Person */
-            person: number;
-            /** Slot Id */
-            slot_id: number;
-        };
-        /** Body_cancel_portal_bookings__booking_id__cancel_post */
-        Body_cancel_portal_bookings__booking_id__cancel_post: {
-            /** Csrf */
-            csrf: string;
         };
         /** Body_desk_scan_health_card_scan_post */
         Body_desk_scan_health_card_scan_post: {
@@ -2854,17 +2988,6 @@ export interface components {
             /** File */
             file: string;
         };
-        /** Body_login_portal_login_post */
-        Body_login_portal_login_post: {
-            /** Code */
-            code: string;
-            /** Csrf */
-            csrf: string;
-            /** Id Number */
-            id_number: string;
-            /** Phone */
-            phone: string;
-        };
         /** Body_register_units_api_evaluation__code__units_post */
         Body_register_units_api_evaluation__code__units_post: {
             /** File */
@@ -2909,20 +3032,6 @@ export interface components {
             note: string;
             /** Percent */
             percent: number;
-        };
-        /** Body_revoke_card_portal_card_revoke_post */
-        Body_revoke_card_portal_card_revoke_post: {
-            /** Csrf */
-            csrf: string;
-            /** Person */
-            person: number;
-        };
-        /** Body_send_code_portal_login_code_post */
-        Body_send_code_portal_login_code_post: {
-            /** Csrf */
-            csrf: string;
-            /** Phone */
-            phone: string;
         };
         /** Body_upload_diagnostics_upload_post */
         Body_upload_diagnostics_upload_post: {
@@ -3162,6 +3271,13 @@ export interface components {
             code: string;
             /** Name */
             name: string;
+        };
+        /** CodeSent */
+        CodeSent: {
+            /** Resend After Seconds */
+            resend_after_seconds: number;
+            /** Valid Minutes */
+            valid_minutes: number;
         };
         /** ConsortiumDetail */
         ConsortiumDetail: {
@@ -4126,6 +4242,354 @@ export interface components {
             valid_from: string;
             /** Valid To */
             valid_to: string | null;
+        };
+        /** PortalBookingOut */
+        PortalBookingOut: {
+            /**
+             * Booked At
+             * Format: date-time
+             */
+            booked_at: string;
+            /** Clinic */
+            clinic: string;
+            /** Department */
+            department: string | null;
+            /** Doctor */
+            doctor: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Person */
+            person: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /** Upcoming */
+            upcoming: boolean;
+        };
+        /** PortalBookingPage */
+        PortalBookingPage: {
+            /** Items */
+            items: components["schemas"]["PortalBookingOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+            /** Upcoming */
+            upcoming: number;
+        };
+        /**
+         * PortalCardOut
+         * @description The health card as the phone shows it: the QR code (an SVG data URL) and the code under it.
+         */
+        PortalCardOut: {
+            /** Card No */
+            card_no: string;
+            /** Chronic */
+            chronic: components["schemas"]["PortalChronicOut"][];
+            contract: components["schemas"]["PortalContractOut"] | null;
+            /** Payload */
+            payload: string;
+            person: components["schemas"]["PortalPersonOut"];
+            /** Qr */
+            qr: string;
+            /** Upcoming Bookings */
+            upcoming_bookings: number;
+            /** Version */
+            version: number;
+        };
+        /** PortalChronicOut */
+        PortalChronicOut: {
+            /** Colour */
+            colour: string | null;
+            /** Colour Label */
+            colour_label: string;
+            /** Disease */
+            disease: string;
+            /** Next Due On */
+            next_due_on: string | null;
+        };
+        /** PortalCodeIn */
+        PortalCodeIn: {
+            /** Phone */
+            phone: string;
+        };
+        /** PortalContractOut */
+        PortalContractOut: {
+            /**
+             * End On
+             * Format: date
+             */
+            end_on: string;
+            /** Members */
+            members: string[];
+            /** Package */
+            package: string;
+            /**
+             * Start On
+             * Format: date
+             */
+            start_on: string;
+            /** Team */
+            team: string;
+        };
+        /** PortalDayOut */
+        PortalDayOut: {
+            /** Bookable */
+            bookable: boolean;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Places */
+            places: number;
+        };
+        /** PortalDepartmentDays */
+        PortalDepartmentDays: {
+            /** Days */
+            days: components["schemas"]["PortalDayOut"][];
+            /** Department */
+            department: string;
+            /** Institution */
+            institution: string;
+            /** Window Days */
+            window_days: number;
+        };
+        /** PortalDepartmentOut */
+        PortalDepartmentOut: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Places */
+            places: number;
+        };
+        /** PortalDrugOut */
+        PortalDrugOut: {
+            /** Name */
+            name: string;
+            /** Quantity */
+            quantity: string;
+            /** Specification */
+            specification: string;
+            /** Usage */
+            usage: string;
+        };
+        /** PortalFamilyOut */
+        PortalFamilyOut: {
+            me: components["schemas"]["PortalPersonOut"];
+            /** People */
+            people: components["schemas"]["PortalPersonOut"][];
+        };
+        /** PortalHospitalOut */
+        PortalHospitalOut: {
+            /** Departments */
+            departments: number;
+            /** Id */
+            id: number;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /** Places */
+            places: number;
+        };
+        /** PortalLoginIn */
+        PortalLoginIn: {
+            /** Code */
+            code: string;
+            /** Id Number */
+            id_number: string;
+            /** Phone */
+            phone: string;
+        };
+        /**
+         * PortalPersonOut
+         * @description A person the account may act for: the resident themself or a ward.
+         */
+        PortalPersonOut: {
+            /** Age */
+            age: number;
+            /** Id */
+            id: number;
+            /** Masked Id Number */
+            masked_id_number: string;
+            /** Name */
+            name: string;
+            /** Relation */
+            relation: string;
+            /** Sex */
+            sex: string;
+        };
+        /** PortalPrescriptionOut */
+        PortalPrescriptionOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Days */
+            days: number;
+            /** Diagnosis */
+            diagnosis: string;
+            /** Drugs */
+            drugs: components["schemas"]["PortalDrugOut"][];
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Long Term */
+            long_term: boolean;
+        };
+        /** PortalPrescriptionPage */
+        PortalPrescriptionPage: {
+            /** Items */
+            items: components["schemas"]["PortalPrescriptionOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** PortalReferralOut */
+        PortalReferralOut: {
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Direction */
+            direction: string;
+            /** From Institution */
+            from_institution: string;
+            /** Id */
+            id: number;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Status */
+            status: string;
+            /** Summary */
+            summary: string;
+            /** To Institution */
+            to_institution: string;
+        };
+        /** PortalReferralPage */
+        PortalReferralPage: {
+            /** Items */
+            items: components["schemas"]["PortalReferralOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** PortalReportOut */
+        PortalReportOut: {
+            /** Critical */
+            critical: boolean;
+            /** Findings */
+            findings: string | null;
+            /** Id */
+            id: number;
+            /** Impression */
+            impression: string | null;
+            /** Item */
+            item: string;
+            /**
+             * Ordered At
+             * Format: date-time
+             */
+            ordered_at: string;
+            /** Ordered By */
+            ordered_by: string;
+            /** Reported At */
+            reported_at: string | null;
+            /** Status */
+            status: string;
+        };
+        /** PortalReportPage */
+        PortalReportPage: {
+            /** Items */
+            items: components["schemas"]["PortalReportOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** PortalSlotOut */
+        PortalSlotOut: {
+            /** Clinic */
+            clinic: string;
+            /** Doctor */
+            doctor: string | null;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Places */
+            places: number;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /** PortalVisitOut */
+        PortalVisitOut: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Department */
+            department: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Fund Yuan */
+            fund_yuan: string;
+            /** Id */
+            id: number;
+            /** Institution */
+            institution: string;
+            /** Kind */
+            kind: string;
+            /** Total Yuan */
+            total_yuan: string;
+            /** Until */
+            until: string | null;
+        };
+        /** PortalVisitPage */
+        PortalVisitPage: {
+            /** Items */
+            items: components["schemas"]["PortalVisitOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** PostingIn */
         PostingIn: {
@@ -8640,6 +9104,8 @@ export interface operations {
         parameters: {
             query?: {
                 person?: number | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -8653,7 +9119,453 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessOut"][];
+                    "application/json": components["schemas"]["AccessPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    my_bookings_api_portal_bookings_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalBookingPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    booking_slip_api_portal_bookings__booking_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                booking_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalBookingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    card_api_portal_card_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalCardOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    family_api_portal_family_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalFamilyOut"];
+                };
+            };
+        };
+    };
+    hospitals_api_portal_hospitals_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalHospitalOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    departments_api_portal_hospitals__institution_id__departments_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path: {
+                institution_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDepartmentOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    days_api_portal_hospitals__institution_id__departments__department_id__days_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+            };
+            header?: never;
+            path: {
+                institution_id: number;
+                department_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalDepartmentDays"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    slots_api_portal_hospitals__institution_id__departments__department_id__slots_get: {
+        parameters: {
+            query: {
+                day: string;
+                person?: number | null;
+            };
+            header?: never;
+            path: {
+                institution_id: number;
+                department_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalSlotOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    send_code_api_portal_login_code_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalCodeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeSent"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_prescriptions_api_portal_record_prescriptions_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalPrescriptionPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_referrals_api_portal_record_referrals_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalReferralPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_reports_api_portal_record_reports_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalReportPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    record_visits_api_portal_record_visits_get: {
+        parameters: {
+            query?: {
+                person?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalVisitPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    open_session_api_portal_session_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PortalLoginIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionOut"];
                 };
             };
             /** @description Validation Error */
@@ -10337,320 +11249,6 @@ export interface operations {
                 period?: string;
                 county?: string;
                 level?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    home_portal_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    access_log_portal_access_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    booking_portal_booking_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
-                day?: string | null;
-                error?: string;
-                done?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    book_portal_booking_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_book_portal_booking_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    cancel_portal_bookings__booking_id__cancel_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                booking_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_cancel_portal_bookings__booking_id__cancel_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    revoke_card_portal_card_revoke_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_revoke_card_portal_card_revoke_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    login_form_portal_login_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-        };
-    };
-    login_portal_login_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_login_portal_login_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    send_code_portal_login_code_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_send_code_portal_login_code_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    record_portal_record_get: {
-        parameters: {
-            query?: {
-                person?: number | null;
             };
             header?: never;
             path?: never;

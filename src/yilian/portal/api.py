@@ -1,14 +1,14 @@
-"""JSON endpoints of the portal: the health card (show, scan, revoke) and guardianship."""
+"""JSON endpoints of the portal: the health card (show, scan, revoke), guardianship, who looked at the
+record. The phone pages' own endpoints are in `phone_api` (login, family, record) and `booking_api`."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from yilian.kit.fields import Day, Id
+from yilian.kit.fields import Day, Id, Offset
 from yilian.portal import service
+from yilian.portal.schemas import AccessOut, AccessPage
 from yilian.residents.schemas import ResidentOut
 from yilian.residents.service import present_resident
 from yilian.web.deps import ApiActor, DbSession
@@ -76,19 +76,17 @@ def add_guardian(resident_id: Id, data: GuardianIn, actor: ApiActor, session: Db
     return {"id": link.id}
 
 
-class AccessOut(BaseModel):
-    at: datetime
-    who: str
-    role: str
-    institution: str
-    action: str
-    what: str
-
-
-@router.get("/portal/access", response_model=list[AccessOut])
-def accesses(actor: ApiActor, session: DbSession, person: Id | None = None) -> list[AccessOut]:
-    """Who looked at the record (the resident's own, or a ward's)."""
+@router.get("/portal/access", response_model=AccessPage)
+def accesses(
+    actor: ApiActor,
+    session: DbSession,
+    person: Id | None = None,
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=100),
+) -> AccessPage:
+    """Who looked at the record (the resident's own, or a ward's), newest first, page by page."""
     resident = service.portal_person(session, actor, person)
-    return [
-        AccessOut(**a.__dict__) for a in service.accesses_of(session, actor=actor, resident_id=resident.id)
-    ]
+    total, rows = service.accesses_of(
+        session, actor=actor, resident_id=resident.id, offset=offset, limit=limit
+    )
+    return AccessPage(total=total, offset=offset, limit=limit, items=[AccessOut(**a.__dict__) for a in rows])

@@ -82,3 +82,42 @@ def read_card(payload: str, secret: str) -> CardClaim:
     if not same_token(_signature(body, secret), parts[4]):
         raise ForgedCard()
     return CardClaim(card_no=parts[1], version=int(parts[2]), issued=int(parts[3]))
+
+
+# --- words the phone pages show instead of codes ---------------------------------------------------
+
+BOOKING_STATUS = {"booked": "待就诊", "checked_in": "已到诊", "no_show": "爽约", "cancelled": "已取消"}
+# What an audit row was about, in the resident's words ("who looked at my record").
+ENTITY_LABELS = {
+    "resident": "个人基本信息",
+    "record": "健康档案",
+    "booking": "预约挂号",
+    "health_card": "电子健康卡",
+    "guardianship": "家庭成员关系",
+    "encounter": "就诊记录",
+    "referral": "转诊",
+    "exam_order": "检查检验",
+    "imaging_study": "影像检查",
+    "critical_alert": "危急值",
+    "chronic_visit": "慢病随访",
+    "prescription": "处方",
+    "contract": "家庭医生签约",
+    "teleconsult": "远程会诊",
+    "claim": "医保结算",
+    "recognition_item": "检查结果互认",
+}
+DISEASES = {"hypertension": "高血压", "diabetes": "糖尿病", "hyperlipidaemia": "高血脂"}
+COLOURS = {"green": "绿标（控制良好）", "yellow": "黄标（需关注）", "red": "红标（需尽快随访）"}
+
+
+# A guardianship names the guardian's relation to the ward ("父母": the guardian is a parent); the
+# phone pages name the family member as the account sees them ("子女": my child).
+WARD_SEEN_AS = {"父母": "子女", "子女": "父母", "配偶": "配偶", "其他监护人": "被监护人"}
+
+
+def ward_seen_as(relation: str) -> str:
+    return WARD_SEEN_AS.get(relation, "家人")
+
+
+def entity_label(entity: str) -> str:
+    return ENTITY_LABELS.get(entity, "健康档案")

@@ -3,17 +3,22 @@ the whole record open to its owner (002 item 39), "who looked at my record", the
 
 from __future__ import annotations
 
+import base64
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select
+import qrcode
+import qrcode.image.svg
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.service import LoginResult, do_create_user, start_web_session
 from yilian.config import Settings
+from yilian.family_doctor import repository as family_doctor_repository
+from yilian.family_doctor import rules as family_doctor_rules
 from yilian.kit.errors import AppError, Forbidden, Unauthenticated, ValidationFailed
 from yilian.kit.masking import mask_id_number
 from yilian.models import (
@@ -27,7 +32,10 @@ from yilian.models import (
 )
 from yilian.portal import rules
 from yilian.portal.sms import SmsSender, send_after_commit
+from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
+from yilian.scheduling import rules as scheduling_rules
+from yilian.scheduling import service as scheduling_service
 
 GUARDIAN_REGISTRARS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
 CARD_SCANNERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
@@ -213,10 +221,15 @@ ACTION_LABELS = {
 }
 
 
-def accesses_of(session: Session, *, actor: Actor, resident_id: int, limit: int = 200) -> list[Access]:
-    """Every audited read and change of the record, newest first, with the viewer's institution."""
+def accesses_of(
+    session: Session, *, actor: Actor, resident_id: int, offset: int = 0, limit: int = 200
+) -> tuple[int, list[Access]]:
+    """Every audited read and change of the record by someone else, newest first, with the viewer's
+    institution: (total, one page). The account's own reads (each page it opens) are left out: they
+    would bury the few rows a resident looks for."""
     person = portal_person(session, actor, resident_id)
-    rows = session.execute(
+    others = or_(AuditLog.user_id.is_(None), AuditLog.user_id != actor.subject.user_id)
+    statement = (
         select(
             AuditLog.at,
             AuditLog.username,
@@ -228,18 +241,22 @@ def accesses_of(session: Session, *, actor: Actor, resident_id: int, limit: int 
         )
         .outerjoin(User, User.id == AuditLog.user_id)
         .outerjoin(Institution, Institution.id == User.institution_id)
-        .where(AuditLog.resident_id == person.id)
-        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-        .limit(limit)
+        .where(AuditLog.resident_id == person.id, others)
+    )
+    total = session.scalar(
+        select(func.count()).select_from(AuditLog).where(AuditLog.resident_id == person.id, others)
+    )
+    rows = session.execute(
+        statement.order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit)
     ).all()
-    return [
+    return int(total or 0), [
         Access(
             at=at,
             who="本人" if username == actor.subject.username else (display or username),
             role=role,
             institution=institution or "",
             action=ACTION_LABELS.get(action, action),
-            what=entity,
+            what=rules.entity_label(entity),
         )
         for at, username, role, action, entity, display, institution in rows
     ]
@@ -317,3 +334,33 @@ def do_scan_card(
 
 def masked(resident: Resident) -> str:
     return mask_id_number(resident.id_number)
+
+
+def qr_svg_data_url(payload: str) -> str:
+    """The card's QR code as an SVG data URL (the page's CSP allows images from data: URLs)."""
+    image = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    svg: bytes = image.to_string()
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+
+
+# --- booking from the phone -----------------------------------------------------------------------
+
+
+def booking_window_days(session: Session, *, resident: Resident, today: date) -> int:
+    """How far ahead this resident may book by themself: further when signed or 65+ (scheduling.rules)."""
+    signed = any(
+        family_doctor_rules.in_force(c.start_on, c.end_on, c.ended_on, today)
+        for c, _, _ in family_doctor_repository.contracts_of_resident(session, resident.id)
+    )
+    booker = scheduling_rules.Booker(
+        via_grassroots=False, signed=signed, age=age_on(resident.birth_date, today)
+    )
+    return scheduling_rules.booking_window_days(booker)
+
+
+def release_hours(session: Session, institution_ids: list[int], year: int) -> dict[int, int]:
+    """Each institution's hours before a slot at which its unused reserved places turn public."""
+    return {
+        institution.id: scheduling_service.policy_for(session, institution, year).release_hours
+        for institution in session.scalars(select(Institution).where(Institution.id.in_(institution_ids)))
+    }
