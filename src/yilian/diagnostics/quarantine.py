@@ -3,7 +3,7 @@ says what they were. The platform never deletes them."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
@@ -41,3 +41,17 @@ def do_resolve(session: Session, *, actor: Actor, quarantine_id: int, resolution
     row.resolved_at, row.resolved_by, row.resolution = actor.clock.now(), actor.subject.user_id, resolution
     session.flush()
     return row
+
+
+def quarantine_page(
+    session: Session, *, actor: Actor, include_resolved: bool, offset: int, limit: int
+) -> tuple[int, list[DicomQuarantine]]:
+    """(total, one page) of the files waiting for a person (or all of them), newest first."""
+    query = _quarantine_of(actor)
+    if not include_resolved:
+        query = query.where(DicomQuarantine.resolved_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(DicomQuarantine.received_at.desc(), DicomQuarantine.id.desc()).offset(offset).limit(limit)
+    )
+    return total, list(rows)

@@ -67,3 +67,32 @@ class PolicyIn(BaseModel):
     reserved_share: float = Field(description="percent, ≥ 20")
     release_hours: Count = 24
     extra_cap: Count = 5
+
+
+class ScheduleRow(BaseModel):
+    id: int
+    name: str
+    kind: str
+    institution_name: str
+    department_name: str | None
+    staff_name: str | None
+    equipment: str | None
+
+
+class SchedulePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ScheduleRow]
+
+
+class PolicyOut(BaseModel):
+    """The year's booking policy in force, with the bounds the form must keep to."""
+
+    year: int
+    reserved_share: float
+    release_hours: int
+    extra_cap: int
+    minimum_share: float
+    ceiling_share: float
+    stored: bool
