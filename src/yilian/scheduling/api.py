@@ -46,6 +46,15 @@ def set_policy(data: PolicyIn, request: Request, actor: ApiActor, session: DbSes
     }
 
 
+@router.get("/schedules/departments")
+def departments(actor: ApiActor, session: DbSession) -> list[dict[str, object]]:
+    """The departments a new schedule may belong to: those of the caller's own institution."""
+    return [
+        {"id": d.id, "name": d.name}
+        for d in repository.departments_of(session, service.own_institution(actor))
+    ]
+
+
 @router.post("/schedules", status_code=201)
 def create_schedule(data: ScheduleIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
     return {"id": service.do_create_schedule(session, actor=actor, data=data).id}
@@ -206,3 +215,4 @@ def week(schedule_id: Id, start: Day, actor: ApiActor, session: DbSession) -> li
         service.slot_out(s, now, release_hours)
         for s in repository.slots_between(session, schedule.id, start, start + timedelta(days=6))
     ]
+

@@ -325,3 +325,13 @@ def slots_between(session: Session, schedule_id: int, first: date, last: date) -
             .order_by(Slot.starts_at, Slot.id)
         )
     )
+
+
+def departments_of(session: Session, institution_id: int) -> list[Any]:
+    from yilian.models import Department
+
+    return list(
+        session.scalars(
+            select(Department).where(Department.institution_id == institution_id).order_by(Department.code)
+        )
+    )
