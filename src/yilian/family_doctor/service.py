@@ -338,7 +338,16 @@ def _team_rows(session: Session, rows: list[Any]) -> list[TeamRow]:
     ]
 
 
-TEAM_COLUMNS = ["团队编码", "团队名称", "所属机构", "村医", "全科医生", "专科医生", "健康管理师", "负责网格数"]
+TEAM_COLUMNS = [
+    "团队编码",
+    "团队名称",
+    "所属机构",
+    "村医",
+    "全科医生",
+    "专科医生",
+    "健康管理师",
+    "负责网格数",
+]
 
 
 def export_teams(session: Session, *, actor: Actor, q: str, institution_id: int | None) -> bytes:
@@ -352,7 +361,10 @@ def export_teams(session: Session, *, actor: Actor, q: str, institution_id: int 
                 r.code,
                 r.name,
                 r.institution_name,
-                *("、".join(str(m["name"]) for m in r.members if m["role"] == role) for role in rules.MEMBER_ROLES),
+                *(
+                    "、".join(str(m["name"]) for m in r.members if m["role"] == role)
+                    for role in rules.MEMBER_ROLES
+                ),
                 r.grid_count,
             ]
             for r in rows

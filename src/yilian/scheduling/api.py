@@ -196,7 +196,9 @@ def schedule_page(
         )
         for s, department, staff, institution in session.execute(statement.offset(offset).limit(limit))
     ]
-    return SchedulePage(total=repository.count_rows(session, statement), offset=offset, limit=limit, items=items)
+    return SchedulePage(
+        total=repository.count_rows(session, statement), offset=offset, limit=limit, items=items
+    )
 
 
 @router.get("/schedules/{schedule_id}/week", response_model=list[SlotOut])
@@ -215,4 +217,3 @@ def week(schedule_id: Id, start: Day, actor: ApiActor, session: DbSession) -> li
         service.slot_out(s, now, release_hours)
         for s in repository.slots_between(session, schedule.id, start, start + timedelta(days=6))
     ]
-

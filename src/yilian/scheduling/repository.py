@@ -303,7 +303,9 @@ def schedule_rows(subject: Subject, *, kind: str = "", q: str = "") -> Any:
         statement = statement.where(Schedule.kind == kind)
     if q:
         like = f"%{q}%"
-        statement = statement.where(or_(Schedule.name.like(like), Department.name.like(like), Staff.name.like(like)))
+        statement = statement.where(
+            or_(Schedule.name.like(like), Department.name.like(like), Staff.name.like(like))
+        )
     return statement.order_by(Institution.name, Department.name, Schedule.name, Schedule.id)
 
 
