@@ -61,3 +61,31 @@ def test_package_page_filters_by_category_and_pages(client: TestClient, session:
     # An account outside any consortium gets an empty page, not an error.
     outsider = bearer(session, create_user(session, role=roles.INSURANCE, region_code="640181"))
     assert client.get("/api/packages/page", headers=outsider).status_code == 200
+
+
+def test_one_person_twice_in_a_team_is_a_field_error_not_a_500(client: TestClient, session: Session) -> None:
+    """The screen lets an administrator pick the same person for two roles; the team's unique key
+    (team, staff) made that a 500 at the flush. Now a 422 beside the members, and nothing saved."""
+    from sqlalchemy import func, select
+
+    from tests.factories.registry import create_staff
+    from yilian.models import FamilyDoctorTeam
+
+    world = build_world(session)
+    staff = [create_staff(session, institution=world.township_a).id for _ in range(3)]
+    body = {
+        "code": "TD",
+        "name": "重复成员团队",
+        "consortium_id": world.consortium.id,
+        "institution_id": world.township_a.id,
+        "members": [
+            {"staff_id": s, "role": r}
+            for s, r in zip([*staff, staff[1]], ("村医", "全科医生", "专科医生", "健康管理师"), strict=True)
+        ],
+    }
+    response = client.post("/api/teams", json=body, headers=bearer(session, world.consortium_admin))
+    assert response.status_code == 422, response.text
+    assert [(f["field"], f["message_zh"]) for f in response.json()["error"]["fields"]] == [
+        ("members.staff_id", "同一人员不能在团队中出现两次")
+    ]
+    assert session.scalar(select(func.count()).select_from(FamilyDoctorTeam)) == 0

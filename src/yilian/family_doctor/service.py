@@ -92,6 +92,16 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
                     f"staff {member.staff_id} does not exist",
                 )
             )
+    staff_ids = [m.staff_id for m in data.members]
+    for repeated in sorted({s for s in staff_ids if staff_ids.count(s) > 1}):
+        # One row per person in a team (the table's unique key): said here, not a 500 at the flush.
+        errors.append(
+            FieldError(
+                "members.staff_id",
+                "同一人员不能在团队中出现两次",
+                f"staff {repeated} appears twice in the team",
+            )
+        )
     for needed in rules.missing_roles(roles_present):
         errors.append(
             FieldError(
