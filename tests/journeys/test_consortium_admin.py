@@ -34,9 +34,12 @@ def sign_in(page: Any, base: str, path: str, username: str) -> None:
 
 
 def pick(page: Any, select: Any, option: str) -> None:
-    """Opens an Element Plus select and clicks the (visible) option."""
+    """Opens an Element Plus select, clicks the option in its (only) open list and waits for it to close."""
+    from playwright.sync_api import expect
+
     select.click()
-    page.get_by_role("option", name=option).first.click()
+    page.locator(".el-select-dropdown__item:visible", has_text=option).first.click()
+    expect(page.locator(".el-select-dropdown:visible")).to_have_count(0)
 
 
 def test_consortium_admin_forms_a_team_keeps_packages_and_resolves_a_quarantined_study(
@@ -123,7 +126,7 @@ def test_consortium_admin_forms_a_team_keeps_packages_and_resolves_a_quarantined
     screenshot(page, "admin-teams")
 
     # -- packages: an import with a bad row saves nothing and shows the row; then right; then export --
-    page.get_by_role("link", name="签约服务包").click()
+    page.get_by_role("menuitem", name="签约服务包").click()
     good = [
         "JOURNEY-GXY",
         "旅程高血压包",
@@ -149,15 +152,16 @@ def test_consortium_admin_forms_a_team_keeps_packages_and_resolves_a_quarantined
     expect(page.get_by_text("导入成功：共写入 1 个服务包")).to_be_visible()
     page.get_by_label("名称/编码").fill("旅程")
     page.get_by_role("button", name="查询").click()
-    expect(page.get_by_role("cell", name="旅程高血压包")).to_be_visible()
-    expect(page.get_by_role("cell", name="36.00")).to_be_visible()  # what the resident pays
+    imported = page.get_by_role("row", name="旅程高血压包")
+    expect(imported.get_by_role("cell", name="36.00")).to_be_visible()  # what the resident pays
+    expect(page.get_by_text("共 1 条")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="导出Excel").click()
     assert download.value.suggested_filename == "packages.xlsx"
     screenshot(page, "admin-packages")
 
     # -- the quarantined study: why, in words; matched to the right patient ----------------------------
-    page.get_by_role("link", name="影像隔离区").click()
+    page.get_by_role("menuitem", name="影像隔离区").click()
     row = page.get_by_role("row", name="CT0001.dcm")
     expect(row.get_by_text("找不到对应居民")).to_be_visible()
     screenshot(page, "admin-quarantine")
@@ -221,7 +225,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
     extra.get_by_role("button", name="取消").click()
 
     # -- the reserved share: over the ceiling is named beside the field; then a higher share saved ----
-    page.get_by_role("link", name="预约政策与号源报表").click()
+    page.get_by_role("menuitem", name="预约政策与号源报表").click()
     share = page.locator(".reserved-share input")
     expect(share).to_have_value("20")
     share.fill("80")
@@ -236,7 +240,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
     screenshot(page, "admin-booking-policy")
 
     # -- a QC result recorded ------------------------------------------------------------------------------
-    page.get_by_role("link", name="质控记录").click()
+    page.get_by_role("menuitem", name="质控记录").click()
     page.get_by_role("button", name="登记质控结果").click()
     qc = page.get_by_role("dialog", name="登记质控结果")
     qc.get_by_text("室间质评").click()
