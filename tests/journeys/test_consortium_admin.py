@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories.diagnostics import study_files
-from tests.journeys.conftest import PASSWORD, screenshot
+from tests.journeys.conftest import PASSWORD
+from tests.journeys.conftest import screenshot as take_screenshot
 from yilian.auth.service import do_create_api_token
 from yilian.family_doctor.packages import PACKAGE_COLUMNS
 from yilian.kit.db import make_engine
@@ -24,6 +25,12 @@ from yilian.models import ConsortiumMember, Institution, Staff, User
 from yilian.scheduling import rules as booking_rules
 
 pytestmark = pytest.mark.browser
+
+
+def screenshot(page: Any, name: str) -> None:
+    """The screen once Element Plus's fade-in has finished (a capture mid-transition looks washed out)."""
+    page.wait_for_timeout(350)
+    take_screenshot(page, name)
 
 
 def sign_in(page: Any, base: str, path: str, username: str) -> None:
