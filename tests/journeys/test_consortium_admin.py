@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from tests.factories.diagnostics import study_files
 from tests.journeys.conftest import PASSWORD
 from tests.journeys.conftest import screenshot as take_screenshot
-from yilian.auth.service import do_create_api_token
+from yilian.auth import rules as roles
+from yilian.auth.service import do_create_api_token, do_create_user
 from yilian.family_doctor.packages import PACKAGE_COLUMNS
 from yilian.kit.db import make_engine
 from yilian.kit.tabular import write_xlsx
-from yilian.models import ConsortiumMember, Institution, Staff, User
+from yilian.models import ConsortiumMember, Institution, Schedule, Staff, User
 from yilian.scheduling import rules as booking_rules
 
 pytestmark = pytest.mark.browser
@@ -190,7 +191,26 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
 ) -> None:
     from playwright.sync_api import expect
 
-    base, _ = county
+    base, url = county
+    engine = make_engine(url)
+    with Session(engine) as session:
+        # Arrange: the township's administrator and its general clinic, for the same-day extra slot.
+        doctor = session.scalar(select(User).where(User.username == "jtys1"))
+        assert doctor is not None and doctor.institution_id is not None
+        township_admin = "journey-township-admin"
+        do_create_user(
+            session,
+            username=township_admin,
+            password=PASSWORD,
+            role=roles.INSTITUTION_ADMIN,
+            now=datetime.now(),
+            institution_id=doctor.institution_id,
+        )
+        clinic = Schedule(institution_id=doctor.institution_id, kind="clinic", name="全科门诊")
+        session.add(clinic)
+        session.commit()
+        township_schedule = clinic.id
+    engine.dispose()
     page = browser.new_page(locale="zh-CN")
     sign_in(page, base, "admin/schedules", "yy1")
 
@@ -224,12 +244,24 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
     expect(first_day.get_by_text("已约 0/16")).to_be_visible()
     screenshot(page, "admin-schedule-week")
 
-    # -- same-day extra slot: the county hospital's own admin is refused by the rule, in words ---------
+    # -- same-day extra slot: only grassroots add them (001 §2.1 "开放基层当日加号"); the county
+    # hospital's own administrator is refused by the rule, in words ------------------------------------
     page.get_by_role("button", name="当日加号").click()
     extra = page.get_by_role("dialog", name="当日加号")
     extra.get_by_role("button", name="加号").click()
     expect(extra.get_by_text("只有基层医疗机构和家庭医生可以申请当日加号")).to_be_visible()
     extra.get_by_role("button", name="取消").click()
+
+    # -- same-day extra slot at a township (the grassroots side of 当日加号) -------------------------------
+    extra_page = browser.new_page(locale="zh-CN")
+    sign_in(extra_page, base, f"admin/schedules/{township_schedule}", township_admin)
+    extra_page.get_by_role("button", name="当日加号").click()
+    extra_page.get_by_role("dialog", name="当日加号").get_by_role("button", name="加号").click()
+    expect(extra_page.get_by_text("已加号")).to_be_visible()
+    today_column = extra_page.locator(f"[data-day='{today.isoformat()}']")
+    expect(today_column.get_by_text("加号 1")).to_be_visible()
+    screenshot(extra_page, "admin-extra-slot")
+    extra_page.close()
 
     # -- the reserved share: over the ceiling is named beside the field; then a higher share saved ----
     page.get_by_role("menuitem", name="预约政策与号源报表").click()
