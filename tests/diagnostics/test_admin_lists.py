@@ -72,6 +72,12 @@ def test_qc_records_listed_for_the_labs_run_with_item_names(client: TestClient, 
         world.hospital.name,
     )
     assert newest["item_name"] == "胸部正位片"  # the catalogue's name, not its code
+    failed = client.get(
+        "/api/diagnostics/qc", params={"passed": False}, headers=centres.hospital_admin
+    ).json()
+    assert [r["checked_on"] for r in failed["items"]] == ["2026-10-01"]
+    internal = client.get("/api/diagnostics/qc", params={"kind": "internal"}, headers=centres.hospital_admin)
+    assert internal.json()["total"] == 0
     # A township's administrator runs another lab: none of these.
     township = bearer(
         session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)

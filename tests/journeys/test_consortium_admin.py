@@ -168,6 +168,11 @@ def test_consortium_admin_forms_a_team_keeps_packages_and_resolves_a_quarantined
     assert download.value.suggested_filename == "packages.xlsx"
     screenshot(page, "admin-packages")
 
+    # -- the shared centres and the recognition catalogue, by name ---------------------------------------
+    page.get_by_role("menuitem", name="共享中心与互认").click()
+    expect(page.get_by_role("cell", name="影像诊断中心").first).to_be_visible()
+    screenshot(page, "admin-centres")
+
     # -- the quarantined study: why, in words; matched to the right patient ----------------------------
     page.get_by_role("menuitem", name="影像隔离区").click()
     row = page.get_by_role("row", name="CT0001.dcm")

@@ -768,7 +768,7 @@ export interface paths {
         };
         /**
          * Qc Records
-         * @description QC records of the labs the caller runs, newest first, paged.
+         * @description QC records of the labs the caller runs, newest first, by kind and result, paged.
          */
         get: operations["qc_records_api_diagnostics_qc_get"];
         put?: never;
@@ -6553,6 +6553,8 @@ export interface operations {
     qc_records_api_diagnostics_qc_get: {
         parameters: {
             query?: {
+                kind?: string;
+                passed?: boolean | null;
                 offset?: number;
                 limit?: number;
             };

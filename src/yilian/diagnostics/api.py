@@ -324,10 +324,15 @@ def record_qc(data: QcIn, actor: ApiActor, session: DbSession) -> dict[str, int]
 
 @router.get("/qc", response_model=QcPage)
 def qc_records(
-    actor: ApiActor, session: DbSession, offset: Offset = 0, limit: int = Query(20, ge=1, le=500)
+    actor: ApiActor,
+    session: DbSession,
+    kind: str = Query("", pattern="^(|internal|external)$"),
+    passed: bool | None = None,
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=500),
 ) -> QcPage:
-    """QC records of the labs the caller runs, newest first, paged."""
-    return recognition.qc_page(session, actor=actor, offset=offset, limit=limit)
+    """QC records of the labs the caller runs, newest first, by kind and result, paged."""
+    return recognition.qc_page(session, actor=actor, offset=offset, limit=limit, kind=kind, passed=passed)
 
 
 # --- teleconsultation -----------------------------------------------------------------------------

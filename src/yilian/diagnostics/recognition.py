@@ -336,7 +336,9 @@ def savings(
     }
 
 
-def qc_page(session: Session, *, actor: Actor, offset: int, limit: int) -> QcPage:
+def qc_page(
+    session: Session, *, actor: Actor, offset: int, limit: int, kind: str = "", passed: bool | None = None
+) -> QcPage:
     """QC records of the labs the actor runs, newest first; items by their catalogue name."""
     subject = actor.subject
     consortium_id = scoping.home_consortium(session, subject)
@@ -349,6 +351,10 @@ def qc_page(session: Session, *, actor: Actor, offset: int, limit: int) -> QcPag
         )
         .where(scoping.institution_charge(subject))
     )
+    if kind:
+        statement = statement.where(QcRecord.kind == kind)
+    if passed is not None:
+        statement = statement.where(QcRecord.passed.is_(passed))
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = session.execute(
         statement.order_by(QcRecord.checked_on.desc(), QcRecord.id.desc()).offset(offset).limit(limit)
