@@ -72,8 +72,33 @@ export async function request<T>(
   return payload as T
 }
 
+/** A file sent as multipart form data (imports); the API's row errors come back as an ApiError. */
+export async function upload<T>(url: string, file: File, field = 'file'): Promise<T> {
+  const body = new FormData()
+  body.append(field, file)
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
+    credentials: 'same-origin',
+    body,
+  })
+  const payload = await response.json().catch(() => null)
+  if (!response.ok) {
+    const error = payload?.error
+    throw new ApiError(
+      response.status,
+      error?.message_zh ?? `上传失败（${response.status}）`,
+      error?.message_en ?? `Upload failed (${response.status})`,
+      error?.fields ?? [],
+    )
+  }
+  return payload as T
+}
+
 export const api = {
   get: <T>(url: string, query?: Query) => request<T>('GET', url, { query }),
   post: <T>(url: string, body?: unknown) => request<T>('POST', url, { body }),
+  put: <T>(url: string, body?: unknown) => request<T>('PUT', url, { body }),
   del: <T>(url: string) => request<T>('DELETE', url),
+  upload,
 }

@@ -74,7 +74,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Get Policy
+         * @description The institution's policy in force for the year (stored or the default) and the form's bounds.
+         */
+        get: operations["get_policy_api_booking_policy_get"];
         /** Set Policy */
         put: operations["set_policy_api_booking_policy_put"];
         post?: never;
@@ -803,7 +807,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Qc Records
+         * @description QC records of the labs the caller runs, newest first, by kind and result, paged.
+         */
+        get: operations["qc_records_api_diagnostics_qc_get"];
         put?: never;
         /** Record Qc */
         post: operations["record_qc_api_diagnostics_qc_post"];
@@ -822,6 +830,26 @@ export interface paths {
         };
         /** Quarantined */
         get: operations["quarantined_api_diagnostics_quarantine_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/diagnostics/quarantine/page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Quarantine Page
+         * @description The quarantine list, paged: each file with why it could not be filed.
+         */
+        get: operations["quarantine_page_api_diagnostics_quarantine_page_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1625,6 +1653,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/packages/page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Package Page
+         * @description The consortium's service packages: filtered by name/code and category, paged.
+         */
+        get: operations["package_page_api_packages_page_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/portal/access": {
         parameters: {
             query?: never;
@@ -2290,10 +2338,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Schedule Page
+         * @description Schedules of the institutions the caller runs, by department and doctor; filtered and paged.
+         */
+        get: operations["schedule_page_api_schedules_get"];
         put?: never;
         /** Create Schedule */
         post: operations["create_schedule_api_schedules_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/departments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Departments
+         * @description The departments a new schedule may belong to: those of the caller's own institution.
+         */
+        get: operations["departments_api_schedules_departments_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2329,6 +2401,27 @@ export interface paths {
          * @description A day's slots, with the reserved pool marked (and shown as public once released).
          */
         get: operations["slots_api_schedules__schedule_id__slots_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/schedules/{schedule_id}/week": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Week
+         * @description Seven days of a schedule's slots from `start`, each with its pool (reserved shown as public once
+         *     released) and fill: the administrator's week view.
+         */
+        get: operations["week_api_schedules__schedule_id__week_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2471,6 +2564,46 @@ export interface paths {
         put?: never;
         /** Create Team */
         post: operations["create_team_api_teams_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Teams
+         * @description The whole filtered team list as Excel.
+         */
+        get: operations["export_teams_api_teams_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/teams/page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Team Page
+         * @description The administrator's team list: filtered, paged, members by name and role.
+         */
+        get: operations["team_page_api_teams_page_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -4243,6 +4376,37 @@ export interface components {
             /** Valid To */
             valid_to: string | null;
         };
+        /** PackagePage */
+        PackagePage: {
+            /** Items */
+            items: components["schemas"]["PackageOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * PolicyOut
+         * @description The year's booking policy in force, with the bounds the form must keep to.
+         */
+        PolicyOut: {
+            /** Ceiling Share */
+            ceiling_share: number;
+            /** Extra Cap */
+            extra_cap: number;
+            /** Minimum Share */
+            minimum_share: number;
+            /** Release Hours */
+            release_hours: number;
+            /** Reserved Share */
+            reserved_share: number;
+            /** Stored */
+            stored: boolean;
+            /** Year */
+            year: number;
+        };
         /** PortalBookingOut */
         PortalBookingOut: {
             /**
@@ -4732,6 +4896,52 @@ export interface components {
              */
             valid_until: string;
         };
+        /** QcPage */
+        QcPage: {
+            /** Items */
+            items: components["schemas"]["QcRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * QcRow
+         * @description A QC record as the list shows it: the lab and the item by name.
+         */
+        QcRow: {
+            /**
+             * Checked On
+             * Format: date
+             */
+            checked_on: string;
+            /** Id */
+            id: number;
+            /** Institution Name */
+            institution_name: string;
+            /** Item Name */
+            item_name: string | null;
+            /** Kind */
+            kind: string;
+            /** Note */
+            note: string;
+            /** Passed */
+            passed: boolean;
+            /**
+             * Recorded At
+             * Format: date-time
+             */
+            recorded_at: string;
+            /** Score */
+            score: number | null;
+            /**
+             * Valid Until
+             * Format: date
+             */
+            valid_until: string;
+        };
         /** QuarantineOut */
         QuarantineOut: {
             /** Accession Number */
@@ -4757,6 +4967,17 @@ export interface components {
             resolved_at: string | null;
             /** Study Uid */
             study_uid: string | null;
+        };
+        /** QuarantinePage */
+        QuarantinePage: {
+            /** Items */
+            items: components["schemas"]["QuarantineOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /**
          * RecognisedResult
@@ -5333,6 +5554,34 @@ export interface components {
             /** Staff Id */
             staff_id?: number | null;
         };
+        /** SchedulePage */
+        SchedulePage: {
+            /** Items */
+            items: components["schemas"]["ScheduleRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ScheduleRow */
+        ScheduleRow: {
+            /** Department Name */
+            department_name: string | null;
+            /** Equipment */
+            equipment: string | null;
+            /** Id */
+            id: number;
+            /** Institution Name */
+            institution_name: string;
+            /** Kind */
+            kind: string;
+            /** Name */
+            name: string;
+            /** Staff Name */
+            staff_name: string | null;
+        };
         /** SessionIn */
         SessionIn: {
             /** Password */
@@ -5494,6 +5743,37 @@ export interface components {
             id: number;
             /** Institution Id */
             institution_id: number;
+            /** Members */
+            members: {
+                [key: string]: unknown;
+            }[];
+            /** Name */
+            name: string;
+        };
+        /** TeamPage */
+        TeamPage: {
+            /** Items */
+            items: components["schemas"]["TeamRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TeamRow
+         * @description A line of the administrator's team list: names, not ids.
+         */
+        TeamRow: {
+            /** Code */
+            code: string;
+            /** Grid Count */
+            grid_count: number;
+            /** Id */
+            id: number;
+            /** Institution Name */
+            institution_name: string;
             /** Members */
             members: {
                 [key: string]: unknown;
@@ -6049,6 +6329,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TokenOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_policy_api_booking_policy_get: {
+        parameters: {
+            query: {
+                year: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyOut"];
                 };
             };
             /** @description Validation Error */
@@ -7455,6 +7766,40 @@ export interface operations {
             };
         };
     };
+    qc_records_api_diagnostics_qc_get: {
+        parameters: {
+            query?: {
+                kind?: string;
+                passed?: boolean | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QcPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     record_qc_api_diagnostics_qc_post: {
         parameters: {
             query?: never;
@@ -7508,6 +7853,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["QuarantineOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    quarantine_page_api_diagnostics_quarantine_page_get: {
+        parameters: {
+            query?: {
+                include_resolved?: boolean;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuarantinePage"];
                 };
             };
             /** @description Validation Error */
@@ -9100,6 +9478,40 @@ export interface operations {
             };
         };
     };
+    package_page_api_packages_page_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                category?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PackagePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     accesses_api_portal_access_get: {
         parameters: {
             query?: {
@@ -10256,6 +10668,40 @@ export interface operations {
             };
         };
     };
+    schedule_page_api_schedules_get: {
+        parameters: {
+            query?: {
+                kind?: string;
+                q?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SchedulePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     create_schedule_api_schedules_post: {
         parameters: {
             query?: never;
@@ -10287,6 +10733,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    departments_api_schedules_departments_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
                 };
             };
         };
@@ -10330,6 +10798,39 @@ export interface operations {
         parameters: {
             query: {
                 day: string;
+            };
+            header?: never;
+            path: {
+                schedule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SlotOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    week_api_schedules__schedule_id__week_get: {
+        parameters: {
+            query: {
+                start: string;
             };
             header?: never;
             path: {
@@ -10646,6 +11147,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_teams_api_teams_export_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                institution_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    team_page_api_teams_page_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                institution_id?: number | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamPage"];
                 };
             };
             /** @description Validation Error */

@@ -28,7 +28,9 @@ from yilian.diagnostics.schemas import (
     OrderIn,
     OrderOut,
     QcIn,
+    QcPage,
     QuarantineOut,
+    QuarantinePage,
     RecognisedResult,
     RecognitionItemOut,
     ReportIn,
@@ -37,7 +39,7 @@ from yilian.diagnostics.schemas import (
     TeleconsultStepIn,
 )
 from yilian.kit.errors import AppError, Forbidden, NotFound
-from yilian.kit.fields import Day, Id, Moment
+from yilian.kit.fields import Day, Id, Moment, Offset
 from yilian.kit.tabular import MAX_UPLOAD_BYTES
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
@@ -168,6 +170,26 @@ def upload_dicom(
 def quarantined(actor: ApiActor, session: DbSession, include_resolved: bool = False) -> list[QuarantineOut]:
     rows = quarantine.quarantine_list(session, actor=actor, include_resolved=include_resolved)
     return [QuarantineOut.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/quarantine/page", response_model=QuarantinePage)
+def quarantine_page(
+    actor: ApiActor,
+    session: DbSession,
+    include_resolved: bool = False,
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=500),
+) -> QuarantinePage:
+    """The quarantine list, paged: each file with why it could not be filed."""
+    total, rows = quarantine.quarantine_page(
+        session, actor=actor, include_resolved=include_resolved, offset=offset, limit=limit
+    )
+    return QuarantinePage(
+        total=total,
+        offset=offset,
+        limit=limit,
+        items=[QuarantineOut.model_validate(r, from_attributes=True) for r in rows],
+    )
 
 
 class ResolveIn(BaseModel):
@@ -304,6 +326,19 @@ def reuse(data: ReuseIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
 @router.post("/qc", status_code=201)
 def record_qc(data: QcIn, actor: ApiActor, session: DbSession) -> dict[str, int]:
     return {"id": recognition.do_record_qc(session, actor=actor, data=data).id}
+
+
+@router.get("/qc", response_model=QcPage)
+def qc_records(
+    actor: ApiActor,
+    session: DbSession,
+    kind: str = Query("", pattern="^(|internal|external)$"),
+    passed: bool | None = None,
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=500),
+) -> QcPage:
+    """QC records of the labs the caller runs, newest first, by kind and result, paged."""
+    return recognition.qc_page(session, actor=actor, offset=offset, limit=limit, kind=kind, passed=passed)
 
 
 # --- teleconsultation -----------------------------------------------------------------------------

@@ -9,15 +9,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
+from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.diagnostics import rules
-from yilian.diagnostics.schemas import QcIn, RecognisedResult, RecognitionItemOut
+from yilian.diagnostics.schemas import QcIn, QcPage, QcRow, RecognisedResult, RecognitionItemOut
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import read_rows
 from yilian.models import (
     DiagnosticCentre,
     ExamOrder,
     ExamReport,
+    Institution,
     QcRecord,
     RecognitionEvent,
     RecognitionItem,
@@ -332,3 +334,48 @@ def savings(
         "saved_fen": counts.get("reused", (0, 0))[1],
         "repeated_with_reason": counts.get("repeated", (0, 0))[0],
     }
+
+
+def qc_page(
+    session: Session, *, actor: Actor, offset: int, limit: int, kind: str = "", passed: bool | None = None
+) -> QcPage:
+    """QC records of the labs the actor runs, newest first; items by their catalogue name."""
+    subject = actor.subject
+    consortium_id = scoping.home_consortium(session, subject)
+    statement = (
+        select(QcRecord, Institution.name, RecognitionItem.name)
+        .join(Institution, Institution.id == QcRecord.institution_id)
+        .outerjoin(
+            RecognitionItem,
+            (RecognitionItem.code == QcRecord.item_code) & (RecognitionItem.consortium_id == consortium_id),
+        )
+        .where(scoping.institution_charge(subject))
+    )
+    if kind:
+        statement = statement.where(QcRecord.kind == kind)
+    if passed is not None:
+        statement = statement.where(QcRecord.passed.is_(passed))
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(
+        statement.order_by(QcRecord.checked_on.desc(), QcRecord.id.desc()).offset(offset).limit(limit)
+    )
+    return QcPage(
+        total=total,
+        offset=offset,
+        limit=limit,
+        items=[
+            QcRow(
+                id=r.id,
+                institution_name=institution,
+                item_name=item or (None if r.item_code is None else r.item_code),
+                kind=r.kind,
+                checked_on=r.checked_on,
+                valid_until=r.valid_until,
+                passed=r.passed,
+                score=r.score,
+                note=r.note,
+                recorded_at=r.recorded_at,
+            )
+            for r, institution, item in rows
+        ],
+    )

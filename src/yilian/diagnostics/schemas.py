@@ -210,3 +210,32 @@ class TeleconsultOut(BaseModel):
     opinion_at: datetime | None
     rating: int | None
     rating_note: str | None
+
+
+class QuarantinePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[QuarantineOut]
+
+
+class QcRow(BaseModel):
+    """A QC record as the list shows it: the lab and the item by name."""
+
+    id: int
+    institution_name: str
+    item_name: str | None
+    kind: str
+    checked_on: date
+    valid_until: date
+    passed: bool
+    score: float | None
+    note: str
+    recorded_at: datetime
+
+
+class QcPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[QcRow]

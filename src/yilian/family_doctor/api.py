@@ -14,12 +14,14 @@ from yilian.family_doctor.schemas import (
     FeeRuleIn,
     PackageIn,
     PackageOut,
+    PackagePage,
     RenewIn,
     TeamIn,
     TeamOut,
+    TeamPage,
     TerminateIn,
 )
-from yilian.kit.fields import Day, Id
+from yilian.kit.fields import Day, Id, Offset
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
@@ -38,6 +40,29 @@ def teams(actor: ApiActor, session: DbSession) -> list[TeamOut]:
     return service.team_out(session, list(session.scalars(repository.readable_teams(actor.subject))))
 
 
+@router.get("/teams/page", response_model=TeamPage)
+def team_page(
+    actor: ApiActor,
+    session: DbSession,
+    q: str = Query("", max_length=64),
+    institution_id: Id | None = None,
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=500),
+) -> TeamPage:
+    """The administrator's team list: filtered, paged, members by name and role."""
+    return service.team_page(
+        session, actor=actor, q=q, institution_id=institution_id, offset=offset, limit=limit
+    )
+
+
+@router.get("/teams/export")
+def export_teams(
+    actor: ApiActor, session: DbSession, q: str = Query("", max_length=64), institution_id: Id | None = None
+) -> Response:
+    """The whole filtered team list as Excel."""
+    return _xlsx(service.export_teams(session, actor=actor, q=q, institution_id=institution_id), "teams.xlsx")
+
+
 @router.post("/teams", response_model=TeamOut, status_code=201)
 def create_team(data: TeamIn, actor: ApiActor, session: DbSession) -> TeamOut:
     return service.team_out(session, [service.do_create_team(session, actor=actor, data=data)])[0]
@@ -50,6 +75,26 @@ def list_packages(actor: ApiActor, session: DbSession) -> list[PackageOut]:
         [packages.package_out(p) for p in repository.packages_of(session, consortium_id)]
         if consortium_id
         else []
+    )
+
+
+@router.get("/packages/page", response_model=PackagePage)
+def package_page(
+    actor: ApiActor,
+    session: DbSession,
+    q: str = Query("", max_length=64),
+    category: str = Query("", max_length=16),
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=500),
+) -> PackagePage:
+    """The consortium's service packages: filtered by name/code and category, paged."""
+    return packages.package_page(
+        session,
+        consortium_id=scoping.home_consortium(session, actor.subject),
+        q=q,
+        category=category,
+        offset=offset,
+        limit=limit,
     )
 
 

@@ -12,6 +12,7 @@ from yilian.family_doctor import repository, rules
 from yilian.family_doctor.schemas import (
     PackageIn,
     PackageOut,
+    PackagePage,
 )
 from yilian.kit.errors import AppError, FieldError, Forbidden, ValidationFailed
 from yilian.kit.tabular import read_rows, write_xlsx
@@ -148,3 +149,18 @@ def export_packages(session: Session, *, actor: Actor) -> bytes:
         for p in repository.packages_of(session, consortium_of(actor))
     ]
     return write_xlsx(PACKAGE_COLUMNS, rows, "服务包")
+
+
+def package_page(
+    session: Session, *, consortium_id: int | None, q: str, category: str, offset: int, limit: int
+) -> PackagePage:
+    """One page of the consortium's packages (none for an account outside any consortium)."""
+    if consortium_id is None:
+        return PackagePage(total=0, offset=offset, limit=limit, items=[])
+    statement = repository.package_rows(consortium_id, q=q, category=category)
+    return PackagePage(
+        total=repository.count(session, statement),
+        offset=offset,
+        limit=limit,
+        items=[package_out(p) for p in session.scalars(statement.offset(offset).limit(limit))],
+    )

@@ -312,3 +312,33 @@ def member_work(
             services, ok = visits[signer_id]
             visits[signer_id] = (services + int(count), ok)
     return visits
+
+
+def team_rows(subject: Subject, *, q: str = "", institution_id: int | None = None) -> Any:
+    """The administrator's team list: (team, institution name), filtered by name/code and institution."""
+    statement = (
+        select(FamilyDoctorTeam, Institution.name)
+        .join(Institution, Institution.id == FamilyDoctorTeam.institution_id)
+        .where(team_visibility(subject))
+    )
+    if q:
+        like = f"%{q}%"
+        statement = statement.where(or_(FamilyDoctorTeam.name.like(like), FamilyDoctorTeam.code.like(like)))
+    if institution_id:
+        statement = statement.where(FamilyDoctorTeam.institution_id == institution_id)
+    return statement.order_by(FamilyDoctorTeam.code, FamilyDoctorTeam.id)
+
+
+def package_rows(consortium_id: int, *, q: str = "", category: str = "") -> Select[Any]:
+    """A consortium's packages, filtered by name/code and category."""
+    statement = select(ServicePackage).where(ServicePackage.consortium_id == consortium_id)
+    if q:
+        like = f"%{q}%"
+        statement = statement.where(or_(ServicePackage.name.like(like), ServicePackage.code.like(like)))
+    if category:
+        statement = statement.where(ServicePackage.category == category)
+    return statement.order_by(ServicePackage.code)
+
+
+def count(session: Session, statement: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0

@@ -137,3 +137,28 @@ class Distribution(BaseModel):
     institutions: str
     rows: list[DistributionRow]
     by_institution: list[InstitutionFees] = []
+
+
+class TeamRow(BaseModel):
+    """A line of the administrator's team list: names, not ids."""
+
+    id: int
+    code: str
+    name: str
+    institution_name: str
+    members: list[dict[str, object]]
+    grid_count: int
+
+
+class TeamPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[TeamRow]
+
+
+class PackagePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[PackageOut]

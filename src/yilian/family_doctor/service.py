@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,8 +17,11 @@ from yilian.family_doctor.schemas import (
     ContractOut,
     TeamIn,
     TeamOut,
+    TeamPage,
+    TeamRow,
 )
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import write_xlsx
 from yilian.models import Contract, FamilyDoctorTeam, ServicePackage, TeamGrid, TeamMember
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
@@ -88,6 +92,16 @@ def do_create_team(session: Session, *, actor: Actor, data: TeamIn) -> FamilyDoc
                     f"staff {member.staff_id} does not exist",
                 )
             )
+    staff_ids = [m.staff_id for m in data.members]
+    for repeated in sorted({s for s in staff_ids if staff_ids.count(s) > 1}):
+        # One row per person in a team (the table's unique key): said here, not a 500 at the flush.
+        errors.append(
+            FieldError(
+                "members.staff_id",
+                "同一人员不能在团队中出现两次",
+                f"staff {repeated} appears twice in the team",
+            )
+        )
     for needed in rules.missing_roles(roles_present):
         errors.append(
             FieldError(
@@ -302,3 +316,68 @@ def do_terminate(session: Session, *, actor: Actor, contract_id: int, reason: st
     contract = access_contract(session, actor, contract_id)
     _end(session, actor, contract, status="terminated", on=actor.clock.now().date(), reason=reason)
     return contract
+
+
+# -- the administrator's lists -----------------------------------------------------------------------
+def team_page(
+    session: Session, *, actor: Actor, q: str, institution_id: int | None, offset: int, limit: int
+) -> TeamPage:
+    """One page of the teams the actor runs, with member names and roles."""
+    statement = repository.team_rows(actor.subject, q=q, institution_id=institution_id)
+    total = repository.count(session, statement)
+    rows = list(session.execute(statement.offset(offset).limit(limit)))
+    return TeamPage(total=total, offset=offset, limit=limit, items=_team_rows(session, rows))
+
+
+def _team_rows(session: Session, rows: list[Any]) -> list[TeamRow]:
+    ids = [team.id for team, _ in rows]
+    members: dict[int, list[dict[str, object]]] = {i: [] for i in ids}
+    for team_id, _staff_id, name, role in repository.members_of(session, ids):
+        members[team_id].append({"name": name, "role": role})
+    grids = repository.grids_of(session, ids)
+    return [
+        TeamRow(
+            id=team.id,
+            code=team.code,
+            name=team.name,
+            institution_name=institution_name,
+            members=members[team.id],
+            grid_count=len(grids[team.id]),
+        )
+        for team, institution_name in rows
+    ]
+
+
+TEAM_COLUMNS = [
+    "团队编码",
+    "团队名称",
+    "所属机构",
+    "村医",
+    "全科医生",
+    "专科医生",
+    "健康管理师",
+    "负责网格数",
+]
+
+
+def export_teams(session: Session, *, actor: Actor, q: str, institution_id: int | None) -> bytes:
+    """The whole filtered team list as a spreadsheet, one column of names per member role."""
+    statement = repository.team_rows(actor.subject, q=q, institution_id=institution_id)
+    rows = _team_rows(session, list(session.execute(statement)))
+    return write_xlsx(
+        TEAM_COLUMNS,
+        (
+            [
+                r.code,
+                r.name,
+                r.institution_name,
+                *(
+                    "、".join(str(m["name"]) for m in r.members if m["role"] == role)
+                    for role in rules.MEMBER_ROLES
+                ),
+                r.grid_count,
+            ]
+            for r in rows
+        ),
+        "家庭医生团队",
+    )

@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from datetime import timedelta
 
-from yilian.kit.errors import ValidationFailed
-from yilian.kit.fields import Day, Id
+from fastapi import APIRouter, Query, Request, Response
+
+from yilian.auth import scoping
+from yilian.kit.errors import NotFound, ValidationFailed
+from yilian.kit.fields import Day, Id, Offset, Year
 from yilian.registry import repository as registry_repository
-from yilian.scheduling import booking, repository, service
+from yilian.scheduling import booking, repository, rules, service
 from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
 from yilian.scheduling.schemas import (
     BookingIn,
     BookingOut,
     ExtraSlotIn,
     PolicyIn,
+    PolicyOut,
     PublishIn,
     ReservedDay,
     ReservedSlot,
     ScheduleIn,
+    SchedulePage,
+    ScheduleRow,
     SlotOut,
 )
 from yilian.web.deps import ApiActor, DbSession, api_actor, committed_in_thread
@@ -40,6 +46,15 @@ def set_policy(data: PolicyIn, request: Request, actor: ApiActor, session: DbSes
         "release_hours": row.release_hours,
         "extra_cap": row.extra_cap,
     }
+
+
+@router.get("/schedules/departments")
+def departments(actor: ApiActor, session: DbSession) -> list[dict[str, object]]:
+    """The departments a new schedule may belong to: those of the caller's own institution."""
+    return [
+        {"id": d.id, "name": d.name}
+        for d in repository.departments_of(session, service.own_institution(actor))
+    ]
 
 
 @router.post("/schedules", status_code=201)
@@ -161,3 +176,67 @@ def quota_report(
     return service.quota_report(
         session, actor=actor, start=start, end=end, ceiling_permille=_ceiling_permille(request)
     )
+
+
+@router.get("/booking-policy", response_model=PolicyOut)
+def get_policy(request: Request, actor: ApiActor, session: DbSession, year: Year) -> PolicyOut:
+    """The institution's policy in force for the year (stored or the default) and the form's bounds."""
+    institution = registry_repository.institution(session, service.own_institution(actor))
+    assert institution is not None
+    stored = repository.policy(session, institution.id, year)
+    policy = service.policy_for(session, institution, year)
+    return PolicyOut(
+        year=year,
+        reserved_share=policy.reserved_permille / 10,
+        release_hours=policy.release_hours,
+        extra_cap=policy.extra_cap,
+        minimum_share=rules.MIN_RESERVED_PERMILLE / 10,
+        ceiling_share=_ceiling_permille(request) / 10,
+        stored=stored is not None and stored.year == year,
+    )
+
+
+@router.get("/schedules", response_model=SchedulePage)
+def schedule_page(
+    actor: ApiActor,
+    session: DbSession,
+    kind: str = Query("", pattern="^(|clinic|exam|bed)$"),
+    q: str = Query("", max_length=64),
+    offset: Offset = 0,
+    limit: int = Query(20, ge=1, le=500),
+) -> SchedulePage:
+    """Schedules of the institutions the caller runs, by department and doctor; filtered and paged."""
+    statement = repository.schedule_rows(actor.subject, kind=kind, q=q)
+    items = [
+        ScheduleRow(
+            id=s.id,
+            name=s.name,
+            kind=s.kind,
+            institution_name=institution,
+            department_name=department,
+            staff_name=staff,
+            equipment=s.equipment,
+        )
+        for s, department, staff, institution in session.execute(statement.offset(offset).limit(limit))
+    ]
+    return SchedulePage(
+        total=repository.count_rows(session, statement), offset=offset, limit=limit, items=items
+    )
+
+
+@router.get("/schedules/{schedule_id}/week", response_model=list[SlotOut])
+def week(schedule_id: Id, start: Day, actor: ApiActor, session: DbSession) -> list[SlotOut]:
+    """Seven days of a schedule's slots from `start`, each with its pool (reserved shown as public once
+    released) and fill: the administrator's week view."""
+    schedule = repository.schedule(session, schedule_id)
+    institution = (
+        scoping.readable_institution(session, actor.subject, schedule.institution_id) if schedule else None
+    )
+    if schedule is None or institution is None:
+        raise NotFound("排班", "Schedule")
+    release_hours = service.policy_for(session, institution, start.year).release_hours
+    now = actor.clock.now()
+    return [
+        service.slot_out(s, now, release_hours)
+        for s in repository.slots_between(session, schedule.id, start, start + timedelta(days=6))
+    ]

@@ -340,3 +340,54 @@ def department_names(session: Session, ids: set[int]) -> dict[int | None, str]:
     return {
         i: n for i, n in session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))
     }
+
+
+def schedule_rows(subject: Subject, *, kind: str = "", q: str = "") -> Any:
+    """Schedules of the institutions the subject runs, with department, doctor and institution names."""
+    from yilian.models import Department, Staff
+
+    statement = (
+        select(Schedule, Department.name, Staff.name, Institution.name)
+        .join(Institution, Institution.id == Schedule.institution_id)
+        .outerjoin(Department, Department.id == Schedule.department_id)
+        .outerjoin(Staff, Staff.id == Schedule.staff_id)
+        .where(scoping.institution_charge(subject), Schedule.is_active.is_(True))
+    )
+    if kind:
+        statement = statement.where(Schedule.kind == kind)
+    if q:
+        like = f"%{q}%"
+        statement = statement.where(
+            or_(Schedule.name.like(like), Department.name.like(like), Staff.name.like(like))
+        )
+    return statement.order_by(Institution.name, Department.name, Schedule.name, Schedule.id)
+
+
+def count_rows(session: Session, statement: Any) -> int:
+    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+
+
+def slots_between(session: Session, schedule_id: int, first: date, last: date) -> list[Slot]:
+    """A schedule's slots from the first day to the last, in time order: the week view, one query."""
+    return list(
+        session.scalars(
+            select(Slot)
+            .where(
+                Slot.schedule_id == schedule_id,
+                Slot.starts_at.between(
+                    datetime.combine(first, datetime.min.time()), datetime.combine(last, datetime.max.time())
+                ),
+            )
+            .order_by(Slot.starts_at, Slot.id)
+        )
+    )
+
+
+def departments_of(session: Session, institution_id: int) -> list[Any]:
+    from yilian.models import Department
+
+    return list(
+        session.scalars(
+            select(Department).where(Department.institution_id == institution_id).order_by(Department.code)
+        )
+    )

@@ -86,3 +86,32 @@ class ReservedSlot(BaseModel):
     department_name: str | None
     schedule_name: str
     free: int
+
+
+class ScheduleRow(BaseModel):
+    id: int
+    name: str
+    kind: str
+    institution_name: str
+    department_name: str | None
+    staff_name: str | None
+    equipment: str | None
+
+
+class SchedulePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ScheduleRow]
+
+
+class PolicyOut(BaseModel):
+    """The year's booking policy in force, with the bounds the form must keep to."""
+
+    year: int
+    reserved_share: float
+    release_hours: int
+    extra_cap: int
+    minimum_share: float
+    ceiling_share: float
+    stored: bool

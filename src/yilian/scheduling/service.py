@@ -78,6 +78,11 @@ def _own_institution(actor: Actor) -> int:
     return actor.subject.institution_id
 
 
+def own_institution(actor: Actor) -> int:
+    """The institution whose schedules and policy the actor keeps (403 for anyone else)."""
+    return _own_institution(actor)
+
+
 def do_create_schedule(session: Session, *, actor: Actor, data: ScheduleIn) -> Schedule:
     _own_institution(actor)
     scoping.named_institution_in_charge(session, actor.subject, "institution_id", data.institution_id)
