@@ -87,7 +87,7 @@ def test_township_orders_county_reads_township_sees_the_report(
 
     # The county reader's worklist; the record is open to the centre because of the order.
     worklist = client.get("/api/diagnostics/worklist", headers=centres.reader).json()
-    assert [w["id"] for w in worklist] == [ordered["id"]]
+    assert [w["id"] for w in worklist["items"]] == [ordered["id"]] and worklist["total"] == 1
     assert client.get(f"/api/residents/{world.resident_a.id}", headers=centres.reader).status_code == 200
     assert client.get(f"/api/residents/{world.resident_b.id}", headers=centres.reader).status_code == 404
 
@@ -108,7 +108,7 @@ def test_township_orders_county_reads_township_sees_the_report(
     # The township: the critical value is waiting, the report is in its results.
     alerts = client.get("/api/diagnostics/alerts", headers=centres.township_doctor).json()
     assert len(alerts) == 1 and "气胸" in alerts[0]["message"]
-    results = client.get("/api/diagnostics/results", headers=centres.township_doctor).json()
+    results = client.get("/api/diagnostics/results", headers=centres.township_doctor).json()["items"]
     assert [(r["id"], r["status_label"]) for r in results] == [(ordered["id"], "已出报告")]
     clock.advance(minutes=4)
     detail = client.get(f"/api/diagnostics/orders/{ordered['id']}", headers=centres.township_doctor).json()
@@ -416,7 +416,7 @@ def test_worklist_puts_critical_then_signed_or_chronic_first(
     assert [routine["priority"], chronic["priority"], urgent["priority"]] == [2, 1, 0]
     listed = client.get(
         "/api/diagnostics/worklist", params={"status": "ordered"}, headers=centres.reader
-    ).json()
+    ).json()["items"]
     assert [w["id"] for w in listed] == [urgent["id"], chronic["id"], routine["id"]]
 
 
