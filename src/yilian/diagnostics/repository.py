@@ -88,7 +88,7 @@ def is_chronic(session: Session, resident_id: int) -> bool:
 
 
 def _orders_page(
-    session: Session, statement: Select[Any], offset: int, limit: int | None
+    session: Session, statement: Select[ExamOrder, str, str], offset: int, limit: int | None
 ) -> tuple[list[tuple[ExamOrder, str, str]], int]:
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
     if limit is not None:
