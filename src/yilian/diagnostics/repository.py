@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import cache
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, case, exists, extract, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -164,7 +164,7 @@ def arrivals_statement(
     department_id: int | None = None,
     status: str | None = None,
     schedule_id: int | None = None,
-) -> Select[Unpack[tuple[Any, ...]]]:
+) -> Select[*tuple[Any, ...]]:
     """A day's bookings at an institution in time order, with what the desk needs to receive them:
     department, patient, who sent them (the referring or booking institution) and the referral."""
     start = datetime.combine(day, datetime.min.time())
