@@ -48,6 +48,12 @@ def test_worklist_pages_filters_by_modality_and_times_the_wait(
     }
     only_ecg = client.get("/api/diagnostics/worklist", params={"modality": "ECG"}, headers=centres.reader)
     assert [w["id"] for w in only_ecg.json()["items"]] == [ecg["id"]]
+    by_number = client.get(
+        "/api/diagnostics/worklist", params={"q": ecg["accession_number"]}, headers=centres.reader
+    )
+    assert [w["id"] for w in by_number.json()["items"]] == [ecg["id"]]
+    by_name = client.get("/api/diagnostics/worklist", params={"q": "张"}, headers=centres.reader)
+    assert by_name.json()["total"] == 3
     second_page = client.get(
         "/api/diagnostics/worklist", params={"limit": 2, "offset": 2}, headers=centres.reader
     ).json()

@@ -6970,6 +6970,8 @@ export interface operations {
             query?: {
                 status?: string;
                 modality?: string | null;
+                /** @description the accession number, or the start of a name */
+                q?: string | null;
                 offset?: number;
                 limit?: number;
             };
@@ -7004,6 +7006,7 @@ export interface operations {
             query?: {
                 status?: string;
                 modality?: string | null;
+                q?: string | null;
             };
             header?: never;
             path?: never;

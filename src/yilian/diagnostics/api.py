@@ -131,13 +131,14 @@ def worklist(
     session: DbSession,
     status: str = Query("acquired", pattern="^(ordered|acquired)$"),
     modality: str | None = Query(None, pattern=MODALITY_PATTERN),
+    q: str | None = Query(None, max_length=32, description="the accession number, or the start of a name"),
     offset: int = Query(0, ge=0, le=10_000_000),
     limit: int = Query(20, ge=1, le=200),
 ) -> OrderPage:
     """The centre's reading list one page at a time: critical, then signed/chronic priority, then first
     come; each row with its waiting time and the centre's report-time target for its modality."""
     return reading.worklist(
-        session, actor=actor, status=status, modality=modality, offset=offset, limit=limit
+        session, actor=actor, status=status, modality=modality, q=q, offset=offset, limit=limit
     )
 
 
@@ -147,10 +148,11 @@ def worklist_export(
     session: DbSession,
     status: str = Query("acquired", pattern="^(ordered|acquired)$"),
     modality: str | None = Query(None, pattern=MODALITY_PATTERN),
+    q: str | None = Query(None, max_length=32),
 ) -> Response:
     """The whole filtered worklist as Excel."""
     page = reading.worklist(
-        session, actor=actor, status=status, modality=modality, limit=None, action="export"
+        session, actor=actor, status=status, modality=modality, q=q, limit=None, action="export"
     )
     return Response(
         reading.orders_workbook(page, "待诊断列表"),

@@ -68,6 +68,7 @@ def worklist(
     actor: Actor,
     status: str = rules.ACQUIRED,
     modality: str | None = None,
+    q: str | None = None,
     offset: int = 0,
     limit: int | None = WORKLIST_LIMIT,
     action: str = "list",
@@ -76,7 +77,13 @@ def worklist(
     its waiting time against the centre's report-time target for its modality."""
     centre_ids = reader_centres(session, actor)
     rows, total = repository.worklist(
-        session, centre_ids=centre_ids, status=status, modality=modality, offset=offset, limit=limit
+        session,
+        centre_ids=centre_ids,
+        status=status,
+        modality=modality,
+        q=q,
+        offset=offset,
+        limit=limit,
     )
     actor.record_read(
         entity="exam_order", resident_ids=sorted({o.resident_id for o, _, _ in rows}), action=action

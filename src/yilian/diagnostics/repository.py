@@ -100,6 +100,7 @@ def worklist(
     centre_ids: list[int],
     status: str,
     modality: str | None = None,
+    q: str | None = None,
     offset: int = 0,
     limit: int | None = None,
 ) -> tuple[list[tuple[ExamOrder, str, str]], int]:
@@ -114,6 +115,8 @@ def worklist(
     )
     if modality:
         statement = statement.where(ExamOrder.modality == modality)
+    if q:
+        statement = statement.where(or_(ExamOrder.accession_number == q, Resident.name.startswith(q)))
     return _orders_page(session, statement, offset, limit)
 
 
