@@ -6,4 +6,5 @@ export interface DownSource {
   diagnoses: string[] // ICD-10 codes
   diagnosis_labels: string[]
   to_institution_id: number | null // default receiver: the township that referred the patient up
+  to_institution_name: string
 }
