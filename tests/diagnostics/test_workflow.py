@@ -509,6 +509,17 @@ def test_teleconsultation_from_request_to_rating(
         5,
         "考虑冠心病，建议上转行冠脉CTA",
     )
+    # Each side's box, paged, with the patient and both institutions named.
+    incoming = client.get("/api/diagnostics/teleconsults", headers=centres.reader).json()
+    assert incoming["total"] == 1 and incoming["items"][0]["resident_name"] == world.resident_a.name
+    assert incoming["items"][0]["requesting_institution_name"] == world.township_a.name
+    assert incoming["items"][0]["kind_label"] == "远程会诊"
+    outgoing = client.get(
+        "/api/diagnostics/teleconsults",
+        params={"box": "outgoing", "status": "requested"},
+        headers=centres.township_doctor,
+    ).json()
+    assert outgoing == {"items": [], "total": 0, "offset": 0, "limit": 20}
     figures = client.get(
         "/api/diagnostics/figures",
         params={"consortium_id": world.consortium.id, "start": "2026-11-01", "end": "2026-11-30"},

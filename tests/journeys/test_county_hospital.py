@@ -235,6 +235,8 @@ def test_reader_reports_from_a_template_flags_a_critical_value_and_the_township_
     expect(row.get_by_test_id("waiting")).to_contain_text("/ 2小时")
     page.get_by_label("查找").fill("")
     page.get_by_role("button", name="查询").click()
+    expect(page.locator(".el-pagination__total")).not_to_have_text("共 1 条")
+    expect(page.locator(".el-loading-mask")).to_have_count(0)
     screenshot(page, "hospital-worklist")
     page.get_by_label("查找").fill(current["accession_number"])
     page.get_by_role("button", name="查询").click()

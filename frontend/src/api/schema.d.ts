@@ -1029,7 +1029,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Consults */
+        /**
+         * Consults
+         * @description Consultations asked of the caller's institution (incoming) or by it (outgoing), one page at a time.
+         */
         get: operations["consults_api_diagnostics_teleconsults_get"];
         put?: never;
         /** Request Consult */
@@ -4671,6 +4674,66 @@ export interface components {
             /** Status Label */
             status_label: string;
         };
+        /** TeleconsultPage */
+        TeleconsultPage: {
+            /** Items */
+            items: components["schemas"]["TeleconsultRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TeleconsultRow
+         * @description A consultation in a box, with the patient and both institutions named.
+         */
+        TeleconsultRow: {
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Consultant Institution Id */
+            consultant_institution_id: number;
+            /** Consultant Institution Name */
+            consultant_institution_name: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Opinion */
+            opinion: string | null;
+            /** Opinion At */
+            opinion_at: string | null;
+            /** Question */
+            question: string;
+            /** Rating */
+            rating: number | null;
+            /** Rating Note */
+            rating_note: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Requesting Institution Id */
+            requesting_institution_id: number;
+            /** Requesting Institution Name */
+            requesting_institution_name: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Scheduled For */
+            scheduled_for: string | null;
+            /** Specialty */
+            specialty: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+        };
         /** TeleconsultStepIn */
         TeleconsultStepIn: {
             /** Opinion */
@@ -6870,6 +6933,9 @@ export interface operations {
         parameters: {
             query?: {
                 box?: string;
+                status?: string | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -6883,7 +6949,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TeleconsultOut"][];
+                    "application/json": components["schemas"]["TeleconsultPage"];
                 };
             };
             /** @description Validation Error */

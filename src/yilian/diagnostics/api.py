@@ -37,6 +37,7 @@ from yilian.diagnostics.schemas import (
     ReportIn,
     TeleconsultIn,
     TeleconsultOut,
+    TeleconsultPage,
     TeleconsultStepIn,
 )
 from yilian.kit.errors import AppError, Forbidden, NotFound
@@ -389,11 +390,19 @@ def consult_step(
     )
 
 
-@router.get("/teleconsults", response_model=list[TeleconsultOut])
+@router.get("/teleconsults", response_model=TeleconsultPage)
 def consults(
-    actor: ApiActor, session: DbSession, box: str = Query("incoming", pattern="^(incoming|outgoing)$")
-) -> list[TeleconsultOut]:
-    return teleconsult.inbox(session, actor=actor, box=box)
+    actor: ApiActor,
+    session: DbSession,
+    box: str = Query("incoming", pattern="^(incoming|outgoing)$"),
+    status: str | None = Query(
+        None, pattern="^(requested|accepted|declined|scheduled|answered|rated|withdrawn)$"
+    ),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> TeleconsultPage:
+    """Consultations asked of the caller's institution (incoming) or by it (outgoing), one page at a time."""
+    return teleconsult.inbox(session, actor=actor, box=box, status=status, offset=offset, limit=limit)
 
 
 # --- figures --------------------------------------------------------------------------------------

@@ -245,3 +245,19 @@ class TeleconsultOut(BaseModel):
     opinion_at: datetime | None
     rating: int | None
     rating_note: str | None
+
+
+class TeleconsultRow(TeleconsultOut):
+    """A consultation in a box, with the patient and both institutions named."""
+
+    resident_name: str
+    requesting_institution_name: str
+    consultant_institution_name: str
+    kind_label: str
+
+
+class TeleconsultPage(BaseModel):
+    items: list[TeleconsultRow]
+    total: int
+    offset: int
+    limit: int

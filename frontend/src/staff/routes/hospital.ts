@@ -33,6 +33,13 @@ export const screens: RouteRecordRaw[] = [
       roles: ['医生', '家庭医生', '机构管理员'],
     } satisfies MenuMeta,
   },
+  {
+    // Requested by the township, answered by the county: both boxes on one screen.
+    path: 'diagnostics/teleconsults',
+    name: 'diagnostics-teleconsults',
+    component: () => import('../views/diagnostics/TeleconsultsView.vue'),
+    meta: { title: '远程会诊', group: 'diagnostics', roles: ['医生', '家庭医生', '机构管理员'] } satisfies MenuMeta,
+  },
 ]
 
 export const prints: RouteRecordRaw[] = [

@@ -14,8 +14,10 @@ export const modalityLabel = (code: string): string => MODALITIES.find((m) => m.
 
 export function minutes(value: number | null | undefined): string {
   if (value === null || value === undefined) return ''
-  const h = Math.floor(value / 60)
+  const d = Math.floor(value / 1440)
+  const h = Math.floor((value % 1440) / 60)
   const m = value % 60
+  if (d) return `${d}天${h ? `${h}小时` : ''}`
   return h ? `${h}小时${m ? `${m}分` : ''}` : `${m}分钟`
 }
 
