@@ -40,6 +40,16 @@ export const screens: RouteRecordRaw[] = [
     component: () => import('../views/diagnostics/TeleconsultsView.vue'),
     meta: { title: '远程会诊', group: 'diagnostics', roles: ['医生', '家庭医生', '机构管理员'] } satisfies MenuMeta,
   },
+  {
+    path: 'diagnostics/centres',
+    name: 'diagnostics-centres',
+    component: () => import('../views/diagnostics/CentresView.vue'),
+    meta: {
+      title: '共享中心运行',
+      group: 'diagnostics',
+      roles: ['卫健局管理员', '医共体管理员', '机构管理员'],
+    } satisfies MenuMeta,
+  },
 ]
 
 export const prints: RouteRecordRaw[] = [
