@@ -101,6 +101,17 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
     )
     assert session.scalar(select(Referral.arrived_at).where(Referral.id == referral.json()["id"])) is not None
 
+    # The ward's list (GET /api/encounters/inpatients): in a bed now, with the admitting diagnoses.
+    clock.advance(days=3)  # type: ignore[attr-defined]
+    ward = client.get("/api/encounters/inpatients", headers=doctor).json()
+    assert (ward["total"], ward["offset"], ward["limit"]) == (1, 0, 20)
+    (bed,) = ward["items"]
+    assert (bed["id"], bed["resident_name"], bed["days"]) == (stay.id, world.resident_b.name, 3)
+    assert bed["diagnoses"] == REFERRAL["diagnoses"] and len(bed["diagnosis_labels"]) == 3
+    township = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.township_b.id))
+    assert client.get("/api/encounters/inpatients", headers=township).json()["total"] == 0
+    assert client.get("/api/encounters/inpatients", headers=patient).status_code == 403
+
     discharged = client.post(
         f"/api/encounters/{stay.id}/discharge",
         json={
@@ -116,6 +127,7 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
     assert discharged.json()["diagnoses"] == REFERRAL["diagnoses"]  # admitted with the referral's codes
     grouping = session.get(DrgGrouping, stay.id)
     assert grouping is not None and grouping.drg == "GC13"
+    assert client.get("/api/encounters/inpatients", headers=doctor).json()["total"] == 0
 
 
 def test_a_bed_booking_without_a_referral_needs_admitting_diagnoses(

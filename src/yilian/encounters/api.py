@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from yilian.encounters import service
-from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut
+from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut, InpatientPage
 from yilian.kit.fields import BigId, Id
 from yilian.web.deps import ApiActor, DbSession
 
@@ -15,6 +15,18 @@ router = APIRouter(prefix="/api", tags=["encounters"])
 @router.post("/encounters", response_model=EncounterOut, status_code=201)
 def record(data: EncounterIn, actor: ApiActor, session: DbSession) -> EncounterOut:
     return service.do_record_encounter(session, actor=actor, data=data)
+
+
+@router.get("/encounters/inpatients", response_model=InpatientPage)
+def inpatients(
+    actor: ApiActor,
+    session: DbSession,
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> InpatientPage:
+    """Who is in a bed at the caller's institution now (admitted by a bed booking's check-in or recorded),
+    longest stay first, one page at a time."""
+    return service.inpatients_page(session, actor=actor, offset=offset, limit=limit)
 
 
 @router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut)

@@ -6,8 +6,15 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.encounters import repository, rules
-from yilian.encounters.schemas import DischargeIn, DrgOut, EncounterIn, EncounterOut
+from yilian.encounters import icd10, repository, rules
+from yilian.encounters.schemas import (
+    DischargeIn,
+    DrgOut,
+    EncounterIn,
+    EncounterOut,
+    InpatientOut,
+    InpatientPage,
+)
 from yilian.insurance.drg.rules import GroupResult
 from yilian.insurance.service import configured_grouper, group_encounter
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -205,3 +212,37 @@ def history(session: Session, *, resident: Resident) -> list[EncounterOut]:
         for g in repository.groupings_of(session, ids)
     }
     return [_out(e, name, diagnoses[e.id], procedures[e.id], groups.get(e.id)) for e, name in rows]
+
+
+def inpatients_page(session: Session, *, actor: Actor, offset: int, limit: int) -> InpatientPage:
+    """The ward's list of the caller's institution: who is in a bed now, to be discharged (audited)."""
+    subject = actor.subject
+    if not subject.may(roles.ENCOUNTER_RECORDERS) or subject.institution_id is None:
+        raise Forbidden("当前角色不能查看在院患者", "Your role cannot see inpatients")
+    rows, total = repository.inpatients(
+        session, institution_id=subject.institution_id, offset=offset, limit=limit
+    )
+    ids = [e.id for e, _, _ in rows]
+    diagnoses = repository.diagnoses_of(session, ids)
+    actor.record_read(
+        entity="encounter", resident_ids=sorted({e.resident_id for e, _, _ in rows}), action="list"
+    )
+    today = actor.clock.now().date()
+    return InpatientPage(
+        items=[
+            InpatientOut(
+                id=e.id,
+                resident_id=e.resident_id,
+                resident_name=name,
+                department_name=department,
+                start_date=e.start_date,
+                days=(today - e.start_date).days,
+                diagnoses=diagnoses[e.id],
+                diagnosis_labels=[icd10.label(c) for c in diagnoses[e.id]],
+            )
+            for e, name, department in rows
+        ],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
