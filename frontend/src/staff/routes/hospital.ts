@@ -12,6 +12,12 @@ export const screens: RouteRecordRaw[] = [
     meta: { title: '今日到诊', group: 'care', roles: ['医生', '机构管理员'] } satisfies MenuMeta,
   },
   {
+    path: 'hospital/inpatients',
+    name: 'hospital-inpatients',
+    component: () => import('../views/hospital/InpatientsView.vue'),
+    meta: { title: '在院患者', group: 'care', roles: ['医生', '机构管理员'] } satisfies MenuMeta,
+  },
+  {
     path: 'diagnostics/worklist',
     name: 'diagnostics-worklist',
     component: () => import('../views/diagnostics/WorklistView.vue'),
