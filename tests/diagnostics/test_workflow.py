@@ -520,6 +520,8 @@ def test_teleconsultation_from_request_to_rating(
         headers=centres.township_doctor,
     ).json()
     assert outgoing == {"items": [], "total": 0, "offset": 0, "limit": 20}
+    exported = client.get("/api/diagnostics/teleconsults/export", headers=centres.reader)
+    assert exported.status_code == 200 and exported.content[:2] == b"PK"
     figures = client.get(
         "/api/diagnostics/figures",
         params={"consortium_id": world.consortium.id, "start": "2026-11-01", "end": "2026-11-30"},

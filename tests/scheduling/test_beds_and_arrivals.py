@@ -111,6 +111,9 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
     township = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.township_b.id))
     assert client.get("/api/encounters/inpatients", headers=township).json()["total"] == 0
     assert client.get("/api/encounters/inpatients", headers=patient).status_code == 403
+    exported = client.get("/api/encounters/inpatients/export", headers=doctor)
+    sheet = list(openpyxl.load_workbook(io.BytesIO(exported.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert sheet[0][0] == "患者" and sheet[1][:2] == (world.resident_b.name, bed["department_name"] or None)
 
     discharged = client.post(
         f"/api/encounters/{stay.id}/discharge",
@@ -179,7 +182,11 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     day = client.get("/api/arrivals", headers=nurse).json()
     assert day["total"] == 1 and (day["offset"], day["limit"]) == (0, 20)
     (row,) = day["items"]
-    assert (row["resident_name"], row["channel_label"], row["status_label"]) == ("张桂兰", "基层预约", "待到诊")
+    assert (row["resident_name"], row["channel_label"], row["status_label"]) == (
+        "张桂兰",
+        "基层预约",
+        "待到诊",
+    )
     assert row["reserved"] and row["check_in_refusal"] is None and row["schedule_kind_label"] == "住院床位"
     assert row["sender_name"] == world.township_a.name
     done = client.post(

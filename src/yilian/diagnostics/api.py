@@ -405,6 +405,24 @@ def consults(
     return teleconsult.inbox(session, actor=actor, box=box, status=status, offset=offset, limit=limit)
 
 
+@router.get("/teleconsults/export")
+def consults_export(
+    actor: ApiActor,
+    session: DbSession,
+    box: str = Query("incoming", pattern="^(incoming|outgoing)$"),
+    status: str | None = Query(
+        None, pattern="^(requested|accepted|declined|scheduled|answered|rated|withdrawn)$"
+    ),
+) -> Response:
+    """The whole filtered box as Excel."""
+    page = teleconsult.inbox(session, actor=actor, box=box, status=status, limit=None, action="export")
+    return Response(
+        teleconsult.consults_workbook(page),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f"attachment; filename=teleconsults-{box}.xlsx"},
+    )
+
+
 # --- figures --------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from yilian.diagnostics.schemas import (
     TeleconsultStepIn,
 )
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import write_xlsx
 from yilian.models import Institution, RemoteSpecialty, Resident, Teleconsult
 from yilian.residents.service import access_resident
 
@@ -152,7 +153,14 @@ def do_step(session: Session, *, actor: Actor, consult_id: int, data: Teleconsul
 
 
 def inbox(
-    session: Session, *, actor: Actor, box: str, status: str | None = None, offset: int = 0, limit: int = 20
+    session: Session,
+    *,
+    actor: Actor,
+    box: str,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int | None = 20,
+    action: str = "list",
 ) -> TeleconsultPage:
     """The institution's consultations asked of it (incoming) or asked by it (outgoing), newest first,
     one page at a time with the whole filtered count."""
@@ -196,7 +204,46 @@ def inbox(
         ],
         total=total,
         offset=offset,
-        limit=limit,
+        limit=limit or total,
+    )
+
+
+CONSULT_HEADER = [
+    "申请时间",
+    "类型",
+    "患者",
+    "申请机构",
+    "会诊机构",
+    "专科",
+    "会诊目的",
+    "排期",
+    "会诊意见",
+    "状态",
+    "评分",
+]
+
+
+def consults_workbook(page: TeleconsultPage) -> bytes:
+    """A box of consultations as Excel, in words."""
+    return write_xlsx(
+        CONSULT_HEADER,
+        (
+            [
+                f"{c.requested_at:%Y-%m-%d %H:%M}",
+                c.kind_label,
+                c.resident_name,
+                c.requesting_institution_name,
+                c.consultant_institution_name,
+                c.specialty,
+                c.question,
+                f"{c.scheduled_for:%Y-%m-%d %H:%M}" if c.scheduled_for else "",
+                c.opinion or "",
+                c.status_label,
+                c.rating,
+            ]
+            for c in page.items
+        ),
+        title="远程会诊",
     )
 
 

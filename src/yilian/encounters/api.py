@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from yilian.encounters import service
 from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut, InpatientPage
 from yilian.kit.fields import BigId, Id
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["encounters"])
@@ -27,6 +28,17 @@ def inpatients(
     """Who is in a bed at the caller's institution now (admitted by a bed booking's check-in or recorded),
     longest stay first, one page at a time."""
     return service.inpatients_page(session, actor=actor, offset=offset, limit=limit)
+
+
+@router.get("/encounters/inpatients/export")
+def inpatients_export(actor: ApiActor, session: DbSession) -> Response:
+    """The whole ward's list as Excel."""
+    page = service.inpatients_page(session, actor=actor, limit=None, action="export")
+    return Response(
+        service.inpatients_workbook(page),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": "attachment; filename=inpatients.xlsx"},
+    )
 
 
 @router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut)

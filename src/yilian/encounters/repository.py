@@ -232,7 +232,7 @@ def month_span_of(session: Session, *, resident_id: int) -> tuple[date | None, d
 
 
 def inpatients(
-    session: Session, *, institution_id: int, offset: int, limit: int
+    session: Session, *, institution_id: int, offset: int = 0, limit: int | None = None
 ) -> tuple[list[tuple[Encounter, str, str | None]], int]:
     """The institution's patients in a bed now (inpatient stays not yet discharged), longest stay first,
     with the patient's and the department's names; one page and the whole count."""

@@ -18,6 +18,7 @@ from yilian.encounters.schemas import (
 from yilian.insurance.drg.rules import GroupResult
 from yilian.insurance.service import configured_grouper, group_encounter
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import write_xlsx
 from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
@@ -214,7 +215,9 @@ def history(session: Session, *, resident: Resident) -> list[EncounterOut]:
     return [_out(e, name, diagnoses[e.id], procedures[e.id], groups.get(e.id)) for e, name in rows]
 
 
-def inpatients_page(session: Session, *, actor: Actor, offset: int, limit: int) -> InpatientPage:
+def inpatients_page(
+    session: Session, *, actor: Actor, offset: int = 0, limit: int | None = 20, action: str = "list"
+) -> InpatientPage:
     """The ward's list of the caller's institution: who is in a bed now, to be discharged (audited)."""
     subject = actor.subject
     if not subject.may(roles.ENCOUNTER_RECORDERS) or subject.institution_id is None:
@@ -225,7 +228,7 @@ def inpatients_page(session: Session, *, actor: Actor, offset: int, limit: int) 
     ids = [e.id for e, _, _ in rows]
     diagnoses = repository.diagnoses_of(session, ids)
     actor.record_read(
-        entity="encounter", resident_ids=sorted({e.resident_id for e, _, _ in rows}), action="list"
+        entity="encounter", resident_ids=sorted({e.resident_id for e, _, _ in rows}), action=action
     )
     today = actor.clock.now().date()
     return InpatientPage(
@@ -244,5 +247,23 @@ def inpatients_page(session: Session, *, actor: Actor, offset: int, limit: int) 
         ],
         total=total,
         offset=offset,
-        limit=limit,
+        limit=limit or total,
+    )
+
+
+def inpatients_workbook(page: InpatientPage) -> bytes:
+    """The ward's list as Excel."""
+    return write_xlsx(
+        ["患者", "科室", "入院日期", "住院天数", "入院诊断"],
+        (
+            [
+                i.resident_name,
+                i.department_name or "",
+                str(i.start_date),
+                i.days,
+                "；".join(i.diagnosis_labels),
+            ]
+            for i in page.items
+        ),
+        title="在院患者",
     )
