@@ -252,7 +252,7 @@ def test_reader_reports_from_a_template_flags_a_critical_value_and_the_township_
     impression.click()
     impression.press("End")
     page.get_by_role("button", name="建议短期复查").click()
-    expect(impression).to_have_value("右下肺炎，建议抗感染治疗后复查。建议短期复查，")
+    expect(impression).to_have_value("右下肺炎，建议抗感染治疗后复查。建议短期复查。")
     page.locator("form").get_by_text("危急值", exact=True).click()
     page.get_by_label("危急值说明").fill("右侧大量气胸，请立即处理")
     screenshot(page, "hospital-report-editor")
@@ -276,7 +276,7 @@ def test_reader_reports_from_a_template_flags_a_critical_value_and_the_township_
     expect(township.locator(".alert-row", has_text=patient.name)).to_have_count(0)
     township.goto(f"{base}/app/print/exam-report/{current['id']}")
     expect(township.get_by_test_id("impression")).to_have_text(
-        "右下肺炎，建议抗感染治疗后复查。建议短期复查，"
+        "右下肺炎，建议抗感染治疗后复查。建议短期复查。"
     )
     screenshot(township, "hospital-exam-report")
     township.close()
