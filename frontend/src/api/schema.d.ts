@@ -1043,6 +1043,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/diagnostics/teleconsults/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consults Export
+         * @description The whole filtered box as Excel.
+         */
+        get: operations["consults_export_api_diagnostics_teleconsults_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/diagnostics/teleconsults/{consult_id}/step": {
         parameters: {
             query?: never;
@@ -1129,6 +1149,47 @@ export interface paths {
         put?: never;
         /** Record */
         post: operations["record_api_encounters_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/encounters/inpatients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inpatients
+         * @description Who is in a bed at the caller's institution now (admitted by a bed booking's check-in or recorded),
+         *     longest stay first, one page at a time.
+         */
+        get: operations["inpatients_api_encounters_inpatients_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/encounters/inpatients/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inpatients Export
+         * @description The whole ward's list as Excel.
+         */
+        get: operations["inpatients_export_api_encounters_inpatients_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3449,6 +3510,42 @@ export interface components {
             received: number;
             /** Studies */
             studies: number;
+        };
+        /**
+         * InpatientOut
+         * @description A patient in a bed now: the stay to discharge.
+         */
+        InpatientOut: {
+            /** Days */
+            days: number;
+            /** Department Name */
+            department_name: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Diagnosis Labels */
+            diagnosis_labels: string[];
+            /** Id */
+            id: number;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /**
+             * Start Date
+             * Format: date
+             */
+            start_date: string;
+        };
+        /** InpatientPage */
+        InpatientPage: {
+            /** Items */
+            items: components["schemas"]["InpatientOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /**
          * InstitutionFees
@@ -6996,6 +7093,38 @@ export interface operations {
             };
         };
     };
+    consults_export_api_diagnostics_teleconsults_export_get: {
+        parameters: {
+            query?: {
+                box?: string;
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     consult_step_api_diagnostics_teleconsults__consult_id__step_post: {
         parameters: {
             query?: never;
@@ -7164,6 +7293,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    inpatients_api_encounters_inpatients_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InpatientPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    inpatients_export_api_encounters_inpatients_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };
