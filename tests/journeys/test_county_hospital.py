@@ -96,7 +96,7 @@ def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
                 json={"day": day.isoformat(), "start": start, "minutes": 5, "count": 5},
             )
             assert published.status_code == 201, published.text
-            slots[day] = next(s for s in published.json() if s["pool"] == "reserved")["id"]
+            slots[day] = next(s for s in published.json() if s["pool"] == "reserved")
         referrals = {}
         for resident, day in ((today_patient, today), (tomorrow_patient, tomorrow)):
             sent = http.post(
@@ -109,7 +109,7 @@ def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
                     "diagnoses": ["I10.x00", "I63.900"],
                     "summary": "血压控制不佳伴言语不清，疑脑梗，请上级诊治",
                     "reason": "需头颅CT及专科评估",
-                    "slot_id": slots[day],
+                    "slot_id": slots[day]["id"],
                 },
             )
             assert sent.status_code == 201, sent.text
@@ -124,7 +124,7 @@ def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
     page.get_by_role("menuitem", name="今日到诊").click()
     expect(page).to_have_url(f"{base}/app/hospital/arrivals")
     row = page.locator(".el-table__row", has_text=today_patient.name)
-    expect(row).to_contain_text(f"{soon:%H}:")
+    expect(row).to_contain_text(slots[today]["starts_at"][11:16])
     expect(row).to_contain_text(township_name)
     expect(row).to_contain_text("转诊")
     expect(row).to_contain_text("待到诊")
