@@ -210,7 +210,6 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.auth.api import router as auth_api
     from yilian.chronic.api import router as chronic_api
     from yilian.diagnostics.api import router as diagnostics_api
-    from yilian.diagnostics.views import router as diagnostics_pages
     from yilian.encounters.api import router as encounters_api
     from yilian.evaluation.api import router as evaluation_api
     from yilian.evaluation.conduct_api import router as conduct_api
@@ -242,7 +241,6 @@ def routers() -> tuple[APIRouter, ...]:
         chronic_api,
         referral_api,
         diagnostics_api,
-        diagnostics_pages,
         insurance_api,
         evaluation_api,
         evaluation_pages,

@@ -87,7 +87,7 @@ def test_township_orders_county_reads_township_sees_the_report(
 
     # The county reader's worklist; the record is open to the centre because of the order.
     worklist = client.get("/api/diagnostics/worklist", headers=centres.reader).json()
-    assert [w["id"] for w in worklist] == [ordered["id"]]
+    assert [w["id"] for w in worklist["items"]] == [ordered["id"]] and worklist["total"] == 1
     assert client.get(f"/api/residents/{world.resident_a.id}", headers=centres.reader).status_code == 200
     assert client.get(f"/api/residents/{world.resident_b.id}", headers=centres.reader).status_code == 404
 
@@ -108,7 +108,7 @@ def test_township_orders_county_reads_township_sees_the_report(
     # The township: the critical value is waiting, the report is in its results.
     alerts = client.get("/api/diagnostics/alerts", headers=centres.township_doctor).json()
     assert len(alerts) == 1 and "气胸" in alerts[0]["message"]
-    results = client.get("/api/diagnostics/results", headers=centres.township_doctor).json()
+    results = client.get("/api/diagnostics/results", headers=centres.township_doctor).json()["items"]
     assert [(r["id"], r["status_label"]) for r in results] == [(ordered["id"], "已出报告")]
     clock.advance(minutes=4)
     detail = client.get(f"/api/diagnostics/orders/{ordered['id']}", headers=centres.township_doctor).json()
@@ -416,7 +416,7 @@ def test_worklist_puts_critical_then_signed_or_chronic_first(
     assert [routine["priority"], chronic["priority"], urgent["priority"]] == [2, 1, 0]
     listed = client.get(
         "/api/diagnostics/worklist", params={"status": "ordered"}, headers=centres.reader
-    ).json()
+    ).json()["items"]
     assert [w["id"] for w in listed] == [urgent["id"], chronic["id"], routine["id"]]
 
 
@@ -509,6 +509,19 @@ def test_teleconsultation_from_request_to_rating(
         5,
         "考虑冠心病，建议上转行冠脉CTA",
     )
+    # Each side's box, paged, with the patient and both institutions named.
+    incoming = client.get("/api/diagnostics/teleconsults", headers=centres.reader).json()
+    assert incoming["total"] == 1 and incoming["items"][0]["resident_name"] == world.resident_a.name
+    assert incoming["items"][0]["requesting_institution_name"] == world.township_a.name
+    assert incoming["items"][0]["kind_label"] == "远程会诊"
+    outgoing = client.get(
+        "/api/diagnostics/teleconsults",
+        params={"box": "outgoing", "status": "requested"},
+        headers=centres.township_doctor,
+    ).json()
+    assert outgoing == {"items": [], "total": 0, "offset": 0, "limit": 20}
+    exported = client.get("/api/diagnostics/teleconsults/export", headers=centres.reader)
+    assert exported.status_code == 200 and exported.content[:2] == b"PK"
     figures = client.get(
         "/api/diagnostics/figures",
         params={"consortium_id": world.consortium.id, "start": "2026-11-01", "end": "2026-11-30"},

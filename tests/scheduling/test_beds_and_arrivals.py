@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import io
 
+import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD, bearer, create_user
+from tests.factories.auth import bearer, create_user
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
 from yilian.models import Booking, DrgGrouping, Encounter, Referral, Slot
@@ -101,6 +101,20 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
     )
     assert session.scalar(select(Referral.arrived_at).where(Referral.id == referral.json()["id"])) is not None
 
+    # The ward's list (GET /api/encounters/inpatients): in a bed now, with the admitting diagnoses.
+    clock.advance(days=3)  # type: ignore[attr-defined]
+    ward = client.get("/api/encounters/inpatients", headers=doctor).json()
+    assert (ward["total"], ward["offset"], ward["limit"]) == (1, 0, 20)
+    (bed,) = ward["items"]
+    assert (bed["id"], bed["resident_name"], bed["days"]) == (stay.id, world.resident_b.name, 3)
+    assert bed["diagnoses"] == REFERRAL["diagnoses"] and len(bed["diagnosis_labels"]) == 3
+    township = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.township_b.id))
+    assert client.get("/api/encounters/inpatients", headers=township).json()["total"] == 0
+    assert client.get("/api/encounters/inpatients", headers=patient).status_code == 403
+    exported = client.get("/api/encounters/inpatients/export", headers=doctor)
+    sheet = list(openpyxl.load_workbook(io.BytesIO(exported.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert sheet[0][0] == "患者" and sheet[1][:2] == (world.resident_b.name, bed["department_name"] or None)
+
     discharged = client.post(
         f"/api/encounters/{stay.id}/discharge",
         json={
@@ -116,6 +130,7 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
     assert discharged.json()["diagnoses"] == REFERRAL["diagnoses"]  # admitted with the referral's codes
     grouping = session.get(DrgGrouping, stay.id)
     assert grouping is not None and grouping.drg == "GC13"
+    assert client.get("/api/encounters/inpatients", headers=doctor).json()["total"] == 0
 
 
 def test_a_bed_booking_without_a_referral_needs_admitting_diagnoses(
@@ -149,34 +164,52 @@ def test_a_bed_booking_without_a_referral_needs_admitting_diagnoses(
 def test_the_desk_sees_its_day_and_records_arrivals(
     client: TestClient, session: Session, clock: object
 ) -> None:
+    """GET /api/arrivals: the county desk's day one page at a time, in words, with whether each booking
+    can be checked in now (not before its day: the reason is given) and the whole day as Excel."""
     world = build_world(session)
     _, slots = open_ward(client, session, world, beds=4)
     family = bearer(session, world.family_doctor_a)
     booked = client.post(
         "/api/bookings", json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id}, headers=family
     ).json()
+    nurse = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
+    ahead = client.get("/api/arrivals", params={"day": "2026-11-26"}, headers=nurse).json()
+    (row,) = ahead["items"]
+    assert row["check_in_refusal"] == "预约就诊日为2026-11-26，当天才能登记到诊"
+    assert client.get("/api/arrivals", headers=nurse).json()["total"] == 0  # today (11-24): nobody
+
     clock.advance(days=2)  # type: ignore[attr-defined]
-    nurse = create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id)
-    assert login(client, nurse.username, PASSWORD) == 303
-    page = client.get("/arrivals")
-    assert page.status_code == 200
-    assert "张桂兰" in page.text and "基层预约" in page.text and "预留号" in page.text
-    assert "共 1 人：待到诊 1 · 已到诊 0 · 爽约 0" in page.text
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    done = client.post(
-        f"/arrivals/{booked['id']}/check_in",
-        data={"csrf": token, "day": "2026-11-26", "diagnoses": "I63.900"},
-        follow_redirects=False,
+    day = client.get("/api/arrivals", headers=nurse).json()
+    assert day["total"] == 1 and (day["offset"], day["limit"]) == (0, 20)
+    (row,) = day["items"]
+    assert (row["resident_name"], row["channel_label"], row["status_label"]) == (
+        "张桂兰",
+        "基层预约",
+        "待到诊",
     )
-    assert done.status_code == 303
-    assert "已到诊 1" in client.get("/arrivals").text
-    assert "今日到诊" in client.get("/arrivals").text
-    another_day = client.get("/arrivals?day=2026-11-27").text
-    assert "今日到诊" not in another_day and "到诊登记" in another_day
-    township_doctor = create_user(session, role=roles.FAMILY_DOCTOR, institution_id=world.township_a.id)
-    client.cookies.clear()
-    assert login(client, township_doctor.username, PASSWORD) == 303
-    assert client.get("/arrivals").status_code == 403
+    assert row["reserved"] and row["check_in_refusal"] is None and row["schedule_kind_label"] == "住院床位"
+    assert row["sender_name"] == world.township_a.name
+    done = client.post(
+        f"/api/bookings/{booked['id']}/check_in", json={"diagnoses": ["I63.900"]}, headers=nurse
+    )
+    assert done.status_code == 200, done.text
+    checked = client.get("/api/arrivals", params={"status": "checked_in"}, headers=nurse).json()
+    assert [r["status_label"] for r in checked["items"]] == ["已到诊"]
+    assert client.get("/api/arrivals", params={"status": "no_show"}, headers=nurse).json()["total"] == 0
+    paged = client.get("/api/arrivals", params={"limit": 1, "offset": 1}, headers=nurse).json()
+    assert paged["items"] == [] and paged["total"] == 1
+    exported = client.get("/api/arrivals/export", headers=nurse)
+    assert exported.status_code == 200
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).active
+    rows = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[0][0] == "预约时间" and rows[1][3] == "张桂兰" and rows[1][-1] == "已到诊"
+
+    township_doctor = bearer(
+        session, create_user(session, role=roles.FAMILY_DOCTOR, institution_id=world.township_a.id)
+    )
+    assert client.get("/api/arrivals", headers=township_doctor).status_code == 403
+    bad = client.get("/api/arrivals", params={"status": "lost"}, headers=nurse)
+    assert bad.status_code == 422
 
 
 def test_a_live_booking_opens_the_record_to_the_receiving_institution_only_while_live(

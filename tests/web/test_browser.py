@@ -114,7 +114,7 @@ def test_family_doctor_follows_up_a_red_patient(live_server: tuple[str, str]) ->
 
     from playwright.sync_api import expect, sync_playwright
 
-    from yilian.models import ChronicRegister, RiskAssessment, UserGrid
+    from yilian.models import ChronicRegister, RiskAssessment
 
     base, url = live_server
     engine = make_engine(url)
@@ -201,81 +201,3 @@ def test_commission_opens_the_ranking_and_exports_the_evaluation(
     ranking = list(book[f"{last_year}年排名"].iter_rows(min_row=2, values_only=True))
     assert len(ranking) == 12 and ranking[0][1] == 1
     assert len(list(book["亮黄牌记录"].iter_rows(min_row=2))) == 4  # two cards a year, two years
-
-
-def test_township_orders_county_reads_township_sees_the_report(live_server: tuple[str, str]) -> None:
-    """乡检查、县诊断 in the browser: jtys1 (township) orders a chest film and uploads the DICOM
-    files, ys1 (county hospital, host of the imaging centre) reports, jtys1 reads the report."""
-    from playwright.sync_api import expect, sync_playwright
-
-    from yilian.synth.dicom import dicom_instance, new_uid
-
-    base, url = live_server
-    engine = make_engine(url)
-    with Session(engine) as session:
-        grids = (
-            select(UserGrid.grid_id).join(User, User.id == UserGrid.user_id).where(User.username == "jtys1")
-        )
-        patient = session.execute(
-            select(Resident.id, Resident.name, Resident.id_number)
-            .where(Resident.grid_id.in_(grids))
-            .order_by(Resident.id.desc())
-        ).first()
-    engine.dispose()
-    assert patient is not None
-
-    def log_in(page: Any, username: str, next_url: str) -> None:
-        page.goto(f"{base}/login?next={next_url}")
-        page.get_by_label("用户名").fill(username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        township = browser.new_page(locale="zh-CN")
-        log_in(township, "jtys1", f"/residents/{patient.id}")
-        township.get_by_role("link", name="开具检查").click()
-        township.get_by_label("检查项目").select_option("DR-CHEST")
-        township.get_by_label("临床摘要").fill("咳嗽咳痰两周，发热")
-        township.get_by_role("button", name="提交检查申请").click()
-        expect(township.get_by_test_id("order-status")).to_have_text("已开单")
-        accession = township.get_by_role("heading", level=1).inner_text().split()[-1]
-        study, series = new_uid(), new_uid()
-        township.goto(f"{base}/diagnostics/results")
-        township.get_by_label("DICOM文件").set_input_files(
-            [
-                {
-                    "name": f"IMG{n}.dcm",
-                    "mimeType": "application/dicom",
-                    "buffer": dicom_instance(
-                        patient_id=patient.id_number,
-                        accession_number=accession,
-                        study_uid=study,
-                        series_uid=series,
-                        instance_number=n,
-                    ),
-                }
-                for n in (1, 2)
-            ]
-        )
-        township.get_by_role("button", name="上传").click()
-        expect(township.get_by_test_id("notice")).to_contain_text("归档2个")
-
-        reader = browser.new_context(locale="zh-CN").new_page()
-        log_in(reader, "ys1", "/diagnostics/worklist")
-        expect(reader.get_by_role("heading", name="读片工作台")).to_be_visible()
-        row = reader.locator("tr", has_text=accession)
-        expect(row).to_contain_text(patient.name)
-        row.get_by_role("link", name="书写报告").click()
-        expect(reader.get_by_test_id("study")).to_contain_text("2 幅图像")
-        reader.get_by_label("检查所见").fill("右下肺野见斑片状模糊影")
-        reader.get_by_label("诊断意见").fill("右下肺炎，建议抗感染治疗后复查")
-        reader.get_by_role("button", name="签发报告").click()
-        expect(reader.get_by_role("heading", name="读片工作台")).to_be_visible()
-        expect(reader.locator("tr", has_text=accession)).to_have_count(0)
-
-        township.goto(f"{base}/diagnostics/results?status=reported")
-        township.locator("tr", has_text=accession).get_by_role("link", name="查看报告").click()
-        expect(township.get_by_test_id("impression")).to_have_text("右下肺炎，建议抗感染治疗后复查")
-        expect(township.get_by_test_id("order-status")).to_have_text("已出报告")
-        browser.close()

@@ -4,6 +4,47 @@
  */
 
 export interface paths {
+    "/api/arrivals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Arrivals
+         * @description The receiving desk's day (default today) one page at a time, filtered by department and status
+         *     (default: all but cancelled); each row says whether it can be checked in now and, if not, why.
+         */
+        get: operations["arrivals_api_arrivals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/arrivals/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Arrivals Export
+         * @description The whole filtered day as Excel.
+         */
+        get: operations["arrivals_export_api_arrivals_export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/me": {
         parameters: {
             query?: never;
@@ -559,7 +600,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Open Alerts */
+        /**
+         * Open Alerts
+         * @description The institution's unacknowledged critical values (all of them: each must be acknowledged).
+         */
         get: operations["open_alerts_api_diagnostics_alerts_get"];
         put?: never;
         post?: never;
@@ -743,6 +787,26 @@ export interface paths {
         put?: never;
         /** Cancel */
         post: operations["cancel_api_diagnostics_orders__order_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/diagnostics/orders/{order_id}/priors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Priors
+         * @description The patient's earlier reports, newest first, shown beside the report being written.
+         */
+        get: operations["priors_api_diagnostics_orders__order_id__priors_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -980,8 +1044,31 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Results */
+        /**
+         * Results
+         * @description The ordering institution's exams, newest first, one page at a time.
+         */
         get: operations["results_api_diagnostics_results_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/diagnostics/results/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Results Export
+         * @description The whole filtered list of the institution's exams as Excel.
+         */
+        get: operations["results_export_api_diagnostics_results_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1014,11 +1101,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Consults */
+        /**
+         * Consults
+         * @description Consultations asked of the caller's institution (incoming) or by it (outgoing), one page at a time.
+         */
         get: operations["consults_api_diagnostics_teleconsults_get"];
         put?: never;
         /** Request Consult */
         post: operations["request_consult_api_diagnostics_teleconsults_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/diagnostics/teleconsults/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Consults Export
+         * @description The whole filtered box as Excel.
+         */
+        get: operations["consults_export_api_diagnostics_teleconsults_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1051,9 +1161,30 @@ export interface paths {
         };
         /**
          * Worklist
-         * @description The centre's reading list: critical, then signed/chronic priority, then first come.
+         * @description The centre's reading list one page at a time: critical, then signed/chronic priority, then first
+         *     come; each row with its waiting time and the centre's report-time target for its modality.
          */
         get: operations["worklist_api_diagnostics_worklist_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/diagnostics/worklist/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Worklist Export
+         * @description The whole filtered worklist as Excel.
+         */
+        get: operations["worklist_export_api_diagnostics_worklist_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1204,6 +1335,47 @@ export interface paths {
         put?: never;
         /** Record */
         post: operations["record_api_encounters_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/encounters/inpatients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inpatients
+         * @description Who is in a bed at the caller's institution now (admitted by a bed booking's check-in or recorded),
+         *     longest stay first, one page at a time.
+         */
+        get: operations["inpatients_api_encounters_inpatients_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/encounters/inpatients/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Inpatients Export
+         * @description The whole ward's list as Excel.
+         */
+        get: operations["inpatients_export_api_encounters_inpatients_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2610,145 +2782,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/diagnostics/alerts/{alert_id}/acknowledge": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Acknowledge */
-        post: operations["acknowledge_diagnostics_alerts__alert_id__acknowledge_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/dashboard": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Dashboard */
-        get: operations["dashboard_diagnostics_dashboard_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/orders/{order_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Order Page */
-        get: operations["order_page_diagnostics_orders__order_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/orders/{order_id}/acquired": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Acquired */
-        post: operations["acquired_diagnostics_orders__order_id__acquired_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/orders/{order_id}/report": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Report */
-        post: operations["report_diagnostics_orders__order_id__report_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/results": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Results Page */
-        get: operations["results_page_diagnostics_results_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/upload": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Upload
-         * @description The township sends the images it took: filed against their orders, or quarantined with the reason.
-         */
-        post: operations["upload_diagnostics_upload_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/diagnostics/worklist": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Worklist Page */
-        get: operations["worklist_page_diagnostics_worklist_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/evaluation": {
         parameters: {
             query?: never;
@@ -3024,6 +3057,8 @@ export interface components {
             action_taken: string | null;
             /** Id */
             id: number;
+            /** Item Name */
+            item_name?: string | null;
             /** Message */
             message: string;
             /** Order Id */
@@ -3033,23 +3068,79 @@ export interface components {
              * Format: date-time
              */
             raised_at: string;
+            /** Resident Id */
+            resident_id?: number | null;
+            /** Resident Name */
+            resident_name?: string | null;
         };
         /** AppealIn */
         AppealIn: {
             /** Reason */
             reason: string;
         };
-        /** Body_acknowledge_diagnostics_alerts__alert_id__acknowledge_post */
-        Body_acknowledge_diagnostics_alerts__alert_id__acknowledge_post: {
-            /** Action Taken */
-            action_taken: string;
-            /** Csrf */
-            csrf: string;
+        /**
+         * ArrivalOut
+         * @description One booked patient of the desk's day, in words.
+         */
+        ArrivalOut: {
+            /** Age */
+            age: number | null;
+            /** Channel Label */
+            channel_label: string;
+            /**
+             * Check In Refusal
+             * @description why check-in is not open now; None: it is
+             */
+            check_in_refusal: string | null;
+            /** Department Name */
+            department_name: string;
+            /** Diagnosis Labels */
+            diagnosis_labels: string[];
+            /** Id */
+            id: number;
+            /** May No Show */
+            may_no_show: boolean;
+            /** Referral Id */
+            referral_id: number | null;
+            /** Reserved */
+            reserved: boolean;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Schedule Kind Label */
+            schedule_kind_label: string;
+            /** Schedule Name */
+            schedule_name: string;
+            /**
+             * Sender Name
+             * @description the referring institution, else the booking one
+             */
+            sender_name: string | null;
+            /** Sex */
+            sex: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
         };
-        /** Body_acquired_diagnostics_orders__order_id__acquired_post */
-        Body_acquired_diagnostics_orders__order_id__acquired_post: {
-            /** Csrf */
-            csrf: string;
+        /** ArrivalPage */
+        ArrivalPage: {
+            /** Departments */
+            departments: components["schemas"]["DepartmentOption"][];
+            /** Items */
+            items: components["schemas"]["ArrivalOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Body_assign_members_api_tasks_members_post */
         Body_assign_members_api_tasks_members_post: {
@@ -3126,25 +3217,6 @@ export interface components {
             /** File */
             file: string;
         };
-        /** Body_report_diagnostics_orders__order_id__report_post */
-        Body_report_diagnostics_orders__order_id__report_post: {
-            /**
-             * Critical Note
-             * @default
-             */
-            critical_note: string;
-            /** Csrf */
-            csrf: string;
-            /** Findings */
-            findings: string;
-            /** Impression */
-            impression: string;
-            /**
-             * Is Critical
-             * @default false
-             */
-            is_critical: boolean;
-        };
         /** Body_report_from_page_tasks__task_id__progress_post */
         Body_report_from_page_tasks__task_id__progress_post: {
             /** Csrf */
@@ -3165,13 +3237,6 @@ export interface components {
             note: string;
             /** Percent */
             percent: number;
-        };
-        /** Body_upload_diagnostics_upload_post */
-        Body_upload_diagnostics_upload_post: {
-            /** Csrf */
-            csrf: string;
-            /** Files */
-            files: string[];
         };
         /** Body_upload_dicom_api_diagnostics_dicom_post */
         Body_upload_dicom_api_diagnostics_dicom_post: {
@@ -3533,6 +3598,13 @@ export interface components {
         DecisionIn: {
             /** Overturn */
             overturn: boolean;
+        };
+        /** DepartmentOption */
+        DepartmentOption: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
         };
         /** DiagnosisOption */
         DiagnosisOption: {
@@ -4099,6 +4171,42 @@ export interface components {
             studies: number;
         };
         /**
+         * InpatientOut
+         * @description A patient in a bed now: the stay to discharge.
+         */
+        InpatientOut: {
+            /** Days */
+            days: number;
+            /** Department Name */
+            department_name: string | null;
+            /** Diagnoses */
+            diagnoses: string[];
+            /** Diagnosis Labels */
+            diagnosis_labels: string[];
+            /** Id */
+            id: number;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /**
+             * Start Date
+             * Format: date
+             */
+            start_date: string;
+        };
+        /** InpatientPage */
+        InpatientPage: {
+            /** Items */
+            items: components["schemas"]["InpatientOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
          * InstitutionFees
          * @description A team institution's signing fees, kept apart from its performance pay (002 item 21): the team
          *     part is staff pay outside the 绩效工资总额; only the institution's part is its own income.
@@ -4242,6 +4350,94 @@ export interface components {
              */
             urgent: boolean;
         };
+        /**
+         * OrderListItem
+         * @description A row of the reading worklist or of the orderer's results: the order with who sent it (or which
+         *     centre reads it), how long it has waited against the centre's report-time target, and what the
+         *     caller may do to it.
+         */
+        OrderListItem: {
+            /** Accession Number */
+            accession_number: string;
+            /** Acquired At */
+            acquired_at: string | null;
+            alert?: components["schemas"]["AlertOut"] | null;
+            /** Body Part */
+            body_part: string | null;
+            /** Centre Id */
+            centre_id: number;
+            /** Clinical Note */
+            clinical_note: string;
+            ecg?: components["schemas"]["EcgOut"] | null;
+            /** Id */
+            id: number;
+            /** Item Code */
+            item_code: string;
+            /** Item Name */
+            item_name: string;
+            /**
+             * May Cancel
+             * @default false
+             */
+            may_cancel: boolean;
+            /**
+             * May Mark Acquired
+             * @default false
+             */
+            may_mark_acquired: boolean;
+            /** Modality */
+            modality: string;
+            /**
+             * Ordered At
+             * Format: date-time
+             */
+            ordered_at: string;
+            /** Ordering Institution Id */
+            ordering_institution_id: number;
+            /**
+             * Other Party Name
+             * @description worklist: the ordering institution; results: the centre
+             */
+            other_party_name: string;
+            /** Price Fen */
+            price_fen: number;
+            /** Priority */
+            priority: number;
+            /** Priority Label */
+            priority_label: string;
+            /** Received At */
+            received_at: string | null;
+            /** Repeat Reason */
+            repeat_reason: string | null;
+            report?: components["schemas"]["ReportOut"] | null;
+            /** Report Read At */
+            report_read_at: string | null;
+            /** Reported At */
+            reported_at: string | null;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+            /**
+             * Studies
+             * @default []
+             */
+            studies: components["schemas"]["StudyOut"][];
+            /**
+             * Target Minutes
+             * @description the centre's report-time target
+             */
+            target_minutes?: number | null;
+            /**
+             * Waiting Minutes
+             * @description minutes since acquisition (ordered: since ordering), while waiting
+             */
+            waiting_minutes?: number | null;
+        };
         /** OrderOut */
         OrderOut: {
             /** Accession Number */
@@ -4299,6 +4495,17 @@ export interface components {
              * @default []
              */
             studies: components["schemas"]["StudyOut"][];
+        };
+        /** OrderPage */
+        OrderPage: {
+            /** Items */
+            items: components["schemas"]["OrderListItem"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** OrthancStudy */
         OrthancStudy: {
@@ -4824,6 +5031,28 @@ export interface components {
             items: {
                 [key: string]: unknown;
             }[];
+        };
+        /** PriorReportOut */
+        PriorReportOut: {
+            /** Body Part */
+            body_part: string | null;
+            /** Findings */
+            findings: string;
+            /** Impression */
+            impression: string;
+            /** Is Critical */
+            is_critical: boolean;
+            /** Item Name */
+            item_name: string;
+            /** Modality */
+            modality: string;
+            /** Order Id */
+            order_id: number;
+            /**
+             * Reported At
+             * Format: date-time
+             */
+            reported_at: string;
         };
         /** ProgressIn */
         ProgressIn: {
@@ -5832,6 +6061,66 @@ export interface components {
             /** Status Label */
             status_label: string;
         };
+        /** TeleconsultPage */
+        TeleconsultPage: {
+            /** Items */
+            items: components["schemas"]["TeleconsultRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * TeleconsultRow
+         * @description A consultation in a box, with the patient and both institutions named.
+         */
+        TeleconsultRow: {
+            /** Accepted At */
+            accepted_at: string | null;
+            /** Consultant Institution Id */
+            consultant_institution_id: number;
+            /** Consultant Institution Name */
+            consultant_institution_name: string;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Kind Label */
+            kind_label: string;
+            /** Opinion */
+            opinion: string | null;
+            /** Opinion At */
+            opinion_at: string | null;
+            /** Question */
+            question: string;
+            /** Rating */
+            rating: number | null;
+            /** Rating Note */
+            rating_note: string | null;
+            /**
+             * Requested At
+             * Format: date-time
+             */
+            requested_at: string;
+            /** Requesting Institution Id */
+            requesting_institution_id: number;
+            /** Requesting Institution Name */
+            requesting_institution_name: string;
+            /** Resident Id */
+            resident_id: number;
+            /** Resident Name */
+            resident_name: string;
+            /** Scheduled For */
+            scheduled_for: string | null;
+            /** Specialty */
+            specialty: string;
+            /** Status */
+            status: string;
+            /** Status Label */
+            status_label: string;
+        };
         /** TeleconsultStepIn */
         TeleconsultStepIn: {
             /** Opinion */
@@ -6218,6 +6507,74 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    arrivals_api_arrivals_get: {
+        parameters: {
+            query?: {
+                day?: string | null;
+                department_id?: number | null;
+                status?: string | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArrivalPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    arrivals_export_api_arrivals_export_get: {
+        parameters: {
+            query?: {
+                day?: string | null;
+                department_id?: number | null;
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     me_api_auth_me_get: {
         parameters: {
             query?: never;
@@ -7667,6 +8024,37 @@ export interface operations {
             };
         };
     };
+    priors_api_diagnostics_orders__order_id__priors_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                order_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriorReportOut"][];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     report_api_diagnostics_orders__order_id__report_post: {
         parameters: {
             query?: never;
@@ -8139,6 +8527,8 @@ export interface operations {
         parameters: {
             query?: {
                 status?: string | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -8152,7 +8542,38 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderOut"][];
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    results_export_api_diagnostics_results_export_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -8203,6 +8624,9 @@ export interface operations {
         parameters: {
             query?: {
                 box?: string;
+                status?: string | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -8216,7 +8640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TeleconsultOut"][];
+                    "application/json": components["schemas"]["TeleconsultPage"];
                 };
             };
             /** @description Validation Error */
@@ -8250,6 +8674,38 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeleconsultOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    consults_export_api_diagnostics_teleconsults_export_get: {
+        parameters: {
+            query?: {
+                box?: string;
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -8302,6 +8758,11 @@ export interface operations {
         parameters: {
             query?: {
                 status?: string;
+                modality?: string | null;
+                /** @description the accession number, or the start of a name */
+                q?: string | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -8315,7 +8776,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["OrderOut"][];
+                    "application/json": components["schemas"]["OrderPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    worklist_export_api_diagnostics_worklist_export_get: {
+        parameters: {
+            query?: {
+                status?: string;
+                modality?: string | null;
+                q?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -8601,6 +9095,58 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    inpatients_api_encounters_inpatients_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InpatientPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    inpatients_export_api_encounters_inpatients_export_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
         };
@@ -11213,275 +11759,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamPage"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    acknowledge_diagnostics_alerts__alert_id__acknowledge_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                alert_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_acknowledge_diagnostics_alerts__alert_id__acknowledge_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    dashboard_diagnostics_dashboard_get: {
-        parameters: {
-            query?: {
-                consortium_id?: number | null;
-                start?: string | null;
-                end?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    order_page_diagnostics_orders__order_id__get: {
-        parameters: {
-            query?: {
-                error?: string;
-                reused?: number;
-            };
-            header?: never;
-            path: {
-                order_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    acquired_diagnostics_orders__order_id__acquired_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                order_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_acquired_diagnostics_orders__order_id__acquired_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    report_diagnostics_orders__order_id__report_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                order_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_report_diagnostics_orders__order_id__report_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    results_page_diagnostics_results_get: {
-        parameters: {
-            query?: {
-                status?: string;
-                notice?: string;
-                error?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    upload_diagnostics_upload_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "multipart/form-data": components["schemas"]["Body_upload_diagnostics_upload_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    worklist_page_diagnostics_worklist_get: {
-        parameters: {
-            query?: {
-                status?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
                 };
             };
             /** @description Validation Error */

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
 from yilian.diagnostics import (
@@ -15,6 +15,7 @@ from yilian.diagnostics import (
     reading,
     recognition,
     repository,
+    rules,
     service,
     teleconsult,
 )
@@ -27,6 +28,8 @@ from yilian.diagnostics.schemas import (
     IngestOut,
     OrderIn,
     OrderOut,
+    OrderPage,
+    PriorReportOut,
     QcIn,
     QcPage,
     QuarantineOut,
@@ -36,11 +39,12 @@ from yilian.diagnostics.schemas import (
     ReportIn,
     TeleconsultIn,
     TeleconsultOut,
+    TeleconsultPage,
     TeleconsultStepIn,
 )
 from yilian.kit.errors import AppError, Forbidden, NotFound
 from yilian.kit.fields import Day, Id, Moment, Offset
-from yilian.kit.tabular import MAX_UPLOAD_BYTES
+from yilian.kit.tabular import MAX_UPLOAD_BYTES, XLSX_MEDIA_TYPE
 from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
@@ -121,27 +125,82 @@ def report(order_id: Id, data: ReportIn, actor: ApiActor, session: DbSession) ->
     return reading.read_order(session, actor=actor, order_id=order_id)
 
 
-@router.get("/worklist", response_model=list[OrderOut])
+MODALITY_PATTERN = "^(" + "|".join(rules.MODALITIES) + ")$"
+
+
+@router.get("/worklist", response_model=OrderPage)
 def worklist(
-    actor: ApiActor, session: DbSession, status: str = Query("acquired", pattern="^(ordered|acquired)$")
-) -> list[OrderOut]:
-    """The centre's reading list: critical, then signed/chronic priority, then first come."""
-    return reading.worklist(session, actor=actor, status=status)
+    actor: ApiActor,
+    session: DbSession,
+    status: str = Query("acquired", pattern="^(ordered|acquired)$"),
+    modality: str | None = Query(None, pattern=MODALITY_PATTERN),
+    q: str | None = Query(None, max_length=32, description="the accession number, or the start of a name"),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> OrderPage:
+    """The centre's reading list one page at a time: critical, then signed/chronic priority, then first
+    come; each row with its waiting time and the centre's report-time target for its modality."""
+    return reading.worklist(
+        session, actor=actor, status=status, modality=modality, q=q, offset=offset, limit=limit
+    )
 
 
-@router.get("/results", response_model=list[OrderOut])
-def results(actor: ApiActor, session: DbSession, status: str | None = None) -> list[OrderOut]:
-    return reading.results(session, actor=actor, status=status)
+@router.get("/worklist/export")
+def worklist_export(
+    actor: ApiActor,
+    session: DbSession,
+    status: str = Query("acquired", pattern="^(ordered|acquired)$"),
+    modality: str | None = Query(None, pattern=MODALITY_PATTERN),
+    q: str | None = Query(None, max_length=32),
+) -> Response:
+    """The whole filtered worklist as Excel."""
+    page = reading.worklist(
+        session, actor=actor, status=status, modality=modality, q=q, limit=None, action="export"
+    )
+    return Response(
+        reading.orders_workbook(page, "待诊断列表"),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": "attachment; filename=worklist.xlsx"},
+    )
+
+
+@router.get("/results", response_model=OrderPage)
+def results(
+    actor: ApiActor,
+    session: DbSession,
+    status: str | None = Query(None, pattern="^(ordered|acquired|reported|cancelled)$"),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> OrderPage:
+    """The ordering institution's exams, newest first, one page at a time."""
+    return reading.results(session, actor=actor, status=status, offset=offset, limit=limit)
+
+
+@router.get("/results/export")
+def results_export(
+    actor: ApiActor,
+    session: DbSession,
+    status: str | None = Query(None, pattern="^(ordered|acquired|reported|cancelled)$"),
+) -> Response:
+    """The whole filtered list of the institution's exams as Excel."""
+    page = reading.results(session, actor=actor, status=status, limit=None, action="export")
+    return Response(
+        reading.orders_workbook(page, "检查结果"),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": "attachment; filename=exam-results.xlsx"},
+    )
+
+
+@router.get("/orders/{order_id}/priors", response_model=list[PriorReportOut])
+def priors(order_id: Id, actor: ApiActor, session: DbSession) -> list[PriorReportOut]:
+    """The patient's earlier reports, newest first, shown beside the report being written."""
+    return reading.prior_reports(session, actor=actor, order_id=order_id)
 
 
 @router.get("/alerts", response_model=list[AlertOut])
 def open_alerts(actor: ApiActor, session: DbSession) -> list[AlertOut]:
-    if actor.subject.institution_id is None:
-        raise Forbidden()
-    return [
-        AlertOut.model_validate(a, from_attributes=True)
-        for a in repository.open_alerts(session, actor.subject.institution_id)
-    ]
+    """The institution's unacknowledged critical values (all of them: each must be acknowledged)."""
+    return reading.open_alerts(session, actor=actor)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
@@ -372,11 +431,37 @@ def consult_step(
     )
 
 
-@router.get("/teleconsults", response_model=list[TeleconsultOut])
+@router.get("/teleconsults", response_model=TeleconsultPage)
 def consults(
-    actor: ApiActor, session: DbSession, box: str = Query("incoming", pattern="^(incoming|outgoing)$")
-) -> list[TeleconsultOut]:
-    return teleconsult.inbox(session, actor=actor, box=box)
+    actor: ApiActor,
+    session: DbSession,
+    box: str = Query("incoming", pattern="^(incoming|outgoing)$"),
+    status: str | None = Query(
+        None, pattern="^(requested|accepted|declined|scheduled|answered|rated|withdrawn)$"
+    ),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> TeleconsultPage:
+    """Consultations asked of the caller's institution (incoming) or by it (outgoing), one page at a time."""
+    return teleconsult.inbox(session, actor=actor, box=box, status=status, offset=offset, limit=limit)
+
+
+@router.get("/teleconsults/export")
+def consults_export(
+    actor: ApiActor,
+    session: DbSession,
+    box: str = Query("incoming", pattern="^(incoming|outgoing)$"),
+    status: str | None = Query(
+        None, pattern="^(requested|accepted|declined|scheduled|answered|rated|withdrawn)$"
+    ),
+) -> Response:
+    """The whole filtered box as Excel."""
+    page = teleconsult.inbox(session, actor=actor, box=box, status=status, limit=None, action="export")
+    return Response(
+        teleconsult.consults_workbook(page),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f"attachment; filename=teleconsults-{box}.xlsx"},
+    )
 
 
 # --- figures --------------------------------------------------------------------------------------

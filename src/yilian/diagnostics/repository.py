@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.diagnostics import rules
@@ -18,6 +18,7 @@ from yilian.models import (
     ImagingInstance,
     ImagingSeries,
     ImagingStudy,
+    Institution,
     Resident,
 )
 
@@ -84,33 +85,99 @@ def is_chronic(session: Session, resident_id: int) -> bool:
     return bool(session.scalar(select(exists().where(ChronicRegister.resident_id == resident_id))))
 
 
+def _orders_page(
+    session: Session, statement: Select[ExamOrder, str, str], offset: int, limit: int | None
+) -> tuple[list[tuple[ExamOrder, str, str]], int]:
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    if limit is not None:
+        statement = statement.offset(offset).limit(limit)
+    return [(order, name, sender) for order, name, sender in session.execute(statement)], total
+
+
 def worklist(
-    session: Session, *, centre_ids: list[int], status: str, limit: int
-) -> list[tuple[ExamOrder, str]]:
-    """Orders waiting at the centres, most urgent first (the index serves this order)."""
-    rows = session.execute(
-        select(ExamOrder, Resident.name)
+    session: Session,
+    *,
+    centre_ids: list[int],
+    status: str,
+    modality: str | None = None,
+    q: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[tuple[ExamOrder, str, str]], int]:
+    """Orders waiting at the centres, most urgent first (the index serves this order), each with the
+    patient's and the ordering institution's names; one page and the whole filtered count."""
+    statement = (
+        select(ExamOrder, Resident.name, Institution.name)
         .join(Resident, Resident.id == ExamOrder.resident_id)
+        .join(Institution, Institution.id == ExamOrder.ordering_institution_id)
         .where(ExamOrder.centre_id.in_(centre_ids), ExamOrder.status == status)
         .order_by(ExamOrder.priority, ExamOrder.ordered_at, ExamOrder.id)
-        .limit(limit)
     )
-    return [(order, name) for order, name in rows]
+    if modality:
+        statement = statement.where(ExamOrder.modality == modality)
+    if q:
+        statement = statement.where(or_(ExamOrder.accession_number == q, Resident.name.startswith(q)))
+    return _orders_page(session, statement, offset, limit)
 
 
 def ordered_by(
-    session: Session, *, institution_id: int, status: str | None, limit: int
-) -> list[tuple[ExamOrder, str]]:
-    query = (
-        select(ExamOrder, Resident.name)
+    session: Session,
+    *,
+    institution_id: int,
+    status: str | None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[tuple[ExamOrder, str, str]], int]:
+    """The institution's orders, newest first, with the patient's and the centre's names."""
+    statement = (
+        select(ExamOrder, Resident.name, DiagnosticCentre.name)
         .join(Resident, Resident.id == ExamOrder.resident_id)
+        .join(DiagnosticCentre, DiagnosticCentre.id == ExamOrder.centre_id)
         .where(ExamOrder.ordering_institution_id == institution_id)
         .order_by(ExamOrder.ordered_at.desc(), ExamOrder.id.desc())
-        .limit(limit)
     )
     if status:
-        query = query.where(ExamOrder.status == status)
-    return [(order, name) for order, name in session.execute(query)]
+        statement = statement.where(ExamOrder.status == status)
+    return _orders_page(session, statement, offset, limit)
+
+
+def prior_reports(
+    session: Session, *, resident_id: int, before_order_id: int, centre_ids: list[int], institution_id: int
+) -> list[tuple[ExamOrder, ExamReport]]:
+    """The patient's other reported exams the caller's institution ordered or whose centres read them,
+    newest first."""
+    return [
+        (order, report)
+        for order, report in session.execute(
+            select(ExamOrder, ExamReport)
+            .join(ExamReport, ExamReport.order_id == ExamOrder.id)
+            .where(
+                ExamOrder.resident_id == resident_id,
+                ExamOrder.id != before_order_id,
+                or_(
+                    ExamOrder.centre_id.in_(centre_ids),
+                    ExamOrder.ordering_institution_id == institution_id,
+                ),
+            )
+            .order_by(ExamReport.reported_at.desc(), ExamOrder.id.desc())
+        )
+    ]
+
+
+def open_alerts_with_orders(
+    session: Session, institution_id: int
+) -> list[tuple[CriticalAlert, ExamOrder, str]]:
+    """The institution's unacknowledged critical values, oldest first, with the order and patient."""
+    return [
+        (alert, order, name)
+        for alert, order, name in session.execute(
+            select(CriticalAlert, ExamOrder, Resident.name)
+            .join(ExamOrder, ExamOrder.id == CriticalAlert.order_id)
+            .join(Resident, Resident.id == ExamOrder.resident_id)
+            .where(CriticalAlert.institution_id == institution_id, CriticalAlert.acknowledged_at.is_(None))
+            .order_by(CriticalAlert.raised_at, CriticalAlert.id)
+        )
+    ]
 
 
 def orders_of_resident(session: Session, resident_id: int) -> list[ExamOrder]:

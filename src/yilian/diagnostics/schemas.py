@@ -88,6 +88,9 @@ class AlertOut(BaseModel):
     raised_at: datetime
     acknowledged_at: datetime | None
     action_taken: str | None
+    resident_id: int | None = None
+    resident_name: str | None = None
+    item_name: str | None = None
 
 
 class OrderOut(BaseModel):
@@ -117,6 +120,38 @@ class OrderOut(BaseModel):
     studies: list[StudyOut] = []
     ecg: EcgOut | None = None
     alert: AlertOut | None = None
+
+
+class OrderListItem(OrderOut):
+    """A row of the reading worklist or of the orderer's results: the order with who sent it (or which
+    centre reads it), how long it has waited against the centre's report-time target, and what the
+    caller may do to it."""
+
+    other_party_name: str = Field(description="worklist: the ordering institution; results: the centre")
+    waiting_minutes: int | None = Field(
+        default=None, description="minutes since acquisition (ordered: since ordering), while waiting"
+    )
+    target_minutes: int | None = Field(default=None, description="the centre's report-time target")
+    may_mark_acquired: bool = False
+    may_cancel: bool = False
+
+
+class OrderPage(BaseModel):
+    items: list[OrderListItem]
+    total: int
+    offset: int
+    limit: int
+
+
+class PriorReportOut(BaseModel):
+    order_id: int
+    item_name: str
+    modality: str
+    body_part: str | None
+    reported_at: datetime
+    findings: str
+    impression: str
+    is_critical: bool
 
 
 class RecognisedResult(BaseModel):
@@ -239,3 +274,19 @@ class QcPage(BaseModel):
     offset: int
     limit: int
     items: list[QcRow]
+
+
+class TeleconsultRow(TeleconsultOut):
+    """A consultation in a box, with the patient and both institutions named."""
+
+    resident_name: str
+    requesting_institution_name: str
+    consultant_institution_name: str
+    kind_label: str
+
+
+class TeleconsultPage(BaseModel):
+    items: list[TeleconsultRow]
+    total: int
+    offset: int
+    limit: int

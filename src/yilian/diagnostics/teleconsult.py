@@ -4,14 +4,21 @@ centre offers, and a consultation's way from request to the requester's rating."
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.diagnostics import rules
-from yilian.diagnostics.schemas import TeleconsultIn, TeleconsultOut, TeleconsultStepIn
+from yilian.diagnostics.schemas import (
+    TeleconsultIn,
+    TeleconsultOut,
+    TeleconsultPage,
+    TeleconsultRow,
+    TeleconsultStepIn,
+)
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from yilian.models import RemoteSpecialty, Teleconsult
+from yilian.kit.tabular import write_xlsx
+from yilian.models import Institution, RemoteSpecialty, Resident, Teleconsult
 from yilian.residents.service import access_resident
 
 REQUESTERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR})
@@ -145,23 +152,99 @@ def do_step(session: Session, *, actor: Actor, consult_id: int, data: Teleconsul
     return consult
 
 
-def inbox(session: Session, *, actor: Actor, box: str) -> list[TeleconsultOut]:
+def inbox(
+    session: Session,
+    *,
+    actor: Actor,
+    box: str,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int | None = 20,
+    action: str = "list",
+) -> TeleconsultPage:
+    """The institution's consultations asked of it (incoming) or asked by it (outgoing), newest first,
+    one page at a time with the whole filtered count."""
     institution = actor.subject.institution_id
     if institution is None:
         raise Forbidden()
     column = (
         Teleconsult.consultant_institution_id if box == "incoming" else Teleconsult.requesting_institution_id
     )
+    requester, consultant = aliased(Institution), aliased(Institution)
+    statement = (
+        select(Teleconsult, Resident.name, requester.name, consultant.name)
+        .join(Resident, Resident.id == Teleconsult.resident_id)
+        .join(requester, requester.id == Teleconsult.requesting_institution_id)
+        .join(consultant, consultant.id == Teleconsult.consultant_institution_id)
+        .where(column == institution)
+    )
+    if status:
+        statement = statement.where(Teleconsult.status == status)
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = list(
-        session.scalars(
-            select(Teleconsult)
-            .where(column == institution)
-            .order_by(Teleconsult.requested_at.desc())
-            .limit(500)
+        session.execute(
+            statement.order_by(Teleconsult.requested_at.desc(), Teleconsult.id.desc())
+            .offset(offset)
+            .limit(limit)
         )
     )
-    actor.record_read(entity="teleconsult", resident_ids=sorted({r.resident_id for r in rows}), action="list")
-    return [consult_out(r) for r in rows]
+    actor.record_read(
+        entity="teleconsult", resident_ids=sorted({c.resident_id for c, *_ in rows}), action="list"
+    )
+    return TeleconsultPage(
+        items=[
+            TeleconsultRow(
+                **consult_out(c).model_dump(),
+                resident_name=name,
+                requesting_institution_name=asked_by,
+                consultant_institution_name=asked_of,
+                kind_label=rules.CONSULT_KINDS.get(c.kind, c.kind),
+            )
+            for c, name, asked_by, asked_of in rows
+        ],
+        total=total,
+        offset=offset,
+        limit=limit or total,
+    )
+
+
+CONSULT_HEADER = [
+    "申请时间",
+    "类型",
+    "患者",
+    "申请机构",
+    "会诊机构",
+    "专科",
+    "会诊目的",
+    "排期",
+    "会诊意见",
+    "状态",
+    "评分",
+]
+
+
+def consults_workbook(page: TeleconsultPage) -> bytes:
+    """A box of consultations as Excel, in words."""
+    return write_xlsx(
+        CONSULT_HEADER,
+        (
+            [
+                f"{c.requested_at:%Y-%m-%d %H:%M}",
+                c.kind_label,
+                c.resident_name,
+                c.requesting_institution_name,
+                c.consultant_institution_name,
+                c.specialty,
+                c.question,
+                f"{c.scheduled_for:%Y-%m-%d %H:%M}" if c.scheduled_for else "",
+                c.opinion or "",
+                c.status_label,
+                c.rating,
+            ]
+            for c in page.items
+        ),
+        title="远程会诊",
+    )
 
 
 def consult_out(consult: Teleconsult) -> TeleconsultOut:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 
 from yilian.encounters import service
-from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut
+from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut, InpatientPage
 from yilian.kit.fields import BigId, Id
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["encounters"])
@@ -15,6 +16,29 @@ router = APIRouter(prefix="/api", tags=["encounters"])
 @router.post("/encounters", response_model=EncounterOut, status_code=201)
 def record(data: EncounterIn, actor: ApiActor, session: DbSession) -> EncounterOut:
     return service.do_record_encounter(session, actor=actor, data=data)
+
+
+@router.get("/encounters/inpatients", response_model=InpatientPage)
+def inpatients(
+    actor: ApiActor,
+    session: DbSession,
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> InpatientPage:
+    """Who is in a bed at the caller's institution now (admitted by a bed booking's check-in or recorded),
+    longest stay first, one page at a time."""
+    return service.inpatients_page(session, actor=actor, offset=offset, limit=limit)
+
+
+@router.get("/encounters/inpatients/export")
+def inpatients_export(actor: ApiActor, session: DbSession) -> Response:
+    """The whole ward's list as Excel."""
+    page = service.inpatients_page(session, actor=actor, limit=None, action="export")
+    return Response(
+        service.inpatients_workbook(page),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": "attachment; filename=inpatients.xlsx"},
+    )
 
 
 @router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut)

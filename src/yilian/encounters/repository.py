@@ -14,6 +14,7 @@ from yilian.kit.sql import year_month
 from yilian.models import (
     Consortium,
     ConsortiumMember,
+    Department,
     DrgGrouping,
     Encounter,
     EncounterDiagnosis,
@@ -228,3 +229,23 @@ def month_span_of(session: Session, *, resident_id: int) -> tuple[date | None, d
         )
     ).one()
     return first, last
+
+
+def inpatients(
+    session: Session, *, institution_id: int, offset: int = 0, limit: int | None = None
+) -> tuple[list[tuple[Encounter, str, str | None]], int]:
+    """The institution's patients in a bed now (inpatient stays not yet discharged), longest stay first,
+    with the patient's and the department's names; one page and the whole count."""
+    statement = (
+        select(Encounter, Resident.name, Department.name)
+        .join(Resident, Resident.id == Encounter.resident_id)
+        .outerjoin(Department, Department.id == Encounter.department_id)
+        .where(
+            Encounter.institution_id == institution_id,
+            Encounter.kind == "inpatient",
+            Encounter.end_date.is_(None),
+        )
+    )
+    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+    rows = session.execute(statement.order_by(Encounter.start_date, Encounter.id).offset(offset).limit(limit))
+    return [(e, name, department) for e, name, department in rows], total

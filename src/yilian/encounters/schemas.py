@@ -59,3 +59,23 @@ class EncounterOut(BaseModel):
     out_of_county: bool
     leaving_type: str | None = None
     drg: DrgOut | None = None
+
+
+class InpatientOut(BaseModel):
+    """A patient in a bed now: the stay to discharge."""
+
+    id: int
+    resident_id: int
+    resident_name: str
+    department_name: str | None
+    start_date: date
+    days: int
+    diagnoses: list[str]
+    diagnosis_labels: list[str]
+
+
+class InpatientPage(BaseModel):
+    items: list[InpatientOut]
+    total: int
+    offset: int
+    limit: int

@@ -6,11 +6,19 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.encounters import repository, rules
-from yilian.encounters.schemas import DischargeIn, DrgOut, EncounterIn, EncounterOut
+from yilian.encounters import icd10, repository, rules
+from yilian.encounters.schemas import (
+    DischargeIn,
+    DrgOut,
+    EncounterIn,
+    EncounterOut,
+    InpatientOut,
+    InpatientPage,
+)
 from yilian.insurance.drg.rules import GroupResult
 from yilian.insurance.service import configured_grouper, group_encounter
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import write_xlsx
 from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
@@ -205,3 +213,57 @@ def history(session: Session, *, resident: Resident) -> list[EncounterOut]:
         for g in repository.groupings_of(session, ids)
     }
     return [_out(e, name, diagnoses[e.id], procedures[e.id], groups.get(e.id)) for e, name in rows]
+
+
+def inpatients_page(
+    session: Session, *, actor: Actor, offset: int = 0, limit: int | None = 20, action: str = "list"
+) -> InpatientPage:
+    """The ward's list of the caller's institution: who is in a bed now, to be discharged (audited)."""
+    subject = actor.subject
+    if not subject.may(roles.ENCOUNTER_RECORDERS) or subject.institution_id is None:
+        raise Forbidden("当前角色不能查看在院患者", "Your role cannot see inpatients")
+    rows, total = repository.inpatients(
+        session, institution_id=subject.institution_id, offset=offset, limit=limit
+    )
+    ids = [e.id for e, _, _ in rows]
+    diagnoses = repository.diagnoses_of(session, ids)
+    actor.record_read(
+        entity="encounter", resident_ids=sorted({e.resident_id for e, _, _ in rows}), action=action
+    )
+    today = actor.clock.now().date()
+    return InpatientPage(
+        items=[
+            InpatientOut(
+                id=e.id,
+                resident_id=e.resident_id,
+                resident_name=name,
+                department_name=department,
+                start_date=e.start_date,
+                days=(today - e.start_date).days,
+                diagnoses=diagnoses[e.id],
+                diagnosis_labels=[icd10.label(c) for c in diagnoses[e.id]],
+            )
+            for e, name, department in rows
+        ],
+        total=total,
+        offset=offset,
+        limit=limit or total,
+    )
+
+
+def inpatients_workbook(page: InpatientPage) -> bytes:
+    """The ward's list as Excel."""
+    return write_xlsx(
+        ["患者", "科室", "入院日期", "住院天数", "入院诊断"],
+        (
+            [
+                i.resident_name,
+                i.department_name or "",
+                str(i.start_date),
+                i.days,
+                "；".join(i.diagnosis_labels),
+            ]
+            for i in page.items
+        ),
+        title="在院患者",
+    )

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Request, Response
 from yilian.auth import scoping
 from yilian.kit.errors import NotFound, ValidationFailed
 from yilian.kit.fields import Day, Id, Offset, Year
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import booking, repository, rules, service
 from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
 from yilian.scheduling.schemas import (
+    ArrivalPage,
     BookingIn,
     BookingOut,
     ExtraSlotIn,
@@ -125,6 +127,51 @@ async def book(request: Request) -> Response:
             session, booking.do_book_slot, session, actor=actor, data=data, idempotency_key=key
         )
     return json_response(out, 201 if out.created else 200)
+
+
+@router.get("/arrivals", response_model=ArrivalPage)
+def arrivals(
+    request: Request,
+    actor: ApiActor,
+    session: DbSession,
+    day: Day | None = None,
+    department_id: Id | None = None,
+    status: str | None = Query(None, pattern="^(booked|checked_in|no_show|cancelled)$"),
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(20, ge=1, le=200),
+) -> ArrivalPage:
+    """The receiving desk's day (default today) one page at a time, filtered by department and status
+    (default: all but cancelled); each row says whether it can be checked in now and, if not, why."""
+    return service.arrivals_page(
+        session,
+        actor=actor,
+        day=day or actor.clock.now().date(),
+        department_id=department_id,
+        status=status,
+        offset=offset,
+        limit=limit,
+        grace_days=request.app.state.settings.arrival_grace_days,
+    )
+
+
+@router.get("/arrivals/export")
+def arrivals_export(
+    actor: ApiActor,
+    session: DbSession,
+    day: Day | None = None,
+    department_id: Id | None = None,
+    status: str | None = Query(None, pattern="^(booked|checked_in|no_show|cancelled)$"),
+) -> Response:
+    """The whole filtered day as Excel."""
+    day = day or actor.clock.now().date()
+    content = service.arrivals_export(
+        session, actor=actor, day=day, department_id=department_id, status=status
+    )
+    return Response(
+        content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f"attachment; filename=arrivals-{day}.xlsx"},
+    )
 
 
 @router.post("/bookings/{booking_id}/check_in", response_model=CheckInOut)

@@ -6,8 +6,8 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, extract, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, bindparam, case, exists, extract, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
@@ -24,6 +24,7 @@ from yilian.models import (
     Resident,
     Schedule,
     Slot,
+    User,
 )
 from yilian.scheduling.rules import EXTRA, PUBLIC, RESERVED
 
@@ -156,10 +157,21 @@ def _booking_facts(scope_kind: str) -> Prebuilt:
     return Prebuilt(_booking_facts_statement(scope_kind))
 
 
-def arrivals(session: Session, *, institution_id: int, day: date, schedule_id: int | None) -> list[Any]:
-    """A day's bookings at an institution in time order, with what the desk needs to receive them."""
+def arrivals_statement(
+    *,
+    institution_id: int,
+    day: date,
+    department_id: int | None = None,
+    status: str | None = None,
+    schedule_id: int | None = None,
+) -> Select[*tuple[Any, ...]]:
+    """A day's bookings at an institution in time order, with what the desk needs to receive them:
+    department, patient, who sent them (the referring or booking institution) and the referral."""
     start = datetime.combine(day, datetime.min.time())
     end = datetime.combine(day, datetime.max.time())
+    booker = aliased(User)
+    sender = aliased(Institution)
+    referrer = aliased(Institution)
     statement = (
         select(
             Booking.id,
@@ -172,26 +184,69 @@ def arrivals(session: Session, *, institution_id: int, day: date, schedule_id: i
             Schedule.id.label("schedule_id"),
             Schedule.name.label("schedule_name"),
             Schedule.kind.label("schedule_kind"),
+            Department.name.label("department_name"),
             Resident.name.label("resident_name"),
             Resident.sex,
             Resident.birth_date,
+            func.coalesce(referrer.name, sender.name).label("sender_name"),
             Referral.diagnoses.label("referral_diagnoses"),
             Referral.status.label("referral_status"),
         )
         .join(Slot, Slot.id == Booking.slot_id)
         .join(Schedule, Schedule.id == Slot.schedule_id)
+        .outerjoin(Department, Department.id == Schedule.department_id)
         .join(Resident, Resident.id == Booking.resident_id)
         .outerjoin(Referral, Referral.id == Booking.referral_id)
-        .where(
-            Slot.institution_id == institution_id,
-            Slot.starts_at.between(start, end),
-            Booking.status != "cancelled",
-        )
+        .outerjoin(referrer, referrer.id == Referral.from_institution_id)
+        .outerjoin(booker, booker.id == Booking.booked_by_user_id)
+        .outerjoin(sender, sender.id == booker.institution_id)
+        .where(Slot.institution_id == institution_id, Slot.starts_at.between(start, end))
         .order_by(Slot.starts_at, Booking.id)
     )
+    if status:
+        statement = statement.where(Booking.status == status)
+    else:
+        statement = statement.where(Booking.status != "cancelled")
+    if department_id:
+        statement = statement.where(Schedule.department_id == department_id)
     if schedule_id:
         statement = statement.where(Schedule.id == schedule_id)
-    return list(session.execute(statement))
+    return statement
+
+
+def arrivals(
+    session: Session,
+    *,
+    institution_id: int,
+    day: date,
+    department_id: int | None = None,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[Any], int]:
+    """One page of the day's arrivals and the size of the whole filtered day (no limit: all of it)."""
+    statement = arrivals_statement(
+        institution_id=institution_id, day=day, department_id=department_id, status=status
+    )
+    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+    if limit is not None:
+        statement = statement.offset(offset).limit(limit)
+    return list(session.execute(statement)), total
+
+
+def arrival_departments(session: Session, *, institution_id: int) -> list[tuple[int, str]]:
+    """The institution's departments that publish schedules: the desk's department filter."""
+    return [
+        (i, n)
+        for i, n in session.execute(
+            select(Department.id, Department.name)
+            .where(
+                Department.institution_id == institution_id,
+                exists().where(Schedule.department_id == Department.id, Schedule.is_active.is_(True)),
+            )
+            .order_by(Department.name)
+        )
+    ]
 
 
 def slots_of(session: Session, schedule_id: int, day: date) -> list[Slot]:

@@ -215,19 +215,24 @@ class QuotaUse:
         return self.reserved_used_by_grassroots / self.reserved if self.reserved else None
 
 
-def check_arrival(*, action: str, starts_at: datetime, now: datetime, grace_days: int = 0) -> None:
-    """The desk records an arrival on the appointment's day (up to `grace_days` later for a patient who
-    comes late, configurable), never before it; a no-show only once the appointment time has come."""
+def arrival_refusal(
+    *, action: str, starts_at: datetime, now: datetime, grace_days: int = 0
+) -> tuple[str, str] | None:
+    """Why the desk may not record this now (Chinese, English), or None: an arrival on the appointment's
+    day (up to `grace_days` later for a patient who comes late, configurable), never before it; a
+    no-show only once the appointment time has come."""
     day, today = starts_at.date(), now.date()
     if action == "check_in" and today < day:
-        raise ValidationFailed.one(
-            "day", f"预约就诊日为{day}，当天才能登记到诊", f"check-in opens on the appointment's day, {day}"
-        )
+        return f"预约就诊日为{day}，当天才能登记到诊", f"check-in opens on the appointment's day, {day}"
     if action == "check_in" and today > day + timedelta(days=grace_days):
-        raise ValidationFailed.one(
-            "day", f"预约就诊日{day}已过，不能再登记到诊", f"the appointment's day {day} has passed"
-        )
+        return f"预约就诊日{day}已过，不能再登记到诊", f"the appointment's day {day} has passed"
     if action == "no_show" and now < starts_at:
-        raise ValidationFailed.one(
-            "day", "未到预约时间，不能登记爽约", "a no-show is recorded only once the appointment time has come"
-        )
+        return "未到预约时间，不能登记爽约", "a no-show is recorded only once the appointment time has come"
+    return None
+
+
+def check_arrival(*, action: str, starts_at: datetime, now: datetime, grace_days: int = 0) -> None:
+    """The arrival rule of `arrival_refusal`, raised as the field error `day`."""
+    refusal = arrival_refusal(action=action, starts_at=starts_at, now=now, grace_days=grace_days)
+    if refusal is not None:
+        raise ValidationFailed.one("day", *refusal)

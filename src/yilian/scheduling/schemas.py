@@ -115,3 +115,39 @@ class PolicyOut(BaseModel):
     minimum_share: float
     ceiling_share: float
     stored: bool
+
+
+class ArrivalOut(BaseModel):
+    """One booked patient of the desk's day, in words."""
+
+    id: int
+    resident_id: int
+    resident_name: str
+    sex: str
+    age: int | None
+    starts_at: datetime
+    department_name: str
+    schedule_name: str
+    schedule_kind_label: str
+    sender_name: str | None = Field(description="the referring institution, else the booking one")
+    channel_label: str
+    reserved: bool
+    referral_id: int | None
+    diagnosis_labels: list[str]
+    status: str
+    status_label: str
+    check_in_refusal: str | None = Field(description="why check-in is not open now; None: it is")
+    may_no_show: bool
+
+
+class DepartmentOption(BaseModel):
+    id: int
+    name: str
+
+
+class ArrivalPage(BaseModel):
+    items: list[ArrivalOut]
+    total: int
+    offset: int
+    limit: int
+    departments: list[DepartmentOption]

@@ -12,13 +12,19 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
+from yilian.encounters import icd10
 from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.tabular import write_xlsx
 from yilian.models import BookingPolicy, Institution, Schedule, Slot
 from yilian.registry import repository as registry_repository
+from yilian.residents.rules import age_on
 from yilian.scheduling import repository, rules
 from yilian.scheduling.booking import ARRIVAL_DESK
 from yilian.scheduling.schemas import (
+    ArrivalOut,
+    ArrivalPage,
+    DepartmentOption,
     ExtraSlotIn,
     PolicyIn,
     PublishIn,
@@ -250,14 +256,80 @@ def do_release_reserved(session: Session, *, now: datetime) -> int:
     return repository.release_reserved(session, now=now, release_hours_by_institution=hours)
 
 
-def arrivals(session: Session, *, actor: Actor, day: date, schedule_id: int | None = None) -> list[Any]:
-    """The receiving desk's day: its institution's bookings, the patients' reads audited as a list."""
+STATUS_LABELS = {"booked": "待到诊", "checked_in": "已到诊", "no_show": "爽约", "cancelled": "已取消"}
+KIND_LABELS = {"clinic": "门诊", "exam": "检查", "bed": "住院床位"}
+CHANNEL_LABELS = {"grassroots": "基层预约", "public": "居民自约"}
+ARRIVAL_HEADER = [
+    "预约时间",
+    "科室",
+    "号源",
+    "患者",
+    "性别",
+    "年龄",
+    "转出/预约机构",
+    "预约途径",
+    "转诊诊断",
+    "状态",
+]
+
+
+def _desk(actor: Actor) -> int:
     if not actor.subject.may(ARRIVAL_DESK) or actor.subject.institution_id is None:
         raise Forbidden(
             "只有医疗机构的医生或管理员可以查看到诊名单", "Arrival lists are for institution staff"
         )
-    rows = repository.arrivals(
-        session, institution_id=actor.subject.institution_id, day=day, schedule_id=schedule_id
+    return actor.subject.institution_id
+
+
+def _arrival_out(row: Any, now: datetime, grace_days: int) -> ArrivalOut:
+    refusal = rules.arrival_refusal(
+        action="check_in", starts_at=row.starts_at, now=now, grace_days=grace_days
+    )
+    codes = [c for c in (row.referral_diagnoses or "").split(",") if c]
+    return ArrivalOut(
+        id=row.id,
+        resident_id=row.resident_id,
+        resident_name=row.resident_name,
+        sex={"M": "男", "F": "女"}.get(row.sex, ""),
+        age=age_on(row.birth_date, now.date()) if row.birth_date else None,
+        starts_at=row.starts_at,
+        department_name=row.department_name or "",
+        schedule_name=row.schedule_name,
+        schedule_kind_label=KIND_LABELS.get(row.schedule_kind, row.schedule_kind),
+        sender_name=row.sender_name,
+        channel_label=CHANNEL_LABELS.get(row.channel, row.channel),
+        reserved=row.pool in (rules.RESERVED, rules.EXTRA),
+        referral_id=row.referral_id,
+        diagnosis_labels=[icd10.label(c) for c in codes],
+        status=row.status,
+        status_label=STATUS_LABELS.get(row.status, row.status),
+        check_in_refusal=refusal[0] if row.status == "booked" and refusal else None,
+        may_no_show=row.status == "booked" and now >= row.starts_at,
+    )
+
+
+def arrivals_page(
+    session: Session,
+    *,
+    actor: Actor,
+    day: date,
+    department_id: int | None,
+    status: str | None,
+    offset: int,
+    limit: int,
+    grace_days: int,
+) -> ArrivalPage:
+    """The receiving desk's day one page at a time: its institution's bookings, each with whether it
+    can be checked in now and why not; the patients' reads audited as a list."""
+    institution_id = _desk(actor)
+    rows, total = repository.arrivals(
+        session,
+        institution_id=institution_id,
+        day=day,
+        department_id=department_id,
+        status=status,
+        offset=offset,
+        limit=limit,
     )
     actor.record_read(
         entity="booking",
@@ -265,7 +337,54 @@ def arrivals(session: Session, *, actor: Actor, day: date, schedule_id: int | No
         action="list",
         detail=f"arrivals {day}",
     )
-    return rows
+    now = actor.clock.now()
+    return ArrivalPage(
+        items=[_arrival_out(r, now, grace_days) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+        departments=[
+            DepartmentOption(id=i, name=n)
+            for i, n in repository.arrival_departments(session, institution_id=institution_id)
+        ],
+    )
+
+
+def arrivals_export(
+    session: Session, *, actor: Actor, day: date, department_id: int | None, status: str | None
+) -> bytes:
+    """The whole filtered day as Excel, audited as an export."""
+    institution_id = _desk(actor)
+    rows, _ = repository.arrivals(
+        session, institution_id=institution_id, day=day, department_id=department_id, status=status
+    )
+    actor.record_read(
+        entity="booking",
+        resident_ids=sorted({r.resident_id for r in rows}),
+        action="export",
+        detail=f"arrivals {day}",
+    )
+    now = actor.clock.now()
+    out = [_arrival_out(r, now, 0) for r in rows]
+    return write_xlsx(
+        ARRIVAL_HEADER,
+        (
+            [
+                f"{a.starts_at:%Y-%m-%d %H:%M}",
+                a.department_name,
+                a.schedule_name,
+                a.resident_name,
+                a.sex,
+                a.age,
+                a.sender_name or "",
+                a.channel_label,
+                "；".join(a.diagnosis_labels),
+                a.status_label,
+            ]
+            for a in out
+        ),
+        title=f"{day}到诊",
+    )
 
 
 # Who books into a county institution's reserved pool: grassroots doctors for their patients (001 §2.1).

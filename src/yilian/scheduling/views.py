@@ -12,14 +12,13 @@ from sqlalchemy import select
 
 from yilian.auth import scoping
 from yilian.family_doctor.repository import is_signed
-from yilian.kit.errors import AppError, ValidationFailed
+from yilian.kit.errors import AppError
 from yilian.kit.fields import Day, Id
 from yilian.models import ChronicRegister, Institution, Schedule
 from yilian.registry import repository as registry_repository
 from yilian.residents import service as residents_service
 from yilian.residents.rules import age_on
 from yilian.scheduling import booking, repository, service
-from yilian.scheduling.arrival import CheckInIn, do_check_in
 from yilian.scheduling.rules import GREEN_CHANNEL_AGE
 from yilian.scheduling.schemas import BookingIn
 from yilian.web.deps import DbSession, PageActor, check_csrf
@@ -130,71 +129,3 @@ def priority_of(session: DbSession, resident_id: int, born: date, today: date) -
     if age_on(born, today) >= GREEN_CHANNEL_AGE:
         reasons.append(f"{GREEN_CHANNEL_AGE}岁以上老年人：绿色通道")
     return reasons
-
-
-STATUS_LABELS = {"booked": "待到诊", "checked_in": "已到诊", "no_show": "爽约", "cancelled": "已取消"}
-
-
-@router.get("/arrivals", response_class=HTMLResponse)
-def arrivals_page(
-    request: Request,
-    actor: PageActor,
-    session: DbSession,
-    day: Day | None = None,
-    schedule_id: Id = 0,
-    error: str = "",
-) -> Response:
-    """A county department's day: who is coming, who was sent by a township or a referral, who arrived."""
-    today = actor.clock.now().date()
-    day = day or today
-    rows = service.arrivals(session, actor=actor, day=day, schedule_id=schedule_id or None)
-    schedules = sorted({(r.schedule_id, r.schedule_name) for r in rows}, key=lambda s: s[1])
-    counts = {label: sum(1 for r in rows if r.status == status) for status, label in STATUS_LABELS.items()}
-    return render(
-        request,
-        "arrivals.html",
-        rows=rows,
-        day=day,
-        today=today,
-        schedule_id=schedule_id,
-        schedules=schedules,
-        counts=counts,
-        referred=sum(1 for r in rows if r.referral_id),
-        grassroots=sum(1 for r in rows if r.channel == "grassroots"),
-        status_labels=STATUS_LABELS,
-        age_on=age_on,
-        error=error,
-    )
-
-
-@router.post("/arrivals/{booking_id}/{action}")
-def arrival_action(
-    request: Request,
-    booking_id: Id,
-    action: str,
-    actor: PageActor,
-    session: DbSession,
-    csrf: Annotated[str, Form()],
-    day: Annotated[date, Form()],
-    diagnoses: Annotated[str, Form()] = "",
-) -> Response:
-    check_csrf(request, csrf)
-    try:
-        with session.begin_nested():
-            if action == "check_in":
-                codes = [c.strip() for c in diagnoses.replace("，", ",").split(",") if c.strip()]
-                do_check_in(
-                    session,
-                    actor=actor,
-                    booking_id=booking_id,
-                    data=CheckInIn(diagnoses=codes or None),
-                    arrival_grace_days=request.app.state.settings.arrival_grace_days,
-                )
-            elif action == "no_show":
-                booking.do_change_booking(session, actor=actor, booking_id=booking_id, action="no_show")
-            else:
-                raise ValidationFailed.one("action", "未知操作", "unknown action")
-    except AppError as error:
-        message = error.message_for_page()
-        return arrivals_page(request, actor, session, day=day, error=message)
-    return RedirectResponse(f"/arrivals?day={day}", status_code=303)
