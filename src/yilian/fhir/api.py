@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +30,7 @@ from yilian.fhir.rules import (
     SUPPORTED,
     FhirError,
     accepts_json,
+    etag,
     issue,
     operation_outcome,
     prune,
@@ -64,6 +67,16 @@ def fhir_error(error: FhirError) -> Response:
     elif error.status == 403:
         issues = [{**one, "code": "forbidden"} for one in issues]
     return fhir_response(operation_outcome(issues), error.status, headers)
+
+
+def version_headers(resource: dict[str, Any]) -> dict[str, str]:
+    """ETag (weak: the JSON is not byte-stable across releases) and Last-Modified of a read."""
+    meta = resource.get("meta") or {}
+    headers = {"ETag": etag(meta.get("versionId", "1"))}
+    if meta.get("lastUpdated"):
+        changed = datetime.fromisoformat(meta["lastUpdated"])
+        headers["Last-Modified"] = format_datetime(changed.astimezone(UTC), usegmt=True)
+    return headers
 
 
 def negotiate(request: Request) -> None:
@@ -130,6 +143,8 @@ def capability_statement(request: Request) -> Response:
             {"name": "_offset", "type": "number"},
             {"name": "_id", "type": "token"},
         ]
+        if resource_type != "MeasureReport":  # computed on request: always as of now
+            params.append({"name": "_lastUpdated", "type": "date"})
         spec = parameters.NATIVE.get(resource_type)
         if spec is not None:
             params += [{"name": n, "type": search_param_type(n)} for n in spec.params]
@@ -165,7 +180,15 @@ def capability_statement(request: Request) -> Response:
                     ("identifier", "token"),
                 )
             ]
-        resources.append({"type": resource_type, "interaction": interactions, "searchParam": params})
+        resources.append(
+            {
+                "type": resource_type,
+                "versioning": "versioned",
+                "readHistory": False,
+                "interaction": interactions,
+                "searchParam": params,
+            }
+        )
     return fhir_response(
         {
             "resourceType": "CapabilityStatement",
@@ -202,7 +225,7 @@ def _read(session: Session, actor: Actor, request: Request, resource_type: str, 
     if not found:
         raise FhirError(404, "not-found", f"{resource_type}/{ident} does not exist or is not visible to you")
     actor.record_read(entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found))
-    return fhir_response(found[0])
+    return fhir_response(found[0], headers=version_headers(found[0]))
 
 
 def _search(session: Session, actor: Actor, request: Request, resource_type: str) -> Response:

@@ -152,8 +152,11 @@ def parse_date_param(value: str) -> DateBound:
             start = datetime.combine(date.fromisoformat(text), time.min)
             end = start + timedelta(days=1)
         else:
-            start = datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
-            end = start + timedelta(seconds=1)
+            start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            # Times are kept as China Standard Time: an instant with another offset is moved to it.
+            start = start.astimezone(CST).replace(tzinfo=None) if start.tzinfo else start
+            # The value's precision is the interval: a second, or less with fractional seconds.
+            end = start + (timedelta(microseconds=1) if "." in text else timedelta(seconds=1))
     except (ValueError, OverflowError):  # the day after 9999-12-31 overflows
         raise FhirError(400, "invalid", f"'{value}' is not a FHIR date") from None
     return {
@@ -187,6 +190,19 @@ def row_key(ident: str | None) -> int | None:
 def fhir_instant(value: datetime | None) -> str | None:
     """Times are kept as China Standard Time without a zone; FHIR wants the offset."""
     return None if value is None else value.replace(microsecond=0).isoformat() + "+08:00"
+
+
+def version_meta(version: int | None, updated_at: datetime | None) -> dict[str, str]:
+    """A row's `meta.versionId` and `meta.lastUpdated` (milliseconds kept: two changes in one
+    second are two instants)."""
+    out = {"versionId": str(version or 1)}
+    if updated_at is not None:
+        out["lastUpdated"] = updated_at.isoformat(timespec="milliseconds") + "+08:00"
+    return out
+
+
+def etag(version: str) -> str:
+    return f'W/"{version}"'
 
 
 def parse_instant(value: str | None) -> datetime | None:

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class ClinicalObservation(Base):
+class ClinicalObservation(Versioned, Base):
     """One measurement of a resident (FHIR Observation), as numbers where it is a number."""
 
     __tablename__ = "clinical_observation"
@@ -46,7 +46,7 @@ class ResidentIdentifier(Base):
     value: Mapped[str] = mapped_column(String(100))
 
 
-class FhirResource(Base):
+class FhirResource(Versioned, Base):
     """A resource kept as FHIR JSON, with the columns searches need."""
 
     __tablename__ = "fhir_resource"
