@@ -296,7 +296,19 @@ def _create(session: Session, actor: Actor, request: Request, resource_type: str
     context.audit(session)
     found, _ = search.search(session, actor, created.resource_type, {"_id": created.ident, "_count": "1"})
     location = f"{_base(request)}/{created.resource_type}/{created.ident}"
-    if found:
+    if created.notes:  # what was kept as sent and what the platform's tables hold instead
+        answer = operation_outcome(
+            [
+                issue(
+                    "information",
+                    "informational",
+                    f"{created.resource_type}/{created.ident} "
+                    + ("created" if created.created else "already exists"),
+                ),
+                *created.notes,
+            ]
+        )
+    elif found:
         answer = found[0]
     elif created.created:  # written, but outside what this account reads (a patient not yet in its grid)
         answer = {**body, "id": created.ident}
@@ -304,7 +316,10 @@ def _create(session: Session, actor: Actor, request: Request, resource_type: str
         answer = operation_outcome(
             [issue("information", "informational", f"{created.resource_type} already exists")]
         )
-    return fhir_response(answer, 201 if created.created else 200, {"Location": location})
+    headers = {"Location": location}
+    if found:
+        headers |= version_headers(found[0])
+    return fhir_response(answer, 201 if created.created else 200, headers)
 
 
 def _transaction(session: Session, actor: Actor, request: Request, body: Any) -> Response:
@@ -325,6 +340,7 @@ def _transaction(session: Session, actor: Actor, request: Request, body: Any) ->
                     "response": {
                         "status": "201 Created" if created.created else "200 OK",
                         "location": f"{base}/{created.resource_type}/{created.ident}",
+                        **({"outcome": operation_outcome(created.notes)} if created.notes else {}),
                     }
                 }
                 for _, created in results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,7 @@ from yilian.models import (
     Staff,
 )
 
+CJK_NAME = re.compile(r"[\u3400-\u9fff·]+")
 GENDER = {"M": "male", "F": "female"}
 SEX = {v: k for k, v in GENDER.items()}
 BOOKING_STATUS = {"booked": "booked", "cancelled": "cancelled", "checked_in": "arrived", "no_show": "noshow"}
@@ -80,13 +82,7 @@ def patient(
             *({"system": s, "value": v} for s, v in identifiers),
         ],
         "active": resident.status == "active",
-        "name": [
-            {
-                "text": resident.name,
-                "family": resident.name[:1],
-                "given": [resident.name[1:]] if len(resident.name) > 1 else [],
-            }
-        ],
+        "name": [human_name(resident.name)],
         "gender": GENDER.get(resident.sex, "unknown"),
         "birthDate": resident.birth_date.isoformat(),
     }
@@ -105,6 +101,14 @@ def patient(
     if resident.status == "merged" and resident.merged_into_id:
         out["link"] = [{"other": ref("Patient", resident.merged_into_id), "type": "replaced-by"}]
     return out
+
+
+def human_name(name: str) -> dict[str, Any]:
+    """A name the platform holds as one string: split as a Chinese name (one-character surname
+    first) only when it is written in Chinese; any other is given as text alone."""
+    if not CJK_NAME.fullmatch(name) or len(name) < 2:
+        return {"text": name}
+    return {"text": name, "family": name[:1], "given": [name[1:]]}
 
 
 def organization(institution: Institution) -> dict[str, Any]:

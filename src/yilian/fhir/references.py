@@ -48,6 +48,8 @@ class Created:
     ident: str
     resource: dict[str, Any]
     created: bool = True
+    # What was kept as sent and what the platform's tables hold instead (OperationOutcome issues).
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

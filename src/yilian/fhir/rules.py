@@ -201,6 +201,65 @@ def version_meta(version: int | None, updated_at: datetime | None) -> dict[str, 
     return out
 
 
+# Elements of a projected resource served as they were sent (the rest from the platform's row).
+# References are not among them: the row's references are the ones that resolve for the reader.
+AS_SENT: dict[str, tuple[str, ...]] = {
+    "Patient": (
+        "name",
+        "telecom",
+        "gender",
+        "birthDate",
+        "address",
+        "maritalStatus",
+        "multipleBirthBoolean",
+        "multipleBirthInteger",
+        "communication",
+        "extension",
+        "deceasedBoolean",
+        "deceasedDateTime",
+    ),
+    "Observation": (
+        "status",
+        "category",
+        "code",
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveInstant",
+        "effectiveTiming",
+        "issued",
+        "valueQuantity",
+        "valueCodeableConcept",
+        "valueString",
+        "valueBoolean",
+        "valueInteger",
+        "valueRange",
+        "valueRatio",
+        "valueSampledData",
+        "valueTime",
+        "valueDateTime",
+        "valuePeriod",
+        "dataAbsentReason",
+        "interpretation",
+        "note",
+        "bodySite",
+        "method",
+        "referenceRange",
+        "component",
+        "extension",
+    ),
+}
+
+
+def as_sent(resource: dict[str, Any], sent: dict[str, Any], elements: tuple[str, ...]) -> None:
+    """Put the elements as they were sent in place of the projection's (an element the sender left
+    out is left out: an Observation sent without effective[x] is served without it)."""
+    for name in elements:
+        if name in sent:
+            resource[name] = sent[name]
+        else:
+            resource.pop(name, None)
+
+
 def etag(version: str) -> str:
     return f'W/"{version}"'
 

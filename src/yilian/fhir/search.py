@@ -26,10 +26,12 @@ from yilian.fhir.parameters import (
     status_in,
 )
 from yilian.fhir.rules import (
+    AS_SENT,
     INSTITUTION_SYSTEM,
     STORED,
     STORED_PREFIX,
     FhirError,
+    as_sent,
     reference_id,
     row_key,
     version_meta,
@@ -39,6 +41,7 @@ from yilian.models import (
     EncounterDiagnosis,
     ExamOrder,
     FamilyDoctorTeam,
+    FhirReceived,
     FhirResource,
     Grid,
     ImagingInstance,
@@ -140,8 +143,25 @@ def with_meta(resource: dict[str, Any], row: Any) -> dict[str, Any]:
 
 
 def to_fhir(session: Session, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
-    """The rows as resources, each with its version and time of last change."""
-    return [with_meta(r, row) for r, row in zip(_to_fhir(session, resource_type, rows), rows, strict=True)]
+    """The rows as resources, each with its version and time of last change, and what another
+    system sent kept as it was sent while the row is still the version it became."""
+    out = _to_fhir(session, resource_type, rows)
+    kept = AS_SENT.get(resource_type)
+    if kept is not None and rows:
+        received = {
+            (local_id, version): json.loads(body)
+            for local_id, version, body in session.execute(
+                select(FhirReceived.local_id, FhirReceived.row_version, FhirReceived.body).where(
+                    FhirReceived.resource_type == resource_type,
+                    FhirReceived.local_id.in_([str(r.id) for r in rows]),
+                )
+            ).all()
+        }
+        for resource, row in zip(out, rows, strict=True):
+            sent = received.get((str(row.id), row.row_version))
+            if sent is not None:
+                as_sent(resource, sent, kept)
+    return [with_meta(r, row) for r, row in zip(out, rows, strict=True)]
 
 
 def _to_fhir(session: Session, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:

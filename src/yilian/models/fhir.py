@@ -80,3 +80,20 @@ class FhirSource(Base):
     resource_type: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[str] = mapped_column(String(200))  # meta.source#id, or the id / urn:uuid
     local_id: Mapped[str] = mapped_column(String(40))  # "12" or "s34", as the resource is served
+
+
+class FhirReceived(Base):
+    """A projected resource (a Patient that became a resident, an Observation that became a clinical
+    observation) as it was sent, references rewritten to local ids: served back as sent — names,
+    addresses, telecom `use`, maritalStatus, communication, extensions, a partial birthDate, gender
+    `unknown`, an Observation without effective[x] — while the row still is the version it was
+    projected into (`row_version`); once the platform changes the row, the row is what is served."""
+
+    __tablename__ = "fhir_received"
+    __table_args__ = (UniqueConstraint("resource_type", "local_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    local_id: Mapped[str] = mapped_column(String(40))
+    row_version: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
