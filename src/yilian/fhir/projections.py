@@ -33,7 +33,7 @@ from yilian.fhir.references import (
 from yilian.fhir.rules import (
     DERIVED_ID_SYSTEM,
     HEALTH_CARD_SYSTEM,
-    ID_CARD_SYSTEM,
+    ID_CARD_SYSTEMS,
     FhirError,
     derived_id_number,
     is_foreign_code,
@@ -77,7 +77,7 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
         for i in resource.get("identifier") or []
         if i.get("value")
     ]
-    card = next((v for s, v in identifiers if s == ID_CARD_SYSTEM), None)
+    card = next((v for s, v in identifiers if s in ID_CARD_SYSTEMS), None)
     check_may_register(context.actor)  # who may register, as POST /api/residents
     # Matched among the residents the writer reads only, and granting nothing: a resident outside
     # is as if absent (decision 0021).
@@ -182,7 +182,7 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
     kept = [
         (s[:200], v[:100])
         for s, v in dict.fromkeys(identifiers)
-        if s not in (ID_CARD_SYSTEM, HEALTH_CARD_SYSTEM)
+        if s not in (*ID_CARD_SYSTEMS, HEALTH_CARD_SYSTEM)
     ]
     # An identifier another record already holds (one this writer does not read) stays with it.
     taken: set[tuple[str, str]] = set()

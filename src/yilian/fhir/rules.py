@@ -18,6 +18,24 @@ ID_CARD_SYSTEM = "urn:yilian:sid:cn-resident-id"
 HEALTH_CARD_SYSTEM = "urn:yilian:sid:health-card"
 INSTITUTION_SYSTEM = "urn:yilian:sid:institution"
 DERIVED_ID_SYSTEM = "urn:yilian:sid:derived-resident-id"  # marks an ID number derived at import
+# The 居民身份证 number's OID in the Chinese interoperability standards (WS 364 / 卫生信息数据元):
+# real ID numbers are also given under it, so a regional platform matches them; derived ones never.
+NATIONAL_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
+ID_CARD_SYSTEMS = (ID_CARD_SYSTEM, NATIONAL_ID_SYSTEM)
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+IDENTIFIER_TYPE_SYSTEM = "urn:yilian:sid:identifier-type"
+NATIONAL_ID_TYPE = {
+    "coding": [{"system": V2_0203, "code": "NNCHN", "display": "National Person Identifier (China)"}],
+    "text": "居民身份证号",
+}
+# A number the platform made for a patient sent without one: a resource identifier, not a national one.
+DERIVED_ID_TYPE = {
+    "coding": [
+        {"system": V2_0203, "code": "RI", "display": "Resource identifier"},
+        {"system": IDENTIFIER_TYPE_SYSTEM, "code": "derived-resident-id", "display": "平台派生的身份证号"},
+    ],
+    "text": "平台派生号码（非居民身份证）",
+}
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 FHIR_JSON = "application/fhir+json"
 CST = timezone(timedelta(hours=8))
