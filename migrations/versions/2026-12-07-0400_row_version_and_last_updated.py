@@ -1,4 +1,4 @@
-"""row_version and row_updated_at on every table served as FHIR; fhir_received
+"""row_version and row_updated_at on every table served as FHIR; fhir_received; fhir_export
 
 Revision ID: 0017_h
 Revises: 0016_f
@@ -12,6 +12,8 @@ before now. From here on the database keeps both (`kit.db.Versioned`).
 
 `fhir_received`: a projected resource (Patient, Observation) as it was sent, served back as sent
 while its row is unchanged (issue 24: Synthea's names, addresses, telecom kept).
+
+`fhir_export`: FHIR Bulk Data `$export` jobs, who asked, and the files they wrote.
 """
 
 from __future__ import annotations
@@ -67,8 +69,31 @@ def upgrade() -> None:
         sa.UniqueConstraint("resource_type", "local_id", name=op.f("uq_fhir_received_resource_type")),
     )
 
+    op.create_table(
+        "fhir_export",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("job", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("level", sa.String(length=16), nullable=False),
+        sa.Column("types", sa.String(length=400), nullable=False),
+        sa.Column("since", sa.DateTime(), nullable=True),
+        sa.Column("request_url", sa.String(length=1000), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("progress", sa.String(length=200), nullable=False),
+        sa.Column("output_json", sa.Text(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("requested_at", sa.DateTime(), nullable=False),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["app_user.id"], name=op.f("fk_fhir_export_user_id_app_user")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fhir_export")),
+        sa.UniqueConstraint("job", name=op.f("uq_fhir_export_job")),
+    )
+    op.create_index(op.f("ix_fhir_export_user_id"), "fhir_export", ["user_id"])
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_fhir_export_user_id"), table_name="fhir_export")
+    op.drop_table("fhir_export")
     op.drop_table("fhir_received")
     for table in TABLES:
         op.drop_index(f"ix_{table}_row_updated_at", table_name=table)

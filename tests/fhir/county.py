@@ -1,6 +1,6 @@
 """A served synthetic county with Synthea's sample Bundles imported, for tests that walk what a
 reader receives (references resolve, an independent R4 validator, bulk export). Built once per
-module on the engine under test."""
+test session on the engine under test."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def module_database_url(engine: Engine, folder: Path, name: str) -> Iterator[str
         connection.execute(text(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def county(engine: Engine, tmp_path_factory: pytest.TempPathFactory, shared_root: Path) -> Iterator[County]:
     folder = tmp_path_factory.mktemp("fhir-county")
     for url in module_database_url(engine, folder, "fhircounty"):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.fhir.county import County, county  # noqa: F401  (the module's fixture)
+from tests.fhir.county import County
 from yilian.fhir.rules import INSTITUTION_SYSTEM, SUPPORTED
 
 PAGE = 100
@@ -27,7 +27,7 @@ def references(value: Any, found: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("reader", ["commission", "doctor"])
-def test_every_reference_resolves_for_its_reader(county: County, reader: str) -> None:  # noqa: F811
+def test_every_reference_resolves_for_its_reader(county: County, reader: str) -> None:
     headers = getattr(county, reader)
     client = county.client
     targets: set[str] = set()
@@ -75,7 +75,7 @@ def _logical(resource: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def test_provincial_hospital_encounters_name_it_without_a_dangling_reference(county: County) -> None:  # noqa: F811
+def test_provincial_hospital_encounters_name_it_without_a_dangling_reference(county: County) -> None:
     """Organization/1–3 are the provincial hospitals: outside the county, so not served to it, and
     an Encounter there names them display-only."""
     client = county.client

@@ -63,6 +63,7 @@ from yilian.models.family_doctor import (
 )
 from yilian.models.fhir import (
     ClinicalObservation,
+    FhirExport,
     FhirReceived,
     FhirResource,
     FhirSource,
@@ -80,6 +81,7 @@ from yilian.models.user import ApiToken, LoginFailure, User, UserGrid, WebSessio
 __all__ = [
     "ClinicalObservation",
     "FhirResource",
+    "FhirExport",
     "FhirReceived",
     "FhirSource",
     "ResidentIdentifier",

@@ -97,3 +97,24 @@ class FhirReceived(Base):
     local_id: Mapped[str] = mapped_column(String(40))
     row_version: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
+
+
+class FhirExport(Base):
+    """A bulk export ($export) asked for by an account: its state, and the files it wrote (under
+    `fhir_export_dir`/`job`/, names the server made). Only the account that asked may see it."""
+
+    __tablename__ = "fhir_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32), unique=True)  # random hex, the id in its URLs
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))  # system | patient
+    types: Mapped[str] = mapped_column(String(400))  # comma-separated resource types
+    since: Mapped[datetime | None]
+    request_url: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16))  # in-progress | completed | failed | cancelled
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    output_json: Mapped[str] = mapped_column(Text, default="[]")  # [{type, file, count}]
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
