@@ -97,6 +97,6 @@ def downgrade() -> None:
     op.drop_table("fhir_received")
     for table in TABLES:
         op.drop_index(f"ix_{table}_row_updated_at", table_name=table)
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_column("row_updated_at")
-            batch_op.drop_column("row_version")
+        # In place, not a batch rebuild: rebuilding encounter would drop 0015's triggers on it.
+        op.execute(f"ALTER TABLE {table} DROP COLUMN row_updated_at")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN row_version")

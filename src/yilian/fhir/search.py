@@ -397,15 +397,18 @@ def search(
 
 
 def _organization_references(value: Any, found: list[dict[str, Any]]) -> None:
-    if isinstance(value, dict):
-        reference = value.get("reference")
-        if isinstance(reference, str) and reference.startswith("Organization/"):
-            found.append(value)
-        for inner in value.values():
-            _organization_references(inner, found)
-    elif isinstance(value, list):
-        for inner in value:
-            _organization_references(inner, found)
+    """The objects holding an `Organization/N` reference, at any depth (a stack, not recursion:
+    a bulk export walks millions of resources)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            reference = item.get("reference")
+            if type(reference) is str and reference.startswith("Organization/"):
+                found.append(item)
+            stack.extend(v for v in item.values() if type(v) is dict or type(v) is list)
+        elif type(item) is list:
+            stack.extend(v for v in item if type(v) is dict or type(v) is list)
 
 
 def display_only_outside(
