@@ -57,9 +57,9 @@ class Versioned:
     — ORM flushes, Core `update()`s, `insert_rows` — and by `kit.bulk.BulkLoader` for raw loads,
     so no write path has to remember them (decision 0035)."""
 
-    row_version: Mapped[int] = mapped_column(
-        default=1, server_default="1", onupdate=literal_column("row_version + 1")
-    )
+    # SQL, not Python values: a Python default is a bound parameter that a statement compiled once
+    # (`Prebuilt`) would not fill.
+    row_version: Mapped[int] = mapped_column(server_default="1", onupdate=literal_column("row_version + 1"))
     row_updated_at: Mapped[datetime | None] = mapped_column(
         default=local_now(), onupdate=local_now(), index=True
     )
