@@ -217,6 +217,7 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
     from yilian.fhir.api import router as fhir_api
+    from yilian.fhir.bulk_api import router as fhir_bulk
     from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
     from yilian.portal.api import router as portal_api
@@ -232,6 +233,7 @@ def routers() -> tuple[APIRouter, ...]:
 
     return (
         scheduling_api,
+        fhir_bulk,  # before fhir_api, whose /fhir/{type}/{id} would take /fhir/Patient/$export
         fhir_api,
         auth_api,
         registry_api,

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     shared_dir: str | None = None
     # Where the shared imaging centre keeps DICOM files it has filed (and quarantined ones).
     dicom_dir: str = str(PROJECT_ROOT / "var" / "dicom")
+    # FHIR bulk export ($export) writes its NDJSON files here, under names the server makes.
+    fhir_export_dir: str = str(PROJECT_ROOT / "var" / "fhir-export")
     # The centre's PACS (Orthanc's REST API), e.g. http://127.0.0.1:8042; unset: no PACS.
     orthanc_url: str | None = None
     orthanc_user: str | None = None

@@ -155,10 +155,11 @@ def test_every_platform_type_reads_and_searches_as_valid_r4(client: TestClient, 
         found[resource_type] = resources[0]
         read = client.get(f"/fhir/{resource_type}/{resources[0]['id']}", headers=county)
         assert read.status_code == 200 and read.json() == resources[0], resource_type
-    assert found["Patient"]["identifier"][0] == {
-        "system": "urn:yilian:sid:cn-resident-id",
-        "value": world.resident_a.id_number,
-    }
+    first_identifier = found["Patient"]["identifier"][0]
+    assert (first_identifier["system"], first_identifier["value"]) == (
+        "urn:yilian:sid:cn-resident-id",
+        world.resident_a.id_number,
+    )
     assert found["Encounter"]["serviceProvider"] == {"reference": f"Organization/{world.township_a.id}"}
     assert found["CareTeam"]["name"] == data["team"].name and len(found["CareTeam"]["participant"]) == 4
     assert found["DiagnosticReport"]["conclusion"] == "心肺未见异常"

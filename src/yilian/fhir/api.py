@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,6 +30,7 @@ from yilian.fhir.rules import (
     SUPPORTED,
     FhirError,
     accepts_json,
+    etag,
     issue,
     operation_outcome,
     prune,
@@ -64,6 +67,16 @@ def fhir_error(error: FhirError) -> Response:
     elif error.status == 403:
         issues = [{**one, "code": "forbidden"} for one in issues]
     return fhir_response(operation_outcome(issues), error.status, headers)
+
+
+def version_headers(resource: dict[str, Any]) -> dict[str, str]:
+    """ETag (weak: the JSON is not byte-stable across releases) and Last-Modified of a read."""
+    meta = resource.get("meta") or {}
+    headers = {"ETag": etag(meta.get("versionId", "1"))}
+    if meta.get("lastUpdated"):
+        changed = datetime.fromisoformat(meta["lastUpdated"])
+        headers["Last-Modified"] = format_datetime(changed.astimezone(UTC), usegmt=True)
+    return headers
 
 
 def negotiate(request: Request) -> None:
@@ -130,6 +143,8 @@ def capability_statement(request: Request) -> Response:
             {"name": "_offset", "type": "number"},
             {"name": "_id", "type": "token"},
         ]
+        if resource_type != "MeasureReport":  # computed on request: always as of now
+            params.append({"name": "_lastUpdated", "type": "date"})
         spec = parameters.NATIVE.get(resource_type)
         if spec is not None:
             params += [{"name": n, "type": search_param_type(n)} for n in spec.params]
@@ -165,7 +180,15 @@ def capability_statement(request: Request) -> Response:
                     ("identifier", "token"),
                 )
             ]
-        resources.append({"type": resource_type, "interaction": interactions, "searchParam": params})
+        resources.append(
+            {
+                "type": resource_type,
+                "versioning": "versioned",
+                "readHistory": False,
+                "interaction": interactions,
+                "searchParam": params,
+            }
+        )
     return fhir_response(
         {
             "resourceType": "CapabilityStatement",
@@ -202,7 +225,7 @@ def _read(session: Session, actor: Actor, request: Request, resource_type: str, 
     if not found:
         raise FhirError(404, "not-found", f"{resource_type}/{ident} does not exist or is not visible to you")
     actor.record_read(entity=f"fhir:{resource_type}"[:32], resident_ids=search.patients_of(found))
-    return fhir_response(found[0])
+    return fhir_response(found[0], headers=version_headers(found[0]))
 
 
 def _search(session: Session, actor: Actor, request: Request, resource_type: str) -> Response:
@@ -273,7 +296,19 @@ def _create(session: Session, actor: Actor, request: Request, resource_type: str
     context.audit(session)
     found, _ = search.search(session, actor, created.resource_type, {"_id": created.ident, "_count": "1"})
     location = f"{_base(request)}/{created.resource_type}/{created.ident}"
-    if found:
+    if created.notes:  # what was kept as sent and what the platform's tables hold instead
+        answer = operation_outcome(
+            [
+                issue(
+                    "information",
+                    "informational",
+                    f"{created.resource_type}/{created.ident} "
+                    + ("created" if created.created else "already exists"),
+                ),
+                *created.notes,
+            ]
+        )
+    elif found:
         answer = found[0]
     elif created.created:  # written, but outside what this account reads (a patient not yet in its grid)
         answer = {**body, "id": created.ident}
@@ -281,7 +316,10 @@ def _create(session: Session, actor: Actor, request: Request, resource_type: str
         answer = operation_outcome(
             [issue("information", "informational", f"{created.resource_type} already exists")]
         )
-    return fhir_response(answer, 201 if created.created else 200, {"Location": location})
+    headers = {"Location": location}
+    if found:
+        headers |= version_headers(found[0])
+    return fhir_response(answer, 201 if created.created else 200, headers)
 
 
 def _transaction(session: Session, actor: Actor, request: Request, body: Any) -> Response:
@@ -302,6 +340,7 @@ def _transaction(session: Session, actor: Actor, request: Request, body: Any) ->
                     "response": {
                         "status": "201 Created" if created.created else "200 OK",
                         "location": f"{base}/{created.resource_type}/{created.ident}",
+                        **({"outcome": operation_outcome(created.notes)} if created.notes else {}),
                     }
                 }
                 for _, created in results

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
 from yilian.fhir.projections import (
+    NOTES,
     encounter_values,
     observation_values,
     write_appointment,
@@ -260,8 +261,10 @@ def transaction(
             return
         resource_type = entries[pending[0][0]]["resource"]["resourceType"]
         ids = BATCHES[resource_type][1](session, context, [values for _, values in pending])
-        for (number, _), ident in zip(pending, ids, strict=True):
-            results[number] = Created(resource_type, str(ident), entries[number]["resource"])
+        for (number, values), ident in zip(pending, ids, strict=True):
+            results[number] = Created(
+                resource_type, str(ident), entries[number]["resource"], notes=values.get(NOTES, [])
+            )
             if entries[number].get("fullUrl"):
                 context.references[entries[number]["fullUrl"]] = f"{resource_type}/{ident}"
         pending.clear()

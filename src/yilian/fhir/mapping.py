@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from typing import Any
 
 from yilian.fhir.rules import (
+    DERIVED_ID_SYSTEM,
+    DERIVED_ID_TYPE,
     HEALTH_CARD_SYSTEM,
     ICD10_SYSTEM,
     ID_CARD_SYSTEM,
     INSTITUTION_SYSTEM,
+    NATIONAL_ID_SYSTEM,
+    NATIONAL_ID_TYPE,
     fhir_instant,
 )
 from yilian.models import (
@@ -31,6 +36,7 @@ from yilian.models import (
     Staff,
 )
 
+CJK_NAME = re.compile(r"[\u3400-\u9fff·]+")
 GENDER = {"M": "male", "F": "female"}
 SEX = {v: k for k, v in GENDER.items()}
 BOOKING_STATUS = {"booked": "booked", "cancelled": "cancelled", "checked_in": "arrived", "no_show": "noshow"}
@@ -70,23 +76,15 @@ def patient(
         "resourceType": "Patient",
         "id": str(resident.id),
         "identifier": [
-            {
-                "system": ID_CARD_SYSTEM,
-                "value": resident.id_number
-                if full_ids
-                else resident.id_number[:6] + "********" + resident.id_number[-4:],
-            },
+            *_id_numbers(resident.id_number, identifiers, full_ids),
             {"system": HEALTH_CARD_SYSTEM, "value": resident.health_card_no},
-            *({"system": s, "value": v} for s, v in identifiers),
+            *(
+                {"system": s, "value": v, **({"type": DERIVED_ID_TYPE} if s == DERIVED_ID_SYSTEM else {})}
+                for s, v in identifiers
+            ),
         ],
         "active": resident.status == "active",
-        "name": [
-            {
-                "text": resident.name,
-                "family": resident.name[:1],
-                "given": [resident.name[1:]] if len(resident.name) > 1 else [],
-            }
-        ],
+        "name": [human_name(resident.name)],
         "gender": GENDER.get(resident.sex, "unknown"),
         "birthDate": resident.birth_date.isoformat(),
     }
@@ -105,6 +103,29 @@ def patient(
     if resident.status == "merged" and resident.merged_into_id:
         out["link"] = [{"other": ref("Patient", resident.merged_into_id), "type": "replaced-by"}]
     return out
+
+
+def _id_numbers(
+    id_number: str, identifiers: tuple[tuple[str, str], ...], full_ids: bool
+) -> list[dict[str, Any]]:
+    """The resident's ID number under the platform's system and, when it is a real 居民身份证 number,
+    also under the national OID with type NNCHN; a number derived at import is typed as such and
+    never given the national OID (a regional platform must not match on it)."""
+    value = id_number if full_ids else id_number[:6] + "********" + id_number[-4:]
+    if (DERIVED_ID_SYSTEM, id_number) in identifiers:
+        return [{"type": DERIVED_ID_TYPE, "system": ID_CARD_SYSTEM, "value": value}]
+    return [
+        {"type": NATIONAL_ID_TYPE, "system": ID_CARD_SYSTEM, "value": value},
+        {"use": "official", "type": NATIONAL_ID_TYPE, "system": NATIONAL_ID_SYSTEM, "value": value},
+    ]
+
+
+def human_name(name: str) -> dict[str, Any]:
+    """A name the platform holds as one string: split as a Chinese name (one-character surname
+    first) only when it is written in Chinese; any other is given as text alone."""
+    if not CJK_NAME.fullmatch(name) or len(name) < 2:
+        return {"text": name}
+    return {"text": name, "family": name[:1], "given": [name[1:]]}
 
 
 def organization(institution: Institution) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
 from yilian.fhir import mapping
-from yilian.fhir.rules import FhirError
+from yilian.fhir.rules import FhirError, version_meta
 from yilian.indicators.catalogue import parse_period
 from yilian.indicators.service import compute
 from yilian.kit.errors import AppError
@@ -38,16 +38,21 @@ def measure_reports(
     except AppError as error:
         raise FhirError(error.status if error.status != 422 else 400, "invalid", error.message_en) from None
     unit = params.get("subject", "").rpartition("/")[2]
+    # Computed on request from the rows as they are now: this answer is the report's first version.
+    meta = version_meta(1, actor.clock.now())
     return [
-        mapping.measure_report(
-            v.code,
-            v.name,
-            v.unit_name,
-            (period.first, period.after - timedelta(days=1)),
-            int(v.numerator),
-            int(v.denominator),
-            report_id(v.code, v.unit_code, period.label),
-        )
+        {
+            **mapping.measure_report(
+                v.code,
+                v.name,
+                v.unit_name,
+                (period.first, period.after - timedelta(days=1)),
+                int(v.numerator),
+                int(v.denominator),
+                report_id(v.code, v.unit_code, period.label),
+            ),
+            "meta": meta,
+        }
         for v in values
         if (not measure or v.code == measure) and (not unit or v.unit_code == unit)
     ]

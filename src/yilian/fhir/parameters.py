@@ -12,8 +12,10 @@ from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
 
 from yilian.fhir import mapping
 from yilian.fhir.rules import (
+    DERIVED_ID_SYSTEM,
     HEALTH_CARD_SYSTEM,
     ID_CARD_SYSTEM,
+    NATIONAL_ID_SYSTEM,
     FhirError,
     parse_date_param,
     reference_id,
@@ -108,6 +110,11 @@ def patient_identifier(value: str) -> ColumnElement[bool]:
     system, _, code = value.rpartition("|")
     if system == ID_CARD_SYSTEM or (not system and len(code) == 18):
         return Resident.id_number == code.upper()
+    if system == NATIONAL_ID_SYSTEM:  # real 居民身份证 numbers only: not one derived at import
+        derived = select(ResidentIdentifier.resident_id).where(
+            ResidentIdentifier.system == DERIVED_ID_SYSTEM, ResidentIdentifier.value == code.upper()
+        )
+        return and_(Resident.id_number == code.upper(), Resident.id.not_in(derived))
     if system == HEALTH_CARD_SYSTEM:
         return Resident.health_card_no == code
     other = select(ResidentIdentifier.resident_id).where(ResidentIdentifier.value == code)

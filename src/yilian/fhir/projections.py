@@ -33,10 +33,11 @@ from yilian.fhir.references import (
 from yilian.fhir.rules import (
     DERIVED_ID_SYSTEM,
     HEALTH_CARD_SYSTEM,
-    ID_CARD_SYSTEM,
+    ID_CARD_SYSTEMS,
     FhirError,
     derived_id_number,
     is_foreign_code,
+    issue,
     parse_instant,
 )
 from yilian.kit.db import insert_rows
@@ -46,12 +47,17 @@ from yilian.models import (
     ClinicalObservation,
     Encounter,
     EncounterDiagnosis,
+    FhirReceived,
     Institution,
     Resident,
     ResidentIdentifier,
 )
 from yilian.residents.rules import InvalidIdNumber, parse_id_number
 from yilian.residents.service import check_may_register
+
+UNKNOWN_SEX = "U"  # a Patient sent with gender other / unknown and no resident ID number
+RECEIVED = "_received"  # in an observation's row values: the resource as sent (not a column)
+NOTES = "_notes"  # and what the projection could not keep
 
 
 def human_name(resource: dict[str, Any]) -> str:
@@ -71,7 +77,7 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
         for i in resource.get("identifier") or []
         if i.get("value")
     ]
-    card = next((v for s, v in identifiers if s == ID_CARD_SYSTEM), None)
+    card = next((v for s, v in identifiers if s in ID_CARD_SYSTEMS), None)
     check_may_register(context.actor)  # who may register, as POST /api/residents
     # Matched among the residents the writer reads only, and granting nothing: a resident outside
     # is as if absent (decision 0021).
@@ -85,18 +91,9 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
     mine = known_sources(session, context.owner, keys)
     if mine:
         return Created("Patient", sorted(mine.values())[0], resource, created=False)
+    notes: list[dict[str, Any]] = []
     gender = resource.get("gender")
-    if gender not in ("male", "female"):
-        raise FhirError(400, "required", "Patient.gender must be male or female", ["Patient.gender"])
-    if not resource.get("birthDate"):
-        raise FhirError(400, "required", "Patient.birthDate is required", ["Patient.birthDate"])
-    try:
-        born = date.fromisoformat(str(resource["birthDate"])[:10])
-    except ValueError:
-        raise FhirError(
-            400, "invalid", "Patient.birthDate must be a full date", ["Patient.birthDate"]
-        ) from None
-    sex = mapping.SEX[gender]
+    facts = None
     if card is not None:
         try:
             facts = parse_id_number(card, today=context.now.date())
@@ -104,6 +101,36 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
             raise FhirError(
                 400, "invalid", f"resident ID: {error.message_en}", ["Patient.identifier"]
             ) from None
+    born = facts.birth_date if facts else partial_date(resource.get("birthDate"))
+    if born is None:
+        raise FhirError(
+            400,
+            "required",
+            "Patient.birthDate (or a resident ID number) is required to register a resident",
+            ["Patient.birthDate"],
+        )
+    if facts is None and len(str(resource["birthDate"])) < 10:
+        notes.append(
+            issue(
+                "warning",
+                "informational",
+                f"Patient.birthDate '{resource['birthDate']}' is kept and served as sent; the resident's "
+                f"record, which needs a full date, holds {born.isoformat()}",
+                ["Patient.birthDate"],
+            )
+        )
+    sex = facts.sex if facts else mapping.SEX.get(str(gender), UNKNOWN_SEX)
+    if sex == UNKNOWN_SEX:
+        notes.append(
+            issue(
+                "warning",
+                "informational",
+                f"Patient.gender '{gender or '(absent)'}' is kept and served as sent; the resident's "
+                "record holds the sex as unknown",
+                ["Patient.gender"],
+            )
+        )
+    if facts is not None:
         id_number, region = facts.id_number, facts.region_code
     else:
         source = next(
@@ -117,6 +144,15 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
             if session.scalar(select(Resident.id).where(Resident.id_number == id_number)) is None:
                 break
         identifiers.append((DERIVED_ID_SYSTEM, id_number))
+        notes.append(
+            issue(
+                "information",
+                "informational",
+                f"no resident ID number was sent: the resident's record holds the derived number {id_number} "
+                f"(identifier system {DERIVED_ID_SYSTEM})",
+                ["Patient.identifier"],
+            )
+        )
     if session.get(AdminDivision, region) is None:
         raise FhirError(400, "invalid", f"region {region} is not a known division", ["Patient.identifier"])
     telecom = next(
@@ -146,7 +182,7 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
     kept = [
         (s[:200], v[:100])
         for s, v in dict.fromkeys(identifiers)
-        if s not in (ID_CARD_SYSTEM, HEALTH_CARD_SYSTEM)
+        if s not in (*ID_CARD_SYSTEMS, HEALTH_CARD_SYSTEM)
     ]
     # An identifier another record already holds (one this writer does not read) stays with it.
     taken: set[tuple[str, str]] = set()
@@ -163,7 +199,49 @@ def write_patient(session: Session, context: Context, resource: dict[str, Any]) 
     )
     record_sources(session, context.owner, [(t, key, str(resident.id)) for t, key in sorted(keys)])
     context.written(resident.id, "resident", resident.id)
-    return Created("Patient", str(resident.id), resource)
+    session.flush()  # the health card number's update is this resident's version 2
+    version = session.scalar(select(Resident.row_version).where(Resident.id == resident.id)) or 1
+    keep_received(session, "Patient", [(str(resident.id), resource)], version)
+    return Created("Patient", str(resident.id), resource, notes=notes)
+
+
+def keep_received(
+    session: Session, resource_type: str, written: list[tuple[str, dict[str, Any]]], version: int = 1
+) -> None:
+    """The resources as sent (references already local), beside the rows they became (at `version`)."""
+    if not written:
+        return
+    session.connection().execute(
+        insert(FhirReceived),
+        [
+            {
+                "resource_type": resource_type,
+                "local_id": ident,
+                "row_version": version,
+                "body": json.dumps(
+                    {k: v for k, v in body.items() if k not in ("id", "meta")},
+                    ensure_ascii=False,
+                    separators=(",", ":"),
+                ),
+            }
+            for ident, body in written
+        ],
+    )
+
+
+def partial_date(value: object) -> date | None:
+    """An R4 date ("1999", "1999-05", "1999-05-17") as the first day it may be."""
+    text = str(value or "")
+    try:
+        if len(text) == 4:
+            return date(int(text), 1, 1)
+        if len(text) == 7:
+            return date(int(text[:4]), int(text[5:7]), 1)
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        raise FhirError(
+            400, "invalid", f"Patient.birthDate '{text[:20]}' is not a date", ["Patient.birthDate"]
+        ) from None
 
 
 def write_organization(session: Session, context: Context, resource: dict[str, Any]) -> Created:
@@ -287,10 +365,23 @@ def observation_values(session: Session, context: Context, resource: dict[str, A
     coding = first_coding(resource.get("code"))
     if not coding.get("code"):
         raise FhirError(400, "required", "Observation.code needs a coding with a code", ["Observation.code"])
-    effective = parse_instant(resource.get("effectiveDateTime") or resource.get("issued"))
+    effective = parse_instant(
+        resource.get("effectiveDateTime")
+        or resource.get("effectiveInstant")
+        or (resource.get("effectivePeriod") or {}).get("start")
+        or resource.get("issued")
+    )
+    notes = []
     if effective is None:
-        raise FhirError(
-            400, "required", "Observation.effectiveDateTime is required", ["Observation.effective"]
+        effective = context.now
+        notes.append(
+            issue(
+                "warning",
+                "informational",
+                "Observation has no effective[x]: it is kept and served as sent; the platform's record "
+                "dates it at its receipt",
+                ["Observation.effective"],
+            )
         )
     quantity = resource.get("valueQuantity") or {}
     text = None
@@ -315,6 +406,8 @@ def observation_values(session: Session, context: Context, resource: dict[str, A
         else None,
         "effective_at": effective,
         "recorded_at": effective,
+        RECEIVED: resource,
+        NOTES: notes,
     }
 
 
@@ -322,15 +415,25 @@ def write_observations(session: Session, context: Context, rows: list[dict[str, 
     """Clinical observations in one statement."""
     if not rows:
         return []
-    ids = insert_rows(session, ClinicalObservation, rows)
+    ids = insert_rows(
+        session,
+        ClinicalObservation,
+        [{k: v for k, v in r.items() if k not in (RECEIVED, NOTES)} for r in rows],
+    )
     for row, ident in zip(rows, ids, strict=True):
         context.written(row["resident_id"], "observation", ident)
+    keep_received(
+        session,
+        "Observation",
+        [(str(i), r[RECEIVED]) for r, i in zip(rows, ids, strict=True) if RECEIVED in r],
+    )
     return ids
 
 
 def write_observation(session: Session, context: Context, resource: dict[str, Any]) -> Created:
-    (ident,) = write_observations(session, context, [observation_values(session, context, resource)])
-    return Created("Observation", str(ident), resource)
+    values = observation_values(session, context, resource)
+    (ident,) = write_observations(session, context, [values])
+    return Created("Observation", str(ident), resource, notes=values[NOTES])
 
 
 def write_appointment(session: Session, context: Context, resource: dict[str, Any]) -> Created:

@@ -16,7 +16,7 @@ from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import readable_by_id, resident_visibility
 from yilian.fhir.rules import (
-    ID_CARD_SYSTEM,
+    ID_CARD_SYSTEMS,
     INSTITUTION_SYSTEM,
     STORED_PREFIX,
     FhirError,
@@ -48,6 +48,8 @@ class Created:
     ident: str
     resource: dict[str, Any]
     created: bool = True
+    # What was kept as sent and what the platform's tables hold instead (OperationOutcome issues).
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -237,7 +239,7 @@ def by_identifier(
     that it exists nor reaches it (decision 0021)."""
     if resource_type == "Patient":
         readable = resident_visibility(subject)
-        if system == ID_CARD_SYSTEM:
+        if system in ID_CARD_SYSTEMS:
             statement = select(Resident.id).where(Resident.id_number == code, readable)
         else:
             statement = (

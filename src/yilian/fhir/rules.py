@@ -18,6 +18,24 @@ ID_CARD_SYSTEM = "urn:yilian:sid:cn-resident-id"
 HEALTH_CARD_SYSTEM = "urn:yilian:sid:health-card"
 INSTITUTION_SYSTEM = "urn:yilian:sid:institution"
 DERIVED_ID_SYSTEM = "urn:yilian:sid:derived-resident-id"  # marks an ID number derived at import
+# The 居民身份证 number's OID in the Chinese interoperability standards (WS 364 / 卫生信息数据元):
+# real ID numbers are also given under it, so a regional platform matches them; derived ones never.
+NATIONAL_ID_SYSTEM = "urn:oid:2.16.156.10011.1.3"
+ID_CARD_SYSTEMS = (ID_CARD_SYSTEM, NATIONAL_ID_SYSTEM)
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+IDENTIFIER_TYPE_SYSTEM = "urn:yilian:sid:identifier-type"
+NATIONAL_ID_TYPE = {
+    "coding": [{"system": V2_0203, "code": "NNCHN", "display": "National Person Identifier (China)"}],
+    "text": "居民身份证号",
+}
+# A number the platform made for a patient sent without one: a resource identifier, not a national one.
+DERIVED_ID_TYPE = {
+    "coding": [
+        {"system": V2_0203, "code": "RI", "display": "Resource identifier"},
+        {"system": IDENTIFIER_TYPE_SYSTEM, "code": "derived-resident-id", "display": "平台派生的身份证号"},
+    ],
+    "text": "平台派生号码（非居民身份证）",
+}
 ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
 FHIR_JSON = "application/fhir+json"
 CST = timezone(timedelta(hours=8))
@@ -152,8 +170,11 @@ def parse_date_param(value: str) -> DateBound:
             start = datetime.combine(date.fromisoformat(text), time.min)
             end = start + timedelta(days=1)
         else:
-            start = datetime.fromisoformat(text.replace("Z", "+00:00")).replace(tzinfo=None)
-            end = start + timedelta(seconds=1)
+            start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            # Times are kept as China Standard Time: an instant with another offset is moved to it.
+            start = start.astimezone(CST).replace(tzinfo=None) if start.tzinfo else start
+            # The value's precision is the interval: a second, or less with fractional seconds.
+            end = start + (timedelta(microseconds=1) if "." in text else timedelta(seconds=1))
     except (ValueError, OverflowError):  # the day after 9999-12-31 overflows
         raise FhirError(400, "invalid", f"'{value}' is not a FHIR date") from None
     return {
@@ -187,6 +208,78 @@ def row_key(ident: str | None) -> int | None:
 def fhir_instant(value: datetime | None) -> str | None:
     """Times are kept as China Standard Time without a zone; FHIR wants the offset."""
     return None if value is None else value.replace(microsecond=0).isoformat() + "+08:00"
+
+
+def version_meta(version: int | None, updated_at: datetime | None) -> dict[str, str]:
+    """A row's `meta.versionId` and `meta.lastUpdated` (milliseconds kept: two changes in one
+    second are two instants)."""
+    out = {"versionId": str(version or 1)}
+    if updated_at is not None:
+        out["lastUpdated"] = updated_at.isoformat(timespec="milliseconds") + "+08:00"
+    return out
+
+
+# Elements of a projected resource served as they were sent (the rest from the platform's row).
+# References are not among them: the row's references are the ones that resolve for the reader.
+AS_SENT: dict[str, tuple[str, ...]] = {
+    "Patient": (
+        "name",
+        "telecom",
+        "gender",
+        "birthDate",
+        "address",
+        "maritalStatus",
+        "multipleBirthBoolean",
+        "multipleBirthInteger",
+        "communication",
+        "extension",
+        "deceasedBoolean",
+        "deceasedDateTime",
+    ),
+    "Observation": (
+        "status",
+        "category",
+        "code",
+        "effectiveDateTime",
+        "effectivePeriod",
+        "effectiveInstant",
+        "effectiveTiming",
+        "issued",
+        "valueQuantity",
+        "valueCodeableConcept",
+        "valueString",
+        "valueBoolean",
+        "valueInteger",
+        "valueRange",
+        "valueRatio",
+        "valueSampledData",
+        "valueTime",
+        "valueDateTime",
+        "valuePeriod",
+        "dataAbsentReason",
+        "interpretation",
+        "note",
+        "bodySite",
+        "method",
+        "referenceRange",
+        "component",
+        "extension",
+    ),
+}
+
+
+def as_sent(resource: dict[str, Any], sent: dict[str, Any], elements: tuple[str, ...]) -> None:
+    """Put the elements as they were sent in place of the projection's (an element the sender left
+    out is left out: an Observation sent without effective[x] is served without it)."""
+    for name in elements:
+        if name in sent:
+            resource[name] = sent[name]
+        else:
+            resource.pop(name, None)
+
+
+def etag(version: str) -> str:
+    return f'W/"{version}"'
 
 
 def parse_instant(value: str | None) -> datetime | None:

@@ -26,17 +26,22 @@ from yilian.fhir.parameters import (
     status_in,
 )
 from yilian.fhir.rules import (
+    AS_SENT,
+    INSTITUTION_SYSTEM,
     STORED,
     STORED_PREFIX,
     FhirError,
+    as_sent,
     reference_id,
     row_key,
+    version_meta,
 )
 from yilian.models import (
     DiagnosticCentre,
     EncounterDiagnosis,
     ExamOrder,
     FamilyDoctorTeam,
+    FhirReceived,
     FhirResource,
     Grid,
     ImagingInstance,
@@ -93,7 +98,9 @@ def native_rows(
             continue
         if name == "_id":
             continue
-        if name == "patient" and spec.resident_column is not None:
+        if name == "_lastUpdated":
+            statement = statement.where(date_clause(spec.model.row_updated_at)(value))
+        elif name == "patient" and spec.resident_column is not None:
             statement = statement.where(patient_ref(spec.resident_column)(value))
         elif name == "date" and spec.date_column is not None:
             statement = statement.where(date_clause(spec.date_column)(value))
@@ -128,7 +135,36 @@ def _sites(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
     }
 
 
+def with_meta(resource: dict[str, Any], row: Any) -> dict[str, Any]:
+    """`meta.versionId` and `meta.lastUpdated` from the row's `kit.db.Versioned` columns."""
+    meta = {**(resource.get("meta") or {}), **version_meta(row.row_version, row.row_updated_at)}
+    resource["meta"] = meta
+    return resource
+
+
 def to_fhir(session: Session, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
+    """The rows as resources, each with its version and time of last change, and what another
+    system sent kept as it was sent while the row is still the version it became."""
+    out = _to_fhir(session, resource_type, rows)
+    kept = AS_SENT.get(resource_type)
+    if kept is not None and rows:
+        received = {
+            (local_id, version): json.loads(body)
+            for local_id, version, body in session.execute(
+                select(FhirReceived.local_id, FhirReceived.row_version, FhirReceived.body).where(
+                    FhirReceived.resource_type == resource_type,
+                    FhirReceived.local_id.in_([str(r.id) for r in rows]),
+                )
+            ).all()
+        }
+        for resource, row in zip(out, rows, strict=True):
+            sent = received.get((str(row.id), row.row_version))
+            if sent is not None:
+                as_sent(resource, sent, kept)
+    return [with_meta(r, row) for r, row in zip(out, rows, strict=True)]
+
+
+def _to_fhir(session: Session, resource_type: str, rows: list[Any]) -> list[dict[str, Any]]:
     """Batch the extra reads a page needs (no query per row)."""
     if resource_type == "Patient":
         ids = [r.id for r in rows]
@@ -233,6 +269,9 @@ def service_requests(
         elif name in ("date", "authored"):
             clauses_r.append(date_clause(Referral.requested_at)(value))
             clauses_o.append(date_clause(ExamOrder.ordered_at)(value))
+        elif name == "_lastUpdated":
+            clauses_r.append(date_clause(Referral.row_updated_at)(value))
+            clauses_o.append(date_clause(ExamOrder.row_updated_at)(value))
         elif name == "status":
             clauses_r.append(status_in(Referral.status, mapping.REFERRAL_STATUS)(value))
             clauses_o.append(status_in(ExamOrder.status, mapping.ORDER_STATUS)(value))
@@ -251,7 +290,7 @@ def service_requests(
     n_referrals = int(session.scalar(select(func.count()).select_from(referrals.subquery())) or 0)
     n_orders = int(session.scalar(select(func.count()).select_from(orders.subquery())) or 0)
     out = [
-        mapping.service_request_of_referral(r)
+        with_meta(mapping.service_request_of_referral(r), r)
         for r in session.scalars(referrals.order_by(Referral.id).limit(count).offset(offset))
     ]
     if len(out) < count:
@@ -267,7 +306,7 @@ def service_requests(
                 )
             ).all()
         )
-        out += [mapping.service_request_of_order(o, hosts[o.centre_id]) for o in page]
+        out += [with_meta(mapping.service_request_of_order(o, hosts[o.centre_id]), o) for o in page]
     return out, n_referrals + n_orders
 
 
@@ -286,6 +325,8 @@ def stored_rows(
             statement = statement.where(FhirResource.resident_id == (row_key(ident) or -1))
         elif name in ("date", "created", "authored", "started", "period"):
             statement = statement.where(date_clause(FhirResource.date_at)(value))
+        elif name == "_lastUpdated":
+            statement = statement.where(date_clause(FhirResource.row_updated_at)(value))
         elif name == "status":
             statement = statement.where(FhirResource.status.in_(value.split(",")))
         elif name == "code":
@@ -314,8 +355,7 @@ def stored_rows(
 def stored_json(row: FhirResource) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(row.body)
     body["id"] = f"{STORED_PREFIX}{row.id}"
-    body.setdefault("meta", {})["versionId"] = "1"
-    return body
+    return with_meta(body, row)
 
 
 def search(
@@ -353,7 +393,52 @@ def search(
             stored, stored_total = [], 0
         out += [stored_json(r) for r in stored]
         total += stored_total
-    return out, total
+    return display_only_outside(session, actor, out), total
+
+
+def _organization_references(value: Any, found: list[dict[str, Any]]) -> None:
+    """The objects holding an `Organization/N` reference, at any depth (a stack, not recursion:
+    a bulk export walks millions of resources)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            reference = item.get("reference")
+            if type(reference) is str and reference.startswith("Organization/"):
+                found.append(item)
+            stack.extend(v for v in item.values() if type(v) is dict or type(v) is list)
+        elif type(item) is list:
+            stack.extend(v for v in item if type(v) is dict or type(v) is list)
+
+
+def display_only_outside(
+    session: Session, actor: Actor, resources: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Every reference a reader receives resolves for that reader: an Organization outside what the
+    reader may read (a provincial hospital a county's resident was sent to, another county's
+    hospital) is given by identifier and name, as a display-only reference, not as `Organization/N`
+    that would answer 404. One query a page."""
+    holders: list[dict[str, Any]] = []
+    _organization_references(resources, holders)
+    keys = {row_key(h["reference"].partition("/")[2]) for h in holders} - {None}
+    if not keys or actor.subject.role == roles.RESIDENT:  # a resident reads the whole registry
+        return resources
+    outside = {
+        ident: (code, name)
+        for ident, code, name in session.execute(
+            select(Institution.id, Institution.code, Institution.name).where(
+                Institution.id.in_(keys), ~institution_visibility(actor.subject)
+            )
+        ).all()
+    }
+    for holder in holders:
+        site = outside.get(row_key(holder["reference"].partition("/")[2]) or -1)
+        if site is not None:
+            del holder["reference"]
+            holder["type"] = "Organization"
+            holder["identifier"] = {"system": INSTITUTION_SYSTEM, "value": site[0]}
+            holder.setdefault("display", site[1])
+    return resources
 
 
 def patients_of(resources: list[dict[str, Any]]) -> list[int]:

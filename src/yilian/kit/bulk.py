@@ -7,9 +7,14 @@ plain: int, str, bool, None, or ISO date/datetime strings.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, text
+
+from yilian.kit.db import VERSIONED_TABLES
+
+CST = timezone(timedelta(hours=8))
 
 
 class BulkLoader:
@@ -35,6 +40,11 @@ class BulkLoader:
             self.raw.cursor().execute("BEGIN")
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if table in VERSIONED_TABLES and "row_updated_at" not in columns:
+            # The one column a raw load would leave empty (row_version has a server default).
+            stamp = sqlite_datetime(datetime.now(CST).replace(tzinfo=None))
+            columns = [*columns, "row_updated_at"]
+            rows = [(*row, stamp) for row in rows]
         cursor = self.raw.cursor()
         if self.sqlite:
             marks = ", ".join("?" for _ in columns)

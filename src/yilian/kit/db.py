@@ -12,8 +12,10 @@ from psycopg.rows import tuple_row
 from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement, literal_column
 from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
@@ -28,6 +30,59 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=False)}
+
+
+class local_now(FunctionElement[datetime]):
+    """The database's clock as China Standard Time without a zone (how every time is kept here),
+    rendered into the statement: a default or onupdate that is SQL, not a Python callable, also
+    holds for Core inserts, bulk updates and statements compiled once (`Prebuilt`)."""
+
+    type = DateTime(timezone=False)
+    inherit_cache = True
+
+
+@compiles(local_now, "sqlite")
+def _local_now_sqlite(element: local_now, compiler: Any, **kw: Any) -> str:
+    return "strftime('%Y-%m-%d %H:%M:%f', 'now', '+8 hours')"
+
+
+@compiles(local_now, "postgresql")
+def _local_now_postgresql(element: local_now, compiler: Any, **kw: Any) -> str:
+    return "(clock_timestamp() AT TIME ZONE 'Asia/Shanghai')"
+
+
+class Versioned:
+    """A row served as a FHIR resource: its version (`meta.versionId`, ETag) and when it last changed
+    (`meta.lastUpdated`, `_lastUpdated`). Both are kept by the database on every INSERT and UPDATE
+    — ORM flushes, Core `update()`s, `insert_rows` — and by `kit.bulk.BulkLoader` for raw loads,
+    so no write path has to remember them (decision 0035)."""
+
+    # SQL, not Python values: a Python default is a bound parameter that a statement compiled once
+    # (`Prebuilt`) would not fill.
+    row_version: Mapped[int] = mapped_column(server_default="1", onupdate=literal_column("row_version + 1"))
+    row_updated_at: Mapped[datetime | None] = mapped_column(
+        default=local_now(), onupdate=local_now(), index=True
+    )
+
+
+VERSIONED_TABLES = (
+    "resident",
+    "institution",
+    "staff",
+    "family_doctor_team",
+    "schedule",
+    "slot",
+    "booking",
+    "referral",
+    "exam_order",
+    "exam_report",
+    "imaging_study",
+    "clinical_observation",
+    "chronic_register",
+    "claim",
+    "encounter",
+    "fhir_resource",
+)
 
 
 def is_sqlite(url_or_engine: str | Engine) -> bool:

@@ -61,7 +61,14 @@ from yilian.models.family_doctor import (
     TeamGrid,
     TeamMember,
 )
-from yilian.models.fhir import ClinicalObservation, FhirResource, FhirSource, ResidentIdentifier
+from yilian.models.fhir import (
+    ClinicalObservation,
+    FhirExport,
+    FhirReceived,
+    FhirResource,
+    FhirSource,
+    ResidentIdentifier,
+)
 from yilian.models.institution import AdminDivision, Department, Institution
 from yilian.models.insurance import Claim, ClaimSummary, DrgGrouping, DrgStandard, Settlement
 from yilian.models.portal import Guardianship, HealthCardIssue, OtpChallenge
@@ -74,6 +81,8 @@ from yilian.models.user import ApiToken, LoginFailure, User, UserGrid, WebSessio
 __all__ = [
     "ClinicalObservation",
     "FhirResource",
+    "FhirExport",
+    "FhirReceived",
     "FhirSource",
     "ResidentIdentifier",
     "Guardianship",

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class ChronicRegister(Base):
+class ChronicRegister(Versioned, Base):
     """A resident on the hypertension, diabetes or hyperlipidaemia register, with the current plan."""
 
     __tablename__ = "chronic_register"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
 class DiagnosticCentre(Base):
@@ -58,7 +58,7 @@ class Equipment(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
-class ExamOrder(Base):
+class ExamOrder(Versioned, Base):
     __tablename__ = "exam_order"
     __table_args__ = (
         Index("ix_exam_order_worklist", "centre_id", "status", "priority", "ordered_at"),
@@ -101,7 +101,7 @@ class ExamOrderEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
-class ExamReport(Base):
+class ExamReport(Versioned, Base):
     __tablename__ = "exam_report"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,7 +148,7 @@ class CriticalAlert(Base):
     action_taken: Mapped[str | None] = mapped_column(Text)
 
 
-class ImagingStudy(Base):
+class ImagingStudy(Versioned, Base):
     __tablename__ = "imaging_study"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class Encounter(Base):
+class Encounter(Versioned, Base):
     __tablename__ = "encounter"
     __table_args__ = (
         Index("ix_encounter_institution_start", "institution_id", "start_date"),

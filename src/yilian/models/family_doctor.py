@@ -7,10 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class FamilyDoctorTeam(Base):
+class FamilyDoctorTeam(Versioned, Base):
     __tablename__ = "family_doctor_team"
 
     id: Mapped[int] = mapped_column(primary_key=True)

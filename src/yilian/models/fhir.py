@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class ClinicalObservation(Base):
+class ClinicalObservation(Versioned, Base):
     """One measurement of a resident (FHIR Observation), as numbers where it is a number."""
 
     __tablename__ = "clinical_observation"
@@ -46,7 +46,7 @@ class ResidentIdentifier(Base):
     value: Mapped[str] = mapped_column(String(100))
 
 
-class FhirResource(Base):
+class FhirResource(Versioned, Base):
     """A resource kept as FHIR JSON, with the columns searches need."""
 
     __tablename__ = "fhir_resource"
@@ -80,3 +80,41 @@ class FhirSource(Base):
     resource_type: Mapped[str] = mapped_column(String(40))
     source_id: Mapped[str] = mapped_column(String(200))  # meta.source#id, or the id / urn:uuid
     local_id: Mapped[str] = mapped_column(String(40))  # "12" or "s34", as the resource is served
+
+
+class FhirReceived(Base):
+    """A projected resource (a Patient that became a resident, an Observation that became a clinical
+    observation) as it was sent, references rewritten to local ids: served back as sent — names,
+    addresses, telecom `use`, maritalStatus, communication, extensions, a partial birthDate, gender
+    `unknown`, an Observation without effective[x] — while the row still is the version it was
+    projected into (`row_version`); once the platform changes the row, the row is what is served."""
+
+    __tablename__ = "fhir_received"
+    __table_args__ = (UniqueConstraint("resource_type", "local_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_type: Mapped[str] = mapped_column(String(40))
+    local_id: Mapped[str] = mapped_column(String(40))
+    row_version: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+
+
+class FhirExport(Base):
+    """A bulk export ($export) asked for by an account: its state, and the files it wrote (under
+    `fhir_export_dir`/`job`/, names the server made). Only the account that asked may see it."""
+
+    __tablename__ = "fhir_export"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(32), unique=True)  # random hex, the id in its URLs
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    level: Mapped[str] = mapped_column(String(16))  # system | patient
+    types: Mapped[str] = mapped_column(String(400))  # comma-separated resource types
+    since: Mapped[datetime | None]
+    request_url: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(16))  # in-progress | completed | failed | cancelled
+    progress: Mapped[str] = mapped_column(String(200), default="")
+    output_json: Mapped[str] = mapped_column(Text, default="[]")  # [{type, file, count}]
+    error: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
 class AdminDivision(Base):
@@ -19,7 +19,7 @@ class AdminDivision(Base):
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("admin_division.code"), index=True)
 
 
-class Institution(Base):
+class Institution(Versioned, Base):
     __tablename__ = "institution"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class Claim(Base):
+class Claim(Versioned, Base):
     """One fund settlement (结算单) of the medical-insurance bureau; at most one per encounter."""
 
     __tablename__ = "claim"

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class Referral(Base):
+class Referral(Versioned, Base):
     __tablename__ = "referral"
     __table_args__ = (
         Index("ix_referral_to_status", "to_institution_id", "status"),

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
 class Household(Base):
@@ -19,7 +19,7 @@ class Household(Base):
     address: Mapped[str | None] = mapped_column(String(200))
 
 
-class Resident(Base):
+class Resident(Versioned, Base):
     __tablename__ = "resident"
 
     id: Mapped[int] = mapped_column(primary_key=True)

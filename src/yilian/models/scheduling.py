@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
 class BookingPolicy(Base):
@@ -22,7 +22,7 @@ class BookingPolicy(Base):
     extra_cap: Mapped[int]
 
 
-class Schedule(Base):
+class Schedule(Versioned, Base):
     """A bookable resource: a doctor's clinic, an exam device (CT, MRI, ultrasound …) or inpatient beds."""
 
     __tablename__ = "schedule"
@@ -37,7 +37,7 @@ class Schedule(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
 
 
-class Slot(Base):
+class Slot(Versioned, Base):
     __tablename__ = "slot"
     __table_args__ = (
         Index("ix_slot_schedule_starts", "schedule_id", "starts_at"),
@@ -56,7 +56,7 @@ class Slot(Base):
     released_at: Mapped[datetime | None]  # when a free reserved slot went back to the public pool
 
 
-class Booking(Base):
+class Booking(Versioned, Base):
     __tablename__ = "booking"
     __table_args__ = (
         # One live booking per resident, department (or resource) and half-day session.

@@ -7,10 +7,10 @@ from datetime import date
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yilian.kit.db import Base
+from yilian.kit.db import Base, Versioned
 
 
-class Staff(Base):
+class Staff(Versioned, Base):
     __tablename__ = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
