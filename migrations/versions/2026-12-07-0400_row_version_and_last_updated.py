@@ -1,7 +1,7 @@
 """row_version and row_updated_at on every table served as FHIR; fhir_received; fhir_export
 
 Revision ID: 0017_h
-Revises: 0016_f
+Revises: 0017_a
 Create Date: 2026-12-07 04:00:00
 
 FHIR's `meta.versionId`, `meta.lastUpdated`, ETag, Last-Modified and `_lastUpdated` (issue 24,
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_h"
-down_revision = "0016_f"
+down_revision = "0017_a"
 branch_labels = None
 depends_on = None
 
