@@ -157,7 +157,7 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     ).json()
     clock.advance(days=2)  # type: ignore[attr-defined]
     nurse = create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id)
-    assert login(client, nurse.username, PASSWORD) == 303
+    assert login(client, nurse.username, PASSWORD) == 200
     page = client.get("/arrivals")
     assert page.status_code == 200
     assert "张桂兰" in page.text and "基层预约" in page.text and "预留号" in page.text
@@ -175,7 +175,7 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     assert "今日到诊" not in another_day and "到诊登记" in another_day
     township_doctor = create_user(session, role=roles.FAMILY_DOCTOR, institution_id=world.township_a.id)
     client.cookies.clear()
-    assert login(client, township_doctor.username, PASSWORD) == 303
+    assert login(client, township_doctor.username, PASSWORD) == 200
     assert client.get("/arrivals").status_code == 403
 
 

@@ -345,28 +345,3 @@ def revoke_card(
     check_csrf(request, csrf)
     service.do_revoke_card(session, actor=actor, resident_id=person, reason="居民挂失")
     return RedirectResponse(f"/portal?person={person}", status_code=303)
-
-
-# The registration desk: staff scan a resident's health card (or type the code under it).
-desk = APIRouter()
-
-
-@desk.post("/health-card/scan")
-def desk_scan(
-    request: Request,
-    actor: PageActor,
-    session: DbSession,
-    csrf: Annotated[str, Form()],
-    payload: Annotated[str, Form()],
-    purpose: Annotated[str, Form()] = "registration",
-) -> Response:
-    check_csrf(request, csrf)
-    try:
-        resident = service.do_scan_card(
-            session, actor=actor, payload=payload, purpose=purpose, settings=request.app.state.settings
-        )
-    except AppError as error:
-        return render(
-            request, "residents.html", q="", page=None, scan_error=error.message_zh, status_code=error.status
-        )
-    return RedirectResponse(f"/residents/{resident.id}", status_code=303)
