@@ -1,6 +1,6 @@
 """Registry and residents administration on screen: the commission's administrator filters the
 county's institutions and exports them, registers a staff member and posts them to a township; a
-hospital doctor registers a resident (the API's field error first), imports a sheet whose bad row is
+family doctor registers a resident (the API's field error first), imports a sheet whose bad row is
 shown in a table (nothing written), and adds a guardian. A browser asking for an unknown path gets a
 Chinese HTML page with a way back."""
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tests.journeys.conftest import PASSWORD, screenshot
 from tests.journeys.test_family_doctor_workbench import choose
 from yilian.kit.db import make_engine
-from yilian.models import Institution, Posting, Resident, Staff, User
+from yilian.models import Institution, Posting, Resident, Staff, User, UserGrid
 from yilian.residents.rules import make_id_number
 
 pytestmark = pytest.mark.browser
@@ -49,12 +49,13 @@ def test_admin_filters_institutions_exports_and_posts_new_staff(
     engine = make_engine(url)
     with Session(engine) as session:
         townships = session.scalar(select(func.count()).where(Institution.type == "乡镇卫生院")) or 0
-        township = session.scalar(
-            select(Institution.name).where(Institution.type == "乡镇卫生院").order_by(Institution.id)
-        )
-        hospital = session.scalar(
-            select(Institution.name).where(Institution.type == "综合医院").order_by(Institution.id)
-        )
+
+        # The county's hospital and a township of it: where the demo doctors work.
+        def workplace(username: str) -> str | None:
+            where = select(User.institution_id).where(User.username == username).scalar_subquery()
+            return session.scalar(select(Institution.name).where(Institution.id == where))
+
+        hospital, township = workplace("ys1"), workplace("jtys1")
     engine.dispose()
     assert townships > 0 and township and hospital
 
@@ -126,10 +127,13 @@ def test_doctor_registers_imports_and_adds_a_guardian(
     base, url = county
     engine = make_engine(url)
     with Session(engine) as session:
-        doctor = session.scalar(select(User).where(User.username == "ys1"))
+        doctor = session.scalar(select(User).where(User.username == "jtys1"))
         assert doctor is not None
         region = session.scalar(
             select(Institution.region_code).where(Institution.id == doctor.institution_id)
+        )
+        grid_id = session.scalar(
+            select(UserGrid.grid_id).where(UserGrid.user_id == doctor.id).order_by(UserGrid.grid_id)
         )
     engine.dispose()
     assert region
@@ -139,15 +143,17 @@ def test_doctor_registers_imports_and_adds_a_guardian(
 
     # The parent is registered beforehand through the API.
     with httpx.Client(base_url=base) as http:
-        token = http.post("/api/auth/token", json={"username": "ys1", "password": PASSWORD}).json()
+        token = http.post("/api/auth/token", json={"username": "jtys1", "password": PASSWORD}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         made = http.post(
-            "/api/residents", headers=headers, json={"id_number": parent_number, "name": "闻淑芬"}
+            "/api/residents",
+            headers=headers,
+            json={"id_number": parent_number, "name": "闻淑芬", "grid_id": grid_id},
         )
         assert made.status_code in (200, 201), made.text
 
     page = browser.new_page(locale="zh-CN")
-    sign_in(page, base, "ys1")
+    sign_in(page, base, "jtys1")
     page.get_by_role("menuitem", name="居民档案").click()
 
     # Register: a wrong ID number first, the API's message beside the field.
@@ -155,6 +161,8 @@ def test_doctor_registers_imports_and_adds_a_guardian(
     dialog = page.get_by_role("dialog", name="登记居民")
     dialog.get_by_label("身份证号").fill(child[:-1] + ("0" if child[-1] != "0" else "1"))
     dialog.get_by_label("姓名").fill("闻小宇")
+    choose(page, "所属网格")
+    page.locator(".el-select-dropdown__item:visible").first.click()
     dialog.get_by_role("button", name="登记").click()
     expect(dialog.locator(".el-form-item__error")).to_contain_text("校验")
     screenshot(page, "registry-register-error")

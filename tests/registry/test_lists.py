@@ -111,3 +111,12 @@ def test_staff_of_another_county_is_not_found(client: TestClient, session: Sessi
         s["name"] for s in client.get("/api/staff", params={"limit": 500}, headers=headers).json()["items"]
     }
     assert stranger.name not in names
+
+
+def test_the_grids_a_registrar_serves(client: TestClient, session: Session) -> None:
+    world = build_world(session)
+    mine = client.get("/api/grids", headers=bearer(session, world.family_doctor_a)).json()
+    assert [g["name"] for g in mine["items"]] == [world.grid_a.name]  # a family doctor's own grid only
+    county = client.get("/api/grids", headers=bearer(session, world.commission)).json()
+    assert {g["name"] for g in county["items"]} == {world.grid_a.name, world.grid_b.name}
+    assert client.get("/api/grids", headers=bearer(session, world.resident_user_a)).status_code == 403

@@ -224,6 +224,24 @@ def create_staff(data: StaffIn, actor: ApiActor, session: DbSession) -> dict[str
     return {"id": staff.id}
 
 
+@router.get("/grids", response_model=GridPage)
+def list_served_grids(
+    actor: ApiActor,
+    session: DbSession,
+    q: Search = "",
+    offset: Offset = 0,
+    limit: int = Query(50, ge=1, le=500),
+) -> GridPage:
+    """The grids the caller registers residents in (a family doctor's own, an institution's, …)."""
+    statement = lists.served_grids(actor.subject, q=q)
+    return GridPage(
+        total=repository.count_of(session, statement),
+        offset=offset,
+        limit=limit,
+        items=lists.grid_rows(session, statement, offset=offset, limit=limit),
+    )
+
+
 def _staff_statement(
     actor: ApiActor, q: str, institution_id: int | None, practitioner_type: str | None, sort: str
 ) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import or_
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
@@ -12,6 +13,7 @@ from yilian.auth.rules import Subject
 from yilian.kit.errors import Forbidden, NotFound
 from yilian.kit.masking import shown_identifiers
 from yilian.kit.tabular import write_xlsx
+from yilian.models import Grid, Institution
 from yilian.registry import repository
 from yilian.registry.schemas import (
     ConsortiumRow,
@@ -117,6 +119,23 @@ def grid_rows(session: Session, statement: Any, *, offset: int, limit: int | Non
         )
         for g, institution, clinic in repository.page_of(session, statement, offset=offset, limit=limit)
     ]
+
+
+def served_grids(subject: Subject, *, q: str) -> Any:
+    """The grids a registrar puts residents in: a family doctor's own, an institution's (as the
+    serving institution or the village clinic), a consortium's, or those of the readable county."""
+    if subject.role == roles.RESIDENT:
+        raise Forbidden("居民不能查看网格", "Residents cannot list grids")
+    if subject.role == roles.FAMILY_DOCTOR:
+        where: Any = Grid.id.in_(sorted(subject.grid_ids) or [-1])
+    elif subject.institution_id:
+        where = or_(Grid.institution_id == subject.institution_id, Grid.clinic_id == subject.institution_id)
+    elif subject.consortium_id:
+        where = Grid.consortium_id == subject.consortium_id
+    else:
+        readable = scoping.readable_institutions(subject).with_only_columns(Institution.id).order_by(None)
+        where = Grid.institution_id.in_(readable)
+    return repository.grids_statement(None, q=q, where=where)
 
 
 def staff_rows(

@@ -178,15 +178,19 @@ def consortia_statement(readable: Select[Any], *, q: str, kind: str | None) -> S
     return statement.order_by(Consortium.name, Consortium.id)
 
 
-def grids_statement(consortium_id: int, *, q: str) -> Select[Any]:
-    """A consortium's grids with the serving institution's and the village clinic's names."""
+def grids_statement(consortium_id: int | None, *, q: str, where: Any = None) -> Select[Any]:
+    """Grids (a consortium's, or those `where` selects) with the serving institution's and the
+    village clinic's names."""
     clinic = aliased(Institution)
     statement = (
         select(Grid, Institution.name, clinic.name)
         .join(Institution, Institution.id == Grid.institution_id)
         .outerjoin(clinic, clinic.id == Grid.clinic_id)
-        .where(Grid.consortium_id == consortium_id)
     )
+    if consortium_id is not None:
+        statement = statement.where(Grid.consortium_id == consortium_id)
+    if where is not None:
+        statement = statement.where(where)
     if q:
         statement = statement.where(or_(Grid.name.contains(q), Grid.code.contains(q)))
     return statement.order_by(Grid.code)
