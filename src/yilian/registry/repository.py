@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -193,7 +193,7 @@ def grids_statement(consortium_id: int | None, *, q: str, where: Any = None) -> 
         statement = statement.where(where)
     if q:
         statement = statement.where(or_(Grid.name.contains(q), Grid.code.contains(q)))
-    return statement.order_by(Grid.code)
+    return cast("Select[Any]", statement.order_by(Grid.code))
 
 
 def staff_statement(
