@@ -210,7 +210,7 @@ def test_an_unknown_page_is_a_chinese_html_404(county: tuple[str, str], browser:
     answer = page.goto(f"{base}/no-such-page")
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("heading", name="页面不存在")).to_be_visible()
+    screenshot(page, "registry-404")
     page.get_by_role("link", name="返回工作台首页").click()
     expect(page).to_have_url(re.compile(r"/app/login"))
-    screenshot(page, "registry-404")
     page.close()
