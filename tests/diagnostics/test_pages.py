@@ -28,7 +28,7 @@ def test_order_upload_read_report_and_the_recognition_prompt(
     centres = open_centres(client, session, world)
     township = create_user(session, role=roles.DOCTOR, institution_id=world.township_a.id)
     session.flush()
-    assert login(client, township.username, PASSWORD) == 303
+    assert login(client, township.username, PASSWORD) == 200
     form = client.get(f"/diagnostics/order?resident_id={world.resident_a.id}")
     assert "胸部正位片" in form.text and "60.00元" in form.text
     token = csrf(client, f"/diagnostics/order?resident_id={world.resident_a.id}")
@@ -56,7 +56,7 @@ def test_order_upload_read_report_and_the_recognition_prompt(
 
     # The county reader.
     client.cookies.clear()
-    assert login(client, world.doctor.username, PASSWORD) == 303
+    assert login(client, world.doctor.username, PASSWORD) == 200
     worklist = client.get("/diagnostics/worklist").text
     assert order.accession_number in worklist and "张桂兰" in worklist
     token = csrf(client, f"/diagnostics/orders/{order.id}")

@@ -333,7 +333,7 @@ def test_settlement_page_shows_figures_and_saves(client: TestClient, session: Se
     do_import_claims(
         session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(world, rows)
     )
-    assert login(client, world.insurance.username, PASSWORD) == 303
+    assert login(client, world.insurance.username, PASSWORD) == 200
     query = f"consortium={world.consortium.code}&budget_yuan=1000&drg_budget_yuan=&per_capita_yuan="
     page = client.get(f"/insurance/settlement?{query}")
     assert page.status_code == 200, page.text
