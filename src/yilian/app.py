@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,10 +29,37 @@ from yilian.web.deps import LoginRequired
 from yilian.web.input_guard import refuse_nul_characters
 from yilian.web.templating import STATIC_DIR, render
 
+logger = logging.getLogger(__name__)
+
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith(("/api/", "/fhir/")) or "application/json" in request.headers.get(
         "accept", ""
+    )
+
+
+def _wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the API, not FHIR): it gets an error page in Chinese."""
+    return not _wants_json(request) and "text/html" in request.headers.get("accept", "")
+
+
+_HEADINGS = {404: "页面不存在", 403: "无权访问", 401: "请先登录", 405: "不支持的操作", 500: "服务器出错了"}
+
+
+def error_page(request: Request, error: AppError) -> Response:
+    """The HTML error page: the message in Chinese (and English), a way back and a way home."""
+    referer = request.headers.get("referer", "")
+    origin = f"{request.url.scheme}://{request.url.netloc}"
+    back = referer[len(origin) :] if referer.startswith(origin + "/") else ""
+    home = "/portal" if request.url.path.startswith("/portal") else "/app/"
+    return render(
+        request,
+        "error.html",
+        status_code=error.status,
+        error=error,
+        heading=_HEADINGS.get(error.status, "操作未完成"),
+        back=back,
+        home=home,
     )
 
 
@@ -76,6 +104,12 @@ def _message_zh(error: Any) -> str:
         return template
 
 
+_HTTP_MESSAGES = {
+    404: ("您访问的页面不存在，可能地址有误或页面已移至新工作站", "Page not found"),
+    405: ("该地址不支持此操作", "Method not allowed"),
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, error: AppError) -> Response:
@@ -91,7 +125,7 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         if _wants_json(request):
             return JSONResponse(error.as_dict(), status_code=error.status)
-        return render(request, "error.html", status_code=error.status, error=error)
+        return error_page(request, error)
 
     @app.exception_handler(FhirError)
     async def fhir_failure(request: Request, error: FhirError) -> Response:
@@ -106,7 +140,25 @@ def install_error_handlers(app: FastAPI) -> None:
             for name, value in (error.headers or {}).items():
                 answer.headers[name] = value
             return answer
+        if _wants_html(request):
+            zh, en = _HTTP_MESSAGES.get(error.status_code, ("请求未能完成", str(error.detail)))
+            page = error_page(request, AppError(zh, en, error.status_code))
+            for name, value in (error.headers or {}).items():
+                page.headers[name] = value
+            return page
         return await http_exception_handler(request, error)
+
+    @app.exception_handler(Exception)
+    async def server_failure(request: Request, error: Exception) -> Response:
+        """An unexpected failure: a Chinese page for a browser, the bilingual JSON error for the rest
+        (FHIR an OperationOutcome). The traceback goes to the log, never to the user."""
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+        failure = AppError("服务器内部错误，请稍后重试或联系管理员", "Internal server error", 500)
+        if request.url.path == "/fhir" or request.url.path.startswith("/fhir/"):
+            return fhir_error(FhirError(500, "exception", f"{failure.message_en} / {failure.message_zh}"))
+        if _wants_html(request):
+            return error_page(request, failure)
+        return JSONResponse(failure.as_dict(), status_code=500)
 
     @app.exception_handler(RequestValidationError)
     async def request_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -223,7 +275,6 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.portal.api import router as portal_api
     from yilian.portal.booking_api import router as portal_booking_api
     from yilian.portal.phone_api import router as portal_phone_api
-    from yilian.portal.views import desk as health_card_desk
     from yilian.referral.api import router as referral_api
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
@@ -252,7 +303,6 @@ def routers() -> tuple[APIRouter, ...]:
         portal_api,
         portal_phone_api,
         portal_booking_api,
-        health_card_desk,
         frontend,
         pages,
     )

@@ -15,6 +15,7 @@ from argon2 import PasswordHasher, extract_parameters
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.auth.test_web_login import login
 from tests.factories.auth import PASSWORD, bearer
 from tests.factories.world import build_world
 from yilian.app import create_app
@@ -23,17 +24,6 @@ from yilian.config import PROJECT_ROOT, Settings
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.db import Database
-
-
-def login(client: TestClient, username: str, password: str) -> int:
-    page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf": token, "next": "/"},
-        follow_redirects=False,
-    )
-    return response.status_code
 
 
 def token_login(client: TestClient, username: str, password: str) -> int:
@@ -68,7 +58,10 @@ def test_refuses_to_start_with_the_default_secret_key_outside_the_demo(
     chain_key.write_text(secrets.token_hex(32))
     create_app(
         Settings(
-            database_url="sqlite://", gc_freeze=False, secret_key="a-key-of-our-own", audit_key_file=str(chain_key)
+            database_url="sqlite://",
+            gc_freeze=False,
+            secret_key="a-key-of-our-own",
+            audit_key_file=str(chain_key),
         ),
         database=Database.__new__(Database),
         audit=AuditWriter(),
@@ -92,16 +85,15 @@ def test_a_busy_session_still_ends_after_its_absolute_lifetime(
     client: TestClient, session: Session, clock: FixedClock, settings: Settings
 ) -> None:
     world = build_world(session)
-    assert login(client, world.commission.username, PASSWORD) == 303
+    assert login(client, world.commission.username, PASSWORD) == 200
     step = settings.session_idle_minutes - 5
     used = 0
     while used + step < getattr(settings, "session_absolute_hours", 8) * 60:
         clock.advance(minutes=step)
         used += step
-        assert client.get("/", follow_redirects=False).status_code == 200, f"refused after {used} min"
+        assert client.get("/api/auth/session").status_code == 200, f"refused after {used} min"
     clock.advance(minutes=step)  # active all along, never idle: past the absolute lifetime
-    refused = client.get("/", follow_redirects=False)
-    assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+    assert client.get("/api/auth/session").status_code == 401
     assert client.get("/api/auth/me").status_code == 401
 
 
@@ -188,24 +180,26 @@ def test_pages_carry_a_content_security_policy_with_a_nonce_for_their_own_script
     client: TestClient, session: Session
 ) -> None:
     world = build_world(session)
-    login_page = client.get("/login")
-    policy = login_page.headers["content-security-policy"]
+    error_page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    policy = error_page.headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
-    assert login(client, world.commission.username, PASSWORD) == 303
-    home = client.get("/")  # draws its chart with an inline script
+    assert login(client, world.family_doctor_a.username, PASSWORD) == 200
+    chart_page = f"/residents/{world.resident_a.id}/chronic"
+    home = client.get(chart_page)  # draws its chart with an inline script
     nonce = re.search(r"script-src [^;]*'nonce-([^']+)'", home.headers["content-security-policy"])
     assert nonce is not None
     inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", home.text)
     assert inline and all(f'nonce="{nonce.group(1)}"' in attributes for attributes in inline)
-    assert client.get("/").headers["content-security-policy"] != home.headers["content-security-policy"]
+    again = client.get(chart_page)
+    assert again.headers["content-security-policy"] != home.headers["content-security-policy"]
     assert "content-security-policy" not in client.get("/api/auth/me").headers  # JSON is no page
 
 
 def test_hsts_when_cookies_are_secure(client: TestClient, settings: Settings) -> None:
-    assert "strict-transport-security" not in client.get("/login").headers
+    assert "strict-transport-security" not in client.get("/portal/login").headers
     settings.secure_cookies = True
-    hsts = client.get("/login").headers["strict-transport-security"]
+    hsts = client.get("/portal/login").headers["strict-transport-security"]
     assert re.fullmatch(r"max-age=\d+; includeSubDomains", hsts) and int(hsts[8:].split(";")[0]) >= 31536000
 
 
@@ -223,8 +217,8 @@ def test_no_store_on_every_response_but_static_assets(client: TestClient, sessio
     for path, headers in paths.items():
         response = client.get(path, headers=headers, follow_redirects=False)
         assert response.headers.get("cache-control") == "no-store", (path, response.status_code)
-    assert login(client, world.commission.username, PASSWORD) == 303
-    for page in ("/", "/booking", "/diagnostics/results", f"/residents/{world.resident_a.id}"):
+    assert login(client, world.commission.username, PASSWORD) == 200
+    for page in ("/", "/booking", "/app/", f"/residents/{world.resident_a.id}"):
         response = client.get(page, follow_redirects=False)
         assert response.headers.get("cache-control") == "no-store", (page, response.status_code)
     static = client.get("/static/vendor/echarts.min.js")

@@ -1,8 +1,6 @@
-"""Login, lockout after five failures, idle expiry, CSRF, bearer tokens."""
+"""Login (the front end's JSON session), lockout after five failures, idle expiry, CSRF, bearer tokens."""
 
 from __future__ import annotations
-
-import re
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -16,13 +14,9 @@ from yilian.models import LoginFailure
 
 
 def login(client: TestClient, username: str, password: str) -> int:
-    page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf": token, "next": "/"},
-        follow_redirects=False,
-    )
+    """Signs the test client in as the staff front end does: JSON to /api/auth/session (200 when
+    signed in; the session cookie is then the client's)."""
+    response = client.post("/api/auth/session", json={"username": username, "password": password})
     return response.status_code
 
 
@@ -32,15 +26,19 @@ def test_password_is_stored_as_argon2id(session: Session) -> None:
     assert verify_password(world.doctor.password_hash, PASSWORD)
 
 
-def test_login_then_pages_then_logout(client: TestClient, session: Session) -> None:
+def test_login_then_session_then_logout(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    assert client.get("/", follow_redirects=False).headers["location"].startswith("/login")
-    assert login(client, world.commission.username, PASSWORD) == 303
-    home = client.get("/")
-    assert home.status_code == 200 and "概览" in home.text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text).group(1)  # type: ignore[union-attr]
-    assert client.post("/logout", data={"csrf": csrf}, follow_redirects=False).status_code == 303
-    assert client.get("/", follow_redirects=False).status_code == 303
+    # The old pages lead to the front end, whose sign-in is the JSON session.
+    assert client.get("/", follow_redirects=False).headers["location"] == "/app/"
+    assert client.get("/login", follow_redirects=False).headers["location"] == "/app/login"
+    assert client.get("/api/auth/session").status_code == 401
+    assert login(client, world.commission.username, PASSWORD) == 200
+    current = client.get("/api/auth/session")
+    assert current.status_code == 200 and current.json()["role"] == "卫健局管理员"
+    csrf = current.json()["csrf_token"]
+    assert client.delete("/api/auth/session").status_code == 403  # a write without the CSRF header
+    assert client.delete("/api/auth/session", headers={"X-CSRF-Token": csrf}).status_code == 204
+    assert client.get("/api/auth/session").status_code == 401
 
 
 def test_five_failures_lock_the_account(client: TestClient, session: Session, clock: FixedClock) -> None:
@@ -51,25 +49,25 @@ def test_five_failures_lock_the_account(client: TestClient, session: Session, cl
     assert login(client, world.doctor.username, PASSWORD) == 423  # even the right password, while locked
     assert session.scalar(select(func.count()).select_from(LoginFailure)) == 5
     clock.advance(minutes=31)
-    assert login(client, world.doctor.username, PASSWORD) == 303
+    assert login(client, world.doctor.username, PASSWORD) == 200
 
 
 def test_idle_session_expires(client: TestClient, session: Session, clock: FixedClock) -> None:
     world = build_world(session)
     login(client, world.commission.username, PASSWORD)
     clock.advance(minutes=29)
-    assert client.get("/").status_code == 200
+    assert client.get("/api/residents").status_code == 200
     clock.advance(minutes=31)
-    assert client.get("/", follow_redirects=False).status_code == 303
+    assert client.get("/api/residents").status_code == 401
 
 
-def test_login_form_without_csrf_is_refused(client: TestClient, session: Session) -> None:
+def test_a_form_cannot_sign_a_browser_in(client: TestClient, session: Session) -> None:
+    """A cross-site form can post neither to the JSON sign-in nor to the old login page."""
     world = build_world(session)
-    client.get("/login")
-    response = client.post(
-        "/login", data={"username": world.doctor.username, "password": PASSWORD, "csrf": "forged"}
-    )
-    assert response.status_code == 403
+    form = {"username": world.doctor.username, "password": PASSWORD}
+    assert client.post("/api/auth/session", data=form).status_code == 422
+    assert client.post("/login", data={**form, "csrf": "forged"}).status_code == 405
+    assert client.get("/api/auth/session").status_code == 401
 
 
 def test_cookie_session_write_to_api_needs_csrf_header(client: TestClient, session: Session) -> None:

@@ -67,7 +67,7 @@ def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, 
         == 403
     )
 
-    assert login(client, world.commission.username, PASSWORD) == 303
+    assert login(client, world.commission.username, PASSWORD) == 200
     page = client.get("/evaluation", params={"code": CODE, "year": 2025})
     assert page.status_code == 200
     assert "满分 1000.00 分，加分项最高 100.00 分" in page.text

@@ -175,7 +175,7 @@ def test_the_dashboard_shows_values_targets_and_misses(county_url: tuple[str, Wo
     url, world, _ = county_url
     app = create_app(Settings(database_url=url, secret_key="test"), audit=AuditWriter(engine=None))
     with TestClient(app) as client:
-        assert login(client, world.commission.username, PASSWORD) == 303
+        assert login(client, world.commission.username, PASSWORD) == 200
         page = client.get("/indicators", params={"period": "2025"})
         assert page.status_code == 200
         row = re.search(
@@ -268,7 +268,7 @@ def test_figures_are_entered_all_or_nothing_by_their_own_institution(session: Se
 def test_an_institution_enters_its_figures_on_the_page(client: TestClient, session: Session) -> None:
     world = build_world(session)
     admin = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
-    assert login(client, admin.username, PASSWORD) == 303
+    assert login(client, admin.username, PASSWORD) == 200
     page = client.get("/figures", params={"year": 2025})
     assert page.status_code == 200 and "人员支出" in page.text
     token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]

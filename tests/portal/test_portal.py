@@ -229,26 +229,23 @@ def test_health_card_scanned_by_staff_who_may_see_and_revoked(
     )
 
 
-def test_the_registration_desk_scans_a_card_on_the_residents_page(
-    client: TestClient, session: Session
-) -> None:
+def test_the_registration_desk_scans_a_card_through_the_api(client: TestClient, session: Session) -> None:
+    """The desk's scan (the residents screen's 扫健康卡, which replaced the page's form): a genuine,
+    live card opens its resident; a forged one is refused with a message in Chinese."""
     world = build_world(session)
     resident_user = create_user(session, role=roles.RESIDENT, resident_id=world.resident_a.id)
     payload = client.get("/api/health-card", headers=bearer(session, resident_user)).json()["payload"]
     staff_login(client, world.family_doctor_a.username, PASSWORD)
-    page = client.get("/residents")
-    assert 'aria-label="电子健康卡"' in page.text
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    csrf = {"X-CSRF-Token": client.get("/api/auth/session").json()["csrf_token"]}
     scanned = client.post(
-        "/health-card/scan",
-        data={"csrf": token, "payload": payload, "purpose": "registration"},
-        follow_redirects=False,
+        "/api/health-card/scan", json={"payload": payload, "purpose": "registration"}, headers=csrf
     )
-    assert scanned.status_code == 303 and scanned.headers["location"] == f"/residents/{world.resident_a.id}"
+    assert scanned.status_code == 200 and scanned.json()["id"] == world.resident_a.id
     forged = client.post(
-        "/health-card/scan", data={"csrf": token, "payload": payload[:-3] + "abc", "purpose": "payment"}
+        "/api/health-card/scan", json={"payload": payload[:-3] + "abc", "purpose": "payment"}, headers=csrf
     )
-    assert forged.status_code == 400 and 'data-testid="scan-error"' in forged.text and "无效" in forged.text
+    assert forged.status_code == 400 and "无效" in forged.json()["error"]["message_zh"]
+    assert client.post("/health-card/scan", data={"payload": payload}).status_code in (404, 405)
 
 
 def test_a_staff_session_is_not_the_portal(client: TestClient, session: Session) -> None:

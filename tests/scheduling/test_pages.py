@@ -72,5 +72,5 @@ def test_incoming_referral_page_accepts(client: TestClient, session: Session) ->
     )
     assert done.status_code == 303
     assert session.scalar(select(Referral.status).where(Referral.id == referral["id"])) == "accepted"
-    record = client.get(f"/residents/{world.resident_a.id}").text
-    assert "转诊记录" in record and "接收" in record
+    history = client.get(f"/api/residents/{world.resident_a.id}/referrals").json()
+    assert [r["status"] for r in history] == ["accepted"]

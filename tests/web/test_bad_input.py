@@ -9,7 +9,8 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.auth.test_web_login import login
+from tests.factories.auth import PASSWORD, bearer, create_user
 from tests.factories.registry import create_staff
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
@@ -146,9 +147,12 @@ def test_a_stored_policy_whose_expiry_overflows_dates_does_not_break_scheduling(
 def test_a_form_token_with_a_non_ascii_character_is_refused_not_a_500(
     client: TestClient, session: Session
 ) -> None:
-    client.get("/login")
-    login_page = client.post("/login", data={"username": "x", "password": "y", "csrf": "é"})
-    assert login_page.status_code == 403
+    world = build_world(session)
+    assert login(client, world.doctor.username, PASSWORD) == 200
+    response = client.post(
+        "/api/contracts/999999/terminate", json={"reason": "x"}, headers={"X-CSRF-Token": "é"}
+    )
+    assert response.status_code == 403, response.text
 
 
 def test_an_offset_beyond_64_bits_is_a_422_naming_it(client: TestClient, session: Session) -> None:

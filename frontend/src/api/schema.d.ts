@@ -463,11 +463,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Consortia */
+        /**
+         * List Consortia
+         * @description Consortia led in the caller's county, with their lead, member and grid counts.
+         */
         get: operations["list_consortia_api_consortia_get"];
         put?: never;
         /** Create Consortium */
         post: operations["create_consortium_api_consortia_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consortia/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Consortia
+         * @description The whole filtered list of consortia as Excel.
+         */
+        get: operations["export_consortia_api_consortia_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -498,7 +521,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Grids
+         * @description A consortium's grids (the villages its family doctors serve), paged.
+         */
+        get: operations["list_grids_api_consortia__consortium_id__grids_get"];
         put?: never;
         /** Create Grid */
         post: operations["create_grid_api_consortia__consortium_id__grids_post"];
@@ -1547,6 +1574,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/grids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Served Grids
+         * @description The grids the caller registers residents in (a family doctor's own, an institution's, …).
+         */
+        get: operations["list_served_grids_api_grids_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/health-card": {
         parameters: {
             query?: never;
@@ -1617,11 +1664,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Institutions */
+        /**
+         * List Institutions
+         * @description The institutions of the caller's county, filtered, sorted and paged (sort: a column, `-` for descending).
+         */
         get: operations["list_institutions_api_institutions_get"];
         put?: never;
         /** Create Institution */
         post: operations["create_institution_api_institutions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/institutions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Institutions
+         * @description The whole filtered list of institutions as Excel.
+         */
+        get: operations["export_institutions_api_institutions_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2336,7 +2406,8 @@ export interface paths {
         };
         /**
          * Export
-         * @description The search result as a spreadsheet (up to 10,000 rows); masked as in lists; audited as an export.
+         * @description The whole search result as a spreadsheet, or a 422 naming the limit when it is longer (never
+         *     cut short); masked as in lists; audited as an export.
          */
         get: operations["export_api_residents_export_get"];
         put?: never;
@@ -2378,6 +2449,26 @@ export interface paths {
         put?: never;
         /** Merge */
         post: operations["merge_api_residents_merge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/residents/merge-candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Merge Candidates
+         * @description Records of the caller's scope that hold the same ID number, grouped (for the merge).
+         */
+        get: operations["merge_candidates_api_residents_merge_candidates_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2626,10 +2717,34 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Staff
+         * @description Staff of the institutions the caller may read; identifiers masked as in every list.
+         */
+        get: operations["list_staff_api_staff_get"];
         put?: never;
         /** Create Staff */
         post: operations["create_staff_api_staff_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/staff/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Staff
+         * @description The whole filtered staff list as Excel (identifiers masked as in the list).
+         */
+        get: operations["export_staff_api_staff_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2643,7 +2758,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Staff Postings */
+        get: operations["staff_postings_api_staff__staff_id__postings_get"];
         put?: never;
         /** Add Posting */
         post: operations["add_posting_api_staff__staff_id__postings_post"];
@@ -3010,23 +3126,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/health-card/scan": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Desk Scan */
-        post: operations["desk_scan_health_card_scan_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/indicators": {
         parameters: {
             query?: never;
@@ -3221,18 +3320,6 @@ export interface components {
         Body_assign_members_api_tasks_members_post: {
             /** File */
             file: string;
-        };
-        /** Body_desk_scan_health_card_scan_post */
-        Body_desk_scan_health_card_scan_post: {
-            /** Csrf */
-            csrf: string;
-            /** Payload */
-            payload: string;
-            /**
-             * Purpose
-             * @default registration
-             */
-            purpose: string;
         };
         /** Body_import_catalogue_api_diagnostics_recognition_catalogue_post */
         Body_import_catalogue_api_diagnostics_recognition_catalogue_post: {
@@ -3600,6 +3687,40 @@ export interface components {
             kind: string;
             /** Lead Institution Id */
             lead_institution_id: number;
+            /** Name */
+            name: string;
+            /** Region Code */
+            region_code: string;
+        };
+        /** ConsortiumPage */
+        ConsortiumPage: {
+            /** Items */
+            items: components["schemas"]["ConsortiumRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** ConsortiumRow */
+        ConsortiumRow: {
+            /** Code */
+            code: string;
+            /** Established On */
+            established_on: string | null;
+            /** Grid Count */
+            grid_count: number;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+            /** Lead Institution Id */
+            lead_institution_id: number;
+            /** Lead Institution Name */
+            lead_institution_name: string;
+            /** Member Count */
+            member_count: number;
             /** Name */
             name: string;
             /** Region Code */
@@ -4204,6 +4325,34 @@ export interface components {
             /** Region Code */
             region_code: string;
         };
+        /** GridPage */
+        GridPage: {
+            /** Items */
+            items: components["schemas"]["GridRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** GridRow */
+        GridRow: {
+            /** Clinic Name */
+            clinic_name: string | null;
+            /** Code */
+            code: string;
+            /** Id */
+            id: number;
+            /** Institution Id */
+            institution_id: number;
+            /** Institution Name */
+            institution_name: string;
+            /** Name */
+            name: string;
+            /** Region Code */
+            region_code: string;
+        };
         /** GuardianIn */
         GuardianIn: {
             /** Guardian Resident Id */
@@ -4340,6 +4489,42 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** InstitutionPage */
+        InstitutionPage: {
+            /** Items */
+            items: components["schemas"]["InstitutionRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** InstitutionRow */
+        InstitutionRow: {
+            /** Code */
+            code: string;
+            /** Grade */
+            grade: string | null;
+            /** Id */
+            id: number;
+            /** Is Grassroots */
+            is_grassroots: boolean;
+            /** Level */
+            level: string;
+            /** Name */
+            name: string;
+            /** Parent Id */
+            parent_id: number | null;
+            /** Parent Name */
+            parent_name: string | null;
+            /** Region Code */
+            region_code: string;
+            /** Township */
+            township: string | null;
+            /** Type */
+            type: string;
+        };
         /** MeOut */
         MeOut: {
             /** Consortium Id */
@@ -4367,6 +4552,25 @@ export interface components {
             level: string;
             /** Role */
             role: string;
+        };
+        /**
+         * MergeCandidate
+         * @description Records holding the same ID number: the registrar could not see the first when registering.
+         */
+        MergeCandidate: {
+            /** Residents */
+            residents: components["schemas"]["ResidentRow"][];
+        };
+        /** MergeCandidatePage */
+        MergeCandidatePage: {
+            /** Items */
+            items: components["schemas"]["MergeCandidate"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** MergeIn */
         MergeIn: {
@@ -5043,6 +5247,24 @@ export interface components {
             end_on?: string | null;
             /** Institution Id */
             institution_id: number;
+            /** Kind */
+            kind: string;
+            /**
+             * Start On
+             * Format: date
+             */
+            start_on: string;
+        };
+        /** PostingOut */
+        PostingOut: {
+            /** End On */
+            end_on: string | null;
+            /** Id */
+            id: number;
+            /** Institution Id */
+            institution_id: number;
+            /** Institution Name */
+            institution_name: string;
             /** Kind */
             kind: string;
             /**
@@ -5992,6 +6214,46 @@ export interface components {
             practitioner_type: string;
             /** Sex */
             sex: string;
+            /** Title */
+            title: string | null;
+        };
+        /** StaffPage */
+        StaffPage: {
+            /** Items */
+            items: components["schemas"]["StaffRow"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** StaffRow */
+        StaffRow: {
+            /** Code */
+            code: string;
+            /** Home Institution Id */
+            home_institution_id: number;
+            /** Home Institution Name */
+            home_institution_name: string;
+            /** Id */
+            id: number;
+            /** Id Number */
+            id_number: string;
+            /** Licensed */
+            licensed: boolean;
+            /** Name */
+            name: string;
+            /** Open Postings */
+            open_postings: number;
+            /** Phone */
+            phone: string;
+            /** Practitioner Type */
+            practitioner_type: string;
+            /** Sex */
+            sex: string;
+            /** Specialty */
+            specialty: string | null;
             /** Title */
             title: string | null;
         };
@@ -7416,7 +7678,12 @@ export interface operations {
     };
     list_consortia_api_consortia_get: {
         parameters: {
-            query?: never;
+            query?: {
+                q?: string;
+                kind?: string | null;
+                offset?: number;
+                limit?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -7429,7 +7696,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ConsortiumOut"][];
+                    "application/json": components["schemas"]["ConsortiumPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -7467,6 +7743,38 @@ export interface operations {
             };
         };
     };
+    export_consortia_api_consortia_export_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                kind?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     get_consortium_api_consortia__consortium_id__get: {
         parameters: {
             query?: never;
@@ -7485,6 +7793,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ConsortiumDetail"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_grids_api_consortia__consortium_id__grids_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                consortium_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GridPage"];
                 };
             };
             /** @description Validation Error */
@@ -9550,6 +9893,39 @@ export interface operations {
             };
         };
     };
+    list_served_grids_api_grids_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GridPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     my_card_api_health_card_get: {
         parameters: {
             query?: {
@@ -9653,8 +10029,11 @@ export interface operations {
     list_institutions_api_institutions_get: {
         parameters: {
             query?: {
+                q?: string;
                 type?: string | null;
                 level?: string | null;
+                township?: string | null;
+                sort?: string;
                 offset?: number;
                 limit?: number;
             };
@@ -9670,9 +10049,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["InstitutionPage"];
                 };
             };
             /** @description Validation Error */
@@ -9706,6 +10083,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InstitutionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_institutions_api_institutions_export_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                type?: string | null;
+                level?: string | null;
+                township?: string | null;
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -11060,6 +11472,38 @@ export interface operations {
             };
         };
     };
+    merge_candidates_api_residents_merge_candidates_get: {
+        parameters: {
+            query?: {
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergeCandidatePage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     read_api_residents__resident_id__get: {
         parameters: {
             query?: never;
@@ -11514,6 +11958,42 @@ export interface operations {
             };
         };
     };
+    list_staff_api_staff_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                institution_id?: number | null;
+                practitioner_type?: string | null;
+                sort?: string;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StaffPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     create_staff_api_staff_post: {
         parameters: {
             query?: never;
@@ -11536,6 +12016,71 @@ export interface operations {
                     "application/json": {
                         [key: string]: number;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_staff_api_staff_export_get: {
+        parameters: {
+            query?: {
+                q?: string;
+                institution_id?: number | null;
+                practitioner_type?: string | null;
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    staff_postings_api_staff__staff_id__postings_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                staff_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PostingOut"][];
                 };
             };
             /** @description Validation Error */
@@ -12259,39 +12804,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
-                };
-            };
-        };
-    };
-    desk_scan_health_card_scan_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_desk_scan_health_card_scan_post"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any, cast
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from yilian.kit.sql import add_months
 from yilian.models import AdminDivision, Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
@@ -106,3 +107,130 @@ def long_dispatch_counts(
         .group_by(Posting.kind)
     )
     return {kind: count for kind, count in rows}
+
+
+# ---- Lists of the registry screens: filtered, sorted, paged; the export runs the same statement ----
+
+INSTITUTION_SORTS = {
+    "code": Institution.code,
+    "name": Institution.name,
+    "level": Institution.level,
+    "type": Institution.type,
+    "township": Institution.township,
+}
+STAFF_SORTS = {"code": Staff.code, "name": Staff.name, "practitioner_type": Staff.practitioner_type}
+
+
+def _ordered(statement: Select[Any], sorts: dict[str, Any], sort: str, tiebreak: Any) -> Select[Any]:
+    column = sorts[sort.lstrip("-")]
+    return statement.order_by(column.desc() if sort.startswith("-") else column.asc(), tiebreak)
+
+
+def institutions_statement(
+    readable: Select[Any], *, q: str, type: str | None, level: str | None, township: str | None, sort: str
+) -> Select[Any]:
+    """The readable institutions matching the filters, each with its parent's name."""
+    parent = aliased(Institution)
+    statement = readable.add_columns(parent.name).outerjoin(parent, parent.id == Institution.parent_id)
+    if q:
+        statement = statement.where(or_(Institution.name.contains(q), Institution.code.contains(q)))
+    if type:
+        statement = statement.where(Institution.type == type)
+    if level:
+        statement = statement.where(Institution.level == level)
+    if township:
+        statement = statement.where(Institution.township == township)
+    return _ordered(statement, INSTITUTION_SORTS, sort, Institution.id)
+
+
+def count_of(session: Session, statement: Select[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
+
+
+def page_of(session: Session, statement: Select[Any], *, offset: int, limit: int | None) -> list[Any]:
+    return list(session.execute(statement.offset(offset).limit(limit)).all())
+
+
+def consortia_statement(readable: Select[Any], *, q: str, kind: str | None) -> Select[Any]:
+    """The readable consortia matching the filters, with the lead's name and the current member count."""
+    lead = aliased(Institution)
+    members = (
+        select(func.count())
+        .where(ConsortiumMember.consortium_id == Consortium.id, ConsortiumMember.left_on.is_(None))
+        .correlate(Consortium)
+        .scalar_subquery()
+    )
+    grids = (
+        select(func.count())
+        .where(Grid.consortium_id == Consortium.id)
+        .correlate(Consortium)
+        .scalar_subquery()
+    )
+    statement = (
+        readable.order_by(None)
+        .add_columns(lead.name, members, grids)
+        .join(lead, lead.id == Consortium.lead_institution_id)
+    )
+    if q:
+        statement = statement.where(or_(Consortium.name.contains(q), Consortium.code.contains(q)))
+    if kind:
+        statement = statement.where(Consortium.kind == kind)
+    return statement.order_by(Consortium.name, Consortium.id)
+
+
+def grids_statement(consortium_id: int | None, *, q: str, where: Any = None) -> Select[Any]:
+    """Grids (a consortium's, or those `where` selects) with the serving institution's and the
+    village clinic's names."""
+    clinic = aliased(Institution)
+    statement = (
+        select(Grid, Institution.name, clinic.name)
+        .join(Institution, Institution.id == Grid.institution_id)
+        .outerjoin(clinic, clinic.id == Grid.clinic_id)
+    )
+    if consortium_id is not None:
+        statement = statement.where(Grid.consortium_id == consortium_id)
+    if where is not None:
+        statement = statement.where(where)
+    if q:
+        statement = statement.where(or_(Grid.name.contains(q), Grid.code.contains(q)))
+    return cast("Select[Any]", statement.order_by(Grid.code))
+
+
+def staff_statement(
+    readable: Select[Any],
+    *,
+    q: str,
+    institution_id: int | None,
+    practitioner_type: str | None,
+    sort: str,
+) -> Select[Any]:
+    """Staff whose home institution the subject may read, with its name and their open postings."""
+    home_ids = readable.with_only_columns(Institution.id).order_by(None)
+    open_postings = (
+        select(func.count())
+        .where(Posting.staff_id == Staff.id, Posting.end_on.is_(None))
+        .correlate(Staff)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Staff, Institution.name, open_postings)
+        .join(Institution, Institution.id == Staff.home_institution_id)
+        .where(Staff.home_institution_id.in_(home_ids))
+    )
+    if q:
+        statement = statement.where(or_(Staff.name.contains(q), Staff.code.contains(q)))
+    if institution_id is not None:
+        statement = statement.where(Staff.home_institution_id == institution_id)
+    if practitioner_type:
+        statement = statement.where(Staff.practitioner_type == practitioner_type)
+    return _ordered(statement, STAFF_SORTS, sort, Staff.id)
+
+
+def postings_of(session: Session, staff_id: int) -> list[tuple[Posting, str]]:
+    rows = session.execute(
+        select(Posting, Institution.name)
+        .join(Institution, Institution.id == Posting.institution_id)
+        .where(Posting.staff_id == staff_id)
+        .order_by(Posting.start_on.desc(), Posting.id.desc())
+    )
+    return [(p, name) for p, name in rows]

@@ -121,3 +121,67 @@ class PostingSummary(BaseModel):
     long_dispatches: int
     county_managed_township_used: int
     by_kind: dict[str, int]
+
+
+class InstitutionRow(InstitutionOut):
+    parent_name: str | None
+
+
+class InstitutionPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[InstitutionRow]
+
+
+class ConsortiumRow(ConsortiumOut):
+    lead_institution_name: str
+    member_count: int
+    grid_count: int
+
+
+class ConsortiumPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[ConsortiumRow]
+
+
+class GridRow(BaseModel):
+    id: int
+    code: str
+    name: str
+    region_code: str
+    institution_id: int
+    institution_name: str
+    clinic_name: str | None
+
+
+class GridPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[GridRow]
+
+
+class StaffRow(StaffOut):
+    specialty: str | None
+    licensed: bool
+    home_institution_name: str
+    open_postings: int
+
+
+class StaffPage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[StaffRow]
+
+
+class PostingOut(BaseModel):
+    id: int
+    institution_id: int
+    institution_name: str
+    kind: str
+    start_on: date
+    end_on: date | None

@@ -9,6 +9,7 @@ from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
     ImportResult,
+    MergeCandidatePage,
     MergeIn,
     MergeOut,
     RegistrationOut,
@@ -47,12 +48,21 @@ def register(data: ResidentIn, actor: ApiActor, session: DbSession, response: Re
 def export(
     actor: ApiActor, session: DbSession, q: str = "", format: str = Query("xlsx", pattern="^(xlsx|csv)$")
 ) -> Response:
-    """The search result as a spreadsheet (up to 10,000 rows); masked as in lists; audited as an export."""
+    """The whole search result as a spreadsheet, or a 422 naming the limit when it is longer (never
+    cut short); masked as in lists; audited as an export."""
     content = spreadsheets.export_residents(session, actor=actor, query=q, file_format=format)
     media = "text/csv; charset=utf-8" if format == "csv" else XLSX_MEDIA_TYPE
     return Response(
         content, media_type=media, headers={"Content-Disposition": f"attachment; filename=residents.{format}"}
     )
+
+
+@router.get("/merge-candidates", response_model=MergeCandidatePage)
+def merge_candidates(
+    actor: ApiActor, session: DbSession, offset: Offset = 0, limit: int = Query(20, ge=1, le=100)
+) -> MergeCandidatePage:
+    """Records of the caller's scope that hold the same ID number, grouped (for the merge)."""
+    return service.merge_candidates(session, actor=actor, offset=offset, limit=limit)
 
 
 @router.get("/{resident_id}", response_model=ResidentOut)

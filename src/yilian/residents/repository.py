@@ -102,3 +102,26 @@ def move_accounts(session: Session, *, from_resident_id: int, to_resident_id: in
     session.execute(
         update(User).where(User.resident_id == from_resident_id).values(resident_id=to_resident_id)
     )
+
+
+def duplicate_numbers_page(
+    session: Session, subject: Subject, *, offset: int, limit: int
+) -> tuple[int, list[tuple[Resident, str | None]]]:
+    """Merge candidates: ID numbers that more than one active record the subject reads holds (a
+    registration outside a registrar's sight makes such a pair, decision 0021), a page of numbers
+    at a time, with every record that holds them."""
+    active = readable_residents(subject).where(Resident.status == "active")
+    numbers = (
+        active.with_only_columns(Resident.id_number).group_by(Resident.id_number).having(func.count() > 1)
+    )
+    total = session.scalar(select(func.count()).select_from(numbers.subquery())) or 0
+    page = [n for (n,) in session.execute(numbers.order_by(Resident.id_number).offset(offset).limit(limit))]
+    if not page:
+        return total, []
+    rows = session.execute(
+        active.add_columns(Grid.name)
+        .outerjoin(Grid, Grid.id == Resident.grid_id)
+        .where(Resident.id_number.in_(page))
+        .order_by(Resident.id_number, Resident.id)
+    )
+    return total, [(r, g) for r, g in rows]

@@ -78,3 +78,16 @@ class MergeOut(BaseModel):
 class ImportResult(BaseModel):
     created: int
     already_registered: int
+
+
+class MergeCandidate(BaseModel):
+    """Records holding the same ID number: the registrar could not see the first when registering."""
+
+    residents: list[ResidentRow]
+
+
+class MergeCandidatePage(BaseModel):
+    total: int
+    offset: int
+    limit: int
+    items: list[MergeCandidate]

@@ -20,6 +20,8 @@ from yilian.registry import repository as registry_repository
 from yilian.residents import repository
 from yilian.residents.rules import age_on, normalise_phone, parse_id_number
 from yilian.residents.schemas import (
+    MergeCandidate,
+    MergeCandidatePage,
     MergeOut,
     ResidentIn,
     ResidentOut,
@@ -92,6 +94,24 @@ def search_residents(
         entity="resident", resident_ids=[i.id for i in items], action="list", detail=f"q={query}"
     )
     return ResidentPage(total=total, offset=offset, limit=limit, items=items)
+
+
+def merge_candidates(session: Session, *, actor: Actor, offset: int, limit: int) -> MergeCandidatePage:
+    """Duplicate records the merger reads (same ID number), grouped; masked as lists are; audited."""
+    if not actor.subject.may(roles.RECORD_MERGERS):
+        raise Forbidden(
+            "只有医共体或机构管理员可以合并档案",
+            "Only consortium or institution administrators merge records",
+        )
+    total, rows = repository.duplicate_numbers_page(session, actor.subject, offset=offset, limit=limit)
+    groups: dict[str, list[tuple[Resident, str | None]]] = {}
+    for resident, grid in rows:
+        groups.setdefault(resident.id_number, []).append((resident, grid))
+    items = [MergeCandidate(residents=list_rows(actor, group)) for group in groups.values()]
+    actor.record_read(
+        entity="resident", resident_ids=[r.id for r, _ in rows], action="list", detail="merge candidates"
+    )
+    return MergeCandidatePage(total=total, offset=offset, limit=limit, items=items)
 
 
 def list_rows(actor: Actor, rows: list[tuple[Resident, str | None]]) -> list[ResidentRow]:

@@ -173,8 +173,8 @@ def export_residents(session: Session, *, actor: Actor, query: str, file_format:
     if total > EXPORT_LIMIT:
         raise ValidationFailed.one(
             "q",
-            f"导出结果超过{EXPORT_LIMIT}条，请缩小查询范围",
-            f"more than {EXPORT_LIMIT} rows; narrow the query",
+            f"符合条件的居民共{total}人，超过单次导出上限{EXPORT_LIMIT}人，请缩小查询范围后分批导出",
+            f"{total} residents match, more than the export limit of {EXPORT_LIMIT}; narrow the query",
         )
     addresses = {r.id: r.address or "" for r, _ in rows}
     table = [
