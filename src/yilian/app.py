@@ -216,7 +216,6 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.evaluation.api import router as evaluation_api
     from yilian.evaluation.conduct_api import router as conduct_api
     from yilian.evaluation.tasks_api import router as tasks_router
-    from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
     from yilian.fhir.api import router as fhir_api
     from yilian.indicators.api import router as indicators_router
@@ -247,7 +246,6 @@ def routers() -> tuple[APIRouter, ...]:
         insurance_api,
         insurance_pages,
         evaluation_api,
-        evaluation_pages,
         tasks_router,
         conduct_api,
         indicators_router,
