@@ -99,9 +99,3 @@ def test_the_home_page_and_the_indicators_show_one_figure_with_its_period(
         assert re.search(r'data-testid="figures-period">期间 2026：2026-01-01 至 2026-11-24<', home)
         assert re.search(r'data-testid="in-county-rate">县域内就诊率 83\.33%', home)
 
-        page = client.get("/indicators", params={"period": "2026"}).text
-        row = re.search(r'data-testid="ind-grassroots_visit_share-640181" class="">(.*?)</tr>', page, re.S)
-        assert row is not None and "80.00%" in row.group(1)
-        assert re.search(
-            r'data-testid="period">期间 2026：2026-01-01 至 2026-12-31（数据截至 2026-11-24）<', page
-        )

@@ -10,8 +10,8 @@ from fastapi.responses import Response
 
 from yilian.evaluation import intake, service
 from yilian.evaluation.outputs import results_pdf, results_workbook
-from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.kit.fields import Day, Year
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/evaluation", tags=["evaluation"])
