@@ -67,7 +67,7 @@ def list_status(
     limit: int = Query(500, ge=1, le=500),
 ) -> dict[str, Any]:
     """The list's tasks with their state (filtered by unit and state, one page of them), the counts by
-    state and `total` (the filtered count)."""
+    state, `total` (the filtered count) and every unit named in the tasks the caller sees."""
     result = supervision.status(session, actor=actor, list_id=list_id, unit=unit)
     tasks = [t for t in result["tasks"] if state is None or t.state == state]
     mine = supervision.units_of(session, actor.subject.user_id)
@@ -79,7 +79,8 @@ def list_status(
         }
         for t in tasks[offset : offset + limit]
     ]
-    return {**result, "tasks": page, "total": len(tasks), "offset": offset, "limit": limit}
+    units = sorted({u for t in result["tasks"] for u in t.lead_units + t.cooperating_units})
+    return {**result, "tasks": page, "units": units, "total": len(tasks), "offset": offset, "limit": limit}
 
 
 @router.get("/api/tasks/lists/{list_id}/export")
