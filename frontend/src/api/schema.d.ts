@@ -2011,7 +2011,7 @@ export interface paths {
         /**
          * List Status
          * @description The list's tasks with their state (filtered by unit and state, one page of them), the counts by
-         *     state and `total` (the filtered count).
+         *     state, `total` (the filtered count) and every unit named in the tasks the caller sees.
          */
         get: operations["list_status_api_tasks_lists__list_id__status_get"];
         put?: never;
