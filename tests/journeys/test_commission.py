@@ -111,6 +111,7 @@ def test_commission_officer_watches_targets_ranks_imports_tasks_and_records_a_po
     expect(page.get_by_text(f"共 {len(chosen)} 条")).to_be_visible()
     expect(table.locator("tbody tr").first).to_contain_text(top["unit_name"])  # highest value first
     expect(page.locator(".chart canvas")).to_be_visible()
+    page.wait_for_timeout(400)  # the indicator list's closing transition
     screenshot(page, "commission-indicators")
     with page.expect_download() as exported:
         page.get_by_role("button", name="导出Excel").click()
