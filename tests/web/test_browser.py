@@ -161,48 +161,6 @@ def test_family_doctor_follows_up_a_red_patient(live_server: tuple[str, str]) ->
         browser.close()
 
 
-def test_commission_opens_the_ranking_and_exports_the_evaluation(
-    live_server: tuple[str, str], tmp_path: Path
-) -> None:
-    """The demo evaluates the township health centres under 002's annex for two years."""
-    import openpyxl
-    from playwright.sync_api import expect, sync_playwright
-
-    base, _ = live_server
-    last_year = date.today().year - 1
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        page = browser.new_page(locale="zh-CN", accept_downloads=True)
-        page.goto(f"{base}/login?next=/evaluation")
-        page.get_by_label("用户名").fill("admin")
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        expect(page.get_by_role("heading", name="监测评价与动态调整")).to_be_visible()
-        # The indicator dashboard first: values with numerator and denominator, a chart, drill-down.
-        page.get_by_role("link", name="监测指标").click()
-        expect(page.get_by_role("heading", name="监测指标")).to_be_visible()
-        expect(page.locator("#targets canvas")).to_have_count(1)
-        expect(page.locator("tr[data-testid^='ind-signing_rate-']")).to_have_count(1)
-        page.get_by_role("link", name="灵武市").first.click()
-        expect(page.get_by_role("heading", name="监测指标 · 机构明细")).to_be_visible()
-        expect(page.locator("tr[data-testid^='ind-signing_rate-']").first).to_be_visible()
-        page.get_by_role("link", name="监测评价").click()
-        expect(page.get_by_text("满分 1000.00 分，加分项最高 100.00 分")).to_be_visible()
-        expect(page.locator("#ranking canvas")).to_have_count(1)  # the ECharts chart drew
-        expect(page.locator("tbody tr[data-testid^='rank-']")).to_have_count(12)
-        expect(page.locator("td .tag.warn", has_text="黄牌")).to_have_count(2)
-        with page.expect_download() as download:
-            page.get_by_test_id("export").click()
-        saved = tmp_path / "evaluation.xlsx"
-        download.value.save_as(saved)
-        browser.close()
-    book = openpyxl.load_workbook(saved)
-    assert book.sheetnames == [f"{last_year}年排名", "亮黄牌记录", "说明"]
-    ranking = list(book[f"{last_year}年排名"].iter_rows(min_row=2, values_only=True))
-    assert len(ranking) == 12 and ranking[0][1] == 1
-    assert len(list(book["亮黄牌记录"].iter_rows(min_row=2))) == 4  # two cards a year, two years
-
-
 def test_township_orders_county_reads_township_sees_the_report(live_server: tuple[str, str]) -> None:
     """乡检查、县诊断 in the browser: jtys1 (township) orders a chest film and uploads the DICOM
     files, ys1 (county hospital, host of the imaging centre) reports, jtys1 reads the report."""
