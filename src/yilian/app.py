@@ -266,7 +266,6 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.evaluation.api import router as evaluation_api
     from yilian.evaluation.conduct_api import router as conduct_api
     from yilian.evaluation.tasks_api import router as tasks_router
-    from yilian.evaluation.views import router as evaluation_pages
     from yilian.family_doctor.api import router as family_doctor_api
     from yilian.fhir.api import router as fhir_api
     from yilian.fhir.bulk_api import router as fhir_bulk
@@ -296,7 +295,6 @@ def routers() -> tuple[APIRouter, ...]:
         diagnostics_api,
         insurance_api,
         evaluation_api,
-        evaluation_pages,
         tasks_router,
         conduct_api,
         indicators_router,

@@ -1,4 +1,4 @@
-"""Evaluation over HTTP and the page: upload the annex, units and scores, run a year, read it back."""
+"""Evaluation over HTTP: upload the annex, units and scores, run a year, read it back."""
 
 from __future__ import annotations
 
@@ -9,17 +9,16 @@ import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login
 from tests.evaluation.annex_sheet import annex_workbook
 from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
 from tests.evaluation.test_service import scores_csv, units_csv
-from tests.factories.auth import PASSWORD, bearer
+from tests.factories.auth import bearer
 from tests.factories.world import build_world
 
 CODE = "XJ-JCSYQ"
 
 
-def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, seed_002: Path) -> None:  # noqa: F811
+def test_upload_run_read_and_export(client: TestClient, session: Session, seed_002: Path) -> None:  # noqa: F811
     world = build_world(session)
     headers = bearer(session, world.commission)
     scheme = client.post(
@@ -67,13 +66,17 @@ def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, 
         == 403
     )
 
-    assert login(client, world.commission.username, PASSWORD) == 200
-    page = client.get("/evaluation", params={"code": CODE, "year": 2025})
-    assert page.status_code == 200
-    assert "满分 1000.00 分，加分项最高 100.00 分" in page.text
-    assert 'data-testid="rank-P5"' in page.text and "限期整改" in page.text and "2026-06-30" in page.text
+    listed = client.get("/api/evaluation/schemes", headers=headers).json()
+    assert listed == [
+        {"code": CODE, "name": "自治区基层卫生健康综合试验区监测评价细则(试行)", "version": "2023", "years": [2025]}
+    ]
+    detail = client.get(f"/api/evaluation/{CODE}/units/P5", params={"year": 2025}, headers=headers).json()
+    assert detail["name"] == "洛浦县" and detail["rank"] == 6 and detail["group"] == "试点"
+    assert len(detail["sections"]) == 10 and detail["sections"][0]["points"] == "52.00"
+    assert all(i["text"] for s in detail["sections"] for i in s["items"])
+    assert client.get(f"/api/evaluation/{CODE}/units/NOPE", params={"year": 2025}, headers=headers).status_code == 404
 
-    exported = client.get("/evaluation/export", params={"code": CODE, "year": 2025})
+    exported = client.get(f"/api/evaluation/{CODE}/export", params={"year": 2025}, headers=headers)
     assert exported.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(exported.content))
     assert book.sheetnames == ["2025年排名", "亮黄牌记录", "说明"]
@@ -81,7 +84,7 @@ def test_upload_run_read_and_see_the_page(client: TestClient, session: Session, 
     assert first[:5] == ["试点", 1, "P0", "新源县", 78] and len(first) == 7 + 10
     assert [c.value for c in book["亮黄牌记录"][2]] == [2025, "洛浦县", 6, "2026-06-30", "限期整改"]
 
-    printed = client.get("/evaluation/export.pdf", params={"code": CODE, "year": 2025})
+    printed = client.get(f"/api/evaluation/{CODE}/export.pdf", params={"year": 2025}, headers=headers)
     assert printed.status_code == 200 and printed.headers["content-type"] == "application/pdf"
     from pypdf import PdfReader
 

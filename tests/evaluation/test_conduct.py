@@ -138,3 +138,86 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
         f"/api/conduct/records/{first['id']}/appeal", json={"reason": "收费有据"}, headers=admin
     )
     assert late.status_code == 422 and "申诉期限" in late.json()["error"]["message_zh"]
+
+
+def test_records_and_standings_are_listed_paged_filtered_and_exported(
+    client: TestClient, session: Session
+) -> None:
+    world = build_world(session)
+    doctor = Staff(
+        code="S002",
+        name="李医生",
+        sex="F",
+        practitioner_type="执业医师",
+        home_institution_id=world.hospital.id,
+    )
+    session.add(doctor)
+    session.flush()
+    office = bearer(session, world.commission)
+    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office)
+    assert [o["code"] for o in client.get("/api/conduct/offences", headers=office).json()] == [
+        "J01",
+        "B01",
+        "B02",
+    ]
+    assert client.get("/api/conduct/policy", headers=office).json() == {
+        "threshold": 12,
+        "expiry_days": 365,
+        "appeal_days": 15,
+    }
+    for code, day in (("B01", "2026-10-01"), ("B01", "2026-10-02"), ("B02", "2026-11-01")):
+        client.post(
+            "/api/conduct/records",
+            json={"offence_code": code, "occurred_on": day, "staff_id": doctor.id},
+            headers=office,
+        )
+    client.post(
+        "/api/conduct/records",
+        json={"offence_code": "J01", "occurred_on": "2026-11-02", "institution_id": world.township_a.id},
+        headers=office,
+    )
+    listed = client.get("/api/conduct/records", params={"limit": 2}, headers=office).json()
+    assert listed["total"] == 4 and len(listed["items"]) == 2
+    newest = listed["items"][0]
+    assert (newest["kind"], newest["name"], newest["offence"], newest["status_label"]) == (
+        "机构",
+        world.township_a.name,
+        "未按规定公示价格",
+        "有效",
+    )
+    assert not newest["may_appeal"] and not newest["may_decide"]
+    staff_only = client.get(
+        "/api/conduct/records", params={"kind": "staff", "name": "李"}, headers=office
+    ).json()
+    assert staff_only["total"] == 3 and {i["institution_name"] for i in staff_only["items"]} == {
+        world.hospital.name
+    }
+
+    # The hospital's administrator sees its staff's records only, and may appeal them.
+    admin = bearer(
+        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    )
+    own = client.get("/api/conduct/records", headers=admin).json()
+    assert own["total"] == 3 and all(i["may_appeal"] for i in own["items"])
+    client.post(
+        f"/api/conduct/records/{own['items'][0]['id']}/appeal", json={"reason": "有记录"}, headers=admin
+    )
+    pending = client.get("/api/conduct/records", params={"status": "appealed"}, headers=office).json()
+    assert pending["total"] == 1 and pending["items"][0]["may_decide"]
+    assert client.get("/api/conduct/records", headers=bearer(session, world.doctor)).status_code == 403
+
+    blacklist = client.get("/api/conduct/standings", params={"blacklisted": True}, headers=office).json()
+    assert blacklist["threshold"] == 12 and blacklist["total"] == 1  # 6 + 6 + 4 (an appeal does not suspend)
+    ranked = client.get("/api/conduct/standings", headers=office).json()
+    assert [(i["kind"], i["name"], i["points"], i["blacklisted"]) for i in ranked["items"]] == [
+        ("人员", "李医生", 16, True),
+        ("机构", world.township_a.name, 3, False),
+    ]
+    exported = client.get("/api/conduct/records/export", params={"kind": "staff"}, headers=office)
+    assert exported.status_code == 200
+    import io
+
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).active
+    assert sheet is not None and sheet.max_row == 1 + 3

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import date
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login
 from tests.evaluation.test_tasks import ANNEX_004
-from tests.factories.auth import PASSWORD, bearer, create_user
+from tests.factories.auth import bearer, create_user
 from tests.factories.world import build_world
 from tests.insurance.test_service import actor_for
 from yilian.auth import rules as roles
@@ -96,7 +95,7 @@ def test_units_report_on_their_own_tasks_and_the_office_sees_the_flags(session: 
         supervision.status(session, actor=treasury, list_id=task_list.id, unit="医疗健康总院")
 
 
-def test_the_page_flags_overdue_tasks_and_takes_a_report(
+def test_the_status_api_flags_overdue_tasks_pages_filters_and_exports(
     client: TestClient, session: Session, clock: object
 ) -> None:
     world = build_world(session)
@@ -108,36 +107,44 @@ def test_the_page_flags_overdue_tasks_and_takes_a_report(
         headers=office,
     )
     assert imported.status_code == 201, imported.text
+    list_id = imported.json()["id"]
     lead = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
     client.post(
         "/api/tasks/members",
         files={"file": ("m.csv", as_csv([["单位", "账号"], ["医疗健康总院", lead.username]]))},
         headers=office,
     )
-    assert login(client, lead.username, PASSWORD) == 200
+    unit = bearer(session, lead)
+    listed = client.get("/api/tasks/lists", headers=unit).json()
+    assert [i["id"] for i in listed["items"]] == [list_id]
+    assert listed["units"] == ["医疗健康总院"] and listed["supervisor"] is False
+    assert client.get("/api/tasks/lists", headers=office).json()["supervisor"] is True
     # The unit sees its two tasks (it leads one, cooperates on one); on 2026-11-24 both are overdue.
-    page = client.get("/tasks")
-    assert page.status_code == 200 and page.text.count('class="missed"') == 2
-    task_id = session.scalar(select(ReformTask.id).where(ReformTask.division.contains("黑名单")))
-    assert f'action="/tasks/{task_id}/progress"' in page.text
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    mine = client.get(f"/api/tasks/lists/{list_id}/status", headers=unit).json()
+    assert mine["total"] == 2 and [t["state"] for t in mine["tasks"]] == ["overdue", "overdue"]
+    task = next(t for t in mine["tasks"] if "黑名单" in t["division"])
+    assert task["may_report"] and task["may_close"]
     sent = client.post(
-        f"/tasks/{task_id}/progress",
-        data={
-            "csrf": token,
-            "list_id": imported.json()["id"],
-            "percent": "100",
-            "note": "已完成",
-            "done": "1",
-        },
-        follow_redirects=False,
+        f"/api/tasks/{task['id']}/progress",
+        json={"percent": 100, "note": "已完成", "done": True},
+        headers=unit,
     )
-    assert sent.status_code == 303
-    assert client.get("/tasks").text.count('class="missed"') == 1
+    assert sent.status_code == 201, sent.text
+    overdue = client.get(f"/api/tasks/lists/{list_id}/status", params={"state": "overdue"}, headers=unit).json()
+    assert overdue["total"] == 1
+    everything = client.get(f"/api/tasks/lists/{list_id}/status", headers=office).json()
+    paged = client.get(
+        f"/api/tasks/lists/{list_id}/status", params={"offset": 2, "limit": 2}, headers=office
+    ).json()
+    assert paged["total"] == everything["total"] > 2
+    assert [t["id"] for t in paged["tasks"]] == [t["id"] for t in everything["tasks"][2:4]]
+    exported = client.get(f"/api/tasks/lists/{list_id}/export", headers=office)
+    assert exported.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(exported.content))
+    assert book.active is not None and book.active.max_row == everything["total"] + 1
 
 
-def test_an_account_without_a_unit_is_told_so(client: TestClient, session: Session) -> None:
+def test_an_account_without_a_unit_sees_no_list(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    assert login(client, world.doctor.username, PASSWORD) == 200
-    page = client.get("/tasks")
-    assert page.status_code == 200 and "未被指定为任何责任单位" in page.text
+    listed = client.get("/api/tasks/lists", headers=bearer(session, world.doctor)).json()
+    assert listed == {"items": [], "units": [], "supervisor": False}

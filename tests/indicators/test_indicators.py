@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD, create_user
+from tests.factories.auth import PASSWORD, bearer, create_user
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.registry import create_institution
@@ -171,18 +173,14 @@ def test_county_values_equal_the_hand_counts(county_url: tuple[str, World, Sessi
         )
 
 
-def test_the_dashboard_shows_values_targets_and_misses(county_url: tuple[str, World, Session]) -> None:
+def test_the_values_drill_down_and_export(county_url: tuple[str, World, Session]) -> None:
     url, world, _ = county_url
     app = create_app(Settings(database_url=url, secret_key="test"), audit=AuditWriter(engine=None))
     with TestClient(app) as client:
         assert login(client, world.commission.username, PASSWORD) == 200
-        page = client.get("/indicators", params={"period": "2025"})
-        assert page.status_code == 200
-        row = re.search(
-            r'data-testid="ind-in_county_visit_rate-640181" class="missed">(.*?)</tr>', page.text, re.S
-        )
-        assert row is not None and "71.43%" in row.group(1) and "&gt;= 90%" in row.group(1)
-        assert 'data-testid="ind-grassroots_visit_share-640181" class="">' in page.text
+        counties = client.get("/api/indicators", params={"period": "2025"}).json()
+        missed = next(r for r in counties if r["code"] == "in_county_visit_rate" and r["unit_code"] == "640181")
+        assert (missed["value"], missed["target"], missed["met"]) == ("71.43", "90", False)
         api = client.get("/api/indicators", params={"year": 2025, "county": "640181"})
         assert api.status_code == 200 and {r["unit_code"] for r in api.json()} == {
             world.hospital.code,  # its entered figures
@@ -190,6 +188,21 @@ def test_the_dashboard_shows_values_targets_and_misses(county_url: tuple[str, Wo
             world.township_b.code,
             world.clinic_a.code,  # a member: shared-centre coverage is counted per member
         }
+        exported = client.get(
+            "/api/indicators/export",
+            params={"period": "2025", "county": "640181", "code": "personnel_spending_share"},
+        )
+        assert exported.status_code == 200
+        sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).active
+        assert sheet is not None
+        rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=2)]
+        # every institution of the county, highest value first, the one without figures last
+        assert [(r[1], r[2], r[6]) for r in rows] == [
+            ("崇兴镇卫生院", 65, "未达标"),
+            ("灵武市人民医院", 42, "达标"),
+            *[(r[1], None, None) for r in rows[2:]],
+        ]
+        assert len(rows) == sum(1 for r in api.json() if r["code"] == "personnel_spending_share")
 
 
 def test_a_catalogue_with_a_bad_definition_is_refused() -> None:
@@ -265,24 +278,27 @@ def test_figures_are_entered_all_or_nothing_by_their_own_institution(session: Se
     assert (stored.value, stored.entered_by) == (Decimal("130000.00"), admin.id)
 
 
-def test_an_institution_enters_its_figures_on_the_page(client: TestClient, session: Session) -> None:
+def test_an_institution_enters_its_figures_through_the_api(client: TestClient, session: Session) -> None:
     world = build_world(session)
     admin = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
-    assert login(client, admin.username, PASSWORD) == 200
-    page = client.get("/figures", params={"year": 2025})
-    assert page.status_code == 200 and "人员支出" in page.text
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    bad = client.post("/figures", data={"csrf": token, "year": "2025", "personnel_spending": "一百万"})
-    assert "金额应为不小于0" in bad.text
-    saved = client.post(
-        "/figures",
-        data={"csrf": token, "year": "2025", "personnel_spending": "1000000.00"},
-        follow_redirects=False,
+    headers = bearer(session, admin)
+    shown = client.get("/api/figures", params={"year": 2025}, headers=headers).json()
+    assert shown["institution"]["name"] == world.township_a.name
+    assert "人员支出" in [f["name"] for f in shown["items"]]
+    bad = client.put("/api/figures", json={"year": 2025, "values": {"personnel_spending": "一百万"}}, headers=headers)
+    assert bad.status_code == 422 and "金额应为不小于0" in bad.text
+    saved = client.put(
+        "/api/figures", json={"year": 2025, "values": {"personnel_spending": "1000000.00", "x": " "}}, headers=headers
     )
-    assert saved.status_code == 303
-    again = client.get("/figures", params={"year": 2025}).text
-    assert 'value="1000000.00"' in again and admin.display_name in again
-
+    assert saved.json() == {"saved": 1}
+    again = client.get("/api/figures", params={"year": 2025}, headers=headers).json()
+    entry = next(f for f in again["items"] if f["code"] == "personnel_spending")
+    assert entry["value"] == "1000000.00" and entry["entered_by"] == admin.display_name
+    other = client.get(
+        "/api/figures", params={"year": 2025, "institution_id": world.township_b.id}, headers=headers
+    )
+    assert other.status_code == 403
+    assert client.get("/api/figures", params={"year": 2025}, headers=bearer(session, world.doctor)).status_code == 403
 
 def test_an_item_tied_to_an_indicator_scores_from_the_computed_value(
     county_url: tuple[str, World, Session],

@@ -355,7 +355,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Offences
+         * @description The catalogue of offences and their points (a few dozen rows at most).
+         */
+        get: operations["offences_api_conduct_offences_get"];
         put?: never;
         /**
          * Import Offences
@@ -375,7 +379,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Get Policy */
+        get: operations["get_policy_api_conduct_policy_get"];
         /** Set Policy */
         put: operations["set_policy_api_conduct_policy_put"];
         post?: never;
@@ -392,10 +397,35 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Records
+         * @description Records the caller may read (supervisors: their region; an institution administrator: its own
+         *     and its staff's), newest first, with what the caller may do with each.
+         */
+        get: operations["records_api_conduct_records_get"];
         put?: never;
         /** Record */
         post: operations["record_api_conduct_records_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conduct/records/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Records
+         * @description The whole filtered list of records as Excel.
+         */
+        get: operations["export_records_api_conduct_records_export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -448,6 +478,27 @@ export interface paths {
          * @description Points that count today and whether the blacklist threshold is reached.
          */
         get: operations["standing_api_conduct_standing_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conduct/standings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Standings
+         * @description Staff members and institutions with points that count today, most first; `blacklisted` keeps
+         *     those at or over the threshold (the blacklist).
+         */
+        get: operations["standings_api_conduct_standings_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1436,13 +1487,57 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List Schemes
+         * @description The programmes with their newest version's name and the years already evaluated.
+         */
+        get: operations["list_schemes_api_evaluation_schemes_get"];
         put?: never;
         /**
          * Import Scheme
          * @description A sheet laid out like 002 annex 1 (序号, 监测评价内容, 权重; section rows; bonus rules in the text).
          */
         post: operations["import_scheme_api_evaluation_schemes_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluation/{code}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export
+         * @description The year's evaluation as an Excel workbook to file.
+         */
+        get: operations["export_api_evaluation__code__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/evaluation/{code}/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Pdf
+         * @description The year's evaluation as a PDF to print, sign and file.
+         */
+        get: operations["export_pdf_api_evaluation__code__export_pdf_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1520,6 +1615,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/evaluation/{code}/units/{unit_code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Unit Detail
+         * @description One unit's year item by item, grouped by section.
+         */
+        get: operations["unit_detail_api_evaluation__code__units__unit_code__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/fee-rule": {
         parameters: {
             query?: never;
@@ -1561,8 +1676,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /**
+         * Entered Figures
+         * @description An institution's yearly figures (the administrator's own; the commission names one it reads),
+         *     each with who entered it and when.
+         */
+        get: operations["entered_figures_api_figures_get"];
+        /**
+         * Enter Figures
+         * @description Enter (or correct) an institution's figures for a year: all or none.
+         */
+        put: operations["enter_figures_api_figures_put"];
         /**
          * Import Figures
          * @description 机构编码, 年度, 项目, 金额(元): all rows or none.
@@ -1649,6 +1773,27 @@ export interface paths {
          *     (`period`, `period_start`, `period_end`, and `as_of`: the last day the data cover).
          */
         get: operations["indicators_api_indicators_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/indicators/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export
+         * @description The same values as /api/indicators (one indicator with `code`, else all), as Excel: every unit,
+         *     sorted by indicator and value, with numerator, denominator, target and whether it is met.
+         */
+        get: operations["export_api_indicators_export_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2776,13 +2921,37 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Lists
+         * @description The lists the caller may open (newest first), the units it reports for, and whether it supervises.
+         */
+        get: operations["lists_api_tasks_lists_get"];
         put?: never;
         /**
          * Import List
          * @description A list laid out like 004's annex: 改革项目, 改革任务, 重点分工, 牵头单位, 完成时限, 配合单位.
          */
         post: operations["import_list_api_tasks_lists_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tasks/lists/{list_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Status
+         * @description The whole filtered list with each task's state and last report, as Excel.
+         */
+        get: operations["export_status_api_tasks_lists__list_id__export_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2796,7 +2965,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List Status */
+        /**
+         * List Status
+         * @description The list's tasks with their state (filtered by unit and state, one page of them), the counts by
+         *     state, `total` (the filtered count) and every unit named in the tasks the caller sees.
+         */
         get: operations["list_status_api_tasks_lists__list_id__status_get"];
         put?: never;
         post?: never;
@@ -2890,63 +3063,6 @@ export interface paths {
          * @description The administrator's team list: filtered, paged, members by name and role.
          */
         get: operations["team_page_api_teams_page_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/evaluation": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Evaluation Page */
-        get: operations["evaluation_page_evaluation_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/evaluation/export": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export
-         * @description The year's evaluation as an Excel workbook to file.
-         */
-        get: operations["export_evaluation_export_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/evaluation/export.pdf": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Export Pdf
-         * @description The year's evaluation as a PDF to print, sign and file.
-         */
-        get: operations["export_pdf_evaluation_export_pdf_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3099,81 +3215,6 @@ export interface paths {
         get: operations["read_fhir__resource_type___ident__get"];
         put?: never;
         post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/figures": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Figures Page
-         * @description An institution's yearly figures, with who entered each and when.
-         */
-        get: operations["figures_page_figures_get"];
-        put?: never;
-        /** Save Figures */
-        post: operations["save_figures_figures_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/indicators": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Dashboard */
-        get: operations["dashboard_indicators_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/tasks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Tasks Page
-         * @description One page per list (and unit): every task with its state, red when overdue.
-         */
-        get: operations["tasks_page_tasks_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/tasks/{task_id}/progress": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Report From Page */
-        post: operations["report_from_page_tasks__task_id__progress_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3378,27 +3419,6 @@ export interface components {
         Body_register_units_api_evaluation__code__units_post: {
             /** File */
             file: string;
-        };
-        /** Body_report_from_page_tasks__task_id__progress_post */
-        Body_report_from_page_tasks__task_id__progress_post: {
-            /** Csrf */
-            csrf: string;
-            /**
-             * Done
-             * @default
-             */
-            done: string;
-            /**
-             * Evidence
-             * @default
-             */
-            evidence: string;
-            /** List Id */
-            list_id: number;
-            /** Note */
-            note: string;
-            /** Percent */
-            percent: number;
         };
         /** Body_upload_dicom_api_diagnostics_dicom_post */
         Body_upload_dicom_api_diagnostics_dicom_post: {
@@ -4302,6 +4322,20 @@ export interface components {
             signed: number;
             /** Signing Rate */
             signing_rate: number | null;
+        };
+        /** FiguresIn */
+        FiguresIn: {
+            /** Institution Id */
+            institution_id?: number | null;
+            /**
+             * Values
+             * @description figure code → amount; blank ones are skipped
+             */
+            values: {
+                [key: string]: string;
+            };
+            /** Year */
+            year: number;
         };
         /** GridCount */
         GridCount: {
@@ -7463,6 +7497,28 @@ export interface operations {
             };
         };
     };
+    offences_api_conduct_offences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+    };
     import_offences_api_conduct_offences_post: {
         parameters: {
             query?: never;
@@ -7494,6 +7550,28 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_policy_api_conduct_policy_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
                 };
             };
         };
@@ -7533,6 +7611,44 @@ export interface operations {
             };
         };
     };
+    records_api_conduct_records_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                kind?: string | null;
+                institution_id?: number | null;
+                name?: string | null;
+                offset?: number;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     record_api_conduct_records_post: {
         parameters: {
             query?: never;
@@ -7555,6 +7671,40 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_records_api_conduct_records_export_get: {
+        parameters: {
+            query?: {
+                status?: string | null;
+                kind?: string | null;
+                institution_id?: number | null;
+                name?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -7647,6 +7797,41 @@ export interface operations {
             query?: {
                 staff_id?: number | null;
                 institution_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    standings_api_conduct_standings_get: {
+        parameters: {
+            query?: {
+                blacklisted?: boolean;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path?: never;
@@ -9604,6 +9789,28 @@ export interface operations {
             };
         };
     };
+    list_schemes_api_evaluation_schemes_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    }[];
+                };
+            };
+        };
+    };
     import_scheme_api_evaluation_schemes_post: {
         parameters: {
             query?: never;
@@ -9626,6 +9833,72 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_api_evaluation__code__export_get: {
+        parameters: {
+            query: {
+                year: number;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_pdf_api_evaluation__code__export_pdf_get: {
+        parameters: {
+            query: {
+                year: number;
+            };
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -9790,6 +10063,42 @@ export interface operations {
             };
         };
     };
+    unit_detail_api_evaluation__code__units__unit_code__get: {
+        parameters: {
+            query: {
+                year: number;
+            };
+            header?: never;
+            path: {
+                code: string;
+                unit_code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     set_fee_rule_api_fee_rule_put: {
         parameters: {
             query?: never;
@@ -9845,6 +10154,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Distribution"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    entered_figures_api_figures_get: {
+        parameters: {
+            query: {
+                year: number;
+                institution_id?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    enter_figures_api_figures_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FiguresIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: number;
+                    };
                 };
             };
             /** @description Validation Error */
@@ -10013,6 +10391,40 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     }[];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    export_api_indicators_export_get: {
+        parameters: {
+            query: {
+                period: string;
+                level?: string;
+                county?: string | null;
+                code?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -12131,6 +12543,28 @@ export interface operations {
             };
         };
     };
+    lists_api_tasks_lists_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     import_list_api_tasks_lists_post: {
         parameters: {
             query?: never;
@@ -12166,10 +12600,47 @@ export interface operations {
             };
         };
     };
+    export_status_api_tasks_lists__list_id__export_get: {
+        parameters: {
+            query?: {
+                unit?: string | null;
+                state?: string | null;
+            };
+            header?: never;
+            path: {
+                list_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_status_api_tasks_lists__list_id__status_get: {
         parameters: {
             query?: {
                 unit?: string | null;
+                state?: string | null;
+                offset?: number;
+                limit?: number;
             };
             header?: never;
             path: {
@@ -12379,102 +12850,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TeamPage"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    evaluation_page_evaluation_get: {
-        parameters: {
-            query?: {
-                code?: string;
-                year?: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    export_evaluation_export_get: {
-        parameters: {
-            query: {
-                code: string;
-                year: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    export_pdf_evaluation_export_pdf_get: {
-        parameters: {
-            query: {
-                code: string;
-                year: number;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
                 };
             };
             /** @description Validation Error */
@@ -12735,159 +13110,6 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    figures_page_figures_get: {
-        parameters: {
-            query?: {
-                year?: number;
-                error?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    save_figures_figures_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-        };
-    };
-    dashboard_indicators_get: {
-        parameters: {
-            query?: {
-                period?: string;
-                county?: string;
-                level?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    tasks_page_tasks_get: {
-        parameters: {
-            query?: {
-                list_id?: number;
-                unit?: string;
-                error?: string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/html": string;
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
-    report_from_page_tasks__task_id__progress_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                task_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/x-www-form-urlencoded": components["schemas"]["Body_report_from_page_tasks__task_id__progress_post"];
-            };
-        };
         responses: {
             /** @description Successful Response */
             200: {

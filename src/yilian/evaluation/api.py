@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import Response
 
 from yilian.evaluation import intake, service
+from yilian.evaluation.outputs import results_pdf, results_workbook
 from yilian.kit.fields import Day, Year
+from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api/evaluation", tags=["evaluation"])
@@ -92,3 +96,37 @@ def run_year(
 @router.get("/{code}/results")
 def results(code: str, year: Year, actor: ApiActor, session: DbSession) -> dict[str, Any]:
     return service.results(session, actor=actor, code=code, year=year)
+
+
+@router.get("/schemes")
+def list_schemes(actor: ApiActor, session: DbSession) -> list[dict[str, Any]]:
+    """The programmes with their newest version's name and the years already evaluated."""
+    return service.schemes(session, actor=actor)
+
+
+@router.get("/{code}/units/{unit_code}")
+def unit_detail(code: str, unit_code: str, year: Year, actor: ApiActor, session: DbSession) -> dict[str, Any]:
+    """One unit's year item by item, grouped by section."""
+    return service.unit_detail(session, actor=actor, code=code, year=year, unit_code=unit_code)
+
+
+@router.get("/{code}/export")
+def export(code: str, year: Year, actor: ApiActor, session: DbSession) -> Response:
+    """The year's evaluation as an Excel workbook to file."""
+    data = service.results(session, actor=actor, code=code, year=year)
+    return Response(
+        results_workbook(data),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{code}-{year}-评价结果.xlsx')}"},
+    )
+
+
+@router.get("/{code}/export.pdf")
+def export_pdf(code: str, year: Year, actor: ApiActor, session: DbSession) -> Response:
+    """The year's evaluation as a PDF to print, sign and file."""
+    data = service.results(session, actor=actor, code=code, year=year)
+    return Response(
+        results_pdf(data),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(f'{code}-{year}-评价结果.pdf')}"},
+    )

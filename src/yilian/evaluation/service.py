@@ -22,8 +22,8 @@ from yilian.evaluation.intake import CANDIDATE, DISQUALIFIED, PILOT, require_eva
 from yilian.indicators.catalogue import compile_queries
 from yilian.indicators.engine import suite_counts
 from yilian.indicators.service import catalogue, percent
-from yilian.kit.errors import Conflict, Forbidden
-from yilian.models import EvaluationResult, EvaluationUnit, ScoreEntry, YellowCard
+from yilian.kit.errors import Conflict, Forbidden, NotFound
+from yilian.models import EvaluationResult, EvaluationUnit, ScoreEntry, ScoringScheme, YellowCard
 
 STATUS_LABELS = {PILOT: "试点", CANDIDATE: "候补", DISQUALIFIED: "已取消资格"}
 
@@ -254,5 +254,75 @@ def results(session: Session, *, actor: Actor, code: str, year: int) -> dict[str
                 "replaced_by": names.get(c.replaced_by_unit_id) if c.replaced_by_unit_id else None,
             }
             for c, u in cards
+        ],
+    }
+
+
+def schemes(session: Session, *, actor: Actor) -> list[dict[str, Any]]:
+    """Every programme (newest version's name) with the years that have results, newest first."""
+    if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})):
+        raise Forbidden()
+    rows = session.scalars(
+        select(ScoringScheme).order_by(ScoringScheme.code, ScoringScheme.imported_at, ScoringScheme.id)
+    ).all()
+    newest = {r.code: r for r in rows}  # the last of each code wins
+    years: dict[str, set[int]] = {}
+    for code, year in session.execute(
+        select(EvaluationUnit.programme, EvaluationResult.year)
+        .join(EvaluationUnit, EvaluationUnit.id == EvaluationResult.unit_id)
+        .distinct()
+    ):
+        years.setdefault(code, set()).add(year)
+    return [
+        {
+            "code": code,
+            "name": row.name,
+            "version": row.version,
+            "years": sorted(years.get(code, set()), reverse=True),
+        }
+        for code, row in newest.items()
+    ]
+
+
+def unit_detail(session: Session, *, actor: Actor, code: str, year: int, unit_code: str) -> dict[str, Any]:
+    """One unit's year: each item's points beside its full marks, grouped by section."""
+    if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})):
+        raise Forbidden()
+    row = session.execute(
+        select(EvaluationResult, EvaluationUnit, ScoringScheme)
+        .join(EvaluationUnit, EvaluationUnit.id == EvaluationResult.unit_id)
+        .join(ScoringScheme, ScoringScheme.id == EvaluationResult.scheme_id)
+        .where(EvaluationResult.year == year, EvaluationUnit.programme == code, EvaluationUnit.code == unit_code)
+    ).first()
+    if row is None:
+        raise NotFound("评价结果", "evaluation result")
+    result, unit, row_scheme = row
+    scheme = rules.scheme_from_dict(json.loads(row_scheme.definition_json))
+    given = json.loads(result.items_json)
+    subtotals = json.loads(result.sections_json)
+    return {
+        "name": unit.name,
+        "year": year,
+        "group": STATUS_LABELS.get(result.status, result.status),
+        "rank": result.rank,
+        "total": str(result.total),
+        "base": str(result.base),
+        "bonus": str(result.bonus),
+        "sections": [
+            {
+                "name": section.name,
+                "weight": str(rules.points(section.weight)),
+                "points": subtotals[i] if i < len(subtotals) else None,
+                "items": [
+                    {
+                        "number": item.number,
+                        "text": item.text,
+                        "weight": str(rules.points(item.weight)),
+                        "points": given.get(str(item.number)),
+                    }
+                    for item in section.items
+                ],
+            }
+            for i, section in enumerate(scheme.sections)
         ],
     }

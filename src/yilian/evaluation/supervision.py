@@ -88,6 +88,43 @@ def do_assign_members(session: Session, *, actor: Actor, filename: str, data: by
     return len(pairs)
 
 
+def lists(session: Session, *, actor: Actor) -> dict[str, Any]:
+    """The lists the caller may open: all for the supervising office, for a unit's reporter the lists
+    holding a task of its units. With the units the caller reports for."""
+    supervisor = actor.subject.may(SUPERVISORS)
+    mine = units_of(session, actor.subject.user_id)
+    counts: dict[int, int] = {
+        list_id: n
+        for list_id, n in session.execute(
+            select(ReformTask.list_id, func.count()).group_by(ReformTask.list_id)
+        )
+    }
+    visible: set[int] | None = None
+    if not supervisor:
+        visible = {
+            list_id
+            for list_id, lead, cooperating in session.execute(
+                select(ReformTask.list_id, ReformTask.lead_units, ReformTask.cooperating_units)
+            )
+            if mine & set(json.loads(lead) + json.loads(cooperating))
+        }
+    rows = session.scalars(select(TaskList).order_by(TaskList.id.desc())).all()
+    return {
+        "items": [
+            {
+                "id": r.id,
+                "name": r.name,
+                "imported_at": r.imported_at.strftime("%Y-%m-%d %H:%M"),
+                "tasks": counts.get(r.id, 0),
+            }
+            for r in rows
+            if visible is None or r.id in visible
+        ],
+        "units": sorted(mine),
+        "supervisor": supervisor,
+    }
+
+
 def units_of(session: Session, user_id: int) -> set[str]:
     return set(session.scalars(select(TaskUnitMember.unit).where(TaskUnitMember.user_id == user_id)))
 

@@ -1,21 +1,18 @@
-"""JSON endpoints and the page of reform task supervision."""
+"""JSON endpoints of reform task supervision."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from yilian.evaluation import supervision
-from yilian.kit.errors import AppError
-from yilian.kit.fields import Id
-from yilian.models import TaskList
-from yilian.web.deps import ApiActor, DbSession, PageActor, check_csrf
-from yilian.web.templating import render
+from yilian.kit.fields import Id, Offset
+from yilian.kit.tabular import XLSX_MEDIA_TYPE, write_xlsx
+from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(tags=["reform tasks"])
 
@@ -53,65 +50,66 @@ def report(task_id: Id, data: ProgressIn, actor: ApiActor, session: DbSession) -
     return {"id": progress.id, "unit": progress.unit, "percent": progress.percent}
 
 
+@router.get("/api/tasks/lists")
+def lists(actor: ApiActor, session: DbSession) -> dict[str, Any]:
+    """The lists the caller may open (newest first), the units it reports for, and whether it supervises."""
+    return supervision.lists(session, actor=actor)
+
+
 @router.get("/api/tasks/lists/{list_id}/status")
-def list_status(list_id: Id, actor: ApiActor, session: DbSession, unit: str | None = None) -> dict[str, Any]:
-    result = supervision.status(session, actor=actor, list_id=list_id, unit=unit)
-    return {**result, "tasks": [asdict(t) for t in result["tasks"]]}
-
-
-@router.get("/tasks", response_class=HTMLResponse)
-def tasks_page(
-    request: Request, actor: PageActor, session: DbSession, list_id: Id = 0, unit: str = "", error: str = ""
-) -> Response:
-    """One page per list (and unit): every task with its state, red when overdue."""
-    lists = session.execute(select(TaskList.id, TaskList.name).order_by(TaskList.id.desc())).all()
-    list_id = list_id or (lists[0][0] if lists else 0)
-    mine = supervision.units_of(session, actor.subject.user_id)
-    if not (mine or actor.subject.may(supervision.SUPERVISORS)):
-        error, list_id = error or "本账号未被指定为任何责任单位的报告人，请联系卫健委（医改办）", 0
-    data = supervision.status(session, actor=actor, list_id=list_id, unit=unit or None) if list_id else None
-    shown = data["tasks"] if data else []
-    may_report = {t.id for t in shown if mine & set(t.lead_units + t.cooperating_units)}
-    may_close = {t.id for t in shown if mine & set(t.lead_units)}
-    return render(
-        request,
-        "tasks.html",
-        lists=lists,
-        list_id=list_id,
-        unit=unit,
-        data=data,
-        may_report=may_report,
-        may_close=may_close,
-        error=error,
-    )
-
-
-@router.post("/tasks/{task_id}/progress")
-def report_from_page(
-    request: Request,
-    task_id: Id,
-    actor: PageActor,
+def list_status(
+    list_id: Id,
+    actor: ApiActor,
     session: DbSession,
-    csrf: Annotated[str, Form()],
-    list_id: Annotated[Id, Form()],
-    percent: Annotated[int, Form()],
-    note: Annotated[str, Form()],
-    evidence: Annotated[str, Form()] = "",
-    done: Annotated[str, Form()] = "",
+    unit: str | None = None,
+    state: str | None = None,
+    offset: Offset = 0,
+    limit: int = Query(500, ge=1, le=500),
+) -> dict[str, Any]:
+    """The list's tasks with their state (filtered by unit and state, one page of them), the counts by
+    state, `total` (the filtered count) and every unit named in the tasks the caller sees."""
+    result = supervision.status(session, actor=actor, list_id=list_id, unit=unit)
+    tasks = [t for t in result["tasks"] if state is None or t.state == state]
+    mine = supervision.units_of(session, actor.subject.user_id)
+    page = [
+        {
+            **asdict(t),
+            "may_report": bool(mine & set(t.lead_units + t.cooperating_units)),
+            "may_close": bool(mine & set(t.lead_units)),
+        }
+        for t in tasks[offset : offset + limit]
+    ]
+    units = sorted({u for t in result["tasks"] for u in t.lead_units + t.cooperating_units})
+    return {**result, "tasks": page, "units": units, "total": len(tasks), "offset": offset, "limit": limit}
+
+
+@router.get("/api/tasks/lists/{list_id}/export")
+def export_status(
+    list_id: Id, actor: ApiActor, session: DbSession, unit: str | None = None, state: str | None = None
 ) -> Response:
-    check_csrf(request, csrf)
-    try:
-        with session.begin_nested():
-            supervision.do_report_progress(
-                session,
-                actor=actor,
-                task_id=task_id,
-                percent=percent,
-                note=note,
-                evidence=evidence,
-                done=bool(done),
-            )
-    except AppError as error:
-        message = error.message_for_page()
-        return tasks_page(request, actor, session, list_id=list_id, error=message)
-    return RedirectResponse(f"/tasks?list_id={list_id}", status_code=303)
+    """The whole filtered list with each task's state and last report, as Excel."""
+    result = supervision.status(session, actor=actor, list_id=list_id, unit=unit)
+    rows = (
+        [
+            t.seq,
+            t.project,
+            t.task,
+            t.division,
+            "、".join(t.lead_units),
+            "、".join(t.cooperating_units),
+            t.deadline_text,
+            t.state_label,
+            t.percent,
+            t.last_note,
+            t.last_reported,
+        ]
+        for t in result["tasks"]
+        if state is None or t.state == state
+    )
+    header = ["序号", "改革项目", "改革任务", "重点分工", "牵头单位", "配合单位", "完成时限", "状态",
+              "进度(%)", "最近进展", "报告日期"]
+    return Response(
+        write_xlsx(header, rows, title="任务进展"),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f"attachment; filename=tasks-{list_id}.xlsx"},
+    )
