@@ -218,7 +218,7 @@ def test_no_store_on_every_response_but_static_assets(client: TestClient, sessio
         response = client.get(path, headers=headers, follow_redirects=False)
         assert response.headers.get("cache-control") == "no-store", (path, response.status_code)
     assert login(client, world.commission.username, PASSWORD) == 200
-    for page in ("/", "/booking", "/app/", f"/residents/{world.resident_a.id}"):
+    for page in ("/", "/app/", f"/residents/{world.resident_a.id}"):
         response = client.get(page, follow_redirects=False)
         assert response.headers.get("cache-control") == "no-store", (page, response.status_code)
     static = client.get("/static/vendor/echarts.min.js")

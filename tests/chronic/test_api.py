@@ -182,27 +182,21 @@ def test_register_entries_are_unique(session: Session) -> None:
     assert first == date(2026, 1, 1)
 
 
-def test_workbench_page_lists_red_patients_and_indicators(client: TestClient, session: Session) -> None:
-    import re
-
-    from tests.auth.test_web_login import login
-    from tests.factories.auth import PASSWORD
-
+def test_workbench_lists_count_red_overdue_and_unsigned(client: TestClient, session: Session) -> None:
+    """The workbench's three lists (the screen shows their totals): a patient just seen at 186/100 is
+    red and unsigned (on the register, no contract), not overdue (the next visit is ahead)."""
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
     visit(client, headers, world.resident_a.id, kind="health_check", sbp=186, dbp=100)
-    login(client, world.family_doctor_a.username, PASSWORD)
-    page = client.get("/family-doctor", params={"list": "red"}).text
-    counts = dict(
-        re.findall(
-            r'data-testid="count-(\w+)">\s*<div class="label">[^<]+</div><div class="value">(\d+)<', page
-        )
-    )
-    # red and unsigned (on the register, no contract), not overdue (just seen, next visit ahead)
-    assert counts == {"red": "1", "overdue": "0", "unsigned": "1"}
-    assert "张桂兰" in page and 'data-testid="signing-rate">0.0%' in page
-    chronic = client.get(f"/residents/{world.resident_a.id}/chronic").text
-    assert 'data-testid="colour-hypertension">红' in chronic and "186" in chronic
+    totals = {
+        kind: client.get(f"/api/chronic/worklist/{kind}", headers=headers).json()["total"]
+        for kind in ("red", "overdue", "unsigned")
+    }
+    assert totals == {"red": 1, "overdue": 0, "unsigned": 1}
+    (row,) = client.get("/api/chronic/worklist/red", headers=headers).json()["items"]
+    assert row["name"] == "张桂兰"
+    chronic = client.get(f"/api/residents/{world.resident_a.id}/chronic", headers=headers).json()
+    assert any(r["disease"] == "hypertension" and r["colour"] == "red" for r in chronic["registers"])
 
 
 def test_figures_per_team_grid_and_date(client: TestClient, session: Session) -> None:

@@ -106,12 +106,8 @@ def test_a_lapsed_contract_lapses_by_itself_and_the_resident_signs_with_another_
     history = client.get(f"/api/residents/{world.resident_a.id}/contracts", headers=headers).json()
     assert [(c["status"], c["ended_on"]) for c in history] == [("expired", "2027-05-23")]
     assert client.get(f"/api/residents/{world.resident_a.id}", headers=headers).json()["signed"] is False
-    from tests.auth.test_web_login import login
-    from tests.factories.auth import PASSWORD
-
-    login(client, world.family_doctor_a.username, PASSWORD)
-    page = client.get(f"/residents/{world.resident_a.id}/chronic").text
-    assert "已到期" in page and "有效" not in page
+    (expired,) = client.get(f"/api/residents/{world.resident_a.id}/contracts", headers=headers).json()
+    assert expired["status"] == "expired"
     refused = client.post(f"/api/contracts/{first['id']}/terminate", json={"reason": "解约"}, headers=headers)
     assert (
         refused.status_code == 422 and "2027-05-23到期" in refused.json()["error"]["fields"][0]["message_zh"]
