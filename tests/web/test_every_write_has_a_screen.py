@@ -3,7 +3,7 @@
 Issue 22: county staff could not do most of their work on screen because most writes existed only in
 the API. This test reads the OpenAPI document's POST/PUT/PATCH/DELETE operations and looks for each
 in the staff front end's sources (`frontend/src`, .ts and .vue): a call `api.post|put|patch|del(…)`
-or `uploadFile(…)` whose path, with `${…}` template parts read as path parameters, is the
+or `api.upload(…)` (multipart POST) whose path, with `${…}` template parts read as path parameters, is the
 operation's path template (`/api/contracts/${c.id}/renew` is `/api/contracts/{contract_id}/renew`).
 An operation that no screen uses fails the test, unless MACHINE_ONLY names it with the reason.
 Server-rendered form posts (paths outside /api/) still in the document are listed too: their pages
@@ -34,18 +34,26 @@ MACHINE_ONLY: dict[tuple[str, str], str] = {
     ("POST", "/fhir/{resource_type}"): "FHIR create from other systems",
     # Modalities and gateways send DICOM files; people resolve what lands in quarantine on screen.
     ("POST", "/api/diagnostics/dicom"): "DICOM files sent by modalities and gateways",
+    # FHIR Bulk Data: a bulk client (the provincial platform) cancels its own export job.
+    ("DELETE", "/fhir/$export-status/{job}"): "FHIR bulk export clients cancelling a job",
+    # Visits are recorded by the institutions' HIS (this call or a FHIR Encounter); on screen an
+    # admission is a bed booking's check-in and a discharge is the in-patient list's dialog.
+    ("POST", "/api/encounters"): "the institutions' HIS sending visits",
+    # The nightly re-assessment of every register (a scheduler with an office account); a doctor's
+    # saved follow-up re-assesses that patient at once.
+    ("POST", "/api/chronic/assess"): "the nightly chronic-disease re-assessment batch",
 }
 
 _CALL = re.compile(
-    r"\b(?P<fn>api\.(?:post|put|patch|del)|uploadFile)\s*(?:<(?:[^<>]|<[^<>]*>)*>)?\s*\(\s*"
-    r"(?P<q>[`'\"])(?P<path>[^`'\"]*)(?P=q)"
+    r"\b(?P<fn>api\.(?:post|put|patch|del|upload))\s*(?:<(?:[^<>]|<[^<>]*>)*>)?\s*\(\s*"
+    r"(?:withQuery\(\s*)?(?P<q>[`'\"])(?P<path>[^`'\"]*)(?P=q)"
 )
 _METHOD = {
     "api.post": "POST",
     "api.put": "PUT",
     "api.patch": "PATCH",
     "api.del": "DELETE",
-    "uploadFile": "POST",
+    "api.upload": "POST",
 }
 
 
@@ -99,6 +107,8 @@ def test_the_matcher_reads_template_literals_and_generics() -> None:
     assert not used_by_a_screen("POST", "/api/contracts/{contract_id}/terminate", calls)
     assert not used_by_a_screen("PUT", "/api/contracts/{contract_id}/renew", calls)
     assert _CALL.search("api.get('/api/residents')") is None
+    wrapped = _CALL.search("api.post<R>(withQuery(`/api/evaluation/${code}/run`, { year }))")
+    assert wrapped is not None and canonical(wrapped["path"]) == "/api/evaluation/{}/run"
 
 
 def test_every_mutating_operation_has_a_screen(tmp_path: Path) -> None:

@@ -73,10 +73,17 @@ export async function request<T>(
 }
 
 /** A file sent as multipart form data (imports); the API's row errors come back as an ApiError. */
-export async function upload<T>(url: string, file: File, field = 'file'): Promise<T> {
+/** The one multipart upload: files (as `field`, default `file`) with form fields, the query in the URL,
+ *  the CSRF header; the API's errors (an import's bad rows among them) come back as an ApiError. */
+export async function upload<T>(
+  url: string,
+  files: File | File[],
+  options: { field?: string; fields?: Record<string, string>; query?: Query } = {},
+): Promise<T> {
   const body = new FormData()
-  body.append(field, file)
-  const response = await fetch(url, {
+  for (const file of Array.isArray(files) ? files : [files]) body.append(options.field ?? 'file', file)
+  for (const [key, value] of Object.entries(options.fields ?? {})) body.append(key, value)
+  const response = await fetch(withQuery(url, options.query), {
     method: 'POST',
     headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
     credentials: 'same-origin',

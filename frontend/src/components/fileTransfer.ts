@@ -1,5 +1,5 @@
-// Spreadsheets to and from the API: an export that says why it failed (instead of saving an error as
-// an .xlsx), and an upload (multipart) with the CSRF header, its errors as an ApiError with the rows.
+// Exports from the API: a download that says why it failed (instead of saving an error as an .xlsx).
+// Uploads are api.upload (the one multipart call, in api/client.ts).
 import { ElMessage } from 'element-plus'
 import 'element-plus/es/components/message/style/css'
 import { ApiError } from '@/api/client'
@@ -31,18 +31,4 @@ export async function downloadFile(url: string, filename: string): Promise<boole
   link.remove()
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000)
   return true
-}
-
-/** Posts one file as multipart `file`; the API's errors (with their rows) come back as an ApiError. */
-export async function uploadFile<T>(url: string, file: File, csrfToken: string): Promise<T> {
-  const body = new FormData()
-  body.append('file', file)
-  const response = await fetch(url, {
-    method: 'POST',
-    body,
-    credentials: 'same-origin',
-    headers: { Accept: 'application/json', 'X-CSRF-Token': csrfToken },
-  })
-  if (!response.ok) throw await problem(response)
-  return (await response.json()) as T
 }
