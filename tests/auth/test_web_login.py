@@ -6,18 +6,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import PASSWORD, bearer
+from tests.factories.auth import PASSWORD, bearer, login
 from tests.factories.world import build_world
 from yilian.auth.passwords import verify_password
 from yilian.kit.clock import FixedClock
 from yilian.models import LoginFailure
-
-
-def login(client: TestClient, username: str, password: str) -> int:
-    """Signs the test client in as the staff front end does: JSON to /api/auth/session (200 when
-    signed in; the session cookie is then the client's)."""
-    response = client.post("/api/auth/session", json={"username": username, "password": password})
-    return response.status_code
 
 
 def test_password_is_stored_as_argon2id(session: Session) -> None:

@@ -4,6 +4,7 @@ import itertools
 from datetime import datetime
 
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from yilian.auth.service import do_create_api_token, do_create_user
@@ -33,3 +34,10 @@ def create_user(session: Session, *, role: str, username: str | None = None, **s
 def bearer(session: Session, user: User) -> dict[str, str]:
     token = do_create_api_token(session, user=user, name="test", now=datetime(2026, 11, 1))
     return {"Authorization": f"Bearer {token}"}
+
+
+def login(client: TestClient, username: str, password: str) -> int:
+    """Signs the test client in as the staff front end does: JSON to /api/auth/session (200 when
+    signed in; the session cookie is then the client's)."""
+    response = client.post("/api/auth/session", json={"username": username, "password": password})
+    return response.status_code

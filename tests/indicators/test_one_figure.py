@@ -13,8 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD, bearer
+from tests.factories.auth import PASSWORD, bearer, login
 from tests.factories.encounters import create_encounter
 from tests.factories.registry import create_institution
 from tests.factories.residents import create_resident

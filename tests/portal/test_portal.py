@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login as staff_login
 from tests.conftest import drain_audit
 from tests.factories.auth import PASSWORD, bearer, create_user
+from tests.factories.auth import login as staff_login
 from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles

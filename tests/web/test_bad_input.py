@@ -9,8 +9,7 @@ from datetime import datetime
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD, bearer, create_user
+from tests.factories.auth import PASSWORD, bearer, create_user, login
 from tests.factories.registry import create_staff
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
@@ -150,7 +149,7 @@ def test_a_form_token_with_a_non_ascii_character_is_refused_not_a_500(
     world = build_world(session)
     assert login(client, world.doctor.username, PASSWORD) == 200
     response = client.post(
-        "/api/contracts/999999/terminate", json={"reason": "x"}, headers={"X-CSRF-Token": "é"}
+        "/api/contracts/999999/terminate", json={"reason": "x"}, headers={"X-CSRF-Token": "é".encode("latin-1")}
     )
     assert response.status_code == 403, response.text
 

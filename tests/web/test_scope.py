@@ -6,8 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.auth.test_web_login import login
-from tests.factories.auth import PASSWORD
+from tests.factories.auth import PASSWORD, login
 from tests.factories.world import build_far_county, build_world
 
 MISSING = 987654
