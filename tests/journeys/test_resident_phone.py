@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from tests.journeys.conftest import PASSWORD, screenshot
 from yilian.kit.db import make_engine
-from yilian.models import Department, Encounter, Guardianship, Institution, Resident, Schedule, User
+from yilian.models import Department, Encounter, Guardianship, Institution, Resident, Schedule, Slot, User
 
 pytestmark = pytest.mark.browser
+
+# The demo's cardiology department by its exact name (another journey may add "心血管内科（旅程）").
+CARDIOLOGY = re.compile(r"^\s*心血管内科(?!（)")
 
 
 class ServerLog(logging.Handler):
@@ -72,7 +75,10 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         )
         assert cardiology is not None
         schedule = session.scalar(
-            select(Schedule).where(Schedule.department_id == cardiology.id, Schedule.kind == "clinic")
+            select(Schedule)
+            .where(Schedule.department_id == cardiology.id, Schedule.kind == "clinic")
+            .order_by(Schedule.id)  # the demo's own (another journey adds one to this department)
+            .limit(1)
         )
         assert schedule is not None
         # Position 1 of a session is public (20 % reserved at positions 2 and 7 of 10).
@@ -98,6 +104,24 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         )
         assert published.status_code == 201, published.text
         http.get(f"/api/residents/{resident_id}", headers=bearer("jtys1"))
+    # The session's first public place (which positions are reserved follows the hospital's policy,
+    # which another journey may have changed).
+    engine = make_engine(url)
+    with Session(engine) as session:
+        public = session.scalar(
+            select(Slot)
+            .where(
+                Slot.schedule_id == schedule_id,
+                Slot.pool == "public",
+                Slot.starts_at >= datetime.combine(tomorrow, time(14, 0)),
+                Slot.starts_at < datetime.combine(tomorrow, time(16, 0)),
+            )
+            .order_by(Slot.starts_at)
+            .limit(1)
+        )
+        assert public is not None
+        when = f"{public.starts_at:%H:%M}–{public.ends_at:%H:%M}"
+    engine.dispose()
 
     log = ServerLog()
     logging.getLogger("yilian.sms").addHandler(log)
@@ -150,13 +174,13 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         page.get_by_role("tab", name="挂号").click()
         page.locator(".van-cell", has_text=hospital).first.click()
         departments = page.locator(".van-cell")
-        expect(departments.filter(has_text="心血管内科")).to_be_visible()
+        expect(departments.filter(has_text=CARDIOLOGY)).to_be_visible()
         expect(departments.filter(has_text="儿科")).to_be_visible()  # every department offered
-        departments.filter(has_text="心血管内科").click()
+        departments.filter(has_text=CARDIOLOGY).click()
         page.get_by_role("button", name=f"{tomorrow.month}月{tomorrow.day}日").click()
         md = f"{tomorrow.month}月{tomorrow.day}日"
         expect(page.locator(".section-title", has_text="的号源")).to_contain_text(md)  # that day's only
-        slot = page.get_by_role("button", name="预约 14:12–14:24")
+        slot = page.get_by_role("button", name=f"预约 {when}")
         expect(slot).to_contain_text("余1")
         screenshot(page, "resident-booking")
         slot.click()
@@ -169,7 +193,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         expect(page).to_have_url(re.compile(r"/m/bookings$"))
         top = page.get_by_test_id("booking").first
         expect(top).to_contain_text(f"{tomorrow.isoformat()}")
-        expect(top).to_contain_text("14:12–14:24")
+        expect(top).to_contain_text(when)
         expect(top).to_contain_text("待就诊")
         expect(top).to_contain_text("心血管内科")
         expect(page.locator(".van-toast")).to_be_hidden()
@@ -177,13 +201,13 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
         top.get_by_role("button", name="预约凭条").click()
         slip = page.get_by_test_id("slip")
         expect(slip).to_contain_text("心血管内科")
-        expect(slip).to_contain_text("14:12–14:24")
+        expect(slip).to_contain_text(when)
         screenshot(page, "resident-slip")
         page.go_back()
         page.get_by_test_id("booking").first.get_by_role("button", name="取消预约").click()
         page.get_by_role("dialog").get_by_role("button", name="取消预约").click()
         expect(page.get_by_text("已取消预约")).to_be_visible()
-        cancelled = page.get_by_test_id("booking").filter(has_text="14:12–14:24").first
+        cancelled = page.get_by_test_id("booking").filter(has_text=when).first
         expect(cancelled).to_contain_text("已取消")
 
         # A family member: switched on 我的, the home page shows the ward's card.

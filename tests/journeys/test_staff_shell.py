@@ -61,7 +61,7 @@ def test_commission_officer_signs_in_pages_filters_and_exports_residents(
 
     with page.expect_download() as download:
         page.get_by_role("button", name="导出Excel").click()
-    assert download.value.suggested_filename == "residents.xlsx"
+    assert download.value.suggested_filename == "居民档案.xlsx"
 
     page.goto(f"{base}/app/no-such-screen")
     expect(page.get_by_text("页面不存在", exact=True)).to_be_visible()
