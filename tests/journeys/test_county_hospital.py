@@ -6,6 +6,7 @@ report, flags a critical value, and the ordering township (jtys1) sees the alert
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -179,6 +180,38 @@ def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
     with Session(engine) as session:
         assert session.get(Referral, referrals[today]).status == "completed"  # type: ignore[union-attr]
     engine.dispose()
+
+    # On screen at the township: jtys1 receives the patient, records the return, takes them into
+    # follow-up; each step confirmed, the status in words.
+    page = browser.new_page(locale="zh-CN")
+    _log_in(page, base, "jtys1")
+    page.get_by_role("menuitem", name="转诊接收").click()
+    row = page.get_by_role("row", name=re.compile(today_patient.name))
+    expect(row).to_contain_text("下转")
+    row.get_by_role("button", name="接收").click()
+    page.get_by_role("dialog", name="接收转诊").get_by_role("button", name="接收").click()
+    expect(page.get_by_text("已接收转诊")).to_be_visible()
+    choose(page, "状态")
+    page.get_by_role("option", name="已接收").click()
+    page.get_by_role("button", name="查询").click()
+    row = page.get_by_role("row", name=re.compile(today_patient.name))
+    row.get_by_role("button", name="患者已回").click()
+    page.get_by_role("dialog").get_by_role("button", name="患者已回").click()
+    expect(page.get_by_text("已记为“患者已回”")).to_be_visible()
+    choose(page, "状态")
+    page.get_by_role("option", name="已到诊").click()
+    page.get_by_role("button", name="查询").click()
+    row = page.get_by_role("row", name=re.compile(today_patient.name))
+    row.get_by_role("button", name="转入随访").click()
+    page.get_by_role("dialog").get_by_role("button", name="转入随访").click()
+    expect(page.get_by_text("已记为“转入随访”")).to_be_visible()
+    choose(page, "状态")
+    page.get_by_role("option", name="下转随访").click()
+    page.get_by_role("button", name="查询").click()
+    expect(page.get_by_role("row", name=re.compile(today_patient.name))).to_contain_text("下转随访")
+    expect(page.locator(".el-loading-mask")).to_have_count(0)
+    screenshot(page, "township-down-referral-followed-up")
+    page.close()
 
 
 def test_reader_reports_from_a_template_flags_a_critical_value_and_the_township_acknowledges(

@@ -39,7 +39,7 @@ export const screens: RouteRecordRaw[] = [
     path: 'referrals/incoming',
     name: 'referrals-incoming',
     component: () => import('../views/referral/IncomingReferrals.vue'),
-    meta: { title: '转诊接收', group: 'care', roles: ['医生', '机构管理员'] } satisfies MenuMeta,
+    meta: { title: '转诊接收', group: 'care', roles: ['医生', '家庭医生', '机构管理员'] } satisfies MenuMeta,
   },
 ]
 
