@@ -196,7 +196,7 @@ def test_bad_files_are_quarantined_and_kept_and_nothing_else_changes(
         ],
     )
     assert (result["received"], result["filed"], result["quarantined"]) == (4, 1, 3)
-    rows = client.get("/api/diagnostics/quarantine", headers=centres.township_doctor).json()
+    rows = client.get("/api/diagnostics/quarantine/page", headers=centres.township_doctor).json()["items"]
     reasons = {r["original_name"]: r["reason_zh"] for r in rows}
     assert set(reasons) == {"notes.txt", "broken.dcm", "stranger.dcm"}
     assert "不是DICOM" in reasons["notes.txt"]
@@ -211,7 +211,7 @@ def test_bad_files_are_quarantined_and_kept_and_nothing_else_changes(
         headers=centres.township_doctor,
     )
     assert resolved.status_code == 200
-    assert len(client.get("/api/diagnostics/quarantine", headers=centres.township_doctor).json()) == 2
+    assert client.get("/api/diagnostics/quarantine/page", headers=centres.township_doctor).json()["total"] == 2
 
     # Reporting an order whose study has not arrived: refused, nothing written.
     second = order(

@@ -223,6 +223,13 @@ def test_packages_round_trip_through_excel_and_a_bad_row_saves_nothing(
         "季度随访",
         "120.00",
     ]
+    # The export is the list the screen's filters select, not the whole catalogue.
+    filtered = client.get("/api/packages/export", params={"q": "糖尿病"}, headers=headers)
+    rows = list(openpyxl.load_workbook(io.BytesIO(filtered.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert rows[1:] == []
+    by_name = client.get("/api/packages/export", params={"q": "高血压"}, headers=headers)
+    rows = list(openpyxl.load_workbook(io.BytesIO(by_name.content)).active.iter_rows(values_only=True))  # type: ignore[union-attr]
+    assert [r[0] for r in rows[1:]] == ["GXY"]
 
 
 def test_fee_rule_below_floor_is_refused_and_nothing_saved(client: TestClient, session: Session) -> None:

@@ -963,23 +963,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/diagnostics/quarantine": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Quarantined */
-        get: operations["quarantined_api_diagnostics_quarantine_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/diagnostics/quarantine/page": {
         parameters: {
             query?: never;
@@ -2013,7 +1996,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export Packages */
+        /**
+         * Export Packages
+         * @description The whole filtered list (the screen's filters), in the import's columns.
+         */
         get: operations["export_packages_api_packages_export_get"];
         put?: never;
         post?: never;
@@ -8826,37 +8812,6 @@ export interface operations {
             };
         };
     };
-    quarantined_api_diagnostics_quarantine_get: {
-        parameters: {
-            query?: {
-                include_resolved?: boolean;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["QuarantineOut"][];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
-            };
-        };
-    };
     quarantine_page_api_diagnostics_quarantine_page_get: {
         parameters: {
             query?: {
@@ -10870,7 +10825,10 @@ export interface operations {
     };
     export_packages_api_packages_export_get: {
         parameters: {
-            query?: never;
+            query?: {
+                q?: string;
+                category?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -10884,6 +10842,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

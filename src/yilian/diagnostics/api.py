@@ -225,12 +225,6 @@ def upload_dicom(
     return ingest.ingest(session, actor=actor, files=incoming, store_root=dicom_root(request))
 
 
-@router.get("/quarantine", response_model=list[QuarantineOut])
-def quarantined(actor: ApiActor, session: DbSession, include_resolved: bool = False) -> list[QuarantineOut]:
-    rows = quarantine.quarantine_list(session, actor=actor, include_resolved=include_resolved)
-    return [QuarantineOut.model_validate(r, from_attributes=True) for r in rows]
-
-
 @router.get("/quarantine/page", response_model=QuarantinePage)
 def quarantine_page(
     actor: ApiActor,

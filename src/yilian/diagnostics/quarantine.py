@@ -33,14 +33,6 @@ def _quarantine_of(actor: Actor) -> Select[DicomQuarantine]:
     return select(DicomQuarantine).where(DicomQuarantine.received_by.in_(senders))
 
 
-def quarantine_list(session: Session, *, actor: Actor, include_resolved: bool) -> list[DicomQuarantine]:
-    """Files waiting for a person, newest first."""
-    query = _quarantine_of(actor)
-    if not include_resolved:
-        query = query.where(DicomQuarantine.resolved_at.is_(None))
-    return list(session.scalars(query.order_by(DicomQuarantine.received_at.desc()).limit(500)))
-
-
 def do_resolve(session: Session, *, actor: Actor, quarantine_id: int, resolution: str) -> DicomQuarantine:
     """A person decided what the file was (re-sent corrected, wrong patient, not ours …); the file stays."""
     row = session.scalar(_quarantine_of(actor).where(DicomQuarantine.id == quarantine_id))

@@ -104,8 +104,14 @@ def save_package(data: PackageIn, actor: ApiActor, session: DbSession) -> Packag
 
 
 @router.get("/packages/export")
-def export_packages(actor: ApiActor, session: DbSession) -> Response:
-    return _xlsx(packages.export_packages(session, actor=actor), "packages.xlsx")
+def export_packages(
+    actor: ApiActor,
+    session: DbSession,
+    q: str = Query("", max_length=64),
+    category: str = Query("", max_length=16),
+) -> Response:
+    """The whole filtered list (the screen's filters), in the import's columns."""
+    return _xlsx(packages.export_packages(session, actor=actor, q=q, category=category), "packages.xlsx")
 
 
 @router.post("/packages/import")

@@ -133,7 +133,9 @@ def _first_field(exc: ValueError) -> str:
     return "row"
 
 
-def export_packages(session: Session, *, actor: Actor) -> bytes:
+def export_packages(session: Session, *, actor: Actor, q: str = "", category: str = "") -> bytes:
+    """The consortium's packages as the import reads them: the whole list the filters select."""
+    consortium_id = consortium_of(actor)
     rows = [
         [
             p.code,
@@ -146,7 +148,7 @@ def export_packages(session: Session, *, actor: Actor) -> bytes:
             p.valid_from.isoformat(),
             p.valid_to.isoformat() if p.valid_to else "",
         ]
-        for p in repository.packages_of(session, consortium_of(actor))
+        for p in session.scalars(repository.package_rows(consortium_id, q=q, category=category))
     ]
     return write_xlsx(PACKAGE_COLUMNS, rows, "服务包")
 
