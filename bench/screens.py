@@ -71,6 +71,41 @@ SCREENS: dict[str, tuple[str, ...]] = {
     "医疗机构 InstitutionList": ("/api/institutions?sort=code&offset=0&limit=20",),
     "医联体与网格 ConsortiumList": ("/api/consortia?offset=0&limit=20",),
     "人员与派驻 StaffList": ("/api/staff?sort=code&offset=0&limit=20",),
+    # Supervision (监测考核)
+    "监测总览 DashboardView": (
+        "/api/indicators?period={year}",
+        "/api/referrals/figures?start={start}&end={end}",
+        "/api/chronic/figures",
+        "/api/booking/quota-report?start={start}&end={end}",
+        "/api/diagnostics/figures?consortium_id={consortium}&start={start}&end={end}",
+    ),
+    "监测指标 IndicatorsView": ("/api/indicators?period={year}",),
+    "监测评价 EvaluationView": ("/api/evaluation/schemes",),
+    "改革任务 TasksView": ("/api/tasks/lists",),
+    "执业记分 ConductView": (
+        "/api/conduct/standings?offset=0&limit=20",
+        "/api/conduct/offences",
+        "/api/conduct/policy",
+    ),
+    # Insurance (医保支付)
+    "总额付费清算 SettlementView": ("/api/consortia?limit=500", "/api/insurance/settlements?offset=0&limit=20"),
+    "DRG病例 DrgCases": ("/api/drg/cases?offset=0&limit=20",),
+    "机构CMI与点值 DrgInstitutions": ("/api/drg/institutions",),
+    "DRG分组方案 DrgGroups": ("/api/drg/groups?offset=0&limit=20",),
+    # Consortium and institution administration
+    "家庭医生团队 TeamList": ("/api/consortia?limit=500", "/api/teams/page?offset=0&limit=20"),
+    "签约服务包 PackageList": ("/api/packages/page?offset=0&limit=20",),
+    "排班与号源 ScheduleList": ("/api/schedules?offset=0&limit=20",),
+    "预约政策与号源报表 BookingPolicy": ("/api/booking-policy?year={year}", "/api/booking/quota-report?start={start}&end={end}"),
+    "共享中心与互认 DiagnosticCentres": ("/api/consortia?limit=500", "/api/diagnostics/centres?consortium_id={consortium}"),
+    "影像隔离区 DicomQuarantine": ("/api/diagnostics/quarantine/page?offset=0&limit=20",),
+    "质控记录 QcRecords": ("/api/diagnostics/qc?offset=0&limit=20",),
+    # County hospital and diagnostics
+    "今日到诊 ArrivalsView": ("/api/arrivals?offset=0&limit=20",),
+    "在院患者 InpatientsView": ("/api/encounters/inpatients?offset=0&limit=20",),
+    "读片工作台 WorklistView": ("/api/diagnostics/worklist?offset=0&limit=20",),
+    "检查结果与危急值 ResultsView": ("/api/diagnostics/alerts", "/api/diagnostics/results?offset=0&limit=20"),
+    "远程会诊 TeleconsultsView": ("/api/diagnostics/teleconsults?offset=0&limit=20",),
 }
 # Which screens each role's menu shows (routes' meta.roles in frontend/src/staff/routes).
 ADMINS = ("卫健局管理员", "医共体管理员", "机构管理员")
@@ -79,10 +114,31 @@ OPENS: dict[str, tuple[str, ...]] = {
     "居民档案 ResidentList": tuple(ACCOUNTS),
     "居民详情 ResidentDetail": ("医共体管理员", "机构管理员", "医生", "家庭医生"),
     "家庭医生工作台 WorkbenchView": ("家庭医生", "医生", "机构管理员", "医共体管理员"),
-    "转诊接收 IncomingReferrals": ("医生", "机构管理员"),
+    "转诊接收 IncomingReferrals": ("医生", "家庭医生", "机构管理员"),
     "医疗机构 InstitutionList": ADMINS,
     "医联体与网格 ConsortiumList": ADMINS,
     "人员与派驻 StaffList": ADMINS,
+    "监测总览 DashboardView": ("卫健局管理员", "医共体管理员"),
+    "监测指标 IndicatorsView": ("卫健局管理员", "医共体管理员"),
+    "监测评价 EvaluationView": ("卫健局管理员", "医共体管理员"),
+    "改革任务 TasksView": tuple(ACCOUNTS),
+    "执业记分 ConductView": ADMINS,
+    "总额付费清算 SettlementView": ("医保经办", "卫健局管理员", "医共体管理员"),
+    "DRG病例 DrgCases": ("医保经办", "卫健局管理员", "医共体管理员"),
+    "机构CMI与点值 DrgInstitutions": ("医保经办", "卫健局管理员", "医共体管理员"),
+    "DRG分组方案 DrgGroups": ("医保经办", "卫健局管理员", "医共体管理员"),
+    "家庭医生团队 TeamList": ("医共体管理员", "机构管理员"),
+    "签约服务包 PackageList": ("医共体管理员",),
+    "排班与号源 ScheduleList": ("机构管理员",),
+    "预约政策与号源报表 BookingPolicy": ("机构管理员",),
+    "共享中心与互认 DiagnosticCentres": ("医共体管理员", "机构管理员"),
+    "影像隔离区 DicomQuarantine": ("医共体管理员", "机构管理员"),
+    "质控记录 QcRecords": ("医共体管理员", "机构管理员"),
+    "今日到诊 ArrivalsView": ("医生", "机构管理员"),
+    "在院患者 InpatientsView": ("医生", "机构管理员"),
+    "读片工作台 WorklistView": ("医生",),
+    "检查结果与危急值 ResultsView": ("医生", "家庭医生", "机构管理员"),
+    "远程会诊 TeleconsultsView": ("医生", "家庭医生", "机构管理员"),
 }
 FIRST_VIEW_CHUNKS = ("LoginView", "AppLayout", "HomeView")
 
@@ -117,13 +173,21 @@ def bench_roles(base: str, repeat: int) -> list[tuple[str, str, str, int, float]
                     f"{username} cannot sign in ({signed.status_code}): build with --password {PASSWORD}"
                 )
             resident = first_resident(client)
+            consortia = client.get("/api/consortia", params={"limit": 1}).json().get("items", [])
+            today = date.today()
+            values = {
+                "year": today.year,
+                "start": f"{today.year}-01-01",
+                "end": today.isoformat(),
+                "consortium": consortia[0]["id"] if consortia else 0,
+            }
             for screen, calls in SCREENS.items():
                 if role not in OPENS[screen]:
                     continue
                 for call in calls:
                     if "{resident}" in call and resident is None:
                         continue
-                    path = call.format(resident=resident)
+                    path = call.format(resident=resident, **values)
                     status, times = timed(client, path, repeat)
                     rows.append((role, screen, call, status, p95(times) * 1000))
     return rows
