@@ -9,7 +9,6 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 
 from yilian.auth import service as auth_service
 from yilian.auth.context import Actor
@@ -66,15 +65,6 @@ async def committed_in_thread(session: Session, work: Callable[..., T], *args: A
         return result
 
     return await run_in_threadpool(work_and_commit)
-
-
-async def posted_form(request: Request) -> FormData:
-    """A page's posted form, read on the event loop (reading the body is I/O), so that the endpoint
-    itself stays a plain `def` whose database work runs in the thread pool."""
-    return await request.form()
-
-
-PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
 def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
@@ -166,16 +156,4 @@ def _resolve_api_actor(request: Request, session: Session, token: str | None, no
     return _actor(request, session, "api")
 
 
-def page_actor(request: Request, session: DbSession) -> Actor:
-    """Pages need a live session; forms posted from them carry the session's CSRF token."""
-    try:
-        resolved = _resolve_web_session(request, session)
-    except Unauthenticated:
-        resolved = False
-    if not resolved:
-        raise LoginRequired()
-    return _actor(request, session, "web")
-
-
 ApiActor = Annotated[Actor, Depends(api_actor)]
-PageActor = Annotated[Actor, Depends(page_actor)]
