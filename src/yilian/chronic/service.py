@@ -460,13 +460,17 @@ def drugs_page(session: Session, *, actor: Actor, q: str, offset: int, limit: in
 
 
 def do_assess_county(session: Session, *, actor: Actor) -> dict[str, int]:
-    """Refresh registers from diagnoses and assess every registered patient (administrators)."""
+    """Refresh registers from diagnoses and assess every registered patient the administrator serves
+    (the commission its region, a consortium admin its consortium's grids); no one else's."""
     if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})):
         raise Forbidden()
     today = actor.clock.now().date()
-    added = repository.refresh_registers_from_diagnoses(session)
+    served = repository.served_residents(actor.subject)
+    added = repository.refresh_registers_from_diagnoses(session, served)
     assessed = {}
     for disease in rules.ASSESSED_DISEASES:
         rule_set_id, table = assessment.active_rule_set(session, disease)
-        assessed[disease] = assessment.assess_all(session, table=table, rule_set_id=rule_set_id, today=today)
+        assessed[disease] = assessment.assess_all(
+            session, table=table, rule_set_id=rule_set_id, today=today, resident_ids=served
+        )
     return {"registered": added, **assessed}
