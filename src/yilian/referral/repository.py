@@ -273,7 +273,12 @@ def _micros(session: Session, start: Any, end: Any) -> ColumnElement[Any]:
     def whole(text: Any) -> ColumnElement[int]:
         return cast(text, Integer)  # '' (no fraction stored) is 0
 
-    seconds = whole(func.strftime("%s", end)) - whole(func.strftime("%s", start))
+    # Whole seconds of the text without its fraction: SQLite rounds a fraction to the millisecond
+    # first, so '…:43.999999' would count as :44.
+    def epoch(at: Any) -> ColumnElement[int]:
+        return whole(func.strftime("%s", func.substr(at, 1, 19)))
+
+    seconds = epoch(end) - epoch(start)
     return seconds * 1_000_000 + whole(func.substr(end, 21, 6)) - whole(func.substr(start, 21, 6))
 
 
