@@ -215,7 +215,9 @@ def test_percentiles_picked_by_the_database_are_the_python_definitions(
         )
         assert to_arrival.count == len(arrivals)
         if arrivals:
-            assert stats.median_of_ranked(to_arrival.hours_at, to_arrival.count) == statistics.median(arrivals)
+            assert stats.median_of_ranked(to_arrival.hours_at, to_arrival.count) == statistics.median(
+                arrivals
+            )
 
 
 def test_the_microsecond_bound_agrees_with_the_hours() -> None:
