@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Select,
@@ -307,7 +308,7 @@ def durations(
     micros = _micros(session, start, end)
     present = and_(where, start.is_not(None), end.is_not(None))
     within_sql = (
-        func.coalesce(func.sum(case((micros <= within_micros, 1), else_=0)), 0)
+        func.coalesce(func.sum(case((micros <= literal(within_micros, BigInteger), 1), else_=0)), 0)
         if within_micros is not None
         else literal(0)
     )
