@@ -209,13 +209,6 @@ def do_transition(
     return referral
 
 
-def inbox(
-    session: Session, *, actor: Actor, box: str, status: str | None = None, limit: int = 200
-) -> list[Referral]:
-    """incoming: referrals to the user's institution; outgoing: from it (the newest `limit`)."""
-    return inbox_page(session, actor=actor, box=box, status=status, offset=0, limit=limit)[1]
-
-
 def inbox_page(
     session: Session, *, actor: Actor, box: str, status: str | None, offset: int, limit: int
 ) -> tuple[int, list[Referral]]:
