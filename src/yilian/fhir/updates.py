@@ -155,13 +155,14 @@ def update_patient(
         if s not in (*ID_CARD_SYSTEMS, HEALTH_CARD_SYSTEM, DERIVED_ID_SYSTEM)
     ]
     if wanted:
-        taken = set(
-            session.execute(
+        taken = {
+            (system, value)
+            for system, value in session.execute(
                 select(ResidentIdentifier.system, ResidentIdentifier.value).where(
                     tuple_(ResidentIdentifier.system, ResidentIdentifier.value).in_(wanted)
                 )
-            ).tuples()
-        )
+            )
+        }
         new = [{"resident_id": key, "system": s, "value": v} for s, v in wanted if (s, v) not in taken]
         if new:
             session.execute(insert(ResidentIdentifier), new)
