@@ -1,4 +1,4 @@
-"""A change to a row a FHIR resource is assembled from bumps the resource's version
+"""A change to a row a FHIR resource is assembled from bumps the resource's version; export workers
 
 Revision ID: 0018_f
 Revises: 0017_h
@@ -12,10 +12,14 @@ the database's, as the columns' own defaults are (0017_h). PostgreSQL: one state
 per event with transition tables (one UPDATE a statement, not a row); SQLite: row triggers. A raw
 load (`kit.bulk.BulkLoader`) creates parents and children together and skips them
 (`yilian.bulk_load` on PostgreSQL; on SQLite the loader lifts them inside its write transaction).
+
+`fhir_export.worker` and `heartbeat_at`: the server process running a bulk export and its last
+sign of life, so a job cut off by a server stop is failed, not in progress for ever.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_f"
@@ -94,6 +98,10 @@ END $$"""
 
 def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
+    # Which server process runs a bulk export and its last sign of life: a job whose process is
+    # gone is failed on its status read instead of staying in progress for ever.
+    op.add_column("fhir_export", sa.Column("worker", sa.String(120), nullable=True))
+    op.add_column("fhir_export", sa.Column("heartbeat_at", sa.DateTime(), nullable=True))
     for child, parent, key, via in CHILDREN:
         for statement in (_sqlite if sqlite else _postgresql)(child, parent, key, via):
             op.execute(statement)
@@ -106,3 +114,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS yl_bump_{child}_{event}" + ("" if sqlite else f" ON {child}"))
         if not sqlite:
             op.execute(f"DROP FUNCTION IF EXISTS yl_bump_{child}()")
+    with op.batch_alter_table("fhir_export") as batch:
+        batch.drop_column("heartbeat_at")
+        batch.drop_column("worker")

@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_team
 from tests.factories.world import build_world
-from tests.synth.test_build import build
 from tests.fhir.test_api import entries, platform_data, token
 from tests.fhir.test_conformance import OBSERVATION
+from tests.synth.test_build import build
+from yilian.encounters.repository import replace_codes
 from yilian.fhir.rules import SUPPORTED
 from yilian.kit.db import local_now, make_engine
-from yilian.encounters.repository import replace_codes
 from yilian.models import Encounter, EncounterDiagnosis, Resident, ResidentIdentifier, TeamMember
 
 FHIR = "application/fhir+json"
