@@ -236,6 +236,21 @@ AS_SENT: dict[str, tuple[str, ...]] = {
         "deceasedBoolean",
         "deceasedDateTime",
     ),
+    # Not hospitalization, participant, location: they hold references.
+    "Encounter": (
+        "identifier",
+        "status",
+        "statusHistory",
+        "class",
+        "classHistory",
+        "type",
+        "serviceType",
+        "priority",
+        "period",
+        "length",
+        "reasonCode",
+        "extension",
+    ),
     "Observation": (
         "status",
         "category",
