@@ -12,7 +12,6 @@ from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
 from yilian.chronic.assessment import code_in, years_before
-from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,
@@ -25,6 +24,7 @@ from yilian.models import (
     RiskAssessment,
     TeamGrid,
 )
+from yilian.residents.repository import in_force as contract_in_force
 
 
 def refresh_registers_from_diagnoses(session: Session) -> int:

@@ -1,6 +1,6 @@
 """Every ORM table, one module per aggregate. Importing this package registers them all."""
 
-from yilian.models.audit import AuditLog
+from yilian.kit.audit_log import AuditLog
 from yilian.models.chronic import (
     ChronicRegister,
     ChronicVisit,

@@ -11,6 +11,7 @@ from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.id_numbers import parse_id_number
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
 from yilian.registry import repository, rules
 from yilian.registry.schemas import (
@@ -22,7 +23,6 @@ from yilian.registry.schemas import (
     PostingSummary,
     StaffIn,
 )
-from yilian.residents.rules import parse_id_number
 
 
 def _require_manager(subject: Subject) -> None:

@@ -12,13 +12,14 @@ from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters import repository as encounters_repository
-from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.id_numbers import parse_id_number
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Resident, ResidentMerge
 from yilian.registry import repository as registry_repository
 from yilian.residents import repository
-from yilian.residents.rules import age_on, normalise_phone, parse_id_number
+from yilian.residents.repository import is_signed
+from yilian.residents.rules import age_on, normalise_phone
 from yilian.residents.schemas import (
     MergeCandidate,
     MergeCandidatePage,
