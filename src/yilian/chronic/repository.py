@@ -13,7 +13,6 @@ from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
 from yilian.chronic.assessment import code_in, years_before
-from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,
@@ -26,6 +25,7 @@ from yilian.models import (
     RiskAssessment,
     TeamGrid,
 )
+from yilian.residents.repository import in_force as contract_in_force
 
 
 def served_residents(subject: Subject) -> Select[Any]:

@@ -26,12 +26,12 @@ from yilian.chronic.schemas import (
     WorkItem,
     WorkPage,
 )
-from yilian.family_doctor import repository as contracts
 from yilian.family_doctor.service import access_team
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import ChronicRegister, ChronicVisit, Prescription, PrescriptionItem, Resident
 from yilian.registry import repository as registry_repository
+from yilian.residents.repository import is_signed
 from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 
@@ -204,7 +204,7 @@ def record_of(session: Session, *, resident: Resident, today: date) -> ChronicRe
     ]
     return ChronicRecord(
         resident_id=resident.id,
-        signed=contracts.is_signed(session, resident.id, today),
+        signed=is_signed(session, resident.id, today),
         registers=registers,
         visits=visits,
     )
@@ -391,7 +391,7 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
     is_long = rules.check_prescription_days(
         data.days,
         on_register=entry is not None,
-        signed=contracts.is_signed(session, resident.id, today),
+        signed=is_signed(session, resident.id, today),
         stable=entry is not None and entry.colour == "green",
     )
     institution = registry_repository.institution(session, actor.subject.institution_id)

@@ -42,6 +42,7 @@ from yilian.fhir.rules import (
 )
 from yilian.kit.db import insert_rows
 from yilian.kit.errors import AppError
+from yilian.kit.id_numbers import InvalidIdNumber, parse_id_number
 from yilian.models import (
     AdminDivision,
     ClinicalObservation,
@@ -52,7 +53,6 @@ from yilian.models import (
     Resident,
     ResidentIdentifier,
 )
-from yilian.residents.rules import InvalidIdNumber, parse_id_number
 from yilian.residents.service import check_may_register
 
 UNKNOWN_SEX = "U"  # a Patient sent with gender other / unknown and no resident ID number

@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from yilian.auth.api import SessionOut
 from yilian.chronic.repository import registers_of
 from yilian.diagnostics.rules import ORDER_LABELS
 from yilian.encounters import icd10
@@ -43,6 +42,7 @@ from yilian.portal.schemas import (
 from yilian.referral import repository as referral_repository
 from yilian.referral.rules import LABELS as REFERRAL_LABELS
 from yilian.residents.rules import age_on
+from yilian.web.auth_api import SessionOut
 from yilian.web.deps import ApiActor, DbSession, set_session_cookie
 
 router = APIRouter(prefix="/api/portal", tags=["portal"])
