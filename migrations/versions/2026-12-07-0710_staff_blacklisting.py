@@ -19,7 +19,7 @@ from alembic import op
 from yilian.evaluation.conduct import Point, Policy, blacklist_periods
 
 revision = "0018_l"
-down_revision = "0017_h"
+down_revision = "0018_f"
 branch_labels = None
 depends_on = None
 
