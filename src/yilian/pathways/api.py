@@ -4,13 +4,16 @@ check-in is not taken by scheduling's `/bookings/{booking_id}/{action}` (decisio
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request
 
 from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut
 from yilian.kit.fields import BigId, Id
 from yilian.pathways import discharge as discharges
 from yilian.pathways.arrival import CheckInIn, CheckInOut, do_check_in
 from yilian.pathways.merging import do_merge_residents
+from yilian.pathways.referral_booking import do_refer_with_place
+from yilian.referral.schemas import ReferralIn, ReferralOut
+from yilian.referral.service import referral_out
 from yilian.residents.schemas import MergeIn, MergeOut
 from yilian.web.deps import ApiActor, DbSession
 
@@ -49,3 +52,16 @@ def merge(data: MergeIn, actor: ApiActor, session: DbSession) -> MergeOut:
     return do_merge_residents(
         session, actor=actor, survivor_id=data.survivor_id, merged_id=data.merged_id, reason=data.reason
     )
+
+
+@router.post("/referrals", response_model=ReferralOut, status_code=201, tags=["referral"])
+def request_referral(
+    data: ReferralIn,
+    actor: ApiActor,
+    session: DbSession,
+    idempotency_key: str | None = Header(default=None, max_length=64),
+) -> ReferralOut:
+    """Refer a patient up or down; an upward referral may book a slot at the receiving institution in
+    the same step (`slot_id`, with the booking's Idempotency-Key)."""
+    referral = do_refer_with_place(session, actor=actor, data=data, idempotency_key=idempotency_key)
+    return referral_out(session, referral)

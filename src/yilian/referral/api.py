@@ -1,15 +1,14 @@
-"""JSON endpoints of two-way referral."""
+"""JSON endpoints of two-way referral (the request, which may book a place, is in `pathways.api`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 
 from yilian.kit.fields import Day, Id
 from yilian.referral import service, slip
 from yilian.referral.schemas import (
     DiagnosisOption,
     ReferralFigures,
-    ReferralIn,
     ReferralOut,
     ReferralPage,
     ReferralSlip,
@@ -19,17 +18,6 @@ from yilian.referral.schemas import (
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["referral"])
-
-
-@router.post("/referrals", response_model=ReferralOut, status_code=201)
-def request_referral(
-    data: ReferralIn,
-    actor: ApiActor,
-    session: DbSession,
-    idempotency_key: str | None = Header(default=None, max_length=64),
-) -> ReferralOut:
-    referral = service.do_request_referral(session, actor=actor, data=data, idempotency_key=idempotency_key)
-    return service.referral_out(session, referral)
 
 
 @router.get("/referrals/targets", response_model=list[ReferralTarget])

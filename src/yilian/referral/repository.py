@@ -42,7 +42,7 @@ from yilian.models import (
     Staff,
     User,
 )
-from yilian.scheduling.rules import COUNTY_LEVELS
+from yilian.registry.rules import COUNTY_LEVELS
 
 
 def readable(subject: Subject) -> Select[Referral]:

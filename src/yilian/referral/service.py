@@ -1,4 +1,5 @@
-"""Use cases of two-way referral: request (with a reserved slot in one step), decide, arrive, close."""
+"""Use cases of two-way referral: request, decide, arrive, close (the request that books a place in the
+same step is a journey: `pathways.referral_booking`)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,6 @@ from yilian.referral import repository, rules
 from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
-from yilian.scheduling import repository as scheduling_repository
-from yilian.scheduling.booking import do_book_slot
-from yilian.scheduling.schemas import BookingIn
 
 REFERRERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})
 DOWNWARD_FOLLOW_UP_DAYS = 14
@@ -70,10 +68,9 @@ def _out(referral: Referral, related: repository.Related) -> ReferralOut:
     )
 
 
-def do_request_referral(
-    session: Session, *, actor: Actor, data: ReferralIn, idempotency_key: str | None = None
-) -> Referral:
-    """Refer a patient up or down; an upward referral may book a (reserved) slot in the same step."""
+def do_request_referral(session: Session, *, actor: Actor, data: ReferralIn) -> Referral:
+    """Refer a patient up or down. The place an upward referral books in the same step (`slot_id`) is
+    the journey's, not the referral's: `pathways.referral_booking` (decision 0030)."""
     subject = actor.subject
     if not subject.may(REFERRERS) or subject.institution_id is None:
         raise Forbidden("当前角色不能发起转诊", "Your role cannot refer patients")
@@ -124,22 +121,6 @@ def do_request_referral(
             note=data.reason,
         )
     )
-    if data.slot_id is not None:
-        if data.direction != rules.UP:
-            raise ValidationFailed.one(
-                "slot_id", "只有上转可以同时预约号源", "only upward referrals book a slot"
-            )
-        slot = scheduling_repository.slot(session, data.slot_id)
-        if slot is None or slot.institution_id != target.id:
-            raise ValidationFailed.one(
-                "slot_id", "号源不属于接收机构", "the slot is not at the receiving institution"
-            )
-        do_book_slot(
-            session,
-            actor=actor,
-            data=BookingIn(slot_id=data.slot_id, resident_id=resident.id, referral_id=referral.id),
-            idempotency_key=idempotency_key,
-        )
     session.flush()
     actor.record_change(
         session, action="create", entity="referral", entity_id=referral.id, resident_id=resident.id
