@@ -2401,7 +2401,11 @@ export interface paths {
          */
         get: operations["referrals_api_referrals_get"];
         put?: never;
-        /** Request Referral */
+        /**
+         * Request Referral
+         * @description Refer a patient up or down; an upward referral may book a slot at the receiving institution in
+         *     the same step (`slot_id`, with the booking's Idempotency-Key).
+         */
         post: operations["request_referral_api_referrals_post"];
         delete?: never;
         options?: never;
