@@ -1,6 +1,6 @@
 """The import cycles issue 23 named stay gone (decision 0030).
 
-The layers contract in pyproject.toml is what keeps the whole package in order; this test names the six
+The layers contract in pyproject.toml keeps the whole package in order; this test names the six
 cycles the issue found, one by one, so a reader sees which one came back and through which modules.
 The graph is grimp's (what import-linter reads): every import statement in the source, including those
 inside functions and under `TYPE_CHECKING`.
