@@ -3,7 +3,8 @@ from datetime import date
 import pytest
 
 from yilian.kit.errors import ValidationFailed
-from yilian.residents.rules import age_on, check_digit, make_id_number, normalise_phone, parse_id_number
+from yilian.kit.dates import age_on
+from yilian.residents.rules import check_digit, make_id_number, normalise_phone, parse_id_number
 
 TODAY = date(2026, 11, 24)
 

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
-from yilian.chronic.assessment import code_in, years_before
+from yilian.chronic.assessment import code_in
 from yilian.family_doctor.repository import in_force as contract_in_force
+from yilian.kit.dates import years_before
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,

@@ -24,6 +24,7 @@ from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_f
 from yilian.insurance.drg.rules import Case, Grouper, GroupResult
 from yilian.insurance.drg.scheme import cached_scheme
 from yilian.insurance.schemas import SavedSettlementPage, SavedSettlementRow
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import Consortium, User
@@ -80,7 +81,7 @@ def case_of(row: Any, diagnoses: dict[int, list[str]], procedures: dict[int, lis
     return Case(
         case_id=str(row.id),
         sex={"M": 1, "F": 2}.get(row.sex, row.sex),
-        age=_age(row.birth_date, row.start_date),
+        age=age_on(row.birth_date, row.start_date),
         age_days=(row.start_date - row.birth_date).days,
         weight=None,
         diagnoses=diagnoses[row.id] or [""],
@@ -127,10 +128,6 @@ def group_discharges(
         done += len(batch)
         if progress:
             progress(len(batch))
-
-
-def _age(birth: Any, on: Any) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def compute_standards(

@@ -18,6 +18,7 @@ from yilian.encounters import repository as encounters_repository
 from yilian.encounters.rules import KIND_LABELS
 from yilian.family_doctor import repository as family_doctor_repository
 from yilian.family_doctor import rules as family_doctor_rules
+from yilian.kit.dates import age_on
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.fields import Id, Offset
 from yilian.models import Resident
@@ -41,7 +42,6 @@ from yilian.portal.schemas import (
     PortalVisitPage,
 )
 from yilian.referral.rules import LABELS as REFERRAL_LABELS
-from yilian.residents.rules import age_on
 from yilian.web.deps import ApiActor, DbSession, set_session_cookie
 
 router = APIRouter(prefix="/api/portal", tags=["portal"])

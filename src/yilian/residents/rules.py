@@ -120,10 +120,6 @@ def make_id_number(region_code: str, born: date, sequence: int, sex: str) -> str
     return first17 + check_digit(first17)
 
 
-def age_on(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def normalise_phone(raw: str | None) -> str | None:
     """Mainland mobile (11 digits starting 1) or a landline with area code; None if empty."""
     if raw is None or not raw.strip():

@@ -13,12 +13,13 @@ from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters import repository as encounters_repository
 from yilian.family_doctor.repository import is_signed
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.masking import shown_identifiers
 from yilian.models import Resident, ResidentMerge
 from yilian.registry import repository as registry_repository
 from yilian.residents import repository
-from yilian.residents.rules import age_on, normalise_phone, parse_id_number
+from yilian.residents.rules import normalise_phone, parse_id_number
 from yilian.residents.schemas import (
     MergeCandidate,
     MergeCandidatePage,

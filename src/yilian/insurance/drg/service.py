@@ -5,7 +5,6 @@ institution. Lists start from the institutions the caller runs; case rows are pe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -28,6 +27,7 @@ from yilian.insurance.schemas import (
     DrgInstitutions,
     DrgTrace,
 )
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 
@@ -74,10 +74,6 @@ def check_reader(subject: Subject) -> None:
 
 def _yuan(fen: int | Fraction) -> float:
     return round(float(fen) / 100, 2)
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _standards(session: Session, scheme: str, year: int) -> tuple[Fraction, dict[str, Standard]]:
@@ -146,7 +142,7 @@ def _case_rows(grouper: Grouper, rows: Iterable[Any]) -> list[DrgCaseRow]:
             encounter_id=r.id,
             resident_name=r.name,
             sex=SEX_WORDS.get(r.sex, ""),
-            age=_age(r.birth_date, r.start_date),
+            age=age_on(r.birth_date, r.start_date),
             institution_name=r.institution_name,
             admitted_on=r.start_date,
             discharged_on=r.end_date,
@@ -278,7 +274,7 @@ def trace(
         resident_name=row.name,
         institution_name=row.institution_name,
         sex=SEX_WORDS.get(row.sex, ""),
-        age=_age(row.birth_date, row.start_date),
+        age=age_on(row.birth_date, row.start_date),
         length_of_stay=(row.end_date - row.start_date).days,
         diagnoses=[CodeName(code=c, name=scheme.zd_names.get(c, "")) for c in diagnoses[row.id]],
         procedures=[CodeName(code=c, name=scheme.ss_names.get(c, "")) for c in procedures[row.id]],
