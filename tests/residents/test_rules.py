@@ -2,8 +2,8 @@ from datetime import date
 
 import pytest
 
-from yilian.kit.errors import ValidationFailed
 from yilian.kit.dates import age_on
+from yilian.kit.errors import ValidationFailed
 from yilian.residents.rules import check_digit, make_id_number, normalise_phone, parse_id_number
 
 TODAY = date(2026, 11, 24)
