@@ -24,6 +24,7 @@ from yilian.insurance.schemas import (
 )
 from yilian.kit.errors import Conflict
 from yilian.kit.fields import BigId, Id, Offset, Year, Yuan
+from yilian.kit.money import yuan_to_fen
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
@@ -242,5 +243,5 @@ def drg_institutions(
         grouper=shared_grouper(),
         year=year or actor.clock.now().year,
         standard_year=standard_year,
-        budget_fen=int(budget_yuan * 100) if budget_yuan is not None else None,
+        budget_fen=yuan_to_fen(budget_yuan) if budget_yuan is not None else None,
     )

@@ -17,7 +17,7 @@ from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
 from yilian.config import drg_scheme_dir, get_settings
 from yilian.insurance import repository
-from yilian.insurance.budget.rules import Member, Settlement, Spending, settle, to_fen
+from yilian.insurance.budget.rules import Member, Settlement, Spending, settle
 from yilian.insurance.config import PaymentConfig, parse_config
 from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_fen, pay_by_points, standards
@@ -26,6 +26,7 @@ from yilian.insurance.drg.scheme import cached_scheme
 from yilian.insurance.schemas import SavedSettlementPage, SavedSettlementRow
 from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import yuan_figure
 from yilian.kit.tabular import write_xlsx
 from yilian.models import Consortium, User
 from yilian.models import Settlement as SavedSettlement
@@ -362,10 +363,6 @@ def do_save_settlement(session: Session, *, actor: Actor, report: Report, terms_
     return saved
 
 
-def yuan(fen: int | Fraction) -> str:
-    return f"{to_fen(Fraction(fen)) / 100:,.2f}"
-
-
 # ---- saved settlements (the screen's save, list and export) ------------------------------------
 
 OUTCOME_WORDS = {"surplus": "结余", "overrun": "超支", "balanced": "收支平衡"}
@@ -446,7 +443,7 @@ def saved_settlements_export(
     ]
 
     def money(fen: int | None) -> float | str:
-        return round(fen / 100, 2) if fen is not None else ""
+        return yuan_figure(fen) if fen is not None else ""
 
     header = [
         "医共体",

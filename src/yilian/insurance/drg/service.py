@@ -29,6 +29,7 @@ from yilian.insurance.schemas import (
 )
 from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import yuan_figure
 from yilian.kit.tabular import write_xlsx
 
 # CHS-DRG 1.1's 26 major diagnostic categories (国家医疗保障疾病诊断相关分组 CHS-DRG 分组方案 1.1).
@@ -70,10 +71,6 @@ def check_reader(subject: Subject) -> None:
         raise Forbidden(
             "只有医保经办、卫健局和医共体管理员可以查看DRG病例", "DRG figures are for insurance officers"
         )
-
-
-def _yuan(fen: int | Fraction) -> float:
-    return round(float(fen) / 100, 2)
 
 
 def _standards(session: Session, scheme: str, year: int) -> tuple[Fraction, dict[str, Standard]]:
@@ -118,9 +115,9 @@ def groups(
                 adrg=drg[:3],
                 cases=s.cases if s else None,
                 weight=round(float(s.weight), 4) if s else None,
-                mean_yuan=_yuan(s.mean_fen) if s else None,
-                high_limit_yuan=_yuan(s.high_limit_fen) if s else None,
-                low_limit_yuan=_yuan(s.low_limit_fen) if s else None,
+                mean_yuan=yuan_figure(s.mean_fen) if s else None,
+                high_limit_yuan=yuan_figure(s.high_limit_fen) if s else None,
+                low_limit_yuan=yuan_figure(s.low_limit_fen) if s else None,
             )
         )
     return DrgGroupPage(
@@ -153,8 +150,8 @@ def _case_rows(grouper: Grouper, rows: Iterable[Any]) -> list[DrgCaseRow]:
             mdc_name=MDC_NAMES.get(r.mdc, ""),
             drg=r.drg if r.status_key == "SUCCESS" else "",
             drg_name=scheme.drg_names.get(r.drg, "") if r.status_key == "SUCCESS" else "",
-            total_yuan=_yuan(r.total_fen),
-            fund_yuan=_yuan(r.fund_fen),
+            total_yuan=yuan_figure(r.total_fen),
+            fund_yuan=yuan_figure(r.fund_fen),
             outlier=r.outlier,
         )
         for r in rows
@@ -286,10 +283,10 @@ def trace(
         drg_name=result.drg_name,
         trace=list(result.trace),
         stored_drg=stored.drg if stored else None,
-        total_yuan=_yuan(row.total_fen),
+        total_yuan=yuan_figure(row.total_fen),
         outlier=outlier,  # type: ignore[arg-type]
-        high_limit_yuan=_yuan(standard.high_limit_fen) if standard else None,
-        low_limit_yuan=_yuan(standard.low_limit_fen) if standard else None,
+        high_limit_yuan=yuan_figure(standard.high_limit_fen) if standard else None,
+        low_limit_yuan=yuan_figure(standard.low_limit_fen) if standard else None,
     )
 
 
@@ -343,7 +340,7 @@ def institutions(
             low_cases=outliers.get((r.institution, "low"), 0),
             points=round(float(r.points), 2),
             cmi=round(float(r.case_mix_index), 4),
-            payment_yuan=_yuan(r.payment_fen),
+            payment_yuan=yuan_figure(r.payment_fen),
         )
         for r in payment.institutions
     ]
@@ -351,9 +348,9 @@ def institutions(
     return DrgInstitutions(
         year=year,
         standard_year=base_year,
-        budget_yuan=_yuan(budget),
+        budget_yuan=yuan_figure(budget),
         budget_source=source,  # type: ignore[arg-type]
         total_points=round(float(payment.total_points), 2),
-        point_value_yuan=round(float(payment.point_value_fen) / 100, 4) if payment.total_points else None,
+        point_value_yuan=yuan_figure(payment.point_value_fen, 4) if payment.total_points else None,
         items=rows,
     )
