@@ -79,6 +79,7 @@ def synth(
         years=years,
         demo_password=demo_password or None,
         console=console,
+        settings=get_settings(),
     )
     console.print(report.summary())
 

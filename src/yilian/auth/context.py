@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yilian.auth.rules import Subject
-from yilian.kit.audit import AuditEvent, AuditWriter, append_events
+from yilian.kit.audit import AuditEvent, AuditWriter
 from yilian.kit.clock import Clock
 from yilian.kit.commit import with_commit
 
@@ -61,4 +61,4 @@ class Actor:
         """A change: its audit row is written in the same transaction, just before the outermost
         commit (one append for all of them); gone with the change if it, or the savepoint it was
         made in, rolls back."""
-        with_commit(session, append_events, self._event(action, entity, entity_id, resident_id, detail))
+        with_commit(session, self.audit.append, self._event(action, entity, entity_id, resident_id, detail))

@@ -15,8 +15,8 @@ from yilian.encounters.schemas import (
     InpatientOut,
     InpatientPage,
 )
-from yilian.insurance.drg.rules import GroupResult
-from yilian.insurance.service import configured_grouper, group_encounter
+from yilian.insurance.drg.rules import Grouper, GroupResult
+from yilian.insurance.service import group_encounter
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yilian.kit.money import fen_to_yuan, yuan_to_fen
 from yilian.kit.tabular import write_xlsx
@@ -78,8 +78,11 @@ def check_may_record_at(session: Session, *, actor: Actor, institution_id: int) 
     return institution
 
 
-def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) -> EncounterOut:
-    """Record a visit or a stay at the recorder's own institution."""
+def do_record_encounter(
+    session: Session, *, actor: Actor, data: EncounterIn, grouper: Grouper | None
+) -> EncounterOut:
+    """Record a visit or a stay at the recorder's own institution (a stay recorded ended is grouped
+    by `grouper`, the app's configured one; None: it waits for the batch)."""
     institution = check_may_record_at(session, actor=actor, institution_id=data.institution_id)
     total_fen, fund_fen = yuan_to_fen(data.total_cost), yuan_to_fen(data.fund_paid)
     rules.check_encounter(
@@ -129,11 +132,13 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
     actor.record_change(
         session, action="create", entity="encounter", entity_id=encounter.id, resident_id=resident.id
     )
-    drg = _group_if_discharged(session, encounter, actor)
+    drg = _group_if_discharged(session, encounter, actor, grouper)
     return _out(encounter, institution.name, data.diagnoses, data.procedures, drg)
 
 
-def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: DischargeIn) -> EncounterOut:
+def do_discharge(
+    session: Session, *, actor: Actor, encounter_id: int, data: DischargeIn, grouper: Grouper | None
+) -> EncounterOut:
     """Close a stay with its front page; the stay is grouped into a DRG at once."""
     subject = actor.subject
     if not subject.may(roles.ENCOUNTER_RECORDERS):
@@ -185,18 +190,19 @@ def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: Dis
     actor.record_change(
         session, action="discharge", entity="encounter", entity_id=encounter.id, resident_id=resident.id
     )
-    drg = _group_if_discharged(session, encounter, actor)
+    drg = _group_if_discharged(session, encounter, actor, grouper)
     institution = registry_repository.institution(session, encounter.institution_id)
     return _out(encounter, institution.name if institution else "", diagnoses, procedures, drg)
 
 
-def _group_if_discharged(session: Session, encounter: Encounter, actor: Actor) -> DrgOut | None:
+def _group_if_discharged(
+    session: Session, encounter: Encounter, actor: Actor, grouper: Grouper | None
+) -> DrgOut | None:
     """Inpatient stays are grouped when they end; without a configured scheme they wait for the batch."""
-    if encounter.kind != "inpatient" or encounter.end_date is None:
+    if encounter.kind != "inpatient" or encounter.end_date is None or grouper is None:
         return None
-    result = group_encounter(session, encounter_id=encounter.id, now=actor.clock.now())
-    grouper = configured_grouper()
-    return _drg_out(result, grouper.scheme.name if grouper else None)
+    result = group_encounter(session, grouper=grouper, encounter_id=encounter.id, now=actor.clock.now())
+    return _drg_out(result, grouper.scheme.name)
 
 
 def list_encounters(session: Session, *, actor: Actor, resident_id: int) -> list[EncounterOut]:

@@ -15,7 +15,7 @@ from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
-from yilian.config import drg_scheme_dir, get_settings
+from yilian.config import Settings, drg_scheme_dir
 from yilian.insurance import repository
 from yilian.insurance.budget.rules import Member, Settlement, Spending, settle
 from yilian.insurance.config import PaymentConfig, parse_config
@@ -49,13 +49,14 @@ def access_consortium(session: Session, subject: Subject, consortium_id: int) ->
 _GROUPERS: dict[str, Grouper] = {}
 
 
-def configured_grouper() -> Grouper | None:
-    """The grouper of the configured scheme directory, compiled once per process.
+def configured_grouper(settings: Settings) -> Grouper | None:
+    """The grouper of the settings' scheme directory (the app's or the command's), compiled once per
+    directory and process.
 
     None when the directory holds no scheme: recording a discharge must not fail because a county has
     not yet pointed Yilian at its scheme; `yilian drg discharges` groups the backlog later.
     """
-    directory = drg_scheme_dir(get_settings())
+    directory = drg_scheme_dir(settings)
     if not (directory / "rules" / "mdc_rules.json").is_file():
         return None
     key = str(directory)
@@ -64,11 +65,8 @@ def configured_grouper() -> Grouper | None:
     return _GROUPERS[key]
 
 
-def group_encounter(session: Session, *, encounter_id: int, now: datetime) -> GroupResult | None:
+def group_encounter(session: Session, *, grouper: Grouper, encounter_id: int, now: datetime) -> GroupResult | None:
     """Group one discharged inpatient under the configured scheme (replacing an earlier grouping)."""
-    grouper = configured_grouper()
-    if grouper is None:
-        return None
     row = drg_repository.discharge_facts(session, encounter_id)
     if row is None:
         return None
@@ -369,13 +367,11 @@ OUTCOME_WORDS = {"surplus": "结余", "overrun": "超支", "balanced": "收支�
 
 
 def check_save_settlement(
-    session: Session, *, actor: Actor, consortium_id: int, terms: dict[str, Any]
+    session: Session, *, actor: Actor, consortium_id: int, terms: dict[str, Any], scheme: str
 ) -> SavedSettlement:
     """Check the terms exactly as the what-if does (same access, same 422s), then save the run."""
     consortium = access_consortium(session, actor.subject, consortium_id)
-    report = settlement_report(
-        session, consortium=consortium, config=parse_config(terms), scheme=drg_scheme_dir(get_settings()).name
-    )
+    report = settlement_report(session, consortium=consortium, config=parse_config(terms), scheme=scheme)
     return do_save_settlement(
         session, actor=actor, report=report, terms_text=json.dumps(terms, ensure_ascii=False)
     )

@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
+from yilian.config import Settings
 from yilian.diagnostics import rules
 from yilian.diagnostics.recognition import do_import_catalogue
 from yilian.diagnostics.schemas import CentreIn
 from yilian.diagnostics.service import do_create_centre
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import AuditWriter, load_chain_key
 from yilian.kit.clock import FixedClock
 from yilian.models import (
     Consortium,
@@ -92,10 +93,16 @@ ITEM_MIX = [
 
 
 def build_diagnostics_demo(
-    engine: Engine, *, now: datetime, seed: int, console: Console, exams_per_1000: int = 40
+    engine: Engine,
+    *,
+    now: datetime,
+    seed: int,
+    console: Console,
+    settings: Settings,
+    exams_per_1000: int = 40,
 ) -> None:
     rng = random.Random(seed)
-    audit = AuditWriter(engine)
+    audit = AuditWriter(engine, key=load_chain_key(settings))
     with Session(engine) as session:
         consortia = session.execute(
             select(Consortium.id, Consortium.lead_institution_id)
