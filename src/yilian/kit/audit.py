@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes, hmac
-from sqlalchemy import Connection, Engine, Table, insert, select, text
+from sqlalchemy import Connection, Engine, Table, select, text
 
-from yilian.kit.db import psycopg_connection
+from yilian.kit.bulk import driver_row, write_rows
 from yilian.kit.errors import AppError
 from yilian.models.audit import AuditLog
 
@@ -150,27 +150,19 @@ def append_events(connection: Connection, events: list[AuditEvent], key: bytes) 
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     prev = last_hash(connection)
+    sqlite = connection.dialect.name == "sqlite"
     rows = []
     for event in events:
         digest = chain_hash(prev, event, key)
-        rows.append({**_fields(event), "prev_hash": prev, "hash": digest})
+        rows.append(driver_row((*(getattr(event, name) for name in _FIELDS), prev, digest), sqlite=sqlite))
         prev = digest
-    if connection.dialect.name == "postgresql":
-        _copy_rows(connection, rows)
-    else:
-        connection.execute(insert(audit_table), rows)
+    # The batch through the one bulk writer: one COPY on PostgreSQL, in the caller's transaction. An
+    # INSERT per row (what a driver's executemany sends) cost each row a statement on both sides
+    # (decision 0011).
+    write_rows(connection, "audit_log", _COLUMNS, rows)
 
 
-_COPY_COLUMNS = (*_FIELDS, "prev_hash", "hash")
-_COPY = f"COPY audit_log ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
-
-
-def _copy_rows(connection: Connection, rows: list[dict[str, object]]) -> None:
-    """PostgreSQL: the batch in one COPY, in the caller's transaction. An INSERT per row (what a
-    driver's executemany sends) cost each row a statement on both sides (decision 0011)."""
-    with psycopg_connection(connection).cursor() as cursor, cursor.copy(_COPY) as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in _COPY_COLUMNS])
+_COLUMNS = (*_FIELDS, "prev_hash", "hash")
 
 
 @dataclass
