@@ -4,7 +4,7 @@
 millions of rows (`BulkLoader`, a connection of its own with the checks a generated load can skip),
 the audit chain's batches (`kit.audit.append_events`, in the caller's transaction), and imports that
 need their new ids back (`insert_rows`: FHIR Bundles, the resident spreadsheet), which reserve the
-ids first. Values must be plain for the driver: int, str, bool, None, date, datetime, Decimal
+ids first. Values must be plain for the driver: int, str, bool, None, date, datetime
 (`driver_row` makes a SQLite row of them as SQLAlchemy would store it). A versioned table's
 `row_updated_at` is stamped with the database's clock when the rows do not carry it (decision 0035:
 `row_version` has a server default), so no raw load leaves it empty.
