@@ -133,5 +133,3 @@ def test_terms_out_of_range_are_named() -> None:
     bad = terms(budget_fen=0, retained_share=Fraction(3, 2), assessment_score=Fraction(101))
     assert [field for field, _, _ in bad.problems()] == ["budget", "retained_share", "assessment_score"]
     assert terms().problems() == []
-
-

@@ -100,7 +100,9 @@ def test_writer_survives_a_locked_database_and_catches_up(fresh_database_url: st
     failure in `health()`, and writes everything once the lock is released."""
     upgrade(fresh_database_url)
     engine = impatient_engine(fresh_database_url)
-    writer = AuditWriter(engine, batch_size=50, linger=0.01, retry_first=0.05, retry_max=0.2, key=DEMO_CHAIN_KEY)
+    writer = AuditWriter(
+        engine, batch_size=50, linger=0.01, retry_first=0.05, retry_max=0.2, key=DEMO_CHAIN_KEY
+    )
     writer.start()
     try:
         with audit_table_locked(fresh_database_url):

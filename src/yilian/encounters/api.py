@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from yilian.encounters import service
-from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut, InpatientPage
-from yilian.insurance.drg.rules import Grouper
-from yilian.insurance.service import configured_grouper
-from yilian.kit.fields import BigId, Id
+from yilian.encounters.schemas import EncounterOut, InpatientPage
+from yilian.kit.fields import Id
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["encounters"])
-
-
-def _grouper(request: Request) -> Grouper | None:
-    """The DRG grouper of the app's settings (None without a scheme: discharges wait for the batch)."""
-    return configured_grouper(request.app.state.settings)
-
-
-@router.post("/encounters", response_model=EncounterOut, status_code=201)
-def record(data: EncounterIn, request: Request, actor: ApiActor, session: DbSession) -> EncounterOut:
-    return service.do_record_encounter(session, actor=actor, data=data, grouper=_grouper(request))
 
 
 @router.get("/encounters/inpatients", response_model=InpatientPage)
@@ -45,16 +33,6 @@ def inpatients_export(actor: ApiActor, session: DbSession) -> Response:
         service.inpatients_workbook(page),
         media_type=XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": "attachment; filename=inpatients.xlsx"},
-    )
-
-
-@router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut)
-def discharge(
-    encounter_id: BigId, data: DischargeIn, request: Request, actor: ApiActor, session: DbSession
-) -> EncounterOut:
-    """Close an inpatient stay with its front page; the response carries the DRG it was grouped into."""
-    return service.do_discharge(
-        session, actor=actor, encounter_id=encounter_id, data=data, grouper=_grouper(request)
     )
 
 

@@ -65,7 +65,9 @@ def configured_grouper(settings: Settings) -> Grouper | None:
     return _GROUPERS[key]
 
 
-def group_encounter(session: Session, *, grouper: Grouper, encounter_id: int, now: datetime) -> GroupResult | None:
+def group_encounter(
+    session: Session, *, grouper: Grouper, encounter_id: int, now: datetime
+) -> GroupResult | None:
     """Group one discharged inpatient under the configured scheme (replacing an earlier grouping)."""
     row = drg_repository.discharge_facts(session, encounter_id)
     if row is None:

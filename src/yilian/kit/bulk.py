@@ -123,12 +123,16 @@ def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
 
 class BulkLoader:
     """A connection for a generated load (the synthetic county): SQLite skips foreign-key checks and
-    keeps index pages in memory; rows go through `write_rows`; `commit` ends a chunk."""
+    keeps index pages in memory; the triggers that bump a parent's version when a child row changes
+    (migration 0018_f) stand aside, since a load creates parents and their children together; rows
+    go through `write_rows`; `commit` ends a chunk."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self.connection = engine.connect()
+        # SQLite's bump triggers lifted inside the current write transaction: name → CREATE statement.
+        self._lifted: dict[str, str] = {}
         if self.sqlite:
             # Outside a transaction (SQLite ignores foreign_keys inside one), on the driver itself.
             driver = self.connection.connection.driver_connection
@@ -138,19 +142,47 @@ class BulkLoader:
             # in memory (256 MiB at most) instead of re-reading them from disk for every chunk.
             driver.execute("PRAGMA cache_size=-262144")  # type: ignore[union-attr]
             driver.execute("PRAGMA temp_store=MEMORY")  # type: ignore[union-attr]
+        else:
+            # A session setting the bump triggers read (they stand aside for this connection only).
+            self.connection.exec_driver_sql("SET yilian.bulk_load = 'on'")
+            self.connection.commit()
         self.transaction = self.connection.begin()
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if self.sqlite:
+            self._lift_triggers(table)
         write_rows(self.connection, table, columns, rows)
 
+    def _lift_triggers(self, table: str) -> None:
+        """SQLite has no per-connection switch for triggers: the bump triggers of `table` are dropped
+        in the loader's write transaction and made again before it commits. No other connection
+        writes meanwhile (SQLite has one writer) or sees them missing (readers see the last commit)."""
+        found = self.connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name LIKE 'yl_bump_%'",
+            (table,),
+        ).all()
+        for name, sql in found:
+            self.connection.exec_driver_sql(f"DROP TRIGGER {name}")
+            self._lifted[name] = sql
+
+    def _restore_triggers(self) -> None:
+        for sql in self._lifted.values():
+            self.connection.exec_driver_sql(sql)
+        self._lifted.clear()
+
     def commit(self) -> None:
+        self._restore_triggers()
         self.transaction.commit()
         self.transaction = self.connection.begin()
 
     def close(self) -> None:
+        self._restore_triggers()
         self.transaction.commit()
         if self.sqlite:
             self.connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+        else:
+            self.connection.exec_driver_sql("RESET yilian.bulk_load")
+            self.connection.commit()
         self.connection.close()
 
     def reset_sequences(self, tables: Sequence[str]) -> None:

@@ -24,8 +24,8 @@ from yilian.config import Settings
 from yilian.kit.bulk import BulkLoader
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import Institution
-from yilian.residents.rules import make_id_number
 from yilian.synth import geography
 from yilian.synth import rules as dist
 from yilian.synth.county import HOSPITAL_DEPARTMENTS, CountyMixin
@@ -343,6 +343,11 @@ def build_synthetic_region(
     a test's fixed day) — the builder never reads the wall clock itself. `settings` (the CLI's; by
     default the environment's, read here) name the DRG scheme, the shared seeds and the audit key."""
     builder = Builder(
-        url, seed=seed, years=years, today=today, console=console or Console(), settings=settings or Settings()
+        url,
+        seed=seed,
+        years=years,
+        today=today,
+        console=console or Console(),
+        settings=settings or Settings(),
     )
     return builder.build(counties, residents_per_county, demo_password)

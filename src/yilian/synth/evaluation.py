@@ -30,7 +30,9 @@ CODE = "XJ-JCSYQ"
 NAME = "基层卫生健康综合试验区监测评价细则(试行)"
 
 
-def build_evaluation_demo(engine: Engine, *, now: datetime, seed: int, console: Console, settings: Settings) -> None:
+def build_evaluation_demo(
+    engine: Engine, *, now: datetime, seed: int, console: Console, settings: Settings
+) -> None:
     found = sorted((shared_dir(settings) / "seeds").glob("002_*"))
     if not found:
         console.print(

@@ -1,8 +1,8 @@
 """A patient arrives: the desk checks the booking in, a referred patient's referral moves to 到诊,
 and a bed booking becomes an admission (an inpatient encounter, later discharged and DRG-grouped).
 
-Kept apart from `scheduling.booking` because it composes three domains; `referral.service` books
-through `scheduling.booking`, so the composition sits above both.
+A journey across three domains (scheduling, referral, encounters): `referral.service` books through
+`scheduling.booking`, so the composition sits above both, in pathways (decision 0030).
 """
 
 from __future__ import annotations
@@ -89,6 +89,5 @@ def _admit(
             total_cost=Decimal("0.00"),  # the bill is known at discharge
             fund_paid=Decimal("0.00"),
         ),
-        grouper=None,  # an admission has not ended: nothing to group yet
-    )
+    )  # an admission has not ended: nothing to group yet
     return encounter.id
