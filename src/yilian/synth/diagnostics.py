@@ -23,6 +23,7 @@ from yilian.diagnostics.schemas import CentreIn
 from yilian.diagnostics.service import do_create_centre
 from yilian.kit.audit import AuditWriter, load_chain_key
 from yilian.kit.clock import FixedClock
+from yilian.kit.money import yuan_to_fen
 from yilian.models import (
     Consortium,
     ConsortiumMember,
@@ -282,7 +283,7 @@ def _exams(
                 "clinical_note": "",
                 "priority": rng.choices([0, 1, 2], [2, 38, 60])[0],
                 "status": status,
-                "price_fen": round(float(price) * 100),
+                "price_fen": yuan_to_fen(price),
                 "repeat_reason": None,
                 "ordered_at": ordered_at,
                 "acquired_at": acquired_at,
