@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yilian.config import Settings, check_can_start, get_settings
-from yilian.fhir.api import fhir_error
+from yilian.fhir.api import TokenScopes, fhir_error
 from yilian.fhir.rules import FhirError
 from yilian.kit.audit import AuditWriter, DurableAudit, load_chain_key
 from yilian.kit.audit_anchor import AnchorKeeper, anchor_path
@@ -230,6 +230,7 @@ def create_app(
     app.state.audit = writer
     app.state.clock = clock or SystemClock()
     app.state.sms = sender_from_setting(settings.sms_sender)
+    app.state.fhir_scopes = TokenScopes()
 
     for router in routers():
         app.include_router(router)
