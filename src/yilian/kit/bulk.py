@@ -18,6 +18,7 @@ from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, Engine, Table, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from yilian.kit.db import VERSIONED_TABLES, Base, local_now, psycopg_connection
@@ -37,19 +38,26 @@ def write_rows(
         rows = ((*row, stamp) for row in rows)
     names = ", ".join(columns)
     driver = connection.connection.driver_connection
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     if isinstance(driver, psycopg.Connection):
-        with (
-            psycopg_connection(connection).cursor() as cursor,
-            cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
-    cursor = driver.cursor()  # type: ignore[union-attr]
+        statement = f"COPY {table} ({names}) FROM STDIN"
+    else:
+        statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})"
     try:
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' for _ in columns)})", rows)
-    finally:
-        cursor.close()
+        if isinstance(driver, psycopg.Connection):
+            with psycopg_connection(connection).cursor() as cursor, cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        cursor = driver.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(statement, rows)
+        finally:
+            cursor.close()
+    except dbapi_error as error:
+        # Raised as SQLAlchemy raises a statement's failure (IntegrityError for a duplicate …), so a
+        # caller handles a bulk write's error as it would an INSERT's, without the rows' values.
+        raise DBAPIError.instance(statement, None, error, dbapi_error) from error
 
 
 def sqlite_datetime(value: Any) -> str:
