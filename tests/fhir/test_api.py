@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit, test_database
+from tests.conftest import drain_audit
+from tests.conftest import test_database as database_joining
 from tests.factories.auth import create_user
 from tests.factories.diagnostics import open_centres, study_files, upload
 from tests.factories.encounters import create_encounter
@@ -403,7 +404,7 @@ def test_a_tokens_scopes_are_remembered_by_its_app_only(
         update(ApiToken).where(ApiToken.scopes == "user/Patient.read").values(scopes="user/*.read")
     )
     session.flush()
-    second = create_app(settings, database=test_database(connection), clock=clock, audit=audit)
+    second = create_app(settings, database=database_joining(connection), clock=clock, audit=audit)
     with TestClient(second) as other:
         assert other.get("/fhir/Encounter", headers=headers).status_code == 200
     assert client.get("/fhir/Encounter", headers=headers).status_code == 403  # the first still remembers
