@@ -76,7 +76,7 @@ def through_service(url: str, warm: list[Booking], counted: list[Booking]) -> Ta
     from yilian.auth import repository
     from yilian.auth.context import Actor
     from yilian.auth.service import subject_of
-    from yilian.kit.audit import AuditWriter
+    from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
     from yilian.kit.clock import SystemClock
     from yilian.kit.db import Database
     from yilian.kit.errors import AppError
@@ -84,7 +84,7 @@ def through_service(url: str, warm: list[Booking], counted: list[Booking]) -> Ta
     from yilian.scheduling.schemas import BookingIn
 
     database = Database(url)
-    writer = AuditWriter(database.engine)
+    writer = AuditWriter(database.engine, key=DEMO_CHAIN_KEY)
     writer.start()
     with database.session_factory() as session:
         user = repository.user_by_username(session, "yy1")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yilian.app import create_app
 from yilian.config import Settings, drg_scheme_dir, get_settings
 from yilian.insurance.drg.scheme import Scheme, cached_scheme
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.db import Database, make_engine
 from yilian.kit.migrate import upgrade
@@ -101,7 +101,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 def audit() -> AuditWriter:
     """No thread in tests: tests drain the queue through their own connection."""
-    return AuditWriter(engine=None)
+    return AuditWriter(engine=None, key=DEMO_CHAIN_KEY)
 
 
 @pytest.fixture
@@ -116,8 +116,11 @@ def test_database(connection: Connection) -> Database:
     production `get_session`) begins a SAVEPOINT on it, and its commit or rollback releases or rolls
     back that savepoint — the request commits, rolls back, closes its session and runs its
     after-commit work as in production, while the test's outer transaction still undoes everything.
-    No `url`: what would open the database file itself (DuckDB) sees no test data, as before."""
+    Its `url` is empty: what would open the database itself (DuckDB) would see none of the test's
+    uncommitted data, so it is told there is no database to open (`not url`), as production is
+    never told."""
     database = Database.__new__(Database)
+    database.url = ""
     database.engine = connection.engine
     database.session_factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False

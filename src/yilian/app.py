@@ -17,9 +17,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yilian.config import Settings, check_can_start, get_settings
-from yilian.fhir.api import fhir_error
+from yilian.fhir.api import TokenScopes, fhir_error
 from yilian.fhir.rules import FhirError
-from yilian.kit.audit import AuditWriter, DurableAudit, load_chain_key, use_chain_key
+from yilian.kit.audit import AuditWriter, DurableAudit, load_chain_key
 from yilian.kit.audit_anchor import AnchorKeeper, anchor_path
 from yilian.kit.clock import Clock, SystemClock
 from yilian.kit.db import Database
@@ -182,13 +182,14 @@ def create_app(
     check_can_start(settings)
     database = database or Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     # Refuse to start without the audit chain's key (outside demo mode) rather than lose the audit.
-    use_chain_key(load_chain_key(settings))
+    key = load_chain_key(settings)
     writer = audit or AuditWriter(
         database.engine, batch_size=settings.audit_batch_size, max_pending=settings.audit_max_pending
     )
+    writer.key = key  # the app's settings say which key its chain is kept under, whoever made the writer
     anchors = anchor_path(settings)
     keeper = (
-        AnchorKeeper(database.engine, anchors, settings.audit_anchor_seconds)
+        AnchorKeeper(database.engine, anchors, settings.audit_anchor_seconds, key)
         if writer.engine is not None and anchors is not None
         else None
     )
@@ -229,6 +230,7 @@ def create_app(
     app.state.audit = writer
     app.state.clock = clock or SystemClock()
     app.state.sms = sender_from_setting(settings.sms_sender)
+    app.state.fhir_scopes = TokenScopes()
 
     for router in routers():
         app.include_router(router)

@@ -18,6 +18,7 @@ from yilian.config import get_settings
 from yilian.diagnostics.cli import diagnostics_app
 from yilian.evaluation.cli import evaluation_app
 from yilian.fhir.cli import fhir_app
+from yilian.kit.money import fen_to_yuan
 
 app = typer.Typer(
     help="医联 Yilian — integrated county medical community platform.",
@@ -78,6 +79,7 @@ def synth(
         years=years,
         demo_password=demo_password or None,
         console=console,
+        settings=get_settings(),
     )
     console.print(report.summary())
 
@@ -331,7 +333,7 @@ def settle_year(
     output.write_bytes(settlement_workbook(report))
     output.with_suffix(".json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     for line in data["lines"]:
-        console.print(f"{line['label']:<24} {line['fen'] / 100:>18,.2f}  [dim]{line['formula']}[/dim]")
+        console.print(f"{line['label']:<24} {fen_to_yuan(line['fen'], grouped=True):>18}  [dim]{line['formula']}[/dim]")
     console.print(f"[green]写入 wrote {output} 和 {output.with_suffix('.json')}[/green]")
 
 
@@ -347,7 +349,7 @@ def claims_import(
 
     with _acting_as(as_user, "claims import") as (session, actor):
         result = do_import_claims(session, actor=actor, filename=file.name, data=file.read_bytes())
-    console.print(f"[green]导入 imported {result.imported} 条，统筹 {result.fund_fen / 100:,.2f} 元[/green]")
+    console.print(f"[green]导入 imported {result.imported} 条，统筹 {fen_to_yuan(result.fund_fen, grouped=True)} 元[/green]")
 
 
 @app.command("openapi")

@@ -42,13 +42,13 @@ def acting_as(
     from yilian.auth import repository
     from yilian.auth.context import Actor
     from yilian.auth.service import subject_of
-    from yilian.kit.audit import AuditWriter
+    from yilian.kit.audit import AuditWriter, load_chain_key
     from yilian.kit.clock import SystemClock
     from yilian.kit.db import Database
     from yilian.kit.errors import AppError
 
     database = Database(database_url())
-    writer = AuditWriter(database.engine)
+    writer = AuditWriter(database.engine, key=load_chain_key(get_settings()))
     writer.start()
     try:
         with console.status(status) if status else nullcontext(), database.session_factory.begin() as session:

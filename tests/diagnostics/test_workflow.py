@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -388,6 +389,24 @@ def test_catalogue_import_is_all_or_nothing_with_rows_named(client: TestClient, 
         "/api/diagnostics/recognition/catalogue", params={"consortium_id": world.consortium.id}, headers=admin
     )
     assert listed.json() == []
+
+
+@pytest.mark.parametrize("price", ["nan", "inf", "1e400", "12.345"])
+def test_catalogue_price_is_an_amount_in_yuan(client: TestClient, session: Session, price: str) -> None:
+    """The price goes through kit.money like every other amount: a number that is not an amount in
+    yuan (not finite, more than two decimals) is the price column's 422, never a 500 or a rounding."""
+    world = build_world(session)
+    csv = (
+        "项目编码,项目名称,类别,检查类型,有效期(天),需质控合格,价格(元),生效日期\n"
+        f"DR-CHEST,胸部正位片,影像诊断中心,DX,30,是,{price},2026-01-01\n"
+    )
+    response = client.post(
+        "/api/diagnostics/recognition/catalogue",
+        files={"file": ("目录.csv", csv.encode(), "text/csv")},
+        headers=bearer(session, world.consortium_admin),
+    )
+    assert response.status_code == 422
+    assert [(f["row"], f["field"]) for f in response.json()["error"]["fields"]] == [(2, "价格(元)")]
 
 
 def test_worklist_puts_critical_then_signed_or_chronic_first(

@@ -10,7 +10,7 @@ from tests.factories.auth import bearer, create_user
 from tests.factories.registry import create_institution
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
-from yilian.encounters.rules import fen_to_yuan, yuan_to_fen
+from yilian.kit.money import fen_to_yuan, yuan_to_fen
 from yilian.models import Encounter, EncounterDiagnosis
 
 

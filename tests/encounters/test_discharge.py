@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,6 +13,7 @@ from tests.factories.auth import bearer, create_user
 from tests.factories.encounters import create_encounter
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
+from yilian.config import Settings
 from yilian.models import DrgGrouping, Encounter, EncounterDiagnosis, EncounterProcedure, VisitSummary
 
 # Oesophageal perforation with a pleural complication and respiratory failure, oesophageal repair:
@@ -151,9 +151,11 @@ def test_bad_discharges_change_nothing(client: TestClient, session: Session) -> 
 
 
 def test_without_a_scheme_the_discharge_is_kept_and_waits_for_the_batch(
-    client: TestClient, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, session: Session, tmp_path: Path, settings: Settings
 ) -> None:
-    monkeypatch.setattr("yilian.insurance.service.drg_scheme_dir", lambda settings: tmp_path)
+    # The app's settings name the scheme directory (an empty one here), whatever the environment says:
+    # grouping read get_settings() and found the environment's scheme.
+    settings.drg_scheme_dir = str(tmp_path)
     world = hospital_patient(session)
     stay = admit(client, session, world.doctor, world.resident_b.id, world.hospital.id)
     response = client.post(
@@ -162,3 +164,15 @@ def test_without_a_scheme_the_discharge_is_kept_and_waits_for_the_batch(
     assert response.status_code == 200, response.text
     assert response.json()["drg"] is None and response.json()["end_date"] == "2026-11-21"
     assert session.scalar(select(func.count()).select_from(DrgGrouping)) == 0
+
+
+def test_the_grouper_is_the_apps_settings_not_the_environments(
+    client: TestClient, session: Session, tmp_path: Path, settings: Settings
+) -> None:
+    world = hospital_patient(session)
+    case = {"sex": "1", "age": 60, "diagnoses": ["K22.301"]}
+    headers = bearer(session, world.doctor)
+    assert client.post("/api/drg/group", json=case, headers=headers).status_code == 200
+    settings.drg_scheme_dir = str(tmp_path)
+    refused = client.post("/api/drg/group", json=case, headers=headers)
+    assert refused.status_code == 409 and str(tmp_path) in refused.json()["error"]["message_en"]

@@ -23,7 +23,7 @@ from yilian.auth.service import do_create_api_token, subject_of
 from yilian.config import Settings
 from yilian.fhir.api import _context
 from yilian.fhir.ingest import transaction
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
 from yilian.kit.clock import SystemClock
 from yilian.kit.db import Database
 from yilian.kit.migrate import upgrade
@@ -51,7 +51,7 @@ def synthea_folder(shared_root: Path) -> Path:
 
 def import_synthea(database: Database, folder: Path, username: str) -> None:
     """Every Bundle of the folder, as `yilian fhir import` does."""
-    writer = AuditWriter(database.engine)
+    writer = AuditWriter(database.engine, key=DEMO_CHAIN_KEY)
     writer.start()
     try:
         with database.session_factory.begin() as session:

@@ -12,21 +12,26 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from tests.conftest import drain_audit
+from tests.conftest import test_database as database_joining
 from tests.factories.auth import create_user
 from tests.factories.diagnostics import open_centres, study_files, upload
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_team
 from tests.factories.world import World, build_world
 from tests.scheduling.test_api import publish
+from yilian.app import create_app
 from yilian.auth import rules as roles
 from yilian.auth.service import do_create_api_token
+from yilian.config import Settings
 from yilian.fhir.validate import validate
 from yilian.kit.audit import AuditWriter
+from yilian.kit.clock import FixedClock
 from yilian.models import (
+    ApiToken,
     AuditLog,
     ChronicRegister,
     ClinicalObservation,
@@ -380,6 +385,29 @@ def test_scopes_and_scoping(client: TestClient, session: Session, audit: AuditWr
         )
         >= 3
     )
+
+
+def test_a_tokens_scopes_are_remembered_by_its_app_only(
+    client: TestClient,
+    connection: Connection,
+    session: Session,
+    clock: FixedClock,
+    audit: AuditWriter,
+    settings: Settings,
+) -> None:
+    """The scopes cache is the app's, not the process's: a second app on the same database (a restart,
+    another test) reads a token's scopes as they are now, not as the first app remembered them."""
+    world = build_world(session)
+    headers = token(session, world.family_doctor_a, scopes="user/Patient.read")
+    assert client.get("/fhir/Encounter", headers=headers).status_code == 403  # remembered by `client`'s app
+    session.execute(
+        update(ApiToken).where(ApiToken.scopes == "user/Patient.read").values(scopes="user/*.read")
+    )
+    session.flush()
+    second = create_app(settings, database=database_joining(connection), clock=clock, audit=audit)
+    with TestClient(second) as other:
+        assert other.get("/fhir/Encounter", headers=headers).status_code == 200
+    assert client.get("/fhir/Encounter", headers=headers).status_code == 403  # the first still remembers
 
 
 def test_synthea_bundles_import_and_read_back_with_counts_conserved(

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import pytest
-
 from yilian.insurance.budget.rules import (
     Member,
     ScoreBand,
     Spending,
     Terms,
-    apportion,
     settle,
-    to_fen,
 )
 
 YUAN = 100
@@ -137,24 +133,3 @@ def test_terms_out_of_range_are_named() -> None:
     bad = terms(budget_fen=0, retained_share=Fraction(3, 2), assessment_score=Fraction(101))
     assert [field for field, _, _ in bad.problems()] == ["budget", "retained_share", "assessment_score"]
     assert terms().problems() == []
-
-
-@pytest.mark.parametrize(
-    ("value", "fen"),
-    [
-        (Fraction(1, 2), 1),
-        (Fraction(-1, 2), -1),
-        (Fraction(5, 2), 3),
-        (Fraction(249, 100), 2),
-        (Fraction(7), 7),
-    ],
-)
-def test_rounding_is_half_up_once(value: Fraction, fen: int) -> None:
-    assert to_fen(value) == fen
-
-
-def test_apportion_adds_up_and_is_stable() -> None:
-    parts = apportion(100, [Fraction(1), Fraction(1), Fraction(1)])
-    assert parts == [34, 33, 33]
-    assert apportion(-100, [Fraction(1), Fraction(1), Fraction(1)]) == [-34, -33, -33]
-    assert sum(apportion(999_999, [Fraction(3), Fraction(-1), Fraction(5)])) == 999_999

@@ -23,7 +23,7 @@ from yilian.insurance.claims import do_import_claims
 from yilian.insurance.config import parse_config
 from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.service import settlement_report
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.sql import year_month
@@ -36,7 +36,7 @@ def actor_for(session: Session, user: object) -> Actor:
     return Actor(
         subject=subject_of(session, user),  # type: ignore[arg-type]
         endpoint="test",
-        audit=AuditWriter(engine=None),
+        audit=AuditWriter(engine=None, key=DEMO_CHAIN_KEY),
         clock=FixedClock(datetime(2026, 11, 24, 9, 30)),
     )
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from yilian.kit.audit import (
+    DEMO_CHAIN_KEY,
     GENESIS,
     AuditEvent,
     AuditWriter,
@@ -25,6 +26,8 @@ from yilian.kit.audit import (
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog
+
+KEY = DEMO_CHAIN_KEY  # what the test app's settings (demo) give its writer
 
 
 def event(n: int, resident_id: int = 7) -> AuditEvent:
@@ -56,11 +59,11 @@ def test_the_hash_is_the_documented_formula() -> None:
 
 
 def test_chain_links_each_row_to_the_previous(connection: Connection) -> None:
-    append_events(connection, [event(1), event(2), event(3)])
+    append_events(connection, [event(1), event(2), event(3)], KEY)
     rows = connection.execute(select(AuditLog.prev_hash, AuditLog.hash).order_by(AuditLog.id)).all()[-3:]
     assert rows[1].prev_hash == rows[0].hash and rows[2].prev_hash == rows[1].hash
-    assert rows[1].hash == chain_hash(rows[0].hash, event(2))
-    report = verify_chain(connection)
+    assert rows[1].hash == chain_hash(rows[0].hash, event(2), KEY)
+    report = verify_chain(connection, KEY)
     assert report.ok and report.checked >= 3
 
 
@@ -70,12 +73,12 @@ def test_every_character_of_an_event_reaches_the_table_as_it_was_hashed(connecti
     awkward = dataclasses.replace(
         event(4), detail='原因:\t外伤\n复诊\\N "引号" \\ 结束', client_ip=None, entity_id=None
     )
-    append_events(connection, [awkward, event(5)])
+    append_events(connection, [awkward, event(5)], KEY)
     stored = connection.execute(
         select(AuditLog.detail, AuditLog.client_ip, AuditLog.entity_id).order_by(AuditLog.id.desc()).limit(2)
     ).all()[-1]
     assert tuple(stored) == (awkward.detail, None, None)
-    assert verify_chain(connection).ok
+    assert verify_chain(connection, KEY).ok
 
 
 def _drop_guards(connection: Connection) -> None:
@@ -88,25 +91,25 @@ def _drop_guards(connection: Connection) -> None:
 
 
 def test_edited_row_is_detected(connection: Connection) -> None:
-    append_events(connection, [event(1), event(2), event(3)])
+    append_events(connection, [event(1), event(2), event(3)], KEY)
     middle = connection.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()[-1].id
     _drop_guards(connection)
     connection.execute(text("UPDATE audit_log SET username = 'someone-else' WHERE id = :id"), {"id": middle})
-    report = verify_chain(connection)
+    report = verify_chain(connection, KEY)
     assert not report.ok and report.first_bad_id == middle
 
 
 def test_deleted_row_is_detected(connection: Connection) -> None:
-    append_events(connection, [event(1), event(2), event(3)])
+    append_events(connection, [event(1), event(2), event(3)], KEY)
     last_two = connection.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()
     _drop_guards(connection)
     connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": last_two[1].id})
-    report = verify_chain(connection)
+    report = verify_chain(connection, KEY)
     assert not report.ok and report.first_bad_id == last_two[0].id
 
 
 def test_database_refuses_update_and_delete(connection: Connection) -> None:
-    append_events(connection, [event(1)])
+    append_events(connection, [event(1)], KEY)
     for statement in ("UPDATE audit_log SET username = 'x'", "DELETE FROM audit_log"):
         savepoint = connection.begin_nested()
         with pytest.raises(DBAPIError, match="append-only"):
@@ -118,7 +121,7 @@ def test_writer_thread_writes_without_the_request_waiting(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     upgrade(url)
     engine = make_engine(url)
-    writer = AuditWriter(engine, batch_size=50)
+    writer = AuditWriter(engine, batch_size=50, key=KEY)
     writer.start()
     for n in range(120):
         writer.submit(event(n % 60, resident_id=n))
@@ -128,7 +131,7 @@ def test_writer_thread_writes_without_the_request_waiting(tmp_path: Path) -> Non
         assert resident_ids == list(range(120))
         first = connection.scalar(select(AuditLog.prev_hash).order_by(AuditLog.id).limit(1))
         assert first == GENESIS
-        assert verify_chain(connection).ok
+        assert verify_chain(connection, KEY).ok
     engine.dispose()
 
 
@@ -138,7 +141,7 @@ def test_a_running_writer_writes_what_is_submitted_without_being_stopped(tmp_pat
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     upgrade(url)
     engine = make_engine(url)
-    writer = AuditWriter(engine, batch_size=50, linger=0.02)
+    writer = AuditWriter(engine, batch_size=50, linger=0.02, key=KEY)
     writer.start()
     try:
         for n in range(75):  # a full batch and a part of one
@@ -162,7 +165,7 @@ def test_two_writers_keep_one_chain(fresh_database_url: str) -> None:
 
     upgrade(fresh_database_url)
     engines = [make_engine(fresh_database_url), make_engine(fresh_database_url)]
-    writers = [AuditWriter(engine, batch_size=7) for engine in engines]
+    writers = [AuditWriter(engine, batch_size=7, key=KEY) for engine in engines]
     for writer in writers:
         writer.start()
 
@@ -178,7 +181,7 @@ def test_two_writers_keep_one_chain(fresh_database_url: str) -> None:
     for writer in writers:
         writer.stop()
     with engines[0].connect() as connection:
-        report = verify_chain(connection)
+        report = verify_chain(connection, KEY)
         count = connection.scalar(select(func.count()).select_from(AuditLog))
     assert report.ok and report.checked == count == 300
     for engine in engines:

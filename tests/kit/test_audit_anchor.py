@@ -41,11 +41,10 @@ KEY = bytes(range(32))
 
 
 @pytest.fixture
-def key_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The site's key in a file; this process's writer uses it too."""
+def key_file(tmp_path: Path) -> Path:
+    """The site's key in a file (what the test appends is chained under it too)."""
     path = tmp_path / "audit.key"
     path.write_text(KEY.hex() + "\n")
-    monkeypatch.setattr(audit_module, "_chain_key", KEY)
     return path
 
 
@@ -60,7 +59,7 @@ def log(fresh_database_url: str) -> Iterator[Engine]:
 
 def write_reads(engine: Engine, minutes: range) -> None:
     with engine.begin() as connection:
-        append_events(connection, [event(n, resident_id=7 + n % 2) for n in minutes])
+        append_events(connection, [event(n, resident_id=7 + n % 2) for n in minutes], KEY)
 
 
 def verify(engine: Engine, anchors: Path, key_file: Path) -> Result:
@@ -150,7 +149,7 @@ def test_deleting_a_residents_rows_and_rechaining_without_the_key_fails_verify(
 
 def test_a_forged_or_edited_anchor_line_is_reported(connection: Connection, tmp_path: Path) -> None:
     anchors = tmp_path / "site.anchors"
-    append_events(connection, [event(1), event(2)])
+    append_events(connection, [event(1), event(2)], KEY)
     append_anchor(anchors, read_head(connection), KEY)
     line = json.loads(anchors.read_text())
     line["count"] = 1  # lowered to cover a truncation
@@ -172,11 +171,11 @@ def test_a_log_upgraded_in_place_verifies_only_while_an_anchor_vouches_for_its_u
         digest = legacy_chain_hash(prev, event(n))
         connection.execute(insert(audit_table).values(**vars(event(n)), prev_hash=prev, hash=digest))
         prev = digest
-    key = audit_module.chain_key()
+    key = KEY
     report = verify_log(connection, anchors, key)
     assert not report.ok and report.unanchored
     append_anchor(anchors, read_head(connection), key)  # `yilian audit anchor` after the upgrade
-    append_events(connection, [event(3)])  # keyed from now on
+    append_events(connection, [event(3)], KEY)  # keyed from now on
     report = verify_log(connection, anchors, key)
     assert report.ok, report.problems
     # An unkeyed row after a keyed one is a forgery, whatever the anchors say.
@@ -283,7 +282,7 @@ def test_a_served_app_anchors_what_its_writer_wrote_when_it_stops(
         assert client.get(f"/api/residents/{resident.id}", headers=doctor).status_code == 200
     with engine.connect() as connection:
         audited = connection.scalar(select(func.count()).select_from(AuditLog))
-        report = verify_log(connection, anchors, audit_module.chain_key())
+        report = verify_log(connection, anchors, load_chain_key(settings))
         connection.rollback()
     last = json.loads(anchors.read_text().splitlines()[-1])
     assert audited and last["count"] == audited and report.ok, report.problems

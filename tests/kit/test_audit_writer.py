@@ -17,7 +17,7 @@ from sqlalchemy import Engine, event, func, select
 
 from yilian.app import create_app
 from yilian.config import Settings
-from yilian.kit.audit import AuditEvent, AuditUnavailable, AuditWriter, verify_chain
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditEvent, AuditUnavailable, AuditWriter, verify_chain
 from yilian.kit.db import READ_ONLY, Database, make_engine
 from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog
@@ -100,7 +100,9 @@ def test_writer_survives_a_locked_database_and_catches_up(fresh_database_url: st
     failure in `health()`, and writes everything once the lock is released."""
     upgrade(fresh_database_url)
     engine = impatient_engine(fresh_database_url)
-    writer = AuditWriter(engine, batch_size=50, linger=0.01, retry_first=0.05, retry_max=0.2)
+    writer = AuditWriter(
+        engine, batch_size=50, linger=0.01, retry_first=0.05, retry_max=0.2, key=DEMO_CHAIN_KEY
+    )
     writer.start()
     try:
         with audit_table_locked(fresh_database_url):
@@ -119,7 +121,7 @@ def test_writer_survives_a_locked_database_and_catches_up(fresh_database_url: st
         with engine.connect() as connection:
             stored = connection.scalars(select(AuditLog.resident_id).order_by(AuditLog.id)).all()
             assert stored == list(range(45))  # in the order submitted, the retried ones first
-            assert verify_chain(connection).ok
+            assert verify_chain(connection, DEMO_CHAIN_KEY).ok
     finally:
         writer.stop()
         engine.dispose()
@@ -140,7 +142,7 @@ def test_a_waiting_request_is_answered_once_its_events_are_written(fresh_databas
     events up to the number are in the table; under a held lock it times out (False)."""
     upgrade(fresh_database_url)
     engine = impatient_engine(fresh_database_url)
-    writer = AuditWriter(engine, linger=60.0, retry_first=0.05, retry_max=0.1)
+    writer = AuditWriter(engine, linger=60.0, retry_first=0.05, retry_max=0.1, key=DEMO_CHAIN_KEY)
     writer.start()
     try:
         number = writer.submit(read_event(1))
@@ -159,7 +161,7 @@ def test_a_waiting_request_is_answered_once_its_events_are_written(fresh_databas
 def test_health_endpoint_shows_the_writers_lag(fresh_database_url: str, tmp_path: Any) -> None:
     upgrade(fresh_database_url)
     engine = impatient_engine(fresh_database_url)
-    writer = AuditWriter(engine, linger=0.01, retry_first=0.05, retry_max=0.1)
+    writer = AuditWriter(engine, linger=0.01, retry_first=0.05, retry_max=0.1, key=DEMO_CHAIN_KEY)
     settings = Settings(database_url=fresh_database_url, secret_key="test", gc_freeze=False)
     database = Database(fresh_database_url, pool_size=2, max_overflow=0)
     app = create_app(settings, database=database, audit=writer)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from tests.kit.test_audit import event
 from yilian.cli import app as cli
 from yilian.config import get_settings
-from yilian.kit.audit import AuditEvent, append_events, chain_key
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditEvent, append_events
 from yilian.kit.audit_anchor import verify_log
 from yilian.kit.backup import BackupError, Manifest, backup, manifest_path, restore
 from yilian.kit.db import make_engine
@@ -71,7 +71,7 @@ class Load:
     def _audit(self) -> None:
         while not self.stop.is_set():
             with self.engine.begin() as connection:
-                append_events(connection, reads(100_000 + self.audit_rows, 20))
+                append_events(connection, reads(100_000 + self.audit_rows, 20), DEMO_CHAIN_KEY)
             self.audit_rows += 20
             self.stop.wait(0.005)  # a server's pace, not a loop that holds the GIL and the write lock
 
@@ -103,9 +103,9 @@ def test_a_backup_under_write_load_restores_with_equal_counts_and_an_intact_chai
     upgrade(fresh_database_url)
     source = make_engine(fresh_database_url)
     with source.begin() as connection:
-        append_events(connection, reads(0, 5_000))
+        append_events(connection, reads(0, 5_000), DEMO_CHAIN_KEY)
     archive = tmp_path / "yilian.backup"
-    key = chain_key()
+    key = DEMO_CHAIN_KEY
     with Load(source) as load:
         while min(load.written()) < 5:
             load.stop.wait(0.01)
@@ -131,7 +131,7 @@ def test_a_backup_under_write_load_restores_with_equal_counts_and_an_intact_chai
         connection.rollback()
     # The restored database goes on: the chain continues from the restored head.
     with target.begin() as connection:
-        append_events(connection, [event(1)])
+        append_events(connection, [event(1)], DEMO_CHAIN_KEY)
     with target.connect() as connection:
         assert verify_log(connection, anchors, key).ok
         connection.rollback()
@@ -145,10 +145,10 @@ def test_restore_refuses_a_database_that_has_tables_unless_told(
     upgrade(fresh_database_url)
     upgrade(target_database_url)
     archive = tmp_path / "yilian.backup"
-    backup(fresh_database_url, archive, chain_key())
+    backup(fresh_database_url, archive, DEMO_CHAIN_KEY)
     with pytest.raises(BackupError, match="--replace"):
-        restore(archive, target_database_url, chain_key())
-    assert restore(archive, target_database_url, chain_key(), replace=True).ok
+        restore(archive, target_database_url, DEMO_CHAIN_KEY)
+    assert restore(archive, target_database_url, DEMO_CHAIN_KEY, replace=True).ok
 
 
 def test_the_commands_back_up_and_restore(
@@ -157,7 +157,7 @@ def test_the_commands_back_up_and_restore(
     upgrade(fresh_database_url)
     source = make_engine(fresh_database_url)
     with source.begin() as connection:
-        append_events(connection, reads(0, 50))
+        append_events(connection, reads(0, 50), DEMO_CHAIN_KEY)
     source.dispose()
     archive = tmp_path / "nightly.backup"
     runner = CliRunner()
@@ -192,13 +192,13 @@ def test_restoring_over_the_database_rewinds_its_anchors_and_says_what_was_lost(
 
     upgrade(fresh_database_url)
     engine = make_engine(fresh_database_url)
-    anchors, archive, key = tmp_path / "live.anchors", tmp_path / "live.backup", chain_key()
+    anchors, archive, key = tmp_path / "live.anchors", tmp_path / "live.backup", DEMO_CHAIN_KEY
     with engine.begin() as connection:
-        append_events(connection, reads(0, 30))
+        append_events(connection, reads(0, 30), DEMO_CHAIN_KEY)
     write_anchor(engine, anchors, key)
     backup(fresh_database_url, archive, key)
     with engine.begin() as connection:
-        append_events(connection, reads(30, 12))
+        append_events(connection, reads(30, 12), DEMO_CHAIN_KEY)
     write_anchor(engine, anchors, key)
     engine.dispose()
     assert restore(archive, fresh_database_url, key, anchors=anchors, replace=True).ok

@@ -14,7 +14,7 @@ from tests.factories.world import build_world
 from yilian.auth.context import Actor
 from yilian.auth.service import subject_of
 from yilian.config import Settings
-from yilian.kit.audit import AuditWriter, verify_chain
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter, verify_chain
 from yilian.kit.clock import FixedClock
 from yilian.kit.commit import on_commit
 from yilian.models import AuditLog
@@ -48,7 +48,7 @@ def test_change_audit_commits_with_the_change_and_goes_with_its_savepoint(
     every pending event on any rollback); one recorded inside it has none; the rows are in the table
     when the transaction commits, without the audit writer."""
     world = build_world(session)
-    writer = AuditWriter(engine=None)
+    writer = AuditWriter(engine=None, key=DEMO_CHAIN_KEY)
     actor = Actor(
         subject=subject_of(session, world.family_doctor_a), endpoint="TEST commit", audit=writer, clock=clock
     )
@@ -76,7 +76,7 @@ def test_change_audit_commits_with_the_change_and_goes_with_its_savepoint(
     ).all()
     assert stored == ["1", "3", "4"]
     assert writer.pending() == 0  # nothing went through the queue
-    assert verify_chain(session.connection()).ok
+    assert verify_chain(session.connection(), DEMO_CHAIN_KEY).ok
 
 
 def test_work_runs_once_after_the_outermost_commit_and_a_failure_is_logged(

@@ -2,8 +2,9 @@ from datetime import date
 
 import pytest
 
+from yilian.kit.dates import age_on
 from yilian.kit.errors import ValidationFailed
-from yilian.residents.rules import age_on, normalise_phone
+from yilian.residents.rules import normalise_phone
 
 TODAY = date(2026, 11, 24)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from yilian.auth.rules import Subject
-from yilian.kit.audit import AuditEvent, AuditWriter, append_events
+from yilian.kit.audit import AuditEvent, AuditWriter
 from yilian.kit.clock import Clock
 from yilian.kit.commit import with_commit
 
@@ -55,7 +55,9 @@ class Actor:
         their rows (one chain lock), durable when it commits — for a batch job (a bulk export's
         page), where an event each through the writer's queue, then waiting for it, cost as much as
         the export itself."""
-        append_events(session.connection(), [self._event(action, entity, r, r, None) for r in resident_ids])
+        self.audit.append(
+            session.connection(), [self._event(action, entity, r, r, None) for r in resident_ids]
+        )
 
     def record_change(
         self,
@@ -70,4 +72,4 @@ class Actor:
         """A change: its audit row is written in the same transaction, just before the outermost
         commit (one append for all of them); gone with the change if it, or the savepoint it was
         made in, rolls back."""
-        with_commit(session, append_events, self._event(action, entity, entity_id, resident_id, detail))
+        with_commit(session, self.audit.append, self._event(action, entity, entity_id, resident_id, detail))

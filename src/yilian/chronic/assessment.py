@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from yilian.chronic import rules
+from yilian.kit.dates import age_on, years_before
 from yilian.kit.sql import add_days
 from yilian.models import (
     ChronicRegister,
@@ -39,13 +40,6 @@ from yilian.models import (
 
 # Whose registers a batch touches: listed ids, or a statement selecting resident ids (the caller's scope).
 Residents: TypeAlias = Collection[int] | Select[Any]
-
-
-def years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def code_in(column: Any, prefixes: tuple[str, ...]) -> ColumnElement[bool]:
@@ -314,7 +308,7 @@ def facts_for(session: Session, *, disease: str, resident_id: int, today: date) 
         return None
     resident = session.get(Resident, resident_id)
     assert resident is not None
-    return FactsRow(row, rules.age_of(resident.birth_date, today), resident.sex).facts()
+    return FactsRow(row, age_on(resident.birth_date, today), resident.sex).facts()
 
 
 class FactsRow:

@@ -12,7 +12,8 @@ from sqlalchemy.sql import Select
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
-from yilian.chronic.assessment import code_in, years_before
+from yilian.chronic.assessment import code_in
+from yilian.kit.dates import years_before
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,

@@ -167,10 +167,6 @@ class PrecomputedFacts(PatientFacts):
         return self.sql_tier
 
 
-def age_of(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def risk_tier(
     *,
     risk_factor_count: int,

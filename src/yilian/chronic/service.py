@@ -27,12 +27,12 @@ from yilian.chronic.schemas import (
     WorkPage,
 )
 from yilian.family_doctor.service import access_team
+from yilian.kit.dates import age_on, years_before
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import ChronicRegister, ChronicVisit, Prescription, PrescriptionItem, Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents.repository import is_signed
-from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 
 CLINICIANS = frozenset({roles.FAMILY_DOCTOR, roles.DOCTOR})
@@ -344,7 +344,7 @@ def figures(
     if team_id is not None:
         access_team(session, actor, team_id)
     today = as_of or actor.clock.now().date()
-    cutoff = date(today.year - 65, today.month, min(today.day, 28))
+    cutoff = years_before(today, 65)
     unit = repository.unit_clause(team_id=team_id, grid_id=grid_id, institution_id=institution_id)
     raw = repository.figures(session, actor.subject, today=today, key_age_cutoff=cutoff, unit=unit)
     registered: dict[str, int] = {}

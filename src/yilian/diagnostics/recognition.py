@@ -14,6 +14,7 @@ from yilian.auth.context import Actor
 from yilian.diagnostics import rules
 from yilian.diagnostics.schemas import QcIn, QcPage, QcRow, RecognisedResult, RecognitionItemOut
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import parse_yuan
 from yilian.kit.tabular import read_rows
 from yilian.models import (
     DiagnosticCentre,
@@ -74,11 +75,11 @@ def _date(value: str) -> date | None:
 
 
 def _fen(value: str) -> int | None:
+    """The price in fen (`kit.money`: exact, at most two decimals); None when it is not an amount ≥ 0."""
     try:
-        yuan = float(value)
-    except ValueError:
+        return parse_yuan(value, "price")
+    except ValidationFailed:
         return None
-    return round(yuan * 100) if yuan >= 0 else None
 
 
 def do_import_catalogue(session: Session, *, actor: Actor, filename: str, data: bytes) -> int:
@@ -113,7 +114,7 @@ def do_import_catalogue(session: Session, *, actor: Actor, filename: str, data: 
             bad("需质控合格", "应填“是”或“否”", "must be 是 or 否")
         price = _fen(row.get("price", ""))
         if price is None:
-            bad("价格(元)", "价格应为不小于0的数", "price must be a number ≥ 0")
+            bad("价格(元)", "价格应为不小于0、最多两位小数的金额", "price must be an amount ≥ 0 with at most two decimals")
         start = _date(row.get("effective_from", ""))
         if start is None:
             bad("生效日期", "生效日期应为YYYY-MM-DD", "effective_from must be YYYY-MM-DD")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
 from yilian.kit.errors import FieldError, ValidationFailed
 
@@ -24,15 +23,6 @@ LEAVING_TYPES = {
     "5": "死亡",
     "9": "其他",
 }
-
-
-def yuan_to_fen(value: Decimal | float | str) -> int:
-    """Round half up to the fen, from a decimal string so 0.1 + 0.2 never bites."""
-    return int((Decimal(str(value)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def fen_to_yuan(fen: int) -> str:
-    return f"{fen / 100:.2f}" if abs(fen) < 10**13 else str(fen / 100)
 
 
 def check_encounter(

@@ -16,6 +16,7 @@ from yilian.encounters.schemas import (
     InpatientPage,
 )
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import fen_to_yuan, yuan_to_fen
 from yilian.kit.tabular import write_xlsx
 from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution, Resident
 from yilian.registry import repository as registry_repository
@@ -39,8 +40,8 @@ def _out(
         end_date=encounter.end_date,
         diagnoses=diagnoses,
         procedures=procedures or [],
-        total_cost=rules.fen_to_yuan(encounter.total_fen),
-        fund_paid=rules.fen_to_yuan(encounter.fund_fen),
+        total_cost=fen_to_yuan(encounter.total_fen),
+        fund_paid=fen_to_yuan(encounter.fund_fen),
         out_of_county=encounter.out_of_county,
         leaving_type=encounter.leaving_type,
         drg=drg,
@@ -71,7 +72,7 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
     """Record a visit or a stay at the recorder's own institution (a stay recorded already ended is
     grouped into its DRG by `pathways.discharge`, which calls this)."""
     institution = check_may_record_at(session, actor=actor, institution_id=data.institution_id)
-    total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
+    total_fen, fund_fen = yuan_to_fen(data.total_cost), yuan_to_fen(data.fund_paid)
     rules.check_encounter(
         kind=data.kind,
         start_date=data.start_date,
@@ -144,7 +145,7 @@ def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: Dis
         if data.procedures is not None
         else repository.procedures_of(session, [encounter.id])[encounter.id]
     )
-    total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
+    total_fen, fund_fen = yuan_to_fen(data.total_cost), yuan_to_fen(data.fund_paid)
     rules.check_encounter(
         kind=encounter.kind,
         start_date=encounter.start_date,

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.encounters.rules import fen_to_yuan
 from yilian.family_doctor import repository, rules
 from yilian.family_doctor.packages import consortium_of, permille
 from yilian.family_doctor.schemas import (
@@ -23,6 +22,7 @@ from yilian.family_doctor.schemas import (
 )
 from yilian.family_doctor.service import TEAM_MANAGERS
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import fen_to_yuan
 from yilian.kit.tabular import write_workbook
 from yilian.models import FeeRule
 

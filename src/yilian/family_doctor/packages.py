@@ -7,7 +7,6 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
-from yilian.encounters.rules import fen_to_yuan, yuan_to_fen
 from yilian.family_doctor import repository, rules
 from yilian.family_doctor.schemas import (
     PackageIn,
@@ -15,6 +14,7 @@ from yilian.family_doctor.schemas import (
     PackagePage,
 )
 from yilian.kit.errors import AppError, FieldError, Forbidden, ValidationFailed
+from yilian.kit.money import fen_to_yuan, yuan_to_fen
 from yilian.kit.tabular import read_rows, write_xlsx
 from yilian.models import ServicePackage
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from yilian.kit.errors import FieldError, ValidationFailed
+from yilian.kit.money import apportion
 from yilian.registry.rules import add_months
 
 MEMBER_ROLES = ("村医", "全科医生", "专科医生", "健康管理师")
@@ -166,18 +167,13 @@ def improved(course: Course) -> bool:
 
 
 def largest_remainder(total: int, weights: dict[int, Fraction]) -> dict[int, int]:
-    """Split an integer total in proportion to weights, exactly: floors, then the largest remainders +1."""
-    if total == 0 or not weights:
-        return dict.fromkeys(weights, 0)
-    whole = sum(weights.values())
-    if whole == 0:
-        weights, whole = dict.fromkeys(weights, Fraction(1)), Fraction(len(weights))
-    exact = {k: total * w / whole for k, w in weights.items()}
-    floors = {k: int(v) for k, v in exact.items()}
-    left = total - sum(floors.values())
-    for key in sorted(exact, key=lambda k: (exact[k] - floors[k], -k), reverse=True)[:left]:
-        floors[key] += 1
-    return floors
+    """Split an integer total among members (by staff id) in proportion to weights, exactly: the kit's
+    largest-remainder `apportion`, ties to the smaller id; nobody weighted at all: evenly."""
+    ids = sorted(weights)
+    if not any(weights.values()):
+        weights = dict.fromkeys(ids, Fraction(1))
+    parts = dict(zip(ids, apportion(total, [weights[i] for i in ids]), strict=True))
+    return {i: parts[i] for i in weights}
 
 
 def member_weights(rule: FeeSplitRule, members: list[MemberRecord]) -> dict[int, Fraction]:

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
-from yilian.encounters.rules import fen_to_yuan
 from yilian.family_doctor import repository, rules
 from yilian.family_doctor.schemas import (
     ContractIn,
@@ -21,6 +20,7 @@ from yilian.family_doctor.schemas import (
     TeamRow,
 )
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import fen_to_yuan
 from yilian.kit.tabular import write_xlsx
 from yilian.models import Contract, FamilyDoctorTeam, ServicePackage, TeamGrid, TeamMember
 from yilian.registry import repository as registry_repository

@@ -45,7 +45,29 @@ from yilian.web.deps import ApiActor, DbSession, committed_in_thread
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 SCOPE_CACHE_SECONDS = 10.0
-_scopes: dict[str, tuple[float, str]] = {}
+
+
+class TokenScopes:
+    """Bearer tokens' scopes, each remembered for `SCOPE_CACHE_SECONDS`: one per app (`create_app`
+    puts it on `app.state.fhir_scopes`), so another app in the process (a test's, a restarted one's)
+    reads the database afresh and never answers with what this one remembered (decision 0033)."""
+
+    def __init__(self, seconds: float = SCOPE_CACHE_SECONDS, limit: int = 10_000) -> None:
+        self.seconds = seconds
+        self.limit = limit
+        self._known: dict[str, tuple[float, str]] = {}
+
+    def of(self, session: Session, key: str) -> str:
+        """The scopes of the token whose digest is `key` ("" for an unknown token)."""
+        now = time.monotonic()
+        cached = self._known.get(key)
+        if cached and cached[0] > now:
+            return cached[1]
+        scopes = session.scalar(select(ApiToken.scopes).where(ApiToken.token_hash == key)) or ""
+        if len(self._known) >= self.limit:
+            self._known.clear()
+        self._known[key] = (now + self.seconds, scopes)
+        return scopes
 
 
 def fhir_response(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -107,14 +129,8 @@ def _token_scopes(session: Session, request: Request) -> str:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return "user/*.*"
-    key = digest(header[7:].strip())
-    now = time.monotonic()
-    cached = _scopes.get(key)
-    if cached and cached[0] > now:
-        return cached[1]
-    scopes = session.scalar(select(ApiToken.scopes).where(ApiToken.token_hash == key)) or ""
-    _scopes[key] = (now + SCOPE_CACHE_SECONDS, scopes)
-    return scopes
+    scopes: TokenScopes = request.app.state.fhir_scopes
+    return scopes.of(session, digest(header[7:].strip()))
 
 
 def _check_scope(session: Session, request: Request, resource_type: str, mode: str) -> None:

@@ -54,7 +54,7 @@ from yilian.fhir.rules import (
     parse_instant,
 )
 from yilian.fhir.validate import validate
-from yilian.kit.db import insert_rows
+from yilian.kit.bulk import insert_rows
 from yilian.kit.errors import AppError
 from yilian.models import FhirResource
 

@@ -18,6 +18,7 @@ from yilian.fhir.rules import (
     NATIONAL_ID_TYPE,
     fhir_instant,
 )
+from yilian.kit.money import yuan_figure
 from yilian.models import (
     Booking,
     ChronicRegister,
@@ -421,7 +422,7 @@ def claim(row: Claim) -> dict[str, Any]:
         "insurance": [
             {"sequence": 1, "focal": True, "coverage": {"display": f"参保地 {row.insured_region_code}"}}
         ],
-        "total": {"value": row.total_fen / 100, "currency": "CNY"},
+        "total": {"value": yuan_figure(row.total_fen), "currency": "CNY"},
     }
 
 

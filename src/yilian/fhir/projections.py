@@ -40,7 +40,7 @@ from yilian.fhir.rules import (
     issue,
     parse_instant,
 )
-from yilian.kit.db import insert_rows
+from yilian.kit.bulk import insert_rows
 from yilian.kit.errors import AppError
 from yilian.kit.id_numbers import InvalidIdNumber, parse_id_number
 from yilian.models import (

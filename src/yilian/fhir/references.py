@@ -24,7 +24,7 @@ from yilian.fhir.rules import (
     row_key,
     source_owner,
 )
-from yilian.kit.db import insert_rows
+from yilian.kit.bulk import insert_rows
 from yilian.models import (
     FhirResource,
     FhirSource,

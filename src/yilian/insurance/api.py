@@ -3,12 +3,12 @@ settlements, import claims; the DRG screens' groups, cases with their trace, and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, UploadFile
 from pydantic import BaseModel, Field
 
-from yilian.config import drg_scheme_dir, get_settings
+from yilian.config import drg_scheme_dir
 from yilian.insurance import claims, service
 from yilian.insurance.config import parse_config
 from yilian.insurance.drg import service as drg
@@ -24,6 +24,7 @@ from yilian.insurance.schemas import (
 )
 from yilian.kit.errors import Conflict
 from yilian.kit.fields import BigId, Id, Offset, Year, Yuan
+from yilian.kit.money import yuan_to_fen
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
@@ -43,10 +44,11 @@ class CaseIn(BaseModel):
     procedures: list[str] = Field(default_factory=list, description="the first is the main procedure")
 
 
-def shared_grouper() -> Grouper:
-    grouper = service.configured_grouper()
+def shared_grouper(request: Request) -> Grouper:
+    """The app's configured grouper (its settings' scheme directory), or a 409 saying how to set one."""
+    grouper = service.configured_grouper(request.app.state.settings)
     if grouper is None:
-        directory = drg_scheme_dir(get_settings())
+        directory = drg_scheme_dir(request.app.state.settings)
         raise Conflict(
             f"未配置DRG分组方案（{directory}中没有方案），请设置YILIAN_DRG_SCHEME_DIR",
             f"no DRG scheme in {directory}; set YILIAN_DRG_SCHEME_DIR",
@@ -54,10 +56,17 @@ def shared_grouper() -> Grouper:
     return grouper
 
 
+SharedGrouper = Annotated[Grouper, Depends(shared_grouper)]
+
+
+def _scheme_name(request: Request) -> str:
+    return drg_scheme_dir(request.app.state.settings).name
+
+
 @router.post("/drg/group")
-def group_case(data: CaseIn, actor: ApiActor) -> dict[str, Any]:
+def group_case(data: CaseIn, actor: ApiActor, grouper: SharedGrouper) -> dict[str, Any]:
     del actor  # any signed-in user may group; the case carries no identity
-    result = shared_grouper().group(Case(**data.model_dump()), trace=True)
+    result = grouper.group(Case(**data.model_dump()), trace=True)
     return {
         "case_id": result.case_id,
         "status": result.status,
@@ -73,12 +82,12 @@ def group_case(data: CaseIn, actor: ApiActor) -> dict[str, Any]:
 
 @router.post("/insurance/consortia/{consortium_id}/settlement")
 def what_if(
-    consortium_id: Id, actor: ApiActor, session: DbSession, terms: dict[str, Any] = Body()
+    consortium_id: Id, request: Request, actor: ApiActor, session: DbSession, terms: dict[str, Any] = Body()
 ) -> dict[str, Any]:
     """Run the settlement on these terms and return every figure; nothing is saved."""
     consortium = service.access_consortium(session, actor.subject, consortium_id)
     report = service.settlement_report(
-        session, consortium=consortium, config=parse_config(terms), scheme=drg_scheme_dir(get_settings()).name
+        session, consortium=consortium, config=parse_config(terms), scheme=_scheme_name(request)
     )
     return report.to_json()
 
@@ -93,10 +102,12 @@ def import_claims(file: UploadFile, actor: ApiActor, session: DbSession) -> dict
 
 @router.post("/insurance/consortia/{consortium_id}/settlements", status_code=201)
 def save_settlement(
-    consortium_id: Id, actor: ApiActor, session: DbSession, terms: dict[str, Any] = Body()
+    consortium_id: Id, request: Request, actor: ApiActor, session: DbSession, terms: dict[str, Any] = Body()
 ) -> SavedSettlementRow:
     """Save a run on these terms: the same checks as the what-if; the row and its audit in one go."""
-    saved = service.check_save_settlement(session, actor=actor, consortium_id=consortium_id, terms=terms)
+    saved = service.check_save_settlement(
+        session, actor=actor, consortium_id=consortium_id, terms=terms, scheme=_scheme_name(request)
+    )
     return service.saved_row_of(session, saved)
 
 
@@ -141,6 +152,7 @@ Code = Query(None, min_length=1, max_length=8, pattern="^[A-Z0-9]+$")
 def drg_groups(
     actor: ApiActor,
     session: DbSession,
+    grouper: SharedGrouper,
     q: str = Query("", max_length=40),
     mdc: str | None = Code,
     standard_year: Year | None = None,
@@ -150,7 +162,7 @@ def drg_groups(
     return drg.groups(
         session,
         actor=actor,
-        grouper=shared_grouper(),
+        grouper=grouper,
         q=q,
         mdc=mdc,
         standard_year=standard_year,
@@ -163,6 +175,7 @@ def drg_groups(
 def drg_cases(
     actor: ApiActor,
     session: DbSession,
+    grouper: SharedGrouper,
     year: Year | None = None,
     standard_year: Year | None = None,
     institution_id: Id | None = None,
@@ -176,7 +189,7 @@ def drg_cases(
     return drg.cases(
         session,
         actor=actor,
-        grouper=shared_grouper(),
+        grouper=grouper,
         year=year or actor.clock.now().year,
         standard_year=standard_year,
         institution_id=institution_id,
@@ -192,6 +205,7 @@ def drg_cases(
 def drg_cases_export(
     actor: ApiActor,
     session: DbSession,
+    grouper: SharedGrouper,
     year: Year | None = None,
     standard_year: Year | None = None,
     institution_id: Id | None = None,
@@ -202,7 +216,7 @@ def drg_cases_export(
     content = drg.cases_export(
         session,
         actor=actor,
-        grouper=shared_grouper(),
+        grouper=grouper,
         year=year or actor.clock.now().year,
         standard_year=standard_year,
         institution_id=institution_id,
@@ -219,11 +233,15 @@ def drg_cases_export(
 
 @router.get("/drg/cases/{encounter_id}/trace", response_model=DrgTrace)
 def drg_trace(
-    encounter_id: BigId, actor: ApiActor, session: DbSession, standard_year: Year | None = None
+    encounter_id: BigId,
+    actor: ApiActor,
+    session: DbSession,
+    grouper: SharedGrouper,
+    standard_year: Year | None = None,
 ) -> DrgTrace:
     """Why the case went to its group: the grouper run again with its reasons written down."""
     return drg.trace(
-        session, actor=actor, grouper=shared_grouper(), encounter_id=encounter_id, standard_year=standard_year
+        session, actor=actor, grouper=grouper, encounter_id=encounter_id, standard_year=standard_year
     )
 
 
@@ -231,6 +249,7 @@ def drg_trace(
 def drg_institutions(
     actor: ApiActor,
     session: DbSession,
+    grouper: SharedGrouper,
     year: Year | None = None,
     standard_year: Year | None = None,
     budget_yuan: Yuan | None = None,
@@ -239,8 +258,8 @@ def drg_institutions(
     return drg.institutions(
         session,
         actor=actor,
-        grouper=shared_grouper(),
+        grouper=grouper,
         year=year or actor.clock.now().year,
         standard_year=standard_year,
-        budget_fen=int(budget_yuan * 100) if budget_yuan is not None else None,
+        budget_fen=yuan_to_fen(budget_yuan) if budget_yuan is not None else None,
     )

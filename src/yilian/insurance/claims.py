@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -22,6 +21,7 @@ from yilian.auth.context import Actor
 from yilian.auth.scoping import resident_visibility
 from yilian.insurance import repository
 from yilian.kit.errors import FieldError, Forbidden, ValidationFailed
+from yilian.kit.money import parse_yuan
 from yilian.kit.tabular import read_rows
 from yilian.models import Claim, Encounter, Institution, Resident
 
@@ -49,13 +49,12 @@ class ImportResult:
     fund_fen: int
 
 
-def _fen(text: str) -> int | None:
+def _fen(row: dict[str, str], field: str, index: int, errors: list[FieldError]) -> int | None:
     try:
-        value = Decimal(text)
-    except InvalidOperation:
+        return parse_yuan(row.get(field, ""), field, row=index)
+    except ValidationFailed as refused:
+        errors.extend(refused.errors)
         return None
-    fen = value * 100
-    return int(fen) if fen == fen.to_integral_value() and fen >= 0 else None
 
 
 def do_import_claims(session: Session, *, actor: Actor, filename: str, data: bytes) -> ImportResult:
@@ -127,22 +126,8 @@ def do_import_claims(session: Session, *, actor: Actor, filename: str, data: byt
         except ValueError:
             fail(index, "settled_on", "结算日期格式应为YYYY-MM-DD", "settlement date must be YYYY-MM-DD")
             settled = None
-        total, fund = _fen(row.get("total_yuan", "")), _fen(row.get("fund_yuan", ""))
-        if total is None:
-            fail(
-                index,
-                "total_yuan",
-                "总费用应为不小于0的金额（最多两位小数）",
-                "total must be a non-negative amount",
-            )
-        if fund is None:
-            fail(
-                index,
-                "fund_yuan",
-                "统筹支付应为不小于0的金额（最多两位小数）",
-                "fund must be a non-negative amount",
-            )
-        elif total is not None and fund > total:
+        total, fund = _fen(row, "total_yuan", index, errors), _fen(row, "fund_yuan", index, errors)
+        if total is not None and fund is not None and fund > total:
             fail(index, "fund_yuan", "统筹支付不能超过总费用", "the fund payment cannot exceed the total")
         encounter_id = int(row["encounter_id"]) if row.get("encounter_id", "").isdigit() else None
         if row.get("encounter_id") and encounter_id is None:

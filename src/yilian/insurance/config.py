@@ -15,6 +15,10 @@ from typing import Any
 from yilian.insurance.budget.rules import ScoreBand, Terms
 from yilian.insurance.drg.payment import DEFAULT_TRIM, OutlierRule
 from yilian.kit.errors import FieldError, ValidationFailed
+from yilian.kit.money import parse_yuan
+
+# A county's yearly fund runs to several 亿元: amounts here may reach 1万亿元 (fen still fit a bigint).
+MAX_BUDGET_YUAN = Decimal("1000000000000")
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class _Reader:
         percent = text.endswith("%")
         try:
             number = Fraction(Decimal(text.rstrip("%").strip()))
-        except (InvalidOperation, ValueError):
+        except (InvalidOperation, ValueError, OverflowError):  # OverflowError: Infinity
             self.fail(name, f"不是数字：{value}", f"not a number: {value}")
             return None
         return number / 100 if percent else number
@@ -62,13 +66,11 @@ class _Reader:
             if required:
                 self.fail(name, "缺少此项", "missing")
             return 0
-        value = self.number(name, self.data[name])
-        if value is None:
+        try:
+            return parse_yuan(self.data[name], name, maximum=MAX_BUDGET_YUAN)
+        except ValidationFailed as refused:
+            self.errors.extend(refused.errors)
             return 0
-        fen = value * 100
-        if fen.denominator != 1:
-            self.fail(name, "金额最多两位小数", "an amount has at most two decimals")
-        return int(fen)
 
 
 def parse_config(data: dict[str, Any]) -> PaymentConfig:

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from yilian.insurance.service import Report
+from yilian.kit.money import yuan_figure
 from yilian.kit.tabular import write_workbook
-
-
-def _yuan(fen: int) -> float:
-    return round(fen / 100, 2)
 
 
 def settlement_workbook(report: Report) -> bytes:
@@ -18,13 +15,13 @@ def settlement_workbook(report: Report) -> bytes:
         (
             "清算明细",
             ["项目", "计算", "金额(元)"],
-            [[line["label"], line["formula"], _yuan(line["fen"])] for line in data["lines"]],
+            [[line["label"], line["formula"], yuan_figure(line["fen"])] for line in data["lines"]],
         ),
         (
             "月度预付",
             ["月份", "预付(元)"],
             [
-                [f"{data['year']}-{m:02d}", _yuan(fen)]
+                [f"{data['year']}-{m:02d}", yuan_figure(fen)]
                 for m, fen in enumerate(data["monthly_prepayment_fen"], 1)
             ],
         ),
@@ -38,8 +35,8 @@ def settlement_workbook(report: Report) -> bytes:
                     "是" if s["grassroots"] else "否",
                     s["score"],
                     s["weight"],
-                    _yuan(s["retained_fen"]),
-                    _yuan(s["staff_reward_fen"]),
+                    yuan_figure(s["retained_fen"]),
+                    yuan_figure(s["staff_reward_fen"]),
                 ]
                 for s in data["shares"]
             ],
@@ -57,17 +54,17 @@ def settlement_workbook(report: Report) -> bytes:
                 "DRG点数付费",
                 ["机构编码", "机构", "病例数", "点数", "CMI", "应付(元)"],
                 [
-                    [r["code"], r["name"], r["cases"], r["points"], r["cmi"], _yuan(r["payment_fen"])]
+                    [r["code"], r["name"], r["cases"], r["points"], r["cmi"], yuan_figure(r["payment_fen"])]
                     for r in drg["institutions"]
                 ]
                 + [
                     [
                         "合计",
-                        f"点值 {drg['point_value_fen'] / 100:.4f} 元/点",
+                        f"点值 {yuan_figure(drg['point_value_fen'], 4):.4f} 元/点",
                         "",
                         drg["total_points"],
                         "",
-                        _yuan(drg["budget_fen"]),
+                        yuan_figure(drg["budget_fen"]),
                     ]
                 ],
             )
@@ -78,7 +75,7 @@ def settlement_workbook(report: Report) -> bytes:
                 "门诊人头付费",
                 ["机构编码", "机构", "签约居民", "签约人日", "人头费(元)"],
                 [
-                    [c["code"], c["name"], c["residents"], c["person_days"], _yuan(c["amount_fen"])]
+                    [c["code"], c["name"], c["residents"], c["person_days"], yuan_figure(c["amount_fen"])]
                     for c in data["capitation"]
                 ],
             )

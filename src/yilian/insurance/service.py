@@ -15,16 +15,18 @@ from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
-from yilian.config import drg_scheme_dir, get_settings
+from yilian.config import Settings, drg_scheme_dir
 from yilian.insurance import repository
-from yilian.insurance.budget.rules import Member, Settlement, Spending, settle, to_fen
+from yilian.insurance.budget.rules import Member, Settlement, Spending, settle
 from yilian.insurance.config import PaymentConfig, parse_config
 from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.drg.payment import OutlierRule, PointPayment, capitation_fen, pay_by_points, standards
 from yilian.insurance.drg.rules import Case, Grouper, GroupResult
 from yilian.insurance.drg.scheme import cached_scheme
 from yilian.insurance.schemas import SavedSettlementPage, SavedSettlementRow
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import yuan_figure
 from yilian.kit.tabular import write_xlsx
 from yilian.models import Consortium, User
 from yilian.models import Settlement as SavedSettlement
@@ -47,13 +49,14 @@ def access_consortium(session: Session, subject: Subject, consortium_id: int) ->
 _GROUPERS: dict[str, Grouper] = {}
 
 
-def configured_grouper() -> Grouper | None:
-    """The grouper of the configured scheme directory, compiled once per process.
+def configured_grouper(settings: Settings) -> Grouper | None:
+    """The grouper of the settings' scheme directory (the app's or the command's), compiled once per
+    directory and process.
 
     None when the directory holds no scheme: recording a discharge must not fail because a county has
     not yet pointed Yilian at its scheme; `yilian drg discharges` groups the backlog later.
     """
-    directory = drg_scheme_dir(get_settings())
+    directory = drg_scheme_dir(settings)
     if not (directory / "rules" / "mdc_rules.json").is_file():
         return None
     key = str(directory)
@@ -62,11 +65,10 @@ def configured_grouper() -> Grouper | None:
     return _GROUPERS[key]
 
 
-def group_encounter(session: Session, *, encounter_id: int, now: datetime) -> GroupResult | None:
+def group_encounter(
+    session: Session, *, grouper: Grouper, encounter_id: int, now: datetime
+) -> GroupResult | None:
     """Group one discharged inpatient under the configured scheme (replacing an earlier grouping)."""
-    grouper = configured_grouper()
-    if grouper is None:
-        return None
     row = drg_repository.discharge_facts(session, encounter_id)
     if row is None:
         return None
@@ -80,7 +82,7 @@ def case_of(row: Any, diagnoses: dict[int, list[str]], procedures: dict[int, lis
     return Case(
         case_id=str(row.id),
         sex={"M": 1, "F": 2}.get(row.sex, row.sex),
-        age=_age(row.birth_date, row.start_date),
+        age=age_on(row.birth_date, row.start_date),
         age_days=(row.start_date - row.birth_date).days,
         weight=None,
         diagnoses=diagnoses[row.id] or [""],
@@ -127,10 +129,6 @@ def group_discharges(
         done += len(batch)
         if progress:
             progress(len(batch))
-
-
-def _age(birth: Any, on: Any) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def compute_standards(
@@ -365,23 +363,17 @@ def do_save_settlement(session: Session, *, actor: Actor, report: Report, terms_
     return saved
 
 
-def yuan(fen: int | Fraction) -> str:
-    return f"{to_fen(Fraction(fen)) / 100:,.2f}"
-
-
 # ---- saved settlements (the screen's save, list and export) ------------------------------------
 
 OUTCOME_WORDS = {"surplus": "结余", "overrun": "超支", "balanced": "收支平衡"}
 
 
 def check_save_settlement(
-    session: Session, *, actor: Actor, consortium_id: int, terms: dict[str, Any]
+    session: Session, *, actor: Actor, consortium_id: int, terms: dict[str, Any], scheme: str
 ) -> SavedSettlement:
     """Check the terms exactly as the what-if does (same access, same 422s), then save the run."""
     consortium = access_consortium(session, actor.subject, consortium_id)
-    report = settlement_report(
-        session, consortium=consortium, config=parse_config(terms), scheme=drg_scheme_dir(get_settings()).name
-    )
+    report = settlement_report(session, consortium=consortium, config=parse_config(terms), scheme=scheme)
     return do_save_settlement(
         session, actor=actor, report=report, terms_text=json.dumps(terms, ensure_ascii=False)
     )
@@ -449,7 +441,7 @@ def saved_settlements_export(
     ]
 
     def money(fen: int | None) -> float | str:
-        return round(fen / 100, 2) if fen is not None else ""
+        return yuan_figure(fen) if fen is not None else ""
 
     header = [
         "医共体",

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes, hmac
-from sqlalchemy import Connection, Engine, Table, insert, select, text
+from sqlalchemy import Connection, Engine, Table, select, text
 
 from yilian.kit.audit_log import AuditLog
-from yilian.kit.db import psycopg_connection
+from yilian.kit.bulk import driver_row, write_rows
 from yilian.kit.errors import AppError
 
 if TYPE_CHECKING:
@@ -99,25 +99,6 @@ def load_chain_key(settings: Settings) -> bytes:
     )
 
 
-_chain_key: bytes | None = None
-
-
-def use_chain_key(key: bytes) -> None:
-    """Set the process's chain key (create_app and the CLI set it from their settings)."""
-    global _chain_key
-    _chain_key = key
-
-
-def chain_key() -> bytes:
-    """The process's chain key; read from the environment's settings on first use."""
-    global _chain_key
-    if _chain_key is None:
-        from yilian.config import get_settings
-
-        _chain_key = load_chain_key(get_settings())
-    return _chain_key
-
-
 def _payload(prev_hash: str, event: AuditEvent) -> bytes:
     fields = _fields(event)
     fields["at"] = event.at.isoformat(timespec="microseconds")
@@ -139,9 +120,9 @@ def keyed_digest(key: bytes, data: bytes) -> str:
     return mac.finalize().hex()
 
 
-def chain_hash(prev_hash: str, event: AuditEvent, key: bytes | None = None) -> str:
+def chain_hash(prev_hash: str, event: AuditEvent, key: bytes) -> str:
     """HMAC-SM3 (GB/T 32905) under the chain key of the previous hash and the event as sorted JSON."""
-    return keyed_digest(key if key is not None else chain_key(), _payload(prev_hash, event))
+    return keyed_digest(key, _payload(prev_hash, event))
 
 
 def legacy_chain_hash(prev_hash: str, event: AuditEvent) -> str:
@@ -158,8 +139,9 @@ def last_hash(connection: Connection) -> str:
 CHAIN_LOCK_KEY = 0x59494C49414E  # "YILIAN"
 
 
-def append_events(connection: Connection, events: list[AuditEvent]) -> None:
-    """Append events in order, each chained to the one before (caller owns the transaction).
+def append_events(connection: Connection, events: list[AuditEvent], key: bytes) -> None:
+    """Append events in order, each chained to the one before under `key` (the app's, from its
+    settings: `AuditWriter.append`); the caller owns the transaction.
 
     Writers in several processes stay on one chain: PostgreSQL serialises them with a transaction
     advisory lock taken before the last hash is read; SQLite's BEGIN IMMEDIATE already does."""
@@ -168,28 +150,19 @@ def append_events(connection: Connection, events: list[AuditEvent]) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK_KEY})
     prev = last_hash(connection)
-    key = chain_key()
+    sqlite = connection.dialect.name == "sqlite"
     rows = []
     for event in events:
         digest = chain_hash(prev, event, key)
-        rows.append({**_fields(event), "prev_hash": prev, "hash": digest})
+        rows.append(driver_row((*(getattr(event, name) for name in _FIELDS), prev, digest), sqlite=sqlite))
         prev = digest
-    if connection.dialect.name == "postgresql":
-        _copy_rows(connection, rows)
-    else:
-        connection.execute(insert(audit_table), rows)
+    # The batch through the one bulk writer: one COPY on PostgreSQL, in the caller's transaction. An
+    # INSERT per row (what a driver's executemany sends) cost each row a statement on both sides
+    # (decision 0011).
+    write_rows(connection, "audit_log", _COLUMNS, rows)
 
 
-_COPY_COLUMNS = (*_FIELDS, "prev_hash", "hash")
-_COPY = f"COPY audit_log ({', '.join(_COPY_COLUMNS)}) FROM STDIN"
-
-
-def _copy_rows(connection: Connection, rows: list[dict[str, object]]) -> None:
-    """PostgreSQL: the batch in one COPY, in the caller's transaction. An INSERT per row (what a
-    driver's executemany sends) cost each row a statement on both sides (decision 0011)."""
-    with psycopg_connection(connection).cursor() as cursor, cursor.copy(_COPY) as copy:
-        for row in rows:
-            copy.write_row([row[name] for name in _COPY_COLUMNS])
+_COLUMNS = (*_FIELDS, "prev_hash", "hash")
 
 
 @dataclass
@@ -206,13 +179,12 @@ class ChainReport:
 
 
 def verify_chain(
-    connection: Connection, batch: int = 5000, key: bytes | None = None, positions: Collection[int] = ()
+    connection: Connection, key: bytes, *, batch: int = 5000, positions: Collection[int] = ()
 ) -> ChainReport:
     """Recompute every hash in id order; report the first row whose hash or link does not match.
 
     Unkeyed rows are accepted only before the first keyed one (a log upgraded in place); whether
     anything vouches for them is the anchors' business (`audit_anchor.verify_log`)."""
-    key = key if key is not None else chain_key()
     wanted = set(positions)
     report = ChainReport(ok=True, checked=0)
     prev = GENESIS
@@ -331,8 +303,12 @@ class AuditWriter:
         retry_first: float = 0.1,
         retry_max: float = 30.0,
         lag_warning: float = 5.0,
+        key: bytes | None = None,
     ) -> None:
         self.engine = engine
+        # The chain key: create_app sets its settings' key on the writer it runs (given or made),
+        # a command its own; a writer without one refuses to write rather than chain unkeyed.
+        self.key = key
         self.batch_size = batch_size
         self.linger = linger
         self.max_pending = max_pending
@@ -365,6 +341,13 @@ class AuditWriter:
         if scope is not None:
             scope.last = number
         return number
+
+    def append(self, connection: Connection, events: list[AuditEvent]) -> None:
+        """`append_events` under this writer's key: reads through the queue, and each change in its
+        own transaction (`auth.context.Actor.record_change`)."""
+        if self.key is None:
+            raise ChainKeyMissing("审计写入器没有链密钥 / the audit writer has no chain key")
+        append_events(connection, events, self.key)
 
     def pending(self) -> int:
         """Events submitted and not yet in the table."""
@@ -410,7 +393,7 @@ class AuditWriter:
             if not taken:
                 return written
             try:
-                append_events(connection, [event for _, event in taken])
+                self.append(connection, [event for _, event in taken])
             except BaseException:
                 self._put_back(taken)
                 raise
@@ -511,7 +494,7 @@ class AuditWriter:
         assert self.engine is not None
         try:
             with self.engine.begin() as connection:
-                append_events(connection, [event for _, event in taken])
+                self.append(connection, [event for _, event in taken])
         except Exception as error:
             self._put_back(taken)
             self.failures += 1

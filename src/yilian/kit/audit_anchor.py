@@ -29,7 +29,6 @@ from yilian.kit.audit import (
     AuditEvent,
     audit_table,
     chain_hash,
-    chain_key,
     keyed_digest,
     verify_chain,
 )
@@ -89,9 +88,9 @@ def _append_line(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
-def append_anchor(path: Path, anchor: Anchor, key: bytes | None = None) -> None:
+def append_anchor(path: Path, anchor: Anchor, key: bytes) -> None:
     body = anchor.body()
-    body["mac"] = keyed_digest(key if key is not None else chain_key(), _canonical(anchor.body()))
+    body["mac"] = keyed_digest(key, _canonical(anchor.body()))
     _append_line(path, json.dumps(body, sort_keys=True).encode() + b"\n")
 
 
@@ -102,8 +101,7 @@ class AnchorFile:
     bad_lines: list[int] = field(default_factory=list)
 
 
-def read_anchors(path: Path, key: bytes | None = None) -> AnchorFile:
-    key = key if key is not None else chain_key()
+def read_anchors(path: Path, key: bytes) -> AnchorFile:
     if not path.exists():
         return AnchorFile()
     return _parse(path.read_bytes().splitlines(), key)
@@ -192,14 +190,13 @@ def _head_is_keyed(connection: Connection, head: Anchor, key: bytes) -> bool:
 
 
 def write_anchor(
-    engine: Engine, path: Path, key: bytes | None = None, *, kind: str = "head", checked: bool = False
+    engine: Engine, path: Path, key: bytes, *, kind: str = "head", checked: bool = False
 ) -> Anchor | None:
     """Append the current head to the file unless the file's last anchor already says it.
 
     Unattended (the keeper), a head that is not keyed is refused: whoever rewrote the whole log with
     the public formula and removed the anchor file would otherwise have the server vouch for it.
     `checked`: a person verified the chain first (`yilian audit anchor` on a log from before the key)."""
-    key = key if key is not None else chain_key()
     since = last_anchor(path, key)
     with engine.execution_options(**{READ_ONLY: True}).connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -250,9 +247,8 @@ def effective_anchors(anchors: list[Anchor]) -> tuple[list[Anchor], list[str]]:
     return kept, notes
 
 
-def verify_log(connection: Connection, path: Path | None, key: bytes | None = None) -> LogReport:
+def verify_log(connection: Connection, path: Path | None, key: bytes) -> LogReport:
     """The chain recomputed under the key, then every anchor in force checked against it."""
-    key = key if key is not None else chain_key()
     anchor_file = read_anchors(path, key) if path is not None else AnchorFile()
     anchors, notes = effective_anchors(anchor_file.anchors)
     chain = verify_chain(connection, key=key, positions={a.count for a in anchors if a.count > 0})
@@ -309,7 +305,7 @@ def verify_log(connection: Connection, path: Path | None, key: bytes | None = No
 class AnchorKeeper:
     """A thread that appends the head at start, every `seconds` when it has moved, and at stop."""
 
-    def __init__(self, engine: Engine, path: Path, seconds: float, key: bytes | None = None) -> None:
+    def __init__(self, engine: Engine, path: Path, seconds: float, key: bytes) -> None:
         self.engine = engine
         self.path = path
         self.seconds = seconds

@@ -1,4 +1,4 @@
-"""Engine, declarative Base with a naming convention, and Core inserts of many rows. The request's
+"""Engine, declarative Base with a naming convention (bulk writes: `kit.bulk`). The request's
 session and its commit or rollback are `web.deps.get_session`."""
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import tuple_row
-from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event, insert
+from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InvalidRequestError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement, literal_column
 from sqlalchemy.types import TypeEngine
@@ -54,7 +54,7 @@ def _local_now_postgresql(element: local_now, compiler: Any, **kw: Any) -> str:
 class Versioned:
     """A row served as a FHIR resource: its version (`meta.versionId`, ETag) and when it last changed
     (`meta.lastUpdated`, `_lastUpdated`). Both are kept by the database on every INSERT and UPDATE
-    — ORM flushes, Core `update()`s, `insert_rows` — and by `kit.bulk.BulkLoader` for raw loads,
+    — ORM flushes, Core `update()`s — and by `kit.bulk.write_rows` for raw loads (`insert_rows`),
     so no write path has to remember them (decision 0035)."""
 
     # SQL, not Python values: a Python default is a bound parameter that a statement compiled once
@@ -143,18 +143,6 @@ class Database:
         self.read_session_factory = sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
-
-
-def insert_rows(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> list[int]:
-    """Insert many rows with one executemany and return their new ids in the rows' order.
-
-    Run on the connection (Core), not through the session's ORM bulk path, which passes every row
-    through the mapper (a third of an import's write time). Rows are keyed by column name."""
-    if not rows:
-        return []
-    session.flush()  # what the session holds goes first, as the ORM path's autoflush would do
-    statement = insert(model).returning(model.__table__.c.id, sort_by_parameter_order=True)
-    return list(session.connection().execute(statement, rows).scalars())
 
 
 def psycopg_connection(connection: Connection) -> psycopg.Connection[Any]:

@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import Field
 
+from yilian.kit.money import MAX_YUAN
+
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 
@@ -30,9 +32,7 @@ Day = Annotated[date, Field(ge=date(MIN_YEAR, 1, 1), le=date(MAX_YEAR, 12, 31))]
 Moment = Annotated[datetime, Field(ge=datetime(MIN_YEAR, 1, 1), le=datetime(MAX_YEAR, 12, 31, 23, 59, 59))]
 # A count, a quantity, a number of days stored in an integer column (PostgreSQL's int4).
 Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
-# An amount in yuan with two decimals, up to 1亿元 either way: stored as fen in a bigint, summed over
-# a county's year without overflow (decision 0003). The sign is each domain's rule.
-MAX_YUAN = Decimal("100000000")
+# An amount in yuan with two decimals, up to 1亿元 either way (kit.money). The sign is each domain's rule.
 Yuan = Annotated[Decimal, Field(decimal_places=2, ge=-MAX_YUAN, le=MAX_YUAN)]
 # A share in percent ("40" for 40 %).
 Percent = Annotated[Decimal, Field(ge=0, le=100)]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Request
 
 from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut
+from yilian.insurance.drg.rules import Grouper
+from yilian.insurance.service import configured_grouper
 from yilian.kit.fields import BigId, Id
 from yilian.pathways import discharge as discharges
 from yilian.pathways.arrival import CheckInIn, CheckInOut, do_check_in
@@ -36,15 +38,24 @@ def check_in(
     )
 
 
+def _grouper(request: Request) -> Grouper | None:
+    """The DRG grouper of the app's settings (None without a scheme: discharges wait for the batch)."""
+    return configured_grouper(request.app.state.settings)
+
+
 @router.post("/encounters", response_model=EncounterOut, status_code=201, tags=["encounters"])
-def record(data: EncounterIn, actor: ApiActor, session: DbSession) -> EncounterOut:
-    return discharges.do_record_encounter(session, actor=actor, data=data)
+def record(data: EncounterIn, request: Request, actor: ApiActor, session: DbSession) -> EncounterOut:
+    return discharges.do_record_encounter(session, actor=actor, data=data, grouper=_grouper(request))
 
 
 @router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut, tags=["encounters"])
-def discharge(encounter_id: BigId, data: DischargeIn, actor: ApiActor, session: DbSession) -> EncounterOut:
+def discharge(
+    encounter_id: BigId, data: DischargeIn, request: Request, actor: ApiActor, session: DbSession
+) -> EncounterOut:
     """Close an inpatient stay with its front page; the response carries the DRG it was grouped into."""
-    return discharges.do_discharge(session, actor=actor, encounter_id=encounter_id, data=data)
+    return discharges.do_discharge(
+        session, actor=actor, encounter_id=encounter_id, data=data, grouper=_grouper(request)
+    )
 
 
 @router.post("/residents/merge", response_model=MergeOut, tags=["residents"])

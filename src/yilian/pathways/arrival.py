@@ -89,5 +89,5 @@ def _admit(
             total_cost=Decimal("0.00"),  # the bill is known at discharge
             fund_paid=Decimal("0.00"),
         ),
-    )
+    )  # an admission has not ended: nothing to group yet
     return encounter.id

@@ -13,21 +13,26 @@ from sqlalchemy.orm import Session
 from yilian.auth.context import Actor
 from yilian.encounters import service as encounters
 from yilian.encounters.schemas import DischargeIn, DrgOut, EncounterIn, EncounterOut
-from yilian.insurance.drg.rules import GroupResult
-from yilian.insurance.service import configured_grouper, group_encounter
+from yilian.insurance.drg.rules import Grouper, GroupResult
+from yilian.insurance.service import group_encounter
 
 
-def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) -> EncounterOut:
-    """Record a visit or a stay at the recorder's own institution; a stay already ended is grouped."""
+def do_record_encounter(
+    session: Session, *, actor: Actor, data: EncounterIn, grouper: Grouper | None
+) -> EncounterOut:
+    """Record a visit or a stay at the recorder's own institution; a stay already ended is grouped by
+    `grouper` (the app's configured one; None: it waits for the batch)."""
     out = encounters.do_record_encounter(session, actor=actor, data=data)
-    out.drg = _group_if_discharged(session, out, actor)
+    out.drg = _group_if_discharged(session, out, actor, grouper)
     return out
 
 
-def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: DischargeIn) -> EncounterOut:
-    """Close a stay with its front page; the stay is grouped into a DRG at once."""
+def do_discharge(
+    session: Session, *, actor: Actor, encounter_id: int, data: DischargeIn, grouper: Grouper | None
+) -> EncounterOut:
+    """Close a stay with its front page; the stay is grouped into a DRG at once by `grouper`."""
     out = encounters.do_discharge(session, actor=actor, encounter_id=encounter_id, data=data)
-    out.drg = _group_if_discharged(session, out, actor)
+    out.drg = _group_if_discharged(session, out, actor, grouper)
     return out
 
 
@@ -39,10 +44,11 @@ def _drg_out(result: GroupResult | None, scheme: str | None) -> DrgOut | None:
     )
 
 
-def _group_if_discharged(session: Session, encounter: EncounterOut, actor: Actor) -> DrgOut | None:
+def _group_if_discharged(
+    session: Session, encounter: EncounterOut, actor: Actor, grouper: Grouper | None
+) -> DrgOut | None:
     """Inpatient stays are grouped when they end; without a configured scheme they wait for the batch."""
-    if encounter.kind != "inpatient" or encounter.end_date is None:
+    if encounter.kind != "inpatient" or encounter.end_date is None or grouper is None:
         return None
-    result = group_encounter(session, encounter_id=encounter.id, now=actor.clock.now())
-    grouper = configured_grouper()
-    return _drg_out(result, grouper.scheme.name if grouper else None)
+    result = group_encounter(session, grouper=grouper, encounter_id=encounter.id, now=actor.clock.now())
+    return _drg_out(result, grouper.scheme.name)

@@ -17,8 +17,10 @@ from yilian.encounters import repository as encounters_repository
 from yilian.encounters.rules import KIND_LABELS
 from yilian.family_doctor import repository as family_doctor_repository
 from yilian.family_doctor import rules as family_doctor_rules
+from yilian.kit.dates import age_on
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.fields import Id, Offset
+from yilian.kit.money import fen_to_yuan
 from yilian.models import Resident
 from yilian.portal import repository, rules, service
 from yilian.portal.schemas import (
@@ -41,7 +43,6 @@ from yilian.portal.schemas import (
 )
 from yilian.referral import repository as referral_repository
 from yilian.referral.rules import LABELS as REFERRAL_LABELS
-from yilian.residents.rules import age_on
 from yilian.web.auth_api import SessionOut
 from yilian.web.deps import ApiActor, DbSession, set_session_cookie
 
@@ -186,10 +187,6 @@ def _diagnosis(code: str) -> str:
     return icd10.NAMES.get(code.strip(), code.strip())
 
 
-def _yuan(fen: int) -> str:
-    return f"{fen / 100:.2f}"
-
-
 @router.get("/record/visits", response_model=PortalVisitPage)
 def record_visits(
     actor: ApiActor, session: DbSession, person: Id | None = None, offset: Offset = 0, limit: Limit = 10
@@ -212,8 +209,8 @@ def record_visits(
                 institution=institution,
                 department=department,
                 diagnoses=[_diagnosis(c) for c in diagnoses.get(e.id, [])],
-                total_yuan=_yuan(e.total_fen),
-                fund_yuan=_yuan(e.fund_fen),
+                total_yuan=fen_to_yuan(e.total_fen),
+                fund_yuan=fen_to_yuan(e.fund_fen),
             )
             for e, institution, department in rows
         ],

@@ -19,6 +19,7 @@ from yilian.auth.service import LoginResult, do_create_user, start_web_session
 from yilian.config import Settings
 from yilian.family_doctor import repository as family_doctor_repository
 from yilian.family_doctor import rules as family_doctor_rules
+from yilian.kit.dates import age_on
 from yilian.kit.errors import AppError, Forbidden, Unauthenticated, ValidationFailed
 from yilian.kit.masking import mask_id_number
 from yilian.models import (
@@ -32,7 +33,6 @@ from yilian.models import (
 )
 from yilian.portal import rules
 from yilian.portal.sms import SmsSender, send_after_commit
-from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 from yilian.scheduling import rules as scheduling_rules
 from yilian.scheduling import service as scheduling_service

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
 from yilian.encounters import icd10
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden
 from yilian.kit.masking import mask_id_number, mask_phone
 from yilian.referral import repository
@@ -17,7 +18,6 @@ from yilian.referral.schemas import (
     TargetDepartment,
 )
 from yilian.referral.service import REFERRERS, access_referral, referral_out
-from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 
 

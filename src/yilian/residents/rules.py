@@ -5,13 +5,7 @@ The ID number itself (GB 11643) is checked by `yilian.kit.id_numbers`, which eve
 
 from __future__ import annotations
 
-from datetime import date
-
 from yilian.kit.errors import ValidationFailed
-
-
-def age_on(born: date, on: date) -> int:
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 def normalise_phone(raw: str | None) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.id_numbers import parse_id_number
 from yilian.kit.masking import shown_identifiers
@@ -19,7 +20,7 @@ from yilian.models import Resident
 from yilian.registry import repository as registry_repository
 from yilian.residents import repository
 from yilian.residents.repository import is_signed
-from yilian.residents.rules import age_on, normalise_phone
+from yilian.residents.rules import normalise_phone
 from yilian.residents.schemas import (
     MergeCandidate,
     MergeCandidatePage,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
-from yilian.kit.db import insert_rows
+from yilian.kit.bulk import insert_rows
 from yilian.kit.errors import AppError, FieldError, Forbidden, ValidationFailed
 from yilian.kit.id_numbers import parse_id_number
 from yilian.kit.tabular import read_rows, write_csv, write_xlsx

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.models import Booking, BookingEvent
-from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 from yilian.scheduling import places, repository, rules
 from yilian.scheduling.schemas import BookingIn, BookingOut

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
 from yilian.auth.service import do_create_user
+from yilian.config import Settings
 from yilian.kit.bulk import BulkLoader
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
@@ -40,8 +41,11 @@ from yilian.synth.model import (
 
 
 class Builder(CountyMixin):
-    def __init__(self, url: str, *, seed: int, years: int, today: date, console: Console) -> None:
+    def __init__(
+        self, url: str, *, seed: int, years: int, today: date, console: Console, settings: Settings
+    ) -> None:
         self.engine = make_engine(url)
+        self.settings = settings
         self.seed = seed
         self.years = years
         self.today = today
@@ -150,8 +154,12 @@ class Builder(CountyMixin):
         self.summarise_visits(progress_console=self.console)
         self.assess_chronic_patients(progress_console=self.console)
         self.insurance_data(progress_console=self.console)
-        build_evaluation_demo(self.engine, now=self.now, seed=self.seed, console=self.console)
-        build_diagnostics_demo(self.engine, now=self.now, seed=self.seed, console=self.console)
+        build_evaluation_demo(
+            self.engine, now=self.now, seed=self.seed, console=self.console, settings=self.settings
+        )
+        build_diagnostics_demo(
+            self.engine, now=self.now, seed=self.seed, console=self.console, settings=self.settings
+        )
         loader.reset_sequences(
             [
                 "institution",
@@ -210,7 +218,7 @@ class Builder(CountyMixin):
         from sqlalchemy import case, insert, literal, select
         from sqlalchemy.orm import Session
 
-        from yilian.config import drg_scheme_dir, get_settings
+        from yilian.config import drg_scheme_dir
         from yilian.insurance import repository as insurance
         from yilian.insurance.service import compute_standards, configured_grouper, group_discharges
         from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution
@@ -238,7 +246,7 @@ class Builder(CountyMixin):
                 )
             )
             insurance.claims_from_encounters(session, since=self.period_start)
-            grouper = configured_grouper()
+            grouper = configured_grouper(self.settings)
             if grouper is not None:
                 in_county = list(
                     session.scalars(
@@ -254,7 +262,7 @@ class Builder(CountyMixin):
                     trim=Fraction(5, 100),
                 )
             else:
-                directory = drg_scheme_dir(get_settings())
+                directory = drg_scheme_dir(self.settings)
                 progress_console.print(
                     f"[yellow]未找到DRG分组方案 {directory}：跳过分组 / no DRG scheme, not grouped[/yellow]"
                 )
@@ -329,8 +337,17 @@ def build_synthetic_region(
     years: int = 2,
     demo_password: str | None = None,
     console: Console | None = None,
+    settings: Settings | None = None,
 ) -> SynthReport:
     """The county as it stands on `today`: the caller's clock (the CLI's and the benches' real day,
-    a test's fixed day) — the builder never reads the wall clock itself."""
-    builder = Builder(url, seed=seed, years=years, today=today, console=console or Console())
+    a test's fixed day) — the builder never reads the wall clock itself. `settings` (the CLI's; by
+    default the environment's, read here) name the DRG scheme, the shared seeds and the audit key."""
+    builder = Builder(
+        url,
+        seed=seed,
+        years=years,
+        today=today,
+        console=console or Console(),
+        settings=settings or Settings(),
+    )
     return builder.build(counties, residents_per_county, demo_password)

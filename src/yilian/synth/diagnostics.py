@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
+from yilian.config import Settings
 from yilian.diagnostics import rules
 from yilian.diagnostics.recognition import do_import_catalogue
 from yilian.diagnostics.schemas import CentreIn
 from yilian.diagnostics.service import do_create_centre
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import AuditWriter, load_chain_key
 from yilian.kit.clock import FixedClock
+from yilian.kit.money import yuan_to_fen
 from yilian.models import (
     Consortium,
     ConsortiumMember,
@@ -92,10 +94,16 @@ ITEM_MIX = [
 
 
 def build_diagnostics_demo(
-    engine: Engine, *, now: datetime, seed: int, console: Console, exams_per_1000: int = 40
+    engine: Engine,
+    *,
+    now: datetime,
+    seed: int,
+    console: Console,
+    settings: Settings,
+    exams_per_1000: int = 40,
 ) -> None:
     rng = random.Random(seed)
-    audit = AuditWriter(engine)
+    audit = AuditWriter(engine, key=load_chain_key(settings))
     with Session(engine) as session:
         consortia = session.execute(
             select(Consortium.id, Consortium.lead_institution_id)
@@ -275,7 +283,7 @@ def _exams(
                 "clinical_note": "",
                 "priority": rng.choices([0, 1, 2], [2, 38, 60])[0],
                 "status": status,
-                "price_fen": round(float(price) * 100),
+                "price_fen": yuan_to_fen(price),
                 "repeat_reason": None,
                 "ordered_at": ordered_at,
                 "acquired_at": acquired_at,

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.auth.rules import Subject
-from yilian.config import get_settings, shared_dir
+from yilian.config import Settings, shared_dir
 from yilian.evaluation import rules
 from yilian.evaluation.annex import sheet_rows_from_notice
 from yilian.evaluation.intake import do_import_scheme_rows, do_register_unit_rows, store_entries
 from yilian.evaluation.service import do_evaluate_year
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import AuditWriter, load_chain_key
 from yilian.kit.clock import FixedClock
 from yilian.models import ConsortiumMember, Institution
 
@@ -30,14 +30,16 @@ CODE = "XJ-JCSYQ"
 NAME = "基层卫生健康综合试验区监测评价细则(试行)"
 
 
-def build_evaluation_demo(engine: Engine, *, now: datetime, seed: int, console: Console) -> None:
-    found = sorted((shared_dir(get_settings()) / "seeds").glob("002_*"))
+def build_evaluation_demo(
+    engine: Engine, *, now: datetime, seed: int, console: Console, settings: Settings
+) -> None:
+    found = sorted((shared_dir(settings) / "seeds").glob("002_*"))
     if not found:
         console.print(
-            f"[yellow]未找到002号文件（{shared_dir(get_settings()) / 'seeds'}）：跳过监测评价示例[/yellow]"
+            f"[yellow]未找到002号文件（{shared_dir(settings) / 'seeds'}）：跳过监测评价示例[/yellow]"
         )
         return
-    audit = AuditWriter(engine)
+    audit = AuditWriter(engine, key=load_chain_key(settings))
     actor = Actor(
         subject=Subject(user_id=0, username="synth", role=roles.COMMISSION),
         endpoint="synth",

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from yilian.kit.dates import years_before
+
 # (first age of band, weight %) — 5-year bands; a rural county, older than the national average.
 AGE_BANDS = [
     (0, 5.0),
@@ -235,8 +237,8 @@ def sample_age(rng: random.Random) -> int:
 
 
 def birth_date_for(age: int, today: date, rng: random.Random) -> date:
-    latest = date(today.year - age, today.month, min(today.day, 28))
-    return latest - timedelta(days=rng.randrange(365))
+    """A birth date of someone `age` years old today (within the year after their birthday)."""
+    return years_before(today, age) - timedelta(days=rng.randrange(365))
 
 
 def lognormal_fen(rng: random.Random, median_yuan: float, sigma: float) -> int:

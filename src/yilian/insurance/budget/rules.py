@@ -23,39 +23,13 @@ add up to the rounded totals. The arithmetic, in the order the officer reads it:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from yilian.kit.money import apportion, fen_to_yuan, round_fen
+
 ZERO = Fraction(0)
-
-
-def to_fen(value: Fraction) -> int:
-    """Half-up to the fen (half away from zero for negatives), the one rounding of a settlement."""
-    whole = abs(value.numerator) * 2 + value.denominator
-    rounded = whole // (2 * value.denominator)
-    return rounded if value >= 0 else -rounded
-
-
-def apportion(total_fen: int, weights: Sequence[Fraction]) -> list[int]:
-    """Split an integer number of fen in proportion to weights; the parts add up to the total.
-
-    Largest remainder: each part gets its floor, the fen left over go to the largest remainders
-    (ties to the earlier part), so a recomputation gives the same split.
-    """
-    if total_fen < 0:
-        return [-part for part in apportion(-total_fen, weights)]
-    weight_sum = sum(weights, ZERO)
-    if not weights or weight_sum == 0:
-        return [0 for _ in weights]
-    exact = [Fraction(total_fen) * w / weight_sum for w in weights]
-    floors = [math.floor(x) for x in exact]
-    left = total_fen - sum(floors)
-    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:left]:
-        floors[i] += 1
-    return floors
 
 
 @dataclass(frozen=True)
@@ -170,7 +144,7 @@ class Settlement:
 
 
 def _yuan(value: Fraction) -> str:
-    return f"{to_fen(value) / 100:,.2f}元"
+    return f"{fen_to_yuan(value, grouped=True)}元"
 
 
 def _pct(value: Fraction) -> str:
@@ -246,14 +220,14 @@ def settle(terms: Terms, spending: Spending) -> Settlement:
         ("withheld_forfeited", "考核扣减", "保证金 − 返还", forfeited),
         ("year_end_payment", "年终清算拨付（负数为医共体返还）", "应得 − 已预付 − 考核扣减", payment),
     ]
-    lines = tuple(Line(key, label, formula, to_fen(value)) for key, label, formula, value in rows)
+    lines = tuple(Line(key, label, formula, round_fen(value)) for key, label, formula, value in rows)
 
-    shares = _share_surplus(terms, spending.members, to_fen(retained))
+    shares = _share_surplus(terms, spending.members, round_fen(retained))
     outcome = "surplus" if balance > 0 else ("overrun" if balance < 0 else "balanced")
     return Settlement(
         terms=terms,
         lines=lines,
-        monthly_prepayment_fen=tuple(apportion(to_fen(prepaid), monthly_base)),
+        monthly_prepayment_fen=tuple(apportion(round_fen(prepaid), monthly_base)),
         shares=shares,
         outcome=outcome,
     )

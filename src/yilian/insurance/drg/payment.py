@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from yilian.insurance.budget.rules import apportion, to_fen
+from yilian.kit.money import apportion, round_fen
 
 # Common local practice (city DRG 点数法 rules differ; the national spec leaves it to them):
 # weight ≤ 1 → 3×, 1 < weight ≤ 2 → 2.5×, weight > 2 → 2× the DRG mean is a high-cost case;
@@ -187,4 +187,4 @@ def capitation_fen(per_capita_fen: int, covered_days: int, days_in_year: int) ->
     A resident who signs on 1 July or whose contract ends on 30 June counts for the days covered
     (000 §2 names the per-head payment; the pro-rata rule is ours, docs/decisions/0010).
     """
-    return to_fen(Fraction(per_capita_fen * covered_days, days_in_year))
+    return round_fen(Fraction(per_capita_fen * covered_days, days_in_year))

@@ -5,7 +5,6 @@ institution. Lists start from the institutions the caller runs; case rows are pe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 from fractions import Fraction
 from typing import Any
 
@@ -28,7 +27,9 @@ from yilian.insurance.schemas import (
     DrgInstitutions,
     DrgTrace,
 )
+from yilian.kit.dates import age_on
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
+from yilian.kit.money import yuan_figure
 from yilian.kit.tabular import write_xlsx
 
 # CHS-DRG 1.1's 26 major diagnostic categories (国家医疗保障疾病诊断相关分组 CHS-DRG 分组方案 1.1).
@@ -70,14 +71,6 @@ def check_reader(subject: Subject) -> None:
         raise Forbidden(
             "只有医保经办、卫健局和医共体管理员可以查看DRG病例", "DRG figures are for insurance officers"
         )
-
-
-def _yuan(fen: int | Fraction) -> float:
-    return round(float(fen) / 100, 2)
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def _standards(session: Session, scheme: str, year: int) -> tuple[Fraction, dict[str, Standard]]:
@@ -122,9 +115,9 @@ def groups(
                 adrg=drg[:3],
                 cases=s.cases if s else None,
                 weight=round(float(s.weight), 4) if s else None,
-                mean_yuan=_yuan(s.mean_fen) if s else None,
-                high_limit_yuan=_yuan(s.high_limit_fen) if s else None,
-                low_limit_yuan=_yuan(s.low_limit_fen) if s else None,
+                mean_yuan=yuan_figure(s.mean_fen) if s else None,
+                high_limit_yuan=yuan_figure(s.high_limit_fen) if s else None,
+                low_limit_yuan=yuan_figure(s.low_limit_fen) if s else None,
             )
         )
     return DrgGroupPage(
@@ -146,7 +139,7 @@ def _case_rows(grouper: Grouper, rows: Iterable[Any]) -> list[DrgCaseRow]:
             encounter_id=r.id,
             resident_name=r.name,
             sex=SEX_WORDS.get(r.sex, ""),
-            age=_age(r.birth_date, r.start_date),
+            age=age_on(r.birth_date, r.start_date),
             institution_name=r.institution_name,
             admitted_on=r.start_date,
             discharged_on=r.end_date,
@@ -157,8 +150,8 @@ def _case_rows(grouper: Grouper, rows: Iterable[Any]) -> list[DrgCaseRow]:
             mdc_name=MDC_NAMES.get(r.mdc, ""),
             drg=r.drg if r.status_key == "SUCCESS" else "",
             drg_name=scheme.drg_names.get(r.drg, "") if r.status_key == "SUCCESS" else "",
-            total_yuan=_yuan(r.total_fen),
-            fund_yuan=_yuan(r.fund_fen),
+            total_yuan=yuan_figure(r.total_fen),
+            fund_yuan=yuan_figure(r.fund_fen),
             outlier=r.outlier,
         )
         for r in rows
@@ -278,7 +271,7 @@ def trace(
         resident_name=row.name,
         institution_name=row.institution_name,
         sex=SEX_WORDS.get(row.sex, ""),
-        age=_age(row.birth_date, row.start_date),
+        age=age_on(row.birth_date, row.start_date),
         length_of_stay=(row.end_date - row.start_date).days,
         diagnoses=[CodeName(code=c, name=scheme.zd_names.get(c, "")) for c in diagnoses[row.id]],
         procedures=[CodeName(code=c, name=scheme.ss_names.get(c, "")) for c in procedures[row.id]],
@@ -290,10 +283,10 @@ def trace(
         drg_name=result.drg_name,
         trace=list(result.trace),
         stored_drg=stored.drg if stored else None,
-        total_yuan=_yuan(row.total_fen),
+        total_yuan=yuan_figure(row.total_fen),
         outlier=outlier,  # type: ignore[arg-type]
-        high_limit_yuan=_yuan(standard.high_limit_fen) if standard else None,
-        low_limit_yuan=_yuan(standard.low_limit_fen) if standard else None,
+        high_limit_yuan=yuan_figure(standard.high_limit_fen) if standard else None,
+        low_limit_yuan=yuan_figure(standard.low_limit_fen) if standard else None,
     )
 
 
@@ -347,7 +340,7 @@ def institutions(
             low_cases=outliers.get((r.institution, "low"), 0),
             points=round(float(r.points), 2),
             cmi=round(float(r.case_mix_index), 4),
-            payment_yuan=_yuan(r.payment_fen),
+            payment_yuan=yuan_figure(r.payment_fen),
         )
         for r in payment.institutions
     ]
@@ -355,9 +348,9 @@ def institutions(
     return DrgInstitutions(
         year=year,
         standard_year=base_year,
-        budget_yuan=_yuan(budget),
+        budget_yuan=yuan_figure(budget),
         budget_source=source,  # type: ignore[arg-type]
         total_points=round(float(payment.total_points), 2),
-        point_value_yuan=round(float(payment.point_value_fen) / 100, 4) if payment.total_points else None,
+        point_value_yuan=yuan_figure(payment.point_value_fen, 4) if payment.total_points else None,
         items=rows,
     )
