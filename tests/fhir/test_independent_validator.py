@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.fhir.county import County
+from tests.fhir.county import County, synthea_folder
 from yilian.config import PROJECT_ROOT
 from yilian.fhir.bulk import EXPORTABLE
 
@@ -98,7 +98,9 @@ def test_the_validator_refuses_what_the_server_used_to_answer(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("reader", ["commission", "doctor"])
-def test_every_declared_type_validates_as_r4(county: County, reader: str, tmp_path: Path) -> None:
+def test_every_declared_type_validates_as_r4(
+    county: County, reader: str, tmp_path: Path, shared_root: Path
+) -> None:
     headers = getattr(county, reader)
     client = county.client
     statement = client.get("/fhir/metadata").json()
@@ -126,6 +128,27 @@ def test_every_declared_type_validates_as_r4(county: County, reader: str, tmp_pa
             read = client.get(f"/fhir/{resource['resourceType']}/{resource['id']}", headers=headers)
             assert read.status_code == 200, (resource_type, resource["id"])
             (tmp_path / f"{resource_type}-read-{resource['id']}.json").write_text(read.text, encoding="utf-8")
+    if reader == "commission":  # everything about Synthea's patients, whatever page it falls on
+        synthea = 0
+        for path in sorted(synthea_folder(shared_root).glob("*.json")):
+            sent = json.loads(path.read_text(encoding="utf-8"))["entry"][0]["resource"]
+            if sent["resourceType"] != "Patient":  # the hospitals' and practitioners' Bundles
+                continue
+            family = sent["name"][0]["family"]
+            for patient in (
+                client.get(f"/fhir/Patient?name={family}", headers=headers).json().get("entry", [])
+            ):
+                ident = patient["resource"]["id"]
+                for resource_type in ("Encounter", "Observation", "Condition", "Claim", "Immunization"):
+                    about = client.get(
+                        f"/fhir/{resource_type}?patient={ident}&_count={PAGE}", headers=headers
+                    )
+                    assert about.status_code == 200, (resource_type, about.text[:300])
+                    synthea += about.json()["total"]
+                    (tmp_path / f"synthea-{ident}-{resource_type}.json").write_text(
+                        about.text, encoding="utf-8"
+                    )
+        assert synthea > 500
     missing = client.get("/fhir/Patient/999999999", headers=headers)
     assert missing.status_code == 404
     (tmp_path / "not-found.json").write_text(missing.text, encoding="utf-8")
