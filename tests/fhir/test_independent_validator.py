@@ -258,7 +258,7 @@ def test_bulk_export_ndjson_validates_as_r4(county: County, tmp_path: Path) -> N
         headers = getattr(county, who)
         kicked = client.get(url, headers={**headers, "Prefer": "respond-async"})
         assert kicked.status_code == 202, kicked.text
-        for _ in range(600):
+        for _ in range(3000):  # every type: up to 5 minutes on a busy machine
             polled = client.get(kicked.headers["content-location"], headers=headers)
             if polled.status_code == 200:
                 break
