@@ -321,3 +321,64 @@ def test_every_declared_search_parameter_searches(client: TestClient, session: S
     for resource_type in ("CareTeam", "ServiceRequest", "Condition", "Patient"):
         refused = client.get(f"/fhir/{resource_type}?no-such-parameter=1", headers=county)
         assert refused.status_code == 400 and refused.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_required_codes_are_enforced_on_every_type_that_has_them(
+    client: TestClient, session: Session
+) -> None:
+    """Not only Observation.status: each required-bound code element coming in is checked."""
+    world = build_world(session)
+    writer = token(session, world.family_doctor_a)
+    patient = {"reference": f"Patient/{world.resident_a.id}"}
+    wrong = {
+        "Patient.gender": {"resourceType": "Patient", "name": [{"text": "王五"}], "gender": "M"},
+        "Encounter.status": {
+            "resourceType": "Encounter",
+            "status": "done",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": patient,
+        },
+        "Appointment.status": {
+            "resourceType": "Appointment",
+            "status": "confirmed",
+            "participant": [{"actor": patient, "status": "accepted"}],
+        },
+        "Immunization.status": {
+            "resourceType": "Immunization",
+            "status": "done",
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140"}]},
+            "patient": patient,
+            "occurrenceDateTime": "2026-10-01",
+        },
+        "MedicationRequest.intent": {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "prescription",
+            "medicationCodeableConcept": {"text": "二甲双胍"},
+            "subject": patient,
+        },
+        "Claim.use": {
+            "resourceType": "Claim",
+            "status": "active",
+            "type": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}
+                ]
+            },
+            "use": "bill",
+            "patient": patient,
+            "created": "2026-10-01",
+            "provider": {"display": "x"},
+            "priority": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}
+                ]
+            },
+            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "新农合"}}],
+        },
+    }
+    for path, body in wrong.items():
+        answer = client.post(f"/fhir/{body['resourceType']}", json=body, headers=writer)
+        assert answer.status_code == 400, (path, answer.status_code, answer.text[:300])
+        problem = answer.json()["issue"][0]
+        assert (problem["code"], problem["expression"]) == ("code-invalid", [path]), (path, problem)
