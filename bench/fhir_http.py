@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import sys
@@ -140,6 +141,10 @@ def settle_audit(url: str) -> None:
     engine.dispose()
 
 
+def children_peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def wrk(server: Server, token: str, patients: list[int], clients: int, seconds: int) -> dict[str, float]:
     return run_wrk(
         WRK_SCRIPT % {"patients": ",".join(map(str, patients)), "token": token}, server, clients, seconds
@@ -225,6 +230,9 @@ def main() -> None:
         f"import: {len(bundles)} Synthea bundles × {args.rounds} rounds ({args.import_clients} clients) = {resources:,} resources in {import_seconds:.2f} s "
         f"→ {resources / import_seconds:,.0f} resources/s (target ≥ 5,000/s)"
     )
+    # The server's processes have ended and been waited for: the largest one's RSS high-water mark
+    # (a worker, or the `yilian serve` parent; wrk's is far smaller).
+    print(f"peak memory (largest server process's RSS high-water mark): {children_peak_mib():.0f} MiB")
 
 
 if __name__ == "__main__":

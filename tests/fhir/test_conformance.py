@@ -218,3 +218,167 @@ def test_capability_statement_search_parameters_have_r4_types(client: TestClient
     assert declared["Encounter"]["service-provider"] == "reference"
     assert declared["Slot"]["start"] == "date" and declared["Claim"]["created"] == "date"
     assert declared["Claim"]["identifier"] == "token"
+
+
+# R4's search parameters (hl7.org/fhir/R4/searchparameter-registry.html) of the types served, besides
+# those of every resource (_id, _lastUpdated …): written from the specification, not the server.
+R4_SEARCH = {
+    "AllergyIntolerance": "asserter category clinical-status code criticality date identifier last-date "
+    "manifestation onset patient recorder route severity type verification-status",
+    "Appointment": "actor appointment-type based-on date identifier location part-status patient practitioner "
+    "reason-code reason-reference service-category service-type slot specialty status supporting-info",
+    "CarePlan": "activity-code activity-date activity-reference based-on care-team category condition date "
+    "encounter goal identifier instantiates-canonical instantiates-uri intent part-of patient performer "
+    "replaces status subject",
+    "CareTeam": "category date encounter identifier participant patient status subject",
+    "Claim": "care-team created detail-udi encounter enterer facility identifier insurer item-udi patient "
+    "payee priority procedure-udi provider status subdetail-udi use",
+    "Condition": "abatement-age abatement-date abatement-string asserter body-site category clinical-status "
+    "code encounter evidence evidence-detail identifier onset-age onset-date onset-info patient "
+    "recorded-date severity stage subject verification-status",
+    "DiagnosticReport": "based-on category code conclusion date encounter identifier issued media patient "
+    "performer result results-interpreter specimen status subject",
+    "Encounter": "account appointment based-on class date diagnosis episode-of-care identifier length "
+    "location location-period part-of participant participant-type patient practitioner reason-code "
+    "reason-reference service-provider special-arrangement status subject type",
+    "ExplanationOfBenefit": "care-team claim coverage created detail-udi disposition encounter enterer "
+    "facility identifier item-udi patient payee procedure-udi provider status subdetail-udi",
+    "ImagingStudy": "basedon bodysite dicom-class encounter endpoint identifier instance interpreter modality "
+    "patient performer reason referrer series started status subject",
+    "Immunization": "date identifier location lot-number manufacturer patient performer reaction "
+    "reaction-date reason-code reason-reference series status status-reason target-disease vaccine-code",
+    "MeasureReport": "date evaluated-resource identifier measure patient period reporter status subject",
+    "MedicationRequest": "authoredon category code date encounter identifier intended-dispenser "
+    "intended-performer intended-performertype intent medication patient priority requester status subject",
+    "Observation": "based-on category code code-value-concept code-value-date code-value-quantity "
+    "code-value-string combo-code combo-code-value-concept combo-code-value-quantity combo-data-absent-reason "
+    "combo-value-concept combo-value-quantity component-code data-absent-reason date derived-from device "
+    "encounter focus has-member identifier method part-of patient performer specimen status subject "
+    "value-concept value-date value-quantity value-string",
+    "Organization": "active address address-city address-country address-postalcode address-state "
+    "address-use endpoint identifier name partof phonetic type",
+    "Patient": "active address address-city address-country address-postalcode address-state address-use "
+    "birthdate death-date deceased email family gender general-practitioner given identifier language link "
+    "name organization phone phonetic telecom",
+    "Practitioner": "active address address-city address-country address-postalcode address-state "
+    "address-use communication email family gender given identifier name phone phonetic telecom",
+    "PractitionerRole": "active date email endpoint identifier location organization phone practitioner role "
+    "service specialty telecom",
+    "Procedure": "based-on category code date encounter identifier instantiates-canonical instantiates-uri "
+    "location part-of patient performer reason-code reason-reference status subject",
+    "Schedule": "active actor date identifier service-category service-type specialty",
+    "ServiceRequest": "authored based-on body-site category code encounter identifier instantiates-canonical "
+    "instantiates-uri intent occurrence patient performer performer-type priority replaces requester "
+    "requisition specimen status subject",
+    "Slot": "appointment-type identifier schedule service-category service-type specialty start status",
+}
+EVERY_RESOURCE = {"_id", "_lastUpdated", "_count"}  # _count: R4's result parameter
+
+
+def test_every_declared_search_parameter_is_r4s_or_defined_as_the_servers_own(client: TestClient) -> None:
+    """The CapabilityStatement declared `date` on Slot, Claim, Condition, ServiceRequest, ImagingStudy,
+    `status` on Condition and AllergyIntolerance (which have no status element), `code` on Immunization,
+    `organization` on Practitioner and CareTeam: names R4 does not define there, without a definition,
+    so a client took them for R4's. A name R4 defines on the type is declared as such; any other carries a
+    `definition` of the server's own and says what it searches."""
+    statement = client.get("/fhir/metadata").json()
+    for resource in statement["rest"][0]["resource"]:
+        r4 = set(R4_SEARCH[resource["type"]].split()) | EVERY_RESOURCE
+        for param in resource.get("searchParam", []):
+            if param["name"] in r4:
+                assert not param.get("definition", "").startswith("urn:yilian:"), (resource["type"], param)
+            else:
+                assert param.get("definition", "").startswith("urn:yilian:searchparameter:"), (
+                    resource["type"],
+                    param,
+                )
+                assert param.get("documentation"), (resource["type"], param)
+    declared = {
+        r["type"]: {p["name"] for p in r.get("searchParam", [])} for r in statement["rest"][0]["resource"]
+    }
+    # R4's names for what was declared under other names; none for an element the type lacks
+    assert "status" not in declared["Condition"] and "status" not in declared["AllergyIntolerance"]
+    assert "vaccine-code" in declared["Immunization"] and "code" not in declared["Immunization"]
+    assert "authored" in declared["ServiceRequest"] and "created" in declared["ExplanationOfBenefit"]
+    assert "authoredon" in declared["MedicationRequest"]
+    assert "date" not in declared["Slot"] and "date" not in declared["Claim"]
+
+
+def test_every_declared_search_parameter_searches(client: TestClient, session: Session) -> None:
+    """Each parameter the CapabilityStatement declares is one the search takes (not a 400)."""
+    world = build_world(session)
+    county = token(session, world.commission)
+    samples = {"token": "x", "date": "ge2026-01-01", "reference": "1", "number": "1", "string": "x"}
+    statement = client.get("/fhir/metadata").json()
+    for resource in statement["rest"][0]["resource"]:
+        if resource["type"] == "MeasureReport":  # its own: tests/indicators
+            continue
+        for param in resource["searchParam"]:
+            value = samples[param["type"]]
+            answer = client.get(f"/fhir/{resource['type']}", params={param["name"]: value}, headers=county)
+            assert answer.status_code == 200, (resource["type"], param["name"], answer.text[:300])
+    # One that neither the platform's tables nor the kept-as-FHIR store take is still refused.
+    for resource_type in ("CareTeam", "ServiceRequest", "Condition", "Patient"):
+        refused = client.get(f"/fhir/{resource_type}?no-such-parameter=1", headers=county)
+        assert refused.status_code == 400 and refused.json()["issue"][0]["code"] == "not-supported"
+
+
+def test_required_codes_are_enforced_on_every_type_that_has_them(
+    client: TestClient, session: Session
+) -> None:
+    """Not only Observation.status: each required-bound code element coming in is checked."""
+    world = build_world(session)
+    writer = token(session, world.family_doctor_a)
+    patient = {"reference": f"Patient/{world.resident_a.id}"}
+    wrong = {
+        "Patient.gender": {"resourceType": "Patient", "name": [{"text": "王五"}], "gender": "M"},
+        "Encounter.status": {
+            "resourceType": "Encounter",
+            "status": "done",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+            "subject": patient,
+        },
+        "Appointment.status": {
+            "resourceType": "Appointment",
+            "status": "confirmed",
+            "participant": [{"actor": patient, "status": "accepted"}],
+        },
+        "Immunization.status": {
+            "resourceType": "Immunization",
+            "status": "done",
+            "vaccineCode": {"coding": [{"system": "http://hl7.org/fhir/sid/cvx", "code": "140"}]},
+            "patient": patient,
+            "occurrenceDateTime": "2026-10-01",
+        },
+        "MedicationRequest.intent": {
+            "resourceType": "MedicationRequest",
+            "status": "active",
+            "intent": "prescription",
+            "medicationCodeableConcept": {"text": "二甲双胍"},
+            "subject": patient,
+        },
+        "Claim.use": {
+            "resourceType": "Claim",
+            "status": "active",
+            "type": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}
+                ]
+            },
+            "use": "bill",
+            "patient": patient,
+            "created": "2026-10-01",
+            "provider": {"display": "x"},
+            "priority": {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/processpriority", "code": "normal"}
+                ]
+            },
+            "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": "新农合"}}],
+        },
+    }
+    for path, body in wrong.items():
+        answer = client.post(f"/fhir/{body['resourceType']}", json=body, headers=writer)
+        assert answer.status_code == 400, (path, answer.status_code, answer.text[:300])
+        problem = answer.json()["issue"][0]
+        assert (problem["code"], problem["expression"]) == ("code-invalid", [path]), (path, problem)

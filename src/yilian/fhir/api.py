@@ -31,6 +31,7 @@ from yilian.fhir.rules import (
     SUPPORTED,
     FhirError,
     accepts_json,
+    declared_search_params,
     etag,
     issue,
     operation_outcome,
@@ -214,7 +215,7 @@ def capability_statement(request: Request) -> Response:
                     else {}
                 ),
                 "interaction": interactions,
-                "searchParam": params,
+                "searchParam": declared_search_params(resource_type, params),
             }
         )
     return fhir_response(

@@ -386,6 +386,55 @@ def search_param_type(name: str) -> str:
     return _PARAM_TYPES.get(name, "reference")
 
 
+# Parameters served under a name R4 does not define on the type: declared under R4's name for the
+# same element (the old name still searches), or, with no R4 equivalent, as the server's own (a
+# `definition` of ours, saying what it searches). None: not declared (the type has no such element).
+R4_SEARCH_NAME: dict[tuple[str, str], str | None] = {
+    ("Immunization", "code"): "vaccine-code",
+    ("MedicationRequest", "date"): "authoredon",  # R4's `date` there is the dosage's timing
+    ("ServiceRequest", "date"): "authored",
+    ("ExplanationOfBenefit", "date"): "created",
+    ("Claim", "date"): "created",
+    ("Slot", "date"): "start",
+    ("ImagingStudy", "date"): "started",
+    ("Condition", "status"): None,  # clinicalStatus is a CodeableConcept: no `status` element
+    ("AllergyIntolerance", "status"): None,
+}
+OWN_SEARCH: dict[tuple[str, str], str] = {
+    ("*", "_offset"): "跳过的匹配数（分页，next 链接携带）/ matches skipped (paging: the next link has it)",
+    ("Condition", "date"): "onsetDateTime，无则 recordedDate / onsetDateTime, else recordedDate",
+    ("ExplanationOfBenefit", "code"): "ExplanationOfBenefit.type 的编码 / ExplanationOfBenefit.type's code",
+    ("Practitioner", "organization"): (
+        "人员所属机构（其 PractitionerRole.organization）/ the institution the practitioner belongs to "
+        "(their PractitionerRole.organization)"
+    ),
+    ("CareTeam", "organization"): "CareTeam.managingOrganization",
+}
+
+
+def declared_search_params(resource_type: str, params: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A type's searchParam list for the CapabilityStatement: R4's names, the server's own defined."""
+    out: list[dict[str, str]] = []
+    for param in params:
+        name = param["name"]
+        if (resource_type, name) in R4_SEARCH_NAME:
+            renamed = R4_SEARCH_NAME[resource_type, name]
+            if renamed is None:
+                continue
+            param = {**param, "name": renamed}
+        own = OWN_SEARCH.get((resource_type, name)) or OWN_SEARCH.get(("*", name))
+        if own is not None:
+            param = {
+                "name": name,
+                "definition": f"urn:yilian:searchparameter:{resource_type}-{name}",
+                "type": param["type"],
+                "documentation": own,
+            }
+        if all(p["name"] != param["name"] for p in out):
+            out.append(param)
+    return out
+
+
 # --- required value sets ---------------------------------------------------------------------------
 
 _REQUEST_STATUS = ("draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown")

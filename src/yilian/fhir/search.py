@@ -323,13 +323,13 @@ def stored_rows(
         if name in ("patient", "subject"):
             ident = reference_id(value, "Patient") if "/" in value else value
             statement = statement.where(FhirResource.resident_id == (row_key(ident) or -1))
-        elif name in ("date", "created", "authored", "started", "period"):
+        elif name in ("date", "created", "authored", "authoredon", "started", "period"):
             statement = statement.where(date_clause(FhirResource.date_at)(value))
         elif name == "_lastUpdated":
             statement = statement.where(date_clause(FhirResource.row_updated_at)(value))
         elif name == "status":
             statement = statement.where(FhirResource.status.in_(value.split(",")))
-        elif name == "code":
+        elif name in ("code", "vaccine-code"):
             statement = statement.where(FhirResource.code == value.rpartition("|")[2])
         elif name == "identifier":
             statement = statement.where(FhirResource.identifier == value.rpartition("|")[2])
@@ -361,16 +361,22 @@ def stored_json(row: FhirResource) -> dict[str, Any]:
 def search(
     session: Session, actor: Actor, resource_type: str, params: dict[str, str]
 ) -> tuple[list[dict[str, Any]], int]:
-    """A page of resources and the total, from the platform's tables, then from the store."""
+    """A page of resources and the total, from the platform's tables, then from the store. A type
+    served from both answers 400 for a parameter neither takes; one only the other takes matches
+    nothing on the side that lacks it (`CareTeam?organization=` finds no kept-as-FHIR team)."""
+    native_searched = True
     if resource_type == "ServiceRequest":
-        native, native_total = service_requests(session, actor, params)
+        try:
+            native, native_total = service_requests(session, actor, params)
+        except FhirError:  # `code`, `identifier`: the kept-as-FHIR ones only
+            native, native_total, native_searched = [], 0, False
     elif resource_type in NATIVE:
         try:
             rows, native_total = native_rows(session, actor, resource_type, params)
         except FhirError:
             if resource_type not in STORED:
                 raise
-            rows, native_total = [], 0
+            rows, native_total, native_searched = [], 0, False
         native = to_fhir(session, resource_type, rows)
     elif resource_type in STORED:
         native, native_total = [], 0
@@ -388,7 +394,7 @@ def search(
         try:
             stored, stored_total = stored_rows(session, actor, resource_type, stored_params)
         except FhirError:
-            if not native_total:
+            if not native_searched or not (resource_type in NATIVE or resource_type == "ServiceRequest"):
                 raise
             stored, stored_total = [], 0
         out += [stored_json(r) for r in stored]
