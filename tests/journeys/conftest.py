@@ -12,13 +12,12 @@ import pytest
 from rich.console import Console
 
 from tests.factories.live import live_app
-from yilian.config import PROJECT_ROOT, Settings
+from tests.journeys.helpers import PASSWORD
+from yilian.config import Settings
 from yilian.kit.migrate import upgrade
 from yilian.synth.build import build_synthetic_region
 
 CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "Demo-Pass-2026"
-SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +48,3 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
