@@ -7,7 +7,10 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from yilian.auth.service import do_create_api_token, do_create_user
+from yilian.auth.context import Actor
+from yilian.auth.service import do_create_api_token, do_create_user, subject_of
+from yilian.kit.audit import AuditWriter
+from yilian.kit.clock import FixedClock
 from yilian.models import User
 
 PASSWORD = "Test-Pass-2026!"
@@ -34,6 +37,21 @@ def create_user(session: Session, *, role: str, username: str | None = None, **s
 def bearer(session: Session, user: User) -> dict[str, str]:
     token = do_create_api_token(session, user=user, name="test", now=datetime(2026, 11, 1))
     return {"Authorization": f"Bearer {token}"}
+
+
+def headers_for(session: Session, *, role: str, **scope: object) -> dict[str, str]:
+    """A new account of `role` with `scope` (institution_id=…, region_code=…), signed in by token."""
+    return bearer(session, create_user(session, role=role, **scope))
+
+
+def actor_for(session: Session, user: User, *, now: datetime = datetime(2026, 11, 24, 9, 30)) -> Actor:
+    """`user` acting on a service directly (no request): their subject, no audit thread, a fixed clock."""
+    return Actor(
+        subject=subject_of(session, user),
+        endpoint="test",
+        audit=AuditWriter(engine=None),
+        clock=FixedClock(now),
+    )
 
 
 def login(client: TestClient, username: str, password: str) -> int:
