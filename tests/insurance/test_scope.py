@@ -6,29 +6,20 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories.auth import bearer, create_user
+from tests.factories.insurance import SETTLEMENT_TERMS
 from tests.factories.registry import create_consortium, create_institution
 from tests.factories.world import build_far_county, build_world
 
 from yilian.auth import rules as roles
 
 MISSING = 987654
-TERMS = {
-    "year": 2025,
-    "budget_yuan": "1000",
-    "withheld_share": "5%",
-    "retained_share": "80%",
-    "overrun_threshold": "5%",
-    "overrun_fund_ratio": "50%",
-}
-
-
 def test_settlement_of_another_countys_consortium_is_not_found(client: TestClient, session: Session) -> None:
     world = build_world(session)
     far = build_far_county(session)
 
     def settle(consortium_id: int, headers: dict[str, str]) -> tuple[int, object]:
         response = client.post(
-            f"/api/insurance/consortia/{consortium_id}/settlement", json=TERMS, headers=headers
+            f"/api/insurance/consortia/{consortium_id}/settlement", json=SETTLEMENT_TERMS, headers=headers
         )
         return response.status_code, response.json()
 
