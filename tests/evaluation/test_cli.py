@@ -9,9 +9,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.evaluation.annex_sheet import annex_workbook
-from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
-from tests.evaluation.test_service import units_csv
+from tests.factories.evaluation import units_csv
 from yilian.cli import app
 from yilian.config import get_settings
 from yilian.kit.migrate import upgrade
@@ -22,7 +20,7 @@ def test_a_year_from_the_command_line(
     fresh_database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    seed_002: Path,  # noqa: F811
+    annex_xlsx: bytes,
 ) -> None:
     upgrade(fresh_database_url)
     build_synthetic_region(
@@ -35,7 +33,7 @@ def test_a_year_from_the_command_line(
     monkeypatch.setenv("YILIAN_DATABASE_URL", fresh_database_url)
     get_settings.cache_clear()
     annex = tmp_path / "annex1.xlsx"
-    annex.write_bytes(annex_workbook(seed_002))
+    annex.write_bytes(annex_xlsx)
     units = tmp_path / "units.csv"
     units.write_bytes(units_csv())
     scores = tmp_path / "scores.csv"

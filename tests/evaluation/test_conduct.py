@@ -7,17 +7,15 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
+from tests.factories.evaluation import OFFENCES_CSV
+from tests.factories.registry import create_staff
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
 from yilian.evaluation.conduct import OVERTURNED, Point, Policy, active_points, blacklisted
 from yilian.kit.clock import FixedClock
-from yilian.models import Staff
 
 POLICY = Policy(threshold=12, expiry_days=365, appeal_days=15)
-OFFENCES = (
-    "代码,名称,分值,对象\nB01,违规收费,6,人员\nB02,推诿患者,4,人员\nJ01,未按规定公示价格,3,机构\n".encode()
-)
 
 
 def test_points_count_for_a_year_and_overturned_ones_never() -> None:
@@ -37,15 +35,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
     client: TestClient, session: Session, clock: FixedClock
 ) -> None:
     world = build_world(session)
-    doctor = Staff(
-        code="S001",
-        name="王医生",
-        sex="M",
-        practitioner_type="执业医师",
-        home_institution_id=world.hospital.id,
-    )
-    session.add(doctor)
-    session.flush()
+    doctor = create_staff(session, institution=world.hospital, name="王医生", sex="M")
     office = bearer(session, world.commission)
     assert (
         client.put(
@@ -56,7 +46,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
         == 200
     )
     assert client.post(
-        "/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office
+        "/api/conduct/offences", files={"file": ("o.csv", OFFENCES_CSV)}, headers=office
     ).json() == {"offences": 3}
     wrong = client.post(
         "/api/conduct/records",
@@ -78,9 +68,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
     standing = client.get("/api/conduct/standing", params={"staff_id": doctor.id}, headers=office).json()
     assert standing == {"points": 10, "blacklisted": True, "threshold": 10}
 
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
     refused = client.post(
         "/api/schedules",
         json={
@@ -96,9 +84,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
     posted = client.post(f"/api/staff/{doctor.id}/postings", json=posting, headers=office)
     assert posted.status_code == 422 and "不能派驻" in posted.json()["error"]["message_zh"]
 
-    other = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
-    )
+    other = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
     assert (
         client.post(
             f"/api/conduct/records/{second['id']}/appeal", json={"reason": "患者自行离院"}, headers=other
@@ -144,17 +130,9 @@ def test_records_and_standings_are_listed_paged_filtered_and_exported(
     client: TestClient, session: Session
 ) -> None:
     world = build_world(session)
-    doctor = Staff(
-        code="S002",
-        name="李医生",
-        sex="F",
-        practitioner_type="执业医师",
-        home_institution_id=world.hospital.id,
-    )
-    session.add(doctor)
-    session.flush()
+    doctor = create_staff(session, institution=world.hospital, name="李医生", sex="F")
     office = bearer(session, world.commission)
-    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office)
+    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES_CSV)}, headers=office)
     assert [o["code"] for o in client.get("/api/conduct/offences", headers=office).json()] == [
         "J01",
         "B01",
@@ -194,9 +172,7 @@ def test_records_and_standings_are_listed_paged_filtered_and_exported(
     }
 
     # The hospital's administrator sees its staff's records only, and may appeal them.
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
     own = client.get("/api/conduct/records", headers=admin).json()
     assert own["total"] == 3 and all(i["may_appeal"] for i in own["items"])
     client.post(

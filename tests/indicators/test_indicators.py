@@ -15,12 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import PASSWORD, bearer, create_user, login
+from tests.factories.auth import PASSWORD, actor_for, bearer, create_user, login
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.registry import create_institution
 from tests.factories.world import World, build_world
-from tests.insurance.test_service import actor_for
 from yilian.app import create_app
 from yilian.auth import rules as roles
 from yilian.config import Settings
