@@ -148,10 +148,6 @@ def client(
         yield test_client
 
 
-def drain_audit(audit: AuditWriter, session: Session) -> int:
-    return audit.drain(session.connection())
-
-
 @pytest.fixture(scope="session")
 def shared_root() -> Path:
     """../shared, where the third-party data sets live (configurable)."""

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer, create_user
-from tests.factories.diagnostics import open_centres, study_files, upload
+from tests.factories.diagnostics import open_centres, order, study_files, upload
 from tests.factories.registry import create_division
 from tests.factories.residents import create_resident
 from tests.factories.world import build_world
@@ -30,18 +30,6 @@ from yilian.models import (
     ImagingInstance,
     ImagingStudy,
 )
-
-
-def order(
-    client: TestClient, headers: dict[str, str], resident_id: int, item: str = "DR-CHEST", **extra: object
-) -> dict:
-    response = client.post(
-        "/api/diagnostics/orders",
-        json={"resident_id": resident_id, "item_code": item, "clinical_note": "咳嗽两周", **extra},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def test_township_orders_county_reads_township_sees_the_report(

@@ -35,10 +35,12 @@ def create_register(
     disease: str = "hypertension",
     source: str = "diagnosis",
     registered_on: date = date(2026, 1, 5),
+    **assessed: object,
 ) -> ChronicRegister:
-    """A register entry as it stands (not yet assessed)."""
+    """A register entry as it stands: not yet assessed, unless `assessed` gives what an assessment
+    left (colour=…, next_due_on=…)."""
     register = ChronicRegister(
-        resident_id=resident.id, disease=disease, source=source, registered_on=registered_on
+        resident_id=resident.id, disease=disease, source=source, registered_on=registered_on, **assessed
     )
     session.add(register)
     session.flush()

@@ -11,7 +11,7 @@ from rich.console import Console
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from tests.fhir.test_api import synthea_dir
+from tests.factories.fhir import synthea_dir
 from yilian.cli import app
 from yilian.config import get_settings
 from yilian.fhir.rules import is_foreign_code

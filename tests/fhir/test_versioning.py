@@ -11,9 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from tests.factories.fhir import OBSERVATION, entries, platform_data, token
 from tests.factories.world import build_world
-from tests.fhir.test_api import entries, platform_data, token
-from tests.fhir.test_conformance import OBSERVATION
 from yilian.fhir.rules import SUPPORTED
 from yilian.kit.db import local_now
 from yilian.models import Resident

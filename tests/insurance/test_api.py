@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer
 from tests.factories.insurance import SETTLEMENT_TERMS, appendicitis_year
 from tests.factories.world import build_far_county, build_world

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import PASSWORD, bearer, create_user
 from tests.factories.auth import login as staff_login
 from tests.factories.residents import create_resident
@@ -286,7 +286,7 @@ def test_booking_by_hospital_department_day_and_time(
 ) -> None:
     """Every department with a clinic is offered (also one booked out), each day with its places left,
     a day's slots only that day's public ones; booked, the booking leads my bookings and is cancelled."""
-    from tests.scheduling.test_api import publish
+    from tests.factories.scheduling import publish
 
     world = build_world(session)
     cardiology = Department(institution_id=world.hospital.id, code="0301", name="心血管内科")
@@ -372,7 +372,7 @@ def test_booking_by_hospital_department_day_and_time(
 def test_my_bookings_list_upcoming_first_then_the_past(
     client: TestClient, session: Session, clock: FixedClock
 ) -> None:
-    from tests.scheduling.test_api import publish
+    from tests.factories.scheduling import publish
 
     world = build_world(session)
     _, first = publish(client, session, world, day="2026-11-25", count=5)
