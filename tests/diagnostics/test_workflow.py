@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer, create_user
+from tests.factories.chronic import create_register
 from tests.factories.diagnostics import open_centres, order, study_files, upload
 from tests.factories.registry import create_division
 from tests.factories.residents import create_resident
@@ -21,7 +22,6 @@ from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.models import (
     AuditLog,
-    ChronicRegister,
     CriticalAlert,
     DicomQuarantine,
     ExamOrder,
@@ -386,15 +386,7 @@ def test_worklist_puts_critical_then_signed_or_chronic_first(
 
     routine = order(client, centres.township_doctor, world.resident_a.id)
     chronic_resident = create_resident(session, grid=world.grid_a, name="王秀英")
-    session.add(
-        ChronicRegister(
-            resident_id=chronic_resident.id,
-            disease="hypertension",
-            source="diagnosis",
-            registered_on=clock.now().date(),
-        )
-    )
-    session.flush()
+    create_register(session, resident=chronic_resident, disease="hypertension", registered_on=clock.now().date())
     clock.advance(minutes=5)
     chronic = order(client, centres.township_doctor, chronic_resident.id)
     clock.advance(minutes=5)

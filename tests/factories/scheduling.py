@@ -3,7 +3,7 @@ answers (the pools it spreads, the ids it gives), as rows where a test needs a p
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -90,16 +90,24 @@ def open_ward(client: TestClient, session: Session, world: World, beds: int) -> 
     )
 
 
-def ct_slot(session: Session, hospital_id: int, *, capacity: int, booked: int) -> Slot:
-    """A public CT slot on 26 November 2026, 09:00, with its schedule (rows, as they stand)."""
+def ct_slot(
+    session: Session,
+    hospital_id: int,
+    *,
+    capacity: int,
+    booked: int,
+    starts_at: datetime = datetime(2026, 11, 26, 9),
+) -> Slot:
+    """A published public CT slot of an hour (26 November 2026, 09:00 unless `starts_at` says), with
+    its schedule (rows, as they stand)."""
     schedule = Schedule(institution_id=hospital_id, kind="exam", name="CT", equipment="CT")
     session.add(schedule)
     session.flush()
     slot = Slot(
         schedule_id=schedule.id,
         institution_id=hospital_id,
-        starts_at=datetime(2026, 11, 26, 9),
-        ends_at=datetime(2026, 11, 26, 10),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
         pool="public",
         capacity=capacity,
         booked=booked,

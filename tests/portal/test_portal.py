@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.factories.audit import drain_audit
 from tests.factories.auth import PASSWORD, bearer, create_user
 from tests.factories.auth import login as staff_login
+from tests.factories.referral import create_referral
 from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
@@ -413,7 +414,7 @@ def test_the_record_reads_in_words_page_by_page(client: TestClient, session: Ses
     """Visits, prescriptions and referrals as a resident reads them: names, not ICD codes or statuses."""
     from tests.factories.encounters import create_encounter
     from tests.factories.family_doctor import create_drug
-    from yilian.models import Prescription, PrescriptionItem, Referral
+    from yilian.models import Prescription, PrescriptionItem
 
     world = build_world(session)
     for n in range(13):
@@ -438,20 +439,16 @@ def test_the_record_reads_in_words_page_by_page(client: TestClient, session: Ses
     session.add(prescription)
     session.flush()
     session.add(PrescriptionItem(prescription_id=prescription.id, drug_id=drug.id, daily_dose=1, quantity=1))
-    session.add(
-        Referral(
-            resident_id=world.resident_a.id,
-            direction="up",
-            from_institution_id=world.township_a.id,
-            to_institution_id=world.hospital.id,
-            status="requested",
-            inside_consortium=True,
-            diagnoses="I10.x00,I63.900",
-            summary="血压控制不佳",
-            requested_at=datetime(2026, 2, 2, 9, 0),
-        )
+    create_referral(
+        session,
+        resident_id=world.resident_a.id,
+        from_institution_id=world.township_a.id,
+        to_institution_id=world.hospital.id,
+        status="requested",
+        diagnoses="I10.x00,I63.900",
+        summary="血压控制不佳",
+        requested_at=datetime(2026, 2, 2, 9, 0),
     )
-    session.flush()
     as_resident(client, session, world)
 
     first = client.get("/api/portal/record/visits?limit=10").json()

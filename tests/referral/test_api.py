@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
 from tests.factories.encounters import create_encounter
 from tests.factories.referral import UP_BODY, hospital_doctor, move, refer_up, send, walk
 from tests.factories.registry import create_institution
@@ -54,7 +54,7 @@ def test_failed_slot_leaves_no_referral(client: TestClient, session: Session) ->
     taken = slots[0]
     book(
         client,
-        bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)),
+        headers_for(session, role=roles.RESIDENT, resident_id=world.resident_b.id),
         taken["id"],
         world.resident_b.id,
     )

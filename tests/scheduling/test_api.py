@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
 from tests.factories.chronic import create_register
 from tests.factories.referral import create_referral
 from tests.factories.residents import create_resident
@@ -33,7 +33,7 @@ def test_public_cannot_take_reserved_until_released(
     world = build_world(session)
     _, slots = publish(client, session, world, day="2026-11-26")
     reserved = next(s for s in slots if s["pool"] == "reserved")
-    citizen = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_a.id))
+    citizen = headers_for(session, role=roles.RESIDENT, resident_id=world.resident_a.id)
     refused = book(client, citizen, reserved["id"], world.resident_a.id)
     assert refused.status_code == 422 and "预留给基层" in refused.json()["error"]["fields"][0]["message_zh"]
     assert session.scalar(select(Slot.booked).where(Slot.id == reserved["id"])) == 0
@@ -111,7 +111,7 @@ def test_full_past_and_cancel(client: TestClient, session: Session) -> None:
     first = booked(client, doctor, slots[0]["id"], world.resident_a.id)
     full = book(
         client,
-        bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)),
+        headers_for(session, role=roles.RESIDENT, resident_id=world.resident_b.id),
         slots[0]["id"],
         world.resident_b.id,
     )
@@ -274,7 +274,7 @@ def test_chronic_referral_priority_is_for_registered_chronic_patients_referred_u
 
     patient = create_resident(session, grid=world.grid_a, name="马志强", born=date(1980, 6, 1), sex="M")
     own, others = referral(patient.id), referral(world.resident_b.id)
-    citizen = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=patient.id))
+    citizen = headers_for(session, role=roles.RESIDENT, resident_id=patient.id)
 
     def book_referred(slot: dict[str, object], referral_id: int) -> Any:
         return book(client, citizen, slot["id"], patient.id, referral_id=referral_id)

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user, headers_for
+from tests.factories.auth import bearer, headers_for
 from tests.factories.scheduling import booked, hospital_admin, open_ward
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
@@ -47,14 +47,8 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
             "to_institution_id": world.hospital.id,
             "slot_id": reserved["id"],
         },
-        headers=bearer(
-            session,
-            create_user(
-                session,
-                role=roles.FAMILY_DOCTOR,
-                institution_id=world.township_b.id,
-                grid_ids=(world.grid_b.id,),
-            ),
+        headers=headers_for(
+            session, role=roles.FAMILY_DOCTOR, institution_id=world.township_b.id, grid_ids=(world.grid_b.id,)
         ),
     )
     assert referral.status_code == 201, referral.text
