@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, aliased
 from tests.journeys.helpers import choose, screenshot, sign_in
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
-from yilian.family_doctor.repository import in_force
 from yilian.kit.db import make_engine
 from yilian.kit.masking import mask_id_number
 from yilian.models import (
@@ -34,6 +33,7 @@ from yilian.models import (
     User,
     UserGrid,
 )
+from yilian.residents.repository import in_force
 
 pytestmark = pytest.mark.browser
 

@@ -21,8 +21,8 @@ from tests.factories.registry import create_institution
 from tests.factories.residents import create_resident, residents_csv
 from tests.factories.world import build_world
 from yilian.kit.audit import AuditWriter
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import AuditLog, Resident
-from yilian.residents.rules import make_id_number
 
 
 def elsewhere(session: Session, name: str) -> Resident:

@@ -2401,7 +2401,11 @@ export interface paths {
          */
         get: operations["referrals_api_referrals_get"];
         put?: never;
-        /** Request Referral */
+        /**
+         * Request Referral
+         * @description Refer a patient up or down; an upward referral may book a slot at the receiving institution in
+         *     the same step (`slot_id`, with the booking's Idempotency-Key).
+         */
         post: operations["request_referral_api_referrals_post"];
         delete?: never;
         options?: never;
@@ -2715,7 +2719,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** History */
+        /**
+         * History
+         * @description The resident's referrals, newest first.
+         */
         get: operations["history_api_residents__resident_id__referrals_get"];
         put?: never;
         post?: never;
@@ -3199,6 +3206,27 @@ export interface paths {
         };
         /** Read */
         get: operations["read_fhir__resource_type___ident__get"];
+        /**
+         * Update
+         * @description Update a Patient or an Observation: If-Match with the version read, 412 if it changed since.
+         */
+        put: operations["update_fhir__resource_type___ident__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/{resource_type}/{ident}/_history/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vread */
+        get: operations["vread_fhir__resource_type___ident___history__version__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -13073,6 +13101,71 @@ export interface operations {
             path: {
                 resource_type: string;
                 ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_fhir__resource_type___ident__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_type: string;
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    vread_fhir__resource_type___ident___history__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_type: string;
+                ident: string;
+                version: string;
             };
             cookie?: never;
         };

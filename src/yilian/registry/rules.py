@@ -7,6 +7,8 @@ from datetime import date
 from yilian.kit.errors import ValidationFailed
 
 INSTITUTION_LEVELS = ("三级", "二级", "一级", "未定级")
+# County-level (二级 and above): they keep a reserved share for the grassroots and receive upward referrals.
+COUNTY_LEVELS = frozenset({"三级", "二级"})
 INSTITUTION_GRADES = ("甲等", "乙等", "丙等")
 INSTITUTION_TYPES = (
     "综合医院",

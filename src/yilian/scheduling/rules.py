@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from yilian.kit.errors import ValidationFailed
+from yilian.registry.rules import COUNTY_LEVELS
 
 PUBLIC, RESERVED, EXTRA = "public", "reserved", "extra"
 MIN_RESERVED_PERMILLE = 200
@@ -27,7 +28,6 @@ DEFAULT_EXTRA_CAP = 5
 PUBLIC_WINDOW_DAYS = 7
 PRIORITY_WINDOW_DAYS = 14
 GREEN_CHANNEL_AGE = 65
-COUNTY_LEVELS = frozenset({"三级", "二级"})
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters import icd10
-from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import BookingPolicy, Institution, Schedule, Slot
 from yilian.registry import repository as registry_repository
+from yilian.registry.rules import COUNTY_LEVELS
+from yilian.registry.service import refuse_blacklisted_staff
 from yilian.residents.rules import age_on
 from yilian.scheduling import repository, rules
 from yilian.scheduling.booking import ARRIVAL_DESK
@@ -213,7 +214,7 @@ def quota_report(
 
     scoping.subject_region(session, actor.subject)  # 403 for an account with no division
     scope = select(Institution.id).where(
-        Institution.level.in_(tuple(rules.COUNTY_LEVELS)), scoping.institution_charge(actor.subject)
+        Institution.level.in_(tuple(COUNTY_LEVELS)), scoping.institution_charge(actor.subject)
     )
     names = {i.id: i.name for i in session.scalars(select(Institution).where(Institution.id.in_(scope)))}
     trends = repository.policy_trends(session, list(names))
@@ -250,7 +251,7 @@ def do_release_reserved(session: Session, *, now: datetime) -> int:
 
     hours = {}
     for institution in session.scalars(
-        select(Institution).where(Institution.level.in_(tuple(rules.COUNTY_LEVELS)))
+        select(Institution).where(Institution.level.in_(tuple(COUNTY_LEVELS)))
     ):
         hours[institution.id] = policy_for(session, institution, now.year).release_hours
     return repository.release_reserved(session, now=now, release_hours_by_institution=hours)
