@@ -78,6 +78,7 @@ def synth(
         years=years,
         demo_password=demo_password or None,
         console=console,
+        settings=get_settings(),
     )
     console.print(report.summary())
 
@@ -144,6 +145,7 @@ def user_create(
             consortium_id=consortium_id or None,
             institution_id=institution_id or None,
             resident_id=resident_id or None,
+            settings=get_settings(),
         )
         console.print(f"created user {user.username} ({user.role})")
 

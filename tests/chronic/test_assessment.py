@@ -8,6 +8,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.factories.auth import CHEAP_SETTINGS
 from yilian.chronic.assessment import active_rule_set, facts_for
 from yilian.chronic.rules import evaluate
 from yilian.kit.db import make_engine
@@ -28,6 +29,7 @@ def test_batch_and_single_patient_agree(fresh_database_url: str) -> None:
         seed=11,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=TODAY,
     )
     engine = make_engine(fresh_database_url)

@@ -9,6 +9,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.evaluation import units_csv
 from yilian.cli import app
 from yilian.config import get_settings
@@ -28,6 +29,7 @@ def test_a_year_from_the_command_line(
         residents_per_county=20,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=date(2026, 11, 24),
     )
     monkeypatch.setenv("YILIAN_DATABASE_URL", fresh_database_url)

@@ -3,22 +3,27 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from yilian.auth.context import Actor
 from yilian.auth.service import do_create_api_token, do_create_user, subject_of
+from yilian.config import Settings
 from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.models import User
 
 PASSWORD = "Test-Pass-2026!"
-# Accounts made by the factories are hashed with argon2id's cheapest parameters (a login verifies
-# with the parameters stored in the hash): ~0.1 ms instead of ~140 ms, over ~850 accounts a pass.
-# Accounts made through the API, the CLI or the portal keep production parameters; a test in
-# tests/auth/test_passwords.py checks them.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+# The tests' settings hash passwords with argon2id's cheapest cost (a login verifies with the
+# parameters stored in the hash): well under a millisecond instead of ~0.1 s, over ~850 accounts a
+# pass. The `settings` fixture, the synthetic counties the tests build and these factories take
+# them; tests/auth/test_passwords.py checks that production's settings keep the production cost.
+CHEAP_PASSWORDS: dict[str, int] = {
+    "password_time_cost": 1,
+    "password_memory_kib": 8,
+    "password_parallelism": 1,
+}
+CHEAP_SETTINGS = Settings(**CHEAP_PASSWORDS)  # type: ignore[arg-type]
 _seq = itertools.count(1)
 
 
@@ -29,7 +34,7 @@ def create_user(session: Session, *, role: str, username: str | None = None, **s
         password=PASSWORD,
         role=role,
         now=datetime(2026, 1, 1),
-        hasher=CHEAP_HASHER,
+        settings=CHEAP_SETTINGS,
         **scope,
     )  # type: ignore[arg-type]
 

@@ -7,6 +7,7 @@ from datetime import date
 
 from rich.console import Console
 
+from tests.factories.auth import CHEAP_SETTINGS
 from yilian.kit.migrate import upgrade
 from yilian.synth.build import SynthReport, build_synthetic_region
 
@@ -25,5 +26,6 @@ def build_county(url: str, residents: int = 3000, counties: int = 1) -> SynthRep
         years=2,
         demo_password=DEMO_PASSWORD,
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=TODAY,
     )

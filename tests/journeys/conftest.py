@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.live import live_app
 from tests.journeys.helpers import PASSWORD
 from yilian.config import Settings
@@ -29,6 +30,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     build_synthetic_region(
         url, residents_per_county=3000, seed=7, demo_password=PASSWORD, console=Console(quiet=True),
         today=date(2026, 11, 24),
+        settings=CHEAP_SETTINGS,
     )
     with live_app(Settings(database_url=url, dicom_dir=str(live / "dicom"))) as base:
         yield base, url

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from yilian.auth import rules as roles
 from yilian.auth.service import do_create_user
+from yilian.config import Settings
 from yilian.kit.bulk import BulkLoader
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
@@ -40,8 +41,11 @@ from yilian.synth.model import (
 
 
 class Builder(CountyMixin):
-    def __init__(self, url: str, *, seed: int, years: int, today: date, console: Console) -> None:
+    def __init__(
+        self, url: str, *, seed: int, years: int, today: date, console: Console, settings: Settings
+    ) -> None:
         self.engine = make_engine(url)
+        self.settings = settings
         self.seed = seed
         self.years = years
         self.today = today
@@ -280,6 +284,7 @@ class Builder(CountyMixin):
                 now=self.now,
                 display_name="卫健局管理员",
                 region_code=region,
+                settings=self.settings,
             )
             logins.append(("admin", roles.COMMISSION, password))
             for n, ((code, name), ids) in enumerate(zip(chosen, accounts, strict=True), start=1):
@@ -313,6 +318,7 @@ class Builder(CountyMixin):
                         role=role,
                         now=self.now,
                         display_name=f"{name}{role}",
+                        settings=self.settings,
                         **scope,
                     )  # type: ignore[arg-type]
                     logins.append((username, f"{role}（{name}）", password))
@@ -329,8 +335,17 @@ def build_synthetic_region(
     years: int = 2,
     demo_password: str | None = None,
     console: Console | None = None,
+    settings: Settings | None = None,
 ) -> SynthReport:
     """The county as it stands on `today`: the caller's clock (the CLI's and the benches' real day,
-    a test's fixed day) — the builder never reads the wall clock itself."""
-    builder = Builder(url, seed=seed, years=years, today=today, console=console or Console())
+    a test's fixed day) — the builder never reads the wall clock itself. `settings` (the CLI's; by
+    default the environment's, read here) give the demo accounts' password hashing cost."""
+    builder = Builder(
+        url,
+        seed=seed,
+        years=years,
+        today=today,
+        console=console or Console(),
+        settings=settings or Settings(),
+    )
     return builder.build(counties, residents_per_county, demo_password)
