@@ -78,6 +78,8 @@ def create_referral(
     diagnoses: str = "I10",
     summary: str = "血压控制不佳，上转心内科",
     requested_at: datetime = datetime(2026, 11, 23, 10, 0),
+    decided_at: datetime | None = None,
+    arrived_at: datetime | None = None,
 ) -> Referral:
     """A referral row already in `status` (no desk walked it there)."""
     referral = Referral(
@@ -90,6 +92,8 @@ def create_referral(
         diagnoses=diagnoses,
         summary=summary,
         requested_at=requested_at,
+        decided_at=decided_at,
+        arrived_at=arrived_at,
     )
     session.add(referral)
     session.flush()
