@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.factories.auth import CHEAP_PASSWORDS
 from yilian.app import create_app
 from yilian.config import Settings, drg_scheme_dir, get_settings
 from yilian.insurance.drg.scheme import Scheme, cached_scheme
@@ -107,7 +108,11 @@ def audit() -> AuditWriter:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        database_url="sqlite://", secret_key="test", dicom_dir=str(tmp_path / "dicom"), gc_freeze=False
+        database_url="sqlite://",
+        secret_key="test",
+        dicom_dir=str(tmp_path / "dicom"),
+        gc_freeze=False,
+        **CHEAP_PASSWORDS,  # type: ignore[arg-type]
     )
 
 
@@ -149,10 +154,6 @@ def client(
     with TestClient(app) as test_client:
         test_client.event_hooks = {"request": [before_request], "response": [after_response]}
         yield test_client
-
-
-def drain_audit(audit: AuditWriter, session: Session) -> int:
-    return audit.drain(session.connection())
 
 
 @pytest.fixture(scope="session")

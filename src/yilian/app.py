@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yilian.auth.passwords import dummy_hash
 from yilian.config import Settings, check_can_start, get_settings
 from yilian.fhir.api import TokenScopes, fhir_error
 from yilian.fhir.rules import FhirError
@@ -180,6 +181,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or get_settings()
     check_can_start(settings)
+    dummy_hash(settings)  # made at start, so an unknown name's login costs one verify, no hash
     database = database or Database(settings.database_url, settings.db_pool_size, settings.db_max_overflow)
     # Refuse to start without the audit chain's key (outside demo mode) rather than lose the audit.
     key = load_chain_key(settings)

@@ -146,6 +146,7 @@ def user_create(
             consortium_id=consortium_id or None,
             institution_id=institution_id or None,
             resident_id=resident_id or None,
+            settings=get_settings(),
         )
         console.print(f"created user {user.username} ({user.role})")
 

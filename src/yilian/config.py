@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     audit_anchor_dir: str = str(PROJECT_ROOT / "var" / "audit-anchors")
     audit_anchor_file: str | None = None
     audit_anchor_seconds: float = 60.0
+    # The argon2id cost of a new password's hash: argon2-cffi's defaults, RFC 9106's low-memory
+    # profile (3 passes over 64 MiB in 4 lanes, ~0.1 s). A login verifies with the parameters stored
+    # in the hash, so a change applies to accounts made afterwards. The test suite sets the
+    # cheapest (tests/factories/auth.py); tests/auth/test_passwords.py checks these.
+    password_time_cost: int = 3
+    password_memory_kib: int = 65536
+    password_parallelism: int = 4
 
 
 def check_can_start(settings: Settings) -> None:

@@ -114,13 +114,13 @@ class CountingHasher(PasswordHasher):
 
 
 def test_unknown_and_known_names_cost_one_argon2_verify_each(
-    client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world = build_world(session)
     world.insurance.is_active = False
     session.flush()
     counting = CountingHasher()
-    monkeypatch.setattr(passwords, "_hasher", counting)
+    monkeypatch.setattr(passwords, "_verifier", counting)
     spent = {}
     for case, name in (
         ("known name, wrong password", world.doctor.username),
@@ -131,9 +131,11 @@ def test_unknown_and_known_names_cost_one_argon2_verify_each(
         assert token_login(client, name, "Wrong-Pass-1") == 401
         spent[case] = list(counting.calls)
     assert spent == {case: ["verify"] for case in spent}
-    # The stand-in hash an unknown name is checked against costs what a real account's does
-    # (the factories' accounts are cheap; an account made in production gets hash_password's).
-    assert extract_parameters(passwords.DUMMY_HASH) == extract_parameters(passwords.hash_password("x"))
+    # The stand-in hash an unknown name is checked against costs what an account's does with the
+    # same settings (the tests' are cheap; production's are checked in tests/auth/test_passwords.py).
+    assert extract_parameters(passwords.dummy_hash(settings)) == extract_parameters(
+        passwords.hash_password("x", settings=settings)
+    )
 
 
 # -- the throttle is per address ----------------------------------------------------------------------

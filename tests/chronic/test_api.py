@@ -9,32 +9,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer
+from tests.factories.chronic import create_register, diagnosed, visit
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_drug, create_package, create_team
+from tests.factories.residents import create_resident
 from tests.factories.world import build_far_county, build_world
 from yilian.chronic.repository import refresh_registers_from_diagnoses
 from yilian.models import ChronicRegister, ChronicVisit, RiskAssessment
 
 
-def visit(
-    client: TestClient, headers: dict[str, str], resident_id: int, **values: object
-) -> dict[str, object]:
-    body = {"resident_id": resident_id, "visited_on": "2026-11-24", **values}
-    response = client.post("/api/chronic/visits", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
 def test_follow_up_changes_colour_and_next_due(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    create_encounter(
-        session,
-        resident=world.resident_a,
-        institution=world.township_a,
-        on=date(2026, 5, 1),
-        diagnoses=("I10.x00",),
-    )
-    assert refresh_registers_from_diagnoses(session) == 1
+    assert diagnosed(session, resident=world.resident_a, institution=world.township_a, codes=("I10.x00",)) == 1
     headers = bearer(session, world.family_doctor_a)
     # 66-year-old woman: age is a risk factor (> 65) → tier 2; 185/112 is grade 3 → high, red, 14 days.
     red = visit(client, headers, world.resident_a.id, sbp=185, dbp=112)["registers"][0]
@@ -101,14 +87,7 @@ def test_figures_count_signing_control_and_colours(client: TestClient, session: 
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
     visit(client, headers, world.resident_a.id, kind="health_check", sbp=128, dbp=80)  # nothing positive
-    create_encounter(
-        session,
-        resident=world.resident_a,
-        institution=world.township_a,
-        on=date(2026, 5, 1),
-        diagnoses=("I10.x00",),
-    )
-    refresh_registers_from_diagnoses(session)
+    diagnosed(session, resident=world.resident_a, institution=world.township_a, codes=("I10.x00",))
     visit(client, headers, world.resident_a.id, sbp=132, dbp=82)
     figures = client.get("/api/chronic/figures", headers=bearer(session, world.commission)).json()
     assert (figures["residents"], figures["signed"], figures["signing_rate"]) == (2, 0, 0.0)
@@ -121,14 +100,7 @@ def test_figures_count_signing_control_and_colours(client: TestClient, session: 
 def test_long_prescription_limits(client: TestClient, session: Session) -> None:
     world = build_world(session)
     headers = bearer(session, world.family_doctor_a)
-    create_encounter(
-        session,
-        resident=world.resident_a,
-        institution=world.township_a,
-        on=date(2026, 5, 1),
-        diagnoses=("I10.x00",),
-    )
-    refresh_registers_from_diagnoses(session)
+    diagnosed(session, resident=world.resident_a, institution=world.township_a, codes=("I10.x00",))
     visit(client, headers, world.resident_a.id, sbp=128, dbp=78)  # green
     drug = create_drug(session, world)
     body = {
@@ -235,24 +207,14 @@ def test_the_work_list_pages_filters_by_village_and_disease_and_exports_all_of_i
 ) -> None:
     """25 unsigned hypertensive residents in 台子村 and 3 diabetic ones in 郝家桥村: pages of 10 say 28 in
     all, the village filter says 25 and 3, the disease filter 3, and the export holds every row."""
-    from datetime import date
-
     from openpyxl import load_workbook
-
-    from tests.factories.residents import create_resident
-    from yilian.models import ChronicRegister
 
     world = build_world(session)
     for n, (grid, disease) in enumerate(
         [(world.grid_a, "hypertension")] * 25 + [(world.grid_b, "diabetes")] * 3
     ):
         resident = create_resident(session, grid=grid, name=f"患者{n}")
-        session.add(
-            ChronicRegister(
-                resident_id=resident.id, disease=disease, source="diagnosis", registered_on=date(2026, 1, 5)
-            )
-        )
-    session.flush()
+        create_register(session, resident=resident, disease=disease, registered_on=date(2026, 1, 5))
     office = bearer(session, world.consortium_admin)
     page = client.get(
         "/api/chronic/worklist/unsigned", params={"limit": 10, "offset": 20}, headers=office

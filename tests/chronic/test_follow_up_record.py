@@ -3,17 +3,14 @@ the long-prescription form picks from, and bounded prescription input."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer
-from tests.factories.encounters import create_encounter
+from tests.factories.chronic import diagnosed
 from tests.factories.family_doctor import create_drug
 from tests.factories.world import World, build_world
-from yilian.chronic.repository import refresh_registers_from_diagnoses
 from yilian.models import ChronicVisit
 
 FORM = {
@@ -46,14 +43,7 @@ FORM = {
 
 def hypertensive(session: Session) -> World:
     world = build_world(session)
-    create_encounter(
-        session,
-        resident=world.resident_a,
-        institution=world.township_a,
-        on=date(2026, 5, 1),
-        diagnoses=("I10.x00",),
-    )
-    refresh_registers_from_diagnoses(session)
+    diagnosed(session, resident=world.resident_a, institution=world.township_a, codes=("I10.x00",))
     return world
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.diagnostics import study_files
 from yilian.cli import app
 from yilian.config import get_settings
@@ -29,6 +30,7 @@ def test_import_a_folder_with_progress_files_and_quarantine(
         residents_per_county=400,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=date(2026, 11, 24),
     )
     engine = make_engine(fresh_database_url)

@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer, create_user
-from tests.factories.diagnostics import open_centres, study_files, upload
+from tests.factories.chronic import create_register
+from tests.factories.diagnostics import open_centres, order, study_files, upload
 from tests.factories.registry import create_division
 from tests.factories.residents import create_resident
 from tests.factories.world import build_world
@@ -22,7 +23,6 @@ from yilian.kit.audit import AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.models import (
     AuditLog,
-    ChronicRegister,
     CriticalAlert,
     DicomQuarantine,
     ExamOrder,
@@ -31,18 +31,6 @@ from yilian.models import (
     ImagingInstance,
     ImagingStudy,
 )
-
-
-def order(
-    client: TestClient, headers: dict[str, str], resident_id: int, item: str = "DR-CHEST", **extra: object
-) -> dict:
-    response = client.post(
-        "/api/diagnostics/orders",
-        json={"resident_id": resident_id, "item_code": item, "clinical_note": "咳嗽两周", **extra},
-        headers=headers,
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
 
 
 def test_township_orders_county_reads_township_sees_the_report(
@@ -417,15 +405,7 @@ def test_worklist_puts_critical_then_signed_or_chronic_first(
 
     routine = order(client, centres.township_doctor, world.resident_a.id)
     chronic_resident = create_resident(session, grid=world.grid_a, name="王秀英")
-    session.add(
-        ChronicRegister(
-            resident_id=chronic_resident.id,
-            disease="hypertension",
-            source="diagnosis",
-            registered_on=clock.now().date(),
-        )
-    )
-    session.flush()
+    create_register(session, resident=chronic_resident, disease="hypertension", registered_on=clock.now().date())
     clock.advance(minutes=5)
     chronic = order(client, centres.township_doctor, chronic_resident.id)
     clock.advance(minutes=5)

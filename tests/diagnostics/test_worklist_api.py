@@ -10,8 +10,7 @@ import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.diagnostics.test_workflow import order
-from tests.factories.diagnostics import open_centres
+from tests.factories.diagnostics import open_centres, order
 from tests.factories.residents import create_resident
 from tests.factories.world import build_world
 from yilian.kit.clock import FixedClock

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from tests.evaluation.annex_sheet import annex_workbook
 from yilian.evaluation.annex import parse_annex
 from yilian.evaluation.rules import BONUS, EventTier, Scheme, Step
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.tabular import read_table
 
 
-@pytest.fixture(scope="module")
-def seed_002(shared_root: Path) -> Path:
-    found = sorted((shared_root / "seeds").glob("002_*"))
-    if not found:
-        pytest.fail(f"the notice 002 is not in {shared_root / 'seeds'} (set YILIAN_SHARED_DIR)")
-    return found[0]
-
-
-def xinjiang(seed_002: Path) -> Scheme:
-    rows = read_table("annex1.xlsx", annex_workbook(seed_002))
+def xinjiang(annex_xlsx: bytes) -> Scheme:
+    rows = read_table("annex1.xlsx", annex_xlsx)
     return parse_annex(
         rows, code="XJ-JCSYQ", name="自治区基层卫生健康综合试验区监测评价细则(试行)", version="2023"
     )
 
 
-def test_the_annex_weights_are_reproduced_exactly(seed_002: Path) -> None:
-    scheme = xinjiang(seed_002)
+def test_the_annex_weights_are_reproduced_exactly(annex_xlsx: bytes) -> None:
+    scheme = xinjiang(annex_xlsx)
     base = [s for s in scheme.sections if not s.bonus]
     assert [s.weight for s in base] == [Decimal(n) for n in (150, 200, 100, 100, 100, 100, 80, 50, 120)]
     assert [len(s.items) for s in base] == [5, 7, 3, 6, 4, 4, 3, 3, 4]
@@ -40,8 +30,8 @@ def test_the_annex_weights_are_reproduced_exactly(seed_002: Path) -> None:
     assert [i.number for i in scheme.items] == list(range(1, 43))
 
 
-def test_the_bonus_rules_are_read_from_the_text(seed_002: Path) -> None:
-    scheme = xinjiang(seed_002)
+def test_the_bonus_rules_are_read_from_the_text(annex_xlsx: bytes) -> None:
+    scheme = xinjiang(annex_xlsx)
     media, spread, posts = (scheme.item(n) for n in (40, 41, 42))
     assert media is not None and spread is not None and posts is not None
     assert {media.method, spread.method, posts.method} == {BONUS}
@@ -51,8 +41,8 @@ def test_the_bonus_rules_are_read_from_the_text(seed_002: Path) -> None:
     assert posts.ladder == (Step(10, 19, Decimal(30)), Step(20, None, Decimal(100)))
 
 
-def test_a_sheet_whose_items_do_not_add_up_is_refused_whole(seed_002: Path) -> None:
-    rows = read_table("annex1.xlsx", annex_workbook(seed_002))
+def test_a_sheet_whose_items_do_not_add_up_is_refused_whole(annex_xlsx: bytes) -> None:
+    rows = read_table("annex1.xlsx", annex_xlsx)
     first_item = next(r for r in rows if r[0] == "1")
     first_item[2] = "70"  # section 一 is worth 150; its items now add up to 140
     bad_weight = next(r for r in rows if r[0] == "7")

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import openpyxl
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.evaluation.annex_sheet import annex_workbook
-from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
-from tests.evaluation.test_service import scores_csv, units_csv
 from tests.factories.auth import bearer
+from tests.factories.evaluation import XINJIANG, scores_csv, units_csv
 from tests.factories.world import build_world
 
-CODE = "XJ-JCSYQ"
+CODE = XINJIANG
 
 
-def test_upload_run_read_and_export(client: TestClient, session: Session, seed_002: Path) -> None:  # noqa: F811
+def test_upload_run_read_and_export(client: TestClient, session: Session, annex_xlsx: bytes) -> None:
     world = build_world(session)
     headers = bearer(session, world.commission)
     scheme = client.post(
         "/api/evaluation/schemes",
         data={"code": CODE, "name": "自治区基层卫生健康综合试验区监测评价细则(试行)", "version": "2023"},
-        files={"file": ("annex1.xlsx", annex_workbook(seed_002))},
+        files={"file": ("annex1.xlsx", annex_xlsx)},
         headers=headers,
     )
     assert scheme.status_code == 201, scheme.text
@@ -32,7 +29,7 @@ def test_upload_run_read_and_export(client: TestClient, session: Session, seed_0
     again = client.post(
         "/api/evaluation/schemes",
         data={"code": CODE, "name": "x", "version": "2023"},
-        files={"file": ("annex1.xlsx", annex_workbook(seed_002))},
+        files={"file": ("annex1.xlsx", annex_xlsx)},
         headers=headers,
     )
     assert again.status_code == 409  # a version never changes once imported

@@ -9,9 +9,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from tests.evaluation.annex_sheet import annex_workbook
-from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
-from tests.evaluation.test_service import units_csv
+from tests.factories.auth import CHEAP_SETTINGS
+from tests.factories.evaluation import units_csv
 from yilian.cli import app
 from yilian.config import get_settings
 from yilian.kit.migrate import upgrade
@@ -22,7 +21,7 @@ def test_a_year_from_the_command_line(
     fresh_database_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    seed_002: Path,  # noqa: F811
+    annex_xlsx: bytes,
 ) -> None:
     upgrade(fresh_database_url)
     build_synthetic_region(
@@ -30,12 +29,13 @@ def test_a_year_from_the_command_line(
         residents_per_county=20,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=date(2026, 11, 24),
     )
     monkeypatch.setenv("YILIAN_DATABASE_URL", fresh_database_url)
     get_settings.cache_clear()
     annex = tmp_path / "annex1.xlsx"
-    annex.write_bytes(annex_workbook(seed_002))
+    annex.write_bytes(annex_xlsx)
     units = tmp_path / "units.csv"
     units.write_bytes(units_csv())
     scores = tmp_path / "scores.csv"

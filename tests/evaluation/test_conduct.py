@@ -9,18 +9,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
+from tests.factories.evaluation import OFFENCES_CSV
+from tests.factories.registry import create_staff
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
 from yilian.evaluation.conduct import OVERTURNED, Point, Policy, active_points, blacklist_periods, blacklisted
 from yilian.kit.clock import FixedClock
-from yilian.models import Staff, StaffBlacklisting
+from yilian.models import StaffBlacklisting
 from yilian.registry import repository as registry_repository
 
 POLICY = Policy(threshold=12, expiry_days=365, appeal_days=15)
-OFFENCES = (
-    "代码,名称,分值,对象\nB01,违规收费,6,人员\nB02,推诿患者,4,人员\nJ01,未按规定公示价格,3,机构\n".encode()
-)
 
 
 def test_points_count_for_a_year_and_overturned_ones_never() -> None:
@@ -67,15 +66,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
     client: TestClient, session: Session, clock: FixedClock
 ) -> None:
     world = build_world(session)
-    doctor = Staff(
-        code="S001",
-        name="王医生",
-        sex="M",
-        practitioner_type="执业医师",
-        home_institution_id=world.hospital.id,
-    )
-    session.add(doctor)
-    session.flush()
+    doctor = create_staff(session, institution=world.hospital, name="王医生", sex="M")
     office = bearer(session, world.commission)
     assert (
         client.put(
@@ -86,7 +77,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
         == 200
     )
     assert client.post(
-        "/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office
+        "/api/conduct/offences", files={"file": ("o.csv", OFFENCES_CSV)}, headers=office
     ).json() == {"offences": 3}
     wrong = client.post(
         "/api/conduct/records",
@@ -108,9 +99,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
     standing = client.get("/api/conduct/standing", params={"staff_id": doctor.id}, headers=office).json()
     assert standing == {"points": 10, "blacklisted": True, "threshold": 10}
 
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
     refused = client.post(
         "/api/schedules",
         json={
@@ -126,9 +115,7 @@ def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_s
     posted = client.post(f"/api/staff/{doctor.id}/postings", json=posting, headers=office)
     assert posted.status_code == 422 and "不能派驻" in posted.json()["error"]["message_zh"]
 
-    other = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
-    )
+    other = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
     assert (
         client.post(
             f"/api/conduct/records/{second['id']}/appeal", json={"reason": "患者自行离院"}, headers=other
@@ -174,17 +161,9 @@ def test_records_and_standings_are_listed_paged_filtered_and_exported(
     client: TestClient, session: Session
 ) -> None:
     world = build_world(session)
-    doctor = Staff(
-        code="S002",
-        name="李医生",
-        sex="F",
-        practitioner_type="执业医师",
-        home_institution_id=world.hospital.id,
-    )
-    session.add(doctor)
-    session.flush()
+    doctor = create_staff(session, institution=world.hospital, name="李医生", sex="F")
     office = bearer(session, world.commission)
-    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office)
+    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES_CSV)}, headers=office)
     assert [o["code"] for o in client.get("/api/conduct/offences", headers=office).json()] == [
         "J01",
         "B01",
@@ -224,9 +203,7 @@ def test_records_and_standings_are_listed_paged_filtered_and_exported(
     }
 
     # The hospital's administrator sees its staff's records only, and may appeal them.
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
     own = client.get("/api/conduct/records", headers=admin).json()
     assert own["total"] == 3 and all(i["may_appeal"] for i in own["items"])
     client.post(
@@ -260,19 +237,11 @@ def test_the_registry_reads_the_blacklist_evaluation_records_and_it_lapses_by_it
     points, the decision and the policy (decision 0030): no call up to evaluation, and the list ends
     on the day the points expire without anyone writing again."""
     world = build_world(session)
-    doctor = Staff(
-        code="S002",
-        name="李医生",
-        sex="F",
-        practitioner_type="执业医师",
-        home_institution_id=world.hospital.id,
-    )
-    session.add(doctor)
-    session.flush()
+    doctor = create_staff(session, institution=world.hospital, name="李医生", sex="F")
     office = bearer(session, world.commission)
     policy = {"threshold": 10, "expiry_days": 365, "appeal_days": 15}
     assert client.put("/api/conduct/policy", json=policy, headers=office).status_code == 200
-    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office)
+    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES_CSV)}, headers=office)
     for code, day in (("B01", "2026-10-01"), ("B02", "2026-11-20")):
         recorded = client.post(
             "/api/conduct/records",
@@ -289,8 +258,7 @@ def test_the_registry_reads_the_blacklist_evaluation_records_and_it_lapses_by_it
     assert registry_repository.blacklisted_staff(session, [doctor.id], date(2027, 9, 30)) == {doctor.id}
     assert registry_repository.blacklisted_staff(session, [doctor.id], date(2027, 10, 1)) == set()
 
-    manager = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    admin = bearer(session, manager)
+    admin = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
     schedule = {
         "institution_id": world.hospital.id,
         "kind": "clinic",

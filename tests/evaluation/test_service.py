@@ -3,62 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.evaluation.annex_sheet import annex_workbook
-from tests.evaluation.test_annex import seed_002  # noqa: F401  (fixture)
+from tests.factories.auth import actor_for
+from tests.factories.evaluation import XINJIANG, import_xinjiang, register_units, scores_csv
 from tests.factories.world import build_world
-from tests.insurance.test_service import actor_for
 from yilian.auth import rules as roles
 from yilian.evaluation import intake, service
 from yilian.kit.errors import ValidationFailed
 from yilian.models import EvaluationUnit, ScoreEntry, User, YellowCard
 
-CODE = "XJ-JCSYQ"
-PILOTS = ["新源县", "伊宁市", "布尔津县", "巴里坤县", "拜城县", "洛浦县"]
-CANDIDATES = ["候补甲县", "候补乙县", "候补丙县"]
-
-
-def units_csv() -> bytes:
-    rows = [f"P{i},{n},试点" for i, n in enumerate(PILOTS)] + [
-        f"C{i},{n},候补" for i, n in enumerate(CANDIDATES)
-    ]
-    return ("单位编码,单位名称,类别\n" + "\n".join(rows) + "\n").encode()
-
-
-def scores_csv(base_by_unit: dict[str, int], extra: list[str] | None = None) -> bytes:
-    """Item 1 (党委政府主导, 80 points) carries the differences; item 40 adds media reports."""
-    rows = [f"{code},1,{points},,,,会议纪要" for code, points in base_by_unit.items()]
-    return ("单位编码,序号,得分,指标值,事件,数量,佐证\n" + "\n".join(rows + (extra or [])) + "\n").encode()
+CODE = XINJIANG
 
 
 @pytest.fixture
-def commission(session: Session) -> object:
+def commission(session: Session) -> User:
     return build_world(session).commission
 
 
-def test_two_years_of_evaluation(session: Session, commission: object, seed_002: Path) -> None:  # noqa: F811
+def test_two_years_of_evaluation(session: Session, commission: User, annex_xlsx: bytes) -> None:
     actor = actor_for(session, commission)
-    stored = intake.do_import_scheme(
-        session,
-        actor=actor,
-        filename="annex1.xlsx",
-        data=annex_workbook(seed_002),
-        code=CODE,
-        name="自治区基层卫生健康综合试验区监测评价细则(试行)",
-        version="2023",
-    )
+    stored = import_xinjiang(session, actor=actor, workbook=annex_xlsx)
     assert (stored.total_points, stored.bonus_cap) == (1000, 100)
-    assert (
-        intake.do_register_units(
-            session, actor=actor, programme=CODE, filename="u.csv", data=units_csv(), year=2023
-        )
-        == 9
-    )
+    assert register_units(session, actor=actor, year=2023) == 9
 
     media = "国家主流媒体(中央电视台、人民日报、光明日报等)宣传报道=2"
     first = {"P0": 80, "P1": 75, "P2": 70, "P3": 65, "P4": 40, "P5": 50, "C0": 60, "C1": 78, "C2": 30}
@@ -123,20 +93,10 @@ def test_two_years_of_evaluation(session: Session, commission: object, seed_002:
     assert session.scalar(select(func.count()).where(EvaluationUnit.status == "pilot")) == 6
 
 
-def test_a_bad_score_sheet_changes_nothing(session: Session, commission: object, seed_002: Path) -> None:  # noqa: F811
+def test_a_bad_score_sheet_changes_nothing(session: Session, commission: User, annex_xlsx: bytes) -> None:
     actor = actor_for(session, commission)
-    intake.do_import_scheme(
-        session,
-        actor=actor,
-        filename="annex1.xlsx",
-        data=annex_workbook(seed_002),
-        code=CODE,
-        name="x",
-        version="2023",
-    )
-    intake.do_register_units(
-        session, actor=actor, programme=CODE, filename="u.csv", data=units_csv(), year=2023
-    )
+    import_xinjiang(session, actor=actor, workbook=annex_xlsx, name="x")
+    register_units(session, actor=actor, year=2023)
     bad = scores_csv(
         {"P0": 80},
         ["P1,1,95,,,,", "P9,1,10,,,,", "P2,99,1,,,,", "P3,40,,,省级媒体=1,,", "P4,42,,,,十个,"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 
@@ -12,20 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.evaluation.test_tasks import ANNEX_004
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import actor_for, bearer, create_user
+from tests.factories.evaluation import TASK_LIST_004, as_csv
 from tests.factories.world import build_world
-from tests.insurance.test_service import actor_for
 from yilian.auth import rules as roles
 from yilian.evaluation import supervision
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.models import ReformTask, TaskProgress
-
-
-def as_csv(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue().encode()
 
 
 def test_units_report_on_their_own_tasks_and_the_office_sees_the_flags(session: Session) -> None:
@@ -36,7 +28,7 @@ def test_units_report_on_their_own_tasks_and_the_office_sees_the_flags(session: 
         actor=office,
         name="灵武市县域紧密型医共体2021年重点任务清单",
         filename="tasks.csv",
-        data=as_csv(ANNEX_004),
+        data=as_csv(TASK_LIST_004),
     )
     assert session.scalar(select(func.count()).select_from(ReformTask)) == 5
     hospital_admin = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
@@ -103,7 +95,7 @@ def test_the_status_api_flags_overdue_tasks_pages_filters_and_exports(
     imported = client.post(
         "/api/tasks/lists",
         data={"name": "2021年重点任务清单"},
-        files={"file": ("t.csv", as_csv(ANNEX_004))},
+        files={"file": ("t.csv", as_csv(TASK_LIST_004))},
         headers=office,
     )
     assert imported.status_code == 201, imported.text

@@ -7,6 +7,7 @@ from functools import partial
 
 import pytest
 
+from tests.factories.evaluation import TASK_LIST_004
 from yilian.evaluation.tasks import (
     DONE,
     DUE_SOON,
@@ -22,46 +23,6 @@ from yilian.evaluation.tasks import (
     task_state,
 )
 from yilian.kit.errors import ValidationFailed
-
-# The first rows of 灵武市县域紧密型医共体2021年重点任务清单 (004 annex), merged cells left blank.
-ANNEX_004 = [
-    ["灵武市县域紧密型医共体2021年重点任务清单", "", "", "", "", ""],
-    ["改革项目", "改革任务", "重点分工", "牵头单位", "完成时限", "配合单位"],
-    ["(一)深化管理体制改革", "", "", "", "", ""],
-    [
-        "",
-        "1.强化政府办医职责。",
-        "成立灵武市县域医共体管理委员会，提请政府研究审定。",
-        "市卫生健康局",
-        "2021年4月底前",
-        "",
-    ],
-    [
-        "",
-        "2.整合县乡医疗卫生资源。",
-        "1.按照…要求成立医疗健康总院。",
-        "市委组织部  市委编办",
-        "2021年4月底前",
-        "市卫生健康局",
-    ],
-    [
-        "",
-        "",
-        "2.实行人员、资金、业务、信息、药械“五统一”管理，成立财务核算管理中心。",
-        "市卫生健康局",
-        "2021年4-11月逐步推进",
-        "市财政局        市人社局        市医疗保障局    市委网信办\n医疗健康总院",
-    ],
-    ["", "3.落实运行管理自主权。", "设立总院党委。", "市卫生健康局", "2021年5月底前", ""],
-    [
-        "",
-        "6.建立健全医疗卫生行业综合监管机制。",
-        "总院建立不良执业行为记分、医疗卫生行业黑名单制度。",
-        "医疗健康总院",
-        "2021年7月底前",
-        "总院各成员单位",
-    ],
-]
 
 
 def test_deadlines_as_the_notices_write_them() -> None:
@@ -96,7 +57,7 @@ def test_windows_and_ongoing_work_as_004s_annex_writes_them() -> None:
 
 
 def test_a_list_without_years_in_its_deadlines_takes_the_year_of_its_title() -> None:
-    rows = [list(row) for row in ANNEX_004]
+    rows = [list(row) for row in TASK_LIST_004]
     at = next(i for i, row in enumerate(rows) if "4-11月" in "".join(row))
     rows[at] = [cell.replace("2021年4-11月", "4-11月") for cell in rows[at]]
     assert not any("2021年4-11月" in cell for cell in rows[at])
@@ -105,7 +66,7 @@ def test_a_list_without_years_in_its_deadlines_takes_the_year_of_its_title() -> 
 
 
 def test_a_list_with_merged_cells_becomes_one_task_per_division() -> None:
-    tasks = parse_task_list(ANNEX_004)
+    tasks = parse_task_list(TASK_LIST_004)
     assert len(tasks) == 5
     assert [t.task for t in tasks[1:3]] == ["2.整合县乡医疗卫生资源。"] * 2  # the merged cell carried down
     assert tasks[0].project == "(一)深化管理体制改革" == tasks[4].project
@@ -128,12 +89,12 @@ def test_a_list_with_merged_cells_becomes_one_task_per_division() -> None:
 
 
 def test_missing_columns_and_unreadable_deadlines_are_named() -> None:
-    renamed = [row[:] for row in ANNEX_004]
+    renamed = [row[:] for row in TASK_LIST_004]
     renamed[1][4] = "时限"
     with pytest.raises(ValidationFailed) as failure:
         parse_task_list(renamed)
     assert "完成时限" in failure.value.message_zh
-    bad = [row[:] for row in ANNEX_004]
+    bad = [row[:] for row in TASK_LIST_004]
     bad[3][4] = "尽快"
     bad[6][3] = ""
     with pytest.raises(ValidationFailed) as failure:

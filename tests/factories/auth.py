@@ -3,19 +3,27 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from yilian.auth.service import do_create_api_token, do_create_user
+from yilian.auth.context import Actor
+from yilian.auth.service import do_create_api_token, do_create_user, subject_of
+from yilian.config import Settings
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
+from yilian.kit.clock import FixedClock
 from yilian.models import User
 
 PASSWORD = "Test-Pass-2026!"
-# Accounts made by the factories are hashed with argon2id's cheapest parameters (a login verifies
-# with the parameters stored in the hash): ~0.1 ms instead of ~140 ms, over ~850 accounts a pass.
-# Accounts made through the API, the CLI or the portal keep production parameters; a test in
-# tests/auth/test_passwords.py checks them.
-CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+# The tests' settings hash passwords with argon2id's cheapest cost (a login verifies with the
+# parameters stored in the hash): well under a millisecond instead of ~0.1 s, over ~850 accounts a
+# pass. The `settings` fixture, the synthetic counties the tests build and these factories take
+# them; tests/auth/test_passwords.py checks that production's settings keep the production cost.
+CHEAP_PASSWORDS: dict[str, int] = {
+    "password_time_cost": 1,
+    "password_memory_kib": 8,
+    "password_parallelism": 1,
+}
+CHEAP_SETTINGS = Settings(**CHEAP_PASSWORDS)  # type: ignore[arg-type]
 _seq = itertools.count(1)
 
 
@@ -26,7 +34,7 @@ def create_user(session: Session, *, role: str, username: str | None = None, **s
         password=PASSWORD,
         role=role,
         now=datetime(2026, 1, 1),
-        hasher=CHEAP_HASHER,
+        settings=CHEAP_SETTINGS,
         **scope,
     )  # type: ignore[arg-type]
 
@@ -34,6 +42,21 @@ def create_user(session: Session, *, role: str, username: str | None = None, **s
 def bearer(session: Session, user: User) -> dict[str, str]:
     token = do_create_api_token(session, user=user, name="test", now=datetime(2026, 11, 1))
     return {"Authorization": f"Bearer {token}"}
+
+
+def headers_for(session: Session, *, role: str, **scope: object) -> dict[str, str]:
+    """A new account of `role` with `scope` (institution_id=…, region_code=…), signed in by token."""
+    return bearer(session, create_user(session, role=role, **scope))
+
+
+def actor_for(session: Session, user: User, *, now: datetime = datetime(2026, 11, 24, 9, 30)) -> Actor:
+    """`user` acting on a service directly (no request): their subject, no audit thread, a fixed clock."""
+    return Actor(
+        subject=subject_of(session, user),
+        endpoint="test",
+        audit=AuditWriter(engine=None, key=DEMO_CHAIN_KEY),
+        clock=FixedClock(now),
+    )
 
 
 def login(client: TestClient, username: str, password: str) -> int:

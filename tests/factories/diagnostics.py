@@ -117,3 +117,16 @@ def upload(client: TestClient, headers: dict[str, str], files: list[tuple[str, b
     )
     assert response.status_code == 200, response.text
     return dict(response.json())
+
+
+def order(
+    client: TestClient, headers: dict[str, str], resident_id: int, item: str = "DR-CHEST", **extra: object
+) -> dict:
+    """An exam order of `item` for the resident (must be accepted, 201); its body."""
+    response = client.post(
+        "/api/diagnostics/orders",
+        json={"resident_id": resident_id, "item_code": item, "clinical_note": "咳嗽两周", **extra},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())

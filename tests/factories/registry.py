@@ -102,12 +102,19 @@ def create_grid(
     return grid
 
 
-def create_staff(session: Session, *, institution: Institution, practitioner_type: str = "执业医师") -> Staff:
+def create_staff(
+    session: Session,
+    *,
+    institution: Institution,
+    practitioner_type: str = "执业医师",
+    name: str | None = None,
+    sex: str = "M",
+) -> Staff:
     n = next(_seq)
     staff = Staff(
         code=f"S{n:05d}",
-        name=f"医生{n}",
-        sex="M",
+        name=name or f"医生{n}",
+        sex=sex,
         practitioner_type=practitioner_type,
         home_institution_id=institution.id,
         phone="13900001111",

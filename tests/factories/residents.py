@@ -39,3 +39,8 @@ def create_resident(
     session.add(resident)
     session.flush()
     return resident
+
+
+def residents_csv(rows: list[str]) -> bytes:
+    """A residents import sheet: its header and `rows` (身份证号,姓名,电话,网格编码 each)."""
+    return ("身份证号,姓名,电话,网格编码\n" + "\n".join(rows) + "\n").encode("utf-8")

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from rich.console import Console
 from sqlalchemy import Engine, select, text
 
+from tests.factories.auth import CHEAP_SETTINGS
 from yilian.app import create_app
 from yilian.auth import repository
 from yilian.auth.context import Actor
@@ -95,6 +96,7 @@ def county(engine: Engine, tmp_path_factory: pytest.TempPathFactory, shared_root
             years=1,
             demo_password="Demo-Pass-2026",
             console=Console(quiet=True),
+            settings=CHEAP_SETTINGS,
             today=date(2026, 11, 24),
         )
         database = Database(url, pool_size=4, max_overflow=4)

@@ -6,26 +6,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
 from tests.conftest import test_database as database_joining
+from tests.factories.audit import drain_audit
 from tests.factories.auth import create_user
-from tests.factories.diagnostics import open_centres, study_files, upload
-from tests.factories.encounters import create_encounter
-from tests.factories.family_doctor import create_team
-from tests.factories.world import World, build_world
-from tests.scheduling.test_api import publish
+from tests.factories.fhir import entries, platform_data, synthea_dir, token
+from tests.factories.scheduling import publish
+from tests.factories.world import build_world
 from yilian.app import create_app
 from yilian.auth import rules as roles
-from yilian.auth.service import do_create_api_token
 from yilian.config import Settings
 from yilian.fhir.validate import validate
 from yilian.kit.audit import AuditWriter
@@ -33,7 +29,6 @@ from yilian.kit.clock import FixedClock
 from yilian.models import (
     ApiToken,
     AuditLog,
-    ChronicRegister,
     ClinicalObservation,
     Encounter,
     FhirResource,
@@ -42,24 +37,6 @@ from yilian.models import (
 )
 
 FHIR = "application/fhir+json"
-
-
-def synthea_dir(shared_root: Path) -> Path:
-    folder = shared_root / "fhir-samples" / "synthea-r4"
-    if not folder.is_dir():
-        pytest.fail(f"no Synthea samples at {folder}: set YILIAN_SHARED_DIR")
-    return folder
-
-
-def token(session: Session, user: Any, scopes: str = "user/*.*") -> dict[str, str]:
-    return {
-        "Authorization": "Bearer "
-        + do_create_api_token(session, user=user, name="fhir", now=datetime(2026, 11, 1), scopes=scopes)
-    }
-
-
-def entries(bundle: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e["resource"] for e in bundle.get("entry", [])]
 
 
 def test_capability_statement(client: TestClient) -> None:
@@ -85,48 +62,6 @@ def test_capability_statement(client: TestClient) -> None:
         "MeasureReport",
     } <= served
     assert statement["fhirVersion"] == "4.0.1"
-
-
-def platform_data(client: TestClient, session: Session, world: World) -> dict[str, Any]:
-    """A bit of everything the platform holds about resident A."""
-    team, _ = create_team(session, world)
-    encounter = create_encounter(
-        session,
-        resident=world.resident_a,
-        institution=world.township_a,
-        on=date(2026, 10, 3),
-        total_fen=5000,
-        fund_fen=2500,
-    )
-    session.add(
-        ChronicRegister(
-            resident_id=world.resident_a.id,
-            disease="hypertension",
-            source="diagnosis",
-            registered_on=date(2026, 3, 1),
-            colour="yellow",
-            next_due_on=date(2026, 12, 1),
-        )
-    )
-    session.flush()
-    _, slots = publish(client, session, world)
-    centres = open_centres(client, session, world)
-    ordered = client.post(
-        "/api/diagnostics/orders",
-        json={"resident_id": world.resident_a.id, "item_code": "DR-CHEST"},
-        headers=centres.township_doctor,
-    ).json()
-    upload(
-        client,
-        centres.township_doctor,
-        study_files(patient_id=world.resident_a.id_number, accession=ordered["accession_number"]),
-    )
-    client.post(
-        f"/api/diagnostics/orders/{ordered['id']}/report",
-        json={"findings": "双肺纹理清晰", "impression": "心肺未见异常"},
-        headers=centres.reader,
-    )
-    return {"team": team, "encounter": encounter, "slots": slots, "order": ordered, "centres": centres}
 
 
 def test_every_platform_type_reads_and_searches_as_valid_r4(client: TestClient, session: Session) -> None:

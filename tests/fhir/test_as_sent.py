@@ -13,9 +13,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.factories.fhir import OBSERVATION, synthea_dir, token
 from tests.factories.world import build_world
-from tests.fhir.test_api import synthea_dir, token
-from tests.fhir.test_conformance import OBSERVATION
 from yilian.fhir.validate import validate
 from yilian.models import ClinicalObservation, Encounter, EncounterDiagnosis, Resident
 

@@ -15,9 +15,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tests.factories.fhir import token
 from tests.factories.world import build_world
 from tests.fhir.county import County
-from tests.fhir.test_api import token
 from yilian.fhir import bulk
 from yilian.kit.db import local_now, make_engine
 from yilian.models import AuditLog, FhirExport, Resident

@@ -13,19 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.factories.fhir import OBSERVATION, entries, platform_data, token
 from tests.factories.world import build_world
-from tests.fhir.test_api import entries, platform_data, token
 from yilian.fhir import search
 from yilian.fhir.validate import validate
 from yilian.models import ClinicalObservation
-
-OBSERVATION: dict[str, Any] = {
-    "resourceType": "Observation",
-    "status": "final",
-    "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0", "display": "Glucose"}]},
-    "effectiveDateTime": "2026-11-20T08:10:00+08:00",
-    "valueQuantity": {"value": 7.8, "unit": "mmol/L"},
-}
 
 
 def link(bundle: dict[str, Any], relation: str) -> dict[str, list[str]] | None:

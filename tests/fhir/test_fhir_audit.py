@@ -10,11 +10,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
+from tests.factories.fhir import token
 from tests.factories.residents import create_resident
+from tests.factories.scheduling import publish
 from tests.factories.world import build_world
-from tests.fhir.test_api import token
-from tests.scheduling.test_api import publish
 from yilian.kit.audit import AuditWriter
 from yilian.models import AuditLog, Booking
 

@@ -14,6 +14,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.live import live_app
 from yilian.auth.service import do_create_api_token
 from yilian.config import Settings
@@ -31,6 +32,7 @@ def live(fresh_database_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
         residents_per_county=300,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=date(2026, 11, 24),
     )
     engine = make_engine(fresh_database_url)

@@ -11,7 +11,8 @@ from rich.console import Console
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
-from tests.fhir.test_api import synthea_dir
+from tests.factories.auth import CHEAP_SETTINGS
+from tests.factories.fhir import synthea_dir
 from yilian.cli import app
 from yilian.config import get_settings
 from yilian.fhir.rules import is_foreign_code
@@ -79,6 +80,7 @@ def test_importing_a_folder_twice_adds_nothing(
         residents_per_county=30,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=date(2026, 11, 24),
     )
     monkeypatch.setenv("YILIAN_DATABASE_URL", fresh_database_url)

@@ -7,8 +7,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.factories.fhir import entries, token
 from tests.factories.world import build_world
-from tests.fhir.test_api import entries, token
 from yilian.fhir.rules import DERIVED_ID_SYSTEM, ID_CARD_SYSTEM, NATIONAL_ID_SYSTEM
 
 FHIR = "application/fhir+json"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from tests.factories.fhir import token
 from tests.factories.registry import create_staff
 from tests.factories.world import build_far_county, build_world
-from tests.fhir.test_api import token
 
 MISSING = 987654
 

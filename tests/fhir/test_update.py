@@ -11,10 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
+from tests.factories.fhir import OBSERVATION, token
 from tests.factories.world import build_world
-from tests.fhir.test_api import token
-from tests.fhir.test_conformance import OBSERVATION
 from yilian.fhir.validate import validate
 from yilian.kit.audit import AuditWriter
 from yilian.models import AuditLog, ClinicalObservation, Resident

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from fhirclient.models.fhirabstractbase import FHIRValidationError
 
-from tests.fhir.test_api import synthea_dir
+from tests.factories.fhir import synthea_dir
 from yilian.fhir.rules import FhirError
 from yilian.fhir.validate import _conforms, model_of, validate
 

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_team
+from tests.factories.fhir import OBSERVATION, entries, platform_data, token
+from tests.factories.synth import build_county
 from tests.factories.world import build_world
-from tests.fhir.test_api import entries, platform_data, token
-from tests.fhir.test_conformance import OBSERVATION
-from tests.synth.test_build import build
 from yilian.encounters.repository import replace_codes
 from yilian.fhir.rules import SUPPORTED
 from yilian.kit.db import local_now, make_engine
@@ -147,7 +146,7 @@ def test_a_bulk_load_creates_version_one_and_keeps_the_triggers(fresh_database_u
     """The synthetic county's raw load writes encounters with their diagnoses: the bump triggers
     stand aside for it (every encounter is version 1, and the load is not slowed by an UPDATE per
     diagnosis), and are there again afterwards."""
-    build(fresh_database_url, residents=300)
+    build_county(fresh_database_url, residents=300)
     engine = make_engine(fresh_database_url)
     with Session(engine) as session:
         versions = session.execute(

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from tests.factories.auth import create_user
 from tests.factories.encounters import create_encounter
+from tests.factories.fhir import token
 from tests.factories.registry import create_institution
 from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
-from tests.fhir.test_api import token
 from yilian.auth import rules as roles
 from yilian.kit.id_numbers import make_id_number
 from yilian.models import CareRelation, Encounter, Resident, VisitSummary

@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import PASSWORD, bearer, create_user, login
+from tests.factories.auth import PASSWORD, actor_for, bearer, create_user, login
+from tests.factories.chronic import create_register
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
 from tests.factories.registry import create_institution
 from tests.factories.world import World, build_world
-from tests.insurance.test_service import actor_for
 from yilian.app import create_app
 from yilian.auth import rules as roles
 from yilian.config import Settings
@@ -36,7 +36,7 @@ from yilian.kit.audit import AuditWriter
 from yilian.kit.db import make_engine
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.migrate import upgrade
-from yilian.models import CentreMember, ChronicRegister, DiagnosticCentre, EnteredFigure
+from yilian.models import CentreMember, DiagnosticCentre, EnteredFigure
 
 
 def small_county(session: Session) -> World:
@@ -80,11 +80,7 @@ def small_county(session: Session) -> World:
         start=date(2025, 1, 1),
         end=date(2025, 12, 31),
     )
-    session.add(
-        ChronicRegister(
-            resident_id=a.id, disease="hypertension", source="diagnosis", registered_on=date(2025, 2, 1)
-        )
-    )
+    create_register(session, resident=a, disease="hypertension", registered_on=date(2025, 2, 1))
     office = actor_for(session, world.commission)
     do_enter(
         session,

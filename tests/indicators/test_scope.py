@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.factories.auth import actor_for
 from tests.factories.world import build_far_county, build_world
-from tests.insurance.test_service import actor_for
 from yilian.indicators.figures import Entry as FigureEntry
 from yilian.indicators.figures import do_enter
 from yilian.indicators.service import compute

@@ -31,10 +31,11 @@ from tests.factories.auth import bearer
 from tests.factories.encounters import create_encounter
 from tests.factories.live import free_port
 from tests.factories.residents import create_resident
+from tests.factories.scheduling import ct_slot
 from tests.factories.world import build_world
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
-from yilian.models import Booking, Schedule, Slot
+from yilian.models import Booking, Slot
 
 SOURCE = Path(yilian.__file__).resolve().parents[1]
 
@@ -120,21 +121,9 @@ def test_every_booking_answered_201_is_kept_after_indicators_were_computed(fresh
         create_encounter(
             setup, resident=world.resident_a, institution=world.township_a, on=date(day.year, 1, 2)
         )
-        schedule = Schedule(institution_id=world.hospital.id, kind="exam", name="CT", equipment="CT")
-        setup.add(schedule)
-        setup.flush()
-        slot = Slot(
-            schedule_id=schedule.id,
-            institution_id=world.hospital.id,
-            starts_at=datetime(day.year, day.month, day.day, 9),
-            ends_at=datetime(day.year, day.month, day.day, 10),
-            pool="public",
-            capacity=5,
-            booked=0,
-            published=True,
+        slot = ct_slot(
+            setup, world.hospital.id, capacity=5, booked=0, starts_at=datetime(day.year, day.month, day.day, 9)
         )
-        setup.add(slot)
-        setup.flush()
         doctor = bearer(setup, world.family_doctor_a)
         commission = bearer(setup, world.commission)
         setup.commit()

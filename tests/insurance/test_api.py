@@ -5,31 +5,18 @@ CMI and points per institution — each limited to what the caller runs, case re
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
-from fractions import Fraction
 
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer
-from tests.factories.encounters import create_encounter
-from tests.factories.world import World, build_far_county, build_world
+from tests.factories.insurance import SETTLEMENT_TERMS, appendicitis_year
+from tests.factories.world import build_far_county, build_world
 
-from yilian.insurance.drg.rules import Grouper
-from yilian.insurance.service import compute_standards, group_discharges
 from yilian.kit.audit import AuditWriter
-from yilian.models import AuditLog, Encounter, EncounterProcedure, Settlement
-
-TERMS = {
-    "year": 2025,
-    "budget_yuan": "1000",
-    "withheld_share": "5%",
-    "retained_share": "80%",
-    "overrun_threshold": "5%",
-    "overrun_fund_ratio": "50%",
-}
+from yilian.models import AuditLog, Settlement
 
 
 def test_a_settlement_is_saved_with_the_what_ifs_checks_listed_and_exported(
@@ -39,18 +26,18 @@ def test_a_settlement_is_saved_with_the_what_ifs_checks_listed_and_exported(
     headers = bearer(session, world.insurance)
     url = f"/api/insurance/consortia/{world.consortium.id}/settlements"
 
-    bad = client.post(url, json={**TERMS, "retained_share": "150%", "budget_yuan": "0"}, headers=headers)
+    bad = client.post(url, json={**SETTLEMENT_TERMS, "retained_share": "150%", "budget_yuan": "0"}, headers=headers)
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["error"]["fields"]} == {"retained_share", "budget_yuan"}
-    assert client.post(url, json=TERMS, headers=bearer(session, world.doctor)).status_code == 403
+    assert client.post(url, json=SETTLEMENT_TERMS, headers=bearer(session, world.doctor)).status_code == 403
     far = build_far_county(session)
     hidden = client.post(
-        f"/api/insurance/consortia/{far.consortium.id}/settlements", json=TERMS, headers=headers
+        f"/api/insurance/consortia/{far.consortium.id}/settlements", json=SETTLEMENT_TERMS, headers=headers
     )
     assert hidden.status_code == 404
     assert session.scalars(select(Settlement)).all() == []
 
-    saved = client.post(url, json=TERMS, headers=headers)
+    saved = client.post(url, json=SETTLEMENT_TERMS, headers=headers)
     assert saved.status_code == 201, saved.text
     row = saved.json()
     assert (row["consortium_name"], row["year"], row["budget_fen"], row["outcome"]) == (
@@ -59,7 +46,7 @@ def test_a_settlement_is_saved_with_the_what_ifs_checks_listed_and_exported(
         100_000,
         "结余",
     )
-    client.post(url, json={**TERMS, "year": 2024}, headers=headers)
+    client.post(url, json={**SETTLEMENT_TERMS, "year": 2024}, headers=headers)
 
     page = client.get("/api/insurance/settlements", params={"limit": 1}, headers=headers).json()
     assert (page["total"], len(page["items"])) == (2, 1)
@@ -71,7 +58,7 @@ def test_a_settlement_is_saved_with_the_what_ifs_checks_listed_and_exported(
     )
 
     one = client.get(f"/api/insurance/settlements/{row['id']}", headers=headers).json()
-    assert one["terms"] == TERMS and one["result"]["lines"][0]["fen"] == 100_000
+    assert one["terms"] == SETTLEMENT_TERMS and one["result"]["lines"][0]["fen"] == 100_000
 
     export = client.get("/api/insurance/settlements/export", headers=headers)
     assert export.status_code == 200
@@ -81,43 +68,11 @@ def test_a_settlement_is_saved_with_the_what_ifs_checks_listed_and_exported(
     assert {v[1] for v in values[1:]} == {2025, 2024} and values[1][0] == world.consortium.name
 
 
-def _appendicitis_year(session: Session, world: World, drg_scheme: object) -> list[Encounter]:
-    """Twenty appendectomies at the county hospital in 2025: one very dear, one very cheap."""
-    costs = [500_000] * 18 + [5_000_000, 100_000]
-    stays = []
-    for n, cost in enumerate(costs):
-        stay = create_encounter(
-            session,
-            resident=world.resident_b if n % 2 else world.resident_a,
-            institution=world.hospital,
-            on=date(2025, 3, 1 + n),
-            kind="inpatient",
-            total_fen=cost,
-            fund_fen=cost // 2,
-            diagnoses=("K35.800x001",),
-        )
-        stay.end_date = date(2025, 3, 6 + n)
-        session.add(EncounterProcedure(encounter_id=stay.id, seq=0, icd9_code="47.0901"))
-        stays.append(stay)
-    session.flush()
-    group_discharges(
-        session,
-        grouper=Grouper(drg_scheme),
-        institution_ids=[world.hospital.id],
-        now=datetime(2026, 1, 1),  # type: ignore[arg-type]
-    )
-    scheme = Grouper(drg_scheme).scheme.name  # type: ignore[arg-type]
-    compute_standards(
-        session, scheme=scheme, year=2025, institution_ids=[world.hospital.id], trim=Fraction(5, 100)
-    )
-    return stays
-
-
 def test_drg_cases_their_trace_outliers_and_cmi_per_institution(
     client: TestClient, session: Session, drg_scheme: object, audit: AuditWriter
 ) -> None:
     world = build_world(session)
-    stays = _appendicitis_year(session, world, drg_scheme)
+    stays = appendicitis_year(session, world, drg_scheme)
     headers = bearer(session, world.insurance)
     query = {"year": 2025, "standard_year": 2025}
 
@@ -173,7 +128,7 @@ def test_drg_lists_are_for_those_who_settle_and_a_case_elsewhere_is_not_found(
     client: TestClient, session: Session, drg_scheme: object
 ) -> None:
     world = build_world(session)
-    stays = _appendicitis_year(session, world, drg_scheme)
+    stays = appendicitis_year(session, world, drg_scheme)
     doctor = bearer(session, world.doctor)
     assert client.get("/api/drg/cases", headers=doctor).status_code == 403
     assert client.get("/api/drg/groups", headers=doctor).status_code == 403

@@ -5,30 +5,21 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
+from tests.factories.insurance import SETTLEMENT_TERMS
 from tests.factories.registry import create_consortium, create_institution
 from tests.factories.world import build_far_county, build_world
 
 from yilian.auth import rules as roles
 
 MISSING = 987654
-TERMS = {
-    "year": 2025,
-    "budget_yuan": "1000",
-    "withheld_share": "5%",
-    "retained_share": "80%",
-    "overrun_threshold": "5%",
-    "overrun_fund_ratio": "50%",
-}
-
-
 def test_settlement_of_another_countys_consortium_is_not_found(client: TestClient, session: Session) -> None:
     world = build_world(session)
     far = build_far_county(session)
 
     def settle(consortium_id: int, headers: dict[str, str]) -> tuple[int, object]:
         response = client.post(
-            f"/api/insurance/consortia/{consortium_id}/settlement", json=TERMS, headers=headers
+            f"/api/insurance/consortia/{consortium_id}/settlement", json=SETTLEMENT_TERMS, headers=headers
         )
         return response.status_code, response.json()
 
@@ -40,5 +31,5 @@ def test_settlement_of_another_countys_consortium_is_not_found(client: TestClien
     other = create_consortium(session, lead=create_institution(session, name="灵武市中医医院", level="二级"))
     assert settle(other.id, bearer(session, world.consortium_admin))[0] == 403
     assert settle(other.id, bearer(session, world.insurance))[0] == 200
-    far_officer = bearer(session, create_user(session, role=roles.INSURANCE, region_code="640121"))
+    far_officer = headers_for(session, role=roles.INSURANCE, region_code="640121")
     assert settle(far.consortium.id, far_officer)[0] == 200

@@ -9,40 +9,22 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from tests.factories.auth import bearer
+from tests.factories.auth import actor_for, bearer
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_package, create_team
+from tests.factories.insurance import SETTLEMENT_TERMS, claims_csv, create_grouping, create_stay
 from tests.factories.registry import create_division
 from tests.factories.residents import create_resident
-from tests.factories.world import World, build_world
+from tests.factories.world import build_world
 
-from yilian.auth.context import Actor
-from yilian.auth.service import subject_of
 from yilian.insurance import repository
 from yilian.insurance.claims import do_import_claims
 from yilian.insurance.config import parse_config
 from yilian.insurance.drg import repository as drg_repository
 from yilian.insurance.service import settlement_report
-from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
-from yilian.kit.clock import FixedClock
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.sql import year_month
 from yilian.models import Claim, ClaimSummary, DrgGrouping
-
-HEADER = "结算单号,身份证号,机构编码,机构名称,就诊类型,结算日期,总费用,统筹支付,县外,就诊编号\n"
-
-
-def actor_for(session: Session, user: object) -> Actor:
-    return Actor(
-        subject=subject_of(session, user),  # type: ignore[arg-type]
-        endpoint="test",
-        audit=AuditWriter(engine=None, key=DEMO_CHAIN_KEY),
-        clock=FixedClock(datetime(2026, 11, 24, 9, 30)),
-    )
-
-
-def claims_csv(world: World, rows: list[str]) -> bytes:
-    return (HEADER + "\n".join(rows) + "\n").encode()
 
 
 def test_claims_import_is_all_or_nothing_and_names_row_and_field(session: Session) -> None:
@@ -57,12 +39,12 @@ def test_claims_import_is_all_or_nothing_and_names_row_and_field(session: Sessio
     ]
     actor = actor_for(session, world.insurance)
     with pytest.raises(ValidationFailed) as failure:
-        do_import_claims(session, actor=actor, filename="claims.csv", data=claims_csv(world, bad_rows))
+        do_import_claims(session, actor=actor, filename="claims.csv", data=claims_csv(bad_rows))
     problems = {(e.row, e.field) for e in failure.value.errors}
     assert {(3, "settled_on"), (4, "id_number"), (4, "fund_yuan"), (5, "claim_no"), (5, "kind")} <= problems
     assert session.scalar(select(func.count()).select_from(Claim)) == 0
 
-    result = do_import_claims(session, actor=actor, filename="claims.csv", data=claims_csv(world, [good]))
+    result = do_import_claims(session, actor=actor, filename="claims.csv", data=claims_csv([good]))
     assert (result.imported, result.fund_fen) == (1, 6000)
     claim = session.scalars(select(Claim)).one()
     assert (claim.insured_region_code, claim.kind, claim.out_of_county) == ("640181", "outpatient", False)
@@ -78,7 +60,7 @@ def test_claims_map_to_the_officers_own_residents_only(session: Session) -> None
     row = f"C7,{far.id_number},{world.township_a.code},,门诊,2025-03-01,100.00,60.00,否,"
     actor = actor_for(session, world.insurance)
     with pytest.raises(ValidationFailed) as failure:
-        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, [row]))
+        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv([row]))
     assert [(e.row, e.field) for e in failure.value.errors] == [(2, "id_number")]
     assert session.scalar(select(func.count()).select_from(Claim)) == 0
 
@@ -93,11 +75,11 @@ def test_claims_that_double_count_an_encounter_are_refused(session: Session) -> 
     actor = actor_for(session, world.insurance)
     rows = [row.format(n=1), row.format(n=2)]
     with pytest.raises(ValidationFailed) as failure:
-        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, rows))
+        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(rows))
     assert [(e.row, e.field) for e in failure.value.errors] == [(3, "encounter_id")]
-    do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, rows[:1]))
+    do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(rows[:1]))
     with pytest.raises(ValidationFailed):
-        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv(world, [row.format(n=9)]))
+        do_import_claims(session, actor=actor, filename="c.csv", data=claims_csv([row.format(n=9)]))
 
 
 def test_claim_summary_equals_the_claims_after_every_kind_of_write(session: Session) -> None:
@@ -113,7 +95,7 @@ def test_claim_summary_equals_the_claims_after_every_kind_of_write(session: Sess
         f"S3,{a},{world.hospital.code},,门诊,2025-04-01,300,200,否,",
     ]
     do_import_claims(
-        session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(world, rows)
+        session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(rows)
     )
     repository.claims_from_encounters(session, since=date(2025, 1, 1))
     assert session.scalar(select(func.count()).select_from(Claim)) == 4
@@ -162,7 +144,7 @@ def test_settlement_reads_the_county_year_from_claims(session: Session) -> None:
         f"K4,{a},{world.township_b.code},,门诊,2024-12-31,999,999,否,",  # another year
     ]
     do_import_claims(
-        session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(world, rows)
+        session, actor=actor_for(session, world.insurance), filename="c.csv", data=claims_csv(rows)
     )
     config = parse_config(
         {
@@ -244,28 +226,16 @@ def test_drg_costs_trim_by_rank_on_the_database(session: Session) -> None:
     world = build_world(session)
     costs = [1_000 * k for k in range(1, 21)]  # 20 cases: ranks 2–19 kept (5% = 1 case each end)
     for cost in costs:
-        encounter = create_encounter(
+        stay = create_stay(
             session,
             resident=world.resident_a,
             institution=world.hospital,
-            on=date(2025, 3, 1),
-            kind="inpatient",
+            admitted=date(2025, 3, 1),
+            discharged=date(2025, 3, 5),
             total_fen=cost,
             diagnoses=("J18.900",),
         )
-        encounter.end_date = date(2025, 3, 5)
-        session.add(
-            DrgGrouping(
-                encounter_id=encounter.id,
-                scheme="s",
-                status_key="SUCCESS",
-                mdc="MDCE",
-                adrg="ES3",
-                drg="ES35",
-                grouped_at=datetime(2025, 3, 5),
-            )
-        )
-    session.flush()
+        create_grouping(session, stay, scheme="s", mdc="MDCE", adrg="ES3", drg="ES35")
     found = drg_repository.drg_costs(
         session, scheme="s", year=2025, institution_ids=[world.hospital.id], trim=Fraction(5, 100)
     )
@@ -277,14 +247,7 @@ def test_drg_costs_trim_by_rank_on_the_database(session: Session) -> None:
 def test_what_if_api_and_settlement_page(client: TestClient, session: Session) -> None:
     world = build_world(session)
     headers = bearer(session, world.insurance)
-    terms = {
-        "year": 2025,
-        "budget_yuan": "1000",
-        "withheld_share": "5%",
-        "retained_share": "80%",
-        "overrun_threshold": "5%",
-        "overrun_fund_ratio": "50%",
-    }
+    terms = SETTLEMENT_TERMS
     response = client.post(
         f"/api/insurance/consortia/{world.consortium.id}/settlement", json=terms, headers=headers
     )
@@ -331,16 +294,14 @@ def test_discharges_are_grouped_in_batches_each_starting_where_the_last_ended(
 
     world = build_world(session)
     for day in range(1, 6):
-        stay = create_encounter(
+        create_stay(
             session,
             resident=world.resident_b,
             institution=world.hospital,
-            on=date(2025, 3, day),
-            kind="inpatient",
+            admitted=date(2025, 3, day),
+            discharged=date(2025, 3, day + 4),
             diagnoses=("K35.800x001",),
         )
-        stay.end_date = date(2025, 3, day + 4)
-    session.flush()
     grouper = Grouper(drg_scheme)  # type: ignore[arg-type]
     batches: list[int] = []
     done = group_discharges(

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.live import live_app
-from yilian.config import PROJECT_ROOT, Settings
+from tests.journeys.helpers import PASSWORD
+from yilian.config import Settings
 from yilian.kit.migrate import upgrade
 from yilian.synth.build import build_synthetic_region
 
 CHROMIUM = "/usr/bin/chromium"
-PASSWORD = "Demo-Pass-2026"
-SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +30,7 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     build_synthetic_region(
         url, residents_per_county=3000, seed=7, demo_password=PASSWORD, console=Console(quiet=True),
         today=date(2026, 11, 24),
+        settings=CHEAP_SETTINGS,
     )
     with live_app(Settings(database_url=url, dicom_dir=str(live / "dicom"))) as base:
         yield base, url
@@ -49,8 +50,3 @@ def browser() -> Iterator[Any]:
         )
         yield chromium
         chromium.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -18,8 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
-from tests.journeys.test_family_doctor_workbench import choose
+from tests.journeys.helpers import PASSWORD, choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Institution, Staff, User
 
@@ -85,10 +84,7 @@ def test_commission_officer_watches_targets_ranks_imports_tasks_and_records_a_po
     top = max((r for r in chosen if r["value"] is not None), key=lambda r: float(r["value"]))
 
     page = browser.new_page(locale="zh-CN", accept_downloads=True, viewport={"width": 1440, "height": 900})
-    page.goto(f"{base}/app/login")
-    page.get_by_label("账号").fill("admin")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, base, "admin", "/app/login")
 
     # The dashboard: the catalogue's indicators against their targets, and the other key figures.
     page.get_by_role("menuitem", name="监测总览").click()

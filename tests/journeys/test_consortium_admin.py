@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories.diagnostics import study_files
-from tests.journeys.conftest import PASSWORD
-from tests.journeys.conftest import screenshot as take_screenshot
+from tests.journeys.helpers import PASSWORD, sign_in
+from tests.journeys.helpers import screenshot as take_screenshot
 from yilian.auth import rules as roles
 from yilian.auth.service import do_create_api_token, do_create_user
 from yilian.family_doctor.packages import PACKAGE_COLUMNS
@@ -32,13 +32,6 @@ def screenshot(page: Any, name: str) -> None:
     """The screen once Element Plus's fade-in has finished (a capture mid-transition looks washed out)."""
     page.wait_for_timeout(350)
     take_screenshot(page, name)
-
-
-def sign_in(page: Any, base: str, path: str, username: str) -> None:
-    page.goto(f"{base}/app/{path}")
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def pick(page: Any, select: Any, option: str) -> None:
@@ -106,7 +99,7 @@ def test_consortium_admin_forms_a_team_keeps_packages_and_resolves_a_quarantined
     assert sent.status_code == 200 and sent.json()["quarantined"] == 1, sent.text
 
     page = browser.new_page(locale="zh-CN")
-    sign_in(page, base, "admin/teams", "ygt1")
+    sign_in(page, base, "ygt1", "/app/admin/teams")
 
     # -- a team: first without a health manager (named beside the field), then complete --------------
     page.get_by_role("button", name="组建团队").click()
@@ -217,7 +210,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
         township_schedule = clinic.id
     engine.dispose()
     page = browser.new_page(locale="zh-CN")
-    sign_in(page, base, "admin/schedules", "yy1")
+    sign_in(page, base, "yy1", "/app/admin/schedules")
 
     # -- a schedule, and a week of sessions published ------------------------------------------------
     page.get_by_role("button", name="新增排班").click()
@@ -259,7 +252,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
 
     # -- same-day extra slot at a township (the grassroots side of 当日加号) -------------------------------
     extra_page = browser.new_page(locale="zh-CN")
-    sign_in(extra_page, base, f"admin/schedules/{township_schedule}", township_admin)
+    sign_in(extra_page, base, township_admin, f"/app/admin/schedules/{township_schedule}")
     extra_page.get_by_role("button", name="当日加号").click()
     extra_page.get_by_role("dialog", name="当日加号").get_by_role("button", name="加号").click()
     expect(extra_page.get_by_text("已加号")).to_be_visible()

@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
-from tests.journeys.test_family_doctor_workbench import choose
+from tests.journeys.helpers import PASSWORD, choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Department, Institution, Referral, Resident, User, UserGrid
 
@@ -54,13 +53,6 @@ def _facts(url: str, residents: int) -> tuple[int, int, int, str, list[Resident]
         session.expunge_all()
     engine.dispose()
     return doctor.institution_id, department, township.id, township.name, chosen
-
-
-def _log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/app/")
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
@@ -121,7 +113,7 @@ def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
         assert accepted.status_code == 200, accepted.text
 
     page = browser.new_page(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    _log_in(page, base, "ys1")
+    sign_in(page, base, "ys1")
     page.get_by_role("menuitem", name="今日到诊").click()
     expect(page).to_have_url(f"{base}/app/hospital/arrivals")
     row = page.locator(".el-table__row", has_text=today_patient.name)
@@ -184,7 +176,7 @@ def test_arrivals_check_in_on_the_day_and_refer_down_with_a_plan(
     # On screen at the township: jtys1 receives the patient, records the return, takes them into
     # follow-up; each step confirmed, the status in words.
     page = browser.new_page(locale="zh-CN")
-    _log_in(page, base, "jtys1")
+    sign_in(page, base, "jtys1")
     page.get_by_role("menuitem", name="转诊接收").click()
     row = page.get_by_role("row", name=re.compile(today_patient.name))
     expect(row).to_contain_text("下转")
@@ -255,7 +247,7 @@ def test_reader_reports_from_a_template_flags_a_critical_value_and_the_township_
         current = order(repeat_reason="症状加重复查")
 
     page = browser.new_page(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    _log_in(page, base, "ys1")
+    sign_in(page, base, "ys1")
     page.get_by_role("menuitem", name="读片工作台").click()
     expect(page).to_have_url(f"{base}/app/diagnostics/worklist")
     expect(page.locator(".el-pagination__total")).to_be_visible()
@@ -296,7 +288,7 @@ def test_reader_reports_from_a_template_flags_a_critical_value_and_the_township_
 
     # The ordering township: the critical value waits on its results screen until acknowledged.
     township = browser.new_page(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    _log_in(township, base, "jtys1")
+    sign_in(township, base, "jtys1")
     township.get_by_role("menuitem", name="检查结果与危急值").click()
     alert = township.get_by_test_id("alerts").locator(".alert-row", has_text=patient.name)
     expect(alert).to_contain_text("气胸")

@@ -13,8 +13,7 @@ import pytest
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
-from tests.journeys.conftest import PASSWORD, screenshot
-from tests.journeys.test_family_doctor_workbench import choose
+from tests.journeys.helpers import choose, screenshot, sign_in
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.kit.db import make_engine
@@ -65,12 +64,9 @@ def patient(session: Session, doctor: User, offset: int) -> Resident:
     return found
 
 
-def sign_in(browser: Any, base: str, path: str) -> Any:
+def signed_in_page(browser: Any, base: str, path: str) -> Any:
     page = browser.new_page(locale="zh-CN", viewport={"width": 1280, "height": 1500})
-    page.goto(f"{base}{path}")
-    page.get_by_label("账号").fill("jtys1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, base, "jtys1", path)
     return page
 
 
@@ -94,7 +90,7 @@ def test_follow_up_changes_colour_and_next_date_then_long_prescription(
         assert before is not None
         colour_before, next_before = before.colour, before.next_due_on
 
-    page = sign_in(browser, base, f"/app/residents/{resident_id}")
+    page = signed_in_page(browser, base, f"/app/residents/{resident_id}")
     page.get_by_role("button", name="慢病随访").click()
     expect(page).to_have_url(re.compile(rf"/app/family-doctor/residents/{resident_id}/follow-up$"))
     expect(page.get_by_role("heading", name="高血压患者随访服务记录表")).to_be_visible()
@@ -236,7 +232,7 @@ def test_refers_up_on_a_reserved_day_prints_the_slip_and_reuses_a_recognised_exa
         session.commit()
         hospital_name, order_id = hospital.name, order.id
 
-    page = sign_in(browser, base, f"/app/residents/{resident_id}")
+    page = signed_in_page(browser, base, f"/app/residents/{resident_id}")
     page.get_by_role("button", name="上转").click()
     choose(page, "转入医院")
     page.get_by_role("option", name=re.compile(re.escape(hospital_name))).click()

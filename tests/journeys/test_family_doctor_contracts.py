@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
-from tests.journeys.test_family_doctor_workbench import choose
+from tests.journeys.helpers import choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Contract, FamilyDoctorTeam, Resident, TeamMember, User, UserGrid
 
@@ -56,10 +55,7 @@ def test_family_doctor_signs_renews_changes_team_and_terminates(county: tuple[st
     engine.dispose()
 
     page = browser.new_page(locale="zh-CN")
-    page.goto(f"{base}/app/residents/{resident_id}")
-    page.get_by_label("账号").fill("jtys1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, base, "jtys1", f"/app/residents/{resident_id}")
     expect(page.get_by_text("未签约", exact=True)).to_be_visible()
 
     page.get_by_role("button", name="签约", exact=True).click()

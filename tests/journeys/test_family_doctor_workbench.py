@@ -10,16 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
+from tests.journeys.helpers import choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import ChronicRegister, Grid, Resident, User, UserGrid
 
 pytestmark = pytest.mark.browser
-
-
-def choose(page: Any, label: str) -> None:
-    """Opens an Element Plus select by its label (its placeholder takes the click, not the input)."""
-    page.locator(".el-select", has=page.get_by_role("combobox", name=label)).click()
 
 
 def test_family_doctor_works_the_red_list_by_village_and_disease(county: tuple[str, str], browser: Any) -> None:
@@ -49,10 +44,7 @@ def test_family_doctor_works_the_red_list_by_village_and_disease(county: tuple[s
     assert total and in_village, "the synthetic county should give jtys1 red patients"
 
     page = browser.new_page(locale="zh-CN", accept_downloads=True)
-    page.goto(f"{base}/app/login")
-    page.get_by_label("账号").fill("jtys1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, base, "jtys1", "/app/login")
     page.get_by_role("menuitem", name="家庭医生工作台").click()
     expect(page).to_have_url(re.compile(r"/app/family-doctor/workbench$"))
     expect(page.get_by_text(f"共 {total} 条")).to_be_visible()

@@ -15,19 +15,16 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
+from tests.journeys.helpers import PASSWORD, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Claim, Institution, Resident
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(browser: Any, base: str) -> Any:
+def signed_in_page(browser: Any, base: str) -> Any:
     page = browser.new_page(locale="zh-CN", accept_downloads=True, viewport={"width": 1440, "height": 900})
-    page.goto(f"{base}/app/login")
-    page.get_by_label("账号").fill("yb1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, base, "yb1", "/app/login")
     return page
 
 
@@ -47,7 +44,7 @@ def test_officer_runs_a_what_if_saves_it_and_reads_the_drg_cases(
         assert high.status_code == 200, high.text
         outliers = high.json()["total"]
 
-    page = sign_in(browser, base)
+    page = signed_in_page(browser, base)
     page.get_by_role("menuitem", name="总额付费清算").click()
     expect(page).to_have_url(re.compile(r"/app/insurance/settlement$"))
     baseline, what_if = page.get_by_test_id("baseline-card"), page.get_by_test_id("what-if-card")
@@ -121,7 +118,7 @@ def test_officer_imports_claims_and_sees_the_bad_rows_error(
     )
     good_file.write_text(header + good, encoding="utf-8")
 
-    page = sign_in(browser, base)
+    page = signed_in_page(browser, base)
     page.get_by_role("menuitem", name="结算数据导入").click()
     page.get_by_role("button", name="导入结算数据").click()
     page.locator(".el-dialog input[type=file]").set_input_files(str(bad_file))

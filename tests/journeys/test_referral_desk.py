@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
-from tests.journeys.test_family_doctor_workbench import choose
+from tests.journeys.helpers import PASSWORD, choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Referral, Resident, Slot, User, UserGrid
 
@@ -88,10 +87,7 @@ def test_hospital_doctor_accepts_and_refuses_incoming_referrals(
     accepted, refused = residents
 
     page = browser.new_page(locale="zh-CN")
-    page.goto(f"{base}/app/")
-    page.get_by_label("账号").fill("ys1")
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
+    sign_in(page, base, "ys1")
     page.get_by_role("menuitem", name="转诊接收").click()
     expect(page).to_have_url(f"{base}/app/referrals/incoming")
 

@@ -16,20 +16,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
-from tests.journeys.test_family_doctor_workbench import choose
+from tests.journeys.helpers import PASSWORD, choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.kit.id_numbers import make_id_number
 from yilian.models import Institution, Posting, Resident, Staff, User, UserGrid
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/app/")
-    page.get_by_label("账号").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
 
 
 def pick_institution(page: Any, scope: Any, label: str, name: str) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.journeys.conftest import PASSWORD, screenshot
+from tests.journeys.helpers import PASSWORD, screenshot
 from yilian.kit.db import make_engine
 from yilian.models import Resident
 

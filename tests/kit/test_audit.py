@@ -6,17 +6,16 @@ import dataclasses
 import hashlib
 import json
 import time
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select, text
 from sqlalchemy.exc import DBAPIError
 
+from tests.factories.audit import drop_guards, event
 from yilian.kit.audit import (
     DEMO_CHAIN_KEY,
     GENESIS,
-    AuditEvent,
     AuditWriter,
     append_events,
     chain_hash,
@@ -28,20 +27,6 @@ from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog
 
 KEY = DEMO_CHAIN_KEY  # what the test app's settings (demo) give its writer
-
-
-def event(n: int, resident_id: int = 7) -> AuditEvent:
-    return AuditEvent(
-        at=datetime(2026, 11, 24, 9, n),
-        user_id=1,
-        username="jtys1",
-        role="家庭医生",
-        action="read",
-        entity="resident",
-        entity_id=str(resident_id),
-        resident_id=resident_id,
-        endpoint=f"GET /api/residents/{resident_id}",
-    )
 
 
 def test_the_hash_is_the_documented_formula() -> None:
@@ -81,19 +66,10 @@ def test_every_character_of_an_event_reaches_the_table_as_it_was_hashed(connecti
     assert verify_chain(connection, KEY).ok
 
 
-def _drop_guards(connection: Connection) -> None:
-    """What an attacker with DBA rights would do first."""
-    if connection.dialect.name == "sqlite":
-        connection.execute(text("DROP TRIGGER audit_log_no_update"))
-        connection.execute(text("DROP TRIGGER audit_log_no_delete"))
-    else:
-        connection.execute(text("DROP TRIGGER audit_log_append_only ON audit_log"))
-
-
 def test_edited_row_is_detected(connection: Connection) -> None:
     append_events(connection, [event(1), event(2), event(3)], KEY)
     middle = connection.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()[-1].id
-    _drop_guards(connection)
+    drop_guards(connection)
     connection.execute(text("UPDATE audit_log SET username = 'someone-else' WHERE id = :id"), {"id": middle})
     report = verify_chain(connection, KEY)
     assert not report.ok and report.first_bad_id == middle
@@ -102,7 +78,7 @@ def test_edited_row_is_detected(connection: Connection) -> None:
 def test_deleted_row_is_detected(connection: Connection) -> None:
     append_events(connection, [event(1), event(2), event(3)], KEY)
     last_two = connection.execute(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()
-    _drop_guards(connection)
+    drop_guards(connection)
     connection.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": last_two[1].id})
     report = verify_chain(connection, KEY)
     assert not report.ok and report.first_bad_id == last_two[0].id

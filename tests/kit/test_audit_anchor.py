@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 from typer.testing import CliRunner, Result
 
-from tests.kit.test_audit import _drop_guards, event
+from tests.factories.audit import drop_guards, event
 from yilian.cli import app as cli
 from yilian.config import Settings, get_settings
 from yilian.kit import audit as audit_module
@@ -87,7 +87,7 @@ def rechain_without(
 ) -> None:
     """What someone with the database's rights but not the key does: remove a resident's rows and
     recompute every hash after them so that each row links to the one before."""
-    _drop_guards(connection)
+    drop_guards(connection)
     rows = connection.execute(select(audit_table).order_by(audit_table.c.id)).mappings().all()
     connection.execute(delete(audit_table))
     prev = GENESIS
@@ -116,7 +116,7 @@ def test_deleting_the_last_rows_fails_verify(log: Engine, key_file: Path, tmp_pa
     write_reads(log, range(6))
     write_anchor(log, anchors, KEY)
     with log.begin() as connection:
-        _drop_guards(connection)
+        drop_guards(connection)
         last_two = connection.scalars(select(AuditLog.id).order_by(AuditLog.id.desc()).limit(2)).all()
         connection.execute(delete(AuditLog).where(AuditLog.id.in_(last_two)))
     result = verify(log, anchors, key_file)

@@ -4,10 +4,7 @@ is bounded, and a waiting request is answered once its events are written."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, func, select
 
+from tests.factories.audit import audit_table_locked
 from yilian.app import create_app
 from yilian.config import Settings
 from yilian.kit.audit import DEMO_CHAIN_KEY, AuditEvent, AuditUnavailable, AuditWriter, verify_chain
@@ -54,30 +52,6 @@ def impatient_engine(url: str) -> Engine:
             dbapi_connection.commit()
 
     return engine
-
-
-@contextmanager
-def audit_table_locked(url: str) -> Iterator[None]:
-    """Another connection (as another process would) holds the lock the writer needs: SQLite's
-    write lock (BEGIN IMMEDIATE), or an exclusive lock on audit_log (PostgreSQL)."""
-    if url.startswith("sqlite"):
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        connection.exec_driver_sql("LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE")
-        try:
-            yield
-        finally:
-            transaction.rollback()
-    engine.dispose()
 
 
 def count_rows(engine: Engine) -> int:

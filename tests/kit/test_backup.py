@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, insert, text
 from typer.testing import CliRunner
 
-from tests.kit.test_audit import event
+from tests.factories.audit import event
 from yilian.cli import app as cli
 from yilian.config import get_settings
 from yilian.kit.audit import DEMO_CHAIN_KEY, AuditEvent, append_events

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer, create_user
 from tests.factories.encounters import create_encounter
+from tests.factories.referral import UP_BODY
 from tests.factories.registry import create_institution
+from tests.factories.scheduling import publish
 from tests.factories.world import build_world
-from tests.referral.test_api import UP_BODY
-from tests.scheduling.test_api import publish
 from yilian.auth import rules as roles
 from yilian.models import Booking, Referral
 

@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import PASSWORD, bearer, create_user
 from tests.factories.auth import login as staff_login
+from tests.factories.referral import create_referral
 from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
@@ -286,7 +287,7 @@ def test_booking_by_hospital_department_day_and_time(
 ) -> None:
     """Every department with a clinic is offered (also one booked out), each day with its places left,
     a day's slots only that day's public ones; booked, the booking leads my bookings and is cancelled."""
-    from tests.scheduling.test_api import publish
+    from tests.factories.scheduling import publish
 
     world = build_world(session)
     cardiology = Department(institution_id=world.hospital.id, code="0301", name="心血管内科")
@@ -372,7 +373,7 @@ def test_booking_by_hospital_department_day_and_time(
 def test_my_bookings_list_upcoming_first_then_the_past(
     client: TestClient, session: Session, clock: FixedClock
 ) -> None:
-    from tests.scheduling.test_api import publish
+    from tests.factories.scheduling import publish
 
     world = build_world(session)
     _, first = publish(client, session, world, day="2026-11-25", count=5)
@@ -413,7 +414,7 @@ def test_the_record_reads_in_words_page_by_page(client: TestClient, session: Ses
     """Visits, prescriptions and referrals as a resident reads them: names, not ICD codes or statuses."""
     from tests.factories.encounters import create_encounter
     from tests.factories.family_doctor import create_drug
-    from yilian.models import Prescription, PrescriptionItem, Referral
+    from yilian.models import Prescription, PrescriptionItem
 
     world = build_world(session)
     for n in range(13):
@@ -438,20 +439,16 @@ def test_the_record_reads_in_words_page_by_page(client: TestClient, session: Ses
     session.add(prescription)
     session.flush()
     session.add(PrescriptionItem(prescription_id=prescription.id, drug_id=drug.id, daily_dose=1, quantity=1))
-    session.add(
-        Referral(
-            resident_id=world.resident_a.id,
-            direction="up",
-            from_institution_id=world.township_a.id,
-            to_institution_id=world.hospital.id,
-            status="requested",
-            inside_consortium=True,
-            diagnoses="I10.x00,I63.900",
-            summary="血压控制不佳",
-            requested_at=datetime(2026, 2, 2, 9, 0),
-        )
+    create_referral(
+        session,
+        resident_id=world.resident_a.id,
+        from_institution_id=world.township_a.id,
+        to_institution_id=world.hospital.id,
+        status="requested",
+        diagnoses="I10.x00,I63.900",
+        summary="血压控制不佳",
+        requested_at=datetime(2026, 2, 2, 9, 0),
     )
-    session.flush()
     as_resident(client, session, world)
 
     first = client.get("/api/portal/record/visits?limit=10").json()

@@ -8,39 +8,22 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
 from tests.factories.encounters import create_encounter
+from tests.factories.referral import UP_BODY, hospital_doctor, move, refer_up, send, walk
 from tests.factories.registry import create_institution
-from tests.factories.world import World, build_world
-from tests.scheduling.test_api import publish
+from tests.factories.scheduling import book, publish
+from tests.factories.world import build_world
 from yilian.auth import rules as roles
 from yilian.kit.clock import FixedClock
 from yilian.models import Booking, FollowUpTask, Referral
-
-UP_BODY = {
-    "direction": "up",
-    "diagnoses": ["I10.x00", "I63.900"],
-    "summary": "血压控制不佳伴头晕，疑脑梗，请上级诊治",
-}
-
-
-def hospital_doctor(session: Session, world: World) -> dict[str, str]:
-    return bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
 
 
 def test_upward_referral_books_a_reserved_slot_in_one_step(client: TestClient, session: Session) -> None:
     world = build_world(session)
     _, slots = publish(client, session, world)
     reserved = next(s for s in slots if s["pool"] == "reserved")
-    body = {
-        **UP_BODY,
-        "resident_id": world.resident_a.id,
-        "to_institution_id": world.hospital.id,
-        "slot_id": reserved["id"],
-    }
-    created = client.post("/api/referrals", json=body, headers=bearer(session, world.family_doctor_a))
-    assert created.status_code == 201, created.text
-    referral = created.json()
+    referral = refer_up(client, bearer(session, world.family_doctor_a), world, slot_id=reserved["id"])
     assert (referral["status"], referral["inside_consortium"]) == ("requested", True)
     booking = session.get(Booking, referral["booking_id"])
     assert booking is not None and (booking.referral_id, booking.pool, booking.channel) == (
@@ -61,11 +44,7 @@ def test_upward_referral_books_a_reserved_slot_in_one_step(client: TestClient, s
     )
     assert shown["booked_at"] == reserved["starts_at"]
     assert client.get(f"/api/residents/{world.resident_a.id}", headers=doctor).status_code == 200
-    for status in ("accepted", "arrived", "completed"):
-        step = client.post(
-            f"/api/referrals/{referral['id']}/transition", json={"status": status}, headers=doctor
-        )
-        assert step.status_code == 200, step.text
+    walk(client, doctor, referral["id"], "accepted", "arrived", "completed")
     assert session.scalar(select(Referral.status).where(Referral.id == referral["id"])) == "completed"
 
 
@@ -73,18 +52,19 @@ def test_failed_slot_leaves_no_referral(client: TestClient, session: Session) ->
     world = build_world(session)
     _, slots = publish(client, session, world)
     taken = slots[0]
-    client.post(
-        "/api/bookings",
-        json={"slot_id": taken["id"], "resident_id": world.resident_b.id},
-        headers=bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)),
+    book(
+        client,
+        headers_for(session, role=roles.RESIDENT, resident_id=world.resident_b.id),
+        taken["id"],
+        world.resident_b.id,
     )
-    body = {
-        **UP_BODY,
-        "resident_id": world.resident_a.id,
-        "to_institution_id": world.hospital.id,
-        "slot_id": taken["id"],
-    }
-    response = client.post("/api/referrals", json=body, headers=bearer(session, world.family_doctor_a))
+    response = send(
+        client,
+        bearer(session, world.family_doctor_a),
+        resident_id=world.resident_a.id,
+        to_institution_id=world.hospital.id,
+        slot_id=taken["id"],
+    )
     assert response.status_code == 422
     assert session.scalar(select(func.count()).select_from(Referral)) == 0
 
@@ -92,23 +72,13 @@ def test_failed_slot_leaves_no_referral(client: TestClient, session: Session) ->
 def test_wrong_side_wrong_order_and_missing_reason(client: TestClient, session: Session) -> None:
     world = build_world(session)
     family = bearer(session, world.family_doctor_a)
-    referral = client.post(
-        "/api/referrals",
-        json={**UP_BODY, "resident_id": world.resident_a.id, "to_institution_id": world.hospital.id},
-        headers=family,
-    ).json()
-    own_accept = client.post(
-        f"/api/referrals/{referral['id']}/transition", json={"status": "accepted"}, headers=family
-    )
+    referral = refer_up(client, family, world)
+    own_accept = move(client, family, referral["id"], "accepted")
     assert own_accept.status_code == 422 and "接收方" in own_accept.json()["error"]["fields"][0]["message_zh"]
     doctor = hospital_doctor(session, world)
-    skip = client.post(
-        f"/api/referrals/{referral['id']}/transition", json={"status": "completed"}, headers=doctor
-    )
+    skip = move(client, doctor, referral["id"], "completed")
     assert skip.status_code == 422
-    no_reason = client.post(
-        f"/api/referrals/{referral['id']}/transition", json={"status": "rejected"}, headers=doctor
-    )
+    no_reason = move(client, doctor, referral["id"], "rejected")
     assert no_reason.status_code == 422 and no_reason.json()["error"]["fields"][0]["field"] == "reason"
     assert session.scalar(select(Referral.status).where(Referral.id == referral["id"])) == "requested"
 
@@ -151,11 +121,7 @@ def test_downward_referral_creates_a_follow_up_task(
     referral = client.post("/api/referrals", json=body, headers=doctor)
     assert referral.status_code == 201, referral.text
     township = bearer(session, world.family_doctor_a)
-    for status in ("accepted", "arrived", "followed_up"):
-        step = client.post(
-            f"/api/referrals/{referral.json()['id']}/transition", json={"status": status}, headers=township
-        )
-        assert step.status_code == 200, step.text
+    step = walk(client, township, referral.json()["id"], "accepted", "arrived", "followed_up")
     assert step.json()["follow_up_due_on"] == "2026-12-08"
     task = session.scalar(select(FollowUpTask).where(FollowUpTask.referral_id == referral.json()["id"]))
     assert task is not None and task.institution_id == world.township_a.id and "康复" in task.content
@@ -178,22 +144,13 @@ def test_figures(client: TestClient, session: Session, clock: FixedClock) -> Non
     world = build_world(session)
     family = bearer(session, world.family_doctor_a)
     doctor = hospital_doctor(session, world)
-    ids = [
-        client.post(
-            "/api/referrals",
-            json={**UP_BODY, "resident_id": r.id, "to_institution_id": world.hospital.id},
-            headers=family,
-        ).json()["id"]
-        for r in (world.resident_a, world.resident_a)
-    ]
+    ids = [refer_up(client, family, world, resident_id=r.id)["id"] for r in (world.resident_a, world.resident_a)]
     clock.advance(hours=3)
-    client.post(f"/api/referrals/{ids[0]}/transition", json={"status": "accepted"}, headers=doctor)
+    move(client, doctor, ids[0], "accepted")
     clock.advance(hours=27)  # the second is answered 30 h after it was sent
-    client.post(
-        f"/api/referrals/{ids[1]}/transition", json={"status": "rejected", "reason": "无床位"}, headers=doctor
-    )
+    move(client, doctor, ids[1], "rejected", reason="无床位")
     clock.advance(hours=2)
-    client.post(f"/api/referrals/{ids[0]}/transition", json={"status": "arrived"}, headers=doctor)
+    move(client, doctor, ids[0], "arrived")
     for day in (1, 2, 3, 4):
         create_encounter(
             session, resident=world.resident_b, institution=world.hospital, on=date(2026, 11, day)
@@ -222,14 +179,9 @@ def test_figures(client: TestClient, session: Session, clock: FixedClock) -> Non
 def test_incoming_box_is_paged_and_filtered_with_its_total(client: TestClient, session: Session) -> None:
     world = build_world(session)
     family = bearer(session, world.family_doctor_a)
-    body = {**UP_BODY, "resident_id": world.resident_a.id, "to_institution_id": world.hospital.id}
-    ids = [client.post("/api/referrals", json=body, headers=family).json()["id"] for _ in range(3)]
+    ids = [refer_up(client, family, world)["id"] for _ in range(3)]
     doctor = hospital_doctor(session, world)
-    refused = client.post(
-        f"/api/referrals/{ids[0]}/transition",
-        json={"status": "rejected", "reason": "床位已满"},
-        headers=doctor,
-    )
+    refused = move(client, doctor, ids[0], "rejected", reason="床位已满")
     assert refused.status_code == 200, refused.text
     page = client.get("/api/referrals", params={"status": "requested", "limit": 1}, headers=doctor).json()
     assert (page["total"], len(page["items"]), page["items"][0]["status_label"]) == (2, 1, "申请")

@@ -8,13 +8,12 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer
 from tests.factories.encounters import create_encounter
+from tests.factories.referral import hospital_doctor
 from tests.factories.residents import create_resident
+from tests.factories.scheduling import booked, ct_slot, publish
 from tests.factories.world import build_world
-from tests.scheduling.test_api import publish
-from tests.scheduling.test_concurrency import ct_slot
-from yilian.auth import rules as roles
 from yilian.kit.clock import FixedClock
 
 
@@ -30,17 +29,14 @@ def test_three_of_ten_outpatients_came_by_referral_booking(
     _, slots = publish(client, session, world, count=10, day="2026-11-26")
     _, later = publish(client, session, world, count=2, day="2026-11-30")
     family = bearer(session, world.family_doctor_a)
-    desk = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
+    desk = hospital_doctor(session, world)
     patients = [create_resident(session, grid=world.grid_a) for _ in range(7)]
     public = [s for s in slots if s["pool"] == "public"]
 
     def book(slot_id: object, resident_id: int, headers: dict[str, str]) -> int:
-        made = client.post(
-            "/api/bookings", json={"slot_id": slot_id, "resident_id": resident_id}, headers=headers
-        )
-        assert made.status_code == 201, made.text
-        assert made.json()["channel"] == ("grassroots" if headers is family else "public")
-        return int(made.json()["id"])
+        made = booked(client, headers, slot_id, resident_id)
+        assert made["channel"] == ("grassroots" if headers is family else "public")
+        return int(made["id"])
 
     referred = [book(slots[n]["id"], patients[n].id, family) for n in range(5)]
     book(later[0]["id"], patients[5].id, family)  # 30 November: not yet come

@@ -16,44 +16,15 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer, create_user
+from tests.factories.referral import create_referral
 from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
 from yilian.auth import rules as roles
 from yilian.kit import stats
-from yilian.models import FollowUpTask, Institution, Referral, Resident
+from yilian.models import FollowUpTask, Referral
 from yilian.referral import repository, rules
 
 START = datetime(2026, 11, 2, 8, 0)
-
-
-def add_referral(
-    session: Session,
-    *,
-    resident: Resident,
-    origin: Institution,
-    target: Institution,
-    requested_at: datetime = START,
-    decided_at: datetime | None = None,
-    arrived_at: datetime | None = None,
-    status: str = rules.REQUESTED,
-    direction: str = rules.UP,
-) -> Referral:
-    referral = Referral(
-        resident_id=resident.id,
-        direction=direction,
-        from_institution_id=origin.id,
-        to_institution_id=target.id,
-        status=status,
-        inside_consortium=True,
-        diagnoses="I10.x00",
-        summary="血压控制不佳",
-        requested_at=requested_at,
-        decided_at=decided_at,
-        arrived_at=arrived_at,
-    )
-    session.add(referral)
-    session.flush()
-    return referral
 
 
 @pytest.fixture
@@ -75,12 +46,13 @@ def test_a_page_of_50_referrals_costs_the_statements_of_a_page_of_5(
     world = build_world(session)
     for i in range(50):
         # Each a different patient, half with a follow-up task: per-row loading shows in the count.
-        referral = add_referral(
+        referral = create_referral(
             session,
-            resident=create_resident(session, grid=world.grid_a),
-            origin=world.township_a,
-            target=world.hospital,
+            resident_id=create_resident(session, grid=world.grid_a).id,
+            from_institution_id=world.township_a.id,
+            to_institution_id=world.hospital.id,
             requested_at=START + timedelta(minutes=i),
+            status=rules.REQUESTED,
         )
         if i % 2:
             session.add(
@@ -112,20 +84,23 @@ def test_a_family_doctors_box_holds_the_patients_they_may_read(client: TestClien
     patient to the township is not in their box (before, it was listed with the patient's name and
     diagnoses, and opening it answered 404)."""
     world = build_world(session)
-    own = add_referral(
+    own = create_referral(
         session,
-        resident=world.resident_a,
-        origin=world.hospital,
-        target=world.township_a,
+        resident_id=world.resident_a.id,
+        from_institution_id=world.hospital.id,
+        to_institution_id=world.township_a.id,
         direction=rules.DOWN,
+        status=rules.REQUESTED,
+        requested_at=START,
     )
-    add_referral(
+    create_referral(
         session,
-        resident=world.resident_b,
-        origin=world.hospital,
-        target=world.township_a,
+        resident_id=world.resident_b.id,
+        from_institution_id=world.hospital.id,
+        to_institution_id=world.township_a.id,
         direction=rules.DOWN,
         requested_at=START + timedelta(hours=1),
+        status=rules.REQUESTED,
     )
     family = bearer(session, world.family_doctor_a)
     page = client.get("/api/referrals", params={"box": "incoming"}, headers=family).json()
@@ -158,11 +133,11 @@ def _durations(world: World, session: Session, rng: random.Random, n: int) -> li
         decided = requested + wait
         arrived = decided + timedelta(seconds=rng.randrange(300_000), microseconds=rng.randrange(1_000_000))
         made.append(
-            add_referral(
+            create_referral(
                 session,
-                resident=world.resident_a,
-                origin=world.township_a,
-                target=world.hospital,
+                resident_id=world.resident_a.id,
+                from_institution_id=world.township_a.id,
+                to_institution_id=world.hospital.id,
                 requested_at=requested,
                 decided_at=decided,
                 arrived_at=arrived if i % 4 else None,
@@ -171,7 +146,14 @@ def _durations(world: World, session: Session, rng: random.Random, n: int) -> li
         )
     # One never decided: no duration.
     made.append(
-        add_referral(session, resident=world.resident_a, origin=world.township_a, target=world.hospital)
+        create_referral(
+            session,
+            resident_id=world.resident_a.id,
+            from_institution_id=world.township_a.id,
+            to_institution_id=world.hospital.id,
+            status=rules.REQUESTED,
+            requested_at=START,
+        )
     )
     return made
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer, headers_for
 from tests.factories.world import build_far_county, build_world
 from yilian.auth import rules as roles
 
@@ -30,8 +30,6 @@ def test_one_institutions_figures_answer_404_outside_the_county_and_403_outside_
     hidden, missing = figures(far.hospital.id, commission), figures(MISSING, commission)
     assert hidden[0] == 404 and hidden == missing
     assert figures(world.hospital.id, commission)[0] == 200
-    township_admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
-    )
+    township_admin = headers_for(session, role=roles.INSTITUTION_ADMIN, institution_id=world.township_a.id)
     assert figures(world.hospital.id, township_admin)[0] == 403
     assert figures(world.township_a.id, township_admin)[0] == 200

@@ -6,41 +6,15 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
-from tests.factories.world import World, build_world
-from yilian.auth import rules as roles
+from tests.factories.auth import bearer
+from tests.factories.referral import cardiology_clinic
+from tests.factories.world import build_world
 from yilian.models import Department
-
-
-def clinic(client: TestClient, session: Session, world: World, day: str) -> Department:
-    department = Department(institution_id=world.hospital.id, code="XNK", name="心血管内科")
-    session.add(department)
-    session.flush()
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
-    schedule = client.post(
-        "/api/schedules",
-        json={
-            "institution_id": world.hospital.id,
-            "department_id": department.id,
-            "kind": "clinic",
-            "name": "心内科门诊",
-        },
-        headers=admin,
-    ).json()
-    published = client.post(
-        f"/api/schedules/{schedule['id']}/sessions",
-        json={"day": day, "start": "08:00", "minutes": 10, "count": 10},
-        headers=admin,
-    )
-    assert published.status_code == 201, published.text
-    return department
 
 
 def test_reserved_calendar_booking_and_slip(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    department = clinic(client, session, world, "2026-11-26")
+    department = cardiology_clinic(client, session, world, "2026-11-26")
     clinic_tomorrow = Department(institution_id=world.hospital.id, code="X2", name="神经内科")
     session.add(clinic_tomorrow)
     session.flush()

@@ -8,8 +8,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer
+from tests.factories.residents import residents_csv
 from tests.factories.world import build_world
 from yilian.kit.audit import AuditWriter
 from yilian.kit.id_numbers import make_id_number
@@ -212,16 +213,12 @@ def test_family_doctor_cannot_merge(client: TestClient, session: Session) -> Non
     )
 
 
-def csv_bytes(rows: list[str]) -> bytes:
-    return ("身份证号,姓名,电话,网格编码\n" + "\n".join(rows) + "\n").encode("utf-8")
-
-
 def test_half_valid_import_writes_nothing(client: TestClient, session: Session) -> None:
     world = build_world(session)
     good = make_id_number("640181", date(1970, 1, 1), 1, "M")
     bad = make_id_number("640181", date(1971, 1, 1), 2, "F")[:-1] + "0"
     before = count_residents(session)
-    content = csv_bytes(
+    content = residents_csv(
         [
             f"{good},王一,13900000001,{world.grid_a.code}",
             f"{bad},王二,,{world.grid_a.code}",
@@ -253,7 +250,7 @@ def test_valid_import_writes_every_row_and_skips_known_people(
     before = count_residents(session)
     response = client.post(
         "/api/residents/import",
-        files={"file": ("r.csv", csv_bytes(rows), "text/csv")},
+        files={"file": ("r.csv", residents_csv(rows), "text/csv")},
         headers=bearer(session, world.consortium_admin),
     )
     assert response.status_code == 200, response.text

@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from tests.factories.auth import CHEAP_SETTINGS
 from yilian.cli import app
 from yilian.config import get_settings
 from yilian.kit.db import make_engine
@@ -28,6 +29,7 @@ def test_import_from_the_command_line(
         residents_per_county=30,
         demo_password="Demo-Pass-2026",
         console=Console(quiet=True),
+        settings=CHEAP_SETTINGS,
         today=date(2026, 11, 24),
     )
     monkeypatch.setenv("YILIAN_DATABASE_URL", fresh_database_url)

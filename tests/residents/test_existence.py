@@ -14,13 +14,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import drain_audit
+from tests.factories.audit import drain_audit
 from tests.factories.auth import bearer
+from tests.factories.fhir import token
 from tests.factories.registry import create_institution
-from tests.factories.residents import create_resident
+from tests.factories.residents import create_resident, residents_csv
 from tests.factories.world import build_world
-from tests.fhir.test_api import token
-from tests.residents.test_api import csv_bytes
 from yilian.kit.audit import AuditWriter
 from yilian.kit.id_numbers import make_id_number
 from yilian.models import AuditLog, Resident
@@ -93,7 +92,7 @@ def test_spreadsheet_rows_with_numbers_held_in_another_county(client: TestClient
     rows = [f"{held.id_number},马兰花,,{world.grid_a.code}", f"{fresh(2)},赵淑珍,,{world.grid_a.code}"]
     # Today: 422 naming row 2, "ID number registered under another name".
     response = client.post(
-        "/api/residents/import", files={"file": ("r.csv", csv_bytes(rows), "text/csv")}, headers=headers
+        "/api/residents/import", files={"file": ("r.csv", residents_csv(rows), "text/csv")}, headers=headers
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"created": 2, "already_registered": 0}
@@ -103,7 +102,7 @@ def test_spreadsheet_rows_with_numbers_held_in_another_county(client: TestClient
     # A number the importer does read is still matched (and a name that differs still refused).
     known = [f"{world.resident_a.id_number},{world.resident_a.name},,{world.grid_a.code}"]
     response = client.post(
-        "/api/residents/import", files={"file": ("k.csv", csv_bytes(known), "text/csv")}, headers=headers
+        "/api/residents/import", files={"file": ("k.csv", residents_csv(known), "text/csv")}, headers=headers
     )
     assert response.json() == {"created": 0, "already_registered": 1}
 

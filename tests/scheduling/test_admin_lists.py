@@ -5,30 +5,19 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer
+from tests.factories.scheduling import hospital_admin, open_schedule, publish_session
 from tests.factories.world import build_far_county, build_world
-from yilian.auth import rules as roles
 
 
 def test_schedule_list_is_the_institutions_own_and_the_week_shows_pools(
     client: TestClient, session: Session
 ) -> None:
     world = build_world(session)
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
-    created = client.post(
-        "/api/schedules",
-        json={"institution_id": world.hospital.id, "kind": "clinic", "name": "心内科王医生"},
-        headers=admin,
-    ).json()
+    admin = hospital_admin(session, world)
+    created = open_schedule(client, admin, world.hospital.id, kind="clinic", name="心内科王医生")
     for day in ("2026-11-26", "2026-11-27", "2026-12-03"):
-        published = client.post(
-            f"/api/schedules/{created['id']}/sessions",
-            json={"day": day, "start": "08:00", "minutes": 10, "count": 10},
-            headers=admin,
-        )
-        assert published.status_code == 201, published.text
+        publish_session(client, admin, created["id"], day=day, start="08:00", minutes=10, count=10)
     page = client.get("/api/schedules", params={"kind": "clinic"}, headers=admin).json()
     assert page["total"] == 1
     assert page["items"][0] | {"id": 0} == {
@@ -61,9 +50,7 @@ def test_schedule_list_is_the_institutions_own_and_the_week_shows_pools(
 
 def test_policy_in_force_then_a_higher_share_saved(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = hospital_admin(session, world)
     default = client.get("/api/booking-policy", params={"year": 2026}, headers=admin).json()
     assert default["reserved_share"] == 20 and default["stored"] is False
     assert default["minimum_share"] == 20 and default["ceiling_share"] >= 20
@@ -91,9 +78,7 @@ def test_departments_of_the_own_institution(client: TestClient, session: Session
     session.add(Department(institution_id=world.hospital.id, code="D01", name="心血管内科"))
     session.add(Department(institution_id=world.township_a.id, code="D01", name="全科"))
     session.flush()
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = hospital_admin(session, world)
     assert [d["name"] for d in client.get("/api/schedules/departments", headers=admin).json()] == [
         "心血管内科"
     ]

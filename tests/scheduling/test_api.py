@@ -9,38 +9,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
-from tests.factories.world import World, build_world
+from tests.factories.auth import bearer, headers_for
+from tests.factories.chronic import create_register
+from tests.factories.referral import create_referral
+from tests.factories.residents import create_resident
+from tests.factories.scheduling import book, booked, hospital_admin, publish
+from tests.factories.world import build_world
 from yilian.auth import rules as roles
 from yilian.config import Settings
 from yilian.kit.clock import FixedClock
 from yilian.models import Booking, BookingEvent, Slot
-
-
-def publish(
-    client: TestClient,
-    session: Session,
-    world: World,
-    *,
-    count: int = 10,
-    day: str = "2026-11-26",
-    start: str = "08:00",
-) -> tuple[dict[str, str], list[dict[str, object]]]:
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
-    schedule = client.post(
-        "/api/schedules",
-        json={"institution_id": world.hospital.id, "kind": "clinic", "name": "心内科王医生"},
-        headers=admin,
-    ).json()
-    slots = client.post(
-        f"/api/schedules/{schedule['id']}/sessions",
-        json={"day": day, "start": start, "minutes": 10, "count": count},
-        headers=admin,
-    )
-    assert slots.status_code == 201, slots.text
-    return admin, slots.json()
 
 
 def test_twenty_percent_reserved_and_spread(client: TestClient, session: Session) -> None:
@@ -55,16 +33,12 @@ def test_public_cannot_take_reserved_until_released(
     world = build_world(session)
     _, slots = publish(client, session, world, day="2026-11-26")
     reserved = next(s for s in slots if s["pool"] == "reserved")
-    citizen = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_a.id))
-    refused = client.post(
-        "/api/bookings", json={"slot_id": reserved["id"], "resident_id": world.resident_a.id}, headers=citizen
-    )
+    citizen = headers_for(session, role=roles.RESIDENT, resident_id=world.resident_a.id)
+    refused = book(client, citizen, reserved["id"], world.resident_a.id)
     assert refused.status_code == 422 and "预留给基层" in refused.json()["error"]["fields"][0]["message_zh"]
     assert session.scalar(select(Slot.booked).where(Slot.id == reserved["id"])) == 0
     clock.at = datetime.fromisoformat(str(reserved["starts_at"])) - __import__("datetime").timedelta(hours=23)
-    taken = client.post(
-        "/api/bookings", json={"slot_id": reserved["id"], "resident_id": world.resident_a.id}, headers=citizen
-    )
+    taken = book(client, citizen, reserved["id"], world.resident_a.id)
     assert taken.status_code == 201, taken.text
     assert (taken.json()["pool"], taken.json()["channel"]) == ("public", "public")
 
@@ -124,17 +98,8 @@ def test_same_department_same_session_twice_is_refused(client: TestClient, sessi
     world = build_world(session)
     _, slots = publish(client, session, world)
     doctor = bearer(session, world.family_doctor_a)
-    assert (
-        client.post(
-            "/api/bookings",
-            json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id},
-            headers=doctor,
-        ).status_code
-        == 201
-    )
-    second = client.post(
-        "/api/bookings", json={"slot_id": slots[1]["id"], "resident_id": world.resident_a.id}, headers=doctor
-    )
+    assert book(client, doctor, slots[0]["id"], world.resident_a.id).status_code == 201
+    second = book(client, doctor, slots[1]["id"], world.resident_a.id)
     assert second.status_code == 409 and "同一科室同一时段" in second.json()["error"]["message_zh"]
     assert session.scalar(select(Slot.booked).where(Slot.id == slots[1]["id"])) == 0  # nothing changed
 
@@ -143,23 +108,22 @@ def test_full_past_and_cancel(client: TestClient, session: Session) -> None:
     world = build_world(session)
     _, slots = publish(client, session, world)
     doctor = bearer(session, world.family_doctor_a)
-    booked = client.post(
-        "/api/bookings", json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id}, headers=doctor
-    ).json()
-    full = client.post(
-        "/api/bookings",
-        json={"slot_id": slots[0]["id"], "resident_id": world.resident_b.id},
-        headers=bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id)),
+    first = booked(client, doctor, slots[0]["id"], world.resident_a.id)
+    full = book(
+        client,
+        headers_for(session, role=roles.RESIDENT, resident_id=world.resident_b.id),
+        slots[0]["id"],
+        world.resident_b.id,
     )
     assert full.status_code == 422 and "约满" in full.json()["error"]["fields"][0]["message_zh"]
-    cancelled = client.post(f"/api/bookings/{booked['id']}/cancel", headers=doctor)
+    cancelled = client.post(f"/api/bookings/{first['id']}/cancel", headers=doctor)
     assert cancelled.json()["status"] == "cancelled"
     assert session.scalar(select(Slot.booked).where(Slot.id == slots[0]["id"])) == 0
     history = session.scalars(
-        select(BookingEvent.status).where(BookingEvent.booking_id == booked["id"]).order_by(BookingEvent.id)
+        select(BookingEvent.status).where(BookingEvent.booking_id == first["id"]).order_by(BookingEvent.id)
     ).all()
     assert history == ["booked", "cancelled"]
-    again = client.post(f"/api/bookings/{booked['id']}/cancel", headers=doctor)
+    again = client.post(f"/api/bookings/{first['id']}/cancel", headers=doctor)
     assert again.status_code == 422
 
 
@@ -167,11 +131,7 @@ def test_past_slot_cannot_be_booked(client: TestClient, session: Session, clock:
     world = build_world(session)
     _, slots = publish(client, session, world, day="2026-11-24", start="10:00")
     clock.at = datetime(2026, 11, 24, 10, 30)
-    response = client.post(
-        "/api/bookings",
-        json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id},
-        headers=bearer(session, world.family_doctor_a),
-    )
+    response = book(client, bearer(session, world.family_doctor_a), slots[0]["id"], world.resident_a.id)
     assert response.status_code == 422 and "已过时间" in response.json()["error"]["fields"][0]["message_zh"]
 
 
@@ -205,9 +165,7 @@ def test_same_day_extra_slots_within_cap(client: TestClient, session: Session) -
 
 def test_policy_cannot_fall(client: TestClient, session: Session) -> None:
     world = build_world(session)
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = hospital_admin(session, world)
     assert (
         client.put(
             "/api/booking-policy", json={"year": 2026, "reserved_share": 25}, headers=admin
@@ -230,9 +188,7 @@ def test_reserved_share_rises_yearly_to_the_ceiling_and_the_report_shows_the_tre
     20 → 22 → 22 against the 22 % ceiling."""
     settings.reserved_share_ceiling = 22
     world = build_world(session)
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = hospital_admin(session, world)
 
     def put(year: int, share: int) -> tuple[int, str]:
         response = client.put(
@@ -270,14 +226,8 @@ def test_quota_report_and_release(client: TestClient, session: Session, clock: F
     world = build_world(session)
     _, slots = publish(client, session, world, count=10, day="2026-11-25", start="08:00")
     reserved = [s for s in slots if s["pool"] == "reserved"]
-    assert (
-        client.post(
-            "/api/bookings",
-            json={"slot_id": reserved[0]["id"], "resident_id": world.resident_a.id},
-            headers=bearer(session, world.family_doctor_a),
-        ).status_code
-        == 201
-    )
+    family = bearer(session, world.family_doctor_a)
+    assert book(client, family, reserved[0]["id"], world.resident_a.id).status_code == 201
     # At 2026-11-24 09:30 both reserved slots (tomorrow 08:20 and 09:10) are inside the 24-hour release window.
     released = do_release_reserved(session, now=clock.now())
     assert released == 1  # the free one; the booked one stays reserved
@@ -309,66 +259,46 @@ def test_chronic_referral_priority_is_for_registered_chronic_patients_referred_u
     referred upward through the joint chronic clinic; a referral alone does not give it."""
     from datetime import date
 
-    from yilian.models import ChronicRegister, Referral
-
     world = build_world(session)
     _, slots = publish(client, session, world, day="2026-12-04")  # 10 days after the clock's 2026-11-24
     public = [s for s in slots if s["pool"] == "public"]
 
     def referral(resident_id: int) -> int:
-        row = Referral(
+        return create_referral(
+            session,
             resident_id=resident_id,
-            direction="up",
             from_institution_id=world.township_a.id,
             to_institution_id=world.hospital.id,
             status="accepted",
-            inside_consortium=True,
-            diagnoses="I10",
-            summary="血压控制不佳，上转心内科",
-            requested_at=datetime(2026, 11, 23, 10, 0),
-        )
-        session.add(row)
-        session.flush()
-        return row.id
-
-    from tests.factories.residents import create_resident
+        ).id
 
     patient = create_resident(session, grid=world.grid_a, name="马志强", born=date(1980, 6, 1), sex="M")
     own, others = referral(patient.id), referral(world.resident_b.id)
-    citizen = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=patient.id))
+    citizen = headers_for(session, role=roles.RESIDENT, resident_id=patient.id)
 
-    def book(slot: dict[str, object], referral_id: int) -> Any:
-        body = {"slot_id": slot["id"], "resident_id": patient.id, "referral_id": referral_id}
-        return client.post("/api/bookings", json=body, headers=citizen)
+    def book_referred(slot: dict[str, object], referral_id: int) -> Any:
+        return book(client, citizen, slot["id"], patient.id, referral_id=referral_id)
 
-    not_chronic = book(public[0], own)
+    not_chronic = book_referred(public[0], own)
     assert not_chronic.status_code == 422, not_chronic.text
     assert not_chronic.json()["error"]["fields"][0]["field"] == "slot_id"  # outside the 7-day window
-    someone_elses = book(public[0], others)
+    someone_elses = book_referred(public[0], others)
     assert someone_elses.status_code == 422
     assert someone_elses.json()["error"]["fields"][0]["field"] == "referral_id"
-    session.add(
-        ChronicRegister(
-            resident_id=patient.id, disease="hypertension", source="diagnosis", registered_on=date(2025, 3, 1)
-        )
-    )
-    session.flush()
-    chronic = book(public[0], own)
+    create_register(session, resident=patient, disease="hypertension", registered_on=date(2025, 3, 1))
+    chronic = book_referred(public[0], own)
     assert chronic.status_code == 201, chronic.text
 
 
 def test_check_in_only_on_the_appointments_day(client: TestClient, session: Session, clock: FixedClock) -> None:
     """A desk cannot record an arrival for a later day's appointment, nor a no-show before its time;
     after the day, only within the configured grace (0 days by default)."""
-    from tests.factories.residents import create_resident
-
     world = build_world(session)
     neighbour = create_resident(session, grid=world.grid_a, name="王秀英")
     _, slots = publish(client, session, world, day="2026-11-26", start="08:00")
     family = bearer(session, world.family_doctor_a)
     first, second = (
-        client.post("/api/bookings", json={"slot_id": s["id"], "resident_id": r.id}, headers=family).json()
-        for s, r in ((slots[0], world.resident_a), (slots[1], neighbour))
+        booked(client, family, s["id"], r.id) for s, r in ((slots[0], world.resident_a), (slots[1], neighbour))
     )
     desk = bearer(session, world.doctor)  # a doctor of the county hospital that receives them
     early = client.post(f"/api/bookings/{first['id']}/check_in", headers=desk)  # clock: 2026-11-24 09:30

@@ -9,8 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
-from tests.factories.world import World, build_world
+from tests.factories.auth import bearer, headers_for
+from tests.factories.scheduling import booked, hospital_admin, open_ward
+from tests.factories.world import build_world
 from yilian.auth import rules as roles
 from yilian.models import Booking, DrgGrouping, Encounter, Referral, Slot
 from yilian.scheduling.rules import bed_pools
@@ -31,26 +32,6 @@ def test_bed_pools_reserve_a_share_of_beds_rounded_up() -> None:
     assert bed_pools(1, 1000) == [("reserved", 1)]
 
 
-def open_ward(
-    client: TestClient, session: Session, world: World, beds: int
-) -> tuple[dict[str, str], list[dict]]:
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
-    ward = client.post(
-        "/api/schedules",
-        json={"institution_id": world.hospital.id, "kind": "bed", "name": "普外科病区床位"},
-        headers=admin,
-    ).json()
-    slots = client.post(
-        f"/api/schedules/{ward['id']}/sessions",
-        json={"day": "2026-11-26", "start": "08:00", "minutes": 240, "count": beds},
-        headers=admin,
-    )
-    assert slots.status_code == 201, slots.text
-    return admin, slots.json()
-
-
 def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_discharge(
     client: TestClient, session: Session, clock: object, drg_scheme_path: object
 ) -> None:
@@ -66,26 +47,20 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
             "to_institution_id": world.hospital.id,
             "slot_id": reserved["id"],
         },
-        headers=bearer(
-            session,
-            create_user(
-                session,
-                role=roles.FAMILY_DOCTOR,
-                institution_id=world.township_b.id,
-                grid_ids=(world.grid_b.id,),
-            ),
+        headers=headers_for(
+            session, role=roles.FAMILY_DOCTOR, institution_id=world.township_b.id, grid_ids=(world.grid_b.id,)
         ),
     )
     assert referral.status_code == 201, referral.text
     booking_id = referral.json()["booking_id"]
-    doctor = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
+    doctor = headers_for(session, role=roles.DOCTOR, institution_id=world.hospital.id)
     accepted = client.post(
         f"/api/referrals/{referral.json()['id']}/transition", json={"status": "accepted"}, headers=doctor
     )
     assert accepted.status_code == 200, accepted.text
 
     # The patient may not check themselves in; the ward's desk does.
-    patient = bearer(session, create_user(session, role=roles.RESIDENT, resident_id=world.resident_b.id))
+    patient = headers_for(session, role=roles.RESIDENT, resident_id=world.resident_b.id)
     assert client.post(f"/api/bookings/{booking_id}/check_in", headers=patient).status_code == 403
 
     clock.advance(days=2)  # type: ignore[attr-defined]  # 2026-11-26 09:30, admission day
@@ -108,7 +83,7 @@ def test_a_referred_patient_is_admitted_from_a_reserved_bed_and_grouped_at_disch
     (bed,) = ward["items"]
     assert (bed["id"], bed["resident_name"], bed["days"]) == (stay.id, world.resident_b.name, 3)
     assert bed["diagnoses"] == REFERRAL["diagnoses"] and len(bed["diagnosis_labels"]) == 3
-    township = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.township_b.id))
+    township = headers_for(session, role=roles.DOCTOR, institution_id=world.township_b.id)
     assert client.get("/api/encounters/inpatients", headers=township).json()["total"] == 0
     assert client.get("/api/encounters/inpatients", headers=patient).status_code == 403
     exported = client.get("/api/encounters/inpatients/export", headers=doctor)
@@ -139,23 +114,18 @@ def test_a_bed_booking_without_a_referral_needs_admitting_diagnoses(
     world = build_world(session)
     _, slots = open_ward(client, session, world, beds=5)
     public = next(s for s in slots if s["pool"] == "public")
-    desk = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    desk = hospital_admin(session, world)
     family = bearer(session, world.family_doctor_a)
-    booked = client.post(
-        "/api/bookings", json={"slot_id": public["id"], "resident_id": world.resident_a.id}, headers=family
-    )
-    assert booked.status_code == 201, booked.text
+    booking = booked(client, family, public["id"], world.resident_a.id)
     clock.advance(days=2)  # type: ignore[attr-defined]
 
-    refused = client.post(f"/api/bookings/{booked.json()['id']}/check_in", headers=desk)
+    refused = client.post(f"/api/bookings/{booking['id']}/check_in", headers=desk)
     assert refused.status_code == 422 and refused.json()["error"]["fields"][0]["field"] == "diagnoses"
-    assert session.get(Booking, booked.json()["id"]).status == "booked"  # type: ignore[union-attr]
+    assert session.get(Booking, booking["id"]).status == "booked"  # type: ignore[union-attr]
     assert session.scalar(select(func.count()).select_from(Encounter)) == 0
 
     admitted = client.post(
-        f"/api/bookings/{booked.json()['id']}/check_in", json={"diagnoses": ["I63.900"]}, headers=desk
+        f"/api/bookings/{booking['id']}/check_in", json={"diagnoses": ["I63.900"]}, headers=desk
     )
     assert admitted.status_code == 200 and admitted.json()["encounter_id"] is not None
     assert session.get(Slot, public["id"]).booked == 1  # type: ignore[union-attr]
@@ -169,10 +139,8 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     world = build_world(session)
     _, slots = open_ward(client, session, world, beds=4)
     family = bearer(session, world.family_doctor_a)
-    booked = client.post(
-        "/api/bookings", json={"slot_id": slots[0]["id"], "resident_id": world.resident_a.id}, headers=family
-    ).json()
-    nurse = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
+    booking = booked(client, family, slots[0]["id"], world.resident_a.id)
+    nurse = headers_for(session, role=roles.DOCTOR, institution_id=world.hospital.id)
     ahead = client.get("/api/arrivals", params={"day": "2026-11-26"}, headers=nurse).json()
     (row,) = ahead["items"]
     assert row["check_in_refusal"] == "预约就诊日为2026-11-26，当天才能登记到诊"
@@ -190,7 +158,7 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     assert row["reserved"] and row["check_in_refusal"] is None and row["schedule_kind_label"] == "住院床位"
     assert row["sender_name"] == world.township_a.name
     done = client.post(
-        f"/api/bookings/{booked['id']}/check_in", json={"diagnoses": ["I63.900"]}, headers=nurse
+        f"/api/bookings/{booking['id']}/check_in", json={"diagnoses": ["I63.900"]}, headers=nurse
     )
     assert done.status_code == 200, done.text
     checked = client.get("/api/arrivals", params={"status": "checked_in"}, headers=nurse).json()
@@ -204,9 +172,7 @@ def test_the_desk_sees_its_day_and_records_arrivals(
     rows = list(sheet.iter_rows(values_only=True))  # type: ignore[union-attr]
     assert rows[0][0] == "预约时间" and rows[1][3] == "张桂兰" and rows[1][-1] == "已到诊"
 
-    township_doctor = bearer(
-        session, create_user(session, role=roles.FAMILY_DOCTOR, institution_id=world.township_a.id)
-    )
+    township_doctor = headers_for(session, role=roles.FAMILY_DOCTOR, institution_id=world.township_a.id)
     assert client.get("/api/arrivals", headers=township_doctor).status_code == 403
     bad = client.get("/api/arrivals", params={"status": "lost"}, headers=nurse)
     assert bad.status_code == 422
@@ -217,19 +183,15 @@ def test_a_live_booking_opens_the_record_to_the_receiving_institution_only_while
 ) -> None:
     world = build_world(session)
     _, slots = open_ward(client, session, world, beds=4)
-    desk = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.hospital.id))
-    other = bearer(session, create_user(session, role=roles.DOCTOR, institution_id=world.township_b.id))
+    desk = headers_for(session, role=roles.DOCTOR, institution_id=world.hospital.id)
+    other = headers_for(session, role=roles.DOCTOR, institution_id=world.township_b.id)
     record = f"/api/residents/{world.resident_a.id}"
     assert client.get(record, headers=desk).status_code == 404
-    booked = client.post(
-        "/api/bookings",
-        json={"slot_id": slots[1]["id"], "resident_id": world.resident_a.id},
-        headers=bearer(session, world.family_doctor_a),
-    ).json()
+    booking = booked(client, bearer(session, world.family_doctor_a), slots[1]["id"], world.resident_a.id)
     assert client.get(record, headers=desk).status_code == 200
     assert client.get(record, headers=other).status_code == 404
     cancelled = client.post(
-        f"/api/bookings/{booked['id']}/cancel", headers=bearer(session, world.family_doctor_a)
+        f"/api/bookings/{booking['id']}/cancel", headers=bearer(session, world.family_doctor_a)
     )
     assert cancelled.status_code == 200
     assert client.get(record, headers=desk).status_code == 404

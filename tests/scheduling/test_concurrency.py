@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories.residents import create_resident
+from tests.factories.scheduling import ct_slot
 from tests.factories.world import build_world
 from yilian.auth.context import Actor
 from yilian.auth.service import subject_of
@@ -19,33 +20,13 @@ from yilian.kit.clock import FixedClock
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
 from yilian.kit.migrate import upgrade
-from yilian.models import Booking, BookingEvent, Schedule, Slot
+from yilian.models import Booking, BookingEvent, Slot
 from yilian.scheduling import places
 from yilian.scheduling.booking import do_book_slot
 from yilian.scheduling.schemas import BookingIn
 
 CLIENTS = 24
 CAPACITY = 5
-
-
-def ct_slot(session: Session, hospital_id: int, *, capacity: int, booked: int) -> Slot:
-    """A public CT slot on 26 November 2026, 09:00, with its schedule."""
-    schedule = Schedule(institution_id=hospital_id, kind="exam", name="CT", equipment="CT")
-    session.add(schedule)
-    session.flush()
-    slot = Slot(
-        schedule_id=schedule.id,
-        institution_id=hospital_id,
-        starts_at=datetime(2026, 11, 26, 9),
-        ends_at=datetime(2026, 11, 26, 10),
-        pool="public",
-        capacity=capacity,
-        booked=booked,
-        published=True,
-    )
-    session.add(slot)
-    session.flush()
-    return slot
 
 
 def booking_values(slot: Slot, resident_id: int, user_id: int, key: str) -> dict[str, object]:

@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.factories.auth import bearer, create_user
+from tests.factories.auth import bearer
+from tests.factories.scheduling import hospital_admin, open_schedule
 from tests.factories.world import build_far_county, build_world
-from yilian.auth import rules as roles
 from yilian.models import Schedule, Slot
 
 MISSING = 987654
@@ -18,9 +18,7 @@ MISSING = 987654
 def test_schedules_are_kept_for_the_admins_own_institution(client: TestClient, session: Session) -> None:
     world = build_world(session)
     far = build_far_county(session)
-    admin = bearer(
-        session, create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
-    )
+    admin = hospital_admin(session, world)
     body = {"kind": "clinic", "name": "心内科"}
     hidden = client.post("/api/schedules", json={**body, "institution_id": far.hospital.id}, headers=admin)
     missing = client.post("/api/schedules", json={**body, "institution_id": MISSING}, headers=admin)
@@ -38,11 +36,9 @@ def test_an_extra_slot_on_another_countys_schedule_is_refused_as_unknown(
 ) -> None:
     world = build_world(session)
     far = build_far_county(session)
-    far_schedule = client.post(
-        "/api/schedules",
-        json={"institution_id": far.hospital.id, "kind": "clinic", "name": "心内科"},
-        headers=bearer(session, far.institution_admin),
-    ).json()
+    far_schedule = open_schedule(
+        client, bearer(session, far.institution_admin), far.hospital.id, kind="clinic", name="心内科"
+    )
     doctor = bearer(session, world.family_doctor_a)
     hidden = client.post(
         "/api/slots/extra",

@@ -11,8 +11,8 @@ from sqlalchemy.orm import sessionmaker
 
 from tests.factories.auth import bearer
 from tests.factories.residents import create_resident
+from tests.factories.scheduling import ct_slot
 from tests.factories.world import build_world
-from tests.scheduling.test_concurrency import ct_slot
 from yilian.app import create_app
 from yilian.config import Settings
 from yilian.kit.clock import FixedClock

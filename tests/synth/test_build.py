@@ -9,11 +9,12 @@ from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.factories.synth import DEMO_PASSWORD, TODAY
+from tests.factories.synth import build_county as build
 from yilian.auth.passwords import verify_password
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
 from yilian.kit.id_numbers import parse_id_number
-from yilian.kit.migrate import upgrade
 from yilian.models import (
     CareRelation,
     Consortium,
@@ -26,22 +27,6 @@ from yilian.models import (
     User,
 )
 from yilian.synth.build import build_synthetic_region
-
-TODAY = date(2026, 11, 24)
-
-
-def build(url: str, residents: int = 3000, counties: int = 1):  # type: ignore[no-untyped-def]
-    upgrade(url)
-    return build_synthetic_region(
-        url,
-        residents_per_county=residents,
-        counties=counties,
-        seed=7,
-        years=2,
-        demo_password="Demo-Pass-2026",
-        console=Console(quiet=True),
-        today=TODAY,
-    )
 
 
 def test_default_county_shape(fresh_database_url: str) -> None:
@@ -109,7 +94,7 @@ def test_default_county_shape(fresh_database_url: str) -> None:
         )
         assert 0.15 <= (elderly or 0) / 3000 <= 0.30  # aged 60+
         admin = session.scalar(select(User).where(User.username == "admin"))
-        assert admin is not None and verify_password(admin.password_hash, "Demo-Pass-2026")
+        assert admin is not None and verify_password(admin.password_hash, DEMO_PASSWORD)
     assert report.encounters == encounters
     engine.dispose()
 

@@ -14,10 +14,10 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
+from tests.factories.audit import audit_table_locked
 from tests.factories.auth import bearer
 from tests.factories.live import free_port
 from tests.factories.world import build_world
-from tests.kit.test_audit_writer import audit_table_locked
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog

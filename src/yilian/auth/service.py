@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from argon2 import PasswordHasher
 from sqlalchemy.orm import Session
 
 from yilian.auth import repository, rules
-from yilian.auth.passwords import DUMMY_HASH, hash_password, verify_password
+from yilian.auth.passwords import dummy_hash, hash_password, verify_password
 from yilian.auth.rules import Subject
 from yilian.config import Settings
 from yilian.kit.errors import AppError, Unauthenticated, ValidationFailed
@@ -103,7 +102,7 @@ def check_credentials(
     if gate is not None:
         raise _refusal(gate)
     user = repository.user_by_username(session, username)
-    valid = verify_password(user.password_hash if user is not None else DUMMY_HASH, password)
+    valid = verify_password(user.password_hash if user is not None else dummy_hash(settings), password)
     if user is None or not user.is_active or not valid:
         repository.add_login_failure(
             session, client_ip=client_ip, username=name, at=now, forget_before=now - window
@@ -271,10 +270,10 @@ def do_create_user(
     staff_id: int | None = None,
     resident_id: int | None = None,
     grid_ids: tuple[int, ...] = (),
-    hasher: PasswordHasher | None = None,
+    settings: Settings,
 ) -> User:
-    """Create an account; the password must be strong — there are no default passwords. The hash
-    has production parameters unless a hasher is given (only the tests' factories give one)."""
+    """Create an account; the password must be strong — there are no default passwords. It is
+    hashed with the settings' argon2id cost."""
     if role not in rules.ROLES:
         raise ValidationFailed.one("role", f"未知角色：{role}", f"unknown role: {role}")
     scope = rules.ROLE_SCOPE[role]
@@ -294,7 +293,7 @@ def do_create_user(
     user = User(
         username=username,
         display_name=display_name or username,
-        password_hash=hash_password(password, hasher),
+        password_hash=hash_password(password, settings=settings),
         role=role,
         created_at=now,
         staff_id=staff_id,

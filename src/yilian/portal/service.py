@@ -135,6 +135,7 @@ def do_portal_login(
             now=now,
             display_name=resident.name,
             resident_id=resident.id,
+            settings=settings,
         )
     return start_web_session(session, user=user, now=now)
 

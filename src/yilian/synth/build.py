@@ -288,6 +288,7 @@ class Builder(CountyMixin):
                 now=self.now,
                 display_name="卫健局管理员",
                 region_code=region,
+                settings=self.settings,
             )
             logins.append(("admin", roles.COMMISSION, password))
             for n, ((code, name), ids) in enumerate(zip(chosen, accounts, strict=True), start=1):
@@ -321,6 +322,7 @@ class Builder(CountyMixin):
                         role=role,
                         now=self.now,
                         display_name=f"{name}{role}",
+                        settings=self.settings,
                         **scope,
                     )  # type: ignore[arg-type]
                     logins.append((username, f"{role}（{name}）", password))
@@ -341,7 +343,8 @@ def build_synthetic_region(
 ) -> SynthReport:
     """The county as it stands on `today`: the caller's clock (the CLI's and the benches' real day,
     a test's fixed day) — the builder never reads the wall clock itself. `settings` (the CLI's; by
-    default the environment's, read here) name the DRG scheme, the shared seeds and the audit key."""
+    default the environment's, read here) name the DRG scheme, the shared seeds, the audit key and the
+    demo accounts' password hashing cost."""
     builder = Builder(
         url,
         seed=seed,
