@@ -107,7 +107,7 @@ def audit() -> AuditWriter:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        database_url="sqlite://", secret_key="test", dicom_dir=str(tmp_path / "dicom"), gc_freeze=False
+        database_url="sqlite://", secret_key="test", dicom_dir=str(tmp_path / "dicom")
     )
 
 
