@@ -1,7 +1,7 @@
 """Drop yilian_abort(): a booking no longer fails a statement to undo it (PostgreSQL)
 
-Revision ID: 0018_b
-Revises: 0017_h
+Revision ID: 0019_b
+Revises: 0018_l
 Create Date: 2026-12-07 08:00:00
 
 Migration 0014 created it for the booking written as one statement with data-modifying CTEs
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0018_b"
-down_revision = "0017_h"
+revision = "0019_b"
+down_revision = "0018_l"
 branch_labels = None
 depends_on = None
 

@@ -244,7 +244,6 @@ def create_app(
 def routers() -> tuple[APIRouter, ...]:
     """Every router, in the order a request's path is matched against them: by domain, the front
     end's catch-all last. No path is served by two routers (tests/web/test_server_process.py)."""
-    from yilian.auth.api import router as auth_api
     from yilian.chronic.api import router as chronic_api
     from yilian.diagnostics.api import router as diagnostics_api
     from yilian.encounters.api import router as encounters_api
@@ -256,6 +255,7 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.fhir.bulk_api import router as fhir_bulk
     from yilian.indicators.api import router as indicators_router
     from yilian.insurance.api import router as insurance_api
+    from yilian.pathways.api import router as pathways_api
     from yilian.portal.api import router as portal_api
     from yilian.portal.booking_api import router as portal_booking_api
     from yilian.portal.phone_api import router as portal_phone_api
@@ -263,6 +263,7 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.registry.api import router as registry_api
     from yilian.residents.api import router as residents_api
     from yilian.scheduling.api import router as scheduling_api
+    from yilian.web.auth_api import router as auth_api
     from yilian.web.frontend import router as frontend
     from yilian.web.views import router as pages
 
@@ -279,6 +280,7 @@ def routers() -> tuple[APIRouter, ...]:
         fhir_api,
         indicators_router,
         insurance_api,
+        pathways_api,  # before scheduling_api, whose /bookings/{booking_id}/{action} would take check_in
         portal_api,
         portal_phone_api,
         portal_booking_api,

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from tests.factories.auth import bearer
 from tests.factories.encounters import create_encounter
 from tests.factories.family_doctor import create_contract, create_drug, create_package, create_team
-from tests.factories.world import build_world
+from tests.factories.world import build_far_county, build_world
 from yilian.chronic.repository import refresh_registers_from_diagnoses
-from yilian.models import ChronicRegister, ChronicVisit
+from yilian.models import ChronicRegister, ChronicVisit, RiskAssessment
 
 
 def visit(
@@ -243,14 +243,20 @@ def test_the_work_list_pages_filters_by_village_and_disease_and_exports_all_of_i
     from yilian.models import ChronicRegister
 
     world = build_world(session)
-    for n, (grid, disease) in enumerate([(world.grid_a, "hypertension")] * 25 + [(world.grid_b, "diabetes")] * 3):
+    for n, (grid, disease) in enumerate(
+        [(world.grid_a, "hypertension")] * 25 + [(world.grid_b, "diabetes")] * 3
+    ):
         resident = create_resident(session, grid=grid, name=f"患者{n}")
         session.add(
-            ChronicRegister(resident_id=resident.id, disease=disease, source="diagnosis", registered_on=date(2026, 1, 5))
+            ChronicRegister(
+                resident_id=resident.id, disease=disease, source="diagnosis", registered_on=date(2026, 1, 5)
+            )
         )
     session.flush()
     office = bearer(session, world.consortium_admin)
-    page = client.get("/api/chronic/worklist/unsigned", params={"limit": 10, "offset": 20}, headers=office).json()
+    page = client.get(
+        "/api/chronic/worklist/unsigned", params={"limit": 10, "offset": 20}, headers=office
+    ).json()
     assert (page["total"], len(page["items"])) == (28, 8)
     assert {(g["name"], g["count"]) for g in page["grids"]} == {("台子村", 25), ("郝家桥村", 3)}
     village = client.get(
@@ -265,3 +271,28 @@ def test_the_work_list_pages_filters_by_village_and_disease_and_exports_all_of_i
     assert export.status_code == 200
     sheet = load_workbook(__import__("io").BytesIO(export.content)).active
     assert sheet.max_row == 1 + 28 and sheet.cell(1, 4).value == "病种"
+
+
+def test_the_county_batch_touches_only_the_administrators_own_residents(
+    client: TestClient, session: Session
+) -> None:
+    """POST /api/chronic/assess by a consortium admin used to register and assess every resident in the
+    database; it is a write, so it stays inside the caller's scope like every other write."""
+    world = build_world(session)
+    far = build_far_county(session)
+    for resident, institution in ((world.resident_a, world.township_a), (far.resident, far.township)):
+        create_encounter(
+            session, resident=resident, institution=institution, on=date(2026, 5, 1), diagnoses=("I10.x00",)
+        )
+    response = client.post("/api/chronic/assess", headers=bearer(session, world.consortium_admin))
+    assert response.status_code == 200, response.text
+    assert response.json() == {"registered": 1, "hypertension": 1, "diabetes": 0}
+    registered = session.execute(select(ChronicRegister.resident_id, ChronicRegister.assessed_on)).all()
+    assert registered == [(world.resident_a.id, date(2026, 11, 24))]
+    # The neighbouring county's commission runs its own batch: its resident only, ours untouched.
+    response = client.post("/api/chronic/assess", headers=bearer(session, far.commission))
+    assert response.json() == {"registered": 1, "hypertension": 1, "diabetes": 0}
+    assert session.scalar(select(func.count()).select_from(RiskAssessment)) == 2
+    assert (
+        client.post("/api/chronic/assess", headers=bearer(session, world.family_doctor_a)).status_code == 403
+    )

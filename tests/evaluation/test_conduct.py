@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.factories.auth import bearer, create_user
 from tests.factories.world import build_world
 from yilian.auth import rules as roles
-from yilian.evaluation.conduct import OVERTURNED, Point, Policy, active_points, blacklisted
+from yilian.evaluation.conduct import OVERTURNED, Point, Policy, active_points, blacklist_periods, blacklisted
 from yilian.kit.clock import FixedClock
-from yilian.models import Staff
+from yilian.models import Staff, StaffBlacklisting
+from yilian.registry import repository as registry_repository
 
 POLICY = Policy(threshold=12, expiry_days=365, appeal_days=15)
 OFFENCES = (
@@ -31,6 +34,33 @@ def test_points_count_for_a_year_and_overturned_ones_never() -> None:
     assert blacklisted(points, date(2026, 11, 24), POLICY)
     assert active_points(points, date(2026, 11, 25), POLICY) == 6  # the first record has expired
     assert not blacklisted(points, date(2026, 11, 25), POLICY)
+
+
+def _on_list(periods: list[tuple[date, date | None]], day: date) -> bool:
+    return any(start <= day and (end is None or day < end) for start, end in periods)
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [POLICY, Policy(threshold=10, expiry_days=30), Policy(threshold=1, expiry_days=1), Policy(6, 10**9, 15)],
+)
+def test_the_recorded_periods_are_the_days_the_blacklist_holds(policy: Policy) -> None:
+    """What the registry reads (decision 0030) is what `blacklisted` says, day by day: points that
+    overlap, expire, are overturned, fall on one day; a policy whose expiry runs past the calendar."""
+    points = [
+        Point(6, date(2025, 11, 25)),
+        Point(4, date(2026, 3, 1)),
+        Point(6, date(2026, 5, 1), status=OVERTURNED),
+        Point(2, date(2026, 11, 1)),
+        Point(3, date(2026, 11, 1)),
+        Point(9, date(2027, 2, 1)),
+    ]
+    periods = blacklist_periods(points, policy)
+    day = date(2025, 11, 1)
+    while day < date(2028, 3, 1):
+        assert _on_list(periods, day) == blacklisted(points, day, policy), day
+        day += timedelta(days=1)
+    assert blacklist_periods([], policy) == []
 
 
 def test_a_blacklisted_doctor_is_neither_scheduled_nor_posted_until_the_appeal_succeeds(
@@ -221,3 +251,54 @@ def test_records_and_standings_are_listed_paged_filtered_and_exported(
 
     sheet = openpyxl.load_workbook(io.BytesIO(exported.content)).active
     assert sheet is not None and sheet.max_row == 1 + 3
+
+
+def test_the_registry_reads_the_blacklist_evaluation_records_and_it_lapses_by_itself(
+    client: TestClient, session: Session
+) -> None:
+    """Scheduling and postings ask the registry, which reads the periods evaluation writes with the
+    points, the decision and the policy (decision 0030): no call up to evaluation, and the list ends
+    on the day the points expire without anyone writing again."""
+    world = build_world(session)
+    doctor = Staff(
+        code="S002",
+        name="李医生",
+        sex="F",
+        practitioner_type="执业医师",
+        home_institution_id=world.hospital.id,
+    )
+    session.add(doctor)
+    session.flush()
+    office = bearer(session, world.commission)
+    policy = {"threshold": 10, "expiry_days": 365, "appeal_days": 15}
+    assert client.put("/api/conduct/policy", json=policy, headers=office).status_code == 200
+    client.post("/api/conduct/offences", files={"file": ("o.csv", OFFENCES)}, headers=office)
+    for code, day in (("B01", "2026-10-01"), ("B02", "2026-11-20")):
+        recorded = client.post(
+            "/api/conduct/records",
+            json={"offence_code": code, "occurred_on": day, "staff_id": doctor.id},
+            headers=office,
+        )
+        assert recorded.status_code == 201, recorded.text
+    rows = session.execute(
+        select(StaffBlacklisting.starts_on, StaffBlacklisting.ends_before).where(
+            StaffBlacklisting.staff_id == doctor.id
+        )
+    ).all()
+    assert [tuple(r) for r in rows] == [(date(2026, 11, 20), date(2027, 10, 1))]  # B01 expires 2027-10-01
+    assert registry_repository.blacklisted_staff(session, [doctor.id], date(2027, 9, 30)) == {doctor.id}
+    assert registry_repository.blacklisted_staff(session, [doctor.id], date(2027, 10, 1)) == set()
+
+    manager = create_user(session, role=roles.INSTITUTION_ADMIN, institution_id=world.hospital.id)
+    admin = bearer(session, manager)
+    schedule = {
+        "institution_id": world.hospital.id,
+        "kind": "clinic",
+        "name": "李医生门诊",
+        "staff_id": doctor.id,
+    }
+    assert client.post("/api/schedules", json=schedule, headers=admin).status_code == 422
+    # A policy change is recorded for everyone with points at once: 10 points under a threshold of 12.
+    lenient = {"threshold": 12, "expiry_days": 365, "appeal_days": 15}
+    assert client.put("/api/conduct/policy", json=lenient, headers=office).status_code == 200
+    assert client.post("/api/schedules", json=schedule, headers=admin).status_code == 201

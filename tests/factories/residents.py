@@ -5,8 +5,8 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import Grid, Resident
-from yilian.residents.rules import make_id_number
 
 _seq = itertools.count(1)
 

@@ -17,7 +17,7 @@ from tests.factories.world import build_world
 from tests.fhir.test_api import synthea_dir, token
 from tests.fhir.test_conformance import OBSERVATION
 from yilian.fhir.validate import validate
-from yilian.models import ClinicalObservation, Resident
+from yilian.models import ClinicalObservation, Encounter, EncounterDiagnosis, Resident
 
 FHIR = "application/fhir+json"
 
@@ -122,3 +122,47 @@ def test_what_r4_accepts_is_accepted_and_kept(client: TestClient, session: Sessi
     assert not any(key.startswith("effective") for key in read)
     assert read["code"] == OBSERVATION["code"] and read["valueQuantity"] == OBSERVATION["valueQuantity"]
     assert session.get(ClinicalObservation, int(observation_id)) is not None
+
+
+def test_an_encounter_reads_back_as_sent(client: TestClient, session: Session) -> None:
+    """An Encounter was served from the platform's row only: Synthea's SNOMED type and reasons, its
+    class display, its identifier and a period's times were lost. Kept as sent, like Patient and
+    Observation, while the row is the version it became."""
+    world = build_world(session)
+    writer = token(session, world.family_doctor_a)
+    place = world.family_doctor_a.institution_id
+    sent = {
+        "resourceType": "Encounter",
+        "identifier": [{"system": "urn:his:visit", "value": "V-1"}],
+        "status": "finished",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+        "type": [
+            {"coding": [{"system": "http://snomed.info/sct", "code": "185349003", "display": "Check up"}]}
+        ],
+        "subject": {"reference": f"Patient/{world.resident_a.id}"},
+        "serviceProvider": {"reference": f"Organization/{place}"},
+        "period": {"start": "2026-11-20T09:00:00+08:00", "end": "2026-11-20T09:30:00+08:00"},
+        "reasonCode": [
+            {
+                "coding": [
+                    {"system": "http://snomed.info/sct", "code": "444814009", "display": "Viral sinusitis"}
+                ]
+            },
+            {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J01.900"}]},
+        ],
+    }
+    created = client.post("/fhir/Encounter", json=sent, headers={**writer, "Content-Type": FHIR})
+    assert created.status_code == 201, created.text
+    ident = created.headers["location"].rpartition("/")[2]
+    served = validate(client.get(f"/fhir/Encounter/{ident}", headers=writer).json())
+    for element in ("identifier", "class", "type", "period", "reasonCode"):
+        assert served[element] == sent[element], element
+    assert served["subject"] == sent["subject"]  # references are the platform's (the same here)
+    # Once the platform changes the row (a diagnosis added on screen), the row is served.
+    row = session.get(Encounter, int(ident))
+    assert row is not None
+    session.add(EncounterDiagnosis(encounter_id=row.id, seq=5, icd10_code="I10.X00"))
+    session.flush()
+    changed = client.get(f"/fhir/Encounter/{ident}", headers=writer).json()
+    assert "type" not in changed and "identifier" not in changed
+    assert [c["coding"][0]["code"] for c in changed["reasonCode"]] == ["J01.900", "I10.X00"]

@@ -5,14 +5,20 @@ residents they read); audited (the request, the residents exported, the download
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from tests.factories.world import build_world
 from tests.fhir.county import County
+from tests.fhir.test_api import token
+from yilian.fhir import bulk
 from yilian.kit.db import local_now, make_engine
 from yilian.models import AuditLog, FhirExport, Resident
 
@@ -116,3 +122,50 @@ def test_cancel_removes_the_job(county: County) -> None:
         job = status_url.rpartition("/")[2]
         assert session.scalar(select(FhirExport.status).where(FhirExport.job == job)) == "cancelled"
     engine.dispose()
+
+
+def test_a_job_cut_off_by_a_server_stop_fails_on_its_status(client: TestClient, session: Session) -> None:
+    """A job running when the server stopped stayed in progress for ever: its client polled 202 with
+    no end. Its status now says it failed (R4 Bulk Data: 500 with an OperationOutcome) once the
+    process that held it is gone; a job whose process lives is still in progress."""
+    world = build_world(session)
+    headers = token(session, world.commission)
+    host = socket.gethostname()
+    now = session.scalar(select(local_now()))
+    assert now is not None and world.commission.id is not None
+
+    def job(name: str, worker: str | None, heartbeat: datetime | None) -> str:
+        session.add(
+            FhirExport(
+                job=name,
+                user_id=world.commission.id,
+                level="system",
+                types="Patient",
+                request_url="http://test/fhir/$export",
+                status="in-progress",
+                progress="0/1 types done; Patient: 1000",
+                output_json="[]",
+                requested_at=now,
+                worker=worker,
+                heartbeat_at=heartbeat,
+            )
+        )
+        session.flush()
+        return f"/fhir/$export-status/{name}"
+
+    cut_off = [
+        job("a" * 32, f"{host}:{os.getpid()}:00000000", now),  # this pid, an earlier life: restarted
+        job("b" * 32, bulk.WORKER, now),  # this process, but no thread runs it
+        job("c" * 32, "elsewhere:1234:abcd", now - timedelta(minutes=30)),  # silent for half an hour
+        job("d" * 32, None, None),  # from before workers were recorded
+    ]
+    for url in cut_off:
+        answer = client.get(url, headers=headers)
+        assert answer.status_code == 500, (url, answer.status_code, answer.text)
+        outcome = answer.json()
+        assert outcome["resourceType"] == "OperationOutcome"
+        assert "interrupted" in outcome["issue"][0]["diagnostics"]
+    alive = job("e" * 32, "elsewhere:1234:abcd", now)  # another host, heard from just now
+    assert client.get(alive, headers=headers).status_code == 202
+    rows = session.scalars(select(FhirExport.status).where(FhirExport.job.in_(["a" * 32, "e" * 32])))
+    assert sorted(rows) == ["failed", "in-progress"]

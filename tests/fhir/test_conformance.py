@@ -133,8 +133,8 @@ def test_errors_are_operation_outcomes_with_fhir_codes(client: TestClient, sessi
     writer = token(session, world.family_doctor_a)
     observation = {**OBSERVATION, "subject": {"reference": f"Patient/{world.resident_a.id}"}}
 
-    for method in ("PUT", "DELETE"):
-        answer = client.request(method, f"/fhir/Patient/{world.resident_a.id}", headers=writer, json={})
+    for method, path in (("PUT", "/fhir/Organization/1"), ("DELETE", f"/fhir/Patient/{world.resident_a.id}")):
+        answer = client.request(method, path, headers=writer, json={})
         assert answer.status_code == 405, method
         assert answer.headers["content-type"].startswith("application/fhir+json")
         assert answer.json()["resourceType"] == "OperationOutcome"

@@ -4,19 +4,23 @@ finds what changed since a moment."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from tests.factories.encounters import create_encounter
+from tests.factories.family_doctor import create_team
 from tests.factories.world import build_world
 from tests.fhir.test_api import entries, platform_data, token
 from tests.fhir.test_conformance import OBSERVATION
+from tests.synth.test_build import build
+from yilian.encounters.repository import replace_codes
 from yilian.fhir.rules import SUPPORTED
-from yilian.kit.db import local_now
-from yilian.models import Resident
+from yilian.kit.db import local_now, make_engine
+from yilian.models import Encounter, EncounterDiagnosis, Resident, ResidentIdentifier, TeamMember
 
 FHIR = "application/fhir+json"
 
@@ -90,3 +94,69 @@ def test_last_updated_search(client: TestClient, session: Session) -> None:
     for resource in statement["rest"][0]["resource"]:
         if resource["type"] != "MeasureReport":
             assert {"name": "_lastUpdated", "type": "date"} in resource["searchParam"], resource["type"]
+
+
+def test_a_change_to_a_child_row_bumps_the_resource(client: TestClient, session: Session) -> None:
+    """An Encounter's diagnoses, a Patient's other identifiers, a CareTeam's members are rows of their
+    own: changing one changed what the resource says, so its version and lastUpdated move (they did
+    not: a client syncing on _lastUpdated never saw a corrected diagnosis)."""
+    world = build_world(session)
+    county = token(session, world.commission)
+    encounter = create_encounter(
+        session, resident=world.resident_a, institution=world.township_a, on=date(2026, 11, 2)
+    )
+
+    def meta(path: str) -> tuple[int, str]:
+        served = client.get(path, headers=county)
+        assert served.status_code == 200, served.text
+        return int(served.json()["meta"]["versionId"]), served.json()["meta"]["lastUpdated"]
+
+    before = meta(f"/fhir/Encounter/{encounter.id}")
+    replace_codes(session, encounter_id=encounter.id, diagnoses=["I10.X00", "E11.900"], procedures=[])
+    session.flush()
+    after = meta(f"/fhir/Encounter/{encounter.id}")
+    assert after[0] > before[0] and after[1] >= before[1]
+    codes = client.get(f"/fhir/Encounter/{encounter.id}", headers=county).json()["reasonCode"]
+    assert [c["coding"][0]["code"] for c in codes] == ["I10.X00", "E11.900"]
+    # A diagnosis taken away (a DELETE alone) bumps it too.
+    session.execute(
+        delete(EncounterDiagnosis).where(
+            EncounterDiagnosis.encounter_id == encounter.id, EncounterDiagnosis.seq == 1
+        )
+    )
+    assert meta(f"/fhir/Encounter/{encounter.id}")[0] > after[0]
+
+    patient = f"/fhir/Patient/{world.resident_a.id}"
+    before = meta(patient)
+    session.add(ResidentIdentifier(resident_id=world.resident_a.id, system="urn:his:mrn", value="MRN-1"))
+    session.flush()
+    assert meta(patient)[0] == before[0] + 1
+
+    team, _ = create_team(session, world)
+    before = meta(f"/fhir/CareTeam/{team.id}")
+    session.execute(
+        delete(TeamMember).where(
+            TeamMember.id
+            == min(m.id for m in session.scalars(select(TeamMember).where(TeamMember.team_id == team.id)))
+        )
+    )
+    assert meta(f"/fhir/CareTeam/{team.id}")[0] == before[0] + 1
+
+
+def test_a_bulk_load_creates_version_one_and_keeps_the_triggers(fresh_database_url: str) -> None:
+    """The synthetic county's raw load writes encounters with their diagnoses: the bump triggers
+    stand aside for it (every encounter is version 1, and the load is not slowed by an UPDATE per
+    diagnosis), and are there again afterwards."""
+    build(fresh_database_url, residents=300)
+    engine = make_engine(fresh_database_url)
+    with Session(engine) as session:
+        versions = session.execute(
+            select(Encounter.row_version, func.count()).group_by(Encounter.row_version)
+        )
+        assert {version for version, _ in versions} == {1}
+        encounter_id = session.scalar(select(func.min(EncounterDiagnosis.encounter_id)))
+        assert encounter_id is not None
+        replace_codes(session, encounter_id=encounter_id, diagnoses=["I10.X00"], procedures=[])
+        session.flush()
+        assert (session.scalar(select(Encounter.row_version).where(Encounter.id == encounter_id)) or 1) > 1
+    engine.dispose()

@@ -18,8 +18,8 @@ from tests.factories.residents import create_resident
 from tests.factories.world import World, build_world
 from tests.fhir.test_api import token
 from yilian.auth import rules as roles
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import CareRelation, Encounter, Resident, VisitSummary
-from yilian.residents.rules import make_id_number
 
 ID_CARD = "urn:yilian:sid:cn-resident-id"
 

@@ -17,7 +17,6 @@ from tests.journeys.conftest import PASSWORD, screenshot
 from tests.journeys.test_family_doctor_workbench import choose
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
-from yilian.family_doctor.repository import in_force
 from yilian.kit.db import make_engine
 from yilian.kit.masking import mask_id_number
 from yilian.models import (
@@ -35,6 +34,7 @@ from yilian.models import (
     User,
     UserGrid,
 )
+from yilian.residents.repository import in_force
 
 pytestmark = pytest.mark.browser
 

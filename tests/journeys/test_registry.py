@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from tests.journeys.conftest import PASSWORD, screenshot
 from tests.journeys.test_family_doctor_workbench import choose
 from yilian.kit.db import make_engine
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import Institution, Posting, Resident, Staff, User, UserGrid
-from yilian.residents.rules import make_id_number
 
 pytestmark = pytest.mark.browser
 

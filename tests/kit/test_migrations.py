@@ -150,6 +150,14 @@ def test_a_database_with_data_at_each_earlier_revision_upgrades_to_head(
                     {"i": encounter["institution_id"], "r": encounter["resident_id"]},
                 ).scalar()
                 assert seen == 1
+            if "conduct_record" in written and "staff_blacklisting" not in written:
+                # 0018_l writes the blacklist periods of the points recorded before it: the row above
+                # (1 point, a policy of 1 point for 1 day) puts its staff member on the list for a day.
+                periods = connection.execute(
+                    text("SELECT starts_on, ends_before FROM staff_blacklisting WHERE staff_id = :s"),
+                    {"s": written["conduct_record"]["staff_id"]},
+                ).all()
+                assert [(str(start), str(end)) for start, end in periods] == [("2026-11-24", "2026-11-25")]
             connection.rollback()
     finally:
         engine.dispose()

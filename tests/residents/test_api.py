@@ -12,8 +12,8 @@ from tests.conftest import drain_audit
 from tests.factories.auth import bearer
 from tests.factories.world import build_world
 from yilian.kit.audit import AuditWriter
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import AuditLog, Encounter, Resident, ResidentMerge
-from yilian.residents.rules import make_id_number
 
 NEW_ID = make_id_number("640181", date(1958, 3, 8), 41, "M")
 

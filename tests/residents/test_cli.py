@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from yilian.cli import app
 from yilian.config import get_settings
 from yilian.kit.db import make_engine
+from yilian.kit.id_numbers import make_id_number
 from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog, Resident
-from yilian.residents.rules import make_id_number
 from yilian.synth.build import build_synthetic_region
 
 

@@ -22,8 +22,8 @@ from tests.factories.world import build_world
 from tests.fhir.test_api import token
 from tests.residents.test_api import csv_bytes
 from yilian.kit.audit import AuditWriter
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import AuditLog, Resident
-from yilian.residents.rules import make_id_number
 
 
 def elsewhere(session: Session, name: str) -> Resident:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from yilian.auth.passwords import verify_password
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
+from yilian.kit.id_numbers import parse_id_number
 from yilian.kit.migrate import upgrade
 from yilian.models import (
     CareRelation,
@@ -24,7 +25,6 @@ from yilian.models import (
     Staff,
     User,
 )
-from yilian.residents.rules import parse_id_number
 from yilian.synth.build import build_synthetic_region
 
 TODAY = date(2026, 11, 24)

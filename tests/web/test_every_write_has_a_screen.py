@@ -32,6 +32,7 @@ MACHINE_ONLY: dict[tuple[str, str], str] = {
     # FHIR R4 REST: the transaction bundle and the create interaction are for FHIR clients.
     ("POST", "/fhir"): "FHIR transaction/batch bundles from other systems",
     ("POST", "/fhir/{resource_type}"): "FHIR create from other systems",
+    ("PUT", "/fhir/{resource_type}/{ident}"): "FHIR update (If-Match) from other systems",
     # Modalities and gateways send DICOM files; people resolve what lands in quarantine on screen.
     ("POST", "/api/diagnostics/dicom"): "DICOM files sent by modalities and gateways",
     # FHIR Bulk Data: a bulk client (the provincial platform) cancels its own export job.

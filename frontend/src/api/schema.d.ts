@@ -2712,7 +2712,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** History */
+        /**
+         * History
+         * @description The resident's referrals, newest first.
+         */
         get: operations["history_api_residents__resident_id__referrals_get"];
         put?: never;
         post?: never;
@@ -3196,6 +3199,27 @@ export interface paths {
         };
         /** Read */
         get: operations["read_fhir__resource_type___ident__get"];
+        /**
+         * Update
+         * @description Update a Patient or an Observation: If-Match with the version read, 412 if it changed since.
+         */
+        put: operations["update_fhir__resource_type___ident__put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/fhir/{resource_type}/{ident}/_history/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Vread */
+        get: operations["vread_fhir__resource_type___ident___history__version__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -13081,6 +13105,71 @@ export interface operations {
             path: {
                 resource_type: string;
                 ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_fhir__resource_type___ident__put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_type: string;
+                ident: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    vread_fhir__resource_type___ident___history__version__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                resource_type: string;
+                ident: string;
+                version: string;
             };
             cookie?: never;
         };

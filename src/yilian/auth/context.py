@@ -48,6 +48,15 @@ class Actor:
         for resident_id in resident_ids:
             self.audit.submit(self._event(action, entity, resident_id, resident_id, detail))
 
+    def record_reads_in(
+        self, session: Session, *, entity: str, resident_ids: list[int], action: str = "read"
+    ) -> None:
+        """Reads of many residents audited set-based in the caller's transaction: one append of all
+        their rows (one chain lock), durable when it commits — for a batch job (a bulk export's
+        page), where an event each through the writer's queue, then waiting for it, cost as much as
+        the export itself."""
+        append_events(session.connection(), [self._event(action, entity, r, r, None) for r in resident_ids])
+
     def record_change(
         self,
         session: Session,

@@ -6,8 +6,9 @@ Python evaluator and the SQL CASE read identical inputs; a test checks they agre
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import (
     ColumnElement,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from yilian.chronic import rules
 from yilian.kit.sql import add_days
@@ -34,6 +36,9 @@ from yilian.models import (
     RiskAssessment,
     RiskRuleSet,
 )
+
+# Whose registers a batch touches: listed ids, or a statement selecting resident ids (the caller's scope).
+Residents: TypeAlias = Collection[int] | Select[Any]
 
 
 def years_before(day: date, years: int) -> date:
@@ -100,7 +105,7 @@ def _latest(value_filter: ColumnElement[bool], *columns: Any) -> Any:
     return select(ranked).where(ranked.c.rn == 1).subquery()
 
 
-def facts_statement(disease: str, today: date, resident_ids: list[int] | None = None) -> Any:
+def facts_statement(disease: str, today: date, resident_ids: Residents | None = None) -> Any:
     """One row per register entry of `disease`: the columns the rule tables read."""
     bp = _latest(ChronicVisit.sbp.is_not(None), ChronicVisit.sbp, ChronicVisit.dbp, ChronicVisit.visited_on)
     glucose = _latest(
@@ -215,9 +220,10 @@ def assess_all(
     table: rules.RuleTable,
     rule_set_id: int,
     today: date,
-    resident_ids: list[int] | None = None,
+    resident_ids: Residents | None = None,
 ) -> int:
-    """Assess every register entry of the table's disease: history rows, then the register's plan. Set-based."""
+    """Assess every register entry of the table's disease (of `resident_ids` only, if given: a list or a
+    statement selecting resident ids): history rows, then the register's plan. Set-based."""
     # Materialised CTEs: evaluate the facts once and the rule CASE once per patient. Inlined, SQLite
     # re-evaluated the whole facts query for every reference to the fired rule (84 s → seconds).
     facts = facts_statement(table.disease, today, resident_ids).cte("facts").prefix_with("MATERIALIZED")

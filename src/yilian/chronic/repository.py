@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, exists, func, insert, literal, or_, select, true
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import resident_visibility
 from yilian.chronic import rules
 from yilian.chronic.assessment import code_in, years_before
-from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.models import (
     ChronicRegister,
     ChronicVisit,
@@ -25,10 +25,17 @@ from yilian.models import (
     RiskAssessment,
     TeamGrid,
 )
+from yilian.residents.repository import in_force as contract_in_force
 
 
-def refresh_registers_from_diagnoses(session: Session) -> int:
-    """Put everyone with a 三高 diagnosis on its register (set-based; existing entries are kept)."""
+def served_residents(subject: Subject) -> Select[Any]:
+    """The ids of the residents the subject serves: what a batch run by them may touch."""
+    return select(Resident.id).where(resident_visibility(subject))
+
+
+def refresh_registers_from_diagnoses(session: Session, residents: Select[Any] | None = None) -> int:
+    """Put everyone with a 三高 diagnosis on its register (set-based; existing entries are kept); only
+    the residents `residents` selects (their ids), if given."""
     added = 0
     for disease, prefixes in rules.REGISTER_ICD_PREFIXES.items():
         already = exists().where(
@@ -40,6 +47,8 @@ def refresh_registers_from_diagnoses(session: Session) -> int:
             .where(code_in(EncounterDiagnosis.icd10_code, prefixes), ~already)
             .group_by(Encounter.resident_id)
         )
+        if residents is not None:
+            first_seen = first_seen.where(Encounter.resident_id.in_(residents))
         sub = first_seen.subquery()
         result = session.connection().execute(
             insert(ChronicRegister)

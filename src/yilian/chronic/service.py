@@ -26,12 +26,12 @@ from yilian.chronic.schemas import (
     WorkItem,
     WorkPage,
 )
-from yilian.family_doctor import repository as contracts
 from yilian.family_doctor.service import access_team
 from yilian.kit.errors import Forbidden, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import ChronicRegister, ChronicVisit, Prescription, PrescriptionItem, Resident
 from yilian.registry import repository as registry_repository
+from yilian.residents.repository import is_signed
 from yilian.residents.rules import age_on
 from yilian.residents.service import access_resident
 
@@ -204,7 +204,7 @@ def record_of(session: Session, *, resident: Resident, today: date) -> ChronicRe
     ]
     return ChronicRecord(
         resident_id=resident.id,
-        signed=contracts.is_signed(session, resident.id, today),
+        signed=is_signed(session, resident.id, today),
         registers=registers,
         visits=visits,
     )
@@ -391,7 +391,7 @@ def do_prescribe(session: Session, *, actor: Actor, data: PrescriptionIn) -> Pre
     is_long = rules.check_prescription_days(
         data.days,
         on_register=entry is not None,
-        signed=contracts.is_signed(session, resident.id, today),
+        signed=is_signed(session, resident.id, today),
         stable=entry is not None and entry.colour == "green",
     )
     institution = registry_repository.institution(session, actor.subject.institution_id)
@@ -460,13 +460,17 @@ def drugs_page(session: Session, *, actor: Actor, q: str, offset: int, limit: in
 
 
 def do_assess_county(session: Session, *, actor: Actor) -> dict[str, int]:
-    """Refresh registers from diagnoses and assess every registered patient (administrators)."""
+    """Refresh registers from diagnoses and assess every registered patient the administrator serves
+    (the commission its region, a consortium admin its consortium's grids); no one else's."""
     if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN})):
         raise Forbidden()
     today = actor.clock.now().date()
-    added = repository.refresh_registers_from_diagnoses(session)
+    served = repository.served_residents(actor.subject)
+    added = repository.refresh_registers_from_diagnoses(session, served)
     assessed = {}
     for disease in rules.ASSESSED_DISEASES:
         rule_set_id, table = assessment.active_rule_set(session, disease)
-        assessed[disease] = assessment.assess_all(session, table=table, rule_set_id=rule_set_id, today=today)
+        assessed[disease] = assessment.assess_all(
+            session, table=table, rule_set_id=rule_set_id, today=today, resident_ids=served
+        )
     return {"registered": added, **assessed}

@@ -18,7 +18,6 @@ from yilian.diagnostics.schemas import (
     OrderIn,
     ReportIn,
 )
-from yilian.family_doctor.repository import is_signed
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.models import (
     CentreMember,
@@ -31,6 +30,7 @@ from yilian.models import (
     ExamReport,
     Institution,
 )
+from yilian.residents.repository import is_signed
 from yilian.residents.service import access_resident
 
 ORDERERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMIN})

@@ -5,17 +5,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response
 
 from yilian.encounters import service
-from yilian.encounters.schemas import DischargeIn, EncounterIn, EncounterOut, InpatientPage
-from yilian.kit.fields import BigId, Id
+from yilian.encounters.schemas import EncounterOut, InpatientPage
+from yilian.kit.fields import Id
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["encounters"])
-
-
-@router.post("/encounters", response_model=EncounterOut, status_code=201)
-def record(data: EncounterIn, actor: ApiActor, session: DbSession) -> EncounterOut:
-    return service.do_record_encounter(session, actor=actor, data=data)
 
 
 @router.get("/encounters/inpatients", response_model=InpatientPage)
@@ -39,12 +34,6 @@ def inpatients_export(actor: ApiActor, session: DbSession) -> Response:
         media_type=XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": "attachment; filename=inpatients.xlsx"},
     )
-
-
-@router.post("/encounters/{encounter_id}/discharge", response_model=EncounterOut)
-def discharge(encounter_id: BigId, data: DischargeIn, actor: ApiActor, session: DbSession) -> EncounterOut:
-    """Close an inpatient stay with its front page; the response carries the DRG it was grouped into."""
-    return service.do_discharge(session, actor=actor, encounter_id=encounter_id, data=data)
 
 
 @router.get("/residents/{resident_id}/encounters", response_model=list[EncounterOut])

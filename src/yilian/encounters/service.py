@@ -15,8 +15,6 @@ from yilian.encounters.schemas import (
     InpatientOut,
     InpatientPage,
 )
-from yilian.insurance.drg.rules import GroupResult
-from yilian.insurance.service import configured_grouper, group_encounter
 from yilian.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import Encounter, EncounterDiagnosis, EncounterProcedure, Institution, Resident
@@ -49,14 +47,6 @@ def _out(
     )
 
 
-def _drg_out(result: GroupResult | None, scheme: str | None) -> DrgOut | None:
-    if result is None or scheme is None:
-        return None
-    return DrgOut(
-        scheme=scheme, status_key=result.status_key, mdc=result.mdc, adrg=result.adrg, drg=result.drg
-    )
-
-
 def check_may_record_encounters(actor: Actor) -> None:
     """Who may record a visit: the roles that treat patients (REST, FHIR and imports alike)."""
     if not actor.subject.may(roles.ENCOUNTER_RECORDERS):
@@ -78,7 +68,8 @@ def check_may_record_at(session: Session, *, actor: Actor, institution_id: int) 
 
 
 def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) -> EncounterOut:
-    """Record a visit or a stay at the recorder's own institution."""
+    """Record a visit or a stay at the recorder's own institution (a stay recorded already ended is
+    grouped into its DRG by `pathways.discharge`, which calls this)."""
     institution = check_may_record_at(session, actor=actor, institution_id=data.institution_id)
     total_fen, fund_fen = rules.yuan_to_fen(data.total_cost), rules.yuan_to_fen(data.fund_paid)
     rules.check_encounter(
@@ -128,12 +119,11 @@ def do_record_encounter(session: Session, *, actor: Actor, data: EncounterIn) ->
     actor.record_change(
         session, action="create", entity="encounter", entity_id=encounter.id, resident_id=resident.id
     )
-    drg = _group_if_discharged(session, encounter, actor)
-    return _out(encounter, institution.name, data.diagnoses, data.procedures, drg)
+    return _out(encounter, institution.name, data.diagnoses, data.procedures)
 
 
 def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: DischargeIn) -> EncounterOut:
-    """Close a stay with its front page; the stay is grouped into a DRG at once."""
+    """Close a stay with its front page (`pathways.discharge` groups it into its DRG at once)."""
     subject = actor.subject
     if not subject.may(roles.ENCOUNTER_RECORDERS):
         raise Forbidden("当前角色不能办理出院", "Your role cannot discharge patients")
@@ -184,18 +174,8 @@ def do_discharge(session: Session, *, actor: Actor, encounter_id: int, data: Dis
     actor.record_change(
         session, action="discharge", entity="encounter", entity_id=encounter.id, resident_id=resident.id
     )
-    drg = _group_if_discharged(session, encounter, actor)
     institution = registry_repository.institution(session, encounter.institution_id)
-    return _out(encounter, institution.name if institution else "", diagnoses, procedures, drg)
-
-
-def _group_if_discharged(session: Session, encounter: Encounter, actor: Actor) -> DrgOut | None:
-    """Inpatient stays are grouped when they end; without a configured scheme they wait for the batch."""
-    if encounter.kind != "inpatient" or encounter.end_date is None:
-        return None
-    result = group_encounter(session, encounter_id=encounter.id, now=actor.clock.now())
-    grouper = configured_grouper()
-    return _drg_out(result, grouper.scheme.name if grouper else None)
+    return _out(encounter, institution.name if institution else "", diagnoses, procedures)
 
 
 def list_encounters(session: Session, *, actor: Actor, resident_id: int) -> list[EncounterOut]:

@@ -61,6 +61,33 @@ def blacklisted(points: Iterable[Point], today: date, policy: Policy) -> bool:
     return active_points(points, today, policy) >= policy.threshold
 
 
+def blacklist_periods(points: Iterable[Point], policy: Policy) -> list[tuple[date, date | None]]:
+    """The days on which `blacklisted` holds, as periods [start, end) in date order (end None: to the
+    end of the calendar) — what asking `blacklisted` of every day would give, for the registry to
+    read as data. A threshold below one point is read as one (`check_policy` allows no less)."""
+    threshold = max(policy.threshold, 1)
+    changes: dict[date, int] = {}
+    for point in points:
+        if point.status == OVERTURNED or policy.expiry_days <= 0:
+            continue
+        changes[point.occurred_on] = changes.get(point.occurred_on, 0) + point.points
+        if policy.expiry_days <= (date.max - point.occurred_on).days:
+            end = point.occurred_on + timedelta(days=policy.expiry_days)
+            changes[end] = changes.get(end, 0) - point.points
+    periods: list[tuple[date, date | None]] = []
+    total, start = 0, None
+    for day in sorted(changes):
+        total += changes[day]
+        if start is None and total >= threshold:
+            start = day
+        elif start is not None and total < threshold:
+            periods.append((start, day))
+            start = None
+    if start is not None:
+        periods.append((start, None))
+    return periods
+
+
 def expires_on(point: Point, policy: Policy) -> date:
     return point.occurred_on + timedelta(days=min(policy.expiry_days, (date.max - point.occurred_on).days))
 

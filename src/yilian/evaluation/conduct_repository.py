@@ -4,16 +4,17 @@ itself (a record of a staff member belongs to the staff member's home institutio
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, delete, func, insert, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from yilian.auth import scoping
 from yilian.auth.context import Subject
 from yilian.evaluation import conduct as rules
-from yilian.models import ConductOffence, ConductRecord, Institution, Staff
+from yilian.models import ConductOffence, ConductRecord, Institution, Staff, StaffBlacklisting
 
 _Concerned = aliased(Institution)
 Records = Select[*tuple[Any, ...]]
@@ -114,3 +115,33 @@ def standings(
         }
         for r in rows
     ]
+
+
+def staff_points(session: Session, staff_ids: Collection[int] | None) -> dict[int, list[rules.Point]]:
+    """Every record of these staff members (None: of every staff member with one), as points."""
+    statement = select(
+        ConductRecord.staff_id, ConductRecord.points, ConductRecord.occurred_on, ConductRecord.status
+    ).where(ConductRecord.staff_id.is_not(None))
+    if staff_ids is not None:
+        statement = statement.where(ConductRecord.staff_id.in_(staff_ids))
+    points: dict[int, list[rules.Point]] = {}
+    for staff_id, value, occurred_on, status in session.execute(statement):
+        points.setdefault(cast(int, staff_id), []).append(rules.Point(value, occurred_on, status))  # not NULL
+    return points
+
+
+def replace_blacklistings(
+    session: Session, staff_ids: Collection[int] | None, periods: dict[int, list[tuple[date, date | None]]]
+) -> None:
+    """The registry's blacklist periods of these staff members (None: of everyone) become `periods`."""
+    removed = delete(StaffBlacklisting)
+    if staff_ids is not None:
+        removed = removed.where(StaffBlacklisting.staff_id.in_(staff_ids))
+    session.execute(removed.execution_options(synchronize_session=False))
+    rows = [
+        {"staff_id": staff_id, "starts_on": starts_on, "ends_before": ends_before}
+        for staff_id, spans in periods.items()
+        for starts_on, ends_before in spans
+    ]
+    if rows:
+        session.execute(insert(StaffBlacklisting), rows)

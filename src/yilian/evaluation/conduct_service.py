@@ -1,5 +1,5 @@
 """Bad-practice points: the catalogue and policy, recording, appeal and decision, standings, and the
-blacklist that scheduling and postings consult.
+blacklist periods it records in the registry for scheduling and postings to read (decision 0030).
 
 The commission and the consortium (总院 builds the system, 004 §2.6) record and decide; the
 institution concerned (its administrator) appeals for itself and its staff.
@@ -7,7 +7,7 @@ institution concerned (its administrator) appeals for itself and its staff.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.evaluation import conduct as rules
+from yilian.evaluation import conduct_repository
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import read_rows
 from yilian.models import ConductOffence, ConductPolicy, ConductRecord, Staff
@@ -55,6 +56,7 @@ def do_set_policy(session: Session, *, actor: Actor, new: rules.Policy) -> None:
         )
     )
     session.flush()
+    record_blacklistings(session, staff_ids=None)
 
 
 def do_import_offences(session: Session, *, actor: Actor, filename: str, data: bytes) -> int:
@@ -138,6 +140,8 @@ def do_record(
     )
     session.add(record)
     session.flush()
+    if record.staff_id is not None:
+        record_blacklistings(session, staff_ids=[record.staff_id])
     actor.record_change(
         session, action="create", entity="conduct_record", entity_id=record.id, resident_id=None
     )
@@ -180,6 +184,8 @@ def do_decide(session: Session, *, actor: Actor, record_id: int, overturn: bool)
     record.status = rules.OVERTURNED if overturn else rules.UPHELD
     record.decided_at, record.decided_by = actor.clock.now(), actor.subject.user_id
     session.flush()
+    if record.staff_id is not None:
+        record_blacklistings(session, staff_ids=[record.staff_id])
     return record
 
 
@@ -213,17 +219,12 @@ def standing(
     return Standing(total, total >= current.threshold, current.threshold)
 
 
-def blacklisted_staff(session: Session, staff_ids: Sequence[int], today: date) -> set[int]:
-    """Which of these staff members are on the blacklist today (scheduling and postings ask)."""
-    return {s for s in dict.fromkeys(staff_ids) if standing(session, today=today, staff_id=s).blacklisted}
-
-
-def refuse_blacklisted_staff(
-    session: Session, staff_id: int | None, today: date, what_zh: str, what_en: str
-) -> None:
-    if staff_id is not None and blacklisted_staff(session, [staff_id], today):
-        raise ValidationFailed.one(
-            "staff_id",
-            f"该人员不良执业记分已达黑名单分值，不能{what_zh}",
-            f"this staff member is blacklisted for bad practice and cannot be {what_en}",
-        )
+def record_blacklistings(session: Session, *, staff_ids: Collection[int] | None) -> None:
+    """Write the days these staff members (None: every one with points) stand on the blacklist under
+    the current policy, in the transaction that changed their points or the policy: the fact the
+    registry reads to refuse scheduling and postings. An appeal lodged changes nothing (the points
+    stand until overturned)."""
+    current = policy(session)
+    points = conduct_repository.staff_points(session, staff_ids)
+    periods = {staff_id: rules.blacklist_periods(own, current) for staff_id, own in points.items()}
+    conduct_repository.replace_blacklistings(session, staff_ids, periods)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
@@ -129,29 +129,6 @@ def contracts_of_resident(session: Session, resident_id: int) -> list[tuple[Cont
         .order_by(Contract.start_on.desc(), Contract.id.desc())
     )
     return [(c, t, p) for c, t, p in rows]
-
-
-def in_force(on: Any) -> ColumnElement[bool]:
-    """The contract serves its resident on `on` (a date or a bind parameter): from its start to its
-    end, or to the day a change of team or a termination ended it (rules.in_force). Every reader of
-    "signed" uses this, so a contract lapses by itself and the signed state is true on any day."""
-    return and_(Contract.start_on <= on, func.coalesce(Contract.ended_on, Contract.end_on) >= on)
-
-
-def is_signed(session: Session, resident_id: int, on: date) -> bool:
-    """Signed residents get priority everywhere: any contract in force on the day."""
-    return bool(
-        session.scalar(
-            select(func.count())
-            .select_from(Contract)
-            .where(Contract.resident_id == resident_id, in_force(on))
-        )
-    )
-
-
-def signed_clause(resident_id_column: ColumnElement[int], on: date) -> ColumnElement[bool]:
-    """For lists: EXISTS a contract of that resident in force on `on`."""
-    return exists().where(Contract.resident_id == resident_id_column, in_force(on))
 
 
 def institution_names(session: Session, institution_ids: list[int]) -> dict[int, str]:

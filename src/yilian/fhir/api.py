@@ -1,4 +1,5 @@
-"""The FHIR R4 endpoint under /fhir: CapabilityStatement, read, search, create, transaction.
+"""The FHIR R4 endpoint under /fhir: CapabilityStatement, read, vread, search, create, update,
+transaction.
 
 Requests and responses are `application/fhir+json`; errors are OperationOutcomes. Access is the
 platform's: the bearer token's account decides which rows are visible, the token's SMART-style
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
 from yilian.auth.context import Actor
-from yilian.fhir import ingest, measures, parameters, search
+from yilian.fhir import ingest, measures, parameters, search, updates
 from yilian.fhir.rules import (
     FHIR_JSON,
     JSON_FORMATS,
@@ -37,6 +38,7 @@ from yilian.fhir.rules import (
     scope_allows,
     search_param_type,
 )
+from yilian.fhir.validate import validate
 from yilian.kit.tokens import digest
 from yilian.models import ApiToken
 from yilian.web.deps import ApiActor, DbSession, committed_in_thread
@@ -136,8 +138,12 @@ def capability_statement(request: Request) -> Response:
     resources = []
     for resource_type in sorted(SUPPORTED):
         interactions = [{"code": "read"}, {"code": "search-type"}]
+        if resource_type != "MeasureReport":  # the current version only: readHistory is false
+            interactions.append({"code": "vread"})
         if resource_type in PROJECTED or resource_type in STORED:
             interactions.append({"code": "create"})
+        if resource_type in updates.UPDATABLE:
+            interactions.append({"code": "update"})
         params = [
             {"name": "_count", "type": "number"},
             {"name": "_offset", "type": "number"},
@@ -183,8 +189,14 @@ def capability_statement(request: Request) -> Response:
         resources.append(
             {
                 "type": resource_type,
-                "versioning": "versioned",
+                # versioned-update: an update must say the version it changes (If-Match)
+                "versioning": "versioned-update" if resource_type in updates.UPDATABLE else "versioned",
                 "readHistory": False,
+                **(
+                    {"updateCreate": False, "conditionalUpdate": False}
+                    if resource_type in updates.UPDATABLE
+                    else {}
+                ),
                 "interaction": interactions,
                 "searchParam": params,
             }
@@ -347,6 +359,101 @@ def _transaction(session: Session, actor: Actor, request: Request, body: Any) ->
             ],
         }
     )
+
+
+def _vread(
+    session: Session, actor: Actor, request: Request, resource_type: str, ident: str, version: str
+) -> Response:
+    """Only the current version is kept (`readHistory: false`): an older one is 404, saying so."""
+    if resource_type == "MeasureReport":
+        raise FhirError(404, "not-found", "MeasureReport is computed on request: it has no versions")
+    answer = _read(session, actor, request, resource_type, ident)
+    current = json.loads(bytes(answer.body))["meta"]["versionId"]
+    if version != current:
+        raise FhirError(
+            404,
+            "not-found",
+            f"{resource_type}/{ident} version {version[:20]} is not kept: only the current version "
+            f"({current}) is served",
+        )
+    return answer
+
+
+def if_match(request: Request, resource_type: str) -> int:
+    """The version an update changes. R4 (http.html#concurrency) lets a server require If-Match by
+    answering 412 without it: personal data are not overwritten by a client that never read them."""
+    header = request.headers.get("if-match")
+    if not header:
+        raise FhirError(
+            412,
+            "conflict",
+            f'an update of {resource_type} must say the version it changes: send If-Match: W/"n" '
+            "with the ETag of your read",
+        )
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise FhirError(412, "conflict", f"If-Match '{header[:40]}' is not a version this server gave")
+    return int(text)
+
+
+def _update(
+    session: Session, actor: Actor, request: Request, resource_type: str, ident: str, body: Any
+) -> Response:
+    _check_type(resource_type)
+    if resource_type not in updates.UPDATABLE:
+        raise FhirError(405, "not-supported", f"update is not supported on {resource_type}")
+    _check_scope(session, request, resource_type, "write")
+    ingest.check_writer(actor)
+    resource = validate(body, resource_type)
+    if str(resource.get("id", "")) != ident:
+        raise FhirError(
+            400,
+            "invalid",
+            f"{resource_type}.id must be present and equal the id in the URL ({ident[:20]})",
+            [f"{resource_type}.id"],
+        )
+    expected = if_match(request, resource_type)
+    found, _ = search.search(session, actor, resource_type, {"_id": ident, "_count": "1"})
+    if not found:
+        raise FhirError(404, "not-found", f"{resource_type}/{ident} does not exist or is not visible to you")
+    if found[0]["meta"]["versionId"] != str(expected):
+        raise updates.stale(resource_type, ident, expected)
+    context = _context(session, actor)
+    context.action = "update"
+    done = updates.update(session, context, resource_type, ident, expected, resource)
+    context.audit(session)
+    found, _ = search.search(session, actor, resource_type, {"_id": ident, "_count": "1"})
+    headers = {"Location": f"{_base(request)}/{resource_type}/{ident}/_history/{done.version}"}
+    if not found:  # moved to a Patient this account does not read: say what was done, show nothing
+        answer = operation_outcome(
+            [issue("information", "informational", f"{resource_type}/{ident} updated")]
+        )
+        return fhir_response(answer, 200, headers)
+    headers |= version_headers(found[0])
+    if done.notes:
+        answer = operation_outcome(
+            [issue("information", "informational", f"{resource_type}/{ident} updated"), *done.notes]
+        )
+        return fhir_response(answer, 200, headers)
+    return fhir_response(found[0], 200, headers)
+
+
+@router.get("/{resource_type}/{ident}/_history/{version}")
+async def vread(
+    resource_type: str, ident: str, version: str, request: Request, actor: ApiActor, session: DbSession
+) -> Response:
+    return await committed_in_thread(session, _vread, session, actor, request, resource_type, ident, version)
+
+
+@router.put("/{resource_type}/{ident}")
+async def update(
+    resource_type: str, ident: str, request: Request, actor: ApiActor, session: DbSession
+) -> Response:
+    """Update a Patient or an Observation: If-Match with the version read, 412 if it changed since."""
+    negotiate(request)
+    check_content_type(request)
+    body = await _body(request)
+    return await committed_in_thread(session, _update, session, actor, request, resource_type, ident, body)
 
 
 @router.get("/{resource_type}/{ident}")

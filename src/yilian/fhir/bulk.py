@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import shutil
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,7 @@ from yilian.fhir.search import (
     stored_json,
     to_fhir,
 )
+from yilian.kit.db import local_now
 from yilian.models import DiagnosticCentre, ExamOrder, FhirExport, FhirResource, Referral, Resident
 
 log = logging.getLogger(__name__)
@@ -85,6 +88,52 @@ class Cancels:
 
 
 CANCELS = Cancels({})
+
+# Which server process holds a job: host, pid and a token of this process's life (a restarted
+# container has the same pid). Jobs whose thread is alive in this process are in LIVE.
+WORKER = f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
+LIVE: set[str] = set()
+# A job whose process has given no sign of life for this long is taken for gone (another host).
+STALE_AFTER = timedelta(minutes=10)
+INTERRUPTED = (
+    "the export was interrupted: the server running it stopped before it finished; start a new export"
+)
+
+
+def worker_gone(job: str, worker: str | None, heartbeat_at: datetime | None, now: datetime) -> bool:
+    """Whether the process that holds an in-progress job is gone (the job will never finish)."""
+    if worker is None:  # a job from before workers were recorded
+        return True
+    if worker == WORKER:
+        return job not in LIVE
+    host, _, rest = worker.partition(":")
+    pid = rest.partition(":")[0]
+    if host == WORKER.partition(":")[0] and pid.isdigit():
+        if int(pid) == os.getpid():  # this pid, another life: the server was restarted
+            return True
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            pass
+    return heartbeat_at is None or now - heartbeat_at > STALE_AFTER
+
+
+def fail_if_gone(session: Session, row: FhirExport) -> None:
+    """An in-progress job whose process is gone is failed, with what the client is told. Heartbeats
+    are the database's clock (`local_now`), as every server process shares it."""
+    if row.status != "in-progress":
+        return
+    now = session.scalar(select(local_now()))
+    if now is not None and worker_gone(row.job, row.worker, row.heartbeat_at, now):
+        done = session.execute(
+            update(FhirExport)
+            .where(FhirExport.id == row.id, FhirExport.status == "in-progress")
+            .values(status="failed", error=INTERRUPTED, finished_at=now)
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(row)
 
 
 def _pages_native(
@@ -208,19 +257,25 @@ def run_export(
                 for page in pages(session, actor, resource_type, since, patient_level):
                     if cancel.is_set():
                         return
-                    # The residents are audited as read before their data is on disk.
-                    actor.record_read(
-                        entity=f"fhir:{resource_type}"[:32], resident_ids=patients_of(page), action="export"
-                    )
-                    actor.audit.flush(timeout=120)
+                    session.rollback()  # a fresh snapshot for the next page; nothing held open
+                    count += len(page)
+                    # The page's residents are audited as read (one append for the page) with the
+                    # job's progress, committed before their data is on disk.
+                    with sessions.begin() as write:
+                        actor.record_reads_in(
+                            write,
+                            entity=f"fhir:{resource_type}"[:32],
+                            resident_ids=patients_of(page),
+                            action="export",
+                        )
+                        _progress(
+                            write, actor, job, f"{done}/{len(types)} types done; {resource_type}: {count}"
+                        )
                     for resource in page:
                         out.write(
                             json.dumps(mapping_pruned(resource), ensure_ascii=False, separators=(",", ":"))
                         )
                         out.write("\n")
-                    count += len(page)
-                    session.rollback()  # a fresh snapshot for the next page; nothing held open
-                    _progress(sessions, job, f"{done}/{len(types)} types done; {resource_type}: {count}")
             if count:
                 output.append({"type": resource_type, "file": name, "count": count})
             else:
@@ -264,13 +319,19 @@ def mapping_pruned(resource: dict[str, Any]) -> Any:
     return prune(resource)
 
 
-def _progress(sessions: sessionmaker[Session], job: str, text: str) -> None:
-    with sessions.begin() as session:
-        session.execute(
-            update(FhirExport)
-            .where(FhirExport.job == job, FhirExport.status == "in-progress")
-            .values(progress=text[:200])
-        )
+def _progress(session: Session, actor: Actor, job: str, text: str) -> None:
+    """The job's progress, and the heartbeat of every job this process holds (the running one and
+    those waiting their turn): a status read elsewhere tells from it that the worker lives."""
+    session.execute(
+        update(FhirExport)
+        .where(FhirExport.job == job, FhirExport.status == "in-progress")
+        .values(progress=text[:200])
+    )
+    session.execute(
+        update(FhirExport)
+        .where(FhirExport.worker == WORKER, FhirExport.status == "in-progress")
+        .values(heartbeat_at=local_now())
+    )
 
 
 def remove_files(folder: Path, job: str) -> None:

@@ -25,6 +25,7 @@ from yilian.auth.context import Actor
 from yilian.fhir import bulk
 from yilian.fhir.api import _base, _check_scope, fhir_response
 from yilian.fhir.rules import CST, FhirError, fhir_instant, issue, operation_outcome
+from yilian.kit.db import local_now
 from yilian.models import FhirExport
 from yilian.web.deps import ApiActor, DbSession, committed_in_thread
 
@@ -70,6 +71,8 @@ def _kick_off(session: Session, actor: Actor, request: Request, level: str) -> R
             progress="",
             output_json="[]",
             requested_at=actor.clock.now(),
+            worker=bulk.WORKER,
+            heartbeat_at=local_now(),
         )
     )
     # Who exported what: durable with the job itself.
@@ -86,22 +89,26 @@ def _kick_off(session: Session, actor: Actor, request: Request, level: str) -> R
     folder = Path(state.settings.fhir_export_dir)
 
     def work() -> None:
-        with _running:
-            bulk.run_export(
-                sessions=state.db.session_factory,
-                read_sessions=state.db.read_session_factory,
-                actor=actor,
-                job=job,
-                types=types,
-                since=since,
-                patient_level=level == "patient",
-                folder=folder,
-            )
+        try:
+            with _running:
+                bulk.run_export(
+                    sessions=state.db.session_factory,
+                    read_sessions=state.db.read_session_factory,
+                    actor=actor,
+                    job=job,
+                    types=types,
+                    since=since,
+                    patient_level=level == "patient",
+                    folder=folder,
+                )
+        finally:
+            bulk.LIVE.discard(job)
 
     # Started once the job's row is committed (the thread reads and updates it).
     request.state.fhir_export_start = threading.Thread(
         target=work, name=f"fhir-export-{job[:8]}", daemon=True
     )
+    request.state.fhir_export_job = job
     return Response(
         status_code=202,
         headers={"Content-Location": f"{_base(request)}/$export-status/{job}"},
@@ -111,6 +118,7 @@ def _kick_off(session: Session, actor: Actor, request: Request, level: str) -> R
 async def _start_after(response: Response, request: Request) -> Response:
     thread = getattr(request.state, "fhir_export_start", None)
     if thread is not None and response.status_code == 202:
+        bulk.LIVE.add(request.state.fhir_export_job)
         thread.start()
     return response
 
@@ -140,10 +148,13 @@ def _job(session: Session, actor: Actor, job: str) -> FhirExport:
 
 def _status(session: Session, actor: Actor, request: Request, job: str) -> Response:
     row = _job(session, actor, job)
+    bulk.fail_if_gone(session, row)
     if row.status == "in-progress":
         return Response(status_code=202, headers={"X-Progress": row.progress or "queued", "Retry-After": "2"})
     if row.status == "failed":
-        return fhir_response(operation_outcome([issue("error", "exception", "the export failed")]), 500)
+        # R4 Bulk Data: a failed job's status is a 5xx with an OperationOutcome.
+        said = bulk.INTERRUPTED if row.error == bulk.INTERRUPTED else "the export failed"
+        return fhir_response(operation_outcome([issue("error", "exception", said)]), 500)
     if row.status == "cancelled":
         raise FhirError(404, "not-found", "the export was cancelled")
     base = _base(request)

@@ -42,6 +42,7 @@ from yilian.fhir.rules import (
 )
 from yilian.kit.db import insert_rows
 from yilian.kit.errors import AppError
+from yilian.kit.id_numbers import InvalidIdNumber, parse_id_number
 from yilian.models import (
     AdminDivision,
     ClinicalObservation,
@@ -52,7 +53,6 @@ from yilian.models import (
     Resident,
     ResidentIdentifier,
 )
-from yilian.residents.rules import InvalidIdNumber, parse_id_number
 from yilian.residents.service import check_may_register
 
 UNKNOWN_SEX = "U"  # a Patient sent with gender other / unknown and no resident ID number
@@ -312,6 +312,7 @@ def encounter_values(session: Session, context: Context, resource: dict[str, Any
             for c in concept.get("coding") or []
             if c.get("system") == mapping.ICD10_SYSTEM and c.get("code")
         ],
+        RECEIVED: resource,
     }
 
 
@@ -321,7 +322,9 @@ def write_encounters(session: Session, context: Context, rows: list[dict[str, An
     if not rows:
         return []
     ids = insert_rows(
-        session, Encounter, [{k: v for k, v in row.items() if k != "diagnoses"} for row in rows]
+        session,
+        Encounter,
+        [{k: v for k, v in row.items() if k not in ("diagnoses", RECEIVED)} for row in rows],
     )
     diagnoses = [
         {"encounter_id": ident, "seq": seq, "icd10_code": code}
@@ -353,6 +356,16 @@ def write_encounters(session: Session, context: Context, rows: list[dict[str, An
     )
     for row, ident in zip(rows, ids, strict=True):
         context.written(row["resident_id"], "encounter", ident)
+    # Kept as sent at the version each became once its diagnoses were written (they bump it).
+    versions = dict(
+        session.execute(select(Encounter.id, Encounter.row_version).where(Encounter.id.in_(ids))).all()
+    )
+    by_version: dict[int, list[tuple[str, dict[str, Any]]]] = {}
+    for row, ident in zip(rows, ids, strict=True):
+        if RECEIVED in row:
+            by_version.setdefault(versions[ident], []).append((str(ident), row[RECEIVED]))
+    for version, written in by_version.items():
+        keep_received(session, "Encounter", written, version)
     return ids
 
 

@@ -69,6 +69,8 @@ class Context:
     identified: dict[tuple[str, str, str], str | None] = field(default_factory=dict)
     # Audit of what was written, per resident and kind: one event each with the ids, not one per row.
     pending_audit: dict[tuple[int, str], list[str]] = field(default_factory=dict)
+    # The audit action of what is written: a create, or an update (PUT) of what was there.
+    action: str = "create"
 
     @property
     def owner(self) -> str:
@@ -82,7 +84,7 @@ class Context:
         for (resident_id, entity), ids in self.pending_audit.items():
             self.actor.record_change(
                 session,
-                action="create",
+                action=self.action,
                 entity=entity,
                 entity_id=ids[0] if len(ids) == 1 else None,
                 resident_id=resident_id,

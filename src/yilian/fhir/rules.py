@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
 from yilian.auth.rules import Subject
-from yilian.residents.rules import make_id_number
+from yilian.kit.id_numbers import make_id_number
 
 # The Chinese resident ID card number (GB 11643) and the platform's own numbers. URNs, so they do not
 # depend on where a deployment is hosted; a province can map them to national OIDs at its gateway.
@@ -235,6 +235,21 @@ AS_SENT: dict[str, tuple[str, ...]] = {
         "extension",
         "deceasedBoolean",
         "deceasedDateTime",
+    ),
+    # Not hospitalization, participant, location: they hold references.
+    "Encounter": (
+        "identifier",
+        "status",
+        "statusHistory",
+        "class",
+        "classHistory",
+        "type",
+        "serviceType",
+        "priority",
+        "period",
+        "length",
+        "reasonCode",
+        "extension",
     ),
     "Observation": (
         "status",

@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes, hmac
 from sqlalchemy import Connection, Engine, Table, insert, select, text
 
+from yilian.kit.audit_log import AuditLog
 from yilian.kit.db import psycopg_connection
 from yilian.kit.errors import AppError
-from yilian.models.audit import AuditLog
 
 if TYPE_CHECKING:
     from yilian.config import Settings

@@ -31,6 +31,14 @@ class BulkLoader:
             cursor.execute("PRAGMA cache_size=-262144")
             cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.close()
+        else:
+            # A load creates parents and their child rows together: the triggers that bump a parent's
+            # version when a child row changes (migration 0018_f) stand aside for this connection.
+            cursor = self.raw.cursor()
+            cursor.execute("SET yilian.bulk_load = 'on'")
+            cursor.close()
+        # SQLite's bump triggers lifted inside the current write transaction: name → CREATE statement.
+        self._lifted: dict[str, str] = {}
         self._begin()
 
     def _begin(self) -> None:
@@ -47,6 +55,7 @@ class BulkLoader:
             rows = [(*row, stamp) for row in rows]
         cursor = self.raw.cursor()
         if self.sqlite:
+            self._lift_triggers(cursor, table)
             marks = ", ".join("?" for _ in columns)
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
         else:
@@ -55,8 +64,28 @@ class BulkLoader:
                     copy.write_row(row)
         cursor.close()
 
+    def _lift_triggers(self, cursor: Any, table: str) -> None:
+        """SQLite has no per-connection switch for triggers: the bump triggers of `table` are dropped
+        in the loader's write transaction and made again before it commits. No other connection
+        writes meanwhile (SQLite has one writer) or sees them missing (readers see the last commit)."""
+        found = cursor.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? AND name LIKE 'yl_bump_%'",
+            (table,),
+        ).fetchall()
+        for name, sql in found:
+            cursor.execute(f"DROP TRIGGER {name}")
+            self._lifted[name] = sql
+
+    def _restore_triggers(self) -> None:
+        cursor = self.raw.cursor()
+        for sql in self._lifted.values():
+            cursor.execute(sql)
+        cursor.close()
+        self._lifted.clear()
+
     def commit(self) -> None:
         if self.sqlite:
+            self._restore_triggers()
             self.raw.cursor().execute("COMMIT")
             self._begin()
         else:
@@ -64,10 +93,16 @@ class BulkLoader:
 
     def close(self) -> None:
         if self.sqlite:
+            self._restore_triggers()
             cursor = self.raw.cursor()
             cursor.execute("COMMIT")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+        else:
+            cursor = self.raw.cursor()
+            cursor.execute("RESET yilian.bulk_load")
+            cursor.close()
+            self.raw.commit()
         self.raw.close()
 
     def reset_sequences(self, tables: Sequence[str]) -> None:

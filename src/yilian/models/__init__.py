@@ -1,6 +1,6 @@
 """Every ORM table, one module per aggregate. Importing this package registers them all."""
 
-from yilian.models.audit import AuditLog
+from yilian.kit.audit_log import AuditLog
 from yilian.models.chronic import (
     ChronicRegister,
     ChronicVisit,
@@ -75,7 +75,7 @@ from yilian.models.portal import Guardianship, HealthCardIssue, OtpChallenge
 from yilian.models.referral import FollowUpTask, Referral, ReferralEvent
 from yilian.models.resident import Household, Resident, ResidentMerge
 from yilian.models.scheduling import Booking, BookingEvent, BookingPolicy, Schedule, Slot
-from yilian.models.staff import Posting, Staff
+from yilian.models.staff import Posting, Staff, StaffBlacklisting
 from yilian.models.user import ApiToken, LoginFailure, User, UserGrid, WebSession
 
 __all__ = [
@@ -162,6 +162,7 @@ __all__ = [
     "Resident",
     "ResidentMerge",
     "Staff",
+    "StaffBlacklisting",
     "LoginFailure",
     "User",
     "UserGrid",

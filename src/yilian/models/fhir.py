@@ -118,3 +118,7 @@ class FhirExport(Base):
     error: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    # The server process that runs it (host:pid:life token) and its last sign of life: a job whose
+    # process is gone is failed on its status read (decision 0036), not in progress for ever.
+    worker: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[datetime | None]

@@ -41,3 +41,19 @@ class Posting(Base):
     kind: Mapped[str] = mapped_column(String(16))  # 县管乡用 | 乡聘村用 | 派驻 | 对口支援
     start_on: Mapped[date]
     end_on: Mapped[date | None]
+
+
+class StaffBlacklisting(Base):
+    """The days a staff member stands on the bad-practice blacklist (004 §2.6): from `starts_on` to the
+    day before `ends_before` (None: no end within the calendar).
+
+    A fact evaluation records, in the transaction that records points, decides an appeal or changes
+    the policy (`evaluation.conduct_service`); scheduling and postings read it in the registry, so the
+    domains below evaluation never ask it (decision 0030)."""
+
+    __tablename__ = "staff_blacklisting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    starts_on: Mapped[date]
+    ends_before: Mapped[date | None]

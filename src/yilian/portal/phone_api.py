@@ -10,7 +10,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel
 
-from yilian.auth.api import SessionOut
 from yilian.chronic.repository import registers_of
 from yilian.diagnostics.rules import ORDER_LABELS
 from yilian.encounters import icd10
@@ -40,8 +39,10 @@ from yilian.portal.schemas import (
     PortalVisitOut,
     PortalVisitPage,
 )
+from yilian.referral import repository as referral_repository
 from yilian.referral.rules import LABELS as REFERRAL_LABELS
 from yilian.residents.rules import age_on
+from yilian.web.auth_api import SessionOut
 from yilian.web.deps import ApiActor, DbSession, set_session_cookie
 
 router = APIRouter(prefix="/api/portal", tags=["portal"])
@@ -290,7 +291,10 @@ def record_referrals(
 ) -> PortalReferralPage:
     """Referrals up to the county and back down, newest first."""
     resident = service.portal_person(session, actor, person)
-    total, rows = repository.referrals(session, resident.id, offset, limit)
+    total, rows = referral_repository.of_resident(
+        session, actor.subject, resident.id, offset=offset, limit=limit
+    )
+    related = referral_repository.related(session, rows)
     actor.record_read(entity="record", resident_ids=[resident.id], detail="portal referrals")
     return PortalReferralPage(
         total=total,
@@ -302,11 +306,11 @@ def record_referrals(
                 requested_at=r.requested_at,
                 direction="上转（转往上级医院）" if r.direction == "up" else "下转（回基层康复随访）",
                 status=REFERRAL_LABELS.get(r.status, "处理中"),
-                from_institution=sender,
-                to_institution=receiver,
+                from_institution=related[r.id].from_institution_name,
+                to_institution=related[r.id].to_institution_name,
                 diagnoses=[_diagnosis(c) for c in r.diagnoses.split(",") if c.strip()],
                 summary=r.summary,
             )
-            for r, sender, receiver in rows
+            for r in rows
         ],
     )

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from yilian.models import (
     Booking,
@@ -21,7 +21,6 @@ from yilian.models import (
     Institution,
     Prescription,
     PrescriptionItem,
-    Referral,
     Resident,
     Schedule,
     Slot,
@@ -82,18 +81,6 @@ def drugs_of(session: Session, prescription_ids: list[int]) -> dict[int, list[An
     for item, drug in rows:
         out[item.prescription_id].append((item, drug))
     return out
-
-
-def referrals(session: Session, resident_id: int, offset: int, limit: int) -> tuple[int, list[Any]]:
-    sender, receiver = aliased(Institution), aliased(Institution)
-    statement = (
-        select(Referral, sender.name.label("sender"), receiver.name.label("receiver"))
-        .join(sender, sender.id == Referral.from_institution_id)
-        .join(receiver, receiver.id == Referral.to_institution_id)
-        .where(Referral.resident_id == resident_id)
-        .order_by(Referral.requested_at.desc(), Referral.id.desc())
-    )
-    return _count(session, statement), list(session.execute(statement.offset(offset).limit(limit)))
 
 
 # --- what can be booked ----------------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Header, Query
 
 from yilian.kit.fields import Day, Id
-from yilian.models import Referral
 from yilian.referral import service, slip
 from yilian.referral.schemas import (
     DiagnosisOption,
@@ -17,7 +16,6 @@ from yilian.referral.schemas import (
     ReferralTarget,
     TransitionIn,
 )
-from yilian.residents.service import access_resident
 from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["referral"])
@@ -72,20 +70,14 @@ def referrals(
     """One page of the institution's incoming or outgoing referrals, newest first, filtered by
     status; `total` counts the whole filtered box."""
     total, rows = service.inbox_page(session, actor=actor, box=box, status=status, offset=offset, limit=limit)
-    return ReferralPage(
-        items=[service.referral_out(session, r) for r in rows], total=total, offset=offset, limit=limit
-    )
+    return ReferralPage(items=service.referrals_out(session, rows), total=total, offset=offset, limit=limit)
 
 
 @router.get("/residents/{resident_id}/referrals", response_model=list[ReferralOut])
 def history(resident_id: Id, actor: ApiActor, session: DbSession) -> list[ReferralOut]:
-    from sqlalchemy import select
-
-    resident = access_resident(session, actor, resident_id)
-    rows = session.scalars(
-        select(Referral).where(Referral.resident_id == resident.id).order_by(Referral.requested_at.desc())
-    )
-    return [service.referral_out(session, r) for r in rows]
+    """The resident's referrals, newest first."""
+    _, rows = service.resident_referrals(session, actor=actor, resident_id=resident_id)
+    return service.referrals_out(session, rows)
 
 
 @router.get("/referrals/figures", response_model=ReferralFigures)

@@ -7,6 +7,8 @@ takes over with a follow-up task. A requester may withdraw before arrival.
 
 from __future__ import annotations
 
+import math
+
 from yilian.kit.errors import ValidationFailed
 from yilian.kit.stats import percentile as percentile
 
@@ -100,6 +102,26 @@ DECISION_TARGET_HOURS = 24.0
 
 def within_target_share(hours: list[float], target_hours: float) -> float | None:
     return round(sum(1 for h in hours if h <= target_hours) / len(hours), 4) if hours else None
+
+
+def hours_of(micros: int) -> float:
+    """Hours of a duration of `micros` microseconds, as `timedelta.total_seconds() / 3600` gives them."""
+    return micros / 10**6 / 3600
+
+
+def longest_within(target_hours: float) -> int:
+    """The longest duration, in whole microseconds, whose `hours_of` is still within `target_hours`:
+    a query counts durations up to it and agrees with `within_target_share` to the last bit (both
+    divisions round correctly, so `hours_of` never decreases as the duration grows)."""
+    micros = math.floor(target_hours * 3600 * 10**6)
+    for _ in range(64):
+        if hours_of(micros) > target_hours:
+            micros -= 1
+        elif hours_of(micros + 1) <= target_hours:
+            micros += 1
+        else:
+            return micros
+    raise ValueError(f"no microsecond bound for {target_hours} hours")
 
 
 URGENCY_LABELS = {"routine": "普通", "urgent": "紧急"}

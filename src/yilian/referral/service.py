@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from statistics import median
 
-from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from yilian.auth import rules as roles
@@ -16,24 +15,14 @@ from yilian.auth.context import Actor
 from yilian.encounters import icd10
 from yilian.encounters.rules import ICD10
 from yilian.indicators.service import targets as indicator_targets
+from yilian.kit import stats
 from yilian.kit.errors import FieldError, Forbidden, NotFound, ValidationFailed
-from yilian.models import (
-    Booking,
-    ConsortiumMember,
-    Department,
-    Encounter,
-    FollowUpTask,
-    Institution,
-    Referral,
-    ReferralEvent,
-    Resident,
-    Schedule,
-    Slot,
-)
-from yilian.referral import rules
+from yilian.models import FollowUpTask, Referral, ReferralEvent
+from yilian.referral import repository, rules
 from yilian.referral.schemas import ReferralFigures, ReferralIn, ReferralOut
 from yilian.registry import repository as registry_repository
 from yilian.residents.service import access_resident
+from yilian.scheduling import repository as scheduling_repository
 from yilian.scheduling.booking import do_book_slot
 from yilian.scheduling.schemas import BookingIn
 
@@ -41,37 +30,23 @@ REFERRERS = frozenset({roles.DOCTOR, roles.FAMILY_DOCTOR, roles.INSTITUTION_ADMI
 DOWNWARD_FOLLOW_UP_DAYS = 14
 
 
-def _share_consortium(session: Session, a: int, b: int) -> bool:
-    mine = select(ConsortiumMember.consortium_id).where(ConsortiumMember.institution_id == a)
-    return bool(
-        session.scalar(
-            select(func.count())
-            .select_from(ConsortiumMember)
-            .where(ConsortiumMember.institution_id == b, ConsortiumMember.consortium_id.in_(mine))
-        )
-    )
-
-
 def referral_out(session: Session, referral: Referral) -> ReferralOut:
-    resident = session.get(Resident, referral.resident_id)
-    booked = session.execute(
-        select(Booking.id, Slot.starts_at)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.referral_id == referral.id)
-        .order_by(Booking.id)
-        .limit(1)
-    ).first()
-    origin = session.get(Institution, referral.from_institution_id)
-    target = session.get(Institution, referral.to_institution_id)
-    department = (
-        session.get(Department, referral.to_department_id) if referral.to_department_id is not None else None
-    )
+    """One referral as shown (a list shows a page with `referrals_out`)."""
+    return referrals_out(session, [referral])[0]
+
+
+def referrals_out(session: Session, referrals: Sequence[Referral]) -> list[ReferralOut]:
+    """Referrals as shown, with their related rows loaded for the whole page at once."""
+    related = repository.related(session, referrals)
+    return [_out(r, related[r.id]) for r in referrals]
+
+
+def _out(referral: Referral, related: repository.Related) -> ReferralOut:
     codes = referral.diagnoses.split(",")
-    due = session.scalar(select(FollowUpTask.due_on).where(FollowUpTask.referral_id == referral.id))
     return ReferralOut(
         id=referral.id,
         resident_id=referral.resident_id,
-        resident_name=resident.name if resident else "",
+        resident_name=related.resident_name,
         direction=referral.direction,
         from_institution_id=referral.from_institution_id,
         to_institution_id=referral.to_institution_id,
@@ -83,13 +58,13 @@ def referral_out(session: Session, referral: Referral) -> ReferralOut:
         summary=referral.summary,
         requested_at=referral.requested_at,
         decided_at=referral.decided_at,
-        booking_id=booked[0] if booked else None,
-        follow_up_due_on=due,
-        from_institution_name=origin.name if origin else "",
-        to_institution_name=target.name if target else "",
-        to_department_name=department.name if department else None,
+        booking_id=related.booking_id,
+        follow_up_due_on=related.follow_up_due_on,
+        from_institution_name=related.from_institution_name,
+        to_institution_name=related.to_institution_name,
+        to_department_name=related.to_department_name,
         diagnosis_labels=[icd10.label(c) for c in codes],
-        booked_at=booked[1] if booked else None,
+        booked_at=related.booked_at,
         urgency=referral.urgency,
         urgency_label=rules.URGENCY_LABELS.get(referral.urgency or ""),
     )
@@ -117,7 +92,7 @@ def do_request_referral(
     if errors:
         raise ValidationFailed(errors, "转诊诊断有误", "Invalid diagnoses")
     rules.check_direction(direction=data.direction, from_level=origin.level, to_level=target.level)
-    inside = _share_consortium(session, origin.id, target.id)
+    inside = repository.share_consortium(session, origin.id, target.id)
     rules.check_outside_consortium(inside=inside, reason=data.reason)
     resident = access_resident(session, actor, data.resident_id)
     now = actor.clock.now()
@@ -154,7 +129,7 @@ def do_request_referral(
             raise ValidationFailed.one(
                 "slot_id", "只有上转可以同时预约号源", "only upward referrals book a slot"
             )
-        slot = session.get(Slot, data.slot_id)
+        slot = scheduling_repository.slot(session, data.slot_id)
         if slot is None or slot.institution_id != target.id:
             raise ValidationFailed.one(
                 "slot_id", "号源不属于接收机构", "the slot is not at the receiving institution"
@@ -173,7 +148,7 @@ def do_request_referral(
 
 
 def access_referral(session: Session, actor: Actor, referral_id: int) -> Referral:
-    referral = session.get(Referral, referral_id)
+    referral = repository.get(session, referral_id)
     if referral is None or actor.subject.institution_id not in (
         referral.from_institution_id,
         referral.to_institution_id,
@@ -234,13 +209,6 @@ def do_transition(
     return referral
 
 
-def inbox(
-    session: Session, *, actor: Actor, box: str, status: str | None = None, limit: int = 200
-) -> list[Referral]:
-    """incoming: referrals to the user's institution; outgoing: from it (the newest `limit`)."""
-    return inbox_page(session, actor=actor, box=box, status=status, offset=0, limit=limit)[1]
-
-
 def inbox_page(
     session: Session, *, actor: Actor, box: str, status: str | None, offset: int, limit: int
 ) -> tuple[int, list[Referral]]:
@@ -250,15 +218,14 @@ def inbox_page(
         raise Forbidden()
     if status and status not in rules.LABELS:
         raise ValidationFailed.one("status", "转诊状态无效", "unknown referral status")
-    column = Referral.to_institution_id if box == "incoming" else Referral.from_institution_id
-    statement = select(Referral).where(column == institution_id)
-    if status:
-        statement = statement.where(Referral.status == status)
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = list(
-        session.scalars(
-            statement.order_by(Referral.requested_at.desc(), Referral.id.desc()).offset(offset).limit(limit)
-        )
+    total, rows = repository.box(
+        session,
+        actor.subject,
+        institution_id=institution_id,
+        incoming=box == "incoming",
+        status=status or None,
+        offset=offset,
+        limit=limit,
     )
     actor.record_read(
         entity="referral",
@@ -269,8 +236,16 @@ def inbox_page(
     return total, rows
 
 
-def _hours(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+def resident_referrals(
+    session: Session, *, actor: Actor, resident_id: int, offset: int = 0, limit: int | None = None
+) -> tuple[int, list[Referral]]:
+    """A resident's referrals, newest first (the record's history; the phone page reads the same list)."""
+    resident = access_resident(session, actor, resident_id)
+    return repository.of_resident(session, actor.subject, resident.id, offset=offset, limit=limit)
+
+
+def _median_hours(durations: repository.Durations) -> float | None:
+    return round(stats.median_of_ranked(durations.hours_at, durations.count), 2) if durations.count else None
 
 
 def figures(
@@ -288,96 +263,35 @@ def figures(
     if not actor.subject.may(frozenset({roles.COMMISSION, roles.CONSORTIUM_ADMIN, roles.INSTITUTION_ADMIN})):
         raise Forbidden()
     low, high = datetime.combine(start, datetime.min.time()), datetime.combine(end, datetime.max.time())
-    scope = select(Institution.id).where(scoping.institution_charge(actor.subject))
     if institution_id is not None:
         # One institution's figures: 404 outside the county, 403 inside it but not the caller's.
         scoping.institution_in_charge(session, actor.subject, institution_id)
-        scope = scope.where(Institution.id == institution_id)
-    in_scope = and_(
-        Referral.requested_at.between(low, high),
-        or_(Referral.from_institution_id.in_(scope), Referral.to_institution_id.in_(scope)),
-    )
-    by = {
-        (d, s): int(n)
-        for d, s, n in session.execute(
-            select(Referral.direction, Referral.status, func.count())
-            .where(in_scope)
-            .group_by(Referral.direction, Referral.status)
-        )
-    }
+    scope = repository.figures_scope(actor.subject, institution_id)
+    in_scope = repository.in_figures(scope, low, high)
+    by = repository.by_direction_and_status(session, in_scope)
     by_status: dict[str, int] = {}
     for (_, status), n in by.items():
         by_status[status] = by_status.get(status, 0) + n
     decided = sum(n for s, n in by_status.items() if s not in (rules.REQUESTED, rules.WITHDRAWN))
     accepted = decided - by_status.get(rules.REJECTED, 0)
-    waits = [
-        (d - r).total_seconds() / 3600
-        for r, d in session.execute(
-            select(Referral.requested_at, Referral.decided_at).where(
-                in_scope, Referral.decided_at.is_not(None)
-            )
-        )
-        if d is not None
-    ]
-    to_arrival = [
-        (arrived - decided).total_seconds() / 3600
-        for decided, arrived in session.execute(
-            select(Referral.decided_at, Referral.arrived_at).where(
-                in_scope, Referral.arrived_at.is_not(None), Referral.decided_at.is_not(None)
-            )
-        )
-        if arrived is not None and decided is not None
-    ]
-    overdue = (
-        session.scalar(
-            select(func.count())
-            .select_from(FollowUpTask)
-            .join(Referral, Referral.id == FollowUpTask.referral_id)
-            .where(in_scope, FollowUpTask.status == "open", FollowUpTask.due_on < actor.clock.now().date())
-        )
-        or 0
+    # Percentiles picked by the database (the median's one or two middle rows, the 90th's nearest
+    # rank), the same numbers as `statistics.median` and `kit.stats.percentile` over every row.
+    waits = repository.durations(
+        session,
+        start=Referral.requested_at,
+        end=Referral.decided_at,
+        where=in_scope,
+        within_micros=rules.longest_within(decision_target_hours),
+        ranks=lambda n: (*stats.median_ranks(n), stats.nearest_rank(n, 0.9)),
     )
+    to_arrival = repository.durations(
+        session, start=Referral.decided_at, end=Referral.arrived_at, where=in_scope, ranks=stats.median_ranks
+    )
+    overdue = repository.overdue_follow_ups(session, in_scope, actor.clock.now().date())
     up = sum(n for (d, _), n in by.items() if d == rules.UP)
-    outside = (
-        session.scalar(
-            select(func.count())
-            .select_from(Referral)
-            .where(in_scope, Referral.direction == rules.UP, Referral.inside_consortium.is_(False))
-        )
-        or 0
-    )
-    county = select(Institution.id).where(Institution.id.in_(scope), Institution.level.in_(("二级", "三级")))
-    visits = (
-        session.scalar(
-            select(func.count())
-            .select_from(Encounter)
-            .where(
-                Encounter.institution_id.in_(county),
-                Encounter.kind == "outpatient",
-                Encounter.start_date.between(start, end),
-            )
-        )
-        or 0
-    )
-    # 预约转诊 among the hospital's outpatients: patients who came (checked in) to a clinic place a
-    # grassroots doctor booked for them. Not an exam or a bed (not an outpatient visit), not a
-    # booking still ahead, cancelled or not kept (no visit to compare with the visits counted).
-    referral_bookings = (
-        session.scalar(
-            select(func.count())
-            .select_from(Booking)
-            .join(Slot, Slot.id == Booking.slot_id)
-            .join(Schedule, Schedule.id == Slot.schedule_id)
-            .where(
-                Slot.institution_id.in_(county),
-                Schedule.kind == "clinic",
-                Booking.channel == "grassroots",
-                Booking.status == "checked_in",
-                Booking.session_date.between(start, end),
-            )
-        )
-        or 0
-    )
+    outside = repository.upward_outside_consortium(session, in_scope)
+    visits = repository.county_outpatient_visits(session, scope, start, end)
+    referral_bookings = repository.referral_bookings(session, scope, start, end)
     share = round(referral_bookings / visits, 4) if visits else None
     target = indicator_targets()["referral_booking_share"]
     return ReferralFigures(
@@ -387,11 +301,13 @@ def figures(
         down=sum(by.values()) - up,
         by_status=by_status,
         acceptance_rate=round(accepted / decided, 4) if decided else None,
-        median_hours_to_decision=round(median(waits), 2) if waits else None,
-        p90_hours_to_decision=_hours(rules.percentile(waits, 0.9)),
+        median_hours_to_decision=_median_hours(waits),
+        p90_hours_to_decision=(
+            round(waits.hours_at[stats.nearest_rank(waits.count, 0.9)], 2) if waits.count else None
+        ),
         decision_target_hours=decision_target_hours,
-        decided_within_target_share=rules.within_target_share(waits, decision_target_hours),
-        median_hours_accepted_to_arrival=round(median(to_arrival), 2) if to_arrival else None,
+        decided_within_target_share=round(waits.within / waits.count, 4) if waits.count else None,
+        median_hours_accepted_to_arrival=_median_hours(to_arrival),
         overdue_follow_ups=overdue,
         out_of_consortium_up=outside,
         out_of_consortium_share=round(outside / up, 4) if up else None,

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from yilian.kit.sql import add_months
-from yilian.models import AdminDivision, Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
+from yilian.models import (
+    AdminDivision,
+    Consortium,
+    ConsortiumMember,
+    Grid,
+    Institution,
+    Posting,
+    Staff,
+    StaffBlacklisting,
+)
 from yilian.registry.rules import LONG_DISPATCH_MONTHS
 
 
@@ -80,6 +90,20 @@ def grid(session: Session, grid_id: int) -> Grid | None:
 
 def staff(session: Session, staff_id: int) -> Staff | None:
     return session.get(Staff, staff_id)
+
+
+def blacklisted_staff(session: Session, staff_ids: Sequence[int], today: date) -> set[int]:
+    """Which of these staff members stand on the bad-practice blacklist today: the periods evaluation
+    records with their points (`evaluation.conduct_service.record_blacklistings`)."""
+    on_list = and_(
+        StaffBlacklisting.starts_on <= today,
+        or_(StaffBlacklisting.ends_before.is_(None), StaffBlacklisting.ends_before > today),
+    )
+    return set(
+        session.scalars(
+            select(StaffBlacklisting.staff_id).where(StaffBlacklisting.staff_id.in_(staff_ids), on_list)
+        )
+    )
 
 
 def staff_of_institution(session: Session, institution_id: int, limit: int = 200) -> list[Staff]:

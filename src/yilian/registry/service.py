@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
-from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from yilian.kit.id_numbers import parse_id_number
 from yilian.models import Consortium, ConsortiumMember, Grid, Institution, Posting, Staff
 from yilian.registry import repository, rules
 from yilian.registry.schemas import (
@@ -22,7 +22,6 @@ from yilian.registry.schemas import (
     PostingSummary,
     StaffIn,
 )
-from yilian.residents.rules import parse_id_number
 
 
 def _require_manager(subject: Subject) -> None:
@@ -181,3 +180,15 @@ def posting_summary(session: Session, *, subject: Subject, as_of: date) -> Posti
         county_managed_township_used=counts.get("县管乡用", 0),
         by_kind=counts,
     )
+
+
+def refuse_blacklisted_staff(
+    session: Session, staff_id: int | None, today: date, what_zh: str, what_en: str
+) -> None:
+    """A staff member on the bad-practice blacklist today is neither scheduled nor posted (004 §2.6)."""
+    if staff_id is not None and repository.blacklisted_staff(session, [staff_id], today):
+        raise ValidationFailed.one(
+            "staff_id",
+            f"该人员不良执业记分已达黑名单分值，不能{what_zh}",
+            f"this staff member is blacklisted for bad practice and cannot be {what_en}",
+        )

@@ -10,8 +10,6 @@ from yilian.residents import service, spreadsheets
 from yilian.residents.schemas import (
     ImportResult,
     MergeCandidatePage,
-    MergeIn,
-    MergeOut,
     RegistrationOut,
     ResidentIn,
     ResidentOut,
@@ -68,13 +66,6 @@ def merge_candidates(
 @router.get("/{resident_id}", response_model=ResidentOut)
 def read(resident_id: Id, actor: ApiActor, session: DbSession) -> ResidentOut:
     return service.read_resident(session, actor=actor, resident_id=resident_id)
-
-
-@router.post("/merge", response_model=MergeOut)
-def merge(data: MergeIn, actor: ApiActor, session: DbSession) -> MergeOut:
-    return service.do_merge_residents(
-        session, actor=actor, survivor_id=data.survivor_id, merged_id=data.merged_id, reason=data.reason
-    )
 
 
 @router.post("/import", response_model=ImportResult)

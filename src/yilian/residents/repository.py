@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select, update
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.auth.scoping import readable_residents, resident_visibility
-from yilian.models import Encounter, Grid, Resident, User
+from yilian.models import Contract, Encounter, Grid, Resident, User
 
 
 def readable_by_id_number(session: Session, subject: Subject, id_number: str) -> Resident | None:
@@ -125,3 +128,30 @@ def duplicate_numbers_page(
         .order_by(Resident.id_number, Resident.id)
     )
     return total, [(r, g) for r, g in rows]
+
+
+# A resident's signed state, read by the MPI, scheduling, chronic care and diagnostics: a fact the
+# family doctor records as contract rows (its table is in models), read here so that no domain below
+# family_doctor has to ask it (decision 0030).
+def in_force(on: Any) -> ColumnElement[bool]:
+    """A family-doctor contract serves its resident on `on` (a date or a bind parameter): from its
+    start to its end, or to the day a change of team or a termination ended it (the SQL of
+    `family_doctor.rules.in_force`). Every reader of "signed" uses this, so a contract lapses by
+    itself and the signed state is true on any day."""
+    return and_(Contract.start_on <= on, func.coalesce(Contract.ended_on, Contract.end_on) >= on)
+
+
+def is_signed(session: Session, resident_id: int, on: date) -> bool:
+    """Signed residents get priority everywhere: any contract in force on the day."""
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Contract)
+            .where(Contract.resident_id == resident_id, in_force(on))
+        )
+    )
+
+
+def signed_clause(resident_id_column: ColumnElement[int], on: date) -> ColumnElement[bool]:
+    """For lists: EXISTS a contract of that resident in force on `on`."""
+    return exists().where(Contract.resident_id == resident_id_column, in_force(on))

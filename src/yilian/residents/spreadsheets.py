@@ -10,10 +10,11 @@ from yilian.auth import rules as roles
 from yilian.auth.context import Actor
 from yilian.kit.db import insert_rows
 from yilian.kit.errors import AppError, FieldError, Forbidden, ValidationFailed
+from yilian.kit.id_numbers import parse_id_number
 from yilian.kit.tabular import read_rows, write_csv, write_xlsx
 from yilian.models import Grid, Resident
 from yilian.residents import repository
-from yilian.residents.rules import normalise_phone, parse_id_number
+from yilian.residents.rules import normalise_phone
 from yilian.residents.schemas import ImportResult
 from yilian.residents.service import fallback_region, list_rows, merge_candidate_note, new_health_card_no
 

@@ -13,7 +13,6 @@ from yilian.kit.fields import Day, Id, Offset, Year
 from yilian.kit.tabular import XLSX_MEDIA_TYPE
 from yilian.registry import repository as registry_repository
 from yilian.scheduling import booking, repository, rules, service
-from yilian.scheduling.arrival import CheckInIn, CheckInOut, do_check_in
 from yilian.scheduling.schemas import (
     ArrivalPage,
     BookingIn,
@@ -170,22 +169,6 @@ def arrivals_export(
         content,
         media_type=XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": f"attachment; filename=arrivals-{day}.xlsx"},
-    )
-
-
-@router.post("/bookings/{booking_id}/check_in", response_model=CheckInOut)
-def check_in(
-    request: Request, booking_id: Id, actor: ApiActor, session: DbSession, data: CheckInIn | None = None
-) -> CheckInOut:
-    """The receiving desk records arrival on the appointment's day; a referred patient's referral moves
-    to 到诊, and a bed booking opens the inpatient stay (admitting diagnoses from the body or from the
-    referral)."""
-    return do_check_in(
-        session,
-        actor=actor,
-        booking_id=booking_id,
-        data=data or CheckInIn(),
-        arrival_grace_days=request.app.state.settings.arrival_grace_days,
     )
 
 

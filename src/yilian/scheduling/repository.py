@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, aliased
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
-from yilian.family_doctor.repository import in_force as contract_in_force
 from yilian.models import (
     Booking,
     BookingPolicy,
@@ -25,6 +24,7 @@ from yilian.models import (
     Slot,
     User,
 )
+from yilian.residents.repository import in_force as contract_in_force
 from yilian.scheduling.rules import EXTRA, PUBLIC, RESERVED
 
 

@@ -13,11 +13,11 @@ from yilian.auth import rules as roles
 from yilian.auth import scoping
 from yilian.auth.context import Actor
 from yilian.encounters import icd10
-from yilian.evaluation.conduct_service import refuse_blacklisted_staff
 from yilian.kit.errors import Forbidden, NotFound, ValidationFailed
 from yilian.kit.tabular import write_xlsx
 from yilian.models import BookingPolicy, Institution, Schedule, Slot
 from yilian.registry import repository as registry_repository
+from yilian.registry.service import refuse_blacklisted_staff
 from yilian.residents.rules import age_on
 from yilian.scheduling import repository, rules
 from yilian.scheduling.booking import ARRIVAL_DESK

@@ -23,8 +23,8 @@ from yilian.auth.service import do_create_user
 from yilian.kit.bulk import BulkLoader
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
+from yilian.kit.id_numbers import make_id_number
 from yilian.models import Institution
-from yilian.residents.rules import make_id_number
 from yilian.synth import geography
 from yilian.synth import rules as dist
 from yilian.synth.county import HOSPITAL_DEPARTMENTS, CountyMixin

@@ -9,7 +9,6 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from yilian.encounters import icd10
 from yilian.kit.masking import mask_id_number, mask_phone
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -18,7 +17,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.filters["mask_id"] = mask_id_number
 templates.env.filters["mask_phone"] = mask_phone
-templates.env.filters["icd"] = icd10.label
 templates.env.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int) else n
 templates.env.globals["SEX"] = {"M": "男", "F": "女"}
 templates.env.globals["KIND"] = {"outpatient": "门诊", "inpatient": "住院"}

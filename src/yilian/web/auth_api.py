@@ -1,5 +1,8 @@
 """JSON endpoints of authentication: a password for a bearer token (machines), or for a browser session
-(the front end)."""
+(the front end).
+
+In web, not in auth: signing in sets the cookie of web's request dependencies, and those stand on
+auth (the subject of a token), so the endpoints sit with them, above auth (decision 0030)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A patient arrives: the desk checks the booking in, a referred patient's referral moves to 到诊,
 and a bed booking becomes an admission (an inpatient encounter, later discharged and DRG-grouped).
 
-Kept apart from `scheduling.booking` because it composes three domains; `referral.service` books
-through `scheduling.booking`, so the composition sits above both.
+A journey across three domains (scheduling, referral, encounters): `referral.service` books through
+`scheduling.booking`, so the composition sits above both, in pathways (decision 0030).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""The append-only audit log, chained by hash (no foreign keys: it outlives what it names)."""
+"""The append-only audit log table, chained by hash (no foreign keys: it outlives what it names).
+
+The audit writer's own table, so it lives with the writer in kit; `yilian.models` re-exports it."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""Journeys that span domains (decision 0030)."""
