@@ -205,15 +205,15 @@ def user_for_api_token(session: Session, *, token: str, now: datetime) -> User:
 
 
 def _token_and_user(session: Session, token_hash: str, now: datetime) -> tuple[ApiToken, User]:
-    api_token = repository.api_token_by_hash(session, token_hash)
-    if (
-        api_token is None
-        or api_token.revoked_at is not None
-        or (api_token.expires_at and api_token.expires_at <= now)
-    ):
+    found = repository.api_token_and_user(session, token_hash)
+    if found is None:
         raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
-    user = repository.user_by_id(session, api_token.user_id)
-    if user is None or not user.is_active:
+    api_token, user = found
+    if (
+        api_token.revoked_at is not None
+        or (api_token.expires_at and api_token.expires_at <= now)
+        or not user.is_active
+    ):
         raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
     return api_token, user
 
