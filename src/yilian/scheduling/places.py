@@ -7,7 +7,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -48,11 +48,15 @@ def _take_place_statement(via_grassroots: bool) -> Any:
     )
 
 
-def _insert_booking(connection: Connection) -> Any:
+@cache
+def _insert_booking(dialect_name: str) -> Any:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: a duplicate (the partial unique index of a
     department and half-day, or a taken idempotency key) gives no row and no error."""
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
     return dialect_insert(Booking).on_conflict_do_nothing().returning(Booking.id)
+
+
+_INSERT_EVENT = insert(BookingEvent)
 
 
 def book_place(
@@ -66,7 +70,7 @@ def book_place(
     SQLite runs as the one writer, so no slot is ever booked beyond its capacity (decision 0008).
     `released_before`: reserved slots starting before it are past their release time (public now)."""
     connection = session.connection()
-    booking_id = connection.execute(_insert_booking(connection), values).scalar()
+    booking_id = connection.execute(_insert_booking(connection.dialect.name), values).scalar()
     if booking_id is None:
         raise AlreadyBooked()
     taken = connection.execute(
@@ -80,7 +84,7 @@ def book_place(
         connection.execute(delete(Booking).where(Booking.id == booking_id))
         raise PlaceTaken()
     connection.execute(
-        insert(BookingEvent),
+        _INSERT_EVENT,
         {
             "booking_id": booking_id,
             "at": values["created_at"],
