@@ -7,6 +7,7 @@ import resource
 import secrets
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -38,7 +37,8 @@ def serving(env: dict[str, str], workers: int, ready_path: str = "/login") -> It
     port = free_port()
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/yilian"),
+            # the `yilian` script of the interpreter running the bench (a worktree has no .venv of its own)
+            str(Path(sys.executable).with_name("yilian")),
             "serve",
             "--host",
             "127.0.0.1",

@@ -111,7 +111,6 @@ def settings(tmp_path: Path) -> Settings:
         database_url="sqlite://",
         secret_key="test",
         dicom_dir=str(tmp_path / "dicom"),
-        gc_freeze=False,
         **CHEAP_PASSWORDS,  # type: ignore[arg-type]
     )
 

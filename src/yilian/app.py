@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -205,15 +204,6 @@ def create_app(
         writer.start()
         if keeper is not None:
             keeper.start()
-        if settings.gc_freeze:
-            # What is loaded by now (the libraries, the app, FHIR's models: ~200,000 objects) lives
-            # as long as the process. Frozen, the collector no longer walks it: a full collection
-            # under load took ~100 ms with the GIL held, every request of the process waiting.
-            # A request's objects die by reference counting: the collector, from then on only for
-            # cycles, runs after 50,000 allocations instead of 700 (decision 0011).
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 20, 100)
         yield
         writer.stop()
         if keeper is not None:
@@ -256,13 +246,8 @@ def create_app(
 
 
 def routers() -> tuple[APIRouter, ...]:
-    """Every router, in the order a request's path is matched against them.
-
-    The busiest come first: POST /api/bookings and FHIR's reads. FastAPI (0.165) matches a path
-    against every route of every router before the one that serves it, at ~1 µs a route, so a path
-    served by the last routers paid ~150–190 µs a request (decision 0011). No path is served by two
-    routers (tests/web/test_server_process.py), so the order changes nothing else.
-    """
+    """Every router, in the order a request's path is matched against them: by domain, the front
+    end's catch-all last. No path is served by two routers (tests/web/test_server_process.py)."""
     from yilian.chronic.api import router as chronic_api
     from yilian.diagnostics.api import router as diagnostics_api
     from yilian.encounters.api import router as encounters_api
@@ -287,26 +272,26 @@ def routers() -> tuple[APIRouter, ...]:
     from yilian.web.views import router as pages
 
     return (
-        pathways_api,  # before scheduling_api, whose /bookings/{booking_id}/{action} would take check_in
-        scheduling_api,
-        fhir_bulk,  # before fhir_api, whose /fhir/{type}/{id} would take /fhir/Patient/$export
-        fhir_api,
         auth_api,
-        registry_api,
-        residents_api,
-        encounters_api,
-        family_doctor_api,
         chronic_api,
-        referral_api,
         diagnostics_api,
-        insurance_api,
+        encounters_api,
         evaluation_api,
         tasks_router,
         conduct_api,
+        family_doctor_api,
+        fhir_bulk,  # before fhir_api, whose /fhir/{type}/{id} would take /fhir/Patient/$export
+        fhir_api,
         indicators_router,
+        insurance_api,
+        pathways_api,  # before scheduling_api, whose /bookings/{booking_id}/{action} would take check_in
         portal_api,
         portal_phone_api,
         portal_booking_api,
+        referral_api,
+        registry_api,
+        residents_api,
+        scheduling_api,
         frontend,
         pages,
     )

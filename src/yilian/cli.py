@@ -364,7 +364,7 @@ def openapi(output: Path = typer.Option(..., "-o", "--output", help="where to wr
 
     with tempfile.TemporaryDirectory() as scratch:  # the document needs an app, not a database
         # Only the document is wanted, never served: demo settings (no secret or chain key needed).
-        app_ = create_app(Settings(database_url=f"sqlite:///{scratch}/openapi.db", gc_freeze=False, demo=True))
+        app_ = create_app(Settings(database_url=f"sqlite:///{scratch}/openapi.db", demo=True))
         document = app_.openapi()
         app_.state.db.engine.dispose()
     output.write_text(json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")

@@ -49,9 +49,6 @@ class Settings(BaseSettings):
     # collector is set up: even with no provider configured, its per-request check of the global
     # providers cost ~5 % of a booking's CPU (decision 0011).
     telemetry: bool = False
-    # A server process moves what it loaded at start-up out of the garbage collector's way
-    # (gc.freeze, decision 0011). Off in the test suite, which builds hundreds of apps in one process.
-    gc_freeze: bool = True
     # A CHS-DRG scheme directory (tables/ and rules/). Unset: ../shared/drg/chs-drg-1.1 next to the
     # checkout, where the demo and the tests find the national scheme; never copied into the project.
     drg_scheme_dir: str | None = None

@@ -44,7 +44,7 @@ def test_refuses_to_start_with_the_default_secret_key_outside_the_demo(
 
     monkeypatch.delenv("YILIAN_DEMO", raising=False)
     monkeypatch.delenv("YILIAN_SECRET_KEY", raising=False)
-    unsafe = Settings(database_url="sqlite://", gc_freeze=False)
+    unsafe = Settings(database_url="sqlite://")
     assert unsafe.secret_key == DEFAULT_SECRET_KEY
     with pytest.raises(UnsafeSettings) as refused:
         create_app(unsafe, database=Database.__new__(Database), audit=AuditWriter())
@@ -58,7 +58,6 @@ def test_refuses_to_start_with_the_default_secret_key_outside_the_demo(
     create_app(
         Settings(
             database_url="sqlite://",
-            gc_freeze=False,
             secret_key="a-key-of-our-own",
             audit_key_file=str(chain_key),
         ),
@@ -71,7 +70,7 @@ def test_refuses_to_start_with_the_default_secret_key_outside_the_demo(
     )
     monkeypatch.setenv("YILIAN_DEMO", "1")
     create_app(
-        Settings(database_url="sqlite://", gc_freeze=False),
+        Settings(database_url="sqlite://"),
         database=Database.__new__(Database),
         audit=AuditWriter(),
     )

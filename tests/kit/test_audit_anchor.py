@@ -275,9 +275,7 @@ def test_a_served_app_anchors_what_its_writer_wrote_when_it_stops(
         doctor = bearer(setup, world.family_doctor_a)
         setup.commit()
     anchors = tmp_path / "served.anchors"
-    settings = Settings(
-        database_url=fresh_database_url, secret_key="test", gc_freeze=False, audit_anchor_file=str(anchors)
-    )
+    settings = Settings(database_url=fresh_database_url, secret_key="test", audit_anchor_file=str(anchors))
     with TestClient(create_app(settings)) as client:
         assert client.get(f"/api/residents/{resident.id}", headers=doctor).status_code == 200
     with engine.connect() as connection:

@@ -136,7 +136,7 @@ def test_health_endpoint_shows_the_writers_lag(fresh_database_url: str, tmp_path
     upgrade(fresh_database_url)
     engine = impatient_engine(fresh_database_url)
     writer = AuditWriter(engine, linger=0.01, retry_first=0.05, retry_max=0.1, key=DEMO_CHAIN_KEY)
-    settings = Settings(database_url=fresh_database_url, secret_key="test", gc_freeze=False)
+    settings = Settings(database_url=fresh_database_url, secret_key="test")
     database = Database(fresh_database_url, pool_size=2, max_overflow=0)
     app = create_app(settings, database=database, audit=writer)
     try:

@@ -60,7 +60,7 @@ def test_family_doctor_books_reserved_once_per_key(client: TestClient, session: 
 
 
 def test_a_malformed_booking_names_its_field_and_books_nothing(client: TestClient, session: Session) -> None:
-    """POST /api/bookings parses its own body and headers (web.direct): the same errors as elsewhere."""
+    """A bad body or Idempotency-Key header is a 422 naming the field; nothing is booked."""
     world = build_world(session)
     _, slots = publish(client, session, world)
     doctor = bearer(session, world.family_doctor_a)
@@ -79,15 +79,17 @@ def test_a_malformed_booking_names_its_field_and_books_nothing(client: TestClien
     assert fields(client.post("/api/bookings", headers=doctor)) == ["body"]
     long_key = {**doctor, "Idempotency-Key": "k" * 65}
     body = {"slot_id": slots[0]["id"], "resident_id": world.resident_a.id}
-    assert fields(client.post("/api/bookings", json=body, headers=long_key)) == ["header.idempotency-key"]
+    assert fields(client.post("/api/bookings", json=body, headers=long_key)) == ["header.Idempotency-Key"]
     assert client.post("/api/bookings", json=body).status_code == 401
     assert session.scalar(select(func.count()).select_from(Booking)) == 0
 
 
 def test_the_booking_endpoint_is_documented(client: TestClient) -> None:
-    operation = client.get("/openapi.json").json()["paths"]["/api/bookings"]["post"]
+    document = client.get("/openapi.json").json()
+    operation = document["paths"]["/api/bookings"]["post"]
     body = operation["requestBody"]["content"]["application/json"]["schema"]
-    assert body["required"] == ["slot_id", "resident_id"]
+    assert body == {"$ref": "#/components/schemas/BookingIn"}
+    assert document["components"]["schemas"]["BookingIn"]["required"] == ["slot_id", "resident_id"]
     assert [p["name"] for p in operation["parameters"]] == ["Idempotency-Key"]
     assert operation["responses"]["201"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/BookingOut"

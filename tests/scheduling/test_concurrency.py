@@ -103,9 +103,9 @@ def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -
 
 
 def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session) -> None:
-    """The booking row is written before its place is taken (one statement on PostgreSQL); when the
-    place is gone by then — a concurrent booker took it — the row goes again, inside the caller's
-    transaction, so a caller that carries on (a referral, a FHIR Bundle) keeps no orphan booking."""
+    """The booking row is written before its place is taken; when the place is gone by then — a
+    concurrent booker took it — the row goes again, inside the caller's transaction, so a caller
+    that carries on (a referral, a FHIR Bundle) keeps no orphan booking."""
     world = build_world(session)
     resident = create_resident(session, grid=world.grid_a)
     full = ct_slot(session, world.hospital.id, capacity=2, booked=2)  # the concurrent booker committed
@@ -129,9 +129,8 @@ def test_a_place_lost_after_the_booking_went_in_leaves_nothing(session: Session)
 
 def test_an_api_booking_commits_in_one_transaction(fresh_database_url: str) -> None:
     """A session that has not begun (an API booking) books in one transaction on both engines, so
-    that the booking's audit row commits with it (decision 0019; PostgreSQL ran it statement by
-    statement before): nothing is visible to others before the commit, and a lost place is undone
-    to a savepoint, not with the transaction."""
+    that the booking's audit row commits with it (decision 0019): nothing is visible to others
+    before the commit, and a lost place takes only its own row with it, not the transaction."""
     upgrade(fresh_database_url)
     engine = make_engine(fresh_database_url)
     factory = sessionmaker(engine, expire_on_commit=False)

@@ -31,7 +31,7 @@ def test_the_served_endpoint_books_once_per_key_and_audits(fresh_database_url: s
         slot = ct_slot(setup, world.hospital.id, capacity=1, booked=0)
         doctor = bearer(setup, world.family_doctor_a)
         setup.commit()
-    settings = Settings(database_url=fresh_database_url, secret_key="test", gc_freeze=False)
+    settings = Settings(database_url=fresh_database_url, secret_key="test")
     app = create_app(settings, clock=FixedClock(datetime(2026, 11, 24, 9)))
     body = {"slot_id": slot.id, "resident_id": first_resident.id}
     with TestClient(app) as client:

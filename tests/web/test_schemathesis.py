@@ -111,9 +111,7 @@ def seeded_app(url: str, tmp_path: Path) -> Fuzzed:
             }
         session.commit()
     setup_engine.dispose()
-    settings = Settings(
-        database_url=url, secret_key="test", dicom_dir=str(tmp_path / "dicom"), gc_freeze=False
-    )
+    settings = Settings(database_url=url, secret_key="test", dicom_dir=str(tmp_path / "dicom"))
     return Fuzzed(create_app(settings, clock=FixedClock(NOW)), credentials)
 
 

@@ -31,7 +31,7 @@ def served(fresh_database_url: str) -> Iterator[tuple[TestClient, str, str]]:
         world = build_world(setup)
         username, display_name = world.doctor.username, world.doctor.display_name
         setup.commit()
-    settings = Settings(database_url=fresh_database_url, secret_key="test", gc_freeze=False)
+    settings = Settings(database_url=fresh_database_url, secret_key="test")
     app = create_app(settings, clock=FixedClock(datetime(2026, 11, 24, 9)))
 
     def refuse() -> None:

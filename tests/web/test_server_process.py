@@ -1,37 +1,13 @@
-"""What a server process does once at start-up."""
+"""The app's routers: each path is served by exactly one."""
 
 from __future__ import annotations
 
-import gc
 import re
-
-from fastapi.testclient import TestClient
-
-from yilian.app import create_app
-from yilian.config import Settings
-from yilian.kit.audit import AuditWriter
-from yilian.kit.db import Database
-
-
-def test_start_up_freezes_what_is_loaded_out_of_the_collectors_way(settings: Settings) -> None:
-    """The libraries, the app and FHIR's models stay for the life of the process: frozen, a full
-    collection under load walks only what requests made (decision 0011)."""
-    app = create_app(
-        settings.model_copy(update={"gc_freeze": True}),
-        database=Database.__new__(Database),
-        audit=AuditWriter(),
-    )
-    gc.unfreeze()
-    try:
-        with TestClient(app):
-            assert gc.get_freeze_count() > 100_000
-    finally:
-        gc.unfreeze()
 
 
 def test_no_path_is_served_by_two_routers() -> None:
-    """The routers are ordered by traffic (`app.routers`), which is safe only while no route of an
-    earlier router matches a path that a later router serves."""
+    """A route of an earlier router that matches a path a later router serves would take its
+    requests: the later route would never be reached."""
     from fastapi.routing import APIRoute
 
     from yilian.app import routers

@@ -203,9 +203,6 @@ export interface paths {
         /**
          * Book
          * @description Send an Idempotency-Key header: a retried request books once (200 with the same booking).
-         *
-         *     The platform's hottest write, served without FastAPI's dependency injection (`web.direct`,
-         *     decision 0011): the same session, authentication, body validation and errors, by hand.
          */
         post: operations["book_api_bookings_post"];
         delete?: never;
@@ -3443,6 +3440,15 @@ export interface components {
         Body_upload_ecg_api_diagnostics_ecg_post: {
             /** File */
             file: string;
+        };
+        /** BookingIn */
+        BookingIn: {
+            /** Referral Id */
+            referral_id?: number | null;
+            /** Resident Id */
+            resident_id: number;
+            /** Slot Id */
+            slot_id: number;
         };
         /** BookingOut */
         BookingOut: {
@@ -7254,21 +7260,14 @@ export interface operations {
             query?: never;
             header?: {
                 /** @description 同一键重试只预约一次 / a retry with the same key books once */
-                "Idempotency-Key"?: string;
+                "Idempotency-Key"?: string | null;
             };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** Referral Id */
-                    referral_id?: number | null;
-                    /** Resident Id */
-                    resident_id: number;
-                    /** Slot Id */
-                    slot_id: number;
-                };
+                "application/json": components["schemas"]["BookingIn"];
             };
         };
         responses: {
@@ -7279,6 +7278,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BookingOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

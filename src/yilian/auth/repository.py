@@ -26,8 +26,14 @@ def web_session_by_token_hash(session: Session, token_hash: str) -> WebSession |
     return session.scalar(select(WebSession).where(WebSession.token_hash == token_hash))
 
 
-def api_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:
-    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+def api_token_and_user(session: Session, token_hash: str) -> tuple[ApiToken, User] | None:
+    """A bearer token and its account in one query (every API request asks)."""
+    row = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == token_hash)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def login_failures(

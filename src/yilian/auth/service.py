@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -193,49 +192,11 @@ def do_create_api_token(
     return token
 
 
-# A bearer's account is re-read at most this often per process: a burst of API calls (booking at
-# 1,000/s) does not re-read the token and the account each time. A revoked token or a deactivated
-# account stops working within this time (docs/decisions/0011-booking-hot-path.md).
-API_TOKEN_CACHE_SECONDS = 10.0
-_API_TOKEN_CACHE_LIMIT = 10_000
-
-
-@dataclass(frozen=True)
-class _KnownToken:
-    subject: Subject
-    expires_at: datetime | None
-    recheck_at: float  # time.monotonic()
-
-
-_known_tokens: dict[str, _KnownToken] = {}
-
-
-def remembered_subject(token: str, now: datetime) -> Subject | None:
-    """The subject of a bearer token seen less than 10 s ago and not expired; None: ask the database."""
-    known = _known_tokens.get(digest(token))
-    if (
-        known is not None
-        and known.recheck_at > time.monotonic()
-        and (known.expires_at is None or known.expires_at > now)
-    ):
-        return known.subject
-    return None
-
-
 def subject_for_api_token(session: Session, *, token: str, now: datetime) -> Subject:
-    """The subject behind a bearer token (checked in the database at most every 10 s)."""
-    known = remembered_subject(token, now)
-    if known is not None:
-        return known
-    key = digest(token)
-    api_token, user = _token_and_user(session, key, now)
-    subject = subject_of(session, user)
-    if len(_known_tokens) >= _API_TOKEN_CACHE_LIMIT:
-        _known_tokens.clear()
-    _known_tokens[key] = _KnownToken(
-        subject, api_token.expires_at, time.monotonic() + API_TOKEN_CACHE_SECONDS
-    )
-    return subject
+    """The subject behind a bearer token, read on every request: a revoked token or a deactivated
+    account is refused at once."""
+    _api_token, user = _token_and_user(session, digest(token), now)
+    return subject_of(session, user)
 
 
 def user_for_api_token(session: Session, *, token: str, now: datetime) -> User:
@@ -243,15 +204,15 @@ def user_for_api_token(session: Session, *, token: str, now: datetime) -> User:
 
 
 def _token_and_user(session: Session, token_hash: str, now: datetime) -> tuple[ApiToken, User]:
-    api_token = repository.api_token_by_hash(session, token_hash)
-    if (
-        api_token is None
-        or api_token.revoked_at is not None
-        or (api_token.expires_at and api_token.expires_at <= now)
-    ):
+    found = repository.api_token_and_user(session, token_hash)
+    if found is None:
         raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
-    user = repository.user_by_id(session, api_token.user_id)
-    if user is None or not user.is_active:
+    api_token, user = found
+    if (
+        api_token.revoked_at is not None
+        or (api_token.expires_at and api_token.expires_at <= now)
+        or not user.is_active
+    ):
         raise Unauthenticated("访问令牌无效或已过期", "API token is invalid or expired")
     return api_token, user
 

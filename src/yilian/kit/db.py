@@ -3,20 +3,14 @@ session and its commit or rollback are `web.deps.get_session`."""
 
 from __future__ import annotations
 
-from collections import namedtuple
 from datetime import datetime
 from typing import Any
 
 import psycopg
-from psycopg.rows import tuple_row
-from sqlalchemy import Connection, DateTime, Engine, MetaData, Select, create_engine, event
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
-from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement, literal_column
-from sqlalchemy.types import TypeEngine
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -35,7 +29,7 @@ class Base(DeclarativeBase):
 class local_now(FunctionElement[datetime]):
     """The database's clock as China Standard Time without a zone (how every time is kept here),
     rendered into the statement: a default or onupdate that is SQL, not a Python callable, also
-    holds for Core inserts, bulk updates and statements compiled once (`Prebuilt`)."""
+    holds for Core inserts and bulk updates."""
 
     type = DateTime(timezone=False)
     inherit_cache = True
@@ -57,8 +51,7 @@ class Versioned:
     — ORM flushes, Core `update()`s — and by `kit.bulk.write_rows` for raw loads (`insert_rows`),
     so no write path has to remember them (decision 0035)."""
 
-    # SQL, not Python values: a Python default is a bound parameter that a statement compiled once
-    # (`Prebuilt`) would not fill.
+    # SQL, not Python values: the database keeps them whatever statement writes the row.
     row_version: Mapped[int] = mapped_column(server_default="1", onupdate=literal_column("row_version + 1"))
     row_updated_at: Mapped[datetime | None] = mapped_column(
         default=local_now(), onupdate=local_now(), index=True
@@ -146,78 +139,7 @@ class Database:
 
 
 def psycopg_connection(connection: Connection) -> psycopg.Connection[Any]:
-    """The driver's connection under a PostgreSQL one, for what SQLAlchemy does not offer (COPY,
-    prepared statements run directly)."""
+    """The driver's connection under a PostgreSQL one, for what SQLAlchemy does not offer (COPY)."""
     driver = connection.connection.driver_connection
     assert isinstance(driver, psycopg.Connection)
     return driver
-
-
-class Prebuilt:
-    """A hot statement compiled once and, on PostgreSQL, run straight on psycopg's cursor.
-
-    For the few statements a booking runs: SQLAlchemy's per-call execution (context, cache lookup,
-    result object) cost more CPU than psycopg's whole round trip — 0.25 against 0.10 ms for the
-    booking's facts query on the bench machine (decision 0011). Parameters are filled in by the
-    compiled statement as SQLAlchemy would; a failure is raised as SQLAlchemy's `DBAPIError` (with
-    `.orig`), and a connection the driver lost is invalidated, as SQLAlchemy's own execution does.
-    The statement runs in whatever the connection is in (a transaction, a savepoint, autocommit).
-    SQLite, and a statement SQLAlchemy must process per execution (`_direct`), run through it."""
-
-    def __init__(self, statement: Select[Any]) -> None:
-        self.statement = statement
-        self._compiled: SQLCompiler | None = None
-        self._runs_direct = False
-        # Rows made from plain tuples: psycopg's own named rows describe every column on every
-        # execution (~0.04 ms a query)
-        self._row: Any = namedtuple("Row", statement.selected_columns.keys(), rename=True)  # type: ignore[misc]
-
-    def first(self, connection: Connection, parameters: dict[str, Any]) -> Any:
-        """The first row (attributes named as the statement's columns), or None."""
-        compiled = self._direct(connection)
-        if compiled is None:
-            return connection.execute(self.statement, parameters).first()
-        values = compiled.construct_params(parameters)
-        driver = psycopg_connection(connection)
-        try:
-            with driver.cursor(row_factory=tuple_row) as cursor:
-                cursor.execute(compiled.string, values, prepare=True)
-                row = cursor.fetchone()
-        except psycopg.Error as error:
-            lost = driver.closed
-            if lost:
-                connection.invalidate()
-            raise DBAPIError.instance(
-                compiled.string, values, error, psycopg.Error, connection_invalidated=lost
-            ) from error
-        return None if row is None else self._row._make(row)
-
-    def _direct(self, connection: Connection) -> SQLCompiler | None:
-        """The compiled statement if the driver can run it as it stands: on PostgreSQL, with no
-        expanding IN (rendered into the SQL on each execution) and no type that converts its
-        parameters or its results in Python (SQLAlchemy's processors, which this path skips)."""
-        dialect = connection.dialect
-        if dialect.name != "postgresql":
-            return None
-        if self._compiled is None:
-            compiled = self.statement.compile(dialect=dialect)
-            assert isinstance(compiled, SQLCompiler)
-            parameters = (_converts(dialect, bind.type) for bind in compiled.binds.values())
-            results = (_converts(dialect, c.type, result=True) for c in self.statement.selected_columns)
-            self._runs_direct = not compiled.post_compile_params and not any((*parameters, *results))
-            self._compiled = compiled
-        return self._compiled if self._runs_direct else None
-
-
-def _converts(dialect: Dialect, type_: TypeEngine[Any], *, result: bool = False) -> bool:
-    """Whether SQLAlchemy converts the type's values in Python on this dialect. A result processor
-    that depends on the column's type in the result (Numeric: decimal or float) is counted as one."""
-    impl = type_.dialect_impl(dialect)
-    if impl.bind_processor(dialect) is not None:
-        return True
-    if not result:
-        return False
-    try:
-        return impl.result_processor(dialect, None) is not None
-    except (TypeError, ValueError, InvalidRequestError):
-        return True

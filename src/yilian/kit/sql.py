@@ -111,7 +111,7 @@ class in_parameter(FunctionElement[bool]):  # noqa: N801
     """`column IN (…)` over a list bound when the statement runs, as parameter `name`.
 
     PostgreSQL: `column = ANY(:name)`, one array parameter, so the SQL is the same text whatever the
-    list's length and a prebuilt statement stays prepared (`kit.db.Prebuilt`); an expanding IN is
+    list's length (so psycopg prepares it once it has run a few times); an expanding IN is
     re-rendered on every execution. SQLite: the expanding IN."""
 
     type = Boolean()
@@ -133,7 +133,6 @@ def _in_expanding(element: in_parameter, compiler: Any, **kw: Any) -> str:
 @compiles(in_parameter, "postgresql")
 def _in_array(element: in_parameter, compiler: Any, **kw: Any) -> str:
     (column,) = element.clauses
-    # Cast in the SQL, not typed on the parameter: an ARRAY-typed parameter has a bind processor
-    # (list conversion) that Prebuilt's direct path would skip, and so refuses.
+    # Cast in the SQL, not typed on the parameter: the list goes to the driver as it is.
     values = cast(bindparam(element.name), ARRAY(column.type))
     return str(compiler.process(column == any_(values), **kw))

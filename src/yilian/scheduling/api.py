@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from yilian.auth import scoping
 from yilian.kit.errors import NotFound, ValidationFailed
@@ -27,8 +28,7 @@ from yilian.scheduling.schemas import (
     ScheduleRow,
     SlotOut,
 )
-from yilian.web.deps import ApiActor, DbSession, api_actor, committed_in_thread
-from yilian.web.direct import documented, json_response, optional_header, parsed_body, request_session
+from yilian.web.deps import ApiActor, DbSession
 
 router = APIRouter(prefix="/api", tags=["booking"])
 
@@ -105,27 +105,26 @@ def reserved_slots(
     )
 
 
-@router.post(
-    "/bookings",
-    response_model=BookingOut,
-    status_code=201,
-    openapi_extra=documented(
-        BookingIn, {"Idempotency-Key": "同一键重试只预约一次 / a retry with the same key books once"}
-    ),
-)
-async def book(request: Request) -> Response:
-    """Send an Idempotency-Key header: a retried request books once (200 with the same booking).
-
-    The platform's hottest write, served without FastAPI's dependency injection (`web.direct`,
-    decision 0011): the same session, authentication, body validation and errors, by hand."""
-    async with request_session(request) as session:
-        actor = await api_actor(request, session)
-        data = parsed_body(BookingIn, await request.body())
-        key = optional_header(request, "idempotency-key", max_length=64)
-        out = await committed_in_thread(
-            session, booking.do_book_slot, session, actor=actor, data=data, idempotency_key=key
-        )
-    return json_response(out, 201 if out.created else 200)
+@router.post("/bookings", response_model=BookingOut, status_code=201)
+def book(
+    data: BookingIn,
+    response: Response,
+    actor: ApiActor,
+    session: DbSession,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=64,
+            description="同一键重试只预约一次 / a retry with the same key books once",
+        ),
+    ] = None,
+) -> BookingOut:
+    """Send an Idempotency-Key header: a retried request books once (200 with the same booking)."""
+    out = booking.do_book_slot(session, actor=actor, data=data, idempotency_key=idempotency_key)
+    if not out.created:
+        response.status_code = 200
+    return out
 
 
 @router.get("/arrivals", response_model=ArrivalPage)

@@ -33,7 +33,7 @@ def do_book_slot(
 ) -> BookingOut:
     """Book one place: checked, then taken by one conditional UPDATE; the same key books once.
 
-    The facts come in one prebuilt query (decision 0011); the rules are the pure ones in `rules`."""
+    The facts come in one query (`repository.booking_facts`); the rules are the pure ones in `rules`."""
     subject = actor.subject
     if not subject.may(BOOKERS):
         raise Forbidden("当前角色不能预约", "Your role cannot book")

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session, aliased
 
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
-from yilian.kit.db import Prebuilt
 from yilian.models import (
     Booking,
     BookingPolicy,
@@ -135,11 +134,11 @@ def booking_facts(
     today: date,
     referral_id: int | None = None,
 ) -> Any:
+    """Everything a booking decides on, one row (None: no such slot). Plain columns, so read on the
+    session's connection (Core), not through the ORM."""
     kind, values = scoping.scope_of(subject)
-    # Not through the ORM session: the row is plain columns, and on PostgreSQL the prebuilt statement
-    # runs on the driver's cursor (decision 0011). One row at most: the slot is looked up by its id.
-    return _booking_facts(kind).first(
-        session.connection(),
+    return session.connection().execute(
+        _booking_facts_statement(kind),
         {
             **values,
             "slot_id": slot_id,
@@ -149,12 +148,7 @@ def booking_facts(
             "idempotency_key": idempotency_key,
             "referral_id": referral_id,
         },
-    )
-
-
-@cache
-def _booking_facts(scope_kind: str) -> Prebuilt:
-    return Prebuilt(_booking_facts_statement(scope_kind))
+    ).first()
 
 
 def arrivals_statement(

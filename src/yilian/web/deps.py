@@ -132,16 +132,10 @@ def check_csrf(request: Request, supplied: str | None) -> None:
 
 async def api_actor(request: Request, session: DbSession) -> Actor:
     """Bearer token for API clients; a browser session also works, with the CSRF header on writes.
-
-    A remembered bearer is resolved on the event loop (no I/O); anything that reads the database
-    runs in the thread pool."""
+    The token or session is read in the thread pool: the event loop never waits for the database."""
     header = request.headers.get("authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else None
     now = request.app.state.clock.now()
-    known = auth_service.remembered_subject(token, now) if token else None
-    if known is not None:
-        request.state.subject = known
-        return _actor(request, session, "api")
     return await run_in_threadpool(_resolve_api_actor, request, session, token, now)
 
 
