@@ -35,7 +35,7 @@ from yilian.diagnostics import rules
 from yilian.diagnostics.ingest import files_in, ingest
 from yilian.diagnostics.schemas import CentreIn
 from yilian.diagnostics.service import do_create_centre
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.db import make_engine
 from yilian.kit.migrate import upgrade
@@ -73,7 +73,7 @@ def main() -> None:
                     user_id=0, username="bench", role=roles.CONSORTIUM_ADMIN, consortium_id=consortium_id
                 ),
                 endpoint="bench",
-                audit=AuditWriter(engine=None),
+                audit=AuditWriter(engine=None, key=DEMO_CHAIN_KEY),
                 clock=FixedClock(NOW),
             )
             centre = session.scalar(

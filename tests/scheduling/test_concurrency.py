@@ -15,7 +15,7 @@ from tests.factories.scheduling import ct_slot
 from tests.factories.world import build_world
 from yilian.auth.context import Actor
 from yilian.auth.service import subject_of
-from yilian.kit.audit import AuditWriter
+from yilian.kit.audit import DEMO_CHAIN_KEY, AuditWriter
 from yilian.kit.clock import FixedClock
 from yilian.kit.db import make_engine
 from yilian.kit.errors import AppError
@@ -70,7 +70,7 @@ def test_concurrent_clients_fill_exactly_the_capacity(fresh_database_url: str) -
         actor = Actor(
             subject=subject,
             endpoint="POST /api/bookings",
-            audit=AuditWriter(),
+            audit=AuditWriter(key=DEMO_CHAIN_KEY),
             clock=FixedClock(datetime(2026, 11, 24, 9)),
         )
         barrier.wait()
