@@ -19,7 +19,8 @@ from tests.factories.fhir import token
 from tests.factories.world import build_world
 from tests.fhir.county import County
 from yilian.fhir import bulk
-from yilian.kit.db import local_now, make_engine
+from yilian.kit.db import Database, local_now, make_engine
+from yilian.kit.migrate import upgrade
 from yilian.models import AuditLog, FhirExport, Resident
 
 ASYNC = {"Prefer": "respond-async", "Accept": "application/fhir+json"}
@@ -169,3 +170,42 @@ def test_a_job_cut_off_by_a_server_stop_fails_on_its_status(client: TestClient, 
     assert client.get(alive, headers=headers).status_code == 202
     rows = session.scalars(select(FhirExport.status).where(FhirExport.job.in_(["a" * 32, "e" * 32])))
     assert sorted(rows) == ["failed", "in-progress"]
+
+
+def test_a_status_read_whose_snapshot_predates_the_jobs_end_does_not_fail_it(fresh_database_url: str) -> None:
+    """CI, 2026-12-07: a status poll read its job in progress, the export's thread then committed
+    "completed" and left, and the poll took the job for cut off; writing "failed" from its read-only
+    snapshot was refused on SQLite ("database is locked", a 500). The verdict is now reached and
+    written in a transaction of its own, where the job's end is seen and wins."""
+    upgrade(fresh_database_url)
+    database = Database(fresh_database_url, pool_size=2, max_overflow=0)
+    try:
+        with database.session_factory.begin() as session:
+            world = build_world(session)
+            session.add(
+                FhirExport(
+                    job="f" * 32,
+                    user_id=world.commission.id,
+                    level="system",
+                    types="Patient",
+                    request_url="http://test/fhir/$export",
+                    status="in-progress",
+                    progress="0/1",
+                    output_json="[]",
+                    requested_at=datetime(2026, 11, 24, 9),
+                    worker=bulk.WORKER,  # this process; no thread holds the job any more
+                    heartbeat_at=datetime(2026, 11, 24, 9),
+                )
+            )
+        with database.read_session_factory() as poll:
+            row = poll.scalar(select(FhirExport).where(FhirExport.job == "f" * 32))
+            assert row is not None and row.status == "in-progress"  # the poll's snapshot
+            with database.session_factory.begin() as worker:  # the job ends after the poll's read
+                worker.execute(
+                    update(FhirExport).where(FhirExport.job == "f" * 32).values(status="completed")
+                )
+            assert bulk.fail_if_gone(database.session_factory, row) is False
+        with database.session_factory() as session:
+            assert session.scalar(select(FhirExport.status).where(FhirExport.job == "f" * 32)) == "completed"
+    finally:
+        database.engine.dispose()

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.diagnostics import study_files
 from tests.journeys.helpers import PASSWORD, sign_in
 from tests.journeys.helpers import screenshot as take_screenshot
@@ -203,6 +204,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
             role=roles.INSTITUTION_ADMIN,
             now=datetime.now(),
             institution_id=doctor.institution_id,
+            settings=CHEAP_SETTINGS,
         )
         clinic = Schedule(institution_id=doctor.institution_id, kind="clinic", name="全科门诊")
         session.add(clinic)

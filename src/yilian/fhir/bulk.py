@@ -120,20 +120,32 @@ def worker_gone(job: str, worker: str | None, heartbeat_at: datetime | None, now
     return heartbeat_at is None or now - heartbeat_at > STALE_AFTER
 
 
-def fail_if_gone(session: Session, row: FhirExport) -> None:
-    """An in-progress job whose process is gone is failed, with what the client is told. Heartbeats
-    are the database's clock (`local_now`), as every server process shares it."""
+def fail_if_gone(sessions: sessionmaker[Session], row: FhirExport) -> bool:
+    """Whether an in-progress job's process is gone, the job now failed with what the client is told.
+
+    Decided and written in a transaction of its own, not the status request's: the request's
+    snapshot may predate the job's own "completed" (SQLite then refuses the write as a stale
+    snapshot, and a job that has just finished would read as gone). Under the write lock (SQLite's
+    BEGIN IMMEDIATE; on PostgreSQL the update's `status` check) the row is read afresh before this
+    process's live jobs are looked at, and a worker finishing meanwhile wins. Heartbeats are the
+    database's clock (`local_now`), as every server process shares it."""
     if row.status != "in-progress":
-        return
-    now = session.scalar(select(local_now()))
-    if now is not None and worker_gone(row.job, row.worker, row.heartbeat_at, now):
-        done = session.execute(
+        return False
+    with sessions.begin() as fresh:
+        current = fresh.execute(
+            select(FhirExport.status, FhirExport.worker, FhirExport.heartbeat_at).where(FhirExport.id == row.id)
+        ).one()
+        now = fresh.scalar(select(local_now()))
+        if current.status != "in-progress" or now is None:
+            return False
+        if not worker_gone(row.job, current.worker, current.heartbeat_at, now):
+            return False
+        done = fresh.execute(
             update(FhirExport)
             .where(FhirExport.id == row.id, FhirExport.status == "in-progress")
             .values(status="failed", error=INTERRUPTED, finished_at=now)
         )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
-            session.refresh(row)
+        return bool(done.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _pages_native(

@@ -148,7 +148,9 @@ def _job(session: Session, actor: Actor, job: str) -> FhirExport:
 
 def _status(session: Session, actor: Actor, request: Request, job: str) -> Response:
     row = _job(session, actor, job)
-    bulk.fail_if_gone(session, row)
+    if bulk.fail_if_gone(request.app.state.db.session_factory, row):
+        # R4 Bulk Data: a failed job's status is a 5xx with an OperationOutcome.
+        return fhir_response(operation_outcome([issue("error", "exception", bulk.INTERRUPTED)]), 500)
     if row.status == "in-progress":
         return Response(status_code=202, headers={"X-Progress": row.progress or "queued", "Retry-After": "2"})
     if row.status == "failed":
