@@ -4,6 +4,11 @@ as savepoints (`test_database`).
 
 The database is SQLite by default; set YILIAN_TEST_DATABASE_URL to a PostgreSQL URL to run the same
 tests on PostgreSQL (scripts/test does both).
+
+scripts/test runs the suite in one process per core (pytest-xdist, decision 0037): each worker has its
+own database (SQLite under its own temporary directory; on PostgreSQL `<database>_<worker>`, made
+here), and the tests that share a costly session fixture (the journeys' served county, the FHIR
+county, Orthanc) are kept on one worker each, so each is built once.
 """
 
 from __future__ import annotations
@@ -38,9 +43,36 @@ NOW = datetime(2026, 11, 24, 9, 30)
 
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("YILIAN_TEST_DATABASE_URL")
-    if url:
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
         return url
-    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    base = make_engine(url)
+    name = f"{base.url.database}_{worker}"
+    with base.execution_options(isolation_level="AUTOCOMMIT").connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    base.dispose()
+    return base.url.set(database=name).render_as_string(hide_password=False)
+
+
+# Session fixtures built once per worker: the tests that use one run on the same worker.
+SHARED_FIXTURES = {"orthanc_url": "orthanc"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "journeys" in path.parts:
+            group = "journeys"
+        elif "fhir" in path.parts and "county" in fixtures:
+            group = "fhir-county"
+        else:
+            group = next((g for name, g in SHARED_FIXTURES.items() if name in fixtures), "")
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(autouse=True)
