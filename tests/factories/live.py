@@ -12,6 +12,7 @@ import uvicorn
 
 from yilian.app import create_app
 from yilian.config import Settings
+from yilian.kit.clock import Clock
 
 
 def free_port() -> int:
@@ -21,11 +22,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_app(settings: Settings) -> Iterator[str]:
-    """The platform served with `settings` until the block ends; yields its base URL."""
+def live_app(settings: Settings, clock: Clock | None = None) -> Iterator[str]:
+    """The platform served with `settings` (and `clock`, else the system's) until the block ends;
+    yields its base URL."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,7 +4,6 @@ and write screenshots of their main screens to var/screenshots/ (named in the RE
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from rich.console import Console
 
 from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.live import live_app
-from tests.journeys.helpers import PASSWORD
+from tests.journeys.helpers import CLOCK, COUNTY_DAY, PASSWORD
 from yilian.config import Settings
 from yilian.kit.migrate import upgrade
 from yilian.synth.build import build_synthetic_region
@@ -29,10 +28,10 @@ def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     upgrade(url)
     build_synthetic_region(
         url, residents_per_county=3000, seed=7, demo_password=PASSWORD, console=Console(quiet=True),
-        today=date(2026, 11, 24),
+        today=COUNTY_DAY,
         settings=CHEAP_SETTINGS,
     )
-    with live_app(Settings(database_url=url, dicom_dir=str(live / "dicom"))) as base:
+    with live_app(Settings(database_url=url, dicom_dir=str(live / "dicom")), clock=CLOCK) as base:
         yield base, url
 
 
@@ -48,5 +47,22 @@ def browser() -> Iterator[Any]:
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"],
         )
-        yield chromium
+        yield ClockedBrowser(chromium)
         chromium.close()
+
+
+class ClockedBrowser:
+    """Chromium whose pages read the journeys' clock (`Date` starts at the county's time and runs)."""
+
+    def __init__(self, browser: Any) -> None:
+        self.browser = browser
+
+    def new_context(self, **options: Any) -> Any:
+        context = self.browser.new_context(**options)
+        context.clock.install(time=CLOCK.now())
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        page = self.browser.new_page(**options)
+        page.clock.install(time=CLOCK.now())
+        return page

@@ -1,13 +1,39 @@
-"""What several journeys do the same way: the demo password, screenshots of main screens, signing in
-on the login form, and opening an Element Plus select."""
+"""What several journeys do the same way: the county's clock, the demo password, screenshots of main
+screens, signing in on the login form, and opening an Element Plus select."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 from yilian.config import PROJECT_ROOT
 
 PASSWORD = "Demo-Pass-2026"
+
+
+class RunningClock:
+    """The journeys' time: it starts at the county's day and runs with real time. The served app, the
+    browser (Playwright's clock) and the tests' own arrangements all read it, so a journey sees the
+    county on the day it was built for whatever the calendar says."""
+
+    def __init__(self, start: datetime) -> None:
+        self.offset = start - datetime.now()
+
+    def now(self) -> datetime:
+        return datetime.now() + self.offset
+
+
+# The county is built for 2026-11-24 (conftest); 09:30, so no run crosses midnight.
+COUNTY_DAY = date(2026, 11, 24)
+CLOCK = RunningClock(datetime(2026, 11, 24, 9, 30))
+
+
+def now() -> datetime:
+    return CLOCK.now()
+
+
+def today() -> date:
+    return CLOCK.now().date()
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
 
 

@@ -5,7 +5,7 @@ in the week view, the same-day extra slot, the reserved share changed, a QC resu
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.diagnostics import study_files
-from tests.journeys.helpers import PASSWORD, sign_in
+from tests.journeys.helpers import CLOCK, PASSWORD, sign_in
 from tests.journeys.helpers import screenshot as take_screenshot
 from yilian.auth import rules as roles
 from yilian.auth.service import do_create_api_token, do_create_user
@@ -88,7 +88,7 @@ def test_consortium_admin_forms_a_team_keeps_packages_and_resolves_a_quarantined
         # Arrange: a township doctor's upload that could not be filed (a patient unknown in the county).
         uploader = session.scalar(select(User).where(User.username == "jtys1"))
         assert uploader is not None
-        token = do_create_api_token(session, user=uploader, name="journey", now=datetime.now())
+        token = do_create_api_token(session, user=uploader, name="journey", now=CLOCK.now())
         session.commit()
     engine.dispose()
     files = study_files(patient_id="110101199003074518", accession="", instances=1)
@@ -202,7 +202,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
             username=township_admin,
             password=PASSWORD,
             role=roles.INSTITUTION_ADMIN,
-            now=datetime.now(),
+            now=CLOCK.now(),
             institution_id=doctor.institution_id,
             settings=CHEAP_SETTINGS,
         )
@@ -225,7 +225,7 @@ def test_institution_admin_publishes_a_week_changes_the_share_and_records_qc(
     row = page.get_by_role("row", name="心内科旅程专家门诊")
     row.get_by_role("button", name="发布号源").click()
     publish = page.get_by_role("dialog", name="发布号源：心内科旅程专家门诊")
-    today = date.today()
+    today = CLOCK.now().date()
     monday = today + timedelta(days=7 - today.weekday())
     friday = monday + timedelta(days=4)
     publish.get_by_placeholder("开始日期").fill(monday.isoformat())

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
-from tests.journeys.helpers import choose, screenshot, sign_in
+from tests.journeys.helpers import CLOCK, choose, screenshot, sign_in
 from yilian.auth import scoping
 from yilian.auth.rules import Subject
 from yilian.kit.db import make_engine
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.browser
 
 def patient(session: Session, doctor: User, offset: int) -> Resident:
     """A signed hypertensive patient of the doctor's villages, under 60, on no other register."""
-    today = date.today()
+    today = CLOCK.now().date()
     grids = select(UserGrid.grid_id).where(UserGrid.user_id == doctor.id)
     register = aliased(ChronicRegister)
     other = exists().where(register.resident_id == Resident.id, register.disease != "hypertension")
@@ -154,7 +154,7 @@ def test_refers_up_on_a_reserved_day_prints_the_slip_and_reuses_a_recognised_exa
 
     base, url = county
     engine = make_engine(url)
-    day = date.today() + timedelta(days=3)
+    day = CLOCK.now().date() + timedelta(days=3)
     with Session(engine) as session:
         doctor = session.scalar(select(User).where(User.username == "jtys1"))
         assert doctor is not None and doctor.institution_id is not None
@@ -204,7 +204,7 @@ def test_refers_up_on_a_reserved_day_prints_the_slip_and_reuses_a_recognised_exa
             )
         )
         assert centre is not None
-        yesterday = datetime.now() - timedelta(days=1)
+        yesterday = CLOCK.now() - timedelta(days=1)
         order = ExamOrder(
             accession_number=f"JRN{resident_id}"[:16],
             resident_id=resident_id,

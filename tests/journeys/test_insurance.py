@@ -6,7 +6,6 @@ claims file with a bad row refused with the row's error, then the corrected file
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.journeys.helpers import PASSWORD, screenshot, sign_in
+from tests.journeys.helpers import CLOCK, PASSWORD, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Claim, Institution, Resident
 
@@ -34,7 +33,7 @@ def test_officer_runs_a_what_if_saves_it_and_reads_the_drg_cases(
     from playwright.sync_api import expect
 
     base, _ = county
-    this_year = date.today().year
+    this_year = CLOCK.now().date().year
     with httpx.Client(base_url=base) as http:
         token = http.post("/api/auth/token", json={"username": "yb1", "password": PASSWORD}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}

@@ -4,7 +4,6 @@ after a confirmation, each change confirmed by a message and visible in the list
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -12,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.journeys.helpers import PASSWORD, choose, screenshot, sign_in
+from tests.journeys.helpers import CLOCK, PASSWORD, choose, screenshot, sign_in
 from yilian.kit.db import make_engine
 from yilian.models import Referral, Resident, Slot, User, UserGrid
 
@@ -48,7 +47,7 @@ def test_hospital_doctor_accepts_and_refuses_incoming_referrals(
                 Slot.pool == "reserved",
                 Slot.published.is_(True),
                 Slot.booked < Slot.capacity,
-                Slot.starts_at > datetime.now(),
+                Slot.starts_at > CLOCK.now(),
             )
             .order_by(Slot.starts_at)
             .limit(1)

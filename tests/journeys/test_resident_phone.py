@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.journeys.helpers import PASSWORD, screenshot
+from tests.journeys.helpers import CLOCK, PASSWORD, screenshot
 from yilian.kit.db import make_engine
 from yilian.models import Department, Encounter, Guardianship, Institution, Resident, Schedule, Slot, User
 
@@ -42,7 +42,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
     from playwright.sync_api import expect
 
     base, url = county
-    tomorrow = date.today() + timedelta(days=1)
+    tomorrow = CLOCK.now().date() + timedelta(days=1)
     engine = make_engine(url)
     with Session(engine) as session:
         account = session.scalar(select(User).where(User.username == "jm1"))
@@ -65,7 +65,7 @@ def test_resident_signs_in_books_cancels_switches_family_and_sees_who_looked(
                 ward_resident_id=ward.id,
                 relation="父母",
                 since=ward.birth_date,
-                registered_at=datetime.now(),
+                registered_at=CLOCK.now(),
             )
         )
         cardiology = session.scalar(

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.journeys.helpers import PASSWORD, screenshot
+from tests.journeys.helpers import CLOCK, PASSWORD, screenshot
 from yilian.kit.db import make_engine
 from yilian.models import Resident
 
@@ -45,6 +45,12 @@ def test_commission_officer_signs_in_pages_filters_and_exports_residents(
     expect(page).to_have_url(re.compile(r"/app/residents$"))
     expect(page.get_by_test_id("account")).to_contain_text("卫健局管理员")
     expect(page.get_by_role("menuitem", name="居民档案")).to_be_visible()
+    # The browser is on the county's day, as the served app is (tests/journeys/helpers.CLOCK), and
+    # its time runs: the page's clock moves between two readings.
+    first = page.evaluate("Date.now()")
+    assert page.evaluate("new Date().toISOString().slice(0, 10)") == CLOCK.now().date().isoformat()
+    page.wait_for_timeout(50)
+    assert page.evaluate("Date.now()") > first
 
     expect(page.get_by_text(f"共 {total} 条")).to_be_visible()  # the server's total, never a cap
     page.locator(".el-pager li", has_text=re.compile(r"^2$")).click()
