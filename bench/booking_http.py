@@ -51,6 +51,7 @@ def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]
     from sqlalchemy.exc import ProgrammingError
     from sqlalchemy.orm import Session
 
+    from yilian.config import Settings
     from yilian.kit.db import make_engine
     from yilian.kit.migrate import upgrade
     from yilian.models import Booking, BookingEvent, Institution, Slot
@@ -61,7 +62,7 @@ def prepare(url: str, residents: int, build: bool) -> tuple[list[int], list[int]
         started = time.perf_counter()
         build_synthetic_region(
             url, today=date.today(), residents_per_county=residents, demo_password=PASSWORD,
-            console=Console(stderr=True),
+            console=Console(stderr=True), settings=Settings(),
         )
         print(f"synth_seconds={time.perf_counter() - started:.1f}", flush=True)
     engine = make_engine(url)

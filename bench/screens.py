@@ -226,6 +226,7 @@ def first_view_js() -> tuple[int, list[tuple[str, int]]]:
 def build_county(url: str, residents: int) -> None:
     from rich.console import Console
 
+    from yilian.config import Settings
     from yilian.kit.migrate import upgrade
     from yilian.synth.build import build_synthetic_region
 
@@ -233,7 +234,7 @@ def build_county(url: str, residents: int) -> None:
     upgrade(url)
     build_synthetic_region(
         url, today=date.today(), residents_per_county=residents, demo_password=PASSWORD,
-        console=Console(stderr=True),
+        console=Console(stderr=True), settings=Settings(),
     )
     print(f"synth_seconds={time.perf_counter() - started:.1f} residents={residents:,}", flush=True)
 

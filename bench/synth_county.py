@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from yilian.config import PROJECT_ROOT
+from yilian.config import PROJECT_ROOT, Settings
 from yilian.kit.migrate import upgrade
 from yilian.synth.build import build_synthetic_region
 
@@ -54,6 +54,7 @@ def main() -> None:
         seed=args.seed,
         demo_password="Bench-Pass-2026",
         console=Console(stderr=True),
+        settings=Settings(),
     )
     wall = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -9,6 +9,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from tests.factories.auth import CHEAP_SETTINGS
 from tests.factories.synth import DEMO_PASSWORD, TODAY
 from tests.factories.synth import build_county as build
 from yilian.auth.passwords import verify_password
@@ -116,7 +117,8 @@ def test_refuses_a_database_that_has_data(fresh_database_url: str) -> None:
     build(fresh_database_url, residents=50)
     with pytest.raises(AppError) as caught:
         build_synthetic_region(
-            fresh_database_url, residents_per_county=50, console=Console(quiet=True), today=TODAY
+            fresh_database_url, residents_per_county=50, console=Console(quiet=True), today=TODAY,
+            settings=CHEAP_SETTINGS,
         )
     assert caught.value.status == 409
 

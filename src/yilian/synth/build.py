@@ -339,18 +339,18 @@ def build_synthetic_region(
     years: int = 2,
     demo_password: str | None = None,
     console: Console | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> SynthReport:
     """The county as it stands on `today`: the caller's clock (the CLI's and the benches' real day,
-    a test's fixed day) — the builder never reads the wall clock itself. `settings` (the CLI's; by
-    default the environment's, read here) name the DRG scheme, the shared seeds, the audit key and the
-    demo accounts' password hashing cost."""
+    a test's fixed day) — the builder never reads the wall clock itself. `settings` are the caller's
+    too (the CLI's, a bench's, a test's), never read here: they name the DRG scheme, the shared seeds,
+    the audit key and the demo accounts' password hashing cost."""
     builder = Builder(
         url,
         seed=seed,
         years=years,
         today=today,
         console=console or Console(),
-        settings=settings or Settings(),
+        settings=settings,
     )
     return builder.build(counties, residents_per_county, demo_password)
