@@ -6,17 +6,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories.auth import bearer
+from tests.factories.insurance import CLAIMS_HEADER as HEADER
+from tests.factories.insurance import SETTLEMENT_TERMS as TERMS
 from tests.factories.world import build_world
-
-HEADER = "结算单号,身份证号,机构编码,机构名称,就诊类型,结算日期,总费用,统筹支付,县外,就诊编号\n"
-TERMS = {
-    "year": 2025,
-    "budget_yuan": "1000",
-    "withheld_share": "5%",
-    "retained_share": "80%",
-    "overrun_threshold": "5%",
-    "overrun_fund_ratio": "50%",
-}
 
 
 def test_a_claim_of_infinite_yuan_is_a_422_naming_row_and_field(client: TestClient, session: Session) -> None:
